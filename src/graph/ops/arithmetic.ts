@@ -1,0 +1,100 @@
+/**
+ * Elementwise arithmetic with numpy broadcasting. Gradients of broadcast inputs are summed
+ * back to the input's shape (`sumTo`).
+ */
+import { defineOp, emit, type OutputSpec, required, shapeError, type Tensor } from '../builder.js';
+import { type DType, dtypeFromOnnx, ONNX_DTYPE } from '../dtype.js';
+import { broadcastShapes } from '../shape.js';
+import { sumTo } from './reduce.js';
+
+function broadcastRule(op: string) {
+  return ([a, b]: readonly (Tensor | undefined)[]): OutputSpec[] => {
+    const x = required(a, op, 'A');
+    const y = required(b, op, 'B');
+    if (x.dtype !== y.dtype) throw shapeError(op, `element types differ (${x.dtype} vs ${y.dtype})`, x, y);
+    const shape = broadcastShapes(x.shape, y.shape);
+    if (!shape) throw shapeError(op, 'shapes do not broadcast', x, y);
+    return [{ dtype: x.dtype, shape }];
+  };
+}
+
+const sameAsInput = ([x]: readonly (Tensor | undefined)[]): OutputSpec[] => [{ dtype: x!.dtype, shape: x!.shape }];
+
+const Add = defineOp({
+  type: 'Add',
+  attrs: {},
+  infer: broadcastRule('Add'),
+  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy!, a!.shape), sumTo(dy!, b!.shape)],
+});
+
+const Sub = defineOp({
+  type: 'Sub',
+  attrs: {},
+  infer: broadcastRule('Sub'),
+  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy!, a!.shape), sumTo(neg(dy!), b!.shape)],
+});
+
+const Mul = defineOp({
+  type: 'Mul',
+  attrs: {},
+  infer: broadcastRule('Mul'),
+  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(mul(dy!, b!), a!.shape), sumTo(mul(dy!, a!), b!.shape)],
+});
+
+const Div = defineOp({
+  type: 'Div',
+  attrs: {},
+  infer: broadcastRule('Div'),
+  // d(a/b) = da/b - a db/b^2 = (da - y db)/b
+  gradient: ({ inputs: [a, b], outputs: [y] }, [dy]) => {
+    const da = div(dy!, b!);
+    return [sumTo(da, a!.shape), sumTo(neg(mul(da, y)), b!.shape)];
+  },
+});
+
+const Neg = defineOp({
+  type: 'Neg',
+  attrs: {},
+  infer: sameAsInput,
+  gradient: (_n, [dy]) => [neg(dy!)],
+});
+
+const Sqrt = defineOp({
+  type: 'Sqrt',
+  attrs: {},
+  infer: sameAsInput,
+  // d sqrt(x) = dx / (2 sqrt(x))
+  gradient: ({ outputs: [y] }, [dy]) => [div(dy!, mul(y, y.graph.scalar(2, y.dtype)))],
+});
+
+const Exp = defineOp({
+  type: 'Exp',
+  attrs: {},
+  infer: sameAsInput,
+  gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, y)],
+});
+
+const Cast = defineOp<{ to: number }>({
+  type: 'Cast',
+  attrs: { to: 'int' },
+  infer: ([x], { to }) => [{ dtype: dtypeFromOnnx(to), shape: x!.shape }],
+});
+
+/** A tensor or a plain number (a scalar constant of the other operand's type). */
+export type Operand = Tensor | number;
+
+function pair(a: Operand, b: Operand): [Tensor, Tensor] {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error('at least one operand must be a tensor');
+  const ta = typeof a === 'number' ? (b as Tensor).graph.scalar(a, (b as Tensor).dtype) : a;
+  const tb = typeof b === 'number' ? ta.graph.scalar(b, ta.dtype) : b;
+  return [ta, tb];
+}
+
+export const add = (a: Operand, b: Operand): Tensor => emit(Add, pair(a, b), {})[0];
+export const sub = (a: Operand, b: Operand): Tensor => emit(Sub, pair(a, b), {})[0];
+export const mul = (a: Operand, b: Operand): Tensor => emit(Mul, pair(a, b), {})[0];
+export const div = (a: Operand, b: Operand): Tensor => emit(Div, pair(a, b), {})[0];
+export const neg = (x: Tensor): Tensor => emit(Neg, [x], {})[0];
+export const sqrt = (x: Tensor): Tensor => emit(Sqrt, [x], {})[0];
+export const exp = (x: Tensor): Tensor => emit(Exp, [x], {})[0];
+export const cast = (x: Tensor, to: DType): Tensor => emit(Cast, [x], { to: ONNX_DTYPE[to] })[0];

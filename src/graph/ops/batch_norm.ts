@@ -1,0 +1,94 @@
+/**
+ * BatchNormalization over N, H, W per channel.
+ *
+ * Training mode uses ORT's fused kernel with training_mode=1 and momentum=0, which makes its
+ * 2nd and 3rd outputs the plain batch mean and the *biased* batch variance (the variance it
+ * normalises with). The running statistics are updated by the caller, PyTorch-style, with the
+ * unbiased variance (see BatchNorm2d in src/model/layers.ts). The gradient is the full backward through the
+ * batch mean and variance:
+ *   xhat = (x - mean) / sqrt(var + eps),  M = N*H*W
+ *   dbeta = sum(dy),  dgamma = sum(dy * xhat)
+ *   dx = gamma / sqrt(var + eps) * (dy - dbeta/M - xhat * dgamma/M)
+ */
+import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
+import { add, div, mul, sqrt, sub } from './arithmetic.js';
+import { reduceSum } from './reduce.js';
+import { reshape } from './shape.js';
+
+interface BatchNormAttrs {
+  epsilon: number;
+  momentum: number;
+  training_mode: number;
+  [key: string]: number;
+}
+
+const BatchNormalization = defineOp<BatchNormAttrs>({
+  type: 'BatchNormalization',
+  attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
+  infer: ([x, ...params], { training_mode }) => {
+    const X = required(x, 'BatchNormalization', 'X');
+    const c = X.shape[1];
+    for (const p of params) {
+      if (!p || p.rank !== 1 || p.shape[0] !== c) {
+        throw shapeError('BatchNormalization', `scale, bias, mean and var must be [${c}]`, X, p);
+      }
+    }
+    const stat = { dtype: X.dtype, shape: [c] };
+    return training_mode ? [{ dtype: X.dtype, shape: X.shape }, stat, stat] : [{ dtype: X.dtype, shape: X.shape }];
+  },
+  gradient: ({ inputs: [x, gamma], outputs: [, mean, variance], attrs }, [dy, dMean, dVar]) => {
+    if (!attrs.training_mode) throw new Error('BatchNormalization: gradient is implemented for training mode only');
+    if (dMean || dVar) throw new Error('BatchNormalization: batch statistics are not differentiable outputs here');
+    const X = x!;
+    const m = (X.shape[0] as number) * (X.shape[2] as number) * (X.shape[3] as number);
+    const perChannel = (t: Tensor) => reshape(t, [1, X.shape[1], 1, 1]);
+    const invStd = div(1, sqrt(add(variance, attrs.epsilon)));
+    const xhat = mul(sub(X, perChannel(mean)), perChannel(invStd));
+    const dBeta = reduceSum(dy!, [0, 2, 3]);
+    const dGamma = reduceSum(mul(dy!, xhat), [0, 2, 3]);
+    const centred = sub(sub(dy!, perChannel(mul(dBeta, 1 / m))), mul(xhat, perChannel(mul(dGamma, 1 / m))));
+    const dx = mul(centred, perChannel(mul(gamma!, invStd)));
+    return [dx, dGamma, dBeta, undefined, undefined];
+  },
+});
+
+export interface BatchNormTraining {
+  y: Tensor;
+  /** Batch mean per channel. */
+  mean: Tensor;
+  /** Biased batch variance per channel (divided by N*H*W). */
+  variance: Tensor;
+}
+
+/** Normalises with batch statistics (training). */
+export function batchNormTraining(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  epsilon = 1e-5,
+): BatchNormTraining {
+  const [y, mean, variance] = emit(BatchNormalization, [x, gamma, beta, runningMean, runningVar], {
+    epsilon,
+    momentum: 0,
+    training_mode: 1,
+  });
+  return { y, mean, variance };
+}
+
+/** Normalises with the running statistics (evaluation). */
+export function batchNormInference(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  epsilon = 1e-5,
+): Tensor {
+  return emit(BatchNormalization, [x, gamma, beta, runningMean, runningVar], {
+    epsilon,
+    momentum: 0.9,
+    training_mode: 0,
+  })[0];
+}

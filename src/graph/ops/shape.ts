@@ -1,0 +1,235 @@
+/**
+ * Ops that move data without arithmetic: Identity, Reshape, Flatten, Transpose, Unsqueeze,
+ * Concat, Slice, Pad. Each gradient moves the gradient back the same way.
+ */
+import { defineOp, emit, Identity, required, shapeError, type Tensor } from '../builder.js';
+import { type Dim, divideDims, normalizeAxis, type Shape } from '../shape.js';
+
+export function int64s(like: Tensor, values: readonly number[]): Tensor {
+  return like.graph.constant('int64', [values.length], values);
+}
+
+/** Reads a constant int64 tensor emitted by `int64s` (shape rules need the values). */
+export function constValues(t: Tensor | undefined, op: string): number[] {
+  const init = t && t.graph.initializers.get(t.name);
+  if (!init) throw new Error(`${op}: the shape/axes input must be a constant`);
+  return Array.from(init.data as BigInt64Array, Number);
+}
+
+export function identity(x: Tensor, name?: string): Tensor {
+  return emit(Identity, [x], {}, { outputNames: name ? [name] : undefined })[0];
+}
+
+/** Reshape with ONNX semantics: 0 copies the input dim, one -1 is inferred. */
+export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
+  const dims: Dim[] = target.map((d, i) => (d === 0 ? x.shape[i] : d));
+  const free = dims.indexOf(-1);
+  if (free >= 0) {
+    const known = dims.filter((_, i) => i !== free);
+    const inferred = divideDims(x.shape, known);
+    if (inferred === undefined) {
+      throw shapeError('Reshape', `cannot reshape to [${target.join(',')}]`, x);
+    }
+    dims[free] = inferred;
+  } else if (divideDims(x.shape, dims) !== 1) {
+    throw shapeError('Reshape', `element count differs from [${target.join(',')}]`, x);
+  }
+  return dims;
+}
+
+const Reshape = defineOp({
+  type: 'Reshape',
+  attrs: {},
+  infer: ([x, shape]) => {
+    const t = required(x, 'Reshape', 'data');
+    return [{ dtype: t.dtype, shape: reshapeDims(t, constValues(shape, 'Reshape')) }];
+  },
+  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy!, x!.shape)],
+});
+
+/** `shape` may use 0 (keep) and -1 (infer); symbolic dims in `shape` must match x's by position. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const numeric = shape.map((d, i) => {
+    if (typeof d === 'number') return d;
+    if (x.shape[i] === d) return 0;
+    throw shapeError('Reshape', `symbolic dim '${d}' is not at the same position in the input`, x);
+  });
+  return emit(Reshape, [x, int64s(x, numeric)], {})[0];
+}
+
+const Flatten = defineOp<{ axis: number }>({
+  type: 'Flatten',
+  attrs: { axis: 'int' },
+  infer: ([x], { axis }) => {
+    const t = required(x, 'Flatten', 'input');
+    const a = axis < 0 ? axis + t.rank : axis;
+    const outer = divideDims(t.shape.slice(0, a), []);
+    const inner = divideDims(t.shape.slice(a), []);
+    if (outer === undefined || inner === undefined) throw shapeError('Flatten', `axis ${axis}`, t);
+    return [{ dtype: t.dtype, shape: [outer, inner] }];
+  },
+  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy!, x!.shape)],
+});
+
+export function flatten(x: Tensor, axis = 1): Tensor {
+  return emit(Flatten, [x], { axis })[0];
+}
+
+const Transpose = defineOp<{ perm: readonly number[] }>({
+  type: 'Transpose',
+  attrs: { perm: 'ints' },
+  infer: ([x], { perm }) => {
+    const t = required(x, 'Transpose', 'data');
+    if (perm.length !== t.rank) throw shapeError('Transpose', `perm [${perm}] does not match rank`, t);
+    return [{ dtype: t.dtype, shape: perm.map((p) => t.shape[p]) }];
+  },
+  gradient: ({ attrs: { perm } }, [dy]) => {
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    return [transpose(dy!, inverse)];
+  },
+});
+
+export function transpose(x: Tensor, perm: readonly number[]): Tensor {
+  return emit(Transpose, [x], { perm })[0];
+}
+
+const Unsqueeze = defineOp({
+  type: 'Unsqueeze',
+  attrs: {},
+  infer: ([x, axes]) => {
+    const t = required(x, 'Unsqueeze', 'data');
+    const rank = t.rank + constValues(axes, 'Unsqueeze').length;
+    const ax = constValues(axes, 'Unsqueeze').map((a) => normalizeAxis(a, rank));
+    const dims: Dim[] = [];
+    let src = 0;
+    for (let i = 0; i < rank; i++) dims.push(ax.includes(i) ? 1 : t.shape[src++]);
+    return [{ dtype: t.dtype, shape: dims }];
+  },
+  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy!, x!.shape)],
+});
+
+export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
+  return emit(Unsqueeze, [x, int64s(x, axes)], {})[0];
+}
+
+const Concat = defineOp<{ axis: number }>({
+  type: 'Concat',
+  attrs: { axis: 'int' },
+  infer: (inputs, { axis }) => {
+    const ts = inputs.map((t, i) => required(t, 'Concat', `inputs[${i}]`));
+    const first = ts[0];
+    const a = normalizeAxis(axis, first.rank);
+    let total: Dim = 0;
+    for (const t of ts) {
+      const mismatch = t.rank !== first.rank || t.shape.some((d, i) => i !== a && d !== first.shape[i]);
+      if (mismatch || t.dtype !== first.dtype) throw shapeError('Concat', `inputs disagree off axis ${axis}`, first, t);
+      const d = t.shape[a];
+      if (typeof d !== 'number' || typeof total !== 'number') throw shapeError('Concat', 'symbolic concat axis', t);
+      total += d;
+    }
+    return [{ dtype: first.dtype, shape: first.shape.map((d, i) => (i === a ? total : d)) }];
+  },
+  gradient: ({ inputs, attrs: { axis } }, [dy]) => {
+    const a = normalizeAxis(axis, dy!.rank);
+    let start = 0;
+    return inputs.map((t) => {
+      const size = t!.shape[a] as number;
+      const piece = slice(dy!, [start], [start + size], [a]);
+      start += size;
+      return piece;
+    });
+  },
+});
+
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  return emit(Concat, xs, { axis })[0];
+}
+
+/** ONNX Slice bounds for one axis of size d: clamped start and the element count. */
+function sliceRange(d: number, start: number, end: number, step: number): [number, number] {
+  const lo = step > 0 ? 0 : -1;
+  const hi = step > 0 ? d : d - 1;
+  const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, lo), hi);
+  const s = clamp(start);
+  const e = clamp(end);
+  return [s, Math.max(Math.ceil((e - s) / step), 0)];
+}
+
+const Slice = defineOp({
+  type: 'Slice',
+  attrs: {},
+  infer: ([x, starts, ends, axes, steps]) => {
+    const t = required(x, 'Slice', 'data');
+    const s = constValues(starts, 'Slice');
+    const e = constValues(ends, 'Slice');
+    const st = steps ? constValues(steps, 'Slice') : s.map(() => 1);
+    const dims = [...t.shape];
+    constValues(axes, 'Slice').forEach((axis, i) => {
+      const a = normalizeAxis(axis, t.rank);
+      const d = t.shape[a];
+      if (typeof d !== 'number') throw shapeError('Slice', `symbolic dim on sliced axis ${a}`, t);
+      dims[a] = sliceRange(d, s[i], e[i], st[i])[1];
+    });
+    return [{ dtype: t.dtype, shape: dims }];
+  },
+  gradient: ({ inputs: [x, starts, ends, axes, steps] }, [dy]) => {
+    // Pad the gradient back into place with zeros (unit steps only).
+    const t = x!;
+    if (steps && constValues(steps, 'Slice').some((v) => v !== 1)) throw new Error('Slice: no gradient for steps != 1');
+    const s = constValues(starts, 'Slice');
+    const e = constValues(ends, 'Slice');
+    const before = new Array<number>(t.rank).fill(0);
+    const after = new Array<number>(t.rank).fill(0);
+    constValues(axes, 'Slice').forEach((axis, i) => {
+      const a = normalizeAxis(axis, t.rank);
+      const d = t.shape[a] as number;
+      const [start, size] = sliceRange(d, s[i], e[i], 1);
+      before[a] = start;
+      after[a] = d - start - size;
+    });
+    return [pad(dy!, [...before, ...after])];
+  },
+});
+
+/** x[starts:ends:steps] along `axes`. */
+export function slice(
+  x: Tensor,
+  starts: readonly number[],
+  ends: readonly number[],
+  axes: readonly number[],
+  steps?: readonly number[],
+): Tensor {
+  const inputs = [x, int64s(x, starts), int64s(x, ends), int64s(x, axes)];
+  if (steps) inputs.push(int64s(x, steps));
+  return emit(Slice, inputs, {})[0];
+}
+
+const Pad = defineOp({
+  type: 'Pad',
+  attrs: {},
+  infer: ([x, pads]) => {
+    const t = required(x, 'Pad', 'data');
+    const p = constValues(pads, 'Pad');
+    if (p.length !== 2 * t.rank) throw shapeError('Pad', `needs ${2 * t.rank} pads, got ${p.length}`, t);
+    const dims = t.shape.map((d, i) => {
+      if (p[i] === 0 && p[i + t.rank] === 0) return d;
+      if (typeof d !== 'number') throw shapeError('Pad', `symbolic dim on padded axis ${i}`, t);
+      return d + p[i] + p[i + t.rank];
+    });
+    return [{ dtype: t.dtype, shape: dims }];
+  },
+  gradient: ({ inputs: [x, pads] }, [dy]) => {
+    const p = constValues(pads, 'Pad');
+    const r = x!.rank;
+    const axes = [...Array(r).keys()].filter((i) => p[i] !== 0 || p[i + r] !== 0);
+    const starts = axes.map((i) => p[i]);
+    const ends = axes.map((i) => p[i] + (x!.shape[i] as number));
+    return [slice(dy!, starts, ends, axes)];
+  },
+});
+
+/** Zero padding, ONNX order: all begins then all ends. Negative pads crop. */
+export function pad(x: Tensor, pads: readonly number[]): Tensor {
+  if (pads.every((p) => p === 0)) return x;
+  return emit(Pad, [x, int64s(x, pads)], {})[0];
+}

@@ -1,0 +1,130 @@
+/** Graph -> ONNX ModelProto bytes, through onnx-proto's protobufjs classes. */
+import onnxProto from 'onnx-proto';
+import { type Attrs, type AttrType, type Graph, type Node, Tensor } from './builder.js';
+import { ONNX_DTYPE } from './dtype.js';
+
+const { onnx } = onnxProto;
+export { onnx };
+
+export interface ModelOptions {
+  /** Default-domain opset. The training graphs need 18 (ReduceMean takes `axes` as an input). */
+  opset: number;
+  producerName?: string;
+  docString?: string;
+  /** Key/value pairs stored as `metadata_props` (the model card). */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * The lowest IR version that can carry `opset` (ONNX's versioning table), so that older
+ * runtimes and tools load the file. onnx-proto 8.0.1's enum stops at IR 8 (opset 18).
+ */
+export function irVersionFor(opset: number): number {
+  if (opset <= 15) return 7;
+  if (opset <= 18) return 8;
+  throw new Error(`opset ${opset} needs IR version 9 or later, beyond what this builder writes`);
+}
+
+const ATTR_TYPE: Record<AttrType, number> = {
+  float: onnx.AttributeProto.AttributeType.FLOAT,
+  int: onnx.AttributeProto.AttributeType.INT,
+  string: onnx.AttributeProto.AttributeType.STRING,
+  floats: onnx.AttributeProto.AttributeType.FLOATS,
+  ints: onnx.AttributeProto.AttributeType.INTS,
+};
+
+function attributeProto(name: string, type: AttrType, value: Attrs[string]): onnxProto.onnx.IAttributeProto {
+  const base = { name, type: ATTR_TYPE[type] };
+  switch (type) {
+    case 'float':
+      return { ...base, f: value as number };
+    case 'int':
+      return { ...base, i: value as number };
+    case 'string':
+      return { ...base, s: new TextEncoder().encode(value as string) };
+    case 'floats':
+      return { ...base, floats: [...(value as number[])] };
+    case 'ints':
+      return { ...base, ints: [...(value as number[])] };
+  }
+}
+
+function nodeProto(node: Node): onnxProto.onnx.INodeProto {
+  const attribute: onnxProto.onnx.IAttributeProto[] = [];
+  for (const [key, type] of Object.entries(node.op.attrs) as [string, AttrType][]) {
+    const value = node.attrs[key];
+    if (value !== undefined) attribute.push(attributeProto(key, type, value));
+  }
+  return {
+    name: node.name,
+    opType: node.op.type,
+    input: node.inputs.map((t) => t?.name ?? ''),
+    output: node.outputs.map((t) => t.name),
+    attribute,
+  };
+}
+
+function valueInfo(t: Tensor, name = t.name): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: ONNX_DTYPE[t.dtype],
+        shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+/**
+ * Nodes that some graph output depends on. Gradient rules may emit values nobody uses
+ * (e.g. d/d(mask) of a dropout Mul); they are dropped here rather than in every rule.
+ */
+function liveNodes(graph: Graph): Node[] {
+  const needed = new Set<string>(graph.outputs.map((o) => o.tensor.name));
+  const live: Node[] = [];
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i];
+    if (!node.outputs.some((t) => needed.has(t.name))) continue;
+    live.push(node);
+    for (const t of node.inputs) if (t) needed.add(t.name);
+  }
+  return live.reverse();
+}
+
+export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
+  const nodes = liveNodes(graph);
+  const used = new Set(nodes.flatMap((n) => n.inputs.map((t) => t?.name)));
+  for (const o of graph.outputs) used.add(o.tensor.name);
+  const initializers = [...graph.initializers.values()].filter((i) => used.has(i.tensor.name));
+  const initializer = initializers.map(({ tensor, data }) => ({
+    name: tensor.name,
+    dims: tensor.shape as number[],
+    dataType: ONNX_DTYPE[tensor.dtype],
+    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  }));
+  return {
+    irVersion: irVersionFor(options.opset),
+    opsetImport: [{ domain: '', version: options.opset }],
+    producerName: options.producerName ?? 'onnx-mnist-train',
+    docString: options.docString ?? '',
+    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: graph.name,
+      node: nodes.map(nodeProto),
+      input: graph.inputs.map((t) => valueInfo(t)),
+      output: graph.outputs.map((o) => valueInfo(o.tensor, o.name)),
+      initializer,
+    },
+  };
+}
+
+/** The `.onnx` file bytes for `graph`. */
+export function serializeModel(graph: Graph, options: ModelOptions): Uint8Array {
+  return onnx.ModelProto.encode(onnx.ModelProto.create(toModelProto(graph, options))).finish();
+}
+
+/** Parses `.onnx` bytes; throws protobufjs's error for bytes that are not a ModelProto. */
+export function parseModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}

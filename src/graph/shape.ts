@@ -1,0 +1,96 @@
+/**
+ * Static shapes. A dimension is a number or a symbol such as 'N' (the batch), so one graph
+ * serves every batch size; two different symbols are never assumed equal.
+ */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Thrown when an op is emitted with inputs whose shapes cannot work together. */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+export function isStatic(shape: Shape): shape is readonly number[] {
+  return shape.every((d) => typeof d === 'number');
+}
+
+/** Number of elements; throws for symbolic shapes, which have no fixed size. */
+export function numel(shape: Shape): number {
+  if (!isStatic(shape)) throw new ShapeError(`shape ${formatShape(shape)} has symbolic dimensions`);
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Resolves a possibly negative axis against a rank. */
+export function normalizeAxis(axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new ShapeError(`axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+/**
+ * Numpy-style broadcast of several shapes; returns undefined when two known sizes disagree.
+ * A symbol against a number other than 1 takes the number (the runtime checks the rest).
+ */
+export function broadcastShapes(...shapes: Shape[]): Shape | undefined {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    let dim: Dim = 1;
+    for (const s of shapes) {
+      const d = s[s.length - rank + i] ?? 1;
+      if (d === 1 || d === dim) continue;
+      if (dim === 1) dim = d;
+      else if (typeof dim === 'number' && typeof d === 'number') return undefined;
+      else if (typeof d === 'number') dim = d;
+    }
+    out.push(dim);
+  }
+  return out;
+}
+
+/**
+ * Product of dims as a number times a multiset of symbols, so that Reshape can infer `-1`
+ * for shapes such as [N,C,H,W] -> [N,-1].
+ */
+interface SymbolicProduct {
+  value: number;
+  symbols: string[];
+}
+
+function product(dims: Shape): SymbolicProduct {
+  let value = 1;
+  const symbols: string[] = [];
+  for (const d of dims) {
+    if (typeof d === 'number') value *= d;
+    else symbols.push(d);
+  }
+  return { value, symbols };
+}
+
+/** `total / known`, or undefined if it does not divide exactly. */
+export function divideDims(total: Shape, known: Shape): Dim | undefined {
+  const t = product(total);
+  const k = product(known);
+  const rest = [...t.symbols];
+  for (const s of k.symbols) {
+    const i = rest.indexOf(s);
+    if (i < 0) return undefined;
+    rest.splice(i, 1);
+  }
+  if (k.value === 0 || t.value % k.value !== 0) return undefined;
+  const value = t.value / k.value;
+  if (rest.length === 0) return value;
+  if (rest.length === 1 && value === 1) return rest[0];
+  return undefined;
+}

@@ -1,0 +1,49 @@
+/**
+ * Conv and GlobalAveragePool have no float64 kernel in ORT, so their gradients (run in
+ * float32 by ORT) are checked against finite differences of a float64 JS reference.
+ * Tolerance 2e-5 relative: float32 rounding of sums of a few dozen products of O(1) terms.
+ */
+import { describe, expect, test } from 'vitest';
+import * as op from '../../src/graph/ops/index.js';
+import { gradCheckAgainstReference } from '../helpers/gradcheck.js';
+import { conv2dReference, globalAveragePoolReference } from '../helpers/reference.js';
+
+const TOL = 2e-5;
+
+describe('Conv gradient (dX, dW, dB) vs float64 reference', () => {
+  const cases = [
+    { label: '3x3 pad 1 (conv1..conv5)', x: [2, 3, 5, 6], w: [4, 3, 3, 3], pads: [1, 1, 1, 1] },
+    { label: '3x3 pad 0 (conv6)', x: [2, 3, 5, 5], w: [2, 3, 3, 3], pads: [0, 0, 0, 0] },
+    { label: '1x1 (transitions)', x: [3, 4, 3, 3], w: [2, 4, 1, 1], pads: [0, 0, 0, 0] },
+    { label: 'one input channel (conv1)', x: [2, 1, 4, 4], w: [3, 1, 3, 3], pads: [1, 1, 1, 1] },
+    { label: 'asymmetric pads, 2x3 kernel', x: [1, 2, 4, 5], w: [3, 2, 2, 3], pads: [1, 0, 0, 2] },
+  ];
+  for (const c of cases) {
+    test(c.label, async () => {
+      const results = await gradCheckAgainstReference(
+        [
+          { name: 'x', shape: c.x },
+          { name: 'w', shape: c.w },
+          { name: 'b', shape: [c.w[0]] },
+        ],
+        (x, w, b) => op.conv(x, w, b, { pads: c.pads }),
+        ([x, w, b]) => conv2dReference(x, c.x, w, c.w, b, c.pads).y,
+      );
+      for (const r of results) {
+        expect(r.maxRelError, `${r.name}: analytic vs numeric`).toBeLessThan(TOL);
+        expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-2);
+      }
+    });
+  }
+});
+
+test('GlobalAveragePool gradient vs float64 reference', async () => {
+  const shape = [2, 3, 4, 5];
+  const [r] = await gradCheckAgainstReference(
+    [{ name: 'x', shape }],
+    (x) => op.globalAveragePool(x),
+    ([x]) => globalAveragePoolReference(x, shape),
+  );
+  expect(r.maxRelError).toBeLessThan(TOL);
+  expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-3);
+});

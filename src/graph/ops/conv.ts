@@ -3,22 +3,25 @@
  * network uses). ORT has no ConvGrad kernel, so the gradient is built from standard ops:
  *  - dX: a Conv of dY with the weights transposed (in <-> out) and flipped, padded k-1-p;
  *    measured faster than ConvTranspose here.
- *  - dW: im2col then one Gemm. Patches are cut from X in NHWC so that every (n, h, w) is a
- *    row and the contraction is a single Gemm(dY^T, cols); measured faster than the
- *    "batch as channels" Conv trick.
+ *  - dW: im2col, then a batched MatMul contracting over positions, summed over the batch.
+ *    The im2col is itself a Conv: a grouped conv (one group per input channel) with a
+ *    constant one-hot kernel copies every shifted window into its own channel, laid out
+ *    [N, Ci*kh*kw, P] so that dW comes out already in [Co, Ci, kh, kw] order. Measured:
+ *    18 ms for conv2 at batch 128, against 48 ms for Pad + Slices + Concat + Gemm.
  *  - dB: dY summed over N, H, W.
  */
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
 import type { Dim } from '../shape.js';
-import { gemm } from './gemm.js';
+import { matmul, swapLast } from './matmul.js';
 import { reduceSum } from './reduce.js';
-import { concat, pad, reshape, slice, transpose } from './shape.js';
+import { reshape, slice, transpose } from './shape.js';
 
 export interface ConvAttrs {
   kernel_shape: readonly number[];
   pads: readonly number[];
   strides: readonly number[];
-  [key: string]: readonly number[];
+  group?: number;
+  [key: string]: readonly number[] | number | undefined;
 }
 
 function outSize(size: Dim, k: number, before: number, after: number, stride: number): Dim {
@@ -28,13 +31,13 @@ function outSize(size: Dim, k: number, before: number, after: number, stride: nu
 
 const Conv = defineOp<ConvAttrs>({
   type: 'Conv',
-  attrs: { kernel_shape: 'ints', pads: 'ints', strides: 'ints' },
-  infer: ([x, w, b], { kernel_shape: [kh, kw], pads, strides }) => {
+  attrs: { kernel_shape: 'ints', pads: 'ints', strides: 'ints', group: 'int' },
+  infer: ([x, w, b], { kernel_shape: [kh, kw], pads, strides, group = 1 }) => {
     const X = required(x, 'Conv', 'X');
     const W = required(w, 'Conv', 'W');
     if (X.rank !== 4 || W.rank !== 4) throw shapeError('Conv', 'X and W must be 4-D (NCHW, OIHW)', X, W);
-    if (X.shape[1] !== W.shape[1]) {
-      throw shapeError('Conv', `input has ${X.shape[1]} channels but the weight expects ${W.shape[1]}`, X, W);
+    if (X.shape[1] !== (W.shape[1] as number) * group) {
+      throw shapeError('Conv', `input has ${X.shape[1]} channels but the weight expects ${(W.shape[1] as number) * group}`, X, W);
     }
     if (W.shape[2] !== kh || W.shape[3] !== kw) throw shapeError('Conv', `kernel_shape [${kh},${kw}]`, W);
     if (b && (b.rank !== 1 || b.shape[0] !== W.shape[0])) {
@@ -48,7 +51,9 @@ const Conv = defineOp<ConvAttrs>({
     return [{ dtype: X.dtype, shape: [X.shape[0], W.shape[0], oh, ow] }];
   },
   gradient: ({ inputs: [x, w, b], attrs }, [dy]) => {
-    if (attrs.strides.some((s) => s !== 1)) throw new Error('Conv gradient: only stride 1 is implemented');
+    if (attrs.strides.some((s) => s !== 1) || (attrs.group ?? 1) !== 1) {
+      throw new Error('Conv gradient: only stride 1 and one group are implemented');
+    }
     return [convInputGrad(dy!, w!, attrs), convWeightGrad(dy!, x!, attrs), b && reduceSum(dy!, [0, 2, 3])];
   },
 });
@@ -61,20 +66,24 @@ function convInputGrad(dy: Tensor, w: Tensor, { kernel_shape: [kh, kw], pads }: 
   return conv(dy, flipped, undefined, { pads: back });
 }
 
-/** dW[o, i, u, v] = sum over n, h, w of dY[n, o, h, w] * Xpad[n, i, h + u, w + v]. */
-function convWeightGrad(dy: Tensor, x: Tensor, { kernel_shape: [kh, kw], pads }: ConvAttrs): Tensor {
-  const [, cin] = x.shape as number[];
-  const [, cout, oh, ow] = dy.shape as number[];
-  const xNhwc = pad(transpose(x, [0, 2, 3, 1]), [0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0]);
-  const patches: Tensor[] = [];
-  for (let u = 0; u < kh; u++) {
-    for (let v = 0; v < kw; v++) patches.push(kh * kw === 1 ? xNhwc : slice(xNhwc, [u, v], [u + oh, v + ow], [1, 2]));
-  }
-  const cols = reshape(patches.length === 1 ? patches[0] : concat(patches, 3), [-1, kh * kw * cin]);
-  const dyRows = reshape(transpose(dy, [0, 2, 3, 1]), [-1, cout]);
-  const dwFlat = gemm(dyRows, cols, { transA: 1 }); // [cout, (u, v, cin)]
-  if (kh * kw === 1) return reshape(dwFlat, [cout, cin, 1, 1]);
-  return transpose(reshape(dwFlat, [cout, kh, kw, cin]), [0, 3, 1, 2]);
+/** Columns [N, Ci*kh*kw, OH*OW]: row ci*kh*kw + u*kw + v holds X shifted by (u, v), padded. */
+function im2col(x: Tensor, [kh, kw]: readonly number[], pads: readonly number[], positions: number): Tensor {
+  const [n, cin] = x.shape as number[];
+  const k = kh * kw;
+  if (k === 1) return reshape(x, [n, cin, positions]);
+  const oneHot = new Float32Array(cin * k * k);
+  for (let c = 0; c < cin; c++) for (let j = 0; j < k; j++) oneHot[(c * k + j) * k + j] = 1;
+  const kernel = x.graph.constant('float32', [cin * k, 1, kh, kw], oneHot);
+  const attrs: ConvAttrs = { kernel_shape: [kh, kw], pads, strides: [1, 1], group: cin };
+  return reshape(emit(Conv, [x, kernel], attrs)[0], [n, cin * k, positions]);
+}
+
+/** dW[o, i, u, v] = sum over n, p of dY[n, o, p] * cols[n, (i, u, v), p]. */
+function convWeightGrad(dy: Tensor, x: Tensor, { kernel_shape, pads }: ConvAttrs): Tensor {
+  const [n, cout, oh, ow] = dy.shape as number[];
+  const cols = im2col(x, kernel_shape, pads, oh * ow);
+  const perImage = matmul(reshape(dy, [n, cout, oh * ow]), swapLast(cols)); // [N, Co, Ci*kh*kw]
+  return reshape(reduceSum(perImage, [0]), [cout, x.shape[1] as number, kernel_shape[0], kernel_shape[1]]);
 }
 
 export interface ConvOptions {

@@ -1,14 +1,12 @@
 /**
- * MaxPool (no padding). The gradient routes dy to the arg-max of each window through the
- * Indices output and ScatterElements. An equality mask (x == upsampled max) would be cheaper
- * but is wrong on MNIST, whose black background is full of exact ties (measured: up to 120%
- * error); Indices pick the first maximum, as PyTorch does. ORT's indices are offsets into
- * the whole NCHW tensor, so one flat scatter places every value.
+ * MaxPool (no padding). The gradient routes dy to the arg-max of each window: MaxUnpool with
+ * the forward's Indices output is exactly that scatter (measured 2x faster than
+ * ScatterElements). An equality mask (x == upsampled max) would be cheaper but is wrong on
+ * MNIST, whose flat background makes exact ties common (measured: up to 120% error);
+ * Indices pick the first maximum, as PyTorch does.
  */
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
-import { numel } from '../shape.js';
-import { reshape } from './shape.js';
-import { scatterElements, zeros } from './scatter.js';
+import { int64s } from './shape.js';
 
 interface MaxPoolAttrs {
   kernel_shape: readonly number[];
@@ -32,11 +30,19 @@ const MaxPool = defineOp<MaxPoolAttrs>({
       { dtype: 'int64', shape },
     ];
   },
-  gradient: ({ inputs: [x], outputs: [, indices] }, [dy]) => {
+  gradient: ({ inputs: [x], outputs: [, indices], attrs }, [dy]) => {
     if (!indices) throw new Error('MaxPool gradient needs the Indices output: emit it with maxPoolWithIndices');
-    const flat = [numel(x!.shape)];
-    const dx = scatterElements(zeros(dy!, flat), reshape(indices, [-1]), reshape(dy!, [-1]));
-    return [reshape(dx, x!.shape)];
+    return [emit(MaxUnpool, [dy!, indices, int64s(x!, x!.shape as number[])], attrs)[0]];
+  },
+});
+
+const MaxUnpool = defineOp<MaxPoolAttrs>({
+  type: 'MaxUnpool',
+  attrs: { kernel_shape: 'ints', strides: 'ints' },
+  infer: ([x, indices, shape]) => {
+    const dims = Array.from(shape!.graph.initializers.get(shape!.name)!.data as BigInt64Array, Number);
+    if (indices!.dtype !== 'int64') throw shapeError('MaxUnpool', 'indices must be int64', indices);
+    return [{ dtype: x!.dtype, shape: dims }];
   },
 });
 

@@ -1,13 +1,16 @@
-/** Relu; its gradient passes dy where the output is positive: dy * sign(y), as y >= 0. */
+/**
+ * Relu; its gradient passes dy where the output is positive: dy * float(y > 0). (Measured:
+ * Greater + Cast + Mul beats Sign + Mul, ORT's Sign kernel not being vectorised.)
+ */
 import { defineOp, emit, type Tensor } from '../builder.js';
-import { mul } from './arithmetic.js';
-import { sign } from './compare.js';
+import { cast, mul } from './arithmetic.js';
+import { greater } from './compare.js';
 
 const Relu = defineOp({
   type: 'Relu',
   attrs: {},
   infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
-  gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, sign(y))],
+  gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, cast(greater(y, y.graph.scalar(0, y.dtype)), y.dtype))],
 });
 
 export const relu = (x: Tensor): Tensor => emit(Relu, [x], {})[0];

@@ -1,12 +1,13 @@
 /**
- * Conv and GlobalAveragePool have no float64 kernel in ORT, so their gradients (run in
- * float32 by ORT) are checked against finite differences of a float64 JS reference.
+ * Conv, GlobalAveragePool and MaxUnpool (MaxPool's gradient) have no float64 kernel in ORT,
+ * so these gradients (run in float32 by ORT) are checked against finite differences of a
+ * float64 JS reference.
  * Tolerance 2e-5 relative: float32 rounding of sums of a few dozen products of O(1) terms.
  */
 import { describe, expect, test } from 'vitest';
 import * as op from '../../src/graph/ops/index.js';
 import { gradCheckAgainstReference } from '../helpers/gradcheck.js';
-import { conv2dReference, globalAveragePoolReference } from '../helpers/reference.js';
+import { conv2dReference, globalAveragePoolReference, maxPoolReference } from '../helpers/reference.js';
 
 const TOL = 2e-5;
 
@@ -46,4 +47,33 @@ test('GlobalAveragePool gradient vs float64 reference', async () => {
   );
   expect(r.maxRelError).toBeLessThan(TOL);
   expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-3);
+});
+
+describe('MaxPool gradient vs float64 reference', () => {
+  // Distinct values in every window so the finite difference never crosses a tie.
+  const shape = [2, 3, 4, 6];
+  const distinct = Array.from({ length: 144 }, (_, i) => Math.sin(i * 12.9898 + 5) * 2);
+
+  test('2x2, stride 2', async () => {
+    const [r] = await gradCheckAgainstReference(
+      [{ name: 'x', shape, data: distinct }],
+      (x) => op.maxPoolWithIndices(x, 2),
+      ([x]) => maxPoolReference(x, shape, 2),
+      { eps: 1e-4 },
+    );
+    expect(r.maxRelError).toBeLessThan(TOL);
+    expect(r.analytic.filter((v) => v !== 0)).toHaveLength(144 / 4);
+  });
+
+  test('ties go to the first maximum of the window, as in PyTorch', async () => {
+    const [r] = await gradCheckAgainstReference(
+      [{ name: 'x', shape: [1, 1, 2, 4], data: [0.5, 0.5, 1, 1, 0.5, 0.5, 1, 1] }],
+      (x) => op.maxPoolWithIndices(x, 2),
+      ([x]) => maxPoolReference(x, [1, 1, 2, 4], 2),
+    );
+    const g = r.analytic;
+    expect([g[1], g[4], g[5], g[3], g[6], g[7]]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(g[0]).not.toBe(0);
+    expect(g[2]).not.toBe(0);
+  });
 });

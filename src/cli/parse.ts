@@ -1,0 +1,38 @@
+/** Commander argument parsers: a bad value becomes commander's one-line "invalid argument" error. */
+import { InvalidArgumentError } from 'commander';
+
+function number(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('not a number.');
+  return n;
+}
+
+export function positiveInt(value: string): number {
+  const n = number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer.');
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer.');
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = number(value);
+  if (n <= 0) throw new InvalidArgumentError('must be greater than 0.');
+  return n;
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = number(value);
+  if (n < 0) throw new InvalidArgumentError('must be 0 or more.');
+  return n;
+}
+
+export function probability(value: string): number {
+  const n = number(value);
+  if (n < 0 || n >= 1) throw new InvalidArgumentError('must be in [0, 1).');
+  return n;
+}

@@ -1,0 +1,313 @@
+/**
+ * The training loop. One ORT session runs the training-step graph (another one the last,
+ * smaller batch of an epoch); the state (parameters, optimizer buffers, BatchNorm running
+ * statistics) lives in two sets of ORT tensors that take turns as inputs and preallocated
+ * outputs, so no step copies the state through fresh JS arrays.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { AugmentOptions } from '../data/augment.js';
+import type { Dataset } from '../data/mnist.js';
+import type { OptimizerOptions } from '../graph/optim.js';
+import { serializeModel } from '../graph/serialize.js';
+import { CORRECT, evalGraph, IMAGE, LOSS, LR, next, STEP, TARGET, trainStepGraph, type TrainStepGraph } from '../model/graphs.js';
+import type { Network, StateDict } from '../model/network.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { type Batch, BatchPrefetcher } from './batches.js';
+import { type Checkpoint, type Position, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { Evaluator } from './evaluate.js';
+import { curvesPng } from './plot.js';
+import { learningRate, type Schedule } from './schedule.js';
+import { createSession, type Device, OPSET } from './session.js';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: OptimizerOptions;
+  schedule: Schedule;
+  seed: number;
+  dropout: number;
+  augment: AugmentOptions | null;
+  shuffle: boolean;
+  /** Train on the first N training images (default all). */
+  trainLimit?: number;
+  /** Evaluate on the first N test images (default all). */
+  testLimit?: number;
+  /** Stop after this many optimizer steps in total. */
+  maxSteps?: number;
+  threads?: number;
+  device: Device;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  /** Batches run in this epoch (fewer than an epoch's when --max-steps stopped it). */
+  batches: number;
+  step: number;
+  lr: number;
+  train_loss: number;
+  train_acc: number;
+  test_loss: number;
+  test_acc: number;
+  test_correct: number;
+  test_count: number;
+  train_seconds: number;
+  test_seconds: number;
+}
+
+export interface BatchInfo {
+  epoch: number;
+  batch: number;
+  batches: number;
+  step: number;
+  loss: number;
+  lr: number;
+}
+
+export interface TrainEvents {
+  onEpochStart?(epoch: number, firstBatch: number, batches: number): void;
+  onBatch?(info: BatchInfo): void;
+  onEpochEnd?(metrics: EpochMetrics, checkpointDir: string): void;
+}
+
+/** The loss stopped being a number; the last good checkpoint is kept. */
+export class DivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DivergedError';
+  }
+}
+
+export type TrainCheckpoint = Checkpoint<TrainConfig, EpochMetrics>;
+
+const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Parameters, optimizer slots and buffers as two sets of ORT tensors used in turn. */
+class CarriedState {
+  private current = new Map<string, ort.Tensor>();
+  private spare = new Map<string, ort.Tensor>();
+
+  constructor(
+    readonly names: readonly string[],
+    initial: (name: string) => { shape: readonly number[]; data: Float32Array },
+  ) {
+    for (const name of names) {
+      const { shape, data } = initial(name);
+      this.current.set(name, new ort.Tensor('float32', Float32Array.from(data), shape as number[]));
+      this.spare.set(name, new ort.Tensor('float32', new Float32Array(count(shape)), shape as number[]));
+    }
+  }
+
+  feeds(): Record<string, ort.Tensor> {
+    return Object.fromEntries(this.current);
+  }
+
+  /** Preallocated outputs: ORT writes the next state into the spare set. */
+  fetches(): Record<string, ort.Tensor> {
+    return Object.fromEntries([...this.spare].map(([name, t]) => [next(name), t]));
+  }
+
+  swap(): void {
+    [this.current, this.spare] = [this.spare, this.current];
+  }
+
+  /** Current values as a StateDict (views, not copies). */
+  snapshot(select: (name: string) => boolean = () => true): StateDict {
+    const state: StateDict = new Map();
+    for (const [name, t] of this.current) {
+      if (select(name)) state.set(name, { shape: t.dims, data: t.data as Float32Array });
+    }
+    return state;
+  }
+}
+
+interface StepSession {
+  graph: TrainStepGraph;
+  session: ort.InferenceSession;
+  loss: ort.Tensor;
+  correct: ort.Tensor;
+}
+
+export class Trainer {
+  private readonly sessions = new Map<number, StepSession>();
+  private readonly state: CarriedState;
+  private readonly metrics: EpochMetrics[];
+  private position: Position;
+  private lastCheckpointDir?: string;
+
+  private constructor(
+    readonly net: Network,
+    readonly config: TrainConfig,
+    readonly runDir: string,
+    private readonly data: Dataset,
+    private readonly prefetcher: BatchPrefetcher,
+    private readonly evaluator: Evaluator,
+    private readonly template: TrainStepGraph,
+    resume?: TrainCheckpoint,
+  ) {
+    const initial = resume ? undefined : net.initialState(config.seed);
+    const paramShape = new Map(net.stateSpecs.map((s) => [s.name, s.shape]));
+    this.state = new CarriedState(template.carried, (name) => {
+      const saved = resume?.model.get(name) ?? resume?.optimizer.get(name) ?? initial?.get(name);
+      if (saved) return saved;
+      if (resume) throw new Error(`${resume.dir}: the checkpoint has no '${name}'`);
+      const param = name.slice(0, name.lastIndexOf('.')); // an optimizer slot starts at zero
+      const shape = paramShape.get(param)!;
+      return { shape, data: new Float32Array(count(shape)) };
+    });
+    this.metrics = resume ? [...resume.trainer.metrics] : [];
+    this.position = resume ? { ...resume.trainer.position } : { epoch: 0, batch: 0, step: 0 };
+    this.lastCheckpointDir = resume?.dir;
+  }
+
+  /** Builds graphs and sessions; with `resume`, continues from that checkpoint exactly. */
+  static async create(net: Network, config: TrainConfig, data: Dataset, runDir: string, resume?: TrainCheckpoint): Promise<Trainer> {
+    mkdirSync(runDir, { recursive: true });
+    const template = trainStepGraph(net, config.batchSize, config.optimizer);
+    writeFileAtomic(join(runDir, 'train_step.onnx'), serializeModel(template.graph, { opset: OPSET }));
+    writeFileAtomic(join(runDir, 'eval.onnx'), serializeModel(evalGraph(net), { opset: OPSET }));
+    const prefetcher = await BatchPrefetcher.create(data.train, {
+      examples: config.trainLimit ?? data.train.count,
+      batchSize: config.batchSize,
+      seed: config.seed,
+      shuffle: config.shuffle,
+      augment: config.augment,
+      masks: template.masks,
+    });
+    const evaluator = await Evaluator.create(net, { threads: config.threads, device: config.device });
+    return new Trainer(net, config, runDir, data, prefetcher, evaluator, template, resume);
+  }
+
+  get stepsPerEpoch(): number {
+    return this.prefetcher.batchesPerEpoch;
+  }
+
+  private async sessionFor(batch: number): Promise<StepSession> {
+    let s = this.sessions.get(batch);
+    if (!s) {
+      const graph = batch === this.template.batch ? this.template : trainStepGraph(this.net, batch, this.config.optimizer);
+      const session = await createSession(serializeModel(graph.graph, { opset: OPSET }), this.config);
+      s = { graph, session, loss: new ort.Tensor('float32', new Float32Array(1), []), correct: new ort.Tensor('float32', new Float32Array(1), []) };
+      this.sessions.set(batch, s);
+    }
+    return s;
+  }
+
+  private lrAt(step: number): number {
+    const totalSteps = this.config.epochs * this.stepsPerEpoch;
+    return learningRate(this.config.schedule, this.config.lr, { step, stepsPerEpoch: this.stepsPerEpoch, totalSteps });
+  }
+
+  /** One optimizer step on a prepared batch; returns the batch's mean loss and correct count. */
+  private async step(batch: Batch, lr: number): Promise<{ loss: number; correct: number }> {
+    const s = await this.sessionFor(batch.size);
+    const { graph } = s;
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.state.feeds(),
+      [IMAGE]: new ort.Tensor('float32', batch.images, [batch.size, ...this.net.inputShape]),
+      [TARGET]: new ort.Tensor('int64', batch.labels, [batch.size]),
+      [LR]: new ort.Tensor('float32', Float32Array.of(lr), []),
+    };
+    if (this.config.optimizer.kind !== 'sgd') feeds[STEP] = new ort.Tensor('float32', Float32Array.of(this.position.step + 1), []);
+    graph.masks.forEach((m, i) => (feeds[m.name] = new ort.Tensor('float32', batch.masks[i], m.shape as number[])));
+    const t0 = performance.now();
+    await s.session.run(feeds, { ...this.state.fetches(), [LOSS]: s.loss, [CORRECT]: s.correct });
+    (globalThis as any).RUNMS = ((globalThis as any).RUNMS ?? []).concat(performance.now() - t0);
+    this.state.swap();
+    return { loss: (s.loss.data as Float32Array)[0], correct: (s.correct.data as Float32Array)[0] };
+  }
+
+  private trainerState(): TrainerState<TrainConfig, EpochMetrics> {
+    return { format: 1, position: { ...this.position }, config: this.config, metrics: this.metrics, savedAt: new Date().toISOString() };
+  }
+
+  private checkpoint(): string {
+    const model = this.state.snapshot((n) => this.net.stateSpecs.some((s) => s.name === n));
+    const optimizer = this.state.snapshot((n) => !this.net.stateSpecs.some((s) => s.name === n));
+    const batchNorms = this.net.layers.filter((l) => l.kind === 'BatchNorm2d').map((l) => l.name);
+    return saveCheckpoint(this.runDir, model, optimizer, this.trainerState(), batchNorms);
+  }
+
+  /** The current model state (parameters and BatchNorm statistics), as views. */
+  modelState(): StateDict {
+    return this.state.snapshot((n) => this.net.stateSpecs.some((s) => s.name === n));
+  }
+
+  get history(): readonly EpochMetrics[] {
+    return this.metrics;
+  }
+
+  get lastCheckpoint(): string | undefined {
+    return this.lastCheckpointDir;
+  }
+
+  /** Runs the remaining epochs (or up to maxSteps), checkpointing after each. */
+  async run(events: TrainEvents = {}): Promise<EpochMetrics[]> {
+    const { epochs, maxSteps } = this.config;
+    const batches = this.stepsPerEpoch;
+    while (this.position.epoch < epochs && (maxSteps === undefined || this.position.step < maxSteps)) {
+      const { epoch, batch: first } = this.position;
+      const last = maxSteps === undefined ? batches : Math.min(batches, first + maxSteps - this.position.step);
+      events.onEpochStart?.(epoch, first, batches);
+      const started = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let lr = this.lrAt(this.position.step);
+      let b = first;
+      for await (const batch of this.prefetcher.epoch(epoch, first, this.position.step, last)) {
+        lr = this.lrAt(this.position.step);
+        const r = await this.step(batch, lr);
+        if (!Number.isFinite(r.loss)) {
+          const keep = this.lastCheckpointDir ? `the last good checkpoint is ${this.lastCheckpointDir}` : 'no checkpoint was written yet';
+          throw new DivergedError(
+            `loss became ${r.loss} at epoch ${epoch + 1}, batch ${b}, step ${this.position.step} (lr ${lr}); ${keep}. Try a lower --lr.`,
+          );
+        }
+        lossSum += r.loss * batch.size;
+        correct += r.correct;
+        seen += batch.size;
+        this.position.step++;
+        b++;
+        events.onBatch?.({ epoch, batch: b - 1, batches, step: this.position.step, loss: r.loss, lr });
+      }
+      const trainSeconds = (performance.now() - started) / 1000;
+      const evalStarted = performance.now();
+      const test = await this.evaluator.evaluate(this.modelState(), this.data.test, { limit: this.config.testLimit });
+      const metrics: EpochMetrics = {
+        epoch: epoch + 1,
+        batches: b - first,
+        step: this.position.step,
+        lr,
+        train_loss: lossSum / Math.max(seen, 1),
+        train_acc: correct / Math.max(seen, 1),
+        test_loss: test.loss,
+        test_acc: test.correct / test.count,
+        test_correct: test.correct,
+        test_count: test.count,
+        train_seconds: trainSeconds,
+        test_seconds: (performance.now() - evalStarted) / 1000,
+      };
+      this.metrics.push(metrics);
+      this.position = b >= batches ? { epoch: epoch + 1, batch: 0, step: this.position.step } : { epoch, batch: b, step: this.position.step };
+      this.lastCheckpointDir = this.checkpoint();
+      await this.writeRunFiles();
+      events.onEpochEnd?.(metrics, this.lastCheckpointDir);
+    }
+    return this.metrics;
+  }
+
+  /** metrics.jsonl (one line per epoch) and curves.png, rewritten whole each epoch. */
+  private async writeRunFiles(): Promise<void> {
+    writeFileAtomic(join(this.runDir, 'metrics.jsonl'), this.metrics.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    writeFileAtomic(join(this.runDir, 'curves.png'), await curvesPng(this.metrics));
+  }
+
+  async close(): Promise<void> {
+    await this.prefetcher.close();
+    await this.evaluator.release();
+    for (const s of this.sessions.values()) await s.session.release();
+  }
+}

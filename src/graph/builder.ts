@@ -120,13 +120,17 @@ export class Graph {
     return t;
   }
 
-  /** An anonymous constant; identical constants are stored once. */
-  constant(dtype: DType, shape: readonly number[], values: ArrayLike<number>): Tensor {
+  /**
+   * An anonymous constant. Identical constants are stored once, unless `shared` is false
+   * (for an input a kernel may write into; see batch_norm.ts).
+   */
+  constant(dtype: DType, shape: readonly number[], values: ArrayLike<number>, { shared = true, hint = 'const' } = {}): Tensor {
     const key = `${dtype}${formatShape(shape)}:${Array.from(values).join(',')}`;
-    const cached = key.length < 512 ? this.constants.get(key) : undefined;
+    const cacheable = shared && key.length < 512;
+    const cached = cacheable ? this.constants.get(key) : undefined;
     if (cached) return cached;
-    const t = this.addInitializer(this.uniqueName('const'), dtype, shape, typedArray(dtype, values));
-    if (key.length < 512) this.constants.set(key, t);
+    const t = this.addInitializer(this.uniqueName(hint), dtype, shape, typedArray(dtype, values));
+    if (cacheable) this.constants.set(key, t);
     return t;
   }
 

@@ -104,7 +104,7 @@ export class BatchNorm2d implements Layer {
     const [gamma, beta, mean, variance] = this.state.map((s) => ctx.state(s.name));
     if (ctx.mode === 'eval') return op.batchNormInference(x, gamma, beta, mean, variance, this.epsilon);
 
-    const batch = op.batchNormTraining(x, gamma, beta, mean, variance, this.epsilon);
+    const batch = op.batchNormTraining(x, gamma, beta, this.epsilon);
     // PyTorch keeps the unbiased variance in running_var; the kernel returns the biased one.
     const [n, , h, w] = x.shape as number[];
     const count = n * h * w;

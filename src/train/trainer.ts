@@ -212,9 +212,7 @@ export class Trainer {
     };
     if (this.config.optimizer.kind !== 'sgd') feeds[STEP] = new ort.Tensor('float32', Float32Array.of(this.position.step + 1), []);
     graph.masks.forEach((m, i) => (feeds[m.name] = new ort.Tensor('float32', batch.masks[i], m.shape as number[])));
-    const t0 = performance.now();
     await s.session.run(feeds, { ...this.state.fetches(), [LOSS]: s.loss, [CORRECT]: s.correct });
-    (globalThis as any).RUNMS = ((globalThis as any).RUNMS ?? []).concat(performance.now() - t0);
     this.state.swap();
     return { loss: (s.loss.data as Float32Array)[0], correct: (s.correct.data as Float32Array)[0] };
   }

@@ -4,8 +4,14 @@
  * Training mode uses ORT's fused kernel with training_mode=1 and momentum=0, which makes its
  * 2nd and 3rd outputs the plain batch mean and the *biased* batch variance (the variance it
  * normalises with). The running statistics are updated by the caller, PyTorch-style, with the
- * unbiased variance (see BatchNorm2d in src/model/layers.ts). The gradient is the full backward through the
- * batch mean and variance:
+ * unbiased variance (see BatchNorm2d in src/model/layers.ts).
+ *
+ * ORT's CPU kernel writes those outputs into the buffers of its mean and var *inputs* (even
+ * graph inputs held by the caller; measured with onnxruntime-node 1.30 at every optimisation
+ * level). With momentum 0 the inputs do not affect any output, so each training-mode node
+ * gets private scratch initializers there, and the real running statistics never reach it.
+ *
+ * The gradient is the full backward through the batch mean and variance:
  *   xhat = (x - mean) / sqrt(var + eps),  M = N*H*W
  *   dbeta = sum(dy),  dgamma = sum(dy * xhat)
  *   dx = gamma / sqrt(var + eps) * (dy - dbeta/M - xhat * dgamma/M)
@@ -61,15 +67,11 @@ export interface BatchNormTraining {
 }
 
 /** Normalises with batch statistics (training). */
-export function batchNormTraining(
-  x: Tensor,
-  gamma: Tensor,
-  beta: Tensor,
-  runningMean: Tensor,
-  runningVar: Tensor,
-  epsilon = 1e-5,
-): BatchNormTraining {
-  const [y, mean, variance] = emit(BatchNormalization, [x, gamma, beta, runningMean, runningVar], {
+export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon = 1e-5): BatchNormTraining {
+  const c = gamma.shape as number[];
+  const scratch = (what: string, value: number) =>
+    x.graph.constant(x.dtype, c, new Array<number>(c[0]).fill(value), { shared: false, hint: `${gamma.name}.scratch_${what}` });
+  const [y, mean, variance] = emit(BatchNormalization, [x, gamma, beta, scratch('mean', 0), scratch('var', 1)], {
     epsilon,
     momentum: 0,
     training_mode: 1,

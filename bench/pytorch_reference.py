@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""The same network in PyTorch, as the reference our TypeScript/ONNX pipeline is measured
+against (Debian's python3-torch and python3-torchvision; not part of the project itself).
+
+  speed   --threads T        median training-step ms at batch 128, one epoch's seconds
+                              with augmentation, test-set evaluation seconds; prints JSON
+  fixture --out FILE         one float64 training step on 16 real images (dropout off),
+                              written as safetensors: the test fixture for the whole-network
+                              forward/backward/update check (test/train/pytorch-step.test.ts)
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    """The seed CNN with the state_dict names the TypeScript side uses."""
+
+    def __init__(self, dropout=0.1):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(1, 12, 3, padding=1), nn.BatchNorm2d(12)
+        self.conv2, self.bn2 = nn.Conv2d(12, 32, 3, padding=1), nn.BatchNorm2d(32)
+        self.trans1 = nn.Conv2d(32, 12, 1)
+        self.conv3, self.bn3 = nn.Conv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16)
+        self.conv4, self.bn4 = nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32)
+        self.trans2 = nn.Conv2d(32, 12, 1)
+        self.conv5, self.bn5 = nn.Conv2d(12, 32, 3, padding=1), nn.BatchNorm2d(32)
+        self.conv6, self.bn6 = nn.Conv2d(32, 10, 3, padding=0), nn.BatchNorm2d(10)
+        self.drop = nn.Dropout(dropout)
+
+    def unit(self, conv, bn, x):
+        return F.relu(self.drop(bn(conv(x))))
+
+    def forward(self, x):
+        x = self.unit(self.conv2, self.bn2, self.unit(self.conv1, self.bn1, x))
+        x = self.trans1(F.max_pool2d(x, 2))
+        x = self.unit(self.conv4, self.bn4, self.unit(self.conv3, self.bn3, x))
+        x = self.trans2(F.max_pool2d(x, 2))
+        x = self.unit(self.conv6, self.bn6, self.unit(self.conv5, self.bn5, x))
+        return F.log_softmax(F.adaptive_avg_pool2d(x, 1).view(-1, 10), dim=1)
+
+
+def read_idx(path):
+    with open(path, 'rb') as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack('>' + 'I' * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def mnist(data_dir, split):
+    prefix = 'train' if split == 'train' else 't10k'
+    images = read_idx(os.path.join(data_dir, f'{prefix}-images-idx3-ubyte'))
+    labels = read_idx(os.path.join(data_dir, f'{prefix}-labels-idx1-ubyte'))
+    x = (torch.from_numpy(images.astype(np.float32) / 255.0) - 0.1307) / 0.3081
+    return x.unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def speed(args):
+    import torchvision.transforms as T
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    x_train, y_train = mnist(args.data_dir, 'train')
+    x_test, y_test = mnist(args.data_dir, 'test')
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.nll_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    model.train()
+    times = []
+    for i in range(args.steps + 5):
+        b = torch.randint(0, x_train.shape[0], (128,))
+        t = time.perf_counter()
+        step(x_train[b], y_train[b])
+        if i >= 5:
+            times.append((time.perf_counter() - t) * 1000)
+
+    # One epoch as the seed's train.py runs it: augmentation per image, batches of 128.
+    augment = T.Compose([T.RandomRotation((-7.0, 7.0)), T.RandomAffine(0, translate=(2 / 28, 2 / 28))])
+    t = time.perf_counter()
+    perm = torch.randperm(x_train.shape[0])
+    for start in range(0, x_train.shape[0], 128):
+        idx = perm[start:start + 128]
+        xb = torch.stack([augment(img) for img in x_train[idx]])
+        step(xb, y_train[idx])
+    epoch_seconds = time.perf_counter() - t
+
+    model.eval()
+    t = time.perf_counter()
+    with torch.no_grad():
+        for start in range(0, x_test.shape[0], 1000):
+            model(x_test[start:start + 1000]).argmax(1)
+    eval_seconds = time.perf_counter() - t
+    print(json.dumps({
+        'impl': f'pytorch {torch.__version__}', 'threads': args.threads,
+        'step_ms_median': round(median(times), 2), 'step_ms_min': round(min(times), 2),
+        'epoch_seconds': round(epoch_seconds, 2), 'eval_seconds': round(eval_seconds, 3),
+    }))
+
+
+def write_safetensors(path, tensors, metadata):
+    header = {'__metadata__': metadata}
+    blobs, offset = [], 0
+    for name, array in tensors.items():
+        array = np.ascontiguousarray(array)
+        dtype = {np.float64: 'F64', np.float32: 'F32', np.int64: 'I64'}[array.dtype.type]
+        raw = array.tobytes()
+        header[name] = {'dtype': dtype, 'shape': list(array.shape), 'data_offsets': [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b' ' * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
+
+
+def fixture(args):
+    """Two SGD steps (momentum 0.9, weight decay 1e-4, lr 0.05) in float64, dropout off."""
+    torch.manual_seed(0)
+    x_test, y_test = mnist(args.data_dir, 'test')
+    x, y = x_test[:16].double(), y_test[:16]
+    model = Net(dropout=0.0).double()
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    model.train()
+    tensors = {}
+    for k, v in initial.items():
+        if not k.endswith('num_batches_tracked'):
+            tensors[f'initial.{k}'] = v.numpy()
+    tensors['input'] = x.numpy()
+    tensors['target'] = y.numpy()
+    for s in range(2):
+        opt.zero_grad()
+        logp = model(x)
+        loss = F.nll_loss(logp, y)
+        loss.backward()
+        if s == 0:
+            tensors['step1.log_probs'] = logp.detach().numpy()
+            for name, p in model.named_parameters():
+                tensors[f'step1.grad.{name}'] = p.grad.numpy().copy()
+        tensors[f'step{s + 1}.loss'] = np.array(loss.item())
+        opt.step()
+    for k, v in model.state_dict().items():
+        if not k.endswith('num_batches_tracked'):
+            tensors[f'step2.{k}'] = v.numpy()
+    write_safetensors(args.out, tensors, {'producer': f'bench/pytorch_reference.py fixture (torch {torch.__version__})'})
+    print(f'wrote {args.out}', file=sys.stderr)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('mode', choices=['speed', 'fixture'])
+    p.add_argument('--data-dir', required=True)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--steps', type=int, default=30)
+    p.add_argument('--out')
+    args = p.parse_args()
+    {'speed': speed, 'fixture': fixture}[args.mode](args)
+
+
+if __name__ == '__main__':
+    main()

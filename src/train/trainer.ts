@@ -168,6 +168,7 @@ export class Trainer {
     const template = trainStepGraph(net, config.batchSize, config.optimizer);
     writeFileAtomic(join(runDir, 'train_step.onnx'), serializeModel(template.graph, { opset: OPSET }));
     writeFileAtomic(join(runDir, 'eval.onnx'), serializeModel(evalGraph(net), { opset: OPSET }));
+    const evaluator = await Evaluator.create(net, { threads: config.threads, device: config.device });
     const prefetcher = await BatchPrefetcher.create(data.train, {
       examples: config.trainLimit ?? data.train.count,
       batchSize: config.batchSize,
@@ -176,7 +177,6 @@ export class Trainer {
       augment: config.augment,
       masks: template.masks,
     });
-    const evaluator = await Evaluator.create(net, { threads: config.threads, device: config.device });
     return new Trainer(net, config, runDir, data, prefetcher, evaluator, template, resume);
   }
 

@@ -86,6 +86,7 @@ describe('whole network vs PyTorch (float64 reference)', () => {
     }
     const losses: number[] = [];
     for (let s = 0; s < 2; s++) {
+      const before = new Map(Object.entries(state).map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
       const out = await session.run({
         ...state,
         [IMAGE]: f32(get('input')),
@@ -93,6 +94,8 @@ describe('whole network vs PyTorch (float64 reference)', () => {
         [LR]: new ort.Tensor('float32', Float32Array.of(0.05), []),
       });
       losses.push((out[LOSS].data as Float32Array)[0]);
+      // ORT must not write into the state it was fed (its BatchNorm kernel would, given the chance).
+      for (const [k, t] of Object.entries(state)) expect(t.data, `${k} unchanged by the step`).toEqual(before.get(k));
       state = Object.fromEntries(step.carried.map((n) => [n, out[next(n)]]));
     }
     expect(Math.abs(losses[1] - Number(get('step2.loss').data[0]))).toBeLessThan(1e-4);

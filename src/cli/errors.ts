@@ -1,5 +1,7 @@
 /** Entry-point wrapper: expected failures print one line (`error: <file>: <problem>`) and exit 1. */
 import { DataError } from '../data/idx.js';
+import { ModelError } from '../export/classifier.js';
+import { ExportError } from '../export/verify.js';
 import { ShapeError } from '../graph/shape.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import { DeviceError } from '../train/session.js';
@@ -14,7 +16,7 @@ export class UsageError extends Error {
   }
 }
 
-const EXPECTED = [DataError, UsageError, CheckpointError, DeviceError, DivergedError, SafetensorsError, ShapeError];
+const EXPECTED = [ModelError, ExportError, DataError, UsageError, CheckpointError, DeviceError, DivergedError, SafetensorsError, ShapeError];
 
 export function runCommand(main: () => Promise<void>): void {
   main().catch((e: unknown) => {

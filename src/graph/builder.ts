@@ -37,6 +37,8 @@ export type GradientRule<A extends Attrs = Attrs> = (
 /** Everything about one ONNX op: its attributes, its shape rule, its gradient rule. */
 export interface OpDef<A extends Attrs = Attrs> {
   readonly type: string;
+  /** The opset from which the op has the form emitted here (inputs, attributes, semantics). */
+  readonly since: number;
   readonly attrs: AttrSchema<A>;
   readonly infer: (inputs: readonly (Tensor | undefined)[], attrs: A) => OutputSpec[];
   readonly gradient?: GradientRule<A>;
@@ -154,6 +156,7 @@ export class Graph {
 /** Identity lives here because `Graph.output` renames through it. */
 export const Identity = defineOp({
   type: 'Identity',
+  since: 1,
   attrs: {},
   infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
   gradient: (_node, [dy]) => [dy],

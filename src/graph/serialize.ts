@@ -7,7 +7,7 @@ const { onnx } = onnxProto;
 export { onnx };
 
 export interface ModelOptions {
-  /** Default-domain opset. The training graphs need 18 (ReduceMean takes `axes` as an input). */
+  /** Default-domain opset; at least `minimumOpset(graph)`. */
   opset: number;
   producerName?: string;
   docString?: string;
@@ -92,8 +92,15 @@ function liveNodes(graph: Graph): Node[] {
   return live.reverse();
 }
 
+/** The lowest opset that has every op of the graph in the form it is emitted. */
+export function minimumOpset(graph: Graph): number {
+  return Math.max(1, ...liveNodes(graph).map((n) => n.op.since));
+}
+
 export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
   const nodes = liveNodes(graph);
+  const late = nodes.find((n) => n.op.since > options.opset);
+  if (late) throw new Error(`opset ${options.opset} is too low for ${late.op.type} (node '${late.name}'), which needs ${late.op.since}`);
   const used = new Set(nodes.flatMap((n) => n.inputs.map((t) => t?.name)));
   for (const o of graph.outputs) used.add(o.tensor.name);
   const initializers = [...graph.initializers.values()].filter((i) => used.has(i.tensor.name));

@@ -22,6 +22,7 @@ const sameAsInput = ([x]: readonly (Tensor | undefined)[]): OutputSpec[] => [{ d
 
 const Add = defineOp({
   type: 'Add',
+  since: 7,
   attrs: {},
   infer: broadcastRule('Add'),
   gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy!, a!.shape), sumTo(dy!, b!.shape)],
@@ -29,6 +30,7 @@ const Add = defineOp({
 
 const Sub = defineOp({
   type: 'Sub',
+  since: 7,
   attrs: {},
   infer: broadcastRule('Sub'),
   gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy!, a!.shape), sumTo(neg(dy!), b!.shape)],
@@ -36,6 +38,7 @@ const Sub = defineOp({
 
 const Mul = defineOp({
   type: 'Mul',
+  since: 7,
   attrs: {},
   infer: broadcastRule('Mul'),
   gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(mul(dy!, b!), a!.shape), sumTo(mul(dy!, a!), b!.shape)],
@@ -43,6 +46,7 @@ const Mul = defineOp({
 
 const Div = defineOp({
   type: 'Div',
+  since: 7,
   attrs: {},
   infer: broadcastRule('Div'),
   // d(a/b) = da/b - a db/b^2 = (da - y db)/b
@@ -54,6 +58,7 @@ const Div = defineOp({
 
 const Neg = defineOp({
   type: 'Neg',
+  since: 6,
   attrs: {},
   infer: sameAsInput,
   gradient: (_n, [dy]) => [neg(dy!)],
@@ -61,6 +66,7 @@ const Neg = defineOp({
 
 const Sqrt = defineOp({
   type: 'Sqrt',
+  since: 6,
   attrs: {},
   infer: sameAsInput,
   // d sqrt(x) = dx / (2 sqrt(x))
@@ -69,6 +75,7 @@ const Sqrt = defineOp({
 
 const Exp = defineOp({
   type: 'Exp',
+  since: 6,
   attrs: {},
   infer: sameAsInput,
   gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, y)],
@@ -77,12 +84,14 @@ const Exp = defineOp({
 // Pow is used on scalars (Adam's bias correction) and carries no gradient rule.
 const Pow = defineOp({
   type: 'Pow',
+  since: 7,
   attrs: {},
   infer: broadcastRule('Pow'),
 });
 
 const Cast = defineOp<{ to: number }>({
   type: 'Cast',
+  since: 6,
   attrs: { to: 'int' },
   infer: ([x], { to }) => [{ dtype: dtypeFromOnnx(to), shape: x!.shape }],
 });

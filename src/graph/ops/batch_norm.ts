@@ -32,6 +32,7 @@ interface BatchNormAttrs {
 
 const BatchNormalization = defineOp<BatchNormAttrs>({
   type: 'BatchNormalization',
+  since: 14,
   attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
   infer: ([x, ...params], { training_mode }) => {
     const X = required(x, 'BatchNormalization', 'X');

@@ -6,6 +6,7 @@ import { sumTo } from './reduce.js';
 function comparison(type: string) {
   return defineOp({
     type,
+    since: 11,
     attrs: {},
     infer: ([a, b]) => {
       const x = required(a, type, 'A');
@@ -25,6 +26,7 @@ export const greater = (a: Tensor, b: Tensor): Tensor => emit(Greater, [a, b], {
 
 const Sign = defineOp({
   type: 'Sign',
+  since: 9,
   attrs: {},
   infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
 });
@@ -33,6 +35,7 @@ export const sign = (x: Tensor): Tensor => emit(Sign, [x], {})[0];
 
 const Where = defineOp({
   type: 'Where',
+  since: 9,
   attrs: {},
   infer: ([c, a, b]) => {
     const shape = broadcastShapes(c!.shape, a!.shape, b!.shape);
@@ -49,6 +52,7 @@ export const where = (cond: Tensor, a: Tensor, b: Tensor): Tensor => emit(Where,
 
 const ArgMax = defineOp<{ axis: number; keepdims: number }>({
   type: 'ArgMax',
+  since: 11,
   attrs: { axis: 'int', keepdims: 'int' },
   infer: ([x], { axis, keepdims }) => {
     const t = required(x, 'ArgMax', 'data');

@@ -31,6 +31,7 @@ function outSize(size: Dim, k: number, before: number, after: number, stride: nu
 
 const Conv = defineOp<ConvAttrs>({
   type: 'Conv',
+  since: 1,
   attrs: { kernel_shape: 'ints', pads: 'ints', strides: 'ints', group: 'int' },
   infer: ([x, w, b], { kernel_shape: [kh, kw], pads, strides, group = 1 }) => {
     const X = required(x, 'Conv', 'X');

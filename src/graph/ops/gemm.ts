@@ -14,6 +14,7 @@ interface GemmAttrs {
 
 const Gemm = defineOp<GemmAttrs>({
   type: 'Gemm',
+  since: 11,
   attrs: { transA: 'int', transB: 'int', alpha: 'float', beta: 'float' },
   infer: ([a, b, c], { transA, transB }) => {
     const A = required(a, 'Gemm', 'A');

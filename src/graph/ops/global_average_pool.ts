@@ -5,6 +5,7 @@ import { expand } from './reduce.js';
 
 const GlobalAveragePool = defineOp({
   type: 'GlobalAveragePool',
+  since: 1,
   attrs: {},
   infer: ([x]) => {
     const X = required(x, 'GlobalAveragePool', 'X');

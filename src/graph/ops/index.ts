@@ -12,4 +12,5 @@ export { expand, reduceSum, sumTo } from './reduce.js';
 export { reduceMean } from './reduce_mean.js';
 export { relu } from './relu.js';
 export { scatterElements, zeros } from './scatter.js';
+export { softmax } from './softmax.js';
 export { concat, flatten, identity, pad, reshape, slice, transpose, unsqueeze } from './shape.js';

@@ -5,6 +5,7 @@ import { reduceSum } from './reduce.js';
 
 const LogSoftmax = defineOp<{ axis: number }>({
   type: 'LogSoftmax',
+  since: 13,
   attrs: { axis: 'int' },
   infer: ([x]) => {
     const X = required(x, 'LogSoftmax', 'input');

@@ -10,6 +10,7 @@ import { transpose } from './shape.js';
 
 const MatMul = defineOp({
   type: 'MatMul',
+  since: 1,
   attrs: {},
   infer: ([a, b]) => {
     const A = required(a, 'MatMul', 'A');

@@ -16,6 +16,7 @@ interface MaxPoolAttrs {
 
 const MaxPool = defineOp<MaxPoolAttrs>({
   type: 'MaxPool',
+  since: 8,
   attrs: { kernel_shape: 'ints', strides: 'ints' },
   infer: ([x], { kernel_shape: k, strides: s }) => {
     const X = required(x, 'MaxPool', 'X');
@@ -38,6 +39,7 @@ const MaxPool = defineOp<MaxPoolAttrs>({
 
 const MaxUnpool = defineOp<MaxPoolAttrs>({
   type: 'MaxUnpool',
+  since: 11,
   attrs: { kernel_shape: 'ints', strides: 'ints' },
   infer: ([x, indices, shape]) => {
     const dims = Array.from(shape!.graph.initializers.get(shape!.name)!.data as BigInt64Array, Number);

@@ -9,6 +9,7 @@ import { unsqueeze } from './shape.js';
 
 const NegativeLogLikelihoodLoss = defineOp<{ reduction: string }>({
   type: 'NegativeLogLikelihoodLoss',
+  since: 13,
   attrs: { reduction: 'string' },
   infer: ([input, target]) => {
     const x = required(input, 'NegativeLogLikelihoodLoss', 'input');

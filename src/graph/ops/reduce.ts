@@ -30,6 +30,7 @@ export function expandBack(x: Tensor, axesInput: Tensor | undefined, dy: Tensor)
 
 const ReduceSum = defineOp<ReduceAttrs>({
   type: 'ReduceSum',
+  since: 13,
   attrs: { keepdims: 'int' },
   infer: ([x, axes], { keepdims }) => {
     const t = required(x, 'ReduceSum', 'data');
@@ -44,6 +45,7 @@ export function reduceSum(x: Tensor, axes: readonly number[], keepdims = false):
 
 const Expand = defineOp({
   type: 'Expand',
+  since: 8,
   attrs: {},
   infer: ([x, shape]) => {
     const t = required(x, 'Expand', 'input');

@@ -15,6 +15,7 @@ function count(x: Tensor, axes: readonly number[]): number {
 
 const ReduceMean = defineOp<ReduceAttrs>({
   type: 'ReduceMean',
+  since: 18,
   attrs: { keepdims: 'int' },
   infer: ([x, axes], { keepdims }) => {
     const t = required(x, 'ReduceMean', 'data');

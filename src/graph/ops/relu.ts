@@ -8,6 +8,7 @@ import { greater } from './compare.js';
 
 const Relu = defineOp({
   type: 'Relu',
+  since: 6,
   attrs: {},
   infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
   gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, cast(greater(y, y.graph.scalar(0, y.dtype)), y.dtype))],

@@ -6,6 +6,7 @@ import { expand } from './reduce.js';
 
 const ScatterElements = defineOp<{ axis: number }>({
   type: 'ScatterElements',
+  since: 11,
   attrs: { axis: 'int' },
   infer: ([data, indices, updates]) => {
     const d = required(data, 'ScatterElements', 'data');

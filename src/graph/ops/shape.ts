@@ -39,6 +39,7 @@ export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
 
 const Reshape = defineOp({
   type: 'Reshape',
+  since: 5,
   attrs: {},
   infer: ([x, shape]) => {
     const t = required(x, 'Reshape', 'data');
@@ -59,6 +60,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 const Flatten = defineOp<{ axis: number }>({
   type: 'Flatten',
+  since: 1,
   attrs: { axis: 'int' },
   infer: ([x], { axis }) => {
     const t = required(x, 'Flatten', 'input');
@@ -77,6 +79,7 @@ export function flatten(x: Tensor, axis = 1): Tensor {
 
 const Transpose = defineOp<{ perm: readonly number[] }>({
   type: 'Transpose',
+  since: 1,
   attrs: { perm: 'ints' },
   infer: ([x], { perm }) => {
     const t = required(x, 'Transpose', 'data');
@@ -95,6 +98,7 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
 
 const Unsqueeze = defineOp({
   type: 'Unsqueeze',
+  since: 13,
   attrs: {},
   infer: ([x, axes]) => {
     const t = required(x, 'Unsqueeze', 'data');
@@ -114,6 +118,7 @@ export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
 
 const Concat = defineOp<{ axis: number }>({
   type: 'Concat',
+  since: 11,
   attrs: { axis: 'int' },
   infer: (inputs, { axis }) => {
     const ts = inputs.map((t, i) => required(t, 'Concat', `inputs[${i}]`));
@@ -157,6 +162,7 @@ function sliceRange(d: number, start: number, end: number, step: number): [numbe
 
 const Slice = defineOp({
   type: 'Slice',
+  since: 10,
   attrs: {},
   infer: ([x, starts, ends, axes, steps]) => {
     const t = required(x, 'Slice', 'data');
@@ -206,6 +212,7 @@ export function slice(
 
 const Pad = defineOp({
   type: 'Pad',
+  since: 11,
   attrs: {},
   infer: ([x, pads]) => {
     const t = required(x, 'Pad', 'data');

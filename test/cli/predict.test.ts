@@ -1,0 +1,107 @@
+/**
+ * `npm run predict` with the shipped model on real MNIST test digits rendered by sharp:
+ * as 28x28 PNGs, enlarged to 280x280, and as black-on-white JPEGs with a margin; and every
+ * kind of bad input.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { bundledMnistDir, loadSplit } from '../../src/data/mnist.js';
+import { Graph } from '../../src/graph/builder.js';
+import * as op from '../../src/graph/ops/index.js';
+import { serializeModel } from '../../src/graph/serialize.js';
+import { lines, runCli } from '../helpers/cli.js';
+
+const COUNT = 50;
+let dir: string;
+let labels: number[];
+
+const digit = (images: Uint8Array, i: number) => Buffer.from(images.subarray(i * 784, (i + 1) * 784));
+const raw = { raw: { width: 28, height: 28, channels: 1 as const } };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'predict-'));
+  const test10k = loadSplit(bundledMnistDir(), 'test');
+  labels = Array.from(test10k.labels.subarray(0, COUNT));
+  for (let i = 0; i < COUNT; i++) {
+    const px = digit(test10k.images, i);
+    await sharp(px, raw).png().toFile(join(dir, `small-${i}.png`));
+    await sharp(px, raw).resize(280, 280).png().toFile(join(dir, `large-${i}.png`));
+    const inverted = Buffer.from(px.map((v) => 255 - v));
+    await sharp(inverted, raw).extend({ top: 12, bottom: 20, left: 30, right: 8, background: '#ffffff' }).jpeg({ quality: 85 }).toFile(join(dir, `paper-${i}.jpg`));
+  }
+});
+
+interface Outcome {
+  file: string;
+  prediction?: { digit: number; probability: number; runnerUp: { digit: number } };
+  error?: string;
+}
+
+function predictAll(kind: string): Outcome[] {
+  const files = labels.map((_, i) => join(dir, `${kind}-${i}.${kind === 'paper' ? 'jpg' : 'png'}`));
+  const r = runCli('predict', [...files, '--json']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+describe('predict on real test digits (at least 49 of 50 correct)', () => {
+  for (const kind of ['small', 'large', 'paper']) {
+    test(kind === 'small' ? '28x28 PNG' : kind === 'large' ? '280x280 PNG' : 'black-on-white JPEG with a margin', () => {
+      const outcomes = predictAll(kind);
+      expect(outcomes).toHaveLength(COUNT);
+      const correct = outcomes.filter((o, i) => o.prediction?.digit === labels[i]).length;
+      expect(correct).toBeGreaterThanOrEqual(49);
+      expect(outcomes[0].prediction!.runnerUp.digit).not.toBe(outcomes[0].prediction!.digit);
+    });
+  }
+
+  test('text output: digit, probability and runner-up per file', () => {
+    const r = runCli('predict', [join(dir, 'small-0.png')]);
+    expect(r.status).toBe(0);
+    expect(lines(r.stdout)).toEqual([expect.stringMatching(new RegExp(`small-0\\.png: ${labels[0]} \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`))]);
+  });
+});
+
+describe('bad input: a one-line error naming the file; the others still answered; exit code 1', () => {
+  test('missing file, non-image, blank image', async () => {
+    const text = join(dir, 'notes.png');
+    writeFileSync(text, 'this is not an image\n');
+    const blank = join(dir, 'blank.png');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } }).png().toFile(blank);
+    const missing = join(dir, 'missing.png');
+    const good = join(dir, 'small-1.png');
+    const r = runCli('predict', [missing, text, good, blank]);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${missing}: file not found`,
+      `error: ${text}: not an image (unsupported or unrecognised format)`,
+      `error: ${blank}: no digit found: the image is blank`,
+    ]);
+    expect(lines(r.stdout)).toEqual([expect.stringMatching(new RegExp(`^${good}: ${labels[1]} `))]);
+  });
+
+  test('a model whose input is not [N,1,28,28]', () => {
+    const g = new Graph();
+    g.output(op.relu(g.input('image', 'float32', ['N', 3, 32, 32])), 'probabilities');
+    const model = join(dir, 'rgb.onnx');
+    writeFileSync(model, serializeModel(g, { opset: 13 }));
+    const r = runCli('predict', [join(dir, 'small-0.png'), '--model', model]);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toEqual([`error: ${model}: the model's input is image [N,3,32,32], expected image [N,1,28,28]`]);
+  });
+
+  test('a file that is not an ONNX model, and a missing model', () => {
+    const bogus = join(dir, 'bogus.onnx');
+    writeFileSync(bogus, 'not a model');
+    const r = runCli('predict', [join(dir, 'small-0.png'), '--model', bogus]);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(lines(r.stderr)[0]).toMatch(new RegExp(`^error: ${bogus}: not a loadable ONNX model \\(.*\\)$`));
+    const missing = runCli('predict', [join(dir, 'small-0.png'), '--model', join(dir, 'nope.onnx')]);
+    expect(lines(missing.stderr)).toEqual([`error: ${join(dir, 'nope.onnx')}: model file not found`]);
+  });
+});

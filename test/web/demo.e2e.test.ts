@@ -1,0 +1,179 @@
+/**
+ * The browser demo end to end: Debian's Chromium (headless, driven by playwright-core) on the
+ * built demo served from 127.0.0.1. Real pointer moves draw strokes traced from real MNIST
+ * test digits; the shown prediction must match the label for at least 90% of them.
+ * Without /usr/bin/chromium these tests are skipped with the reason, unless REQUIRE_BROWSER=1
+ * (CI sets it), in which case its absence is a failure.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { build, preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
+import { ROOT } from '../helpers/cli.js';
+import { digitStrokes } from '../helpers/strokes.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const CONFIG = join(ROOT, 'web-demo/vite.config.ts');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+test('a browser is available for the demo tests', () => {
+  if (process.env.REQUIRE_BROWSER === '1') expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install -y chromium)`).toBe(true);
+  else if (!hasChromium) console.warn(`demo tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
+});
+
+describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('web demo in Chromium (skipped without /usr/bin/chromium)', () => {
+  let server: PreviewServer;
+  let browser: Browser;
+  let url: string;
+  let split: Split;
+  const outside: string[] = [];
+
+  beforeAll(async () => {
+    split = loadSplit(bundledMnistDir(), 'test');
+    await build({ configFile: CONFIG, logLevel: 'error' });
+    server = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, host: '127.0.0.1', strictPort: false } });
+    url = server.resolvedUrls!.local[0];
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.httpServer.close(resolve));
+  });
+
+  /** A page that records console errors and refuses (and records) any request off 127.0.0.1. */
+  async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.route('**/*', (route) => {
+      const target = new URL(route.request().url());
+      if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:') return route.continue();
+      outside.push(target.href);
+      return route.abort();
+    });
+    await page.goto(url + query);
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…');
+    return { page, errors };
+  }
+
+  const shown = (page: Page) => page.evaluate(() => window.mnistDemo.shown);
+
+  /** Draws digit `index` of the test set with the mouse, stroke by stroke; returns the prediction. */
+  async function draw(page: Page, index: number): Promise<string> {
+    const canvas = (await page.locator('[data-testid=canvas]').boundingBox())!;
+    const strokes = digitStrokes(split.images.subarray(index * 784, (index + 1) * 784));
+    const scale = canvas.width / 28;
+    const at = ([x, y]: [number, number]) => [canvas.x + (x + 0.5) * scale, canvas.y + (y + 0.5) * scale] as const;
+    for (const stroke of strokes) {
+      await page.mouse.move(...at(stroke[0]));
+      await page.mouse.down();
+      for (const p of stroke.slice(1)) await page.mouse.move(...at(p), { steps: 2 });
+      const before = await shown(page);
+      await page.mouse.up();
+      await page.waitForFunction((n) => window.mnistDemo.shown > n, before);
+    }
+    return (await page.textContent('[data-testid=prediction]'))!;
+  }
+
+  test('loads the model, then draws 40 real test digits (4 of each class) and reads >= 90% of them right', async () => {
+    const { page, errors } = await open();
+    expect(await page.textContent('[data-testid=status]')).toBe('ready');
+    const picks: number[] = [];
+    for (let digit = 0; digit < 10; digit++) {
+      for (let i = 0, found = 0; found < 4; i++) if (split.labels[i] === digit) picks.push(i), found++;
+    }
+    let correct = 0;
+    const misses: string[] = [];
+    for (const index of picks) {
+      await page.click('[data-testid=clear]');
+      const predicted = await draw(page, index);
+      if (predicted === String(split.labels[index])) correct++;
+      else misses.push(`#${index}: ${split.labels[index]} read as ${predicted}`);
+    }
+    console.log(`demo: ${correct}/${picks.length} drawn digits read right${misses.length ? `; misses: ${misses.join(', ')}` : ''}`);
+    expect(correct / picks.length).toBeGreaterThanOrEqual(0.9);
+
+    // The same input gives the same probabilities in onnxruntime-web (here) and onnxruntime-node.
+    const { input, probabilities } = await page.evaluate(() => ({ input: window.mnistDemo.lastInput!, probabilities: window.mnistDemo.lastProbabilities! }));
+    const session = await ort.InferenceSession.create(join(ROOT, 'models/mnist.onnx'));
+    const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) })).probabilities.data as Float32Array;
+    expect(Math.max(...probabilities.map((p, i) => Math.abs(p - node[i])))).toBeLessThan(1e-4);
+
+    const bars = await page.locator('[data-testid=probabilities] li').count();
+    expect(bars).toBe(10);
+    expect(await page.textContent('[data-testid=latency]')).toMatch(/^\d+\.\d\d ms$/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  test('Clear and Escape empty the canvas and the prediction', async () => {
+    const { page, errors } = await open();
+    const blank = () =>
+      page.evaluate(() => {
+        const c = document.querySelector<HTMLCanvasElement>('[data-testid=canvas]')!;
+        return c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.every((v) => v === 255);
+      });
+    await draw(page, 0);
+    expect(await page.textContent('[data-testid=prediction]')).toMatch(/^\d$/);
+    expect(await blank()).toBe(false);
+    await page.click('[data-testid=clear]');
+    expect(await page.textContent('[data-testid=prediction]')).toBe('–');
+    expect(await blank()).toBe(true);
+    await draw(page, 1);
+    await page.keyboard.press('Escape');
+    expect(await page.textContent('[data-testid=prediction]')).toBe('–');
+    expect(await blank()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  test('an image dropped on the canvas, or opened, is classified', async () => {
+    const { page, errors } = await open();
+    const index = 3; // a 0
+    const png = await sharp(Buffer.from(split.images.subarray(index * 784, (index + 1) * 784).map((v) => 255 - v)), {
+      raw: { width: 28, height: 28, channels: 1 },
+    })
+      .resize(140, 140)
+      .png()
+      .toBuffer();
+    const before = await shown(page);
+    const transfer = await page.evaluateHandle((bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'digit.png', { type: 'image/png' }));
+      return dt;
+    }, Array.from(png));
+    await page.dispatchEvent('[data-testid=canvas]', 'drop', { dataTransfer: transfer });
+    await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, before);
+    expect(await page.textContent('[data-testid=prediction]')).toBe(String(split.labels[index]));
+
+    await page.click('[data-testid=clear]');
+    const again = await shown(page);
+    await page.setInputFiles('[data-testid=file]', { name: 'digit.png', mimeType: 'image/png', buffer: png });
+    await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, again);
+    expect(await page.textContent('[data-testid=prediction]')).toBe(String(split.labels[index]));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  test('a missing model shows a clear message on the page', async () => {
+    const { page } = await open('?model=missing.onnx');
+    expect(await page.textContent('[data-testid=status]')).toBe('error: could not load the model missing.onnx (HTTP 404)');
+    await page.close();
+  });
+
+  test('no request left 127.0.0.1', () => {
+    expect(outside).toEqual([]);
+  });
+});

@@ -1,0 +1,248 @@
+/**
+ * The browser demo: draw a digit (mouse, touch or pen) or drop an image, and the exported
+ * model classifies it with onnxruntime-web's WebAssembly backend. The 28x28 input comes from
+ * src/preprocess, the very code the `predict` CLI uses.
+ */
+import * as ort from 'onnxruntime-web/wasm';
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import { BlankImageError, mnistInput, type RgbaImage, SIDE } from '../src/preprocess/mnist-style.js';
+
+// Serve ORT's WebAssembly from this build (never a CDN); one thread needs no cross-origin isolation.
+ort.env.wasm.wasmPaths = { wasm: wasmUrl };
+ort.env.wasm.numThreads = 1;
+
+const PEN_WIDTH = 20;
+const THROTTLE_MS = 80;
+const params = new URLSearchParams(location.search);
+const MODEL_URL = params.get('model') ?? 'mnist.onnx';
+
+const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`[data-testid="${id}"]`)!;
+const canvas = $<HTMLCanvasElement>('canvas');
+const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+const preview = $<HTMLCanvasElement>('input-preview');
+const status = $('status');
+const prediction = $('prediction');
+const confidence = $('confidence');
+const latency = $('latency');
+const bars = $('probabilities');
+
+/** Hooks for the end-to-end test: the last model input and output, and direct classification. */
+interface DemoHooks {
+  /** Results shown so far (a test waits for this to move). */
+  shown: number;
+  lastInput: number[] | null;
+  lastProbabilities: number[] | null;
+  classify(input: number[]): Promise<number[]>;
+}
+declare global {
+  interface Window {
+    mnistDemo: DemoHooks;
+  }
+}
+
+let session: ort.InferenceSession | undefined;
+
+function setStatus(text: string, error = false): void {
+  status.textContent = text;
+  status.classList.toggle('error', error);
+}
+
+function clearCanvas(): void {
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  showResult(null);
+}
+
+const rows = Array.from({ length: 10 }, (_, d) => {
+  const li = document.createElement('li');
+  li.dataset.digit = String(d);
+  li.innerHTML = `<span>${d}</span><span class="bar"><span class="fill"></span></span><span class="pct">–</span>`;
+  bars.append(li);
+  return li;
+});
+
+function showResult(probabilities: number[] | null, ms?: number): void {
+  window.mnistDemo.shown++;
+  window.mnistDemo.lastProbabilities = probabilities;
+  const best = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
+  prediction.textContent = probabilities ? String(best) : '–';
+  confidence.textContent = probabilities ? `${(100 * probabilities[best]).toFixed(1)}% sure` : '\u00a0';
+  latency.textContent = ms === undefined ? '–' : `${ms.toFixed(2)} ms`;
+  rows.forEach((li, d) => {
+    const p = probabilities?.[d] ?? 0;
+    (li.querySelector('.fill') as HTMLElement).style.width = `${(100 * p).toFixed(1)}%`;
+    li.querySelector('.pct')!.textContent = probabilities ? `${(100 * p).toFixed(1)}%` : '–';
+    li.classList.toggle('best', d === best);
+  });
+  if (!probabilities) preview.getContext('2d')!.clearRect(0, 0, SIDE, SIDE);
+}
+
+function showInput(input: Float32Array): void {
+  const image = new ImageData(SIDE, SIDE);
+  input.forEach((v, i) => {
+    const g = Math.round(255 * v);
+    image.data.set([g, g, g, 255], 4 * i);
+  });
+  preview.getContext('2d')!.putImageData(image, 0, 0);
+}
+
+async function classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
+  const started = performance.now();
+  const out = await session!.run({ image: new ort.Tensor('float32', input, [1, 1, SIDE, SIDE]) });
+  const probabilities = Array.from(out.probabilities.data as Float32Array);
+  return { probabilities, ms: performance.now() - started };
+}
+
+/** Preprocesses a picture and shows what the model makes of it. */
+async function predictFrom(image: RgbaImage): Promise<void> {
+  if (!session) return;
+  let input: Float32Array;
+  try {
+    input = mnistInput(image);
+  } catch (e) {
+    if (e instanceof BlankImageError) return showResult(null);
+    throw e;
+  }
+  window.mnistDemo.lastInput = Array.from(input);
+  showInput(input);
+  const { probabilities, ms } = await classify(input);
+  showResult(probabilities, ms);
+}
+
+// Live prediction while drawing, at most every THROTTLE_MS, and always once a stroke ends.
+let busy = false;
+let pending = false;
+let lastRun = 0;
+async function predictCanvas(force = false): Promise<void> {
+  if (busy) {
+    pending = true;
+    return;
+  }
+  if (!force && performance.now() - lastRun < THROTTLE_MS) {
+    pending = true;
+    return;
+  }
+  busy = true;
+  pending = false;
+  lastRun = performance.now();
+  try {
+    await predictFrom(ctx.getImageData(0, 0, canvas.width, canvas.height));
+  } finally {
+    busy = false;
+    if (pending) void predictCanvas(true);
+  }
+}
+
+function point(e: PointerEvent): [number, number] {
+  const r = canvas.getBoundingClientRect();
+  return [((e.clientX - r.left) * canvas.width) / r.width, ((e.clientY - r.top) * canvas.height) / r.height];
+}
+
+let drawing: [number, number] | null = null;
+canvas.addEventListener('pointerdown', (e) => {
+  canvas.setPointerCapture(e.pointerId);
+  drawing = point(e);
+  ctx.fillStyle = '#000';
+  ctx.beginPath();
+  ctx.arc(drawing[0], drawing[1], PEN_WIDTH / 2, 0, 2 * Math.PI);
+  ctx.fill();
+  void predictCanvas();
+});
+canvas.addEventListener('pointermove', (e) => {
+  if (!drawing) return;
+  const to = point(e);
+  ctx.strokeStyle = '#000';
+  ctx.lineWidth = PEN_WIDTH;
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+  ctx.beginPath();
+  ctx.moveTo(...drawing);
+  ctx.lineTo(...to);
+  ctx.stroke();
+  drawing = to;
+  void predictCanvas();
+});
+const endStroke = () => {
+  if (!drawing) return;
+  drawing = null;
+  void predictCanvas(true);
+};
+canvas.addEventListener('pointerup', endStroke);
+canvas.addEventListener('pointercancel', endStroke);
+
+$('clear').addEventListener('click', clearCanvas);
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') clearCanvas();
+});
+
+/** An image file: drawn onto the canvas to show it, classified at its own resolution. */
+async function openImage(file: File): Promise<void> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    setStatus(`error: ${file.name} is not an image this browser can read`, true);
+    return;
+  }
+  const full = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d')!;
+  full.drawImage(bitmap, 0, 0);
+  const pixels = full.getImageData(0, 0, bitmap.width, bitmap.height);
+  clearCanvas();
+  const scale = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
+  const w = bitmap.width * scale;
+  const h = bitmap.height * scale;
+  ctx.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+  setStatus('ready');
+  await predictFrom(pixels);
+}
+
+canvas.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  canvas.classList.add('drop');
+});
+canvas.addEventListener('dragleave', () => canvas.classList.remove('drop'));
+canvas.addEventListener('drop', (e) => {
+  e.preventDefault();
+  canvas.classList.remove('drop');
+  const file = e.dataTransfer?.files[0];
+  if (file) void openImage(file);
+});
+$<HTMLInputElement>('file').addEventListener('change', (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (file) void openImage(file);
+});
+
+window.mnistDemo = {
+  shown: 0,
+  lastInput: null,
+  lastProbabilities: null,
+  classify: async (input) => (await classify(Float32Array.from(input))).probabilities,
+};
+
+async function start(): Promise<void> {
+  clearCanvas();
+  let bytes: ArrayBuffer;
+  try {
+    const res = await fetch(MODEL_URL);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    bytes = await res.arrayBuffer();
+  } catch (e) {
+    setStatus(`error: could not load the model ${MODEL_URL} (${(e as Error).message})`, true);
+    return;
+  }
+  try {
+    session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
+  } catch (e) {
+    setStatus(`error: onnxruntime-web could not start the model (${(e as Error).message})`, true);
+    return;
+  }
+  setStatus('ready');
+  try {
+    const card = await (await fetch(MODEL_URL.replace(/\.onnx$/, '.json'))).json();
+    $('model-card').textContent = `Model: ${card.parameters.toLocaleString('en-US')} parameters, ${(100 * card.test_accuracy).toFixed(2)}% on the MNIST test set (${card.epochs} epochs).`;
+  } catch {
+    // the card is informative only
+  }
+}
+
+void start();

@@ -62,20 +62,15 @@ describe('reductions and data movement', () => {
   test('Identity', () => expectGradientsMatch([x], (t) => op.exp(op.identity(t))));
 });
 
-describe('Gemm', () => {
-  for (const transA of [0, 1]) {
-    for (const transB of [0, 1]) {
-      test(`transA=${transA} transB=${transB} with C`, () =>
-        expectGradientsMatch(
-          [
-            { name: 'a', shape: transA ? [4, 3] : [3, 4] },
-            { name: 'b', shape: transB ? [5, 4] : [4, 5] },
-            { name: 'c', shape: [5] },
-          ],
-          (a, b, c) => op.gemm(a, b, { transA, transB, c }),
-        ));
-    }
-  }
+describe('MatMul', () => {
+  test('matrices', () =>
+    expectGradientsMatch([{ name: 'a', shape: [3, 4] }, { name: 'b', shape: [4, 5] }], (a, b) => op.matmul(a, b)));
+  test('batched, with B broadcast over the batch (as in the conv weight gradient)', () =>
+    expectGradientsMatch([{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [4, 5] }], (a, b) => op.matmul(a, b)));
+  test('batched times transposed (the fused MatMul form)', () =>
+    expectGradientsMatch([{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [2, 5, 4] }], (a, b) =>
+      op.matmul(a, op.transpose(b, [0, 2, 1])),
+    ));
 });
 
 describe('network ops', () => {

@@ -24,15 +24,6 @@ const Greater = comparison('Greater');
 export const equal = (a: Tensor, b: Tensor): Tensor => emit(Equal, [a, b], {})[0];
 export const greater = (a: Tensor, b: Tensor): Tensor => emit(Greater, [a, b], {})[0];
 
-const Sign = defineOp({
-  type: 'Sign',
-  since: 9,
-  attrs: {},
-  infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
-});
-
-export const sign = (x: Tensor): Tensor => emit(Sign, [x], {})[0];
-
 const Where = defineOp({
   type: 'Where',
   since: 9,

@@ -44,6 +44,17 @@ export interface Layer {
   macs(output: Shape): number;
 }
 
+/** A layer with no state and no multiply-accumulates of its own. */
+abstract class StatelessLayer implements Layer {
+  abstract readonly kind: string;
+  readonly state: StateSpec[] = [];
+  constructor(readonly name: string) {}
+  abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
+  macs(): number {
+    return 0;
+  }
+}
+
 const constant = (value: number) => (n: number) => () => new Float32Array(n).fill(value);
 const uniform = (bound: number, n: number) => (rng: Rng) =>
   Float32Array.from({ length: n }, () => rng.range(-bound, bound));
@@ -127,74 +138,56 @@ export class BatchNorm2d implements Layer {
  * on one thread (21% of a step when measured), and ORT's optimizer deletes it outright when
  * its mask output is unused.
  */
-export class Dropout implements Layer {
+export class Dropout extends StatelessLayer {
   readonly kind = 'Dropout';
-  readonly state: StateSpec[] = [];
 
   constructor(
-    readonly name: string,
+    name: string,
     readonly p: number,
-  ) {}
+  ) {
+    super(name);
+  }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     if (ctx.mode !== 'train' || this.p === 0) return x;
     return op.mul(x, ctx.dropoutMask(this.name, x.shape, this.p));
   }
-
-  macs(): number {
-    return 0;
-  }
 }
 
-export class ReLU implements Layer {
+export class ReLU extends StatelessLayer {
   readonly kind = 'ReLU';
-  readonly state: StateSpec[] = [];
-  constructor(readonly name: string) {}
   forward(x: Tensor): Tensor {
     return op.relu(x);
   }
-  macs(): number {
-    return 0;
-  }
 }
 
-export class MaxPool2d implements Layer {
+export class MaxPool2d extends StatelessLayer {
   readonly kind = 'MaxPool2d';
-  readonly state: StateSpec[] = [];
+
   constructor(
-    readonly name: string,
+    name: string,
     readonly kernel: number,
-  ) {}
+  ) {
+    super(name);
+  }
+
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     // Training needs the arg-max indices for the gradient; the others use the plain op.
     return ctx.mode === 'train' ? op.maxPoolWithIndices(x, this.kernel) : op.maxPool(x, this.kernel);
   }
-  macs(): number {
-    return 0;
-  }
 }
 
 /** Global average pooling, flattened to [N, C] (PyTorch: AdaptiveAvgPool2d(1) then view). */
-export class GlobalAvgPool implements Layer {
+export class GlobalAvgPool extends StatelessLayer {
   readonly kind = 'GlobalAvgPool';
-  readonly state: StateSpec[] = [];
-  constructor(readonly name: string) {}
   forward(x: Tensor): Tensor {
     return op.flatten(op.globalAveragePool(x), 1);
   }
-  macs(): number {
-    return 0;
-  }
 }
 
-export class LogSoftmax implements Layer {
+export class LogSoftmax extends StatelessLayer {
   readonly kind = 'LogSoftmax';
-  readonly state: StateSpec[] = [];
-  constructor(readonly name: string) {}
   forward(x: Tensor): Tensor {
     return op.logSoftmax(x, 1);
-  }
-  macs(): number {
-    return 0;
   }
 }

@@ -15,8 +15,7 @@ export interface BufferSet {
   masks: ArrayBuffer[];
 }
 
-export interface WorkerInit {
-  split: { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number; rows: number; cols: number };
+export interface BatchOptions {
   /** Train on the first `examples` images of the split. */
   examples: number;
   batchSize: number;
@@ -25,6 +24,10 @@ export interface WorkerInit {
   augment: AugmentOptions | null;
   /** Dropout masks as shaped for a full batch. */
   masks: { shape: readonly number[]; p: number }[];
+}
+
+export interface WorkerInit extends BatchOptions {
+  split: { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number; rows: number; cols: number };
 }
 
 export interface FillRequest {
@@ -45,15 +48,6 @@ export interface Batch {
   images: Float32Array;
   labels: BigInt64Array;
   masks: Float32Array[];
-}
-
-export interface BatchOptions {
-  examples: number;
-  batchSize: number;
-  seed: number;
-  shuffle: boolean;
-  augment: AugmentOptions | null;
-  masks: { shape: readonly number[]; p: number }[];
 }
 
 function shared(bytes: Uint8Array): SharedArrayBuffer {

@@ -115,13 +115,12 @@ runCommand(async () => {
   const o = program.parse().opts<Options>();
   if (o.resume && !o.out) throw new UsageError('--resume needs --out <dir>, the run folder to continue');
   const out = o.out ?? join('runs', timestamp());
-  const net = seedCnn({ dropout: o.dropout });
 
   let resume: TrainCheckpoint | undefined;
   const latest = latestCheckpointDir(out);
   if (o.resume) {
     if (!latest) throw new UsageError(`${out}: no checkpoint to resume from`);
-    resume = loadCheckpoint(latest, net);
+    resume = loadCheckpoint(latest, seedCnn()); // dropout does not change the state's shapes
     console.log(`resuming from ${latest}`);
   } else if (latest || existsSync(join(out, 'metrics.jsonl'))) {
     throw new UsageError(`${out} already holds a run; pass --resume to continue it or choose another --out`);
@@ -130,6 +129,7 @@ runCommand(async () => {
   const config: TrainConfig = resume
     ? { ...resume.trainer.config, epochs: o.epochs, maxSteps: o.maxSteps, threads: o.threads, device: o.device }
     : toConfig(o);
+  const net = seedCnn({ dropout: config.dropout });
 
   const data = loadDataset(o.dataDir);
   const trainer = await Trainer.create(net, config, data, out, resume);

@@ -145,6 +145,7 @@ export class Trainer {
     private readonly prefetcher: BatchPrefetcher,
     private readonly evaluator: Evaluator,
     private readonly template: TrainStepGraph,
+    private readonly templateBytes: Uint8Array,
     resume?: TrainCheckpoint,
   ) {
     const initial = resume ? undefined : net.initialState(config.seed);
@@ -166,7 +167,8 @@ export class Trainer {
   static async create(net: Network, config: TrainConfig, data: Dataset, runDir: string, resume?: TrainCheckpoint): Promise<Trainer> {
     mkdirSync(runDir, { recursive: true });
     const template = trainStepGraph(net, config.batchSize, config.optimizer);
-    writeFileAtomic(join(runDir, 'train_step.onnx'), serializeModel(template.graph, { opset: OPSET }));
+    const templateBytes = serializeModel(template.graph, { opset: OPSET });
+    writeFileAtomic(join(runDir, 'train_step.onnx'), templateBytes);
     writeFileAtomic(join(runDir, 'eval.onnx'), serializeModel(evalGraph(net), { opset: OPSET }));
     const evaluator = await Evaluator.create(net, { threads: config.threads, device: config.device });
     const prefetcher = await BatchPrefetcher.create(data.train, {
@@ -177,7 +179,7 @@ export class Trainer {
       augment: config.augment,
       masks: template.masks,
     });
-    return new Trainer(net, config, runDir, data, prefetcher, evaluator, template, resume);
+    return new Trainer(net, config, runDir, data, prefetcher, evaluator, template, templateBytes, resume);
   }
 
   get stepsPerEpoch(): number {
@@ -187,8 +189,9 @@ export class Trainer {
   private async sessionFor(batch: number): Promise<StepSession> {
     let s = this.sessions.get(batch);
     if (!s) {
-      const graph = batch === this.template.batch ? this.template : trainStepGraph(this.net, batch, this.config.optimizer);
-      const session = await createSession(serializeModel(graph.graph, { opset: OPSET }), this.config);
+      const full = batch === this.template.batch;
+      const graph = full ? this.template : trainStepGraph(this.net, batch, this.config.optimizer);
+      const session = await createSession(full ? this.templateBytes : serializeModel(graph.graph, { opset: OPSET }), this.config);
       s = { graph, session, loss: new ort.Tensor('float32', new Float32Array(1), []), correct: new ort.Tensor('float32', new Float32Array(1), []) };
       this.sessions.set(batch, s);
     }

@@ -54,6 +54,7 @@ describe('predict on real test digits (at least 49 of 50 correct)', () => {
       const outcomes = predictAll(kind);
       expect(outcomes).toHaveLength(COUNT);
       const correct = outcomes.filter((o, i) => o.prediction?.digit === labels[i]).length;
+      console.log(`predict ${kind}: ${correct}/${COUNT} correct`);
       expect(correct).toBeGreaterThanOrEqual(49);
       expect(outcomes[0].prediction!.runnerUp.digit).not.toBe(outcomes[0].prediction!.digit);
     });

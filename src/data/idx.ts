@@ -3,7 +3,7 @@
  *   magic: 0x00 0x00 <type> <ndims>, then ndims big-endian uint32 sizes, then the data.
  * Only unsigned bytes (type 0x08) are accepted: that is what MNIST-style data sets use.
  */
-import { readFileSync } from 'node:fs';
+import { readFileOr } from '../util/read-file.js';
 import { gunzipSync } from 'node:zlib';
 
 /** Bad data: the message names the file and says what is wrong, on one line. */
@@ -26,13 +26,7 @@ export interface IdxArray {
 const UBYTE = 0x08;
 
 function readBytes(file: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(e)})`);
-  }
+  const bytes = readFileOr(file, (problem) => new DataError(file, problem));
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       return gunzipSync(bytes);

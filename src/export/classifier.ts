@@ -1,5 +1,5 @@
 /** Loads an exported model and classifies preprocessed 28x28 inputs (the `predict` CLI's engine). */
-import { readFileSync } from 'node:fs';
+import { readFileOr } from '../util/read-file.js';
 import * as ort from 'onnxruntime-node';
 import { SIDE } from '../preprocess/mnist-style.js';
 import { INPUT, PROBABILITIES } from './inference.js';
@@ -25,13 +25,7 @@ export class Classifier {
 
   /** Opens an exported model, checking it takes `image` [N,1,28,28] and gives `probabilities`. */
   static async load(file: string): Promise<Classifier> {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(file);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ModelError(file, code === 'ENOENT' ? 'model file not found' : `cannot read (${code})`);
-    }
+    const bytes = readFileOr(file, (problem) => new ModelError(file, problem), 'model file');
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes);

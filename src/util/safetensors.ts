@@ -3,7 +3,7 @@
  * header length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__}, then the
  * raw little-endian tensor bytes.
  */
-import { readFileSync } from 'node:fs';
+import { readFileOr } from './read-file.js';
 
 export type SafeTensor =
   | { dtype: 'F32'; shape: readonly number[]; data: Float32Array }
@@ -76,12 +76,5 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafeTensors 
 }
 
 export function readSafetensors(file: string): SafeTensors {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code})`);
-  }
-  return decodeSafetensors(bytes, file);
+  return decodeSafetensors(readFileOr(file, (problem) => new SafetensorsError(file, problem)), file);
 }

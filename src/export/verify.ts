@@ -9,6 +9,7 @@ import type { Split } from '../data/mnist.js';
 import type { Network, StateDict } from '../model/network.js';
 import { Evaluator } from '../train/evaluate.js';
 import { createSession } from '../train/session.js';
+import { argmax } from '../util/argmax.js';
 import { INPUT, PROBABILITIES } from './inference.js';
 
 export const PROBABILITY_TOLERANCE = 1e-4;
@@ -28,12 +29,6 @@ export class ExportError extends Error {
     this.name = 'ExportError';
   }
 }
-
-const argmax = (row: ArrayLike<number>) => {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-};
 
 export async function verifyExport(net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
   const exported = await createSession(model);

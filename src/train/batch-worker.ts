@@ -19,13 +19,12 @@ function fill({ set, epoch, batch, step }: FillRequest): number {
   }
   const start = batch * init.batchSize;
   const size = Math.min(init.batchSize, init.examples - start);
-  const buffers = set;
-  const images = new Float32Array(buffers.images);
+  const images = new Float32Array(set.images);
   if (init.augment) fillAugmentedImages(split, order.indices, start, size, images, init.augment, init.seed, step);
   else fillImages(split, start, size, images, order.indices);
-  fillLabels(split, start, size, new BigInt64Array(buffers.labels), order.indices);
+  fillLabels(split, start, size, new BigInt64Array(set.labels), order.indices);
   const perExample = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);
-  const masks = init.masks.map((m, i) => ({ data: new Float32Array(buffers.masks[i], 0, size * perExample(m.shape)), p: m.p }));
+  const masks = init.masks.map((m, i) => ({ data: new Float32Array(set.masks[i], 0, size * perExample(m.shape)), p: m.p }));
   fillStepMasks(masks, init.seed, step);
   return size;
 }

@@ -4,6 +4,7 @@ import { fillImages } from '../data/batches.js';
 import type { Split } from '../data/mnist.js';
 import { evalGraph, IMAGE, LOG_PROBS } from '../model/graphs.js';
 import type { Network, StateDict } from '../model/network.js';
+import { argmax } from '../util/argmax.js';
 import { type SessionOptions, sessionForGraph } from './session.js';
 
 export interface EvalResult {
@@ -56,9 +57,7 @@ export class Evaluator {
         const row = logp.subarray(i * classes, (i + 1) * classes);
         const label = split.labels[start + i];
         loss -= row[label];
-        let best = 0;
-        for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
-        if (best === label) correct++;
+        if (argmax(row) === label) correct++;
       }
     }
     return { loss: loss / total, correct, count: total };

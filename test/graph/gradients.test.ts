@@ -76,6 +76,15 @@ describe('MatMul', () => {
 describe('network ops', () => {
   test('Relu', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.relu(x)));
 
+  test('Dropout: a fed keep-mask of 0 and 1/(1-p) (the mask gets no gradient)', () =>
+    expectGradientsMatch(
+      [
+        { name: 'x', shape: [2, 3, 4] },
+        { name: 'mask', shape: [2, 3, 4], constant: true, data: Array.from({ length: 24 }, (_, i) => (i % 5 === 2 ? 0 : 1 / 0.9)) },
+      ],
+      (x, mask) => op.relu(op.mul(x, mask)),
+    ));
+
   test('BatchNormalization (training: through batch mean and variance)', () =>
     expectGradientsMatch(
       [

@@ -8,7 +8,7 @@
 import { Command } from 'commander';
 import sharp, { type OutputInfo } from 'sharp';
 import { Classifier, type Prediction } from '../export/classifier.js';
-import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
+import { mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand } from './errors.js';
 
 type Outcome = { file: string; prediction: Prediction } | { file: string; error: string };
@@ -39,20 +39,19 @@ runCommand(async () => {
   const files = program.args;
   const o = program.opts<{ model: string; json: boolean }>();
   const classifier = await Classifier.load(o.model);
+  // One slot per file, in argument order; the readable ones are classified in one batch.
   const outcomes: Outcome[] = [];
-  const ready: { file: string; input: Float32Array }[] = [];
-  for (const file of files) {
+  const ready: { slot: number; input: Float32Array }[] = [];
+  for (const [slot, file] of files.entries()) {
     try {
-      ready.push({ file, input: await readInput(file) });
+      ready.push({ slot, input: await readInput(file) });
     } catch (e) {
-      const error = e instanceof BlankImageError ? e.message : (e as Error).message;
-      outcomes.push({ file, error });
+      outcomes[slot] = { file, error: (e as Error).message };
     }
   }
   const predictions = await classifier.classify(ready.map((r) => r.input));
-  ready.forEach((r, i) => outcomes.push({ file: r.file, prediction: predictions[i] }));
+  ready.forEach((r, i) => (outcomes[r.slot] = { file: files[r.slot], prediction: predictions[i] }));
   await classifier.release();
-  outcomes.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
 
   if (o.json) console.log(JSON.stringify(outcomes, null, 2));
   for (const outcome of outcomes) {

@@ -65,12 +65,15 @@ function stateInputs(net: Network, graph: Graph): Map<string, Tensor> {
   return new Map(net.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
 }
 
-/** Images [batch, C, H, W] (normalised) -> log-probabilities [batch, classes]. */
-export function evalGraph(net: Network, batch: Dim = 'N'): Graph {
+/**
+ * Images [batch, C, H, W] (normalised) -> log-probabilities [batch, classes]; `onLayer` sees
+ * each layer's output as it is emitted (the summary reads shapes off it).
+ */
+export function evalGraph(net: Network, batch: Dim = 'N', onLayer?: Parameters<Network['forward']>[2]): Graph {
   const graph = new Graph(`${net.name}-eval`);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const ctx = new GraphContext('eval', graph, stateInputs(net, graph));
-  graph.output(net.forward(x, ctx), LOG_PROBS);
+  graph.output(net.forward(x, ctx, onLayer), LOG_PROBS);
   return graph;
 }
 

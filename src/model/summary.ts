@@ -1,7 +1,6 @@
 /** A torchsummary-style table: layer, output shape, parameters; block subtotals; MACs. */
-import { Graph } from '../graph/builder.js';
 import type { Shape } from '../graph/shape.js';
-import type { ForwardContext } from './layers.js';
+import { evalGraph } from './graphs.js';
 import type { Network } from './network.js';
 
 export interface LayerRow {
@@ -24,21 +23,9 @@ export interface Summary {
 const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function summarize(net: Network): Summary {
-  // Emit the evaluation forward once and read every layer's output shape off the graph.
-  const graph = new Graph('summary');
-  const ctx: ForwardContext = {
-    mode: 'eval',
-    state: (name) => {
-      const spec = net.stateSpecs.find((s) => s.name === name)!;
-      return graph.input(name, 'float32', spec.shape);
-    },
-    updateBuffer: () => {},
-    dropoutMask: () => {
-      throw new Error('no dropout in eval mode');
-    },
-  };
+  // Emit the evaluation graph once and read every layer's output shape off it.
   const rows: LayerRow[] = [];
-  net.forward(graph.input('input', 'float32', ['N', ...net.inputShape]), ctx, (layer, block, y) => {
+  evalGraph(net, 'N', (layer, block, y) => {
     const params = layer.state.filter((s) => s.trainable).reduce((n, s) => n + count(s.shape), 0);
     rows.push({ block: block.name, name: layer.name, kind: layer.kind, outputShape: y.shape, params, macs: layer.macs(y.shape) });
   });

@@ -30,28 +30,27 @@ export class Evaluator {
     return new Evaluator(net, await sessionForGraph(evalGraph(net), options));
   }
 
-  /** Log-probabilities [count, classes] for `count` normalised images. */
+  /** Log-probabilities [count, classes] for the first `count` normalised images of `images`. */
   async logProbs(state: StateDict, images: Float32Array, count: number): Promise<Float32Array> {
-    const input = new ort.Tensor('float32', images.subarray(0, count * this.net.inputShape.reduce((a, b) => a * b, 1)), [
-      count,
-      ...this.net.inputShape,
-    ]);
-    const out = await this.session.run({ ...stateFeeds(state), [IMAGE]: input });
-    return out[LOG_PROBS].data as Float32Array;
+    return this.run(stateFeeds(state), images, count);
+  }
+
+  private async run(feeds: Record<string, ort.Tensor>, images: Float32Array, count: number): Promise<Float32Array> {
+    const size = this.net.inputShape.reduce((a, b) => a * b, 1);
+    const input = new ort.Tensor('float32', images.subarray(0, count * size), [count, ...this.net.inputShape]);
+    return (await this.session.run({ ...feeds, [IMAGE]: input }))[LOG_PROBS].data as Float32Array;
   }
 
   async evaluate(state: StateDict, split: Split, { batchSize = 1000, limit = split.count } = {}): Promise<EvalResult> {
     const total = Math.min(limit, split.count);
-    const size = split.rows * split.cols;
     const feeds = stateFeeds(state);
-    const images = new Float32Array(batchSize * size);
+    const images = new Float32Array(batchSize * split.rows * split.cols);
     let loss = 0;
     let correct = 0;
     for (let start = 0; start < total; start += batchSize) {
       const n = Math.min(batchSize, total - start);
       fillImages(split, start, n, images);
-      const input = new ort.Tensor('float32', images.subarray(0, n * size), [n, ...this.net.inputShape]);
-      const logp = (await this.session.run({ ...feeds, [IMAGE]: input }))[LOG_PROBS].data as Float32Array;
+      const logp = await this.run(feeds, images, n);
       const classes = logp.length / n;
       for (let i = 0; i < n; i++) {
         const row = logp.subarray(i * classes, (i + 1) * classes);

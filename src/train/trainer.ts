@@ -134,6 +134,8 @@ export class Trainer {
   private readonly sessions = new Map<number, StepSession>();
   private readonly state: CarriedState;
   private readonly metrics: EpochMetrics[];
+  /** Names of the network's own state (the rest of the carried state is optimizer slots). */
+  private readonly modelNames: ReadonlySet<string>;
   private position: Position;
   private lastCheckpointDir?: string;
 
@@ -148,6 +150,7 @@ export class Trainer {
     private readonly templateBytes: Uint8Array,
     resume?: TrainCheckpoint,
   ) {
+    this.modelNames = new Set(net.stateSpecs.map((s) => s.name));
     const initial = resume ? undefined : net.initialState(config.seed);
     const paramShape = new Map(net.stateSpecs.map((s) => [s.name, s.shape]));
     this.state = new CarriedState(template.carried, (name) => {
@@ -225,15 +228,15 @@ export class Trainer {
   }
 
   private checkpoint(): string {
-    const model = this.state.snapshot((n) => this.net.stateSpecs.some((s) => s.name === n));
-    const optimizer = this.state.snapshot((n) => !this.net.stateSpecs.some((s) => s.name === n));
+    const model = this.modelState();
+    const optimizer = this.state.snapshot((n) => !this.modelNames.has(n));
     const batchNorms = this.net.layers.filter((l) => l.kind === 'BatchNorm2d').map((l) => l.name);
     return saveCheckpoint(this.runDir, model, optimizer, this.trainerState(), batchNorms);
   }
 
   /** The current model state (parameters and BatchNorm statistics), as views. */
   modelState(): StateDict {
-    return this.state.snapshot((n) => this.net.stateSpecs.some((s) => s.name === n));
+    return this.state.snapshot((n) => this.modelNames.has(n));
   }
 
   get history(): readonly EpochMetrics[] {

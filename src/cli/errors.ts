@@ -1,28 +1,25 @@
-/** Entry-point wrapper: expected failures print one line (`error: <file>: <problem>`) and exit 1. */
-import { DataError } from '../data/idx.js';
-import { ModelError } from '../export/classifier.js';
-import { ExportError } from '../export/verify.js';
-import { ShapeError } from '../graph/shape.js';
-import { CheckpointError } from '../train/checkpoint.js';
-import { DeviceError } from '../train/session.js';
-import { DivergedError } from '../train/trainer.js';
-import { SafetensorsError } from '../util/safetensors.js';
+/**
+ * Entry-point wrapper. Expected failures (an ExpectedError, or a system error such as
+ * ENOSPC or EACCES on a named file) print one line, `error: <file>: <problem>`; anything else
+ * is a bug and prints its stack. Either way the process exits with 1 at once, so no worker
+ * thread or native session left open can keep it alive.
+ */
+import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
 
-/** Errors whose message is the whole story: no stack trace for the user. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
+/** A bad flag or flag combination. */
+export class UsageError extends ExpectedError {}
+
+/** The one line a user sees for an error, or undefined for a bug (which keeps its stack). */
+export function oneLine(e: unknown): string | undefined {
+  if (e instanceof ExpectedError) return e.message;
+  if (isSystemError(e) && e.path) return `${e.path}: ${systemErrorReason(e)}`;
+  return undefined;
 }
-
-const EXPECTED = [ModelError, ExportError, DataError, UsageError, CheckpointError, DeviceError, DivergedError, SafetensorsError, ShapeError];
 
 export function runCommand(main: () => Promise<void>): void {
   main().catch((e: unknown) => {
-    const known = EXPECTED.some((cls) => e instanceof cls);
-    if (known) console.error(`error: ${(e as Error).message}`);
-    else console.error(e);
-    process.exitCode = 1;
+    const line = oneLine(e);
+    console.error(line === undefined ? e : `error: ${line}`);
+    process.exit(1);
   });
 }

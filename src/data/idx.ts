@@ -5,17 +5,10 @@
  */
 import { readFileOr } from '../util/read-file.js';
 import { gunzipSync } from 'node:zlib';
+import { FileError } from '../util/errors.js';
 
 /** Bad data: the message names the file and says what is wrong, on one line. */
-export class DataError extends Error {
-  constructor(
-    readonly file: string,
-    problem: string,
-  ) {
-    super(`${file}: ${problem}`);
-    this.name = 'DataError';
-  }
-}
+export class DataError extends FileError {}
 
 export interface IdxArray {
   /** Sizes, e.g. [60000, 28, 28]. */

@@ -3,13 +3,9 @@ import { readFileOr } from '../util/read-file.js';
 import * as ort from 'onnxruntime-node';
 import { SIDE } from '../preprocess/mnist-style.js';
 import { INPUT, PROBABILITIES } from './inference.js';
+import { FileError } from '../util/errors.js';
 
-export class ModelError extends Error {
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'ModelError';
-  }
-}
+export class ModelError extends FileError {}
 
 export interface Prediction {
   digit: number;

@@ -11,6 +11,7 @@ import { Evaluator } from '../train/evaluate.js';
 import { createSession } from '../train/session.js';
 import { argmax } from '../util/argmax.js';
 import { INPUT, PROBABILITIES } from './inference.js';
+import { ExpectedError } from '../util/errors.js';
 
 export const PROBABILITY_TOLERANCE = 1e-4;
 
@@ -23,12 +24,7 @@ export interface Verification {
   disagreements: number;
 }
 
-export class ExportError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ExportError';
-  }
-}
+export class ExportError extends ExpectedError {}
 
 export async function verifyExport(net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
   const exported = await createSession(model);

@@ -2,6 +2,8 @@
  * Static shapes. A dimension is a number or a symbol such as 'N' (the batch), so one graph
  * serves every batch size; two different symbols are never assumed equal.
  */
+import { ExpectedError } from '../util/errors.js';
+
 export type Dim = number | string;
 export type Shape = readonly Dim[];
 
@@ -10,12 +12,7 @@ export function formatShape(shape: Shape): string {
 }
 
 /** Thrown when an op is emitted with inputs whose shapes cannot work together. */
-export class ShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ShapeError';
-  }
-}
+export class ShapeError extends ExpectedError {}
 
 export function isStatic(shape: Shape): shape is readonly number[] {
   return shape.every((d) => typeof d === 'number');

@@ -9,6 +9,7 @@
  *   5. paste into 28x28 so that the ink's centre of mass sits at the centre.
  * The result is 784 values in [0,1]; the exported model normalises them itself.
  */
+import { ExpectedError } from '../util/errors.js';
 
 export interface RgbaImage {
   width: number;
@@ -24,10 +25,9 @@ const INK_THRESHOLD = 0.2;
 /** A picture whose brightest ink is this close to its background is blank. */
 const MIN_CONTRAST = 0.1;
 
-export class BlankImageError extends Error {
+export class BlankImageError extends ExpectedError {
   constructor(message = 'no digit found: the image is blank') {
     super(message);
-    this.name = 'BlankImageError';
   }
 }
 

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import type { Network, StateDict } from '../model/network.js';
 import { encodeSafetensors, readSafetensors, type SafeTensor } from '../util/safetensors.js';
+import { ExpectedError } from '../util/errors.js';
 
 export interface Position {
   /** Epoch to continue in (0-based). */
@@ -36,12 +37,7 @@ export interface Checkpoint<Config = unknown, Metrics = unknown> {
   trainer: TrainerState<Config, Metrics>;
 }
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
-  }
-}
+export class CheckpointError extends ExpectedError {}
 
 const CHECKPOINTS = 'checkpoints';
 const NAME = /^epoch-(\d{3,})(?:-batch-(\d+))?$/;

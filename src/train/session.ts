@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Graph } from '../graph/builder.js';
 import { serializeModel } from '../graph/serialize.js';
+import { ExpectedError } from '../util/errors.js';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -35,12 +36,7 @@ export const CUDA_INSTALL_HINT =
   "onnxruntime-node's CUDA provider is not installed (CUDA 12 and cuDNN 9 are needed too). " +
   'Install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js';
 
-export class DeviceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeviceError';
-  }
-}
+export class DeviceError extends ExpectedError {}
 
 export function cudaProviderInstalled(): boolean {
   const dir = ortNativeDir();

@@ -20,6 +20,7 @@ import { Evaluator } from './evaluate.js';
 import { curvesPng } from './plot.js';
 import { learningRate, type Schedule } from './schedule.js';
 import { createSession, type Device, OPSET } from './session.js';
+import { ExpectedError } from '../util/errors.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -73,12 +74,7 @@ export interface TrainEvents {
 }
 
 /** The loss stopped being a number; the last good checkpoint is kept. */
-export class DivergedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DivergedError';
-  }
-}
+export class DivergedError extends ExpectedError {}
 
 export type TrainCheckpoint = Checkpoint<TrainConfig, EpochMetrics>;
 

@@ -1,5 +1,6 @@
 /** Reads a whole file; failure becomes the caller's error, with a short reason ("file not found"). */
 import { readFileSync } from 'node:fs';
+import { systemErrorReason } from './errors.js';
 
 export function readFileOr(file: string, fail: (problem: string) => Error, what = 'file'): Uint8Array {
   try {
@@ -8,6 +9,6 @@ export function readFileOr(file: string, fail: (problem: string) => Error, what 
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw fail(`${what} not found`);
     if (code === 'EISDIR') throw fail('is a folder, not a file');
-    throw fail(`cannot read (${code ?? String(e)})`);
+    throw fail(`cannot read: ${systemErrorReason(e)}`);
   }
 }

@@ -4,6 +4,7 @@
  * raw little-endian tensor bytes.
  */
 import { readFileOr } from './read-file.js';
+import { FileError } from './errors.js';
 
 export type SafeTensor =
   | { dtype: 'F32'; shape: readonly number[]; data: Float32Array }
@@ -14,12 +15,7 @@ export interface SafeTensors {
   metadata: Record<string, string>;
 }
 
-export class SafetensorsError extends Error {
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'SafetensorsError';
-  }
-}
+export class SafetensorsError extends FileError {}
 
 export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };

@@ -1,29 +1,22 @@
 /**
  * `npm run predict -- <images...> [--model models/mnist.onnx] [--json]`: classifies pictures
- * of digits (PNG, JPEG, WebP, GIF, TIFF; any size, colour or alpha) with the exported model,
- * after the same MNIST-style preprocessing the browser demo uses. A file that cannot be read
- * or holds no digit gets a one-line error; the others still get their answers; the exit code
- * is 1 if any failed.
+ * of digits (PNG, JPEG, WebP, GIF, TIFF, recognised by their bytes; any size, colour or alpha;
+ * EXIF orientation applied) with the exported model, after the same MNIST-style preprocessing
+ * the browser demo uses. A file that cannot be read, is not one of those formats, holds no
+ * digit or gets a non-finite answer from the model gets a one-line error; the others still get
+ * their answers; the exit code is 1 if any failed.
  */
 import { Command } from 'commander';
-import sharp, { type OutputInfo } from 'sharp';
-import { Classifier, type Prediction } from '../export/classifier.js';
-import { mnistInput } from '../preprocess/mnist-style.js';
+import { Classifier, nonFinite, type Prediction } from '../export/classifier.js';
+import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand } from './errors.js';
+import { ImageError, readImage } from './image-file.js';
 
 type Outcome = { file: string; prediction: Prediction } | { file: string; error: string };
 
+/** The model input for one file; an unusable file throws an ImageError or a BlankImageError. */
 async function readInput(file: string): Promise<Float32Array> {
-  let raw: { data: Buffer; info: OutputInfo };
-  try {
-    raw = await sharp(file).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    const message = (e as Error).message;
-    if (/missing|no such file/i.test(message)) throw new Error('file not found');
-    if (/unsupported image format/i.test(message)) throw new Error('not an image (unsupported or unrecognised format)');
-    throw new Error(`cannot decode the image (${message})`);
-  }
-  return mnistInput({ width: raw.info.width, height: raw.info.height, data: raw.data });
+  return mnistInput(await readImage(file));
 }
 
 const pct = (p: number) => `${(100 * p).toFixed(2)}%`;
@@ -39,18 +32,25 @@ runCommand(async () => {
   const files = program.args;
   const o = program.opts<{ model: string; json: boolean }>();
   const classifier = await Classifier.load(o.model);
-  // One slot per file, in argument order; the readable ones are classified in one batch.
+  // One slot per file, in argument order; the readable ones are classified together (in chunks if the model fixes its batch size).
   const outcomes: Outcome[] = [];
   const ready: { slot: number; input: Float32Array }[] = [];
   for (const [slot, file] of files.entries()) {
     try {
       ready.push({ slot, input: await readInput(file) });
     } catch (e) {
-      outcomes[slot] = { file, error: (e as Error).message };
+      if (e instanceof ImageError) outcomes[slot] = { file, error: e.problem };
+      else if (e instanceof BlankImageError) outcomes[slot] = { file, error: e.message };
+      else throw e;
     }
   }
   const predictions = await classifier.classify(ready.map((r) => r.input));
-  ready.forEach((r, i) => (outcomes[r.slot] = { file: files[r.slot], prediction: predictions[i] }));
+  ready.forEach((r, i) => {
+    const file = files[r.slot];
+    // A broken model can give NaN; never print "NaN%" as if it were an answer.
+    const bad = nonFinite(predictions[i].probabilities);
+    outcomes[r.slot] = bad ? { file, error: `the model's output is not finite (${bad}); ${o.model} is broken` } : { file, prediction: predictions[i] };
+  });
   await classifier.release();
 
   if (o.json) console.log(JSON.stringify(outcomes, null, 2));

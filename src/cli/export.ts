@@ -30,7 +30,7 @@ runCommand(async () => {
   const dir = existsSync(`${o.checkpoint}/trainer.json`) ? o.checkpoint : latestCheckpointDir(o.checkpoint);
   if (!dir) throw new UsageError(`${o.checkpoint}: neither a checkpoint nor a run folder with checkpoints`);
   const net = seedCnn();
-  const checkpoint = loadCheckpoint<TrainConfig, EpochMetrics>(dir, net);
+  const checkpoint = loadCheckpoint(dir, net);
   const graph = inferenceGraph(net, foldBatchNorm(net, checkpoint.model));
 
   const { test } = loadDataset(o.dataDir);

@@ -36,3 +36,10 @@ export function probability(value: string): number {
   if (n < 0 || n >= 1) throw new InvalidArgumentError('must be in [0, 1).');
   return n;
 }
+
+/** A seed: the random streams take 32-bit words, so larger values would silently wrap. */
+export function uint32(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n > 0xffffffff) throw new InvalidArgumentError('must be at most 4294967295 (2^32 - 1).');
+  return n;
+}

@@ -3,19 +3,21 @@
  * Defaults are the recipe README reports (SGD momentum 0.9, lr 0.05, StepLR(7, 0.1),
  * batch 128, +-7 degree rotation and +-2 px shift, 15 epochs).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { AugmentOptions } from '../data/augment.js';
-import { loadDataset } from '../data/mnist.js';
+import { type Dataset, loadDataset } from '../data/mnist.js';
 import type { OptimizerOptions } from '../graph/optim.js';
 import { seedCnn } from '../model/seed-cnn.js';
-import { latestCheckpointDir, loadCheckpoint } from '../train/checkpoint.js';
+import { loadNewestCheckpoint, removePartialCheckpoints } from '../train/checkpoint.js';
+import type { Position } from '../train/config.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/schedule.js';
+import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
 import { type TrainCheckpoint, type TrainConfig, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand } from './errors.js';
-import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability } from './parse.js';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -79,6 +81,7 @@ function toConfig(o: Options): TrainConfig {
     maxSteps: o.maxSteps,
     threads: o.threads,
     device: o.device,
+    dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
   };
 }
 
@@ -94,7 +97,7 @@ const program = new Command('train')
   .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['step', 'onecycle', 'constant']).default('step'))
   .option('--step-size <epochs>', 'StepLR: epochs between decays', positiveInt, 7)
   .option('--gamma <x>', 'StepLR: decay factor', positiveNumber, 0.1)
-  .option('--seed <n>', 'seed for initialisation, shuffling, augmentation and dropout', nonNegativeInt, 1)
+  .option('--seed <n>', 'seed for initialisation, shuffling, augmentation and dropout (0 to 4294967295)', uint32, 1)
   .option('--threads <n>', "ORT intra-op threads (default: ORT's choice, one per core)", positiveInt)
   .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
   .option('--dropout <p>', 'dropout probability after every 3x3 conv', probability, 0.1)
@@ -108,44 +111,116 @@ const program = new Command('train')
   .option('--test-limit <n>', 'evaluate on the first N test images', positiveInt)
   .option('--max-steps <n>', 'stop after N optimizer steps in total', positiveInt)
   .option('--out <dir>', 'run folder (default runs/<date-time>)')
-  .option('--resume', 'continue from the newest checkpoint in --out', false)
+  .option('--resume', 'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)', false)
   .option('--data-dir <dir>', 'folder with the four MNIST-style IDX files (default: the bundled MNIST)');
+
+/** Flags a resumed run cannot change: each projects the part of the recipe it sets. */
+const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown>> = {
+  batchSize: (c) => c.batchSize,
+  optimizer: (c) => c.optimizer.kind,
+  momentum: (c) => (c.optimizer.kind === 'sgd' ? c.optimizer.momentum : undefined),
+  nesterov: (c) => c.optimizer.kind === 'sgd' && c.optimizer.nesterov,
+  weightDecay: (c) => c.optimizer.weightDecay,
+  schedule: (c) => c.schedule.kind,
+  stepSize: (c) => (c.schedule.kind === 'step' ? c.schedule.stepSize : undefined),
+  gamma: (c) => (c.schedule.kind === 'step' ? c.schedule.gamma : undefined),
+  seed: (c) => c.seed,
+  dropout: (c) => c.dropout,
+  augment: (c) => c.augment,
+  rotateDegrees: (c) => c.augment?.rotate,
+  shiftPixels: (c) => c.augment?.shift,
+  shuffle: (c) => c.shuffle,
+  trainLimit: (c) => c.trainLimit,
+  dataDir: (c) => c.dataDir ?? 'the bundled MNIST',
+};
+
+/**
+ * The recipe of a resumed run: the recorded one, with what the flags may change from the
+ * resume point on (epochs, lr, max steps, test limit, threads, device). A flag that would
+ * change the rest is refused by name; none is ignored.
+ */
+function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Options) => boolean, at: Position): TrainConfig {
+  const requested = toConfig(o);
+  for (const [key, project] of Object.entries(FIXED_ON_RESUME) as [keyof Options, (c: TrainConfig) => unknown][]) {
+    if (!given(key) || JSON.stringify(project(requested)) === JSON.stringify(project(recorded))) continue;
+    const show = (v: unknown) => (v === undefined ? 'none' : typeof v === 'string' ? v : JSON.stringify(v));
+    throw new UsageError(
+      `${flag(key)} ${show(project(requested))}: a resumed run keeps its recipe (this run has ${show(project(recorded))}); start a new run to change it`,
+    );
+  }
+  const config: TrainConfig = { ...recorded, maxSteps: o.maxSteps, threads: o.threads, device: o.device };
+  const onecycle = recorded.schedule.kind === 'onecycle';
+  if (given('epochs') && o.epochs !== recorded.epochs) {
+    if (onecycle) throw new UsageError(`--epochs ${o.epochs}: a onecycle schedule spans the run's ${recorded.epochs} epochs and cannot change on resume`);
+    const started = at.epoch + (at.batch > 0 ? 1 : 0);
+    if (o.epochs < started) throw new UsageError(`--epochs ${o.epochs}: the run has already trained ${started} epochs`);
+    config.epochs = o.epochs;
+  }
+  if (given('lr')) {
+    if (onecycle && o.lr !== recorded.lr) throw new UsageError(`--lr ${o.lr}: a onecycle schedule is fixed at the start of the run; start a new run to change it`);
+    if (!onecycle) config.lrChanges = [...(recorded.lrChanges ?? []), { step: at.step, lr: o.lr }];
+  }
+  if (given('testLimit')) config.testLimit = o.testLimit;
+  return config;
+}
+
+const flag = (key: keyof Options) => program.options.find((opt) => opt.attributeName() === key)?.long ?? key;
+
+/** Refuses settings that cannot work before anything is allocated (a huge batch would hang or crash later). */
+function checkFits(config: TrainConfig, data: Dataset): void {
+  const examples = Math.min(config.trainLimit ?? data.train.count, data.train.count);
+  if (config.batchSize > examples) {
+    throw new UsageError(`--batch-size ${config.batchSize}: larger than the training set (${examples} images)`);
+  }
+}
 
 runCommand(async () => {
   const o = program.parse().opts<Options>();
+  const given = (key: keyof Options) => program.getOptionValueSource(key) === 'cli';
   if (o.resume && !o.out) throw new UsageError('--resume needs --out <dir>, the run folder to continue');
-  const out = o.out ?? join('runs', timestamp());
-
-  let resume: TrainCheckpoint | undefined;
-  const latest = latestCheckpointDir(out);
-  if (o.resume) {
-    if (!latest) throw new UsageError(`${out}: no checkpoint to resume from`);
-    resume = loadCheckpoint(latest, seedCnn()); // dropout does not change the state's shapes
-    console.log(`resuming from ${latest}`);
-  } else if (latest || existsSync(join(out, 'metrics.jsonl'))) {
-    throw new UsageError(`${out} already holds a run; pass --resume to continue it or choose another --out`);
+  const maxThreads = 4 * availableParallelism();
+  if (o.threads !== undefined && o.threads > maxThreads) {
+    throw new UsageError(`--threads ${o.threads}: more than 4 per core (${availableParallelism()} cores here, at most ${maxThreads})`);
   }
-  // A resumed run keeps its recipe; only the length and the machine settings may change.
-  const config: TrainConfig = resume
-    ? { ...resume.trainer.config, epochs: o.epochs, maxSteps: o.maxSteps, threads: o.threads, device: o.device }
-    : toConfig(o);
-  const net = seedCnn({ dropout: config.dropout });
 
-  const data = loadDataset(o.dataDir);
+  let folder: RunFolder;
+  let config: TrainConfig;
+  let data: Dataset;
+  let resume: TrainCheckpoint | undefined;
+  if (o.resume) {
+    folder = openRunFolder(o.out!);
+    removePartialCheckpoints(folder.dir);
+    const skipped: string[] = [];
+    resume = loadNewestCheckpoint(folder.dir, seedCnn(), (dir, problem) => {
+      skipped.push(problem);
+      console.error(`warning: skipping checkpoint ${dir}: ${problem}`);
+    });
+    if (!resume && skipped.length) throw new UsageError(`${folder.dir}: no usable checkpoint (newest: ${skipped[0]})`);
+    const recorded = resume?.trainer.config ?? folder.record?.config;
+    if (!recorded) throw new UsageError(`${folder.dir}: no checkpoint and no run.json; nothing to resume`);
+    config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
+    console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
+    data = loadDataset(config.dataDir);
+  } else {
+    config = toConfig(o);
+    data = loadDataset(config.dataDir); // bad data is refused before a run folder exists
+    checkFits(config, data);
+    folder = o.out ? createRunFolder(o.out, config) : createUniqueRunFolder(join('runs', timestamp()), config);
+  }
+  checkFits(config, data);
+  const out = folder.dir;
+  const net = seedCnn({ dropout: config.dropout });
   const trainer = await Trainer.create(net, config, data, out, resume);
   console.log(`run folder: ${out}  (${trainer.stepsPerEpoch} steps per epoch)`);
-  let interrupted = false;
+  if (trainer.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);
   process.once('SIGINT', () => {
-    interrupted = true;
     const last = trainer.lastCheckpoint ?? 'none yet';
     console.error(`\ninterrupted: the last complete checkpoint is ${last}; continue with --out ${out} --resume`);
-    process.exit(130);
+    process.exit(130); // the run's lock is given back on exit
   });
-  try {
-    await trainer.run(consoleProgress(config.epochs));
-  } finally {
-    if (!interrupted) await trainer.close();
-  }
+  await trainer.run(consoleProgress(config.epochs));
+  await trainer.close();
+  folder.release();
   const best = Math.max(...trainer.history.map((m) => m.test_acc));
   console.log(`best test accuracy ${(100 * best).toFixed(2)}%; metrics in ${join(out, 'metrics.jsonl')}`);
 });

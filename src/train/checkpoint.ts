@@ -2,119 +2,171 @@
  * Checkpoints: `<run>/checkpoints/epoch-NNN/` holds
  *   model.safetensors      the PyTorch state_dict (loads into the seed's model as is),
  *   optimizer.safetensors  optimizer buffers (`conv1.weight.momentum_buffer`, ...),
- *   trainer.json           position (epoch, batch, step), config, metrics so far.
+ *   trainer.json           position (epoch, batch, step), config, metrics so far, and the
+ *                          SHA-256 of both tensor files.
  * The folder is written under a temporary name and renamed into place, so a crash at any
  * moment leaves only complete checkpoints. Random draws are functions of (seed, epoch,
  * step), so the position and the seed are the whole random state.
+ * Loading checks everything it can: the schema of trainer.json, the hashes (a flipped byte
+ * anywhere in the tensors), the tensor names and shapes, and that every value is finite, so
+ * a damaged or diverged checkpoint is refused by name instead of resumed or exported.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Network, StateDict } from '../model/network.js';
-import { encodeSafetensors, readSafetensors, type SafeTensor } from '../util/safetensors.js';
-import { ExpectedError } from '../util/errors.js';
+import { ExpectedError, systemErrorReason } from '../util/errors.js';
+import { readFileOr } from '../util/read-file.js';
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../util/safetensors.js';
+import { CHECKPOINT_FORMAT, firstIssue, type Position, type TrainerState, trainerStateSchema } from './config.js';
 
-export interface Position {
-  /** Epoch to continue in (0-based). */
-  epoch: number;
-  /** First batch of that epoch still to run. */
-  batch: number;
-  /** Optimizer steps taken so far. */
-  step: number;
-}
-
-export interface TrainerState<Config, Metrics> {
-  format: 1;
-  position: Position;
-  config: Config;
-  metrics: Metrics[];
-  savedAt: string;
-}
-
-export interface Checkpoint<Config = unknown, Metrics = unknown> {
+export interface Checkpoint {
   dir: string;
   model: StateDict;
   optimizer: StateDict;
-  trainer: TrainerState<Config, Metrics>;
+  trainer: TrainerState;
 }
 
 export class CheckpointError extends ExpectedError {}
 
 const CHECKPOINTS = 'checkpoints';
 const NAME = /^epoch-(\d{3,})(?:-batch-(\d+))?$/;
+const MODEL = 'model.safetensors';
+const OPTIMIZER = 'optimizer.safetensors';
+const TRAINER = 'trainer.json';
 
 function checkpointName({ epoch, batch }: Position): string {
   // A checkpoint after a full epoch is named by epochs done; a mid-epoch one by its batch too.
   return batch === 0 ? `epoch-${String(epoch).padStart(3, '0')}` : `epoch-${String(epoch + 1).padStart(3, '0')}-batch-${batch}`;
 }
 
+/** Progress encoded in a checkpoint's name, for ordering without reading it: [epochs done, batch]. */
+function progressOf(name: string): [number, number] | undefined {
+  const m = NAME.exec(name);
+  if (!m) return undefined; // `.partial-*` leftovers of a crash and anything else
+  return m[2] === undefined ? [Number(m[1]), 0] : [Number(m[1]) - 1, Number(m[2])];
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
 function toSafe(state: StateDict): Map<string, SafeTensor> {
   return new Map([...state].map(([name, t]) => [name, { dtype: 'F32', shape: t.shape, data: t.data }]));
 }
 
-export function saveCheckpoint<C, M>(
+/** The first non-finite value of a state, as `'name' holds NaN`, or undefined if all are finite. */
+export function firstNonFinite(state: StateDict): string | undefined {
+  for (const [name, t] of state) {
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) return `'${name}' holds ${t.data[i]} (element ${i})`;
+  }
+  return undefined;
+}
+
+/**
+ * Writes a checkpoint and returns its folder. A failed write (a full disk, say) removes the
+ * partial folder and throws a CheckpointError naming the file; older checkpoints are untouched.
+ */
+export function saveCheckpoint(
   runDir: string,
   model: StateDict,
   optimizer: StateDict,
-  trainer: TrainerState<C, M>,
+  trainer: Omit<TrainerState, 'format' | 'files'>,
   /** PyTorch's BatchNorm counter, written beside each BatchNorm's running statistics. */
   batchNorms: readonly string[],
 ): string {
   const root = join(runDir, CHECKPOINTS);
-  mkdirSync(root, { recursive: true });
   const final = join(root, checkpointName(trainer.position));
   const partial = `${final}.partial-${process.pid}`;
-  rmSync(partial, { recursive: true, force: true });
-  mkdirSync(partial);
   const tensors = toSafe(model);
   for (const bn of batchNorms) {
     tensors.set(`${bn}.num_batches_tracked`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(trainer.position.step)) });
   }
   const meta = { format: 'pt', producer: 'onnx-mnist-train' };
-  writeFileSync(join(partial, 'model.safetensors'), encodeSafetensors(tensors, meta));
-  writeFileSync(join(partial, 'optimizer.safetensors'), encodeSafetensors(toSafe(optimizer), meta));
-  writeFileSync(join(partial, 'trainer.json'), `${JSON.stringify(trainer, null, 2)}\n`);
-  rmSync(final, { recursive: true, force: true });
-  renameSync(partial, final);
+  const files = { [MODEL]: encodeSafetensors(tensors, meta), [OPTIMIZER]: encodeSafetensors(toSafe(optimizer), meta) };
+  const state: TrainerState = {
+    format: CHECKPOINT_FORMAT,
+    ...trainer,
+    files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, sha256(bytes)])),
+  };
+  let writing = partial;
+  try {
+    mkdirSync(root, { recursive: true });
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial);
+    for (const [name, bytes] of Object.entries(files)) writeFileSync((writing = join(partial, name)), bytes);
+    writeFileSync((writing = join(partial, TRAINER)), `${JSON.stringify(state, null, 2)}\n`);
+    writing = final;
+    rmSync(final, { recursive: true, force: true });
+    renameSync(partial, final);
+  } catch (e) {
+    rmSync(partial, { recursive: true, force: true });
+    throw new CheckpointError(`${writing}: cannot write the checkpoint: ${systemErrorReason(e)}`);
+  }
   return final;
 }
 
-/** The most advanced complete checkpoint of a run, or undefined if it has none. */
-export function latestCheckpointDir(runDir: string): string | undefined {
+/** A run's checkpoint folders, most advanced first (by name: nothing is read). */
+export function checkpointDirs(runDir: string): string[] {
   const root = join(runDir, CHECKPOINTS);
-  if (!existsSync(root)) return undefined;
-  let best: { dir: string; step: number } | undefined;
-  for (const name of readdirSync(root)) {
-    if (!NAME.test(name)) continue; // skips `.partial-*` leftovers of a crash
-    const file = join(root, name, 'trainer.json');
-    if (!existsSync(file)) continue;
-    const step = (JSON.parse(readFileSync(file, 'utf8')) as TrainerState<unknown, unknown>).position.step;
-    if (!best || step > best.step) best = { dir: join(root, name), step };
-  }
-  return best?.dir;
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((name) => ({ name, progress: progressOf(name) }))
+    .filter((c): c is { name: string; progress: [number, number] } => c.progress !== undefined)
+    .sort((a, b) => b.progress[0] - a.progress[0] || b.progress[1] - a.progress[1])
+    .map((c) => join(root, c.name));
 }
 
-function floatState(file: string, skip: (name: string) => boolean): StateDict {
-  const state: StateDict = new Map();
-  for (const [name, t] of readSafetensors(file).tensors) {
-    if (skip(name)) continue;
-    if (t.dtype !== 'F32') throw new CheckpointError(`${file}: '${name}' is ${t.dtype}, expected F32`);
-    state.set(name, { shape: t.shape, data: t.data });
+/** The most advanced checkpoint folder of a run (unchecked), or undefined if it has none. */
+export function latestCheckpointDir(runDir: string): string | undefined {
+  return checkpointDirs(runDir)[0];
+}
+
+/** Removes `.partial-*` folders left by a crash; only for the process that holds the run's lock. */
+export function removePartialCheckpoints(runDir: string): void {
+  const root = join(runDir, CHECKPOINTS);
+  if (!existsSync(root)) return;
+  for (const name of readdirSync(root)) if (/\.partial-\d+$/.test(name)) rmSync(join(root, name), { recursive: true, force: true });
+}
+
+function readTrainerState(dir: string): TrainerState {
+  const file = join(dir, TRAINER);
+  if (!existsSync(file)) throw new CheckpointError(`${dir}: not a checkpoint (no ${TRAINER})`);
+  const text = Buffer.from(readFileOr(file, (problem) => new CheckpointError(`${file}: ${problem}`))).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
   }
+  const parsed = trainerStateSchema.safeParse(json);
+  if (!parsed.success) throw new CheckpointError(`${file}: invalid checkpoint record: ${firstIssue(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Reads one tensor file, checking its hash against trainer.json and that it holds finite float32 values. */
+function readTensors(dir: string, name: string, expectedHash: string | undefined, skip: (tensor: string) => boolean): StateDict {
+  const file = join(dir, name);
+  if (expectedHash === undefined) throw new CheckpointError(`${join(dir, TRAINER)}: no hash recorded for ${name}`);
+  const bytes = readFileOr(file, (problem) => new CheckpointError(`${file}: ${problem}`));
+  if (sha256(bytes) !== expectedHash) {
+    throw new CheckpointError(`${file}: its SHA-256 does not match the one in ${TRAINER}: the file was changed or damaged after it was saved`);
+  }
+  const state: StateDict = new Map();
+  for (const [tensor, t] of decodeSafetensors(bytes, file).tensors) {
+    if (skip(tensor)) continue;
+    if (t.dtype !== 'F32') throw new CheckpointError(`${file}: '${tensor}' is ${t.dtype}, expected F32`);
+    state.set(tensor, { shape: t.shape, data: t.data });
+  }
+  const bad = firstNonFinite(state);
+  if (bad) throw new CheckpointError(`${file}: ${bad}; a checkpoint with non-finite values cannot be used`);
   return state;
 }
 
-/** Loads a checkpoint folder and checks it holds exactly the network's state, shapes included. */
-export function loadCheckpoint<C, M>(dir: string, net: Network): Checkpoint<C, M> {
-  const trainerFile = join(dir, 'trainer.json');
-  if (!existsSync(trainerFile)) throw new CheckpointError(`${dir}: not a checkpoint (no trainer.json)`);
-  let trainer: TrainerState<C, M>;
-  try {
-    trainer = JSON.parse(readFileSync(trainerFile, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(`${trainerFile}: not valid JSON (${(e as Error).message})`);
-  }
-  const modelFile = join(dir, 'model.safetensors');
-  const model = floatState(modelFile, (name) => name.endsWith('.num_batches_tracked'));
+/** Loads a checkpoint folder and checks it holds exactly the network's state, shapes included, all finite. */
+export function loadCheckpoint(dir: string, net: Network): Checkpoint {
+  const trainer = readTrainerState(dir);
+  const modelFile = join(dir, MODEL);
+  const model = readTensors(dir, MODEL, trainer.files[MODEL], (name) => name.endsWith('.num_batches_tracked'));
   for (const spec of net.stateSpecs) {
     const t = model.get(spec.name);
     if (!t) throw new CheckpointError(`${modelFile}: missing '${spec.name}'`);
@@ -124,6 +176,23 @@ export function loadCheckpoint<C, M>(dir: string, net: Network): Checkpoint<C, M
   }
   const extra = [...model.keys()].filter((k) => !net.stateSpecs.some((s) => s.name === k));
   if (extra.length) throw new CheckpointError(`${modelFile}: unexpected entries ${extra.join(', ')}`);
-  const optimizer = floatState(join(dir, 'optimizer.safetensors'), () => false);
+  const optimizer = readTensors(dir, OPTIMIZER, trainer.files[OPTIMIZER], () => false);
   return { dir, model, optimizer, trainer };
+}
+
+/**
+ * The most advanced checkpoint of a run that loads and checks out; damaged, hand-edited or
+ * non-finite ones are passed over (each reported to `onSkip`), so a bad checkpoint never
+ * blocks an older good one. Undefined when the run has no usable checkpoint.
+ */
+export function loadNewestCheckpoint(runDir: string, net: Network, onSkip: (dir: string, problem: string) => void): Checkpoint | undefined {
+  for (const dir of checkpointDirs(runDir)) {
+    try {
+      return loadCheckpoint(dir, net);
+    } catch (e) {
+      if (!(e instanceof ExpectedError)) throw e;
+      onSkip(dir, e.message);
+    }
+  }
+  return undefined;
 }

@@ -7,56 +7,21 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { AugmentOptions } from '../data/augment.js';
 import type { Dataset } from '../data/mnist.js';
-import type { OptimizerOptions } from '../graph/optim.js';
 import { serializeModel } from '../graph/serialize.js';
 import { CORRECT, evalGraph, IMAGE, LOSS, LR, next, STEP, TARGET, trainStepGraph, type TrainStepGraph } from '../model/graphs.js';
 import type { Network, StateDict } from '../model/network.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type Batch, BatchPrefetcher } from './batches.js';
-import { type Checkpoint, type Position, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { type Checkpoint, firstNonFinite, saveCheckpoint } from './checkpoint.js';
+import type { EpochMetrics, Position, TrainConfig, TrainerState } from './config.js';
 import { Evaluator } from './evaluate.js';
 import { curvesPng } from './plot.js';
-import { learningRate, type Schedule } from './schedule.js';
-import { createSession, type Device, OPSET } from './session.js';
-import { ExpectedError } from '../util/errors.js';
+import { scheduledLr } from './schedule.js';
+import { createSession, OPSET } from './session.js';
+import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
 
-export interface TrainConfig {
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  optimizer: OptimizerOptions;
-  schedule: Schedule;
-  seed: number;
-  dropout: number;
-  augment: AugmentOptions | null;
-  shuffle: boolean;
-  /** Train on the first N training images (default all). */
-  trainLimit?: number;
-  /** Evaluate on the first N test images (default all). */
-  testLimit?: number;
-  /** Stop after this many optimizer steps in total. */
-  maxSteps?: number;
-  threads?: number;
-  device: Device;
-}
-
-export interface EpochMetrics {
-  epoch: number;
-  /** Batches run in this epoch (fewer than an epoch's when --max-steps stopped it). */
-  batches: number;
-  step: number;
-  lr: number;
-  train_loss: number;
-  train_acc: number;
-  test_loss: number;
-  test_acc: number;
-  test_correct: number;
-  test_count: number;
-  train_seconds: number;
-  test_seconds: number;
-}
+export type { EpochMetrics, TrainConfig } from './config.js';
 
 export interface BatchInfo {
   epoch: number;
@@ -73,10 +38,10 @@ export interface TrainEvents {
   onEpochEnd?(metrics: EpochMetrics, checkpointDir: string): void;
 }
 
-/** The loss stopped being a number; the last good checkpoint is kept. */
+/** The loss or the state stopped being finite; the last good checkpoint is kept. */
 export class DivergedError extends ExpectedError {}
 
-export type TrainCheckpoint = Checkpoint<TrainConfig, EpochMetrics>;
+export type TrainCheckpoint = Checkpoint;
 
 const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -198,8 +163,7 @@ export class Trainer {
   }
 
   private lrAt(step: number): number {
-    const totalSteps = this.config.epochs * this.stepsPerEpoch;
-    return learningRate(this.config.schedule, this.config.lr, { step, stepsPerEpoch: this.stepsPerEpoch, totalSteps });
+    return scheduledLr(this.config, { step, stepsPerEpoch: this.stepsPerEpoch, totalSteps: this.config.epochs * this.stepsPerEpoch });
   }
 
   /** One optimizer step on a prepared batch; returns the batch's mean loss and correct count. */
@@ -219,15 +183,30 @@ export class Trainer {
     return { loss: (s.loss.data as Float32Array)[0], correct: (s.correct.data as Float32Array)[0] };
   }
 
-  private trainerState(): TrainerState<TrainConfig, EpochMetrics> {
-    return { format: 1, position: { ...this.position }, config: this.config, metrics: this.metrics, savedAt: new Date().toISOString() };
+  private trainerState(): Omit<TrainerState, 'format' | 'files'> {
+    return { position: { ...this.position }, config: this.config, metrics: this.metrics, savedAt: new Date().toISOString() };
   }
 
+  /** What survives a failure from here: said at the end of every error that stops a run. */
+  private keepNote(): string {
+    return this.lastCheckpointDir ? `the last good checkpoint is ${this.lastCheckpointDir}` : 'no checkpoint was written yet';
+  }
+
+  /** Saves a checkpoint, unless the state went non-finite: a checkpoint is always one a run can continue from. */
   private checkpoint(): string {
     const model = this.modelState();
     const optimizer = this.state.snapshot((n) => !this.modelNames.has(n));
+    const bad = firstNonFinite(model) ?? firstNonFinite(optimizer);
+    if (bad) {
+      const { epoch, step } = this.position;
+      throw new DivergedError(`the training state became non-finite by epoch ${epoch + 1}, step ${step}: ${bad}; ${this.keepNote()}. Try a lower --lr.`);
+    }
     const batchNorms = this.net.layers.filter((l) => l.kind === 'BatchNorm2d').map((l) => l.name);
-    return saveCheckpoint(this.runDir, model, optimizer, this.trainerState(), batchNorms);
+    try {
+      return saveCheckpoint(this.runDir, model, optimizer, this.trainerState(), batchNorms);
+    } catch (e) {
+      throw e instanceof ExpectedError ? new ExpectedError(`${e.message}; ${this.keepNote()} and intact`) : e;
+    }
   }
 
   /** The current model state (parameters and BatchNorm statistics), as views. */
@@ -243,11 +222,17 @@ export class Trainer {
     return this.lastCheckpointDir;
   }
 
+  /** True when no step is left to run (all epochs trained, or maxSteps reached). */
+  get done(): boolean {
+    const { epochs, maxSteps } = this.config;
+    return this.position.epoch >= epochs || (maxSteps !== undefined && this.position.step >= maxSteps);
+  }
+
   /** Runs the remaining epochs (or up to maxSteps), checkpointing after each. */
   async run(events: TrainEvents = {}): Promise<EpochMetrics[]> {
-    const { epochs, maxSteps } = this.config;
+    const { maxSteps } = this.config;
     const batches = this.stepsPerEpoch;
-    while (this.position.epoch < epochs && (maxSteps === undefined || this.position.step < maxSteps)) {
+    while (!this.done) {
       const { epoch, batch: first } = this.position;
       const last = maxSteps === undefined ? batches : Math.min(batches, first + maxSteps - this.position.step);
       events.onEpochStart?.(epoch, first, batches);
@@ -261,9 +246,8 @@ export class Trainer {
         lr = this.lrAt(this.position.step);
         const r = await this.step(batch, lr);
         if (!Number.isFinite(r.loss)) {
-          const keep = this.lastCheckpointDir ? `the last good checkpoint is ${this.lastCheckpointDir}` : 'no checkpoint was written yet';
           throw new DivergedError(
-            `loss became ${r.loss} at epoch ${epoch + 1}, batch ${b}, step ${this.position.step} (lr ${lr}); ${keep}. Try a lower --lr.`,
+            `loss became ${r.loss} at epoch ${epoch + 1}, batch ${b}, step ${this.position.step} (lr ${lr}); ${this.keepNote()}. Try a lower --lr.`,
           );
         }
         lossSum += r.loss * batch.size;
@@ -301,8 +285,19 @@ export class Trainer {
 
   /** metrics.jsonl (one line per epoch) and curves.png, rewritten whole each epoch. */
   private async writeRunFiles(): Promise<void> {
-    writeFileAtomic(join(this.runDir, 'metrics.jsonl'), this.metrics.map((m) => `${JSON.stringify(m)}\n`).join(''));
-    writeFileAtomic(join(this.runDir, 'curves.png'), await curvesPng(this.metrics));
+    const files: [string, () => Promise<string | Uint8Array>][] = [
+      ['metrics.jsonl', async () => this.metrics.map((m) => `${JSON.stringify(m)}\n`).join('')],
+      ['curves.png', () => curvesPng(this.metrics)],
+    ];
+    for (const [name, contents] of files) {
+      const file = join(this.runDir, name);
+      try {
+        writeFileAtomic(file, await contents());
+      } catch (e) {
+        if (!isSystemError(e)) throw e;
+        throw new ExpectedError(`${file}: cannot write: ${systemErrorReason(e)}; ${this.keepNote()} and intact`);
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -120,7 +120,7 @@ describe('training on real MNIST', () => {
     await train({ ...config, epochs: 1 }, dir);
     const good = latestCheckpointDir(dir)!;
     const net = seedCnn();
-    const checkpoint = loadCheckpoint<TrainConfig, EpochMetrics>(good, net);
+    const checkpoint = loadCheckpoint(good, net);
     const error = await train({ ...config, lr: 1e12 }, dir, checkpoint).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DivergedError);
     expect((error as Error).message).toMatch(

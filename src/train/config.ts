@@ -1,0 +1,117 @@
+/**
+ * What a run records about itself (run.json, each checkpoint's trainer.json), as zod schemas
+ * with the TypeScript types derived from them: one definition serves the trainer, the
+ * checkpoints and the validation of files read back, so a hand-edited or damaged file is
+ * refused with the field that is wrong instead of training on nonsense.
+ */
+import { z } from 'zod';
+import type { AugmentOptions } from '../data/augment.js';
+import type { OptimizerOptions } from '../graph/optim.js';
+import type { Schedule } from './schedule.js';
+
+const count = z.number().int().nonnegative();
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+const positive = z.number().positive();
+const fraction = z.number().min(0).lt(1);
+
+export const optimizerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('sgd'), momentum: nonNegative, weightDecay: nonNegative, nesterov: z.boolean() }),
+  z.strictObject({ kind: z.enum(['adam', 'adamw']), beta1: fraction, beta2: fraction, eps: positive, weightDecay: nonNegative }),
+]) satisfies z.ZodType<OptimizerOptions>;
+
+export const scheduleSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('constant') }),
+  z.strictObject({ kind: z.literal('step'), stepSize: positiveInt, gamma: positive }),
+  z.strictObject({ kind: z.literal('onecycle'), pctStart: z.number().gt(0).lt(1), divFactor: positive, finalDivFactor: positive }),
+]) satisfies z.ZodType<Schedule>;
+
+const augmentSchema = z.strictObject({ rotate: nonNegative, shift: count }) satisfies z.ZodType<AugmentOptions>;
+
+/** A learning rate set on resume: from optimizer step `step` on, the schedule is rescaled to pass through `lr`. */
+const lrChangeSchema = z.strictObject({ step: count, lr: positive });
+export type LrChange = z.infer<typeof lrChangeSchema>;
+
+export const trainConfigSchema = z.strictObject({
+  epochs: positiveInt,
+  batchSize: positiveInt,
+  lr: positive,
+  optimizer: optimizerSchema,
+  schedule: scheduleSchema,
+  seed: z.number().int().min(0).max(0xffffffff),
+  dropout: fraction,
+  augment: augmentSchema.nullable(),
+  shuffle: z.boolean(),
+  /** Train on the first N training images (default all). */
+  trainLimit: positiveInt.optional(),
+  /** Evaluate on the first N test images (default all). */
+  testLimit: positiveInt.optional(),
+  /** Stop after this many optimizer steps in total. */
+  maxSteps: positiveInt.optional(),
+  threads: positiveInt.optional(),
+  device: z.enum(['cpu', 'cuda']),
+  /** Folder of the four IDX files, as an absolute path; absent for the bundled MNIST. */
+  dataDir: z.string().min(1).optional(),
+  /** Learning rates set on resume, oldest first. */
+  lrChanges: z.array(lrChangeSchema).optional(),
+});
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+export const epochMetricsSchema = z.strictObject({
+  epoch: positiveInt,
+  /** Batches run in this epoch (fewer than an epoch's when --max-steps stopped it). */
+  batches: count,
+  step: count,
+  lr: nonNegative,
+  train_loss: z.number(),
+  train_acc: z.number().min(0).max(1),
+  test_loss: z.number(),
+  test_acc: z.number().min(0).max(1),
+  test_correct: count,
+  test_count: count,
+  train_seconds: nonNegative,
+  test_seconds: nonNegative,
+});
+export type EpochMetrics = z.infer<typeof epochMetricsSchema>;
+
+export const positionSchema = z.strictObject({
+  /** Epoch to continue in (0-based). */
+  epoch: count,
+  /** First batch of that epoch still to run. */
+  batch: count,
+  /** Optimizer steps taken so far. */
+  step: count,
+});
+export type Position = z.infer<typeof positionSchema>;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex');
+
+export const CHECKPOINT_FORMAT = 2;
+
+/** trainer.json: where the run is, how it was configured, what it measured, and the hashes of its tensor files. */
+export const trainerStateSchema = z.strictObject({
+  format: z.literal(CHECKPOINT_FORMAT),
+  position: positionSchema,
+  config: trainConfigSchema,
+  metrics: z.array(epochMetricsSchema),
+  savedAt: z.string(),
+  /** SHA-256 of each tensor file of the checkpoint, by file name. */
+  files: z.record(z.string(), sha256),
+});
+export type TrainerState = z.infer<typeof trainerStateSchema>;
+
+/** run.json: written once when a run folder is created; marks the folder as a run and keeps its recipe. */
+export const runRecordSchema = z.strictObject({
+  format: z.literal(1),
+  producer: z.literal('onnx-mnist-train'),
+  created: z.string(),
+  config: trainConfigSchema,
+});
+export type RunRecord = z.infer<typeof runRecordSchema>;
+
+/** The first problem zod found, as `path.to.field: message`. */
+export function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue.path.length ? issue.path.join('.') : 'the file';
+  return `${where}: ${issue.message}`;
+}

@@ -1,0 +1,203 @@
+/**
+ * A run owns its folder. A new run folder appears whole: it is made under a temporary name
+ * beside its final one, with run.json (the recipe) and the lock inside, then renamed into
+ * place, which fails if the name is taken by a folder that is not empty. So two runs given
+ * the same --out, or two default runs started in the same second, can never share a folder.
+ * A resumed run takes the folder's lock, `.lock`, created exclusively (O_EXCL) and holding
+ * the owner's pid; a lock whose process is gone (killed, crashed) is stale and taken over.
+ * Nothing is ever written into a folder this program did not make.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ExpectedError, isSystemError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { firstIssue, type RunRecord, runRecordSchema, type TrainConfig } from './config.js';
+
+export class RunFolderError extends ExpectedError {}
+
+const LOCK = '.lock';
+const RECORD = 'run.json';
+/** Files a run writes at its top level; a folder holding one of them (or checkpoints/) is a run. */
+const RUN_FILES = [RECORD, 'metrics.jsonl', 'checkpoints'];
+
+export interface RunFolder {
+  dir: string;
+  /** The recipe recorded when the run was created (absent in folders of older versions). */
+  record?: RunRecord;
+  /** Gives the lock back; also done when the process exits. */
+  release(): void;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return isSystemError(e) && e.code === 'EPERM'; // exists, but belongs to another user
+  }
+}
+
+function lockOwner(lockFile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lockFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isRunFolder(dir: string): boolean {
+  return RUN_FILES.some((f) => existsSync(join(dir, f)));
+}
+
+function inUse(dir: string, pid: number): RunFolderError {
+  return new RunFolderError(`${dir}: in use by another training run (pid ${pid}); wait for it to end, or stop it, then --resume`);
+}
+
+/** The pid written into a lock we create; the same pid read back means the lock is ours. */
+function writeLock(lockFile: string): void {
+  const fd = openSync(lockFile, 'wx');
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function holdLock(dir: string): RunFolder['release'] {
+  const lockFile = join(dir, LOCK);
+  let held = true;
+  const release = () => {
+    if (held && lockOwner(lockFile) === process.pid) rmSync(lockFile, { force: true });
+    held = false;
+  };
+  process.once('exit', release);
+  return release;
+}
+
+/** Takes the lock of an existing run folder, taking over a stale one. */
+function lock(dir: string): RunFolder['release'] {
+  const lockFile = join(dir, LOCK);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeLock(lockFile);
+      return holdLock(dir);
+    } catch (e) {
+      if (!isSystemError(e) || e.code !== 'EEXIST') throw e;
+    }
+    const owner = lockOwner(lockFile);
+    if (owner !== undefined && owner !== process.pid && isAlive(owner)) throw inUse(dir, owner);
+    // Stale: move it aside under our own name, so that of two processes breaking it only one succeeds.
+    const aside = `${lockFile}.stale-${process.pid}`;
+    try {
+      renameSync(lockFile, aside);
+    } catch (e) {
+      if (isSystemError(e) && e.code === 'ENOENT') continue; // someone else broke it first
+      throw e;
+    }
+    const moved = lockOwner(aside);
+    rmSync(aside, { force: true });
+    if (moved !== owner && moved !== undefined && isAlive(moved)) throw inUse(dir, moved); // we raced a fresh lock
+  }
+  const owner = lockOwner(lockFile);
+  throw owner === undefined ? new RunFolderError(`${lockFile}: cannot take the run's lock`) : inUse(dir, owner);
+}
+
+function readRecord(dir: string): RunRecord | undefined {
+  const file = join(dir, RECORD);
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new RunFolderError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = runRecordSchema.safeParse(json);
+  if (!parsed.success) throw new RunFolderError(`${file}: invalid run record: ${firstIssue(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The nearest existing ancestor of `dir` when it is a file: no folder can be made under it. */
+function fileAncestor(dir: string): string | undefined {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    if (existsSync(d)) return statSync(d).isDirectory() ? undefined : d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/** Refuses an --out that is a file, lies under a file, or holds things that are not ours. */
+function checkTarget(dir: string): void {
+  const file = fileAncestor(dir);
+  if (file) throw new RunFolderError(`${dir}: cannot be made, ${file} is a file, not a folder; choose another --out`);
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir}: is a file, not a folder; choose another --out`);
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return;
+  const owner = lockOwner(join(dir, LOCK));
+  if (owner !== undefined && isAlive(owner)) throw inUse(dir, owner);
+  if (isRunFolder(dir)) throw new RunFolderError(`${dir}: already holds a run; pass --resume to continue it or choose another --out`);
+  throw new RunFolderError(`${dir}: not empty and not a run folder (it holds ${entries[0]}${entries.length > 1 ? ', ...' : ''}); choose a new or empty --out`);
+}
+
+/** Makes `dir` appear whole, holding the lock and run.json; false if the name was taken meanwhile. */
+function createWhole(dir: string, record: RunRecord): boolean {
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  const prefix = `.${basename(dir)}.new-`;
+  for (const name of readdirSync(parent)) {
+    // staging folders of runs killed while they started
+    if (name.startsWith(prefix) && !isAlive(Number(name.slice(prefix.length)))) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  const staging = join(parent, `${prefix}${process.pid}`);
+  mkdirSync(staging);
+  try {
+    writeLock(join(staging, LOCK));
+    writeFileAtomic(join(staging, RECORD), `${JSON.stringify(record, null, 2)}\n`);
+    renameSync(staging, dir); // replaces an empty folder; fails on one that is not empty
+    return true;
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    if (isSystemError(e) && (e.code === 'ENOTEMPTY' || e.code === 'EEXIST')) return false;
+    throw e;
+  }
+}
+
+function newRecord(config: TrainConfig): RunRecord {
+  return { format: 1, producer: 'onnx-mnist-train', created: new Date().toISOString(), config };
+}
+
+/** A new run folder at `dir`, which must not exist or be empty. */
+export function createRunFolder(dir: string, config: TrainConfig): RunFolder {
+  checkTarget(dir);
+  const record = newRecord(config);
+  if (!createWhole(dir, record)) {
+    checkTarget(dir); // says who took it
+    throw new RunFolderError(`${dir}: taken by another run while this one started; choose another --out`);
+  }
+  return { dir, record, release: holdLock(dir) };
+}
+
+/** A new run folder `<base>`, or `<base>-2`, `<base>-3`, ... if that name is taken: default names never collide. */
+export function createUniqueRunFolder(base: string, config: TrainConfig): RunFolder {
+  const record = newRecord(config);
+  for (let n = 1; n <= 1000; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    if (existsSync(dir)) continue;
+    if (createWhole(dir, record)) return { dir, record, release: holdLock(dir) };
+  }
+  throw new RunFolderError(`${base}: no free run folder name`);
+}
+
+/** An existing run folder, locked for this process (for --resume). */
+export function openRunFolder(dir: string): RunFolder {
+  if (!existsSync(dir)) throw new RunFolderError(`${dir}: no such run folder to resume`);
+  if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir}: is a file, not a run folder`);
+  if (!isRunFolder(dir)) throw new RunFolderError(`${dir}: not a run folder (no ${RECORD}, metrics or checkpoints); nothing to resume`);
+  const release = lock(dir);
+  try {
+    return { dir, record: readRecord(dir), release };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}

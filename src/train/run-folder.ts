@@ -135,7 +135,7 @@ function checkTarget(dir: string): void {
   if (entries.length === 0) return;
   const owner = lockOwner(join(dir, LOCK));
   if (owner !== undefined && isAlive(owner)) throw inUse(dir, owner);
-  if (isRunFolder(dir)) throw new RunFolderError(`${dir}: already holds a run; pass --resume to continue it or choose another --out`);
+  if (isRunFolder(dir)) throw new RunFolderError(`${dir} already holds a run; pass --resume to continue it or choose another --out`);
   throw new RunFolderError(`${dir}: not empty and not a run folder (it holds ${entries[0]}${entries.length > 1 ? ', ...' : ''}); choose a new or empty --out`);
 }
 

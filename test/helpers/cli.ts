@@ -1,6 +1,7 @@
 /** Runs a CLI entry point the way `npm run <script>` does (node + tsx), capturing its output. */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -10,14 +11,37 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(script: string, args: readonly string[], timeout = 120_000): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout,
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
+export interface CliOptions {
+  /** Working folder (default: the repository root, as for `npm run`). */
+  cwd?: string;
+  timeout?: number;
+}
+
+/** node + tsx by absolute paths, so that the command works from any working folder. */
+function command(script: string, args: readonly string[]): string[] {
+  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  return ['--import', tsx, join(ROOT, 'src/cli', `${script}.ts`), ...args];
+}
+
+const env = () => ({ ...process.env, FORCE_COLOR: '0' });
+
+export function runCli(script: string, args: readonly string[], options: number | CliOptions = {}): CliResult {
+  const { cwd = ROOT, timeout = 120_000 } = typeof options === 'number' ? { timeout: options } : options;
+  const r = spawnSync(process.execPath, command(script, args), { cwd, encoding: 'utf8', timeout, env: env() });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts a CLI without waiting: the process (to kill) and its result once it ends. */
+export function startCli(script: string, args: readonly string[], { cwd = ROOT }: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, command(script, args), { cwd, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const result = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
+  );
+  return { child, result };
 }
 
 /** The non-empty lines of a stream. */

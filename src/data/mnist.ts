@@ -26,6 +26,12 @@ export interface Dataset {
 
 export const CLASSES = 10;
 
+/** Rows and columns of an image. */
+export type ImageSize = readonly [rows: number, cols: number];
+
+/** What the network takes: MNIST's 28x28. */
+export const MNIST_IMAGE_SIZE: ImageSize = [28, 28];
+
 const FILES = {
   train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
   test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
@@ -45,13 +51,21 @@ function locate(dir: string, base: string): string {
   throw new DataError(join(dir, base), 'file not found (looked for it plain and with .gz)');
 }
 
-export function loadSplit(dir: string, split: keyof typeof FILES): Split {
+/**
+ * One split, checked to hold at least one image of `size`: a split the network cannot use
+ * is refused here, naming the file, rather than failing later inside a session.
+ */
+export function loadSplit(dir: string, split: keyof typeof FILES, size: ImageSize = MNIST_IMAGE_SIZE): Split {
   const [imageBase, labelBase] = FILES[split];
   const imageFile = locate(dir, imageBase);
   const labelFile = locate(dir, labelBase);
   const images = readIdx(imageFile, 3);
-  const labels = readIdx(labelFile, 1);
   const [count, rows, cols] = images.dims;
+  if (rows !== size[0] || cols !== size[1]) {
+    throw new DataError(imageFile, `images are ${rows}x${cols}; the network needs ${size[0]}x${size[1]}`);
+  }
+  if (count === 0) throw new DataError(imageFile, 'holds no images (the header says 0)');
+  const labels = readIdx(labelFile, 1);
   if (labels.dims[0] !== count) {
     throw new DataError(labelFile, `has ${labels.dims[0]} labels but ${imageFile} has ${count} images`);
   }
@@ -60,12 +74,8 @@ export function loadSplit(dir: string, split: keyof typeof FILES): Split {
   return { images: images.data, labels: labels.data, count, rows, cols };
 }
 
-export function loadDataset(dataDir?: string): Dataset {
+/** Both splits of `dataDir` (default: the bundled MNIST), each checked as loadSplit does. */
+export function loadDataset(dataDir?: string, size: ImageSize = MNIST_IMAGE_SIZE): Dataset {
   const dir = dataDir ?? bundledMnistDir();
-  const train = loadSplit(dir, 'train');
-  const test = loadSplit(dir, 'test');
-  if (train.rows !== test.rows || train.cols !== test.cols) {
-    throw new DataError(dir, `train images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols}`);
-  }
-  return { dir, train, test };
+  return { dir, train: loadSplit(dir, 'train', size), test: loadSplit(dir, 'test', size) };
 }

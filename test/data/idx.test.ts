@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DataError } from '../../src/data/idx.js';
 import { bundledMnistDir, loadDataset, loadSplit } from '../../src/data/mnist.js';
+import { idx } from '../faults/export-fixtures.js';
 
 // Published MNIST class counts.
 const TRAIN_HISTOGRAM = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
@@ -94,6 +95,20 @@ describe('corrupted copies each give a one-line error naming the file', () => {
     bytes[8 + 1234] = 12;
     writeFileSync(testLabels(), bytes);
     expectError(testLabels(), /label 12 at index 1234 is outside 0-9/);
+  });
+
+  test('images that are not 28x28', () => {
+    for (const [rows, cols] of [[32, 32], [20, 20], [1, 1]]) {
+      writeFileSync(testImages(), idx([10, rows, cols], new Uint8Array(10 * rows * cols)));
+      writeFileSync(testLabels(), idx([10], new Uint8Array(10)));
+      expectError(testImages(), new RegExp(`: images are ${rows}x${cols}; the network needs 28x28$`));
+    }
+  });
+
+  test('an empty split', () => {
+    writeFileSync(testImages(), idx([0, 28, 28], new Uint8Array(0)));
+    writeFileSync(testLabels(), idx([0], new Uint8Array(0)));
+    expectError(testImages(), /: holds no images \(the header says 0\)$/);
   });
 
   test('a missing file', () => {

@@ -126,7 +126,7 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
   gamma: (c) => (c.schedule.kind === 'step' ? c.schedule.gamma : undefined),
   seed: (c) => c.seed,
   dropout: (c) => c.dropout,
-  augment: (c) => c.augment,
+  augment: (c) => (c.augment ? [c.augment.rotate > 0 && 'rotate', c.augment.shift > 0 && 'shift'].filter(Boolean).join('+') || 'none' : 'none'),
   rotateDegrees: (c) => c.augment?.rotate,
   shiftPixels: (c) => c.augment?.shift,
   shuffle: (c) => c.shuffle,
@@ -136,7 +136,8 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
 
 /**
  * The recipe of a resumed run: the recorded one, with what the flags may change from the
- * resume point on (epochs, lr, max steps, test limit, threads, device). A flag that would
+ * resume point on (epochs, lr, max steps, test limit, threads, device) and are recorded; without
+ * them the run keeps its own. A flag that would
  * change the rest is refused by name; none is ignored.
  */
 function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Options) => boolean, at: Position): TrainConfig {
@@ -148,7 +149,7 @@ function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Opt
       `${flag(key)} ${show(project(requested))}: a resumed run keeps its recipe (this run has ${show(project(recorded))}); start a new run to change it`,
     );
   }
-  const config: TrainConfig = { ...recorded, maxSteps: o.maxSteps, threads: o.threads, device: o.device };
+  const config: TrainConfig = { ...recorded, maxSteps: o.maxSteps };
   const onecycle = recorded.schedule.kind === 'onecycle';
   if (given('epochs') && o.epochs !== recorded.epochs) {
     if (onecycle) throw new UsageError(`--epochs ${o.epochs}: a onecycle schedule spans the run's ${recorded.epochs} epochs and cannot change on resume`);
@@ -161,6 +162,8 @@ function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Opt
     if (!onecycle) config.lrChanges = [...(recorded.lrChanges ?? []), { step: at.step, lr: o.lr }];
   }
   if (given('testLimit')) config.testLimit = o.testLimit;
+  if (given('threads')) config.threads = o.threads;
+  if (given('device')) config.device = o.device;
   return config;
 }
 

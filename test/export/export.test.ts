@@ -88,6 +88,77 @@ describe('the inference graph', () => {
   });
 });
 
+describe('broken checkpoints are refused, naming the tensor', () => {
+  /** A copy of the trained state with one element of one tensor replaced. */
+  function withValue(name: string, index: number, value: number): StateDict {
+    const copy: StateDict = new Map([...state].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
+    copy.get(name)!.data[index] = value;
+    return copy;
+  }
+  const foldError = (s: StateDict): string => {
+    try {
+      foldBatchNorm(net, s);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ExportError);
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+
+  test('NaN or infinity in any tensor', () => {
+    expect(foldError(withValue('conv3.weight', 5, NaN))).toBe(
+      "cannot export: 'conv3.weight' holds NaN (element 5); the model would compute NaN",
+    );
+    expect(foldError(withValue('bn2.running_mean', 0, Infinity))).toBe(
+      "cannot export: 'bn2.running_mean' holds Infinity (element 0); the model would compute NaN",
+    );
+    expect(foldError(withValue('trans2.weight', 3, -Infinity))).toMatch(/^cannot export: 'trans2\.weight' holds -Infinity \(element 3\)/);
+  });
+
+  test('a negative running variance (its square root would be NaN)', () => {
+    expect(foldError(withValue('bn1.running_var', 2, -0.5))).toBe(
+      "cannot export: 'bn1.running_var' holds -0.5 (element 2); a variance cannot be negative (folding takes its square root)",
+    );
+  });
+
+  test('a fold that overflows float32', () => {
+    const huge = withValue('bn3.weight', 1, 3e38);
+    huge.get('bn3.running_var')!.data[1] = 0;
+    expect(foldError(huge)).toMatch(/^cannot export: folding bn3 into conv3 gives -?Infinity in 'conv3\.(weight|bias)' \(element \d+\)$/);
+  });
+
+  test('NaN from both graphs is not a match: verification refuses it', async () => {
+    // Build the broken model by hand, past the fold's own check, as a buggy fold would.
+    const broken = withValue('conv1.bias', 0, NaN);
+    const folded = foldBatchNorm(net, state);
+    folded.get('conv1.bias')!.data[0] = NaN;
+    const v = await verifyExport(net, broken, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200));
+    expect(v.nonFiniteEvaluation).toBe(200);
+    expect(v.nonFiniteExported).toBe(200);
+    expect(Number.isNaN(v.maxProbabilityDifference)).toBe(true);
+    expect(() => assertFaithful(v)).toThrow(
+      "the checkpoint's evaluation graph gives NaN or infinite outputs on 200 of 200 test images: the checkpoint is broken; nothing was written",
+    );
+  });
+
+  test('NaN from the exported model alone is refused', async () => {
+    const folded = foldBatchNorm(net, state);
+    folded.get('conv6.weight')!.data[0] = NaN;
+    const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200));
+    expect(v.nonFiniteEvaluation).toBe(0);
+    expect(v.nonFiniteExported).toBe(200);
+    expect(() => assertFaithful(v)).toThrow('the exported model gives NaN or infinite outputs on 200 of 200 test images; nothing was written');
+  });
+
+  test('every comparison fails on NaN, and an empty verification is refused', () => {
+    const good = { count: 10, correct: 9, maxProbabilityDifference: 1e-6, disagreements: 0, nonFiniteExported: 0, nonFiniteEvaluation: 0 };
+    expect(() => assertFaithful(good)).not.toThrow();
+    expect(() => assertFaithful({ ...good, maxProbabilityDifference: NaN })).toThrow(/max probability difference NaN \(limit 0\.0001\)/);
+    expect(() => assertFaithful({ ...good, disagreements: NaN })).toThrow(ExportError);
+    expect(() => assertFaithful({ ...good, count: 0 })).toThrow('no test images to verify the exported model on; nothing was written');
+  });
+});
+
 describe('npm run export', () => {
   test('writes the model and its card; the metadata parses and matches', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'export-cli-')), 'mnist.onnx');

@@ -175,11 +175,15 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape') clearCanvas();
 });
 
-/** An image file: drawn onto the canvas to show it, classified at its own resolution. */
+/**
+ * An image file: drawn onto the canvas to show it, classified at its own resolution. A phone
+ * photo's EXIF orientation is applied ('from-image', the spec's default, asked for explicitly
+ * because older browsers ignored the tag), so an upright 6 stored upside down is not read 9.
+ */
 async function openImage(file: File): Promise<void> {
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(file);
+    bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
   } catch {
     setStatus(`error: ${file.name} is not an image this browser can read`, true);
     return;

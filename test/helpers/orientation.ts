@@ -54,8 +54,13 @@ export function jpegWith(image: GreyImage, orientation?: number): Promise<Buffer
 /** Test digit pixels (white on black, 28x28) as an upright black-on-white photo, not square. */
 export async function paperDigit(mnist: Buffer): Promise<GreyImage> {
   const inverted = Buffer.from(mnist.map((v) => 255 - v));
-  const { data, info } = await sharp(inverted, { raw: { width: 28, height: 28, channels: 1 } })
+  // Two pipelines: within one, sharp resizes before it extends, whatever the call order.
+  const framed = await sharp(inverted, { raw: { width: 28, height: 28, channels: 1 } })
     .extend({ top: 1, bottom: 3, left: 2, right: 10, background: '#ffffff' })
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(framed.data, { raw: { width: framed.info.width, height: framed.info.height, channels: 1 } })
     .resize(120, 96)
     .extractChannel(0)
     .raw()

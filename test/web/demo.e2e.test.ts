@@ -1,7 +1,8 @@
 /**
  * The browser demo end to end: Debian's Chromium (headless, driven by playwright-core) on the
  * built demo served from 127.0.0.1. Real pointer moves draw strokes traced from real MNIST
- * test digits; the shown prediction must match the label for at least 90% of them.
+ * test digits; the shown prediction must match the label for at least 90% of them. Phone photos
+ * with EXIF orientation 3 and 6, dropped or opened, must read upright.
  * Without /usr/bin/chromium these tests are skipped with the reason, unless REQUIRE_BROWSER=1
  * (CI sets it), in which case its absence is a failure.
  */
@@ -14,6 +15,8 @@ import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
 import { ROOT } from '../helpers/cli.js';
+import { digitPixels, firstOf } from '../helpers/digits.js';
+import { jpegWith, paperDigit, storedFor } from '../helpers/orientation.js';
 import { digitStrokes } from '../helpers/strokes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -163,6 +166,40 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('web demo i
     await page.setInputFiles('[data-testid=file]', { name: 'digit.png', mimeType: 'image/png', buffer: png });
     await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, again);
     expect(await page.textContent('[data-testid=prediction]')).toBe(String(split.labels[index]));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  /** Drops (or opens, with the file input) an image file on the page; returns the shown prediction. */
+  async function give(page: Page, how: 'drop' | 'open', name: string, bytes: Buffer, mimeType: string): Promise<string> {
+    await page.click('[data-testid=clear]');
+    const before = await shown(page);
+    if (how === 'open') await page.setInputFiles('[data-testid=file]', { name, mimeType, buffer: bytes });
+    else {
+      const transfer = await page.evaluateHandle(
+        ([data, fileName, type]) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([new Uint8Array(data)], fileName, { type }));
+          return dt;
+        },
+        [Array.from(bytes), name, mimeType] as const,
+      );
+      await page.dispatchEvent('[data-testid=canvas]', 'drop', { dataTransfer: transfer });
+    }
+    await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, before);
+    return (await page.textContent('[data-testid=prediction]'))!;
+  }
+
+  test('a phone photo with EXIF orientation 3 or 6, dropped or opened, is read upright', async () => {
+    const { page, errors } = await open();
+    const six = await paperDigit(digitPixels(firstOf(6))); // upside down, this 6 reads 9
+    const seven = await paperDigit(digitPixels(firstOf(7)));
+    // The stored pixels with no tag first: the page reads them as they are, so the tag is what matters.
+    expect(await give(page, 'drop', 'six-stored.jpg', await jpegWith(storedFor(3, six)), 'image/jpeg')).toBe('9');
+    expect(await give(page, 'drop', 'six-orientation-3.jpg', await jpegWith(storedFor(3, six), 3), 'image/jpeg')).toBe('6');
+    expect(await give(page, 'open', 'six-orientation-6.jpg', await jpegWith(storedFor(6, six), 6), 'image/jpeg')).toBe('6');
+    expect(await give(page, 'open', 'seven-orientation-3.jpg', await jpegWith(storedFor(3, seven), 3), 'image/jpeg')).toBe('7');
+    expect(await give(page, 'drop', 'seven-orientation-6.jpg', await jpegWith(storedFor(6, seven), 6), 'image/jpeg')).toBe('7');
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

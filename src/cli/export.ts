@@ -2,20 +2,30 @@
  * `npm run export -- --checkpoint runs/<name> [--out models/mnist.onnx]`: the inference-only
  * model (BatchNorm folded, no Dropout, normalisation inside), verified against the
  * checkpoint's evaluation graph on the whole test set before anything is written.
+ * The output place is checked first, so a bad --out fails at once; the .onnx and its .json
+ * card are written as a pair (the card, holding the .onnx's SHA-256, last).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command } from 'commander';
-import { loadDataset } from '../data/mnist.js';
+import { bundledMnistDir, loadSplit } from '../data/mnist.js';
 import { minimumOpset } from '../graph/serialize.js';
 import { foldBatchNorm } from '../export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../export/inference.js';
-import { cardMetadata, INPUT_CONVENTION, type ModelCard, sourceCommit, verificationFields } from '../export/model-card.js';
+import {
+  cardFileFor,
+  cardFileText,
+  cardMetadata,
+  INPUT_CONVENTION,
+  type ModelCard,
+  sourceCommit,
+  verificationFields,
+} from '../export/model-card.js';
 import { assertFaithful, verifyExport } from '../export/verify.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import { latestCheckpointDir, loadCheckpoint } from '../train/checkpoint.js';
-import type { EpochMetrics, TrainConfig } from '../train/trainer.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '../util/atomic.js';
+import { FileError } from '../util/errors.js';
 import { runCommand, UsageError } from './errors.js';
 
 const program = new Command('export')
@@ -24,16 +34,40 @@ const program = new Command('export')
   .option('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', 'models/mnist.onnx')
   .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)');
 
+/** Fails fast, before the checkpoint is read, when the files could not be written. */
+function checkOutputs(files: readonly string[]): void {
+  for (const file of files) {
+    const why = unwritableReason(file);
+    if (why) throw new FileError(file, `cannot write: ${why}`);
+  }
+  if (existsSync(dirname(files[0]))) probeWritable(files[0]);
+}
+
+/** Writes the pair; a folder created for it is removed again if writing fails. */
+function writePair(files: readonly (readonly [string, string | Uint8Array])[]): void {
+  const dir = dirname(files[0][0]);
+  let created: string | undefined;
+  try {
+    created = mkdirSync(dir, { recursive: true });
+    writeFilesAtomic(files);
+  } catch (e) {
+    if (created) rmSync(created, { recursive: true, force: true });
+    throw writeError(files[0][0], e);
+  }
+}
+
 runCommand(async () => {
   const o = program.parse().opts<{ checkpoint: string; out: string; dataDir?: string }>();
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
+  const cardFile = cardFileFor(o.out);
+  checkOutputs([o.out, cardFile]);
   const dir = existsSync(`${o.checkpoint}/trainer.json`) ? o.checkpoint : latestCheckpointDir(o.checkpoint);
   if (!dir) throw new UsageError(`${o.checkpoint}: neither a checkpoint nor a run folder with checkpoints`);
   const net = seedCnn();
   const checkpoint = loadCheckpoint(dir, net);
   const graph = inferenceGraph(net, foldBatchNorm(net, checkpoint.model));
 
-  const { test } = loadDataset(o.dataDir);
+  const test = loadSplit(o.dataDir ?? bundledMnistDir(), 'test'); // the training split is not needed
   console.log(`verifying ${dir} exported against its evaluation graph on ${test.count} test images...`);
   const verification = await verifyExport(net, checkpoint.model, inferenceModelBytes(graph), test);
   assertFaithful(verification);
@@ -54,10 +88,11 @@ runCommand(async () => {
     date: new Date().toISOString(),
     opset: minimumOpset(graph),
   };
-  mkdirSync(dirname(o.out), { recursive: true });
-  writeFileAtomic(o.out, inferenceModelBytes(graph, cardMetadata(card)));
-  const cardFile = o.out.replace(/\.onnx$/, '.json');
-  writeFileAtomic(cardFile, `${JSON.stringify(card, null, 2)}\n`);
+  const onnx = inferenceModelBytes(graph, cardMetadata(card));
+  writePair([
+    [o.out, onnx],
+    [cardFile, cardFileText(card, onnx)],
+  ]);
   console.log(
     `wrote ${o.out} (opset ${card.opset}) and ${cardFile}: test accuracy ${(100 * card.test_accuracy).toFixed(2)}% ` +
       `(${card.test_correct}/${card.test_count}), max probability difference to the evaluation graph ` +

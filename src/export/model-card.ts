@@ -1,5 +1,6 @@
 /** The model card: what the exported file is, how it was made, how well it does. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { TrainConfig } from '../train/trainer.js';
 import type { Verification } from './verify.js';
 
@@ -50,4 +51,31 @@ export function verificationFields(v: Verification): Pick<ModelCard, 'test_accur
     test_count: v.count,
     export_check: { max_probability_difference: v.maxProbabilityDifference, different_predictions: v.disagreements },
   };
+}
+
+/**
+ * The .json beside the model: the card plus the SHA-256 of the .onnx bytes it describes, so
+ * a reader can tell a pair torn by a crash (the .json is written last). Cards written before
+ * the field existed, like models/mnist.json, lack it; nothing requires it.
+ */
+export interface ModelCardFile extends ModelCard {
+  onnx_sha256?: string;
+}
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** `models/mnist.onnx` -> `models/mnist.json`. */
+export const cardFileFor = (onnxFile: string): string => onnxFile.replace(/\.onnx$/, '.json');
+
+export function cardFileText(card: ModelCard, onnx: Uint8Array): string {
+  const file: ModelCardFile = { ...card, onnx_sha256: sha256Hex(onnx) };
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+/** Why a parsed .json card does not describe these .onnx bytes, or undefined (also for cards without a hash). */
+export function cardMismatch(card: unknown, onnx: Uint8Array): string | undefined {
+  const recorded = typeof card === 'object' && card !== null ? (card as { onnx_sha256?: unknown }).onnx_sha256 : undefined;
+  if (recorded === undefined) return undefined;
+  const actual = sha256Hex(onnx);
+  return recorded === actual ? undefined : `the card records onnx_sha256 ${String(recorded)}, but the model's SHA-256 is ${actual}: the pair does not belong together`;
 }

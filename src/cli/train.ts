@@ -11,11 +11,11 @@ import { type Dataset, loadDataset } from '../data/mnist.js';
 import type { OptimizerOptions } from '../graph/optim.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import { loadNewestCheckpoint, removePartialCheckpoints } from '../train/checkpoint.js';
-import type { Position } from '../train/config.js';
+import type { Position, TrainConfig } from '../train/config.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
-import { type TrainCheckpoint, type TrainConfig, Trainer } from '../train/trainer.js';
+import { type TrainCheckpoint, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand } from './errors.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 

@@ -4,7 +4,8 @@
  * by one line per epoch.
  */
 import cliProgress from 'cli-progress';
-import type { EpochMetrics, TrainEvents } from './trainer.js';
+import type { EpochMetrics } from './config.js';
+import type { TrainEvents } from './trainer.js';
 
 export function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_count'>): string {
   const pct = ((100 * m.test_correct) / m.test_count).toFixed(2);

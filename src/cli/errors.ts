@@ -23,3 +23,8 @@ export function runCommand(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** A checkpoint passed over on resume or export, as one warning line on stderr. */
+export function warnSkipped(dir: string, problem: string): void {
+  console.error(`warning: skipping checkpoint ${dir}: ${problem}`);
+}

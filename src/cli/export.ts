@@ -6,7 +6,7 @@
  * card are written as a pair (the card, holding the .onnx's SHA-256, last).
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { bundledMnistDir, loadSplit } from '../data/mnist.js';
 import { minimumOpset } from '../graph/serialize.js';
@@ -23,10 +23,11 @@ import {
 } from '../export/model-card.js';
 import { assertFaithful, verifyExport } from '../export/verify.js';
 import { seedCnn } from '../model/seed-cnn.js';
-import { latestCheckpointDir, loadCheckpoint } from '../train/checkpoint.js';
+import type { Network } from '../model/network.js';
+import { type Checkpoint, loadCheckpoint, loadNewestCheckpoint } from '../train/checkpoint.js';
 import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
-import { runCommand, UsageError } from './errors.js';
+import { runCommand, UsageError, warnSkipped } from './errors.js';
 
 const program = new Command('export')
   .description('Export a checkpoint as an inference-only ONNX model with a model card')
@@ -56,15 +57,25 @@ function writePair(files: readonly (readonly [string, string | Uint8Array])[]): 
   }
 }
 
+/**
+ * One checkpoint folder is used as it is (and refused if it fails its checks); a run folder
+ * gives its newest good checkpoint, as --resume does, saying which newer ones it passed over.
+ */
+function loadForExport(path: string, net: Network): Checkpoint {
+  if (existsSync(join(path, 'trainer.json'))) return loadCheckpoint(path, net);
+  const checkpoint = loadNewestCheckpoint(path, net, warnSkipped);
+  if (checkpoint) return checkpoint;
+  throw new UsageError(`${path}: neither a checkpoint nor a run folder with checkpoints`);
+}
+
 runCommand(async () => {
   const o = program.parse().opts<{ checkpoint: string; out: string; dataDir?: string }>();
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
   const cardFile = cardFileFor(o.out);
   checkOutputs([o.out, cardFile]);
-  const dir = existsSync(`${o.checkpoint}/trainer.json`) ? o.checkpoint : latestCheckpointDir(o.checkpoint);
-  if (!dir) throw new UsageError(`${o.checkpoint}: neither a checkpoint nor a run folder with checkpoints`);
   const net = seedCnn();
-  const checkpoint = loadCheckpoint(dir, net);
+  const checkpoint = loadForExport(o.checkpoint, net);
+  const { dir } = checkpoint;
   const graph = inferenceGraph(net, foldBatchNorm(net, checkpoint.model));
 
   const test = loadSplit(o.dataDir ?? bundledMnistDir(), 'test'); // the training split is not needed

@@ -16,7 +16,7 @@ import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
 import { type TrainCheckpoint, Trainer } from '../train/trainer.js';
-import { UsageError, runCommand } from './errors.js';
+import { UsageError, runCommand, warnSkipped } from './errors.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 
 function timestamp(): string {
@@ -193,12 +193,7 @@ runCommand(async () => {
   if (o.resume) {
     folder = openRunFolder(o.out!);
     removePartialCheckpoints(folder.dir);
-    const skipped: string[] = [];
-    resume = loadNewestCheckpoint(folder.dir, seedCnn(), (dir, problem) => {
-      skipped.push(problem);
-      console.error(`warning: skipping checkpoint ${dir}: ${problem}`);
-    });
-    if (!resume && skipped.length) throw new UsageError(`${folder.dir}: no usable checkpoint (newest: ${skipped[0]})`);
+    resume = loadNewestCheckpoint(folder.dir, seedCnn(), warnSkipped);
     const recorded = resume?.trainer.config ?? folder.record?.config;
     if (!recorded) throw new UsageError(`${folder.dir}: no checkpoint and no run.json; nothing to resume`);
     config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });

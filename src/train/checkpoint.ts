@@ -183,16 +183,20 @@ export function loadCheckpoint(dir: string, net: Network): Checkpoint {
 /**
  * The most advanced checkpoint of a run that loads and checks out; damaged, hand-edited or
  * non-finite ones are passed over (each reported to `onSkip`), so a bad checkpoint never
- * blocks an older good one. Undefined when the run has no usable checkpoint.
+ * blocks an older good one. Undefined when the run has no checkpoint; a CheckpointError when
+ * it has some but none is usable.
  */
 export function loadNewestCheckpoint(runDir: string, net: Network, onSkip: (dir: string, problem: string) => void): Checkpoint | undefined {
+  let newestProblem: string | undefined;
   for (const dir of checkpointDirs(runDir)) {
     try {
       return loadCheckpoint(dir, net);
     } catch (e) {
       if (!(e instanceof ExpectedError)) throw e;
+      newestProblem ??= e.message;
       onSkip(dir, e.message);
     }
   }
+  if (newestProblem) throw new CheckpointError(`${runDir}: no usable checkpoint (newest: ${newestProblem})`);
   return undefined;
 }

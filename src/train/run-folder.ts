@@ -9,8 +9,9 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { nearestExisting, writeFileAtomic } from '../util/atomic.js';
 import { ExpectedError, isSystemError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { isAlive } from '../util/pid.js';
 import { firstIssue, type RunRecord, runRecordSchema, type TrainConfig } from './config.js';
 
 export class RunFolderError extends ExpectedError {}
@@ -26,15 +27,6 @@ export interface RunFolder {
   record?: RunRecord;
   /** Gives the lock back; also done when the process exits. */
   release(): void;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return isSystemError(e) && e.code === 'EPERM'; // exists, but belongs to another user
-  }
 }
 
 function lockOwner(lockFile: string): number | undefined {
@@ -117,18 +109,10 @@ function readRecord(dir: string): RunRecord | undefined {
   return parsed.data;
 }
 
-/** The nearest existing ancestor of `dir` when it is a file: no folder can be made under it. */
-function fileAncestor(dir: string): string | undefined {
-  for (let d = dirname(dir); ; d = dirname(d)) {
-    if (existsSync(d)) return statSync(d).isDirectory() ? undefined : d;
-    if (dirname(d) === d) return undefined;
-  }
-}
-
 /** Refuses an --out that is a file, lies under a file, or holds things that are not ours. */
 function checkTarget(dir: string): void {
-  const file = fileAncestor(dir);
-  if (file) throw new RunFolderError(`${dir}: cannot be made, ${file} is a file, not a folder; choose another --out`);
+  const above = nearestExisting(dirname(dir));
+  if (!statSync(above).isDirectory()) throw new RunFolderError(`${dir}: cannot be made, ${above} is a file, not a folder; choose another --out`);
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir}: is a file, not a folder; choose another --out`);
   const entries = readdirSync(dir);

@@ -19,7 +19,7 @@ import { Evaluator } from './evaluate.js';
 import { curvesPng } from './plot.js';
 import { scheduledLr } from './schedule.js';
 import { createSession, OPSET } from './session.js';
-import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
+import { ExpectedError } from '../util/errors.js';
 
 export type { EpochMetrics, TrainConfig } from './config.js';
 
@@ -202,8 +202,13 @@ export class Trainer {
       throw new DivergedError(`the training state became non-finite by epoch ${epoch + 1}, step ${step}: ${bad}; ${this.keepNote()}. Try a lower --lr.`);
     }
     const batchNorms = this.net.layers.filter((l) => l.kind === 'BatchNorm2d').map((l) => l.name);
+    return this.keepingLastCheckpoint(() => saveCheckpoint(this.runDir, model, optimizer, this.trainerState(), batchNorms));
+  }
+
+  /** Runs a write; a failure (a full disk, say) also says which checkpoint is intact. */
+  private keepingLastCheckpoint<T>(write: () => T): T {
     try {
-      return saveCheckpoint(this.runDir, model, optimizer, this.trainerState(), batchNorms);
+      return write();
     } catch (e) {
       throw e instanceof ExpectedError ? new ExpectedError(`${e.message}; ${this.keepNote()} and intact`) : e;
     }
@@ -290,13 +295,8 @@ export class Trainer {
       ['curves.png', () => curvesPng(this.metrics)],
     ];
     for (const [name, contents] of files) {
-      const file = join(this.runDir, name);
-      try {
-        writeFileAtomic(file, await contents());
-      } catch (e) {
-        if (!isSystemError(e)) throw e;
-        throw new ExpectedError(`${file}: cannot write: ${systemErrorReason(e)}; ${this.keepNote()} and intact`);
-      }
+      const data = await contents();
+      this.keepingLastCheckpoint(() => writeFileAtomic(join(this.runDir, name), data));
     }
   }
 

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileError, isSystemError, systemErrorReason } from './errors.js';
+import { isAlive } from './pid.js';
 
 /**
  * A write that failed: `<path>: cannot write: <why>`. It keeps the system error's code, so
@@ -34,17 +35,6 @@ function removeQuietly(path: string): void {
   }
 }
 
-/** Whether `pid` is a running process (EPERM: it runs, as another user). */
-function isAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid < 1 || pid > 0x7fffffff) return false; // 0 and -1 would signal groups
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return isSystemError(e) && e.code === 'EPERM';
-  }
-}
-
 /** Removes `<path>.tmp-<pid>` files whose process is gone. Best effort: the write itself reports real problems. */
 export function removeStaleTemporaries(path: string): void {
   const dir = dirname(path);
@@ -64,7 +54,7 @@ export function removeStaleTemporaries(path: string): void {
 }
 
 /** The nearest part of `path` that exists (the path itself, or a folder above it). */
-function nearestExisting(path: string): string {
+export function nearestExisting(path: string): string {
   let p = path;
   while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
   return p;

@@ -178,6 +178,21 @@ describe('checkpoints that must not load', () => {
     });
   }
 
+  test('export of a run folder passes over a damaged newest checkpoint, saying so, and exports the newest good one', () => {
+    const run = twoEpochRun();
+    const file = join(checkpoint(run, 'epoch-002'), 'model.safetensors');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 4] ^= 0x10;
+    writeFileSync(file, bytes);
+    const out = join(tmp(), 'm.onnx');
+    const r = runCli('export', ['--checkpoint', run, '--out', out]);
+    expect(r.status).toBe(0);
+    expect(lines(r.stderr)).toEqual([
+      `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
+    ]);
+    expect(JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8')).checkpoint).toBe(checkpoint(run, 'epoch-001'));
+  });
+
   test('export refuses a checkpoint whose weights were changed after it was saved, naming the file', () => {
     const run = twoEpochRun();
     const file = join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors');

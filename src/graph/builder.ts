@@ -124,7 +124,7 @@ export class Graph {
 
   /**
    * An anonymous constant. Identical constants are stored once, unless `shared` is false
-   * (for an input a kernel may write into; see batch_norm.ts).
+   * (for an input a kernel may write into; see ops/batch-norm.ts).
    */
   constant(dtype: DType, shape: readonly number[], values: ArrayLike<number>, { shared = true, hint = 'const' } = {}): Tensor {
     const key = `${dtype}${formatShape(shape)}:${Array.from(values).join(',')}`;

@@ -14,7 +14,7 @@ import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js
 import type { Dim } from '../shape.js';
 import { matmul, swapLast } from './matmul.js';
 import { reduceSum } from './reduce.js';
-import { reshape, slice, transpose } from './shape.js';
+import { reshape, slice, transpose } from './movement.js';
 
 export interface ConvAttrs {
   kernel_shape: readonly number[];

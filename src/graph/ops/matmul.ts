@@ -6,7 +6,7 @@
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
 import { broadcastShapes } from '../shape.js';
 import { sumTo } from './reduce.js';
-import { transpose } from './shape.js';
+import { transpose } from './movement.js';
 
 const MatMul = defineOp({
   type: 'MatMul',

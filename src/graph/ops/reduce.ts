@@ -1,10 +1,12 @@
 /**
- * ReduceSum (opset 18: axes is an input) and its dual, Expand: the gradient of a sum is the
- * gradient expanded back, that of Expand a sum. `sumTo` undoes numpy broadcasting.
+ * Reductions (axes are an input): ReduceSum, ReduceMean. The gradient of a reduction is the
+ * gradient expanded back over the reduced axes (Expand's gradient is, in turn, a sum: `sumTo`,
+ * which also undoes numpy broadcasting).
  */
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
-import { broadcastShapes, type Dim, normalizeAxis, type Shape } from '../shape.js';
-import { constValues, int64s, reshape } from './shape.js';
+import { type Dim, normalizeAxis, type Shape } from '../shape.js';
+import { mul } from './arithmetic.js';
+import { constValues, expand, int64s, reshape } from './movement.js';
 
 export interface ReduceAttrs {
   keepdims: number;
@@ -43,24 +45,6 @@ export function reduceSum(x: Tensor, axes: readonly number[], keepdims = false):
   return emit(ReduceSum, [x, int64s(x, axes)], { keepdims: keepdims ? 1 : 0 })[0];
 }
 
-const Expand = defineOp({
-  type: 'Expand',
-  since: 8,
-  attrs: {},
-  infer: ([x, shape]) => {
-    const t = required(x, 'Expand', 'input');
-    const target = constValues(shape, 'Expand');
-    const out = broadcastShapes(t.shape, target);
-    if (!out) throw shapeError('Expand', `cannot expand to [${target}]`, t);
-    return [{ dtype: t.dtype, shape: out }];
-  },
-  gradient: ({ inputs: [x] }, [dy]) => [sumTo(dy!, x!.shape)],
-});
-
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  return emit(Expand, [x, int64s(x, shape)], {})[0];
-}
-
 /** Sums a broadcast gradient back down to `shape` (the reverse of numpy broadcasting). */
 export function sumTo(dy: Tensor, shape: Shape): Tensor {
   const lead = dy.rank - shape.length;
@@ -71,4 +55,31 @@ export function sumTo(dy: Tensor, shape: Shape): Tensor {
   if (axes.length === 0) return dy;
   const summed = reduceSum(dy, axes, true);
   return lead > 0 ? reshape(summed, shape) : summed;
+}
+
+// ReduceMean: a sum divided by the count; its gradient spreads dy/count over the inputs.
+function count(x: Tensor, axes: readonly number[]): number {
+  return axes.reduce((n, a) => {
+    const d = x.shape[normalizeAxis(a, x.rank)];
+    if (typeof d !== 'number') throw shapeError('ReduceMean', 'gradient over a symbolic axis', x);
+    return n * d;
+  }, 1);
+}
+
+const ReduceMean = defineOp<ReduceAttrs>({
+  type: 'ReduceMean',
+  since: 18,
+  attrs: { keepdims: 'int' },
+  infer: ([x, axes], { keepdims }) => {
+    const t = required(x, 'ReduceMean', 'data');
+    return [{ dtype: t.dtype, shape: reducedShape(t, constValues(axes, 'ReduceMean'), keepdims === 1, 'ReduceMean') }];
+  },
+  gradient: ({ inputs: [x, axes] }, [dy]) => {
+    const n = count(x!, constValues(axes, 'ReduceMean'));
+    return [expandBack(x!, axes, mul(dy!, 1 / n))];
+  },
+});
+
+export function reduceMean(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+  return emit(ReduceMean, [x, int64s(x, axes)], { keepdims: keepdims ? 1 : 0 })[0];
 }

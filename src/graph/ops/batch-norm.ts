@@ -21,7 +21,7 @@
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
 import { add, div, mul, sqrt, sub } from './arithmetic.js';
 import { reduceSum } from './reduce.js';
-import { reshape } from './shape.js';
+import { reshape } from './movement.js';
 
 interface BatchNormAttrs {
   epsilon: number;

@@ -6,7 +6,7 @@
  * Indices pick the first maximum, as PyTorch does.
  */
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
-import { int64s } from './shape.js';
+import { int64s } from './movement.js';
 
 interface MaxPoolAttrs {
   kernel_shape: readonly number[];

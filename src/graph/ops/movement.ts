@@ -1,9 +1,11 @@
 /**
  * Ops that move data without arithmetic: Identity, Reshape, Flatten, Transpose, Unsqueeze,
- * Concat, Slice, Pad. Each gradient moves the gradient back the same way.
+ * Expand, Concat, Slice, Pad. Each gradient moves the gradient back the same way (Expand's
+ * sums it back over the broadcast axes).
  */
 import { defineOp, emit, Identity, required, shapeError, type Tensor } from '../builder.js';
-import { type Dim, divideDims, normalizeAxis, type Shape } from '../shape.js';
+import { broadcastShapes, type Dim, divideDims, normalizeAxis, type Shape } from '../shape.js';
+import { sumTo } from './reduce.js';
 
 export function int64s(like: Tensor, values: readonly number[]): Tensor {
   return like.graph.constant('int64', [values.length], values);
@@ -114,6 +116,24 @@ const Unsqueeze = defineOp({
 
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   return emit(Unsqueeze, [x, int64s(x, axes)], {})[0];
+}
+
+const Expand = defineOp({
+  type: 'Expand',
+  since: 8,
+  attrs: {},
+  infer: ([x, shape]) => {
+    const t = required(x, 'Expand', 'input');
+    const target = constValues(shape, 'Expand');
+    const out = broadcastShapes(t.shape, target);
+    if (!out) throw shapeError('Expand', `cannot expand to [${target}]`, t);
+    return [{ dtype: t.dtype, shape: out }];
+  },
+  gradient: ({ inputs: [x] }, [dy]) => [sumTo(dy!, x!.shape)],
+});
+
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  return emit(Expand, [x, int64s(x, shape)], {})[0];
 }
 
 const Concat = defineOp<{ axis: number }>({

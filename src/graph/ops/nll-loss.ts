@@ -5,7 +5,7 @@
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
 import { cast, mul } from './arithmetic.js';
 import { equal } from './compare.js';
-import { unsqueeze } from './shape.js';
+import { unsqueeze } from './movement.js';
 
 const NegativeLogLikelihoodLoss = defineOp<{ reduction: string }>({
   type: 'NegativeLogLikelihoodLoss',

@@ -1,7 +1,7 @@
 /** GlobalAveragePool: mean over H and W; its gradient spreads dy / (H*W) over the window. */
 import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
 import { mul } from './arithmetic.js';
-import { expand } from './reduce.js';
+import { expand } from './movement.js';
 
 const GlobalAveragePool = defineOp({
   type: 'GlobalAveragePool',

@@ -3,48 +3,81 @@
  * of emitted nodes that autodiff walks backwards. Serialisation lives in `serialize.ts`.
  */
 import { type AnyTypedArray, type DType, typedArray } from './dtype.js';
-import { type Shape, formatShape, numel, ShapeError } from './shape.js';
+import { formatShape, isStatic, normalizeAxis, numel, type Shape, ShapeError } from './shape.js';
 
 export type AttrType = 'int' | 'ints' | 'float' | 'floats' | 'string';
 export type AttrValue = number | readonly number[] | string;
-export type Attrs = Record<string, AttrValue | undefined>;
-export type AttrSchema<A> = { readonly [K in keyof A]-?: AttrType };
+/**
+ * The constraint on an op's own attribute type (an interface, no index signature): every
+ * property an attribute value; optional ones are left out of the node when undefined.
+ */
+export type AttrsOf<A> = { readonly [K in keyof A]: AttrValue | undefined };
+/** The attributes of an op that has none. */
+export type NoAttrs = Record<string, never>;
+/** Attributes with their op's type forgotten, as serialisation reads them. */
+export type AnyAttrs = Readonly<Record<string, AttrValue | undefined>>;
+type AttrTypeOf<V> = V extends string ? 'string' : V extends readonly number[] ? 'ints' | 'floats' : V extends number ? 'int' | 'float' : never;
+/** The ONNX type of each attribute; it must agree with the attribute's TypeScript type. */
+export type AttrSchema<A> = { readonly [K in keyof A]-?: AttrTypeOf<Exclude<A[K], undefined>> };
+
+/**
+ * An op's inputs by position, as a tuple: `Tensor` where ONNX requires one, an optional
+ * element (`b?: Tensor`) where it may be left out. `emit` checks calls against it, so rules
+ * receive defined tensors wherever the op guarantees them.
+ */
+export type Inputs = readonly (Tensor | undefined)[];
+/** An op's outputs as a tuple; optional elements are trailing outputs `outputCount` may drop. */
+export type Outputs = readonly (Tensor | undefined)[];
+/** The output specs a shape rule returns: one per output. */
+export type OutputSpecs<Out extends Outputs> = { [K in keyof Out]: OutputSpec };
+
+/**
+ * The gradients flowing into a node's outputs: undefined where none flows. A single-output
+ * op always has its one, since autodiff only asks rules of nodes that receive some gradient.
+ */
+export type OutputGradients<Out extends Outputs> = Out extends readonly [Tensor]
+  ? readonly [dy: Tensor]
+  : { readonly [K in keyof Out]: Tensor | undefined };
+/** One gradient per input, by position; left out or undefined where none flows. */
+export type InputGradients<In extends Inputs> = { readonly [K in keyof In]?: Tensor };
 
 export interface OutputSpec {
   dtype: DType;
   shape: Shape;
 }
 
-/** One emitted node, as autodiff sees it. */
-export interface Node<A extends Attrs = Attrs> {
-  readonly op: OpDef<A>;
+/** One emitted node. Autodiff and serialisation see it with its op's types forgotten (the defaults). */
+export interface Node<In extends Inputs = Inputs, A extends AttrsOf<A> = AnyAttrs, Out extends Outputs = readonly Tensor[]> {
+  readonly op: OpDef<In, A, Out>;
   readonly name: string;
-  readonly inputs: readonly (Tensor | undefined)[];
-  readonly outputs: readonly Tensor[];
+  readonly inputs: In;
+  readonly outputs: Out;
   readonly attrs: A;
 }
 
-/**
- * Emits the gradient of a node: given the gradients flowing into its outputs (undefined
- * where none flows), returns one gradient per input (undefined where the input is not
- * differentiable or receives nothing).
- */
-export type GradientRule<A extends Attrs = Attrs> = (
-  node: Node<A>,
-  dys: readonly (Tensor | undefined)[],
-) => readonly (Tensor | undefined)[];
+/** Emits the gradient of a node: given the gradients into its outputs, one gradient per input. */
+export type GradientRule<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs> = (
+  node: Node<In, A, Out>,
+  dys: OutputGradients<Out>,
+) => InputGradients<In>;
 
-/** Everything about one ONNX op: its attributes, its shape rule, its gradient rule. */
-export interface OpDef<A extends Attrs = Attrs> {
+/** Everything about one ONNX op: its inputs, attributes and outputs, its shape rule, its gradient rule. */
+export interface OpDef<In extends Inputs = Inputs, A extends AttrsOf<A> = AnyAttrs, Out extends Outputs = readonly Tensor[]> {
   readonly type: string;
   /** The opset from which the op has the form emitted here (inputs, attributes, semantics). */
   readonly since: number;
   readonly attrs: AttrSchema<A>;
-  readonly infer: (inputs: readonly (Tensor | undefined)[], attrs: A) => OutputSpec[];
-  readonly gradient?: GradientRule<A>;
+  readonly infer: (inputs: In, attrs: A) => OutputSpecs<Out>;
+  readonly gradient?: GradientRule<In, A, Out>;
 }
 
-export function defineOp<A extends Attrs = Record<string, never>>(def: OpDef<A>): OpDef<A> {
+/**
+ * Declares an op by its inputs, attributes and outputs, e.g.
+ * `defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvAttrs>({ ... })`; one output unless `Out` says otherwise.
+ */
+export function defineOp<In extends Inputs, A extends AttrsOf<A> = NoAttrs, Out extends Outputs = readonly [y: Tensor]>(
+  def: OpDef<In, A, Out>,
+): OpDef<In, A, Out> {
   return def;
 }
 
@@ -77,6 +110,7 @@ export interface GraphOutput {
 }
 
 export class Graph {
+  /** The tape, in emission order. */
   readonly nodes: Node[] = [];
   readonly inputs: Tensor[] = [];
   readonly outputs: GraphOutput[] = [];
@@ -153,16 +187,19 @@ export class Graph {
   }
 }
 
+/** The shape rule of every op whose output has its first input's type and shape. */
+export const sameAsInput = ([x]: readonly [Tensor, ...Inputs]): [OutputSpec] => [{ dtype: x.dtype, shape: x.shape }];
+
 /** Identity lives here because `Graph.output` renames through it. */
-export const Identity = defineOp({
+export const Identity = defineOp<[input: Tensor]>({
   type: 'Identity',
   since: 1,
   attrs: {},
-  infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
+  infer: sameAsInput,
   gradient: (_node, [dy]) => [dy],
 });
 
-function graphOf(inputs: readonly (Tensor | undefined)[], opType: string): Graph {
+function graphOf(inputs: Inputs, opType: string): Graph {
   const first = inputs.find((t): t is Tensor => t !== undefined);
   if (!first) throw new Error(`${opType}: needs at least one input tensor`);
   for (const t of inputs) {
@@ -184,21 +221,24 @@ export interface EmitOptions {
  * Emits one node of `op` and returns its outputs. Output shapes come from the op's shape
  * rule, which throws a `ShapeError` naming the op and tensors when the inputs disagree.
  */
-export function emit<A extends Attrs>(
-  op: OpDef<A>,
-  inputs: readonly (Tensor | undefined)[],
-  attrs: A,
+export function emit<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs>(
+  op: OpDef<In, A, Out>,
+  inputs: NoInfer<In>,
+  attrs: NoInfer<A>,
   options: EmitOptions = {},
-): Tensor[] {
+): Out {
   const graph = graphOf(inputs, op.type);
-  const specs = op.infer(inputs, attrs).slice(0, options.outputCount);
+  const specs: readonly OutputSpec[] = op.infer(inputs, attrs).slice(0, options.outputCount);
   const name = graph.uniqueName(options.name ?? op.type);
   const outputs = specs.map((s, i) => {
     const given = options.outputNames?.[i];
     return new Tensor(graph, given ? graph.reserve(given) : graph.uniqueName(`${name}:${i}`), s.dtype, s.shape);
   });
-  graph.nodes.push({ op: op as unknown as OpDef, name, inputs, outputs, attrs });
-  return outputs;
+  // One output per spec the rule returned, so `outputs` has the shape `Out` describes; the
+  // tape forgets the op's types (its rules are only ever called with this node's own values).
+  const node: Node<In, A, Out> = { op, name, inputs, outputs: outputs as readonly Tensor[] as Out, attrs };
+  graph.nodes.push(node as unknown as Node);
+  return node.outputs;
 }
 
 /** Shape-rule helper: the message every shape rule throws. */
@@ -207,8 +247,15 @@ export function shapeError(op: string, detail: string, ...tensors: (Tensor | und
   return new ShapeError(`${op}: ${detail} (${list})`);
 }
 
-/** Shape-rule helper: the input must exist. */
-export function required(t: Tensor | undefined, op: string, what: string): Tensor {
-  if (!t) throw new Error(`${op}: missing input '${what}'`);
-  return t;
+/** The tensor's shape as numbers, for code that needs sizes; a symbolic dim is a ShapeError naming `op`. */
+export function staticShape(t: Tensor, op: string): readonly number[] {
+  if (!isStatic(t.shape)) throw shapeError(op, 'needs a static shape', t);
+  return t.shape;
+}
+
+/** One dim as a number (a negative axis counts from the end); a symbolic one is a ShapeError naming `op`. */
+export function staticDim(t: Tensor, axis: number, op: string): number {
+  const d = t.shape[normalizeAxis(axis, t.rank)];
+  if (typeof d !== 'number') throw shapeError(op, `dim ${axis} must be static, not '${d}'`, t);
+  return d;
 }

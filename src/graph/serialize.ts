@@ -1,6 +1,6 @@
 /** Graph -> ONNX ModelProto bytes, through onnx-proto's protobufjs classes. */
 import onnxProto from 'onnx-proto';
-import { type Attrs, type AttrType, type Graph, type Node, Tensor } from './builder.js';
+import { type AttrType, type AttrValue, type Graph, type Node, staticShape, type Tensor } from './builder.js';
 import { ONNX_DTYPE } from './dtype.js';
 
 const { onnx } = onnxProto;
@@ -33,20 +33,12 @@ const ATTR_TYPE: Record<AttrType, number> = {
   ints: onnx.AttributeProto.AttributeType.INTS,
 };
 
-function attributeProto(name: string, type: AttrType, value: Attrs[string]): onnxProto.onnx.IAttributeProto {
+/** `type` comes from the op's schema, which `AttrSchema` keeps in step with the value's type. */
+function attributeProto(name: string, type: AttrType, value: AttrValue): onnxProto.onnx.IAttributeProto {
   const base = { name, type: ATTR_TYPE[type] };
-  switch (type) {
-    case 'float':
-      return { ...base, f: value as number };
-    case 'int':
-      return { ...base, i: value as number };
-    case 'string':
-      return { ...base, s: new TextEncoder().encode(value as string) };
-    case 'floats':
-      return { ...base, floats: [...(value as number[])] };
-    case 'ints':
-      return { ...base, ints: [...(value as number[])] };
-  }
+  if (typeof value === 'string') return { ...base, s: new TextEncoder().encode(value) };
+  if (typeof value === 'number') return type === 'float' ? { ...base, f: value } : { ...base, i: value };
+  return type === 'floats' ? { ...base, floats: [...value] } : { ...base, ints: [...value] };
 }
 
 function nodeProto(node: Node): onnxProto.onnx.INodeProto {
@@ -106,7 +98,7 @@ export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onn
   const initializers = [...graph.initializers.values()].filter((i) => used.has(i.tensor.name));
   const initializer = initializers.map(({ tensor, data }) => ({
     name: tensor.name,
-    dims: tensor.shape as number[],
+    dims: [...staticShape(tensor, 'initializer')],
     dataType: ONNX_DTYPE[tensor.dtype],
     rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
   }));

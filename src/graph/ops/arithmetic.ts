@@ -2,108 +2,108 @@
  * Elementwise arithmetic with numpy broadcasting. Gradients of broadcast inputs are summed
  * back to the input's shape (`sumTo`).
  */
-import { defineOp, emit, type OutputSpec, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, type OutputSpec, sameAsInput, shapeError, type Tensor } from '../builder.js';
 import { type DType, dtypeFromOnnx, ONNX_DTYPE } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
 import { sumTo } from './reduce.js';
 
+type Binary = [a: Tensor, b: Tensor];
+type Unary = [x: Tensor];
+
 function broadcastRule(op: string) {
-  return ([a, b]: readonly (Tensor | undefined)[]): OutputSpec[] => {
-    const x = required(a, op, 'A');
-    const y = required(b, op, 'B');
-    if (x.dtype !== y.dtype) throw shapeError(op, `element types differ (${x.dtype} vs ${y.dtype})`, x, y);
-    const shape = broadcastShapes(x.shape, y.shape);
-    if (!shape) throw shapeError(op, 'shapes do not broadcast', x, y);
-    return [{ dtype: x.dtype, shape }];
+  return ([a, b]: Binary): [OutputSpec] => {
+    if (a.dtype !== b.dtype) throw shapeError(op, `element types differ (${a.dtype} vs ${b.dtype})`, a, b);
+    const shape = broadcastShapes(a.shape, b.shape);
+    if (!shape) throw shapeError(op, 'shapes do not broadcast', a, b);
+    return [{ dtype: a.dtype, shape }];
   };
 }
 
-const sameAsInput = ([x]: readonly (Tensor | undefined)[]): OutputSpec[] => [{ dtype: x!.dtype, shape: x!.shape }];
-
-const Add = defineOp({
+const Add = defineOp<Binary>({
   type: 'Add',
   since: 7,
   attrs: {},
   infer: broadcastRule('Add'),
-  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy!, a!.shape), sumTo(dy!, b!.shape)],
+  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy, a.shape), sumTo(dy, b.shape)],
 });
 
-const Sub = defineOp({
+const Sub = defineOp<Binary>({
   type: 'Sub',
   since: 7,
   attrs: {},
   infer: broadcastRule('Sub'),
-  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy!, a!.shape), sumTo(neg(dy!), b!.shape)],
+  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy, a.shape), sumTo(neg(dy), b.shape)],
 });
 
-const Mul = defineOp({
+const Mul = defineOp<Binary>({
   type: 'Mul',
   since: 7,
   attrs: {},
   infer: broadcastRule('Mul'),
-  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(mul(dy!, b!), a!.shape), sumTo(mul(dy!, a!), b!.shape)],
+  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(mul(dy, b), a.shape), sumTo(mul(dy, a), b.shape)],
 });
 
-const Div = defineOp({
+const Div = defineOp<Binary>({
   type: 'Div',
   since: 7,
   attrs: {},
   infer: broadcastRule('Div'),
   // d(a/b) = da/b - a db/b^2 = (da - y db)/b
   gradient: ({ inputs: [a, b], outputs: [y] }, [dy]) => {
-    const da = div(dy!, b!);
-    return [sumTo(da, a!.shape), sumTo(neg(mul(da, y)), b!.shape)];
+    const da = div(dy, b);
+    return [sumTo(da, a.shape), sumTo(neg(mul(da, y)), b.shape)];
   },
 });
 
-const Neg = defineOp({
+const Neg = defineOp<Unary>({
   type: 'Neg',
   since: 6,
   attrs: {},
   infer: sameAsInput,
-  gradient: (_n, [dy]) => [neg(dy!)],
+  gradient: (_n, [dy]) => [neg(dy)],
 });
 
-const Sqrt = defineOp({
+const Sqrt = defineOp<Unary>({
   type: 'Sqrt',
   since: 6,
   attrs: {},
   infer: sameAsInput,
   // d sqrt(x) = dx / (2 sqrt(x))
-  gradient: ({ outputs: [y] }, [dy]) => [div(dy!, mul(y, y.graph.scalar(2, y.dtype)))],
+  gradient: ({ outputs: [y] }, [dy]) => [div(dy, mul(y, y.graph.scalar(2, y.dtype)))],
 });
 
-const Exp = defineOp({
+const Exp = defineOp<Unary>({
   type: 'Exp',
   since: 6,
   attrs: {},
   infer: sameAsInput,
-  gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, y)],
+  gradient: ({ outputs: [y] }, [dy]) => [mul(dy, y)],
 });
 
 // Pow is used on scalars (Adam's bias correction) and carries no gradient rule.
-const Pow = defineOp({
+const Pow = defineOp<Binary>({
   type: 'Pow',
   since: 7,
   attrs: {},
   infer: broadcastRule('Pow'),
 });
 
-const Cast = defineOp<{ to: number }>({
+const Cast = defineOp<Unary, { to: number }>({
   type: 'Cast',
   since: 6,
   attrs: { to: 'int' },
-  infer: ([x], { to }) => [{ dtype: dtypeFromOnnx(to), shape: x!.shape }],
+  infer: ([x], { to }) => [{ dtype: dtypeFromOnnx(to), shape: x.shape }],
 });
 
 /** A tensor or a plain number (a scalar constant of the other operand's type). */
 export type Operand = Tensor | number;
 
-function pair(a: Operand, b: Operand): [Tensor, Tensor] {
-  if (typeof a === 'number' && typeof b === 'number') throw new Error('at least one operand must be a tensor');
-  const ta = typeof a === 'number' ? (b as Tensor).graph.scalar(a, (b as Tensor).dtype) : a;
-  const tb = typeof b === 'number' ? ta.graph.scalar(b, ta.dtype) : b;
-  return [ta, tb];
+function pair(a: Operand, b: Operand): Binary {
+  if (typeof a === 'number') {
+    if (typeof b === 'number') throw new Error('at least one operand must be a tensor');
+    return [b.graph.scalar(a, b.dtype), b];
+  }
+  return [a, typeof b === 'number' ? a.graph.scalar(b, a.dtype) : b];
 }
 
 export const add = (a: Operand, b: Operand): Tensor => emit(Add, pair(a, b), {})[0];

@@ -18,7 +18,7 @@
  * regrouped as dx = k dy + a x + b with per-channel k, a, b, so that the full-size work is
  * two products, two sums and two multiply-adds (7 passes over x-sized tensors instead of 9).
  */
-import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
 import { add, div, mul, sqrt, sub } from './arithmetic.js';
 import { reduceSum } from './reduce.js';
 import { reshape } from './movement.js';
@@ -27,37 +27,41 @@ interface BatchNormAttrs {
   epsilon: number;
   momentum: number;
   training_mode: number;
-  [key: string]: number;
 }
 
-const BatchNormalization = defineOp<BatchNormAttrs>({
+// Outputs: Y, then (training mode only) the batch mean and variance.
+const BatchNormalization = defineOp<
+  [X: Tensor, scale: Tensor, B: Tensor, input_mean: Tensor, input_var: Tensor],
+  BatchNormAttrs,
+  readonly Tensor[]
+>({
   type: 'BatchNormalization',
   since: 14,
   attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
   infer: ([x, ...params], { training_mode }) => {
-    const X = required(x, 'BatchNormalization', 'X');
-    const c = X.shape[1];
+    const c = x.shape[1];
     for (const p of params) {
-      if (!p || p.rank !== 1 || p.shape[0] !== c) {
-        throw shapeError('BatchNormalization', `scale, bias, mean and var must be [${c}]`, X, p);
+      if (p.rank !== 1 || p.shape[0] !== c) {
+        throw shapeError('BatchNormalization', `scale, bias, mean and var must be [${c}]`, x, p);
       }
     }
-    const stat = { dtype: X.dtype, shape: [c] };
-    return training_mode ? [{ dtype: X.dtype, shape: X.shape }, stat, stat] : [{ dtype: X.dtype, shape: X.shape }];
+    const stat = { dtype: x.dtype, shape: [c] };
+    return training_mode ? [{ dtype: x.dtype, shape: x.shape }, stat, stat] : [{ dtype: x.dtype, shape: x.shape }];
   },
   gradient: ({ inputs: [x, gamma], outputs: [, mean, variance], attrs }, [dy, dMean, dVar]) => {
     if (!attrs.training_mode) throw new Error('BatchNormalization: gradient is implemented for training mode only');
-    if (dMean || dVar) throw new Error('BatchNormalization: batch statistics are not differentiable outputs here');
-    const X = x!;
-    const m = (X.shape[0] as number) * (X.shape[2] as number) * (X.shape[3] as number);
-    const perChannel = (t: Tensor) => reshape(t, [1, X.shape[1], 1, 1]);
+    // Without dy, the gradient that reached this node came through the statistics.
+    if (!dy || dMean || dVar) throw new Error('BatchNormalization: batch statistics are not differentiable outputs here');
+    const [n, c, h, w] = staticShape(x, 'BatchNormalization gradient');
+    const m = n * h * w;
+    const perChannel = (t: Tensor) => reshape(t, [1, c, 1, 1]);
     const s = div(1, sqrt(add(variance, attrs.epsilon)));
-    const dBeta = reduceSum(dy!, [0, 2, 3]);
-    const dGamma = mul(s, sub(reduceSum(mul(dy!, X), [0, 2, 3]), mul(mean, dBeta)));
-    const k = mul(gamma!, s);
+    const dBeta = reduceSum(dy, [0, 2, 3]);
+    const dGamma = mul(s, sub(reduceSum(mul(dy, x), [0, 2, 3]), mul(mean, dBeta)));
+    const k = mul(gamma, s);
     const a = mul(k, mul(s, mul(dGamma, -1 / m)));
     const b = sub(mul(k, mul(dBeta, -1 / m)), mul(a, mean));
-    const dx = add(add(mul(dy!, perChannel(k)), mul(X, perChannel(a))), perChannel(b));
+    const dx = add(add(mul(dy, perChannel(k)), mul(x, perChannel(a))), perChannel(b));
     return [dx, dGamma, dBeta, undefined, undefined];
   },
 });
@@ -72,7 +76,7 @@ export interface BatchNormTraining {
 
 /** Normalises with batch statistics (training). */
 export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon = 1e-5): BatchNormTraining {
-  const c = gamma.shape as number[];
+  const c = staticShape(gamma, 'BatchNormalization');
   const scratch = (what: string, value: number) =>
     x.graph.constant(x.dtype, c, new Array<number>(c[0]).fill(value), { shared: false, hint: `${gamma.name}.scratch_${what}` });
   const [y, mean, variance] = emit(BatchNormalization, [x, gamma, beta, scratch('mean', 0), scratch('var', 1)], {

@@ -10,18 +10,17 @@
  *    18 ms for conv2 at batch 128, against 48 ms for Pad + Slices + Concat + Gemm.
  *  - dB: dY summed over N, H, W.
  */
-import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
 import type { Dim } from '../shape.js';
 import { matmul, swapLast } from './matmul.js';
 import { reduceSum } from './reduce.js';
 import { reshape, slice, transpose } from './movement.js';
 
-export interface ConvAttrs {
+interface ConvAttrs {
   kernel_shape: readonly number[];
   pads: readonly number[];
   strides: readonly number[];
   group?: number;
-  [key: string]: readonly number[] | number | undefined;
 }
 
 function outSize(size: Dim, k: number, before: number, after: number, stride: number): Dim {
@@ -29,16 +28,15 @@ function outSize(size: Dim, k: number, before: number, after: number, stride: nu
   return Math.floor((size + before + after - k) / stride) + 1;
 }
 
-const Conv = defineOp<ConvAttrs>({
+const Conv = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvAttrs>({
   type: 'Conv',
   since: 1,
   attrs: { kernel_shape: 'ints', pads: 'ints', strides: 'ints', group: 'int' },
-  infer: ([x, w, b], { kernel_shape: [kh, kw], pads, strides, group = 1 }) => {
-    const X = required(x, 'Conv', 'X');
-    const W = required(w, 'Conv', 'W');
+  infer: ([X, W, b], { kernel_shape: [kh, kw], pads, strides, group = 1 }) => {
     if (X.rank !== 4 || W.rank !== 4) throw shapeError('Conv', 'X and W must be 4-D (NCHW, OIHW)', X, W);
-    if (X.shape[1] !== (W.shape[1] as number) * group) {
-      throw shapeError('Conv', `input has ${X.shape[1]} channels but the weight expects ${(W.shape[1] as number) * group}`, X, W);
+    const channels = staticDim(W, 1, 'Conv') * group;
+    if (X.shape[1] !== channels) {
+      throw shapeError('Conv', `input has ${X.shape[1]} channels but the weight expects ${channels}`, X, W);
     }
     if (W.shape[2] !== kh || W.shape[3] !== kw) throw shapeError('Conv', `kernel_shape [${kh},${kw}]`, W);
     if (b && (b.rank !== 1 || b.shape[0] !== W.shape[0])) {
@@ -55,7 +53,7 @@ const Conv = defineOp<ConvAttrs>({
     if (attrs.strides.some((s) => s !== 1) || (attrs.group ?? 1) !== 1) {
       throw new Error('Conv gradient: only stride 1 and one group are implemented');
     }
-    return [convInputGrad(dy!, w!, attrs), convWeightGrad(dy!, x!, attrs), b && reduceSum(dy!, [0, 2, 3])];
+    return [convInputGrad(dy, w, attrs), convWeightGrad(dy, x, attrs), b && reduceSum(dy, [0, 2, 3])];
   },
 });
 
@@ -69,7 +67,7 @@ function convInputGrad(dy: Tensor, w: Tensor, { kernel_shape: [kh, kw], pads }: 
 
 /** Columns [N, Ci*kh*kw, OH*OW]: row ci*kh*kw + u*kw + v holds X shifted by (u, v), padded. */
 function im2col(x: Tensor, [kh, kw]: readonly number[], pads: readonly number[], positions: number): Tensor {
-  const [n, cin] = x.shape as number[];
+  const [n, cin] = staticShape(x, 'Conv gradient');
   const k = kh * kw;
   if (k === 1) return reshape(x, [n, cin, positions]);
   const oneHot = new Float32Array(cin * k * k);
@@ -81,10 +79,10 @@ function im2col(x: Tensor, [kh, kw]: readonly number[], pads: readonly number[],
 
 /** dW[o, i, u, v] = sum over n, p of dY[n, o, p] * cols[n, (i, u, v), p]. */
 function convWeightGrad(dy: Tensor, x: Tensor, { kernel_shape, pads }: ConvAttrs): Tensor {
-  const [n, cout, oh, ow] = dy.shape as number[];
+  const [n, cout, oh, ow] = staticShape(dy, 'Conv gradient');
   const cols = im2col(x, kernel_shape, pads, oh * ow);
   const perImage = matmul(reshape(dy, [n, cout, oh * ow]), swapLast(cols)); // [N, Co, Ci*kh*kw]
-  return reshape(reduceSum(perImage, [0]), [cout, x.shape[1] as number, kernel_shape[0], kernel_shape[1]]);
+  return reshape(reduceSum(perImage, [0]), [cout, staticDim(x, 1, 'Conv gradient'), kernel_shape[0], kernel_shape[1]]);
 }
 
 export interface ConvOptions {
@@ -95,12 +93,8 @@ export interface ConvOptions {
 
 /** y = conv2d(x, w) + b; x [N,C,H,W], w [O,C,kh,kw], b [O]. */
 export function conv(x: Tensor, w: Tensor, b?: Tensor, opts: ConvOptions = {}): Tensor {
-  const kernel = [w.shape[2], w.shape[3]];
-  if (typeof kernel[0] !== 'number' || typeof kernel[1] !== 'number') {
-    throw shapeError('Conv', 'the kernel size must be static', w);
-  }
   const attrs: ConvAttrs = {
-    kernel_shape: kernel as number[],
+    kernel_shape: [staticDim(w, 2, 'Conv'), staticDim(w, 3, 'Conv')],
     pads: opts.pads ?? [0, 0, 0, 0],
     strides: opts.strides ?? [1, 1],
   };

@@ -1,20 +1,20 @@
 /** GlobalAveragePool: mean over H and W; its gradient spreads dy / (H*W) over the window. */
-import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
 import { mul } from './arithmetic.js';
 import { expand } from './movement.js';
 
-const GlobalAveragePool = defineOp({
+const GlobalAveragePool = defineOp<[X: Tensor]>({
   type: 'GlobalAveragePool',
   since: 1,
   attrs: {},
   infer: ([x]) => {
-    const X = required(x, 'GlobalAveragePool', 'X');
-    if (X.rank !== 4) throw shapeError('GlobalAveragePool', 'X must be 4-D (NCHW)', X);
-    return [{ dtype: X.dtype, shape: [X.shape[0], X.shape[1], 1, 1] }];
+    if (x.rank !== 4) throw shapeError('GlobalAveragePool', 'X must be 4-D (NCHW)', x);
+    return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 1, 1] }];
   },
   gradient: ({ inputs: [x] }, [dy]) => {
-    const [, , h, w] = x!.shape as number[];
-    return [expand(mul(dy!, 1 / (h * w)), x!.shape as number[])];
+    const shape = staticShape(x, 'GlobalAveragePool gradient');
+    const [, , h, w] = shape;
+    return [expand(mul(dy, 1 / (h * w)), shape)];
   },
 });
 

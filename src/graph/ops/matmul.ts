@@ -3,18 +3,16 @@
  * summed over broadcast batch dimensions. ORT fuses a Transpose of the last two axes into
  * the multiply (FusedMatMul), so `matmul(a, transpose(b))` costs no copy.
  */
-import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, shapeError, type Tensor } from '../builder.js';
 import { broadcastShapes } from '../shape.js';
 import { sumTo } from './reduce.js';
 import { transpose } from './movement.js';
 
-const MatMul = defineOp({
+const MatMul = defineOp<[A: Tensor, B: Tensor]>({
   type: 'MatMul',
   since: 1,
   attrs: {},
-  infer: ([a, b]) => {
-    const A = required(a, 'MatMul', 'A');
-    const B = required(b, 'MatMul', 'B');
+  infer: ([A, B]) => {
     if (A.rank < 2 || B.rank < 2) throw shapeError('MatMul', 'operands must have rank >= 2', A, B);
     const [m, k] = A.shape.slice(-2);
     const [k2, n] = B.shape.slice(-2);
@@ -23,10 +21,7 @@ const MatMul = defineOp({
     if (!batch) throw shapeError('MatMul', 'batch dimensions do not broadcast', A, B);
     return [{ dtype: A.dtype, shape: [...batch, m, n] }];
   },
-  gradient: ({ inputs: [a, b] }, [dy]) => [
-    sumTo(matmul(dy!, swapLast(b!)), a!.shape),
-    sumTo(matmul(swapLast(a!), dy!), b!.shape),
-  ],
+  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(matmul(dy, swapLast(b)), a.shape), sumTo(matmul(swapLast(a), dy), b.shape)],
 });
 
 /** Transposes the last two axes. */

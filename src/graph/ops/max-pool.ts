@@ -5,21 +5,20 @@
  * MNIST, whose flat background makes exact ties common (measured: up to 120% error);
  * Indices pick the first maximum, as PyTorch does.
  */
-import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
-import { int64s } from './movement.js';
+import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
+import { constValues, int64s } from './movement.js';
 
 interface MaxPoolAttrs {
   kernel_shape: readonly number[];
   strides: readonly number[];
-  [key: string]: readonly number[];
 }
 
-const MaxPool = defineOp<MaxPoolAttrs>({
+// Indices is left out (`outputCount: 1`) where nothing differentiates the pooling.
+const MaxPool = defineOp<[X: Tensor], MaxPoolAttrs, readonly [Y: Tensor, Indices?: Tensor]>({
   type: 'MaxPool',
   since: 8,
   attrs: { kernel_shape: 'ints', strides: 'ints' },
-  infer: ([x], { kernel_shape: k, strides: s }) => {
-    const X = required(x, 'MaxPool', 'X');
+  infer: ([X], { kernel_shape: k, strides: s }) => {
     if (X.rank !== 4) throw shapeError('MaxPool', 'X must be 4-D (NCHW)', X);
     const [n, c, h, w] = X.shape;
     if (typeof h !== 'number' || typeof w !== 'number' || h < k[0] || w < k[1]) {
@@ -33,18 +32,19 @@ const MaxPool = defineOp<MaxPoolAttrs>({
   },
   gradient: ({ inputs: [x], outputs: [, indices], attrs }, [dy]) => {
     if (!indices) throw new Error('MaxPool gradient needs the Indices output: emit it with maxPoolWithIndices');
-    return [emit(MaxUnpool, [dy!, indices, int64s(x!, x!.shape as number[])], attrs)[0]];
+    // Indices (int64) takes no gradient, so when one reaches this node it is Y's.
+    return [dy && emit(MaxUnpool, [dy, indices, int64s(x, staticShape(x, 'MaxPool gradient'))], attrs)[0]];
   },
 });
 
-const MaxUnpool = defineOp<MaxPoolAttrs>({
+const MaxUnpool = defineOp<[X: Tensor, I: Tensor, output_shape: Tensor], MaxPoolAttrs>({
   type: 'MaxUnpool',
   since: 11,
   attrs: { kernel_shape: 'ints', strides: 'ints' },
   infer: ([x, indices, shape]) => {
-    const dims = Array.from(shape!.graph.initializers.get(shape!.name)!.data as BigInt64Array, Number);
-    if (indices!.dtype !== 'int64') throw shapeError('MaxUnpool', 'indices must be int64', indices);
-    return [{ dtype: x!.dtype, shape: dims }];
+    const dims = constValues(shape, 'MaxUnpool');
+    if (indices.dtype !== 'int64') throw shapeError('MaxUnpool', 'indices must be int64', indices);
+    return [{ dtype: x.dtype, shape: dims }];
   },
 });
 

@@ -3,7 +3,7 @@
  * Expand, Concat, Slice, Pad. Each gradient moves the gradient back the same way (Expand's
  * sums it back over the broadcast axes).
  */
-import { defineOp, emit, Identity, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, Identity, shapeError, staticDim, type Tensor } from '../builder.js';
 import { broadcastShapes, type Dim, divideDims, normalizeAxis, type Shape } from '../shape.js';
 import { sumTo } from './reduce.js';
 
@@ -12,10 +12,11 @@ export function int64s(like: Tensor, values: readonly number[]): Tensor {
 }
 
 /** Reads a constant int64 tensor emitted by `int64s` (shape rules need the values). */
-export function constValues(t: Tensor | undefined, op: string): number[] {
-  const init = t && t.graph.initializers.get(t.name);
+export function constValues(t: Tensor, op: string): number[] {
+  const init = t.graph.initializers.get(t.name);
   if (!init) throw new Error(`${op}: the shape/axes input must be a constant`);
-  return Array.from(init.data as BigInt64Array, Number);
+  if (!(init.data instanceof BigInt64Array)) throw new Error(`${op}: the shape/axes input must be int64`);
+  return Array.from(init.data, Number);
 }
 
 export function identity(x: Tensor, name?: string): Tensor {
@@ -39,15 +40,12 @@ export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
   return dims;
 }
 
-const Reshape = defineOp({
+const Reshape = defineOp<[data: Tensor, shape: Tensor]>({
   type: 'Reshape',
   since: 5,
   attrs: {},
-  infer: ([x, shape]) => {
-    const t = required(x, 'Reshape', 'data');
-    return [{ dtype: t.dtype, shape: reshapeDims(t, constValues(shape, 'Reshape')) }];
-  },
-  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy!, x!.shape)],
+  infer: ([x, shape]) => [{ dtype: x.dtype, shape: reshapeDims(x, constValues(shape, 'Reshape')) }],
+  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy, x.shape)],
 });
 
 /** `shape` may use 0 (keep) and -1 (infer); symbolic dims in `shape` must match x's by position. */
@@ -60,37 +58,35 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return emit(Reshape, [x, int64s(x, numeric)], {})[0];
 }
 
-const Flatten = defineOp<{ axis: number }>({
+const Flatten = defineOp<[input: Tensor], { axis: number }>({
   type: 'Flatten',
   since: 1,
   attrs: { axis: 'int' },
   infer: ([x], { axis }) => {
-    const t = required(x, 'Flatten', 'input');
-    const a = axis < 0 ? axis + t.rank : axis;
-    const outer = divideDims(t.shape.slice(0, a), []);
-    const inner = divideDims(t.shape.slice(a), []);
-    if (outer === undefined || inner === undefined) throw shapeError('Flatten', `axis ${axis}`, t);
-    return [{ dtype: t.dtype, shape: [outer, inner] }];
+    const a = axis < 0 ? axis + x.rank : axis;
+    const outer = divideDims(x.shape.slice(0, a), []);
+    const inner = divideDims(x.shape.slice(a), []);
+    if (outer === undefined || inner === undefined) throw shapeError('Flatten', `axis ${axis}`, x);
+    return [{ dtype: x.dtype, shape: [outer, inner] }];
   },
-  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy!, x!.shape)],
+  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy, x.shape)],
 });
 
 export function flatten(x: Tensor, axis = 1): Tensor {
   return emit(Flatten, [x], { axis })[0];
 }
 
-const Transpose = defineOp<{ perm: readonly number[] }>({
+const Transpose = defineOp<[data: Tensor], { perm: readonly number[] }>({
   type: 'Transpose',
   since: 1,
   attrs: { perm: 'ints' },
   infer: ([x], { perm }) => {
-    const t = required(x, 'Transpose', 'data');
-    if (perm.length !== t.rank) throw shapeError('Transpose', `perm [${perm}] does not match rank`, t);
-    return [{ dtype: t.dtype, shape: perm.map((p) => t.shape[p]) }];
+    if (perm.length !== x.rank) throw shapeError('Transpose', `perm [${perm}] does not match rank`, x);
+    return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];
   },
   gradient: ({ attrs: { perm } }, [dy]) => {
     const inverse = perm.map((_, i) => perm.indexOf(i));
-    return [transpose(dy!, inverse)];
+    return [transpose(dy, inverse)];
   },
 });
 
@@ -98,50 +94,48 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
   return emit(Transpose, [x], { perm })[0];
 }
 
-const Unsqueeze = defineOp({
+const Unsqueeze = defineOp<[data: Tensor, axes: Tensor]>({
   type: 'Unsqueeze',
   since: 13,
   attrs: {},
   infer: ([x, axes]) => {
-    const t = required(x, 'Unsqueeze', 'data');
-    const rank = t.rank + constValues(axes, 'Unsqueeze').length;
-    const ax = constValues(axes, 'Unsqueeze').map((a) => normalizeAxis(a, rank));
+    const values = constValues(axes, 'Unsqueeze');
+    const rank = x.rank + values.length;
+    const ax = values.map((a) => normalizeAxis(a, rank));
     const dims: Dim[] = [];
     let src = 0;
-    for (let i = 0; i < rank; i++) dims.push(ax.includes(i) ? 1 : t.shape[src++]);
-    return [{ dtype: t.dtype, shape: dims }];
+    for (let i = 0; i < rank; i++) dims.push(ax.includes(i) ? 1 : x.shape[src++]);
+    return [{ dtype: x.dtype, shape: dims }];
   },
-  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy!, x!.shape)],
+  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy, x.shape)],
 });
 
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   return emit(Unsqueeze, [x, int64s(x, axes)], {})[0];
 }
 
-const Expand = defineOp({
+const Expand = defineOp<[input: Tensor, shape: Tensor]>({
   type: 'Expand',
   since: 8,
   attrs: {},
   infer: ([x, shape]) => {
-    const t = required(x, 'Expand', 'input');
     const target = constValues(shape, 'Expand');
-    const out = broadcastShapes(t.shape, target);
-    if (!out) throw shapeError('Expand', `cannot expand to [${target}]`, t);
-    return [{ dtype: t.dtype, shape: out }];
+    const out = broadcastShapes(x.shape, target);
+    if (!out) throw shapeError('Expand', `cannot expand to [${target}]`, x);
+    return [{ dtype: x.dtype, shape: out }];
   },
-  gradient: ({ inputs: [x] }, [dy]) => [sumTo(dy!, x!.shape)],
+  gradient: ({ inputs: [x] }, [dy]) => [sumTo(dy, x.shape)],
 });
 
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return emit(Expand, [x, int64s(x, shape)], {})[0];
 }
 
-const Concat = defineOp<{ axis: number }>({
+const Concat = defineOp<readonly Tensor[], { axis: number }>({
   type: 'Concat',
   since: 11,
   attrs: { axis: 'int' },
-  infer: (inputs, { axis }) => {
-    const ts = inputs.map((t, i) => required(t, 'Concat', `inputs[${i}]`));
+  infer: (ts, { axis }) => {
     const first = ts[0];
     const a = normalizeAxis(axis, first.rank);
     let total: Dim = 0;
@@ -155,11 +149,11 @@ const Concat = defineOp<{ axis: number }>({
     return [{ dtype: first.dtype, shape: first.shape.map((d, i) => (i === a ? total : d)) }];
   },
   gradient: ({ inputs, attrs: { axis } }, [dy]) => {
-    const a = normalizeAxis(axis, dy!.rank);
+    const a = normalizeAxis(axis, dy.rank);
     let start = 0;
     return inputs.map((t) => {
-      const size = t!.shape[a] as number;
-      const piece = slice(dy!, [start], [start + size], [a]);
+      const size = staticDim(t, a, 'Concat');
+      const piece = slice(dy, [start], [start + size], [a]);
       start += size;
       return piece;
     });
@@ -180,12 +174,11 @@ function sliceRange(d: number, start: number, end: number, step: number): [numbe
   return [s, Math.max(Math.ceil((e - s) / step), 0)];
 }
 
-const Slice = defineOp({
+const Slice = defineOp<[data: Tensor, starts: Tensor, ends: Tensor, axes: Tensor, steps?: Tensor]>({
   type: 'Slice',
   since: 10,
   attrs: {},
-  infer: ([x, starts, ends, axes, steps]) => {
-    const t = required(x, 'Slice', 'data');
+  infer: ([t, starts, ends, axes, steps]) => {
     const s = constValues(starts, 'Slice');
     const e = constValues(ends, 'Slice');
     const st = steps ? constValues(steps, 'Slice') : s.map(() => 1);
@@ -198,9 +191,8 @@ const Slice = defineOp({
     });
     return [{ dtype: t.dtype, shape: dims }];
   },
-  gradient: ({ inputs: [x, starts, ends, axes, steps] }, [dy]) => {
+  gradient: ({ inputs: [t, starts, ends, axes, steps] }, [dy]) => {
     // Pad the gradient back into place with zeros (unit steps only).
-    const t = x!;
     if (steps && constValues(steps, 'Slice').some((v) => v !== 1)) throw new Error('Slice: no gradient for steps != 1');
     const s = constValues(starts, 'Slice');
     const e = constValues(ends, 'Slice');
@@ -208,12 +200,12 @@ const Slice = defineOp({
     const after = new Array<number>(t.rank).fill(0);
     constValues(axes, 'Slice').forEach((axis, i) => {
       const a = normalizeAxis(axis, t.rank);
-      const d = t.shape[a] as number;
+      const d = staticDim(t, a, 'Slice');
       const [start, size] = sliceRange(d, s[i], e[i], 1);
       before[a] = start;
       after[a] = d - start - size;
     });
-    return [pad(dy!, [...before, ...after])];
+    return [pad(dy, [...before, ...after])];
   },
 });
 
@@ -225,17 +217,15 @@ export function slice(
   axes: readonly number[],
   steps?: readonly number[],
 ): Tensor {
-  const inputs = [x, int64s(x, starts), int64s(x, ends), int64s(x, axes)];
-  if (steps) inputs.push(int64s(x, steps));
-  return emit(Slice, inputs, {})[0];
+  const [s, e, a] = [starts, ends, axes].map((v) => int64s(x, v));
+  return emit(Slice, steps ? [x, s, e, a, int64s(x, steps)] : [x, s, e, a], {})[0];
 }
 
-const Pad = defineOp({
+const Pad = defineOp<[data: Tensor, pads: Tensor]>({
   type: 'Pad',
   since: 11,
   attrs: {},
-  infer: ([x, pads]) => {
-    const t = required(x, 'Pad', 'data');
+  infer: ([t, pads]) => {
     const p = constValues(pads, 'Pad');
     if (p.length !== 2 * t.rank) throw shapeError('Pad', `needs ${2 * t.rank} pads, got ${p.length}`, t);
     const dims = t.shape.map((d, i) => {
@@ -247,11 +237,11 @@ const Pad = defineOp({
   },
   gradient: ({ inputs: [x, pads] }, [dy]) => {
     const p = constValues(pads, 'Pad');
-    const r = x!.rank;
+    const r = x.rank;
     const axes = [...Array(r).keys()].filter((i) => p[i] !== 0 || p[i + r] !== 0);
     const starts = axes.map((i) => p[i]);
-    const ends = axes.map((i) => p[i] + (x!.shape[i] as number));
-    return [slice(dy!, starts, ends, axes)];
+    const ends = axes.map((i) => p[i] + staticDim(x, i, 'Pad'));
+    return [slice(dy, starts, ends, axes)];
   },
 });
 

@@ -2,27 +2,25 @@
  * NegativeLogLikelihoodLoss with mean reduction: loss = -mean_n logp[n, target[n]].
  * Gradient: dlogp = -dy / N at each row's target class, 0 elsewhere (a one-hot mask).
  */
-import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
 import { cast, mul } from './arithmetic.js';
 import { equal } from './compare.js';
 import { unsqueeze } from './movement.js';
 
-const NegativeLogLikelihoodLoss = defineOp<{ reduction: string }>({
+const NegativeLogLikelihoodLoss = defineOp<[input: Tensor, target: Tensor], { reduction: string }>({
   type: 'NegativeLogLikelihoodLoss',
   since: 13,
   attrs: { reduction: 'string' },
-  infer: ([input, target]) => {
-    const x = required(input, 'NegativeLogLikelihoodLoss', 'input');
-    const t = required(target, 'NegativeLogLikelihoodLoss', 'target');
+  infer: ([x, t]) => {
     if (x.rank !== 2 || t.rank !== 1 || t.dtype !== 'int64' || (x.shape[0] !== t.shape[0])) {
       throw shapeError('NegativeLogLikelihoodLoss', 'expects input [N,C] and int64 target [N]', x, t);
     }
     return [{ dtype: x.dtype, shape: [] }];
   },
   gradient: ({ inputs: [logp, target] }, [dy]) => {
-    const [n, classes] = logp!.shape as number[];
-    const onehot = cast(equal(unsqueeze(target!, [1]), classRange(target!, classes)), logp!.dtype);
-    return [mul(onehot, mul(dy!, -1 / n)), undefined];
+    const [n, classes] = staticShape(logp, 'NegativeLogLikelihoodLoss gradient');
+    const onehot = cast(equal(unsqueeze(target, [1]), classRange(target, classes)), logp.dtype);
+    return [mul(onehot, mul(dy, -1 / n)), undefined];
   },
 });
 

@@ -3,17 +3,17 @@
  * gradient expanded back over the reduced axes (Expand's gradient is, in turn, a sum: `sumTo`,
  * which also undoes numpy broadcasting).
  */
-import { defineOp, emit, required, shapeError, type Tensor } from '../builder.js';
+import { defineOp, emit, type OutputSpec, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
 import { type Dim, normalizeAxis, type Shape } from '../shape.js';
 import { mul } from './arithmetic.js';
 import { constValues, expand, int64s, reshape } from './movement.js';
 
-export interface ReduceAttrs {
+type ReduceInputs = [data: Tensor, axes: Tensor];
+interface ReduceAttrs {
   keepdims: number;
-  [key: string]: number;
 }
 
-export function reducedShape(x: Tensor, axes: readonly number[], keepdims: boolean, op: string): Dim[] {
+function reducedShape(x: Tensor, axes: readonly number[], keepdims: boolean, op: string): Dim[] {
   const ax = axes.map((a) => normalizeAxis(a, x.rank));
   if (new Set(ax).size !== ax.length) throw shapeError(op, `repeated axes [${axes}]`, x);
   const out: Dim[] = [];
@@ -24,21 +24,25 @@ export function reducedShape(x: Tensor, axes: readonly number[], keepdims: boole
   return out;
 }
 
-/** Gradient of a reduction: reshape dy to the keepdims shape, then broadcast to x. */
-export function expandBack(x: Tensor, axesInput: Tensor | undefined, dy: Tensor): Tensor {
-  const kept = reducedShape(x, constValues(axesInput, 'Reduce'), true, 'Reduce');
-  return expand(reshape(dy, kept), x.shape as readonly number[]);
+/** The shape rule of a reduction `op`. */
+function reduceRule(op: string) {
+  return ([x, axes]: ReduceInputs, { keepdims }: ReduceAttrs): [OutputSpec] => [
+    { dtype: x.dtype, shape: reducedShape(x, constValues(axes, op), keepdims === 1, op) },
+  ];
 }
 
-const ReduceSum = defineOp<ReduceAttrs>({
+/** Gradient of a reduction: reshape dy to the keepdims shape, then broadcast to x. */
+function expandBack(x: Tensor, axes: Tensor, dy: Tensor): Tensor {
+  const kept = reducedShape(x, constValues(axes, 'Reduce'), true, 'Reduce');
+  return expand(reshape(dy, kept), staticShape(x, 'Reduce'));
+}
+
+const ReduceSum = defineOp<ReduceInputs, ReduceAttrs>({
   type: 'ReduceSum',
   since: 13,
   attrs: { keepdims: 'int' },
-  infer: ([x, axes], { keepdims }) => {
-    const t = required(x, 'ReduceSum', 'data');
-    return [{ dtype: t.dtype, shape: reducedShape(t, constValues(axes, 'ReduceSum'), keepdims === 1, 'ReduceSum') }];
-  },
-  gradient: ({ inputs: [x, axes] }, [dy]) => [expandBack(x!, axes, dy!)],
+  infer: reduceRule('ReduceSum'),
+  gradient: ({ inputs: [x, axes] }, [dy]) => [expandBack(x, axes, dy)],
 });
 
 export function reduceSum(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
@@ -58,25 +62,14 @@ export function sumTo(dy: Tensor, shape: Shape): Tensor {
 }
 
 // ReduceMean: a sum divided by the count; its gradient spreads dy/count over the inputs.
-function count(x: Tensor, axes: readonly number[]): number {
-  return axes.reduce((n, a) => {
-    const d = x.shape[normalizeAxis(a, x.rank)];
-    if (typeof d !== 'number') throw shapeError('ReduceMean', 'gradient over a symbolic axis', x);
-    return n * d;
-  }, 1);
-}
-
-const ReduceMean = defineOp<ReduceAttrs>({
+const ReduceMean = defineOp<ReduceInputs, ReduceAttrs>({
   type: 'ReduceMean',
   since: 18,
   attrs: { keepdims: 'int' },
-  infer: ([x, axes], { keepdims }) => {
-    const t = required(x, 'ReduceMean', 'data');
-    return [{ dtype: t.dtype, shape: reducedShape(t, constValues(axes, 'ReduceMean'), keepdims === 1, 'ReduceMean') }];
-  },
+  infer: reduceRule('ReduceMean'),
   gradient: ({ inputs: [x, axes] }, [dy]) => {
-    const n = count(x!, constValues(axes, 'ReduceMean'));
-    return [expandBack(x!, axes, mul(dy!, 1 / n))];
+    const count = constValues(axes, 'ReduceMean').reduce((n, a) => n * staticDim(x, a, 'ReduceMean gradient'), 1);
+    return [expandBack(x, axes, mul(dy, 1 / count))];
   },
 });
 

@@ -2,16 +2,16 @@
  * Relu; its gradient passes dy where the output is positive: dy * float(y > 0). (Measured:
  * Greater + Cast + Mul beats Sign + Mul, ORT's Sign kernel not being vectorised.)
  */
-import { defineOp, emit, type Tensor } from '../builder.js';
+import { defineOp, emit, sameAsInput, type Tensor } from '../builder.js';
 import { cast, mul } from './arithmetic.js';
 import { greater } from './compare.js';
 
-const Relu = defineOp({
+const Relu = defineOp<[x: Tensor]>({
   type: 'Relu',
   since: 6,
   attrs: {},
-  infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
-  gradient: ({ outputs: [y] }, [dy]) => [mul(dy!, cast(greater(y, y.graph.scalar(0, y.dtype)), y.dtype))],
+  infer: sameAsInput,
+  gradient: ({ outputs: [y] }, [dy]) => [mul(dy, cast(greater(y, y.graph.scalar(0, y.dtype)), y.dtype))],
 });
 
 export const relu = (x: Tensor): Tensor => emit(Relu, [x], {})[0];

@@ -1,14 +1,11 @@
 /** Softmax (inference output only: no gradient rule; training uses LogSoftmax + NLL). */
-import { defineOp, emit, required, type Tensor } from '../builder.js';
+import { defineOp, emit, sameAsInput, type Tensor } from '../builder.js';
 
-const Softmax = defineOp<{ axis: number }>({
+const Softmax = defineOp<[input: Tensor], { axis: number }>({
   type: 'Softmax',
   since: 13,
   attrs: { axis: 'int' },
-  infer: ([x]) => {
-    const X = required(x, 'Softmax', 'input');
-    return [{ dtype: X.dtype, shape: X.shape }];
-  },
+  infer: sameAsInput,
 });
 
 export const softmax = (x: Tensor, axis = -1): Tensor => emit(Softmax, [x], { axis })[0];

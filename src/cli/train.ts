@@ -13,7 +13,7 @@ import { seedCnn } from '../model/seed-cnn.js';
 import { loadNewestCheckpoint, removePartialCheckpoints } from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/config.js';
 import { consoleProgress } from '../train/progress.js';
-import type { Schedule } from '../train/schedule.js';
+import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
 import { type TrainCheckpoint, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';

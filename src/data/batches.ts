@@ -1,6 +1,6 @@
 /** Turning a split into normalised float batches: epoch order, augmentation, labels. */
 import { type AugmentOptions, affineInto } from './augment.js';
-import type { Split } from './mnist.js';
+import type { Split } from './dataset.js';
 import { NORMALIZED_BYTE } from './normalize.js';
 import { Rng } from '../util/rng.js';
 

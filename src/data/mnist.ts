@@ -6,25 +6,12 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { Dataset, Split } from './dataset.js';
+import { CLASSES } from './dataset.js';
 import { DataError, readIdx } from './idx.js';
 
-export interface Split {
-  /** Row-major uint8 pixels, count x rows x cols. */
-  images: Uint8Array;
-  /** Class indices 0-9. */
-  labels: Uint8Array;
-  count: number;
-  rows: number;
-  cols: number;
-}
-
-export interface Dataset {
-  dir: string;
-  train: Split;
-  test: Split;
-}
-
-export const CLASSES = 10;
+export type { Dataset, Split } from './dataset.js';
+export { CLASSES } from './dataset.js';
 
 /** Rows and columns of an image. */
 export type ImageSize = readonly [rows: number, cols: number];

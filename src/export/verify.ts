@@ -8,8 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { fillImages } from '../data/batches.js';
 import type { Split } from '../data/mnist.js';
 import type { Network, StateDict } from '../model/network.js';
-import { Evaluator } from '../train/evaluate.js';
-import { createSession } from '../train/session.js';
+import { Evaluator } from '../train/core/evaluator.js';
+import { createSession, nodeRuntime } from '../train/session.js';
 import { argmax } from '../util/argmax.js';
 import { ExportError } from './errors.js';
 import { INPUT, LOGITS, PROBABILITIES } from './inference.js';
@@ -36,7 +36,7 @@ const allFinite = (values: Float32Array): boolean => values.every(Number.isFinit
 
 export async function verifyExport(net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
   const exported = await createSession(model);
-  const evaluator = await Evaluator.create(net);
+  const evaluator = await Evaluator.create(net, nodeRuntime());
   const size = split.rows * split.cols;
   const normalized = new Float32Array(batchSize * size);
   const pixels = new Float32Array(batchSize * size);

@@ -32,6 +32,10 @@ export interface DropoutMaskInput {
   p: number;
 }
 
+const fail = (message: string): never => {
+  throw new Error(message);
+};
+
 /** Forward context that reads state from graph inputs and collects training side outputs. */
 class GraphContext implements ForwardContext {
   readonly bufferUpdates = new Map<string, Tensor>();
@@ -77,13 +81,26 @@ export function evalGraph(net: Network, batch: Dim = 'N', onLayer?: Parameters<N
   return graph;
 }
 
+/**
+ * One entry of the state a training step carries: fed in under `name`, returned as
+ * `next(name)`. The layout of a run's whole state, described once here; the trainer,
+ * checkpoints and tests read it instead of parsing names.
+ */
+export type CarriedEntry = { name: string; shape: readonly number[] } & (
+  | { role: 'parameter' }
+  /** A buffer the network updates itself (BatchNorm running statistics). */
+  | { role: 'buffer' }
+  /** Optimizer state of parameter `of`, e.g. slot `momentum_buffer` of `conv1.weight`. */
+  | { role: 'optimizer'; of: string; slot: string }
+);
+
 export interface TrainStepGraph {
   graph: Graph;
   batch: number;
   /** Dropout masks to feed each step, in layer order. */
   masks: DropoutMaskInput[];
-  /** State names fed in and returned as `.next`: parameters, buffers, optimizer slots. */
-  carried: string[];
+  /** The state fed in and returned as `.next`: parameters with their optimizer slots, then buffers. */
+  carried: CarriedEntry[];
 }
 
 /**
@@ -105,25 +122,27 @@ export function trainStepGraph(net: Network, batch: number, optimizer: Optimizer
   graph.output(loss, LOSS);
   graph.output(op.reduceSum(op.cast(op.equal(op.argMax(logProbs, 1), target), 'float32'), [0]), CORRECT);
 
-  const params = net.parameterSpecs.map((s) => tensors.get(s.name)!);
+  const params = net.parameterSpecs.map((s) => ctx.state(s.name));
   const grads = gradients(loss, params);
-  const carried: string[] = [];
+  const carried: CarriedEntry[] = [];
   const slots = optimizerSlots(optimizer);
+  const shapes = new Map(net.stateSpecs.map((spec) => [spec.name, spec.shape]));
+  const shapeOf = (name: string) => shapes.get(name) ?? fail(`no state entry '${name}'`);
   params.forEach((p, i) => {
-    const grad = grads[i];
-    if (!grad) throw new Error(`parameter '${p.name}' does not affect the loss`);
-    const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', p.shape));
+    const grad = grads[i] ?? fail(`parameter '${p.name}' does not affect the loss`);
+    const shape = shapeOf(p.name);
+    const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', shape));
     const updated = optimizerUpdate(optimizer, p, grad, slotInputs, { lr, step });
     graph.output(updated.param, next(p.name));
-    carried.push(p.name);
+    carried.push({ name: p.name, shape, role: 'parameter' });
     slotInputs.forEach((s, k) => {
       graph.output(updated.slots[k], next(s.name));
-      carried.push(s.name);
+      carried.push({ name: s.name, shape, role: 'optimizer', of: p.name, slot: slots[k] });
     });
   });
   for (const [name, value] of ctx.bufferUpdates) {
     graph.output(value, next(name));
-    carried.push(name);
+    carried.push({ name, shape: shapeOf(name), role: 'buffer' });
   }
   return { graph, batch, masks: ctx.masks, carried };
 }

@@ -17,6 +17,15 @@ export interface StateTensor {
 /** PyTorch-style state_dict: `conv1.weight` -> tensor, in the network's order. */
 export type StateDict = Map<string, StateTensor>;
 
+/** The first non-finite value of a state, as `'name' holds NaN (element i)`, or undefined if all are finite. */
+export function firstNonFinite(state: StateDict): string | undefined {
+  for (const [name, t] of state) {
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) return `'${name}' holds ${t.data[i]} (element ${i})`;
+  }
+  return undefined;
+}
+
 export class Network {
   constructor(
     readonly name: string,

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Network, StateDict } from '../model/network.js';
+import { firstNonFinite, type Network, type StateDict } from '../model/network.js';
 import { ExpectedError, systemErrorReason } from '../util/errors.js';
 import { readFileOr } from '../util/read-file.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../util/safetensors.js';
@@ -51,15 +51,6 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 function toSafe(state: StateDict): Map<string, SafeTensor> {
   return new Map([...state].map(([name, t]) => [name, { dtype: 'F32', shape: t.shape, data: t.data }]));
-}
-
-/** The first non-finite value of a state, as `'name' holds NaN`, or undefined if all are finite. */
-export function firstNonFinite(state: StateDict): string | undefined {
-  for (const [name, t] of state) {
-    const i = t.data.findIndex((v) => !Number.isFinite(v));
-    if (i >= 0) return `'${name}' holds ${t.data[i]} (element ${i})`;
-  }
-  return undefined;
 }
 
 /**

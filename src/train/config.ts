@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { AugmentOptions } from '../data/augment.js';
 import type { OptimizerOptions } from '../graph/optim.js';
-import type { Schedule } from './schedule.js';
+import type { Schedule } from './core/schedule.js';
 
 const count = z.number().int().nonnegative();
 const positiveInt = z.number().int().positive();

@@ -1,14 +1,15 @@
 /**
- * onnxruntime-node sessions for our graphs, and the conversions between our state and ORT
- * tensors. The graphs themselves know nothing of ORT.
+ * The Node binding's runtime: onnxruntime-node sessions (CPU, or CUDA when its provider is
+ * installed) and tensors, handed to the runtime-neutral training core as a `Runtime`.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Graph } from '../graph/builder.js';
-import { serializeModel } from '../graph/serialize.js';
 import { ExpectedError } from '../util/errors.js';
+import type { Runtime } from './core/runtime.js';
+
+export { OPSET } from './core/opset.js';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -17,8 +18,6 @@ export interface SessionOptions {
   threads?: number;
   device?: Device;
 }
-
-export const OPSET = 18;
 
 /** Where onnxruntime-node keeps its native libraries for this platform. */
 function ortNativeDir(): string | undefined {
@@ -54,6 +53,11 @@ export async function createSession(model: Uint8Array, { threads, device = 'cpu'
   });
 }
 
-export async function sessionForGraph(graph: Graph, options: SessionOptions = {}): Promise<ort.InferenceSession> {
-  return createSession(serializeModel(graph, { opset: OPSET }), options);
+/** onnxruntime-node as the training core's runtime. */
+export function nodeRuntime(options: SessionOptions = {}): Runtime {
+  return {
+    float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
+    int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
+    session: (model) => createSession(model, options),
+  };
 }

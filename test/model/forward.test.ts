@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { fillImages } from '../../src/data/batches.js';
 import { loadSplit, bundledMnistDir, type Split } from '../../src/data/mnist.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { Evaluator } from '../../src/train/evaluate.js';
+import { Evaluator } from '../../src/train/core/evaluator.js';
+import { nodeRuntime } from '../../src/train/session.js';
 
 describe('evaluation graph on real MNIST test images', () => {
   const net = seedCnn();
@@ -11,7 +12,7 @@ describe('evaluation graph on real MNIST test images', () => {
   let evaluator: Evaluator;
   beforeAll(async () => {
     test10k = loadSplit(bundledMnistDir(), 'test');
-    evaluator = await Evaluator.create(net, { threads: 2 });
+    evaluator = await Evaluator.create(net, nodeRuntime({ threads: 2 }));
   });
 
   test('1,000 images give [1000,10] log-probabilities whose rows exp-sum to 1', async () => {

@@ -81,8 +81,8 @@ describe('whole network vs PyTorch (float64 reference)', () => {
     const step = trainStepGraph(net, BATCH, { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4, nesterov: false });
     const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: 18 }), { intraOpNumThreads: 1 });
     let state: Record<string, ort.Tensor> = stateFeeds();
-    for (const name of step.carried) {
-      if (!state[name]) state[name] = new ort.Tensor('float32', new Float32Array(state[name.replace(/\.momentum_buffer$/, '')].data.length), state[name.replace(/\.momentum_buffer$/, '')].dims);
+    for (const entry of step.carried) {
+      if (entry.role === 'optimizer') state[entry.name] = new ort.Tensor('float32', new Float32Array(state[entry.of].data.length), state[entry.of].dims);
     }
     const losses: number[] = [];
     for (let s = 0; s < 2; s++) {
@@ -96,7 +96,7 @@ describe('whole network vs PyTorch (float64 reference)', () => {
       losses.push((out[LOSS].data as Float32Array)[0]);
       // ORT must not write into the state it was fed (its BatchNorm kernel would, given the chance).
       for (const [k, t] of Object.entries(state)) expect(t.data, `${k} unchanged by the step`).toEqual(before.get(k));
-      state = Object.fromEntries(step.carried.map((n) => [n, out[next(n)]]));
+      state = Object.fromEntries(step.carried.map(({ name }) => [name, out[next(name)]]));
     }
     expect(Math.abs(losses[1] - Number(get('step2.loss').data[0]))).toBeLessThan(1e-4);
     for (const s of net.stateSpecs) {

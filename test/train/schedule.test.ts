@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { learningRate } from '../../src/train/schedule.js';
+import { learningRate } from '../../src/train/core/schedule.js';
 
 const clock = (step: number) => ({ step, stepsPerEpoch: 10, totalSteps: 100 });
 

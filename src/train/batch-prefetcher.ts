@@ -1,53 +1,35 @@
 /**
  * Training batches from a worker thread, one batch ahead: while ORT runs batch k (the main
- * thread is blocked in `run`), the worker shuffles, augments and draws the dropout masks of
- * batch k+1 into the other of two buffer sets. The sets are ArrayBuffers transferred back
- * and forth (no copies; ORT refuses SharedArrayBuffer-backed inputs). Every draw is a
- * function of (seed, epoch or step), so batches depend neither on timing nor on a resume.
+ * thread is blocked in `run`), the worker fills batch k+1 (core/batch-source.ts's BatchFiller)
+ * into the other of two buffer sets. The sets are ArrayBuffers transferred back and forth
+ * (no copies; ORT refuses SharedArrayBuffer-backed inputs).
  */
 import { Worker } from 'node:worker_threads';
-import type { AugmentOptions } from '../data/augment.js';
-import type { Split } from '../data/mnist.js';
-
-export interface BufferSet {
-  images: ArrayBuffer;
-  labels: ArrayBuffer;
-  masks: ArrayBuffer[];
-}
-
-export interface BatchOptions {
-  /** Train on the first `examples` images of the split. */
-  examples: number;
-  batchSize: number;
-  seed: number;
-  shuffle: boolean;
-  augment: AugmentOptions | null;
-  /** Dropout masks as shaped for a full batch. */
-  masks: { shape: readonly number[]; p: number }[];
-}
+import type { Split } from '../data/dataset.js';
+import {
+  type Batch,
+  type BatchBuffers,
+  batchBuffers,
+  type BatchOptions,
+  type BatchSource,
+  batchesPerEpoch,
+  batchView,
+} from './core/batch-source.js';
 
 export interface WorkerInit extends BatchOptions {
   split: { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number; rows: number; cols: number };
 }
 
 export interface FillRequest {
-  set: BufferSet;
+  set: BatchBuffers;
   epoch: number;
   batch: number;
   step: number;
 }
 
 export interface FillReply {
-  set: BufferSet;
+  set: BatchBuffers;
   size: number;
-}
-
-/** One batch, as views sized to `size` examples. */
-export interface Batch {
-  size: number;
-  images: Float32Array;
-  labels: BigInt64Array;
-  masks: Float32Array[];
 }
 
 function shared(bytes: Uint8Array): SharedArrayBuffer {
@@ -56,24 +38,18 @@ function shared(bytes: Uint8Array): SharedArrayBuffer {
   return sab;
 }
 
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-export class BatchPrefetcher {
+export class BatchPrefetcher implements BatchSource {
   private pending?: { resolve: (reply: FillReply) => void; reject: (e: Error) => void };
   /** Buffer sets not lent to the worker or to the caller. */
-  private readonly free: BufferSet[];
+  private readonly free: BatchBuffers[];
+  private readonly imageSize: number;
 
   private constructor(
     private readonly worker: Worker,
     private readonly init: WorkerInit,
   ) {
-    const imageSize = init.split.rows * init.split.cols;
-    const set = (): BufferSet => ({
-      images: new ArrayBuffer(init.batchSize * imageSize * 4),
-      labels: new ArrayBuffer(init.batchSize * 8),
-      masks: init.masks.map((m) => new ArrayBuffer(numel(m.shape) * 4)),
-    });
-    this.free = [set(), set()];
+    this.imageSize = init.split.rows * init.split.cols;
+    this.free = [batchBuffers(init, this.imageSize), batchBuffers(init, this.imageSize)];
     worker.on('message', (m: FillReply & { error?: string }) => {
       const p = this.pending;
       this.pending = undefined;
@@ -89,6 +65,7 @@ export class BatchPrefetcher {
       split: { images: shared(split.images), labels: shared(split.labels), count: split.count, rows: split.rows, cols: split.cols },
       examples: Math.min(options.examples, split.count),
     };
+    // A .mjs entry that loads the .ts worker through tsx: Node's workers cannot load TypeScript themselves.
     const worker = new Worker(new URL('./batch-worker.mjs', import.meta.url));
     const prefetcher = new BatchPrefetcher(worker, init);
     await prefetcher.request({ init }, []);
@@ -96,12 +73,7 @@ export class BatchPrefetcher {
   }
 
   get batchesPerEpoch(): number {
-    return Math.ceil(this.init.examples / this.init.batchSize);
-  }
-
-  /** Size of batch `b` of an epoch (the last one may be smaller). */
-  batchSize(b: number): number {
-    return Math.min(this.init.batchSize, this.init.examples - b * this.init.batchSize);
+    return batchesPerEpoch(this.init);
   }
 
   private request(message: { init?: WorkerInit; fill?: FillRequest }, transfer: ArrayBuffer[]): Promise<FillReply> {
@@ -112,32 +84,19 @@ export class BatchPrefetcher {
     });
   }
 
-  private fill(set: BufferSet, epoch: number, batch: number, step: number): Promise<FillReply> {
+  private fill(set: BatchBuffers, epoch: number, batch: number, step: number): Promise<FillReply> {
     return this.request({ fill: { set, epoch, batch, step } }, [set.images, set.labels, ...set.masks]);
   }
 
-  private view(buffers: BufferSet, size: number): Batch {
-    const perExample = (shape: readonly number[]) => numel(shape) / shape[0];
-    return {
-      size,
-      images: new Float32Array(buffers.images, 0, size * this.init.split.rows * this.init.split.cols),
-      labels: new BigInt64Array(buffers.labels, 0, size),
-      masks: this.init.masks.map((m, i) => new Float32Array(buffers.masks[i], 0, size * perExample(m.shape))),
-    };
-  }
-
-  /**
-   * The batches of `epoch` from batch `first` on; batch b is optimizer step `firstStep + b - first`.
-   * The next batch is being prepared while the caller works on the current one.
-   */
-  async *epoch(epoch: number, first: number, firstStep: number, last = this.batchesPerEpoch): AsyncGenerator<Batch> {
+  /** The next batch is being prepared while the caller works on the current one. */
+  async *epoch(epoch: number, first: number, firstStep: number, last: number): AsyncGenerator<Batch> {
     const fill = (b: number) => this.fill(this.free.pop()!, epoch, b, firstStep + b - first);
     let next = first < last ? fill(first) : undefined;
     try {
       for (let b = first; b < last; b++) {
         const { set, size } = await next!;
         next = b + 1 < last ? fill(b + 1) : undefined;
-        yield this.view(set, size);
+        yield batchView(this.init, set, size, this.imageSize);
         this.free.push(set); // the caller is done with it once it asks for the next batch
       }
     } finally {

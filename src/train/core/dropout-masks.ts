@@ -3,7 +3,7 @@
  * Each element is 0 with probability p and 1/(1-p) otherwise. A 32-bit draw decides two
  * elements, 16 bits each: p is realised as round(p * 65536) / 65536 (0.1 -> 0.100006).
  */
-import { hash32 } from '../util/rng.js';
+import { hash32 } from '../../util/rng.js';
 
 export const DROPOUT_STREAM = 0x64726f70; // 'drop'
 

@@ -1,11 +1,13 @@
-/** Test-set evaluation with the evaluation graph (running statistics, no dropout). */
-import * as ort from 'onnxruntime-node';
-import { fillImages } from '../data/batches.js';
-import type { Split } from '../data/mnist.js';
-import { evalGraph, IMAGE, LOG_PROBS } from '../model/graphs.js';
-import type { Network, StateDict } from '../model/network.js';
-import { argmax } from '../util/argmax.js';
-import { type SessionOptions, sessionForGraph } from './session.js';
+/** Test-set evaluation with the evaluation graph (running statistics, no dropout), on any runtime. */
+import { fillImages } from '../../data/batches.js';
+import type { Split } from '../../data/dataset.js';
+import { serializeModel } from '../../graph/serialize.js';
+import { numel } from '../../graph/shape.js';
+import { evalGraph, IMAGE, LOG_PROBS } from '../../model/graphs.js';
+import type { Network, StateDict } from '../../model/network.js';
+import { argmax } from '../../util/argmax.js';
+import { OPSET } from './opset.js';
+import type { InferenceSession, Runtime, Tensor } from './runtime.js';
 
 export interface EvalResult {
   /** Mean negative log-likelihood. */
@@ -14,36 +16,34 @@ export interface EvalResult {
   count: number;
 }
 
-export function stateFeeds(state: StateDict): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of state) feeds[name] = new ort.Tensor('float32', t.data, t.shape as number[]);
-  return feeds;
-}
-
 export class Evaluator {
   private constructor(
     readonly net: Network,
-    private readonly session: ort.InferenceSession,
+    private readonly runtime: Runtime,
+    private readonly session: InferenceSession,
   ) {}
 
-  static async create(net: Network, options: SessionOptions = {}): Promise<Evaluator> {
-    return new Evaluator(net, await sessionForGraph(evalGraph(net), options));
+  static async create(net: Network, runtime: Runtime): Promise<Evaluator> {
+    return new Evaluator(net, runtime, await runtime.session(serializeModel(evalGraph(net), { opset: OPSET })));
+  }
+
+  private stateFeeds(state: StateDict): Record<string, Tensor> {
+    return Object.fromEntries([...state].map(([name, t]) => [name, this.runtime.float32(t.data, t.shape)]));
   }
 
   /** Log-probabilities [count, classes] for the first `count` normalised images of `images`. */
   async logProbs(state: StateDict, images: Float32Array, count: number): Promise<Float32Array> {
-    return this.run(stateFeeds(state), images, count);
+    return this.run(this.stateFeeds(state), images, count);
   }
 
-  private async run(feeds: Record<string, ort.Tensor>, images: Float32Array, count: number): Promise<Float32Array> {
-    const size = this.net.inputShape.reduce((a, b) => a * b, 1);
-    const input = new ort.Tensor('float32', images.subarray(0, count * size), [count, ...this.net.inputShape]);
+  private async run(feeds: Record<string, Tensor>, images: Float32Array, count: number): Promise<Float32Array> {
+    const input = this.runtime.float32(images.subarray(0, count * numel(this.net.inputShape)), [count, ...this.net.inputShape]);
     return (await this.session.run({ ...feeds, [IMAGE]: input }))[LOG_PROBS].data as Float32Array;
   }
 
   async evaluate(state: StateDict, split: Split, { batchSize = 1000, limit = split.count } = {}): Promise<EvalResult> {
     const total = Math.min(limit, split.count);
-    const feeds = stateFeeds(state);
+    const feeds = this.stateFeeds(state);
     const images = new Float32Array(batchSize * split.rows * split.cols);
     let loss = 0;
     let correct = 0;

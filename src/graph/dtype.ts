@@ -10,16 +10,6 @@ export const ONNX_DTYPE = {
 
 export type DType = keyof typeof ONNX_DTYPE;
 
-export type TypedArrayFor<D extends DType> = D extends 'float32'
-  ? Float32Array
-  : D extends 'float64'
-    ? Float64Array
-    : D extends 'int64'
-      ? BigInt64Array
-      : D extends 'int32'
-        ? Int32Array
-        : Uint8Array;
-
 export type AnyTypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
 export function isFloat(dtype: DType): boolean {

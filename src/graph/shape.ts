@@ -24,10 +24,6 @@ export function numel(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** Resolves a possibly negative axis against a rank. */
 export function normalizeAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;

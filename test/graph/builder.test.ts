@@ -4,6 +4,7 @@ import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
 import { parseModel, serializeModel } from '../../src/graph/serialize.js';
 import { ShapeError } from '../../src/graph/shape.js';
+import { OPSET } from '../../src/train/session.js';
 import { runOnce } from '../helpers/ort.js';
 
 describe('graph builder', () => {
@@ -11,13 +12,13 @@ describe('graph builder', () => {
     const g = new Graph('tiny');
     const x = g.input('x', 'float32', ['N', 3]);
     g.output(op.relu(x), 'y');
-    const bytes = serializeModel(g, { opset: 18 });
+    const bytes = serializeModel(g, { opset: OPSET });
     const session = await ort.InferenceSession.create(bytes);
     expect(session.inputNames).toEqual(['x']);
     expect(session.outputNames).toEqual(['y']);
     const model = parseModel(bytes);
     expect(Number(model.irVersion)).toBe(8);
-    expect(Number(model.opsetImport[0].version)).toBe(18);
+    expect(Number(model.opsetImport[0].version)).toBe(OPSET);
     expect(model.graph!.input![0].type!.tensorType!.shape!.dim![0].dimParam).toBe('N');
   });
 
@@ -62,7 +63,7 @@ describe('graph builder', () => {
     const x = g.input('x', 'float32', [2]);
     op.exp(x); // unused
     g.output(op.neg(x), 'y');
-    const model = parseModel(serializeModel(g, { opset: 18 }));
+    const model = parseModel(serializeModel(g, { opset: OPSET }));
     expect(model.graph!.node!.map((n) => n.opType)).toEqual(['Neg', 'Identity']);
   });
 

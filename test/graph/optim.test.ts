@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../../src/graph/optim.js';
 import { serializeModel } from '../../src/graph/serialize.js';
+import { OPSET } from '../../src/train/session.js';
 
 const P0 = [0.5, -1.25, 2, 0.1];
 const GRADS = [
@@ -45,7 +46,7 @@ async function runSteps(opts: OptimizerOptions): Promise<number[]> {
   const out = optimizerUpdate(opts, p, grad, slots, { lr, step: opts.kind === 'sgd' ? undefined : step });
   g.output(out.param, 'p.next');
   out.slots.forEach((s, i) => g.output(s, `${optimizerSlots(opts)[i]}.next`));
-  const session = await ort.InferenceSession.create(serializeModel(g, { opset: 18 }));
+  const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET }));
   const t = (a: number[]) => new ort.Tensor('float32', Float32Array.from(a), [a.length]);
   let param: ort.Tensor = t(P0);
   let state: ort.Tensor[] = optimizerSlots(opts).map(() => t([0, 0, 0, 0]));

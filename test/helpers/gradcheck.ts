@@ -1,15 +1,16 @@
 /**
  * Gradient checks: analytic gradients from `gradients()`, run by ORT, against central finite
- * differences of the same forward graph, run by ORT. The loss is sum(y * r) for a fixed
- * random r, so every output element's gradient path is exercised.
+ * differences of the loss. The loss is sum(y * r) for a fixed random r, so every output
+ * element's gradient path is exercised.
  */
+import type * as ort from 'onnxruntime-node';
 import { gradients } from '../../src/graph/autodiff.js';
-import { Graph, type Tensor } from '../../src/graph/builder.js';
+import { Graph, staticShape, type Tensor } from '../../src/graph/builder.js';
 import { type AnyTypedArray, type DType, typedArray } from '../../src/graph/dtype.js';
 import * as op from '../../src/graph/ops/index.js';
 import { numel } from '../../src/graph/shape.js';
-import { run, session } from './ort.js';
 import { Rng } from '../../src/util/rng.js';
+import { run, session } from './ort.js';
 
 export interface InputSpec {
   name: string;
@@ -29,40 +30,72 @@ export interface GradCheckResult {
   maxRelError: number;
 }
 
-function fill(spec: InputSpec, random: () => number): AnyTypedArray {
-  const dtype = spec.dtype ?? 'float64';
-  if (spec.data) return typedArray(dtype, spec.data);
-  return typedArray(dtype, Array.from({ length: numel(spec.shape) }, () => random() * 2 - 1));
+export interface GradCheckOptions {
+  eps?: number;
+  seed?: number;
 }
 
-export async function gradCheck(
+type FloatArray = Float32Array | Float64Array;
+
+function floatData(data: AnyTypedArray, name: string): FloatArray {
+  if (data instanceof Float32Array || data instanceof Float64Array) return data;
+  throw new Error(`'${name}' is differentiated but not a float input: mark it constant`);
+}
+
+/** The loss graph run by ORT once, for the analytic gradients; what the finite differences need to vary it. */
+interface Analytic {
+  graph: Graph;
+  session: ort.InferenceSession;
+  /** The differentiated inputs, with their values in `feeds` (varied in place by the differences). */
+  wrt: Tensor[];
+  feeds: Record<string, AnyTypedArray>;
+  /** r as stored in the graph (rounded to y's element type). */
+  r: Float64Array;
+  results: Record<string, ort.Tensor>;
+}
+
+/** Builds y = build(inputs) and loss = sum(y * r), draws r then the inputs' values, and runs the gradients. */
+async function analyticGradients(
   specs: readonly InputSpec[],
+  dtypeOf: (spec: InputSpec) => DType,
   build: (...inputs: Tensor[]) => Tensor,
-  { eps = 1e-6, seed = 1 }: { eps?: number; seed?: number } = {},
-): Promise<GradCheckResult[]> {
+  seed: number,
+): Promise<Analytic> {
   const rng = new Rng(seed);
-  const random = () => rng.uniform();
-  const g = new Graph('gradcheck');
-  const inputs = specs.map((s) => g.input(s.name, s.dtype ?? 'float64', s.shape));
+  const random = () => rng.uniform() * 2 - 1;
+  const graph = new Graph('gradcheck');
+  const inputs = specs.map((s) => graph.input(s.name, dtypeOf(s), s.shape));
   const y = build(...inputs);
-  const r = g.constant(y.dtype, y.shape as number[], Array.from({ length: numel(y.shape) }, () => random() * 2 - 1));
-  const loss = op.reduceSum(op.mul(y, r), [...Array(y.rank).keys()]);
-  g.output(loss, 'loss');
+  const round = y.dtype === 'float32' ? Math.fround : (v: number) => v;
+  const r = Float64Array.from({ length: numel(y.shape) }, () => round(random()));
+  const loss = op.reduceSum(op.mul(y, graph.constant(y.dtype, staticShape(y, 'gradcheck'), r)), [...Array(y.rank).keys()]);
+  graph.output(loss, 'loss');
   const wrt = inputs.filter((_, i) => !specs[i].constant);
   gradients(loss, wrt).forEach((d, i) => {
     if (!d) throw new Error(`no gradient reaches ${wrt[i]}`);
-    g.output(d, `grad_${wrt[i].name}`);
+    graph.output(d, `grad_${wrt[i].name}`);
   });
-
-  const s = await session(g);
+  const s = await session(graph);
   const feeds: Record<string, AnyTypedArray> = {};
-  specs.forEach((spec) => (feeds[spec.name] = fill(spec, random)));
-  const analytic = await run(s, g, feeds);
-  const lossAt = async () => Number((await run(s, g, feeds)).loss.data[0]);
+  specs.forEach((spec, i) => {
+    feeds[spec.name] = typedArray(inputs[i].dtype, spec.data ?? Array.from({ length: numel(spec.shape) }, random));
+  });
+  return { graph, session: s, wrt, feeds, r, results: await run(s, graph, feeds) };
+}
 
+/**
+ * Each differentiated input's analytic gradient against central differences of `lossAt`,
+ * which reads the values `dataOf` gives (varied in place, restored after each step).
+ */
+async function compareAll(
+  a: Analytic,
+  dataOf: (t: Tensor) => FloatArray,
+  lossAt: () => number | Promise<number>,
+  eps: number,
+): Promise<GradCheckResult[]> {
   const results: GradCheckResult[] = [];
-  for (const t of wrt) {
-    const data = feeds[t.name] as Float64Array | Float32Array;
+  for (const t of a.wrt) {
+    const data = dataOf(t);
     const numeric: number[] = [];
     for (let j = 0; j < data.length; j++) {
       const saved = data[j];
@@ -73,12 +106,23 @@ export async function gradCheck(
       data[j] = saved;
       numeric.push((plus - minus) / (2 * eps));
     }
-    const a = Array.from(analytic[`grad_${t.name}`].data as Float64Array, Number);
+    const analytic = Array.from(floatData(a.results[`grad_${t.name}`].data as AnyTypedArray, t.name));
     const scale = Math.max(1, ...numeric.map(Math.abs));
-    const maxRelError = Math.max(...a.map((v, j) => Math.abs(v - numeric[j]))) / scale;
-    results.push({ name: t.name, analytic: a, numeric, maxRelError });
+    const maxRelError = Math.max(...analytic.map((v, j) => Math.abs(v - numeric[j]))) / scale;
+    results.push({ name: t.name, analytic, numeric, maxRelError });
   }
   return results;
+}
+
+/** Both sides run by ORT on the same graph (float64 by default). */
+export async function gradCheck(
+  specs: readonly InputSpec[],
+  build: (...inputs: Tensor[]) => Tensor,
+  { eps = 1e-6, seed = 1 }: GradCheckOptions = {},
+): Promise<GradCheckResult[]> {
+  const a = await analyticGradients(specs, (s) => s.dtype ?? 'float64', build, seed);
+  const lossAt = async () => Number((await run(a.session, a.graph, a.feeds)).loss.data[0]);
+  return compareAll(a, (t) => floatData(a.feeds[t.name], t.name), lossAt, eps);
 }
 
 /**
@@ -90,34 +134,10 @@ export async function gradCheckAgainstReference(
   specs: readonly InputSpec[],
   build: (...inputs: Tensor[]) => Tensor,
   reference: (inputs: Float64Array[]) => Float64Array,
-  { eps = 1e-6, seed = 1 }: { eps?: number; seed?: number } = {},
+  { eps = 1e-6, seed = 1 }: GradCheckOptions = {},
 ): Promise<GradCheckResult[]> {
-  const rng = new Rng(seed);
-  const g = new Graph('gradcheck32');
-  const inputs = specs.map((s) => g.input(s.name, 'float32', s.shape));
-  const y = build(...inputs);
-  const rValues = Float64Array.from({ length: numel(y.shape) }, () => Math.fround(rng.uniform() * 2 - 1));
-  const loss = op.reduceSum(op.mul(y, g.constant('float32', y.shape as number[], rValues)), [...Array(y.rank).keys()]);
-  g.output(loss, 'loss');
-  gradients(loss, inputs).forEach((d, i) => g.output(d!, `grad_${inputs[i].name}`));
-
-  const values = specs.map((s) => Float32Array.from(s.data ?? Array.from({ length: numel(s.shape) }, () => rng.uniform() * 2 - 1)));
-  const feeds = Object.fromEntries(specs.map((s, i) => [s.name, values[i]]));
-  const analytic = await run(await session(g), g, feeds);
-
-  const x64 = values.map((v) => Float64Array.from(v));
-  const lossAt = () => reference(x64).reduce((acc, v, i) => acc + v * rValues[i], 0);
-  return specs.map((spec, i) => {
-    const numeric = Array.from(x64[i], (saved, j) => {
-      x64[i][j] = saved + eps;
-      const plus = lossAt();
-      x64[i][j] = saved - eps;
-      const minus = lossAt();
-      x64[i][j] = saved;
-      return (plus - minus) / (2 * eps);
-    });
-    const a = Array.from(analytic[`grad_${spec.name}`].data as Float32Array);
-    const scale = Math.max(1, ...numeric.map(Math.abs));
-    return { name: spec.name, analytic: a, numeric, maxRelError: Math.max(...a.map((v, j) => Math.abs(v - numeric[j]))) / scale };
-  });
+  const a = await analyticGradients(specs, () => 'float32', build, seed);
+  const x64 = specs.map((s) => Float64Array.from(floatData(a.feeds[s.name], s.name)));
+  const lossAt = () => reference(x64).reduce((acc, v, i) => acc + v * a.r[i], 0);
+  return compareAll(a, (t) => x64[specs.findIndex((s) => s.name === t.name)], lossAt, eps);
 }

@@ -1,10 +1,9 @@
 /** Runs builder graphs in onnxruntime-node for tests. */
 import * as ort from 'onnxruntime-node';
-import type { Graph } from '../../src/graph/builder.js';
+import { type Graph, staticShape } from '../../src/graph/builder.js';
 import type { AnyTypedArray, DType } from '../../src/graph/dtype.js';
 import { serializeModel } from '../../src/graph/serialize.js';
-
-export type Feeds = Record<string, { data: AnyTypedArray; dims: readonly number[] }>;
+import { OPSET } from '../../src/train/session.js';
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
   float32: 'float32',
@@ -15,8 +14,8 @@ const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
   uint8: 'uint8',
 };
 
-export async function session(graph: Graph, opset = 18): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(serializeModel(graph, { opset }), {
+export async function session(graph: Graph): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(serializeModel(graph, { opset: OPSET }), {
     intraOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
@@ -31,7 +30,7 @@ export async function run(
   for (const input of graph.inputs) {
     const data = feeds[input.name];
     if (!data) throw new Error(`missing feed '${input.name}'`);
-    ortFeeds[input.name] = new ort.Tensor(ORT_TYPE[input.dtype], data, input.shape as number[]);
+    ortFeeds[input.name] = new ort.Tensor(ORT_TYPE[input.dtype], data, staticShape(input, `feed '${input.name}'`));
   }
   return s.run(ortFeeds);
 }

@@ -18,9 +18,9 @@
  * regrouped as dx = k dy + a x + b with per-channel k, a, b, so that the full-size work is
  * two products, two sums and two multiply-adds (7 passes over x-sized tensors instead of 9).
  */
-import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
+import { defineOp, emit, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
 import { add, div, mul, sqrt, sub } from './arithmetic.js';
-import { reduceSum } from './reduce.js';
+import { countOver, reduceSum } from './reduce.js';
 import { reshape } from './movement.js';
 
 interface BatchNormAttrs {
@@ -52,12 +52,13 @@ const BatchNormalization = defineOp<
     if (!attrs.training_mode) throw new Error('BatchNormalization: gradient is implemented for training mode only');
     // Without dy, the gradient that reached this node came through the statistics.
     if (!dy || dMean || dVar) throw new Error('BatchNormalization: batch statistics are not differentiable outputs here');
-    const [n, c, h, w] = staticShape(x, 'BatchNormalization gradient');
-    const m = n * h * w;
-    const perChannel = (t: Tensor) => reshape(t, [1, c, 1, 1]);
+    const perChannelAxes = [0, 2, 3]; // N, H, W: what each channel's statistics run over
+    const m = countOver(x, perChannelAxes, 'BatchNormalization gradient');
+    const channels = staticDim(x, 1, 'BatchNormalization gradient');
+    const perChannel = (t: Tensor) => reshape(t, [1, channels, 1, 1]);
     const s = div(1, sqrt(add(variance, attrs.epsilon)));
-    const dBeta = reduceSum(dy, [0, 2, 3]);
-    const dGamma = mul(s, sub(reduceSum(mul(dy, x), [0, 2, 3]), mul(mean, dBeta)));
+    const dBeta = reduceSum(dy, perChannelAxes);
+    const dGamma = mul(s, sub(reduceSum(mul(dy, x), perChannelAxes), mul(mean, dBeta)));
     const k = mul(gamma, s);
     const a = mul(k, mul(s, mul(dGamma, -1 / m)));
     const b = sub(mul(k, mul(dBeta, -1 / m)), mul(a, mean));

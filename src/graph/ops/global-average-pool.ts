@@ -2,6 +2,7 @@
 import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
 import { mul } from './arithmetic.js';
 import { expand } from './movement.js';
+import { countOver } from './reduce.js';
 
 const GlobalAveragePool = defineOp<[X: Tensor]>({
   type: 'GlobalAveragePool',
@@ -12,9 +13,8 @@ const GlobalAveragePool = defineOp<[X: Tensor]>({
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 1, 1] }];
   },
   gradient: ({ inputs: [x] }, [dy]) => {
-    const shape = staticShape(x, 'GlobalAveragePool gradient');
-    const [, , h, w] = shape;
-    return [expand(mul(dy, 1 / (h * w)), shape)];
+    const op = 'GlobalAveragePool gradient';
+    return [expand(mul(dy, 1 / countOver(x, [2, 3], op)), staticShape(x, op))];
   },
 });
 

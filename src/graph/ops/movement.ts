@@ -3,7 +3,7 @@
  * Expand, Concat, Slice, Pad. Each gradient moves the gradient back the same way (Expand's
  * sums it back over the broadcast axes).
  */
-import { defineOp, emit, Identity, shapeError, staticDim, type Tensor } from '../builder.js';
+import { defineOp, emit, Identity, type Inputs, shapeError, staticDim, type Tensor } from '../builder.js';
 import { broadcastShapes, type Dim, divideDims, normalizeAxis, type Shape } from '../shape.js';
 import { sumTo } from './reduce.js';
 
@@ -40,12 +40,17 @@ export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
   return dims;
 }
 
+/** The gradient of an op that only reshapes (Reshape, Flatten, Unsqueeze): dy in the input's shape. */
+function reshapeBack({ inputs: [x] }: { readonly inputs: readonly [Tensor, ...Inputs] }, [dy]: readonly [Tensor]): [Tensor] {
+  return [reshape(dy, x.shape)];
+}
+
 const Reshape = defineOp<[data: Tensor, shape: Tensor]>({
   type: 'Reshape',
   since: 5,
   attrs: {},
   infer: ([x, shape]) => [{ dtype: x.dtype, shape: reshapeDims(x, constValues(shape, 'Reshape')) }],
-  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy, x.shape)],
+  gradient: reshapeBack,
 });
 
 /** `shape` may use 0 (keep) and -1 (infer); symbolic dims in `shape` must match x's by position. */
@@ -69,7 +74,7 @@ const Flatten = defineOp<[input: Tensor], { axis: number }>({
     if (outer === undefined || inner === undefined) throw shapeError('Flatten', `axis ${axis}`, x);
     return [{ dtype: x.dtype, shape: [outer, inner] }];
   },
-  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy, x.shape)],
+  gradient: reshapeBack,
 });
 
 export function flatten(x: Tensor, axis = 1): Tensor {
@@ -107,7 +112,7 @@ const Unsqueeze = defineOp<[data: Tensor, axes: Tensor]>({
     for (let i = 0; i < rank; i++) dims.push(ax.includes(i) ? 1 : x.shape[src++]);
     return [{ dtype: x.dtype, shape: dims }];
   },
-  gradient: ({ inputs: [x] }, [dy]) => [reshape(dy, x.shape)],
+  gradient: reshapeBack,
 });
 
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {

@@ -4,7 +4,7 @@
  * which also undoes numpy broadcasting).
  */
 import { defineOp, emit, type OutputSpec, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
-import { type Dim, normalizeAxis, type Shape } from '../shape.js';
+import { type Dim, normalizeAxis, numel, type Shape } from '../shape.js';
 import { mul } from './arithmetic.js';
 import { constValues, expand, int64s, reshape } from './movement.js';
 
@@ -29,6 +29,11 @@ function reduceRule(op: string) {
   return ([x, axes]: ReduceInputs, { keepdims }: ReduceAttrs): [OutputSpec] => [
     { dtype: x.dtype, shape: reducedShape(x, constValues(axes, op), keepdims === 1, op) },
   ];
+}
+
+/** How many elements of `x` a reduction over `axes` takes into each result (a mean's divisor). */
+export function countOver(x: Tensor, axes: readonly number[], op: string): number {
+  return numel(axes.map((a) => staticDim(x, a, op)));
 }
 
 /** Gradient of a reduction: reshape dy to the keepdims shape, then broadcast to x. */
@@ -68,7 +73,7 @@ const ReduceMean = defineOp<ReduceInputs, ReduceAttrs>({
   attrs: { keepdims: 'int' },
   infer: reduceRule('ReduceMean'),
   gradient: ({ inputs: [x, axes] }, [dy]) => {
-    const count = constValues(axes, 'ReduceMean').reduce((n, a) => n * staticDim(x, a, 'ReduceMean gradient'), 1);
+    const count = countOver(x, constValues(axes, 'ReduceMean'), 'ReduceMean gradient');
     return [expandBack(x, axes, mul(dy, 1 / count))];
   },
 });

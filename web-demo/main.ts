@@ -5,7 +5,9 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
 import { BlankImageError, mnistInput, type RgbaImage, SIDE } from '../src/preprocess/mnist-style.js';
+import { argmax } from '../src/util/argmax.js';
 
 // Serve ORT's WebAssembly from this build (never a CDN); one thread needs no cross-origin isolation.
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
@@ -64,7 +66,7 @@ const rows = Array.from({ length: 10 }, (_, d) => {
 function showResult(probabilities: number[] | null, ms?: number): void {
   window.mnistDemo.shown++;
   window.mnistDemo.lastProbabilities = probabilities;
-  const best = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
+  const best = probabilities ? argmax(probabilities) : -1;
   prediction.textContent = probabilities ? String(best) : '–';
   confidence.textContent = probabilities ? `${(100 * probabilities[best]).toFixed(1)}% sure` : '\u00a0';
   latency.textContent = ms === undefined ? '–' : `${ms.toFixed(2)} ms`;
@@ -88,8 +90,8 @@ function showInput(input: Float32Array): void {
 
 async function classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
   const started = performance.now();
-  const out = await session!.run({ image: new ort.Tensor('float32', input, [1, 1, SIDE, SIDE]) });
-  const probabilities = Array.from(out.probabilities.data as Float32Array);
+  const out = await session!.run({ [INPUT]: new ort.Tensor('float32', input, [1, 1, SIDE, SIDE]) });
+  const probabilities = Array.from(out[PROBABILITIES].data as Float32Array);
   return { probabilities, ms: performance.now() - started };
 }
 

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { bundledMnistDir, loadSplit } from '../data/mnist.js';
+import { MNIST_MEAN, MNIST_STD } from '../data/normalize.js';
 import { minimumOpset } from '../graph/serialize.js';
 import { foldBatchNorm } from '../export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../export/inference.js';
@@ -88,7 +89,7 @@ runCommand(async () => {
     task: 'handwritten digit classification (MNIST, 10 classes)',
     input: INPUT_CONVENTION,
     outputs: 'logits: float32 [N,10]; probabilities: float32 [N,10] (softmax of the logits)',
-    normalization: '(x - 0.1307) / 0.3081, applied inside the graph',
+    normalization: `(x - ${MNIST_MEAN}) / ${MNIST_STD}, applied inside the graph`,
     ...verificationFields(verification),
     parameters: net.parameterCount,
     epochs: checkpoint.trainer.metrics.at(-1)?.epoch ?? 0,

@@ -2,7 +2,7 @@
 import { readFileOr } from '../util/read-file.js';
 import * as ort from 'onnxruntime-node';
 import { SIDE } from '../preprocess/mnist-style.js';
-import { INPUT, PROBABILITIES } from './inference.js';
+import { INPUT, PROBABILITIES } from './model-io.js';
 import { checkExternalData, inputElementType, ModelError, parseModelFile } from './model-file.js';
 
 export { ModelError };

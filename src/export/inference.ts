@@ -10,9 +10,7 @@ import { MNIST_MEAN, MNIST_STD } from '../data/normalize.js';
 import type { ForwardContext } from '../model/layers.js';
 import type { Network, StateDict } from '../model/network.js';
 
-export const INPUT = 'image';
-export const LOGITS = 'logits';
-export const PROBABILITIES = 'probabilities';
+import { INPUT, LOGITS, PROBABILITIES } from './model-io.js';
 
 /** `folded` as made by `foldBatchNorm`. */
 export function inferenceGraph(net: Network, folded: StateDict): Graph {

@@ -12,7 +12,7 @@ import { Evaluator } from '../train/core/evaluator.js';
 import { createSession, nodeRuntime } from '../train/session.js';
 import { argmax } from '../util/argmax.js';
 import { ExportError } from './errors.js';
-import { INPUT, LOGITS, PROBABILITIES } from './inference.js';
+import { INPUT, LOGITS, PROBABILITIES } from './model-io.js';
 
 export { ExportError };
 

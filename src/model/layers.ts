@@ -6,9 +6,9 @@
  *  - inference: as eval, but BatchNorm is already folded into the conv before it
  *    (`foldBatchNorm`), so BatchNorm2d emits nothing.
  */
-import type { Tensor } from '../graph/builder.js';
+import { staticShape, type Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
-import type { Shape } from '../graph/shape.js';
+import { numel, type Shape } from '../graph/shape.js';
 import type { Rng } from '../util/rng.js';
 
 export type Mode = 'train' | 'eval' | 'inference';
@@ -117,8 +117,8 @@ export class BatchNorm2d implements Layer {
 
     const batch = op.batchNormTraining(x, gamma, beta, this.epsilon);
     // PyTorch keeps the unbiased variance in running_var; the kernel returns the biased one.
-    const [n, , h, w] = x.shape as number[];
-    const count = n * h * w;
+    const [n, , h, w] = staticShape(x, 'BatchNormalization');
+    const count = numel([n, h, w]);
     const m = this.momentum;
     const unbiased = op.mul(batch.variance, count / (count - 1));
     ctx.updateBuffer(`${this.name}.running_mean`, op.add(op.mul(mean, 1 - m), op.mul(batch.mean, m)));

@@ -1,5 +1,6 @@
 /** A sequence of layers grouped into named blocks, and the state that goes with it. */
 import type { Tensor } from '../graph/builder.js';
+import { numel } from '../graph/shape.js';
 import { Rng } from '../util/rng.js';
 import type { ForwardContext, Layer, StateSpec } from './layers.js';
 
@@ -47,7 +48,7 @@ export class Network {
   }
 
   get parameterCount(): number {
-    return this.parameterSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+    return this.parameterSpecs.reduce((n, s) => n + numel(s.shape), 0);
   }
 
   /** Emits every layer in order; `onLayer` sees each layer's output (summaries). */

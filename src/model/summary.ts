@@ -1,5 +1,5 @@
 /** A torchsummary-style table: layer, output shape, parameters; block subtotals; MACs. */
-import type { Shape } from '../graph/shape.js';
+import { numel, type Shape } from '../graph/shape.js';
 import { evalGraph } from './graphs.js';
 import type { Network } from './network.js';
 
@@ -20,13 +20,11 @@ export interface Summary {
   macsPerImage: number;
 }
 
-const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
 export function summarize(net: Network): Summary {
   // Emit the evaluation graph once and read every layer's output shape off it.
   const rows: LayerRow[] = [];
   evalGraph(net, 'N', (layer, block, y) => {
-    const params = layer.state.filter((s) => s.trainable).reduce((n, s) => n + count(s.shape), 0);
+    const params = layer.state.filter((s) => s.trainable).reduce((n, s) => n + numel(s.shape), 0);
     rows.push({ block: block.name, name: layer.name, kind: layer.kind, outputShape: y.shape, params, macs: layer.macs(y.shape) });
   });
   const blocks = net.blocks.map((b) => ({

@@ -15,6 +15,7 @@ import { serializeModel } from '../../src/graph/serialize.js';
 import { IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import type { ForwardContext } from '../../src/model/layers.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
+import { OPSET } from '../../src/train/core/opset.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
 
 const net = seedCnn({ dropout: 0 });
@@ -56,7 +57,7 @@ describe('whole network vs PyTorch (float64 reference)', () => {
     g.output(loss, LOSS);
     const params = net.parameterSpecs.map((s) => tensors.get(s.name)!);
     gradients(loss, params).forEach((d, i) => g.output(d!, `grad.${params[i].name}`));
-    const session = await ort.InferenceSession.create(serializeModel(g, { opset: 18 }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET }), { intraOpNumThreads: 1 });
     const out = await session.run({
       ...stateFeeds(),
       [IMAGE]: f32(get('input')),
@@ -79,7 +80,7 @@ describe('whole network vs PyTorch (float64 reference)', () => {
 
   test('two training steps (SGD momentum, weight decay, BatchNorm running statistics)', async () => {
     const step = trainStepGraph(net, BATCH, { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4, nesterov: false });
-    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: 18 }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), { intraOpNumThreads: 1 });
     let state: Record<string, ort.Tensor> = stateFeeds();
     for (const entry of step.carried) {
       if (entry.role === 'optimizer') state[entry.name] = new ort.Tensor('float32', new Float32Array(state[entry.of].data.length), state[entry.of].dims);

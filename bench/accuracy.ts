@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { EpochMetrics } from '../src/train/config.js';
+import type { EpochMetrics } from '../src/train/core/config.js';
 
 const { values: args } = parseArgs({ options: { metrics: { type: 'string' } } });
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundledMnistDir, loadDataset } from '../src/data/mnist.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
-import type { TrainConfig } from '../src/train/config.js';
+import type { TrainConfig } from '../src/train/core/config.js';
 import { Trainer } from '../src/train/trainer.js';
 
 const { values: args } = parseArgs({

@@ -11,7 +11,7 @@ import { type Dataset, loadDataset } from '../data/mnist.js';
 import type { OptimizerOptions } from '../graph/optim.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import { loadNewestCheckpoint, removePartialCheckpoints } from '../train/checkpoint.js';
-import type { Position, TrainConfig } from '../train/config.js';
+import type { Position, TrainConfig } from '../train/core/config.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';

@@ -18,7 +18,7 @@ import { firstNonFinite, type Network, type StateDict } from '../model/network.j
 import { ExpectedError, systemErrorReason } from '../util/errors.js';
 import { readFileOr } from '../util/read-file.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../util/safetensors.js';
-import { CHECKPOINT_FORMAT, firstIssue, type Position, type TrainerState, trainerStateSchema } from './config.js';
+import { CHECKPOINT_FORMAT, firstIssue, type Position, type TrainerState, trainerStateSchema } from './core/config.js';
 
 export interface Checkpoint {
   dir: string;

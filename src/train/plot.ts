@@ -1,6 +1,6 @@
 /** Training curves as an SVG line chart (loss and accuracy per epoch), rendered to PNG by sharp. */
 import sharp from 'sharp';
-import type { EpochMetrics } from './config.js';
+import type { EpochMetrics } from './core/config.js';
 
 interface Series {
   label: string;

@@ -4,7 +4,7 @@
  * by one line per epoch.
  */
 import cliProgress from 'cli-progress';
-import type { EpochMetrics } from './config.js';
+import type { EpochMetrics } from './core/config.js';
 import type { TrainEvents } from './trainer.js';
 
 export function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_count'>): string {

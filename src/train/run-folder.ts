@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { nearestExisting, writeFileAtomic } from '../util/atomic.js';
 import { ExpectedError, isSystemError } from '../util/errors.js';
 import { isAlive } from '../util/pid.js';
-import { firstIssue, type RunRecord, runRecordSchema, type TrainConfig } from './config.js';
+import { firstIssue, type RunRecord, runRecordSchema, type TrainConfig } from './core/config.js';
 
 export class RunFolderError extends ExpectedError {}
 

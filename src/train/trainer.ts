@@ -14,13 +14,13 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { ExpectedError } from '../util/errors.js';
 import { BatchPrefetcher } from './batch-prefetcher.js';
 import { type Checkpoint, saveCheckpoint } from './checkpoint.js';
-import type { EpochMetrics, TrainConfig } from './config.js';
+import type { EpochMetrics, TrainConfig } from './core/config.js';
 import { OPSET } from './core/opset.js';
 import { type Snapshot, type TrainEvents, TrainingLoop } from './core/training-loop.js';
 import { curvesPng } from './plot.js';
 import { nodeRuntime } from './session.js';
 
-export type { EpochMetrics, TrainConfig } from './config.js';
+export type { EpochMetrics, TrainConfig } from './core/config.js';
 export { DivergedError, type TrainEvents } from './core/training-loop.js';
 export type TrainCheckpoint = Checkpoint;
 

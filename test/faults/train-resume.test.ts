@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { EpochMetrics, TrainerState } from '../../src/train/config.js';
+import type { EpochMetrics, TrainerState } from '../../src/train/core/config.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.js';
 import { lines, runCli } from '../helpers/cli.js';
 

@@ -1,5 +1,5 @@
 /** A small training recipe for tests: the CLI's defaults on 128 images, one thread. */
-import type { TrainConfig } from '../../src/train/config.js';
+import type { TrainConfig } from '../../src/train/core/config.js';
 
 export function quickConfig(): TrainConfig {
   return {

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { type Dataset, loadDataset } from '../../src/data/mnist.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { latestCheckpointDir, loadCheckpoint } from '../../src/train/checkpoint.js';
-import type { EpochMetrics, TrainConfig } from '../../src/train/config.js';
+import type { EpochMetrics, TrainConfig } from '../../src/train/core/config.js';
 import { DivergedError, Trainer, type TrainCheckpoint } from '../../src/train/trainer.js';
 import { readSafetensors } from '../../src/util/safetensors.js';
 

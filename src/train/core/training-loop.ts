@@ -15,7 +15,7 @@ import { numel } from '../../graph/shape.js';
 import { CORRECT, type CarriedEntry, IMAGE, LOSS, LR, next, STEP, TARGET, trainStepGraph, type TrainStepGraph } from '../../model/graphs.js';
 import { firstNonFinite, type Network, type StateDict } from '../../model/network.js';
 import { ExpectedError } from '../../util/errors.js';
-import type { EpochMetrics, Position, TrainConfig } from '../config.js';
+import type { EpochMetrics, Position, TrainConfig } from './config.js';
 import type { Batch, BatchSource } from './batch-source.js';
 import { type EvalResult, Evaluator } from './evaluator.js';
 import { OPSET } from './opset.js';

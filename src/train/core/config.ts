@@ -5,9 +5,9 @@
  * refused with the field that is wrong instead of training on nonsense.
  */
 import { z } from 'zod';
-import type { AugmentOptions } from '../data/augment.js';
-import type { OptimizerOptions } from '../graph/optim.js';
-import type { Schedule } from './core/schedule.js';
+import type { AugmentOptions } from '../../data/augment.js';
+import type { OptimizerOptions } from '../../graph/optim.js';
+import type { Schedule } from './schedule.js';
 
 const count = z.number().int().nonnegative();
 const positiveInt = z.number().int().positive();

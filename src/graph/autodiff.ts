@@ -1,11 +1,12 @@
 /**
  * Reverse-mode autodiff over the builder's tape. Walks the nodes between `wrt` and `y`
  * backwards, asks each op's gradient rule for its input gradients, and sums contributions
- * where a tensor feeds several consumers. Gradients are new nodes in the same graph.
+ * where a tensor feeds several consumers. Gradients are new nodes in the same graph, which the
+ * rules emit with the ops namespace passed to them here (so op files need not import each other).
  */
 import type { Node, Tensor } from './builder.js';
 import { isFloat } from './dtype.js';
-import { add } from './ops/arithmetic.js';
+import * as ops from './ops/index.js';
 
 export class GradientError extends Error {
   constructor(message: string) {
@@ -45,7 +46,7 @@ export function gradients(y: Tensor, wrt: readonly Tensor[], dy?: Tensor): (Tens
   const total = (t: Tensor): Tensor | undefined => {
     const parts = contributions.get(t);
     if (!parts) return undefined;
-    const sum = parts.reduce((a, b) => add(a, b));
+    const sum = parts.reduce((a, b) => ops.add(a, b));
     contributions.set(t, [sum]);
     return sum;
   };
@@ -55,7 +56,7 @@ export function gradients(y: Tensor, wrt: readonly Tensor[], dy?: Tensor): (Tens
     const dys = node.outputs.map(total);
     if (dys.every((d) => d === undefined)) continue;
     if (!node.op.gradient) throw new GradientError(`no gradient rule for ${node.op.type} (node '${node.name}')`);
-    const dxs = node.op.gradient(node, dys);
+    const dxs = node.op.gradient(node, dys, ops);
     node.inputs.forEach((x, k) => {
       const dx = dxs[k];
       if (!x || !dx || !isFloat(x.dtype)) return;

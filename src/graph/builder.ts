@@ -55,10 +55,22 @@ export interface Node<In extends Inputs = Inputs, A extends AttrsOf<A> = AnyAttr
   readonly attrs: A;
 }
 
-/** Emits the gradient of a node: given the gradients into its outputs, one gradient per input. */
+/**
+ * The op functions a gradient rule emits with (`op.mul(dy, ...)`): autodiff passes the namespace
+ * of ops/index.ts at call time, so that op files never import each other. Each op file declares
+ * its own functions here, next to them (`declare module '../builder.js' { interface Ops ... }`),
+ * and the type checker holds autodiff's namespace to every declaration.
+ */
+export interface Ops {} // filled in by the op files
+
+/**
+ * Emits the gradient of a node: given the gradients into its outputs, one gradient per input,
+ * built with the ops autodiff passes in.
+ */
 export type GradientRule<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs> = (
   node: Node<In, A, Out>,
   dys: OutputGradients<Out>,
+  op: Ops,
 ) => InputGradients<In>;
 
 /** Everything about one ONNX op: its inputs, attributes and outputs, its shape rule, its gradient rule. */

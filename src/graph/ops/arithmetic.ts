@@ -1,11 +1,10 @@
 /**
  * Elementwise arithmetic with numpy broadcasting. Gradients of broadcast inputs are summed
- * back to the input's shape (`sumTo`).
+ * back to the input's shape (`op.sumTo`).
  */
 import { defineOp, emit, type OutputSpec, sameAsInput, shapeError, type Tensor } from '../builder.js';
 import { type DType, dtypeFromOnnx, ONNX_DTYPE } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
-import { sumTo } from './reduce.js';
 
 type Binary = [a: Tensor, b: Tensor];
 type Unary = [x: Tensor];
@@ -24,7 +23,7 @@ const Add = defineOp<Binary>({
   since: 7,
   attrs: {},
   infer: broadcastRule('Add'),
-  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy, a.shape), sumTo(dy, b.shape)],
+  gradient: ({ inputs: [a, b] }, [dy], op) => [op.sumTo(dy, a.shape), op.sumTo(dy, b.shape)],
 });
 
 const Sub = defineOp<Binary>({
@@ -32,7 +31,7 @@ const Sub = defineOp<Binary>({
   since: 7,
   attrs: {},
   infer: broadcastRule('Sub'),
-  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(dy, a.shape), sumTo(neg(dy), b.shape)],
+  gradient: ({ inputs: [a, b] }, [dy], op) => [op.sumTo(dy, a.shape), op.sumTo(op.neg(dy), b.shape)],
 });
 
 const Mul = defineOp<Binary>({
@@ -40,7 +39,7 @@ const Mul = defineOp<Binary>({
   since: 7,
   attrs: {},
   infer: broadcastRule('Mul'),
-  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(mul(dy, b), a.shape), sumTo(mul(dy, a), b.shape)],
+  gradient: ({ inputs: [a, b] }, [dy], op) => [op.sumTo(op.mul(dy, b), a.shape), op.sumTo(op.mul(dy, a), b.shape)],
 });
 
 const Div = defineOp<Binary>({
@@ -49,9 +48,9 @@ const Div = defineOp<Binary>({
   attrs: {},
   infer: broadcastRule('Div'),
   // d(a/b) = da/b - a db/b^2 = (da - y db)/b
-  gradient: ({ inputs: [a, b], outputs: [y] }, [dy]) => {
-    const da = div(dy, b);
-    return [sumTo(da, a.shape), sumTo(neg(mul(da, y)), b.shape)];
+  gradient: ({ inputs: [a, b], outputs: [y] }, [dy], op) => {
+    const da = op.div(dy, b);
+    return [op.sumTo(da, a.shape), op.sumTo(op.neg(op.mul(da, y)), b.shape)];
   },
 });
 
@@ -60,7 +59,7 @@ const Neg = defineOp<Unary>({
   since: 6,
   attrs: {},
   infer: sameAsInput,
-  gradient: (_n, [dy]) => [neg(dy)],
+  gradient: (_n, [dy], op) => [op.neg(dy)],
 });
 
 const Sqrt = defineOp<Unary>({
@@ -69,7 +68,7 @@ const Sqrt = defineOp<Unary>({
   attrs: {},
   infer: sameAsInput,
   // d sqrt(x) = dx / (2 sqrt(x))
-  gradient: ({ outputs: [y] }, [dy]) => [div(dy, mul(y, y.graph.scalar(2, y.dtype)))],
+  gradient: ({ outputs: [y] }, [dy], op) => [op.div(dy, op.mul(y, y.graph.scalar(2, y.dtype)))],
 });
 
 const Exp = defineOp<Unary>({
@@ -77,7 +76,7 @@ const Exp = defineOp<Unary>({
   since: 6,
   attrs: {},
   infer: sameAsInput,
-  gradient: ({ outputs: [y] }, [dy]) => [mul(dy, y)],
+  gradient: ({ outputs: [y] }, [dy], op) => [op.mul(dy, y)],
 });
 
 // Pow is used on scalars (Adam's bias correction) and carries no gradient rule.
@@ -115,3 +114,17 @@ export const neg = (x: Tensor): Tensor => emit(Neg, [x], {})[0];
 export const sqrt = (x: Tensor): Tensor => emit(Sqrt, [x], {})[0];
 export const exp = (x: Tensor): Tensor => emit(Exp, [x], {})[0];
 export const cast = (x: Tensor, to: DType): Tensor => emit(Cast, [x], { to: ONNX_DTYPE[to] })[0];
+
+declare module '../builder.js' {
+  interface Ops {
+    add: typeof add;
+    sub: typeof sub;
+    mul: typeof mul;
+    div: typeof div;
+    pow: typeof pow;
+    neg: typeof neg;
+    sqrt: typeof sqrt;
+    exp: typeof exp;
+    cast: typeof cast;
+  }
+}

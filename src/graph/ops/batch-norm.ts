@@ -19,9 +19,7 @@
  * two products, two sums and two multiply-adds (7 passes over x-sized tensors instead of 9).
  */
 import { defineOp, emit, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
-import { add, div, mul, sqrt, sub } from './arithmetic.js';
-import { countOver, reduceSum } from './reduce.js';
-import { reshape } from './movement.js';
+import { countOver } from './helpers.js';
 
 interface BatchNormAttrs {
   epsilon: number;
@@ -48,21 +46,21 @@ const BatchNormalization = defineOp<
     const stat = { dtype: x.dtype, shape: [c] };
     return training_mode ? [{ dtype: x.dtype, shape: x.shape }, stat, stat] : [{ dtype: x.dtype, shape: x.shape }];
   },
-  gradient: ({ inputs: [x, gamma], outputs: [, mean, variance], attrs }, [dy, dMean, dVar]) => {
+  gradient: ({ inputs: [x, gamma], outputs: [, mean, variance], attrs }, [dy, dMean, dVar], op) => {
     if (!attrs.training_mode) throw new Error('BatchNormalization: gradient is implemented for training mode only');
     // Without dy, the gradient that reached this node came through the statistics.
     if (!dy || dMean || dVar) throw new Error('BatchNormalization: batch statistics are not differentiable outputs here');
     const perChannelAxes = [0, 2, 3]; // N, H, W: what each channel's statistics run over
     const m = countOver(x, perChannelAxes, 'BatchNormalization gradient');
     const channels = staticDim(x, 1, 'BatchNormalization gradient');
-    const perChannel = (t: Tensor) => reshape(t, [1, channels, 1, 1]);
-    const s = div(1, sqrt(add(variance, attrs.epsilon)));
-    const dBeta = reduceSum(dy, perChannelAxes);
-    const dGamma = mul(s, sub(reduceSum(mul(dy, x), perChannelAxes), mul(mean, dBeta)));
-    const k = mul(gamma, s);
-    const a = mul(k, mul(s, mul(dGamma, -1 / m)));
-    const b = sub(mul(k, mul(dBeta, -1 / m)), mul(a, mean));
-    const dx = add(add(mul(dy, perChannel(k)), mul(x, perChannel(a))), perChannel(b));
+    const perChannel = (t: Tensor) => op.reshape(t, [1, channels, 1, 1]);
+    const s = op.div(1, op.sqrt(op.add(variance, attrs.epsilon)));
+    const dBeta = op.reduceSum(dy, perChannelAxes);
+    const dGamma = op.mul(s, op.sub(op.reduceSum(op.mul(dy, x), perChannelAxes), op.mul(mean, dBeta)));
+    const k = op.mul(gamma, s);
+    const a = op.mul(k, op.mul(s, op.mul(dGamma, -1 / m)));
+    const b = op.sub(op.mul(k, op.mul(dBeta, -1 / m)), op.mul(a, mean));
+    const dx = op.add(op.add(op.mul(dy, perChannel(k)), op.mul(x, perChannel(a))), perChannel(b));
     return [dx, dGamma, dBeta, undefined, undefined];
   },
 });
@@ -102,4 +100,11 @@ export function batchNormInference(
     momentum: 0.9,
     training_mode: 0,
   })[0];
+}
+
+declare module '../builder.js' {
+  interface Ops {
+    batchNormTraining: typeof batchNormTraining;
+    batchNormInference: typeof batchNormInference;
+  }
 }

@@ -1,7 +1,6 @@
 /** Comparisons and selections. They carry no gradient of their own except Where's branches. */
 import { defineOp, emit, shapeError, type Tensor } from '../builder.js';
 import { broadcastShapes, normalizeAxis } from '../shape.js';
-import { sumTo } from './reduce.js';
 
 function comparison(type: string) {
   return defineOp<[a: Tensor, b: Tensor]>({
@@ -31,9 +30,9 @@ const Where = defineOp<[condition: Tensor, x: Tensor, y: Tensor]>({
     if (!shape || a.dtype !== b.dtype) throw shapeError('Where', 'operands do not broadcast', c, a, b);
     return [{ dtype: a.dtype, shape }];
   },
-  gradient: ({ inputs: [c, a, b] }, [dy]) => {
+  gradient: ({ inputs: [c, a, b] }, [dy], op) => {
     const zero = dy.graph.scalar(0, dy.dtype);
-    return [undefined, sumTo(where(c, dy, zero), a.shape), sumTo(where(c, zero, dy), b.shape)];
+    return [undefined, op.sumTo(op.where(c, dy, zero), a.shape), op.sumTo(op.where(c, zero, dy), b.shape)];
   },
 });
 
@@ -52,3 +51,12 @@ const ArgMax = defineOp<[data: Tensor], { axis: number; keepdims: number }>({
 
 /** Index of the first maximum along `axis` (int64). */
 export const argMax = (x: Tensor, axis: number): Tensor => emit(ArgMax, [x], { axis, keepdims: 0 })[0];
+
+declare module '../builder.js' {
+  interface Ops {
+    equal: typeof equal;
+    greater: typeof greater;
+    where: typeof where;
+    argMax: typeof argMax;
+  }
+}

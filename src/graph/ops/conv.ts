@@ -10,11 +10,8 @@
  *    18 ms for conv2 at batch 128, against 48 ms for Pad + Slices + Concat + Gemm.
  *  - dB: dY summed over N, H, W.
  */
-import { defineOp, emit, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
+import { defineOp, emit, type Ops, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
 import type { Dim } from '../shape.js';
-import { matmul, swapLast } from './matmul.js';
-import { reduceSum } from './reduce.js';
-import { reshape, slice, transpose } from './movement.js';
 
 interface ConvAttrs {
   kernel_shape: readonly number[];
@@ -49,40 +46,40 @@ const Conv = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvAttrs>({
     }
     return [{ dtype: X.dtype, shape: [X.shape[0], W.shape[0], oh, ow] }];
   },
-  gradient: ({ inputs: [x, w, b], attrs }, [dy]) => {
+  gradient: ({ inputs: [x, w, b], attrs }, [dy], op) => {
     if (attrs.strides.some((s) => s !== 1) || (attrs.group ?? 1) !== 1) {
       throw new Error('Conv gradient: only stride 1 and one group are implemented');
     }
-    return [convInputGrad(dy, w, attrs), convWeightGrad(dy, x, attrs), b && reduceSum(dy, [0, 2, 3])];
+    return [convInputGrad(op, dy, w, attrs), convWeightGrad(op, dy, x, attrs), b && op.reduceSum(dy, [0, 2, 3])];
   },
 });
 
 /** dX = conv(dY, flip(W)^T) with padding k-1-p on each side. */
-function convInputGrad(dy: Tensor, w: Tensor, { kernel_shape: [kh, kw], pads }: ConvAttrs): Tensor {
-  const swapped = transpose(w, [1, 0, 2, 3]);
-  const flipped = kh * kw === 1 ? swapped : slice(swapped, [-1, -1], [-kh - 1, -kw - 1], [2, 3], [-1, -1]);
+function convInputGrad(op: Ops, dy: Tensor, w: Tensor, { kernel_shape: [kh, kw], pads }: ConvAttrs): Tensor {
+  const swapped = op.transpose(w, [1, 0, 2, 3]);
+  const flipped = kh * kw === 1 ? swapped : op.slice(swapped, [-1, -1], [-kh - 1, -kw - 1], [2, 3], [-1, -1]);
   const back = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
-  return conv(dy, flipped, undefined, { pads: back });
+  return op.conv(dy, flipped, undefined, { pads: back });
 }
 
 /** Columns [N, Ci*kh*kw, OH*OW]: row ci*kh*kw + u*kw + v holds X shifted by (u, v), padded. */
-function im2col(x: Tensor, [kh, kw]: readonly number[], pads: readonly number[], positions: number): Tensor {
+function im2col(op: Ops, x: Tensor, [kh, kw]: readonly number[], pads: readonly number[], positions: number): Tensor {
   const [n, cin] = staticShape(x, 'Conv gradient');
   const k = kh * kw;
-  if (k === 1) return reshape(x, [n, cin, positions]);
+  if (k === 1) return op.reshape(x, [n, cin, positions]);
   const oneHot = new Float32Array(cin * k * k);
   for (let c = 0; c < cin; c++) for (let j = 0; j < k; j++) oneHot[(c * k + j) * k + j] = 1;
   const kernel = x.graph.constant('float32', [cin * k, 1, kh, kw], oneHot);
   const attrs: ConvAttrs = { kernel_shape: [kh, kw], pads, strides: [1, 1], group: cin };
-  return reshape(emit(Conv, [x, kernel], attrs)[0], [n, cin * k, positions]);
+  return op.reshape(emit(Conv, [x, kernel], attrs)[0], [n, cin * k, positions]);
 }
 
 /** dW[o, i, u, v] = sum over n, p of dY[n, o, p] * cols[n, (i, u, v), p]. */
-function convWeightGrad(dy: Tensor, x: Tensor, { kernel_shape, pads }: ConvAttrs): Tensor {
+function convWeightGrad(op: Ops, dy: Tensor, x: Tensor, { kernel_shape, pads }: ConvAttrs): Tensor {
   const [n, cout, oh, ow] = staticShape(dy, 'Conv gradient');
-  const cols = im2col(x, kernel_shape, pads, oh * ow);
-  const perImage = matmul(reshape(dy, [n, cout, oh * ow]), swapLast(cols)); // [N, Co, Ci*kh*kw]
-  return reshape(reduceSum(perImage, [0]), [cout, staticDim(x, 1, 'Conv gradient'), kernel_shape[0], kernel_shape[1]]);
+  const cols = im2col(op, x, kernel_shape, pads, oh * ow);
+  const perImage = op.matmul(op.reshape(dy, [n, cout, oh * ow]), op.swapLast(cols)); // [N, Co, Ci*kh*kw]
+  return op.reshape(op.reduceSum(perImage, [0]), [cout, staticDim(x, 1, 'Conv gradient'), kernel_shape[0], kernel_shape[1]]);
 }
 
 export interface ConvOptions {
@@ -99,4 +96,10 @@ export function conv(x: Tensor, w: Tensor, b?: Tensor, opts: ConvOptions = {}): 
     strides: opts.strides ?? [1, 1],
   };
   return emit(Conv, [x, w, b], attrs)[0];
+}
+
+declare module '../builder.js' {
+  interface Ops {
+    conv: typeof conv;
+  }
 }

@@ -1,8 +1,6 @@
 /** GlobalAveragePool: mean over H and W; its gradient spreads dy / (H*W) over the window. */
 import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
-import { mul } from './arithmetic.js';
-import { expand } from './movement.js';
-import { countOver } from './reduce.js';
+import { countOver } from './helpers.js';
 
 const GlobalAveragePool = defineOp<[X: Tensor]>({
   type: 'GlobalAveragePool',
@@ -12,10 +10,16 @@ const GlobalAveragePool = defineOp<[X: Tensor]>({
     if (x.rank !== 4) throw shapeError('GlobalAveragePool', 'X must be 4-D (NCHW)', x);
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], 1, 1] }];
   },
-  gradient: ({ inputs: [x] }, [dy]) => {
-    const op = 'GlobalAveragePool gradient';
-    return [expand(mul(dy, 1 / countOver(x, [2, 3], op)), staticShape(x, op))];
+  gradient: ({ inputs: [x] }, [dy], op) => {
+    const name = 'GlobalAveragePool gradient';
+    return [op.expand(op.mul(dy, 1 / countOver(x, [2, 3], name)), staticShape(x, name))];
   },
 });
 
 export const globalAveragePool = (x: Tensor): Tensor => emit(GlobalAveragePool, [x], {})[0];
+
+declare module '../builder.js' {
+  interface Ops {
+    globalAveragePool: typeof globalAveragePool;
+  }
+}

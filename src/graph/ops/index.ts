@@ -1,4 +1,7 @@
-/** Every op, as functions that read like the math: `op.conv(x, w, b, { pads })`. */
+/**
+ * Every op, as functions that read like the math: `op.conv(x, w, b, { pads })`. Autodiff passes
+ * this namespace to the gradient rules (as `Ops`, see builder.ts), so op files never import each other.
+ */
 export { add, cast, div, exp, mul, neg, type Operand, pow, sqrt, sub } from './arithmetic.js';
 export { batchNormInference, batchNormTraining, type BatchNormTraining } from './batch-norm.js';
 export { argMax, equal, greater, where } from './compare.js';
@@ -8,7 +11,8 @@ export { globalAveragePool } from './global-average-pool.js';
 export { logSoftmax } from './log-softmax.js';
 export { maxPool, maxPoolWithIndices } from './max-pool.js';
 export { nllLoss } from './nll-loss.js';
-export { reduceMean, reduceSum, sumTo } from './reduce.js';
+export { reduceMean, reduceSum } from './reduce.js';
+export { sumTo } from './broadcast.js';
 export { relu } from './relu.js';
 export { softmax } from './softmax.js';
-export { concat, expand, flatten, identity, pad, reshape, slice, transpose, unsqueeze } from './movement.js';
+export { concat, expand, flatten, identity, pad, reshape, slice, swapLast, transpose, unsqueeze } from './movement.js';

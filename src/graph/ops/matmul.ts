@@ -5,8 +5,6 @@
  */
 import { defineOp, emit, shapeError, type Tensor } from '../builder.js';
 import { broadcastShapes } from '../shape.js';
-import { sumTo } from './reduce.js';
-import { transpose } from './movement.js';
 
 const MatMul = defineOp<[A: Tensor, B: Tensor]>({
   type: 'MatMul',
@@ -21,14 +19,16 @@ const MatMul = defineOp<[A: Tensor, B: Tensor]>({
     if (!batch) throw shapeError('MatMul', 'batch dimensions do not broadcast', A, B);
     return [{ dtype: A.dtype, shape: [...batch, m, n] }];
   },
-  gradient: ({ inputs: [a, b] }, [dy]) => [sumTo(matmul(dy, swapLast(b)), a.shape), sumTo(matmul(swapLast(a), dy), b.shape)],
+  gradient: ({ inputs: [a, b] }, [dy], op) => [
+    op.sumTo(op.matmul(dy, op.swapLast(b)), a.shape),
+    op.sumTo(op.matmul(op.swapLast(a), dy), b.shape),
+  ],
 });
 
-/** Transposes the last two axes. */
-export function swapLast(x: Tensor): Tensor {
-  const perm = [...Array(x.rank).keys()];
-  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
-  return transpose(x, perm);
-}
-
 export const matmul = (a: Tensor, b: Tensor): Tensor => emit(MatMul, [a, b], {})[0];
+
+declare module '../builder.js' {
+  interface Ops {
+    matmul: typeof matmul;
+  }
+}

@@ -6,7 +6,7 @@
  * Indices pick the first maximum, as PyTorch does.
  */
 import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
-import { constValues, int64s } from './movement.js';
+import { constValues, int64s } from './helpers.js';
 
 interface MaxPoolAttrs {
   kernel_shape: readonly number[];
@@ -60,4 +60,11 @@ export function maxPool(x: Tensor, kernel: number, stride = kernel): Tensor {
 /** Max pooling that also outputs the arg-max indices, so that it can be differentiated. */
 export function maxPoolWithIndices(x: Tensor, kernel: number, stride = kernel): Tensor {
   return emit(MaxPool, [x], attrs(kernel, stride))[0];
+}
+
+declare module '../builder.js' {
+  interface Ops {
+    maxPool: typeof maxPool;
+    maxPoolWithIndices: typeof maxPoolWithIndices;
+  }
 }

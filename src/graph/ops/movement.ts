@@ -1,23 +1,11 @@
 /**
  * Ops that move data without arithmetic: Identity, Reshape, Flatten, Transpose, Unsqueeze,
  * Expand, Concat, Slice, Pad. Each gradient moves the gradient back the same way (Expand's
- * sums it back over the broadcast axes).
+ * sums it back over the broadcast axes: `op.sumTo`).
  */
-import { defineOp, emit, Identity, type Inputs, shapeError, staticDim, type Tensor } from '../builder.js';
+import { defineOp, emit, Identity, type Inputs, type Ops, shapeError, staticDim, type Tensor } from '../builder.js';
 import { broadcastShapes, type Dim, divideDims, normalizeAxis, type Shape } from '../shape.js';
-import { sumTo } from './reduce.js';
-
-export function int64s(like: Tensor, values: readonly number[]): Tensor {
-  return like.graph.constant('int64', [values.length], values);
-}
-
-/** Reads a constant int64 tensor emitted by `int64s` (shape rules need the values). */
-export function constValues(t: Tensor, op: string): number[] {
-  const init = t.graph.initializers.get(t.name);
-  if (!init) throw new Error(`${op}: the shape/axes input must be a constant`);
-  if (!(init.data instanceof BigInt64Array)) throw new Error(`${op}: the shape/axes input must be int64`);
-  return Array.from(init.data, Number);
-}
+import { constValues, int64s } from './helpers.js';
 
 export function identity(x: Tensor, name?: string): Tensor {
   return emit(Identity, [x], {}, { outputNames: name ? [name] : undefined })[0];
@@ -41,8 +29,12 @@ export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
 }
 
 /** The gradient of an op that only reshapes (Reshape, Flatten, Unsqueeze): dy in the input's shape. */
-function reshapeBack({ inputs: [x] }: { readonly inputs: readonly [Tensor, ...Inputs] }, [dy]: readonly [Tensor]): [Tensor] {
-  return [reshape(dy, x.shape)];
+function reshapeBack(
+  { inputs: [x] }: { readonly inputs: readonly [Tensor, ...Inputs] },
+  [dy]: readonly [Tensor],
+  op: Ops,
+): [Tensor] {
+  return [op.reshape(dy, x.shape)];
 }
 
 const Reshape = defineOp<[data: Tensor, shape: Tensor]>({
@@ -89,14 +81,21 @@ const Transpose = defineOp<[data: Tensor], { perm: readonly number[] }>({
     if (perm.length !== x.rank) throw shapeError('Transpose', `perm [${perm}] does not match rank`, x);
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];
   },
-  gradient: ({ attrs: { perm } }, [dy]) => {
+  gradient: ({ attrs: { perm } }, [dy], op) => {
     const inverse = perm.map((_, i) => perm.indexOf(i));
-    return [transpose(dy, inverse)];
+    return [op.transpose(dy, inverse)];
   },
 });
 
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
   return emit(Transpose, [x], { perm })[0];
+}
+
+/** Transposes the last two axes. */
+export function swapLast(x: Tensor): Tensor {
+  const perm = [...Array(x.rank).keys()];
+  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
+  return transpose(x, perm);
 }
 
 const Unsqueeze = defineOp<[data: Tensor, axes: Tensor]>({
@@ -129,7 +128,7 @@ const Expand = defineOp<[input: Tensor, shape: Tensor]>({
     if (!out) throw shapeError('Expand', `cannot expand to [${target}]`, x);
     return [{ dtype: x.dtype, shape: out }];
   },
-  gradient: ({ inputs: [x] }, [dy]) => [sumTo(dy, x.shape)],
+  gradient: ({ inputs: [x] }, [dy], op) => [op.sumTo(dy, x.shape)],
 });
 
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
@@ -153,12 +152,12 @@ const Concat = defineOp<readonly Tensor[], { axis: number }>({
     }
     return [{ dtype: first.dtype, shape: first.shape.map((d, i) => (i === a ? total : d)) }];
   },
-  gradient: ({ inputs, attrs: { axis } }, [dy]) => {
+  gradient: ({ inputs, attrs: { axis } }, [dy], op) => {
     const a = normalizeAxis(axis, dy.rank);
     let start = 0;
     return inputs.map((t) => {
       const size = staticDim(t, a, 'Concat');
-      const piece = slice(dy, [start], [start + size], [a]);
+      const piece = op.slice(dy, [start], [start + size], [a]);
       start += size;
       return piece;
     });
@@ -196,7 +195,7 @@ const Slice = defineOp<[data: Tensor, starts: Tensor, ends: Tensor, axes: Tensor
     });
     return [{ dtype: t.dtype, shape: dims }];
   },
-  gradient: ({ inputs: [t, starts, ends, axes, steps] }, [dy]) => {
+  gradient: ({ inputs: [t, starts, ends, axes, steps] }, [dy], op) => {
     // Pad the gradient back into place with zeros (unit steps only).
     if (steps && constValues(steps, 'Slice').some((v) => v !== 1)) throw new Error('Slice: no gradient for steps != 1');
     const s = constValues(starts, 'Slice');
@@ -210,7 +209,7 @@ const Slice = defineOp<[data: Tensor, starts: Tensor, ends: Tensor, axes: Tensor
       before[a] = start;
       after[a] = d - start - size;
     });
-    return [pad(dy, [...before, ...after])];
+    return [op.pad(dy, [...before, ...after])];
   },
 });
 
@@ -240,13 +239,13 @@ const Pad = defineOp<[data: Tensor, pads: Tensor]>({
     });
     return [{ dtype: t.dtype, shape: dims }];
   },
-  gradient: ({ inputs: [x, pads] }, [dy]) => {
+  gradient: ({ inputs: [x, pads] }, [dy], op) => {
     const p = constValues(pads, 'Pad');
     const r = x.rank;
     const axes = [...Array(r).keys()].filter((i) => p[i] !== 0 || p[i + r] !== 0);
     const starts = axes.map((i) => p[i]);
     const ends = axes.map((i) => p[i] + staticDim(x, i, 'Pad'));
-    return [slice(dy, starts, ends, axes)];
+    return [op.slice(dy, starts, ends, axes)];
   },
 });
 
@@ -254,4 +253,19 @@ const Pad = defineOp<[data: Tensor, pads: Tensor]>({
 export function pad(x: Tensor, pads: readonly number[]): Tensor {
   if (pads.every((p) => p === 0)) return x;
   return emit(Pad, [x, int64s(x, pads)], {})[0];
+}
+
+declare module '../builder.js' {
+  interface Ops {
+    identity: typeof identity;
+    reshape: typeof reshape;
+    flatten: typeof flatten;
+    transpose: typeof transpose;
+    swapLast: typeof swapLast;
+    unsqueeze: typeof unsqueeze;
+    expand: typeof expand;
+    concat: typeof concat;
+    slice: typeof slice;
+    pad: typeof pad;
+  }
 }

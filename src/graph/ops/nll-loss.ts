@@ -3,9 +3,6 @@
  * Gradient: dlogp = -dy / N at each row's target class, 0 elsewhere (a one-hot mask).
  */
 import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
-import { cast, mul } from './arithmetic.js';
-import { equal } from './compare.js';
-import { unsqueeze } from './movement.js';
 
 const NegativeLogLikelihoodLoss = defineOp<[input: Tensor, target: Tensor], { reduction: string }>({
   type: 'NegativeLogLikelihoodLoss',
@@ -17,10 +14,10 @@ const NegativeLogLikelihoodLoss = defineOp<[input: Tensor, target: Tensor], { re
     }
     return [{ dtype: x.dtype, shape: [] }];
   },
-  gradient: ({ inputs: [logp, target] }, [dy]) => {
+  gradient: ({ inputs: [logp, target] }, [dy], op) => {
     const [n, classes] = staticShape(logp, 'NegativeLogLikelihoodLoss gradient');
-    const onehot = cast(equal(unsqueeze(target, [1]), classRange(target, classes)), logp.dtype);
-    return [mul(onehot, mul(dy, -1 / n)), undefined];
+    const onehot = op.cast(op.equal(op.unsqueeze(target, [1]), classRange(target, classes)), logp.dtype);
+    return [op.mul(onehot, op.mul(dy, -1 / n)), undefined];
   },
 });
 
@@ -32,3 +29,9 @@ function classRange(like: Tensor, classes: number): Tensor {
 /** Mean negative log-likelihood of `target` (int64 class indices) under log-probabilities. */
 export const nllLoss = (logProbs: Tensor, target: Tensor): Tensor =>
   emit(NegativeLogLikelihoodLoss, [logProbs, target], { reduction: 'mean' })[0];
+
+declare module '../builder.js' {
+  interface Ops {
+    nllLoss: typeof nllLoss;
+  }
+}

@@ -9,3 +9,9 @@ const Softmax = defineOp<[input: Tensor], { axis: number }>({
 });
 
 export const softmax = (x: Tensor, axis = -1): Tensor => emit(Softmax, [x], { axis })[0];
+
+declare module '../builder.js' {
+  interface Ops {
+    softmax: typeof softmax;
+  }
+}

@@ -38,6 +38,13 @@ function twoEpochRun(): string {
   return run;
 }
 
+/** Flips bits of the byte `fromEnd` bytes before the end of a file (inside the tensor data). */
+function flipBits(file: string, fromEnd: number, mask: number): void {
+  const bytes = readFileSync(file);
+  bytes[bytes.length - fromEnd] ^= mask;
+  writeFileSync(file, bytes);
+}
+
 /** Rewrites one tensor of a checkpoint and, like a buggy older writer would, records the new file's hash. */
 function rewriteTensor(dir: string, file: string, name: string, edit: (data: Float32Array) => void): void {
   const path = join(dir, file);
@@ -120,9 +127,7 @@ describe('checkpoints that must not load', () => {
   test('flipped bytes in the newest weights: it is skipped with a warning, the older good one is resumed', () => {
     const run = twoEpochRun();
     const file = join(checkpoint(run, 'epoch-002'), 'model.safetensors');
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 100] ^= 0x40;
-    writeFileSync(file, bytes);
+    flipBits(file, 100, 0x40);
     const r = runCli('train', ['--out', run, '--resume', '--epochs', '3', '--threads', '1']);
     expect(r.status).toBe(0);
     expect(lines(r.stderr)).toEqual([
@@ -181,9 +186,7 @@ describe('checkpoints that must not load', () => {
   test('export of a run folder passes over a damaged newest checkpoint, saying so, and exports the newest good one', () => {
     const run = twoEpochRun();
     const file = join(checkpoint(run, 'epoch-002'), 'model.safetensors');
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 4] ^= 0x10;
-    writeFileSync(file, bytes);
+    flipBits(file, 4, 0x10);
     const out = join(tmp(), 'm.onnx');
     const r = runCli('export', ['--checkpoint', run, '--out', out]);
     expect(r.status).toBe(0);
@@ -196,9 +199,7 @@ describe('checkpoints that must not load', () => {
   test('export refuses a checkpoint whose weights were changed after it was saved, naming the file', () => {
     const run = twoEpochRun();
     const file = join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors');
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 8] ^= 0x01;
-    writeFileSync(file, bytes);
+    flipBits(file, 8, 0x01);
     const out = join(tmp(), 'm.onnx');
     const r = runCli('export', ['--checkpoint', checkpoint(run, 'epoch-002'), '--out', out]);
     expect(r.status).toBe(1);

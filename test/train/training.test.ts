@@ -13,25 +13,14 @@ import { latestCheckpointDir, loadCheckpoint } from '../../src/train/checkpoint.
 import type { EpochMetrics, TrainConfig } from '../../src/train/core/config.js';
 import { DivergedError, Trainer, type TrainCheckpoint } from '../../src/train/trainer.js';
 import { readSafetensors } from '../../src/util/safetensors.js';
+import { quickConfig } from '../helpers/train.js';
 
 let data: Dataset;
 beforeAll(() => {
   data = loadDataset();
 });
 
-const base: TrainConfig = {
-  epochs: 1,
-  batchSize: 64,
-  lr: 0.05,
-  optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-  schedule: { kind: 'step', stepSize: 1, gamma: 0.5 },
-  seed: 7,
-  dropout: 0.1,
-  augment: { rotate: 7, shift: 2 },
-  shuffle: true,
-  threads: 1,
-  device: 'cpu',
-};
+const base: TrainConfig = { ...quickConfig(), seed: 7, schedule: { kind: 'step', stepSize: 1, gamma: 0.5 }, trainLimit: undefined, testLimit: undefined };
 
 const runDir = () => mkdtempSync(join(tmpdir(), 'train-'));
 

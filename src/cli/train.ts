@@ -15,7 +15,8 @@ import type { Position, TrainConfig } from '../train/core/config.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
-import { type TrainCheckpoint, Trainer } from '../train/trainer.js';
+import { formatProfile, type ProfileSummary } from '../train/profile.js';
+import { type ProfileOptions, type TrainCheckpoint, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 
@@ -48,6 +49,7 @@ interface Options {
   out?: string;
   resume: boolean;
   dataDir?: string;
+  profile?: number | true;
 }
 
 function toConfig(o: Options): TrainConfig {
@@ -112,7 +114,8 @@ const program = new Command('train')
   .option('--max-steps <n>', 'stop after N optimizer steps in total', positiveInt)
   .option('--out <dir>', 'run folder (default runs/<date-time>)')
   .option('--resume', 'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)', false)
-  .option('--data-dir <dir>', 'folder with the four MNIST-style IDX files (default: the bundled MNIST)');
+  .option('--data-dir <dir>', 'folder with the four MNIST-style IDX files (default: the bundled MNIST)')
+  .option('--profile [steps]', "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: a trace in the run folder and a table by op type", positiveInt);
 
 /** Flags a resumed run cannot change: each projects the part of the recipe it sets. */
 const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown>> = {
@@ -177,6 +180,16 @@ function checkFits(config: TrainConfig, data: Dataset): void {
   }
 }
 
+const PROFILE_WARMUP = 5;
+
+function printProfile(summary: ProfileSummary, trace: string): void {
+  console.log(
+    `\nprofile of ${summary.steps} training steps after ${PROFILE_WARMUP} warm-up steps, median step ${summary.stepMs.toFixed(1)} ms ` +
+      `(trace: ${trace}, open it in https://ui.perfetto.dev or chrome://tracing):`,
+  );
+  console.log(formatProfile(summary));
+}
+
 runCommand(async () => {
   const o = program.parse().opts<Options>();
   const given = (key: keyof Options) => program.getOptionValueSource(key) === 'cli';
@@ -208,7 +221,8 @@ runCommand(async () => {
   checkFits(config, data);
   const out = folder.dir;
   const net = seedCnn({ dropout: config.dropout });
-  const trainer = await Trainer.create(net, config, data, out, resume);
+  const profile: ProfileOptions | undefined = o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
+  const trainer = await Trainer.create(net, config, data, out, resume, profile);
   console.log(`run folder: ${out}  (${trainer.stepsPerEpoch} steps per epoch)`);
   if (trainer.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);
   process.once('SIGINT', () => {

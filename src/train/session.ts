@@ -42,7 +42,12 @@ export function cudaProviderInstalled(): boolean {
   return dir !== undefined && existsSync(join(dir, 'libonnxruntime_providers_cuda.so'));
 }
 
-export async function createSession(model: Uint8Array, { threads, device = 'cpu' }: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(
+  model: Uint8Array,
+  { threads, device = 'cpu' }: SessionOptions = {},
+  /** ORT's profiler: it writes `<prefix>_<date>.json`, a Chrome/Perfetto trace, at endProfiling. */
+  profilePrefix?: string,
+): Promise<ort.InferenceSession> {
   if (device === 'cuda' && !cudaProviderInstalled()) throw new DeviceError(`--device cuda: ${CUDA_INSTALL_HINT}`);
   return ort.InferenceSession.create(model, {
     executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
@@ -50,14 +55,29 @@ export async function createSession(model: Uint8Array, { threads, device = 'cpu'
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    ...(profilePrefix === undefined ? {} : { enableProfiling: true, profileFilePrefix: profilePrefix }),
   });
 }
 
-/** onnxruntime-node as the training core's runtime. */
-export function nodeRuntime(options: SessionOptions = {}): Runtime {
+export interface NodeRuntime extends Runtime {
+  /** Ends the profiling of the training-step sessions (see `profilePrefix`); their traces are written then. */
+  endProfiling(): void;
+}
+
+/** onnxruntime-node as the training core's runtime; with `profilePrefix`, training-step sessions are profiled. */
+export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string): NodeRuntime {
+  const profiled: ort.InferenceSession[] = [];
   return {
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
     int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
-    session: (model) => createSession(model, options),
+    async session(model, role) {
+      const profile = role === 'train-step' ? profilePrefix : undefined;
+      const session = await createSession(model, options, profile);
+      if (profile !== undefined) profiled.push(session);
+      return session;
+    },
+    endProfiling() {
+      for (const s of profiled.splice(0)) s.endProfiling();
+    },
   };
 }

@@ -4,7 +4,7 @@
  * (the graphs, a checkpoint and metrics.jsonl / curves.png after every epoch). The loop
  * itself is runtime-neutral: src/train/core/training-loop.ts.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { serializeModel } from '../graph/serialize.js';
@@ -18,20 +18,43 @@ import type { EpochMetrics, TrainConfig } from './core/config.js';
 import { OPSET } from './core/opset.js';
 import { type Snapshot, type TrainEvents, TrainingLoop } from './core/training-loop.js';
 import { curvesPng } from './plot.js';
-import { nodeRuntime } from './session.js';
+import { type ProfileSummary, readTrace, summarizeTrace } from './profile.js';
+import { type NodeRuntime, nodeRuntime } from './session.js';
 
 export type { EpochMetrics, TrainConfig } from './core/config.js';
 export { DivergedError, type TrainEvents } from './core/training-loop.js';
 export type TrainCheckpoint = Checkpoint;
 
+export interface ProfileOptions {
+  /** Steps run before the profiled ones (first runs allocate and warm caches). */
+  warmup: number;
+  steps: number;
+  /** Called once the profiled steps are done, with the summary and the trace's path. */
+  report(summary: ProfileSummary, trace: string): void;
+}
+
+const PROFILE = 'profile';
+
 export class Trainer {
   private constructor(
     private readonly loop: TrainingLoop,
     readonly runDir: string,
+    private readonly runtime: NodeRuntime,
+    private readonly profile?: ProfileOptions,
   ) {}
 
-  /** Builds graphs, sessions and the batch worker; with `resume`, continues from that checkpoint exactly. */
-  static async create(net: Network, config: TrainConfig, data: Dataset, runDir: string, resume?: TrainCheckpoint): Promise<Trainer> {
+  /**
+   * Builds graphs, sessions and the batch worker; with `resume`, continues from that
+   * checkpoint exactly; with `profile`, ORT profiles the first training steps.
+   */
+  static async create(
+    net: Network,
+    config: TrainConfig,
+    data: Dataset,
+    runDir: string,
+    resume?: TrainCheckpoint,
+    profile?: ProfileOptions,
+  ): Promise<Trainer> {
     mkdirSync(runDir, { recursive: true });
     const masks = trainStepGraph(net, config.batchSize, config.optimizer).masks;
     const batches = await BatchPrefetcher.create(data.train, {
@@ -62,7 +85,7 @@ export class Trainer {
       for (const [name, data] of runFiles) keepingLastCheckpoint(() => writeFileAtomic(join(runDir, name), data));
       return dir;
     };
-    const runtime = nodeRuntime({ threads: config.threads, device: config.device });
+    const runtime = nodeRuntime({ threads: config.threads, device: config.device }, profile && join(runDir, PROFILE));
     loop = await TrainingLoop.create(
       net,
       config,
@@ -71,7 +94,7 @@ export class Trainer {
     );
     writeFileAtomic(join(runDir, 'train_step.onnx'), loop.trainStepModel);
     writeFileAtomic(join(runDir, 'eval.onnx'), serializeModel(evalGraph(net), { opset: OPSET }));
-    return new Trainer(loop, runDir);
+    return new Trainer(loop, runDir, runtime, profile);
   }
 
   get stepsPerEpoch(): number {
@@ -96,8 +119,41 @@ export class Trainer {
   }
 
   /** Runs the remaining epochs (or up to maxSteps), checkpointing after each. */
-  run(events: TrainEvents = {}): Promise<EpochMetrics[]> {
-    return this.loop.run(events);
+  async run(events: TrainEvents = {}): Promise<EpochMetrics[]> {
+    const profile = this.profile;
+    if (!profile) return this.loop.run(events);
+    let steps = 0;
+    let reported = false;
+    const finish = () => {
+      if (reported) return;
+      reported = true;
+      this.reportProfile(profile);
+    };
+    try {
+      return await this.loop.run({
+        ...events,
+        onBatch: (info) => {
+          events.onBatch?.(info);
+          if (++steps === profile.warmup + profile.steps) finish();
+        },
+      });
+    } finally {
+      finish(); // a run shorter than the profile still reports what it profiled
+    }
+  }
+
+  /** Ends profiling; ORT's trace becomes `<run>/profile.json` and its summary goes to `report`. */
+  private reportProfile(profile: ProfileOptions): void {
+    this.runtime.endProfiling();
+    const written = readdirSync(this.runDir)
+      .filter((f) => f.startsWith(`${PROFILE}_`) && f.endsWith('.json'))
+      .map((f) => join(this.runDir, f))
+      .sort((a, b) => statSync(b).size - statSync(a).size); // the full batch's session ran the most steps
+    if (written.length === 0) return; // no training step ran
+    const trace = join(this.runDir, `${PROFILE}.json`);
+    renameSync(written[0], trace);
+    for (const extra of written.slice(1)) rmSync(extra); // the smaller last batch's session
+    profile.report(summarizeTrace(readTrace(trace), profile.warmup), trace);
   }
 
   close(): Promise<void> {

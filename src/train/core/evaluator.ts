@@ -24,7 +24,7 @@ export class Evaluator {
   ) {}
 
   static async create(net: Network, runtime: Runtime): Promise<Evaluator> {
-    return new Evaluator(net, runtime, await runtime.session(serializeModel(evalGraph(net), { opset: OPSET })));
+    return new Evaluator(net, runtime, await runtime.session(serializeModel(evalGraph(net), { opset: OPSET }), 'eval'));
   }
 
   private stateFeeds(state: StateDict): Record<string, Tensor> {

@@ -202,7 +202,7 @@ export class TrainingLoop {
     if (!s) {
       const full = batch === this.template.batch;
       const graph = full ? this.template : trainStepGraph(this.net, batch, this.config.optimizer);
-      const session = await this.services.runtime.session(full ? this.trainStepModel : serializeModel(graph.graph, { opset: OPSET }));
+      const session = await this.services.runtime.session(full ? this.trainStepModel : serializeModel(graph.graph, { opset: OPSET }), 'train-step');
       const scalar = () => this.services.runtime.float32(new Float32Array(1), []);
       s = { graph, session, loss: scalar(), correct: scalar() };
       this.sessions.set(batch, s);

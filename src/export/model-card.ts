@@ -1,7 +1,7 @@
 /** The model card: what the exported file is, how it was made, how well it does. */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import type { TrainConfig } from '../train/trainer.js';
+import type { TrainConfig } from '../train/core/config.js';
+import { sha256Hex } from '../util/sha256.js';
 import type { Verification } from './verify.js';
 
 export interface ModelCard {
@@ -62,7 +62,6 @@ export interface ModelCardFile extends ModelCard {
   onnx_sha256?: string;
 }
 
-export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** `models/mnist.onnx` -> `models/mnist.json`. */
 export const cardFileFor = (onnxFile: string): string => onnxFile.replace(/\.onnx$/, '.json');

@@ -11,12 +11,12 @@
  * anywhere in the tensors), the tensor names and shapes, and that every value is finite, so
  * a damaged or diverged checkpoint is refused by name instead of resumed or exported.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstNonFinite, type Network, type StateDict } from '../model/network.js';
 import { ExpectedError, systemErrorReason } from '../util/errors.js';
 import { readFileOr } from '../util/read-file.js';
+import { sha256Hex } from '../util/sha256.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../util/safetensors.js';
 import { CHECKPOINT_FORMAT, firstIssue, type Position, type TrainerState, trainerStateSchema } from './core/config.js';
 
@@ -47,8 +47,6 @@ function progressOf(name: string): [number, number] | undefined {
   return m[2] === undefined ? [Number(m[1]), 0] : [Number(m[1]) - 1, Number(m[2])];
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 function toSafe(state: StateDict): Map<string, SafeTensor> {
   return new Map([...state].map(([name, t]) => [name, { dtype: 'F32', shape: t.shape, data: t.data }]));
 }
@@ -77,7 +75,7 @@ export function saveCheckpoint(
   const state: TrainerState = {
     format: CHECKPOINT_FORMAT,
     ...trainer,
-    files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, sha256(bytes)])),
+    files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, sha256Hex(bytes)])),
   };
   let writing = partial;
   try {
@@ -139,7 +137,7 @@ function readTensors(dir: string, name: string, expectedHash: string | undefined
   const file = join(dir, name);
   if (expectedHash === undefined) throw new CheckpointError(`${join(dir, TRAINER)}: no hash recorded for ${name}`);
   const bytes = readFileOr(file, (problem) => new CheckpointError(`${file}: ${problem}`));
-  if (sha256(bytes) !== expectedHash) {
+  if (sha256Hex(bytes) !== expectedHash) {
     throw new CheckpointError(`${file}: its SHA-256 does not match the one in ${TRAINER}: the file was changed or damaged after it was saved`);
   }
   const state: StateDict = new Map();

@@ -5,7 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EpochMetrics } from './core/config.js';
-import type { TrainEvents } from './trainer.js';
+import type { TrainEvents } from './core/training-loop.js';
 
 export function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_count'>): string {
   const pct = ((100 * m.test_correct) / m.test_count).toFixed(2);

@@ -21,8 +21,7 @@ import { curvesPng } from './plot.js';
 import { type ProfileSummary, readTrace, summarizeTrace } from './profile.js';
 import { type NodeRuntime, nodeRuntime } from './session.js';
 
-export type { EpochMetrics, TrainConfig } from './core/config.js';
-export { DivergedError, type TrainEvents } from './core/training-loop.js';
+export { DivergedError } from './core/training-loop.js';
 export type TrainCheckpoint = Checkpoint;
 
 export interface ProfileOptions {

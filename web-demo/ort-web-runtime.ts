@@ -1,0 +1,115 @@
+/**
+ * The page's binding of the training core: onnxruntime-web's WebAssembly backend as a
+ * `Runtime` (tensors and sessions), the counterpart of src/train/session.ts for Node.
+ */
+import type * as OrtWeb from 'onnxruntime-web/wasm';
+import type { InferenceSession, Runtime, Tensor } from '../src/train/core/runtime.js';
+
+type Ort = typeof OrtWeb;
+type Feeds = InferenceSession.FeedsType;
+type Fetches = InferenceSession.FetchesType;
+type RunOptions = InferenceSession.RunOptions;
+type Results = InferenceSession.ReturnType;
+type FetchRecord = Exclude<Fetches, readonly string[]>;
+
+/** The bytes of a tensor's data (only numeric tensors are ever preallocated). */
+function bytesOf(t: Tensor, name: string): Uint8Array {
+  const data = t.data;
+  if (!ArrayBuffer.isView(data)) throw new Error(`output '${name}': a preallocated output must hold a typed array`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * onnxruntime-web 1.30 (wasm) accepts preallocated CPU output tensors but never writes into
+ * them: it copies their data into the WebAssembly heap, runs, and hands the same JS tensors
+ * back unchanged. The core preallocates the next training state that way (as onnxruntime-node
+ * fills it in place), so this session asks ORT for those outputs by name and copies each into
+ * the caller's tensor: the core sees Node's behaviour, at the cost of one copy of the state
+ * (about 70k floats) per step.
+ */
+export class CopyOutSession implements InferenceSession {
+  constructor(
+    private readonly inner: InferenceSession,
+    /** Sees the feeds of every run before it starts (a test hook: see WebRuntimeOptions). */
+    private readonly onRun?: (feeds: Feeds) => void,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.inner.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.inner.outputNames;
+  }
+  get inputMetadata(): readonly InferenceSession.ValueMetadata[] {
+    return this.inner.inputMetadata;
+  }
+  get outputMetadata(): readonly InferenceSession.ValueMetadata[] {
+    return this.inner.outputMetadata;
+  }
+
+  /** A list of output names (Array.isArray does not narrow a readonly array type). */
+  private static isNameList(x: Fetches | RunOptions | undefined): x is readonly string[] {
+    return Array.isArray(x);
+  }
+
+  /** ORT's own rule: an object whose keys include an output name is fetches, anything else options. */
+  private isFetchRecord(x: Fetches | RunOptions | undefined): x is FetchRecord {
+    return typeof x === 'object' && !Array.isArray(x) && Object.keys(x).some((k) => this.outputNames.includes(k));
+  }
+
+  run(feeds: Feeds, options?: RunOptions): Promise<Results>;
+  run(feeds: Feeds, fetches: Fetches, options?: RunOptions): Promise<Results>;
+  async run(feeds: Feeds, fetchesOrOptions?: Fetches | RunOptions, options?: RunOptions): Promise<Results> {
+    this.onRun?.(feeds);
+    if (!this.isFetchRecord(fetchesOrOptions)) {
+      if (CopyOutSession.isNameList(fetchesOrOptions)) return this.inner.run(feeds, fetchesOrOptions, options);
+      return this.inner.run(feeds, fetchesOrOptions);
+    }
+    const targets = fetchesOrOptions;
+    const results = await this.inner.run(feeds, Object.keys(targets), options);
+    const out: Record<string, Tensor> = { ...results };
+    for (const [name, target] of Object.entries(targets)) {
+      if (!target) continue;
+      const into = bytesOf(target, name);
+      const from = bytesOf(results[name], name);
+      if (from.byteLength !== into.byteLength) throw new Error(`output '${name}': ${from.byteLength} bytes into a tensor of ${into.byteLength}`);
+      into.set(from);
+      out[name] = target; // as onnxruntime-node returns them: the caller's own tensors
+    }
+    return out;
+  }
+
+  release(): Promise<void> {
+    return this.inner.release();
+  }
+  startProfiling(): void {
+    this.inner.startProfiling();
+  }
+  endProfiling(): void {
+    this.inner.endProfiling();
+  }
+}
+
+export interface WebRuntimeOptions {
+  /**
+   * Sees the feeds (state, batch, masks, learning rate) of each training step before it runs:
+   * lets a test replay a step on onnxruntime-node from exactly the state this runtime had.
+   */
+  onTrainStep?(feeds: Feeds): void;
+}
+
+/** onnxruntime-web (an imported `onnxruntime-web/wasm`, its env already set) as the training core's runtime. */
+export function webRuntime(ort: Ort, options: WebRuntimeOptions = {}): Runtime {
+  return {
+    float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
+    int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
+    async session(model, role) {
+      const session = await ort.InferenceSession.create(model, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+      });
+      return new CopyOutSession(session, role === 'train-step' ? options.onTrainStep : undefined);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/** The messages between the training page and its worker, both ways, as discriminated unions. */
+import type { EpochMetrics } from '../src/train/core/config.js';
+import type { RunChoice } from './train-recipe.js';
+
+export type ToWorker =
+  /** `dataUrl`: the folder holding `<IDX name>.gz`, absolute (a worker resolves relative URLs against its own script). */
+  /** `traceSteps`: report the state before each of the first N steps (a test hook; 0 for none). */
+  | { type: 'start'; choice: RunChoice; dataUrl: string; traceSteps: number }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' };
+
+export interface StepReport {
+  epoch: number;
+  /** Optimizer steps taken so far (this one included). */
+  step: number;
+  loss: number;
+  lr: number;
+  /** Wall time of this step: making the batch and running the graph (pauses and evaluations excluded). */
+  ms: number;
+}
+
+export type FromWorker =
+  | { type: 'phase'; text: string }
+  | { type: 'started'; totalSteps: number; stepsPerEpoch: number; epochs: number; threads: number }
+  | { type: 'step'; report: StepReport }
+  /** The carried state (parameters, optimizer slots, BatchNorm statistics) before step `step` (0-based), by name. */
+  | { type: 'trace'; step: number; state: Record<string, Float32Array> }
+  | { type: 'paused'; step: number }
+  | { type: 'resumed' }
+  | { type: 'evaluating'; images: number }
+  | { type: 'epoch'; metrics: EpochMetrics }
+  /** The run ended: every planned step ran, or it was stopped (then evaluated where it stopped). */
+  | { type: 'done'; stopped: boolean; step: number; testAccuracy: number | null; seconds: number }
+  | { type: 'error'; message: string };

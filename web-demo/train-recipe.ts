@@ -1,0 +1,74 @@
+/**
+ * What the training page can run: the CLI's default recipe (StepLR) or OneCycle, batch 64 or
+ * 128, for a number of steps or epochs, as the core's TrainConfig. Pure: the page, its worker
+ * and the tests (which replay the same recipe on onnxruntime-node) all build it here.
+ */
+import type { Split } from '../src/data/dataset.js';
+import type { BatchOptions } from '../src/train/core/batch-source.js';
+import type { TrainConfig } from '../src/train/core/config.js';
+import type { Schedule } from '../src/train/core/schedule.js';
+
+export const BATCH_SIZES = [64, 128] as const;
+export type BatchSize = (typeof BATCH_SIZES)[number];
+
+/** The two presets: the CLI's default StepLR recipe, and OneCycle (`--schedule onecycle`). */
+export const SCHEDULES = {
+  step: { label: 'StepLR (x0.1 every 7 epochs), the default', schedule: { kind: 'step', stepSize: 7, gamma: 0.1 } },
+  onecycle: { label: 'OneCycle (cosine, over the planned epochs)', schedule: { kind: 'onecycle', pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4 } },
+} as const satisfies Record<string, { label: string; schedule: Schedule }>;
+export type SchedulePreset = keyof typeof SCHEDULES;
+
+/** How long to train: a number of optimizer steps, or of whole epochs. */
+export type RunLength = { kind: 'steps'; steps: number } | { kind: 'epochs'; epochs: number };
+
+/** What the page's controls choose. */
+export interface RunChoice {
+  length: RunLength;
+  batchSize: BatchSize;
+  schedule: SchedulePreset;
+}
+
+export const DEFAULT_CHOICE: RunChoice = { length: { kind: 'steps', steps: 300 }, batchSize: 128, schedule: 'step' };
+
+/**
+ * The core's recipe for `choice` on a training set of `examples` images: the CLI's defaults
+ * (SGD momentum 0.9, lr 0.05, dropout 0.1, +-7 degrees and +-2 px augmentation, seed 1). A
+ * step-limited run plans the whole epochs it touches and stops at maxSteps, as `--max-steps`
+ * does, so OneCycle then spans those epochs (it is not squeezed into the steps).
+ */
+export function trainConfig(choice: RunChoice, examples: number, threads?: number): TrainConfig {
+  const stepsPerEpoch = Math.ceil(examples / choice.batchSize);
+  const { length } = choice;
+  return {
+    epochs: length.kind === 'epochs' ? length.epochs : Math.ceil(length.steps / stepsPerEpoch),
+    batchSize: choice.batchSize,
+    lr: 0.05,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
+    schedule: SCHEDULES[choice.schedule].schedule,
+    seed: 1,
+    dropout: 0.1,
+    augment: { rotate: 7, shift: 2 },
+    shuffle: true,
+    maxSteps: length.kind === 'steps' ? length.steps : undefined,
+    threads,
+    device: 'cpu',
+  };
+}
+
+/** The batches a recipe draws from `train`, as the Node trainer sets them up; `masks` come from the train-step graph. */
+export function batchOptions(config: TrainConfig, train: Split, masks: BatchOptions['masks']): BatchOptions {
+  return {
+    examples: config.trainLimit ?? train.count,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    shuffle: config.shuffle,
+    augment: config.augment,
+    masks,
+  };
+}
+
+/** Optimizer steps the run will take in total. */
+export function plannedSteps(config: TrainConfig, stepsPerEpoch: number): number {
+  const all = config.epochs * stepsPerEpoch;
+  return config.maxSteps === undefined ? all : Math.min(all, config.maxSteps);
+}

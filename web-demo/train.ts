@@ -1,0 +1,195 @@
+/**
+ * The training page: controls, live figures and the chart. The training itself runs in a
+ * worker (train-worker.ts), so this page only turns messages into text and pixels and stays
+ * responsive while a step runs.
+ */
+import type { EpochMetrics } from '../src/train/core/config.js';
+import { TrainChart } from './train-chart.js';
+import type { FromWorker, StepReport, ToWorker } from './train-protocol.js';
+import { BATCH_SIZES, type BatchSize, DEFAULT_CHOICE, type RunChoice, type RunLength, SCHEDULES, type SchedulePreset } from './train-recipe.js';
+
+/** Hooks for tests and the benchmark: what the run produced, step by step. */
+interface TrainHooks {
+  /** The loss of each step, from step 1. */
+  losses: number[];
+  /** The wall time of each step in ms (making the batch and running the graph). */
+  stepMs: number[];
+  epochs: EpochMetrics[];
+  /** WebAssembly threads of the run (1 unless the page is cross-origin isolated). */
+  threads: number | null;
+  testAccuracy: number | null;
+  done: boolean;
+  /** With `?trace=N`: the carried state before each of the first N steps, by name (for the Node comparison). */
+  trace: Record<string, Float32Array>[];
+}
+declare global {
+  interface Window {
+    mnistTrain: TrainHooks;
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`[data-testid="${id}"]`)!;
+const ui = {
+  settings: $<HTMLFormElement>('train-settings'),
+  steps: $<HTMLInputElement>('train-steps'),
+  epochs: $<HTMLInputElement>('train-epochs'),
+  bySteps: $<HTMLInputElement>('train-length-steps'),
+  byEpochs: $<HTMLInputElement>('train-length-epochs'),
+  batch: $<HTMLSelectElement>('train-batch'),
+  schedule: $<HTMLSelectElement>('train-schedule'),
+  start: $<HTMLButtonElement>('train-start'),
+  pause: $<HTMLButtonElement>('train-pause'),
+  resume: $<HTMLButtonElement>('train-resume'),
+  stop: $<HTMLButtonElement>('train-stop'),
+  status: $('train-status'),
+  step: $('train-step'),
+  loss: $('train-loss'),
+  rate: $('train-rate'),
+  eta: $('train-eta'),
+  accuracy: $('train-test-accuracy'),
+  threads: $('train-threads'),
+};
+const chart = new TrainChart($<HTMLCanvasElement>('train-chart'));
+
+for (const size of BATCH_SIZES) ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
+for (const [key, preset] of Object.entries(SCHEDULES)) ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
+
+const freshHooks = (): TrainHooks => ({ losses: [], stepMs: [], epochs: [], threads: null, testAccuracy: null, done: false, trace: [] });
+window.mnistTrain = freshHooks();
+const TRACE_STEPS = Number(new URLSearchParams(location.search).get('trace') ?? 0) || 0;
+
+/** Steps over which steps/s is averaged: long enough to be steady, short enough to follow a change. */
+const RATE_WINDOW = 20;
+
+let worker: Worker | null = null;
+let run = { totalSteps: 0, epochs: 0, step: 0 };
+
+function setStatus(text: string, error = false): void {
+  ui.status.textContent = text;
+  ui.status.classList.toggle('error', error);
+}
+
+/** Which buttons work in each state of a run. */
+function setButtons(state: 'idle' | 'running' | 'pausing' | 'paused' | 'stopping'): void {
+  ui.start.disabled = state !== 'idle';
+  ui.pause.disabled = state !== 'running';
+  ui.resume.disabled = state !== 'paused';
+  ui.stop.disabled = state === 'idle' || state === 'stopping';
+  for (const el of ui.settings.elements) (el as HTMLInputElement).disabled = state !== 'idle';
+}
+
+const percent = (acc: number) => `${(100 * acc).toFixed(2)}%`;
+
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** The chosen run, or a message saying which field is wrong. */
+function readChoice(): RunChoice | string {
+  const field = ui.byEpochs.checked ? ui.epochs : ui.steps;
+  const n = Number(field.value);
+  const max = Number(field.max);
+  if (!Number.isInteger(n) || n < 1 || n > max) return `${ui.byEpochs.checked ? 'epochs' : 'steps'} must be a whole number from 1 to ${max.toLocaleString('en-US')}`;
+  const length: RunLength = ui.byEpochs.checked ? { kind: 'epochs', epochs: n } : { kind: 'steps', steps: n };
+  return { length, batchSize: Number(ui.batch.value) as BatchSize, schedule: ui.schedule.value as SchedulePreset };
+}
+
+function send(message: ToWorker): void {
+  worker?.postMessage(message);
+}
+
+function start(): void {
+  const choice = readChoice();
+  if (typeof choice === 'string') return setStatus(`error: ${choice}`, true);
+  worker?.terminate(); // a finished run's worker held its snapshot; a new run starts clean
+  worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+  worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
+  worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
+  window.mnistTrain = freshHooks();
+  for (const el of [ui.step, ui.loss, ui.rate, ui.eta, ui.accuracy, ui.threads]) el.textContent = '–';
+  setButtons('running');
+  setStatus('starting…');
+  send({ type: 'start', choice, dataUrl: new URL('mnist/', location.href).href, traceSteps: TRACE_STEPS });
+}
+
+function showStep(r: StepReport): void {
+  const hooks = window.mnistTrain;
+  hooks.losses.push(r.loss);
+  hooks.stepMs.push(r.ms);
+  run.step = r.step;
+  chart.addLoss(r.step, r.loss);
+  const recent = hooks.stepMs.slice(-RATE_WINDOW);
+  const msPerStep = recent.reduce((a, b) => a + b, 0) / recent.length;
+  ui.step.textContent = `${r.step} / ${run.totalSteps}`;
+  ui.loss.textContent = r.loss.toFixed(4);
+  ui.rate.textContent = (1000 / msPerStep).toFixed(2);
+  ui.eta.textContent = duration(((run.totalSteps - r.step) * msPerStep) / 1000);
+  if (ui.pause.disabled === false) setStatus(`training: epoch ${r.epoch + 1} of ${run.epochs}, step ${r.step} of ${run.totalSteps}`);
+}
+
+function showDone(m: Extract<FromWorker, { type: 'done' }>): void {
+  const hooks = window.mnistTrain;
+  hooks.testAccuracy = m.testAccuracy;
+  hooks.done = true;
+  if (m.testAccuracy !== null) ui.accuracy.textContent = percent(m.testAccuracy);
+  if (m.stopped && m.testAccuracy !== null) chart.addAccuracy(m.step, m.testAccuracy);
+  ui.eta.textContent = '–';
+  const how = m.stopped ? `done (stopped at step ${m.step})` : `done: ${m.step} steps`;
+  const accuracy = m.testAccuracy === null ? '' : `, test accuracy ${percent(m.testAccuracy)}`;
+  setStatus(`${how} in ${duration(m.seconds)}${accuracy}`);
+  setButtons('idle');
+}
+
+function onMessage(m: FromWorker): void {
+  switch (m.type) {
+    case 'phase':
+      return setStatus(m.text);
+    case 'started':
+      run = { totalSteps: m.totalSteps, epochs: m.epochs, step: 0 };
+      window.mnistTrain.threads = m.threads;
+      ui.threads.textContent = String(m.threads);
+      chart.reset(m.totalSteps);
+      return setStatus(`training: epoch 1 of ${m.epochs}, step 0 of ${m.totalSteps}`);
+    case 'step':
+      return showStep(m.report);
+    case 'trace':
+      window.mnistTrain.trace[m.step] = m.state;
+      return;
+    case 'paused':
+      setButtons('paused');
+      return setStatus(`paused at step ${m.step}`);
+    case 'resumed':
+      setButtons('running');
+      return setStatus(`training: step ${run.step} of ${run.totalSteps}`);
+    case 'evaluating':
+      return setStatus(`evaluating on ${m.images.toLocaleString('en-US')} test images…`);
+    case 'epoch':
+      window.mnistTrain.epochs.push(m.metrics);
+      ui.accuracy.textContent = percent(m.metrics.test_acc);
+      return chart.addAccuracy(m.metrics.step, m.metrics.test_acc);
+    case 'done':
+      return showDone(m);
+    case 'error':
+      window.mnistTrain.done = true;
+      setButtons('idle');
+      return setStatus(`error: ${m.message}`, true);
+  }
+}
+
+ui.start.addEventListener('click', start);
+ui.pause.addEventListener('click', () => {
+  setButtons('pausing');
+  setStatus('pausing after this step…');
+  send({ type: 'pause' });
+});
+ui.resume.addEventListener('click', () => send({ type: 'resume' }));
+ui.stop.addEventListener('click', () => {
+  setButtons('stopping');
+  setStatus('stopping after this step…');
+  send({ type: 'stop' });
+});
+// Typing a number of steps or epochs picks that kind of run.
+ui.steps.addEventListener('input', () => (ui.bySteps.checked = true));
+ui.epochs.addEventListener('input', () => (ui.byEpochs.checked = true));
+setButtons('idle');

@@ -1,24 +1,27 @@
 /**
- * `npm run bench:browser`: in-browser inference latency of the demo (onnxruntime-web,
- * WebAssembly, one thread) in headless Debian Chromium, for one 28x28 real test digit at a
- * time. The page's timer is coarse (not cross-origin isolated), so runs are timed in blocks of
- * 50: the figure is the median over 10 blocks of the mean per run, after a warm-up block.
+ * `npm run bench:browser`: the pages in headless Debian Chromium, each figure on its own JSON line.
+ * - Inference: the demo (onnxruntime-web, WebAssembly, one thread) on one 28x28 real test digit
+ *   at a time, timed in blocks of 50: the median over 10 blocks of the mean per run, after a
+ *   warm-up block.
+ * - Training: the training page's step (making the batch in its worker and running the
+ *   training-step graph with onnxruntime-web, on as many threads as the page gets) at batch 64
+ *   and 128, from scratch: the median over the steps after the first WARMUP_STEPS (the first
+ *   steps allocate and are several times slower).
  */
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { build, preview } from 'vite';
 import { bundledMnistDir, loadSplit } from '../src/data/mnist.js';
 
-const config = fileURLToPath(new URL('../web-demo/vite.config.ts', import.meta.url));
-await build({ configFile: config, logLevel: 'error' });
-const server = await preview({ configFile: config, logLevel: 'error', preview: { port: 0, host: '127.0.0.1' } });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
-try {
+const WARMUP_STEPS = 10;
+const TIMED_STEPS = 40;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+const round = (v: number, digits: number) => Number(v.toFixed(digits));
+
+async function inference(browser: Browser, url: string): Promise<void> {
   const page = await browser.newPage();
-  await page.goto(server.resolvedUrls!.local[0]);
+  await page.goto(url);
   await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready');
   const split = loadSplit(bundledMnistDir(), 'test');
   const inputs = Array.from({ length: 20 }, (_, i) => Array.from(split.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255));
@@ -31,16 +34,62 @@ try {
     }
     return means.sort((a, b) => a - b);
   }, inputs);
-  const version = browser.version();
+  await page.close();
   console.log(
     JSON.stringify({
-      browser: `Chromium ${version} (headless)`,
+      browser: `Chromium ${browser.version()} (headless)`,
       backend: 'onnxruntime-web wasm, 1 thread',
       runs: 50 * blocks.length,
-      ms_per_digit_median: Number(blocks[blocks.length >> 1].toFixed(3)),
-      ms_per_digit_min: Number(blocks[0].toFixed(3)),
+      ms_per_digit_median: round(median(blocks), 3),
+      ms_per_digit_min: round(blocks[0], 3),
     }),
   );
+}
+
+/** Trains WARMUP_STEPS + TIMED_STEPS steps at `batch` on the training page; returns the step times and threads. */
+async function trainingSteps(browser: Browser, url: string, batch: number): Promise<{ ms: number[]; threads: number }> {
+  const page = await browser.newPage();
+  await page.goto(`${url}train.html`);
+  await page.fill('[data-testid=train-steps]', String(WARMUP_STEPS + TIMED_STEPS));
+  await page.selectOption('[data-testid=train-batch]', String(batch));
+  await page.click('[data-testid=train-start]');
+  await page.waitForFunction(() => window.mnistTrain.done, null, { timeout: 600_000, polling: 500 });
+  const { stepMs, threads, status } = await page.evaluate(() => ({
+    ...window.mnistTrain,
+    status: document.querySelector('[data-testid=train-status]')!.textContent!,
+  }));
+  await page.close();
+  if (!status.includes('done') || stepMs.length !== WARMUP_STEPS + TIMED_STEPS) throw new Error(`training page at batch ${batch}: ${status}`);
+  return { ms: stepMs.slice(WARMUP_STEPS), threads: threads ?? 0 };
+}
+
+async function training(browser: Browser, url: string): Promise<void> {
+  const result: Record<string, number | string> = {
+    browser: `Chromium ${browser.version()} (headless)`,
+    backend: 'onnxruntime-web wasm, training page worker',
+  };
+  for (const batch of [64, 128]) {
+    const { ms, threads } = await trainingSteps(browser, url, batch);
+    result.threads = threads;
+    result[`train_step_ms_median_batch${batch}`] = round(median(ms), 1);
+    result[`train_step_ms_min_batch${batch}`] = round(Math.min(...ms), 1);
+  }
+  result.steps_timed = TIMED_STEPS;
+  result.warmup_steps = WARMUP_STEPS;
+  console.log(JSON.stringify(result));
+}
+
+const config = fileURLToPath(new URL('../web-demo/vite.config.ts', import.meta.url));
+await build({ configFile: config, logLevel: 'error' });
+const server = await preview({ configFile: config, logLevel: 'error', preview: { port: 0, host: '127.0.0.1' } });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+try {
+  const url = server.resolvedUrls!.local[0];
+  await inference(browser, url);
+  await training(browser, url);
 } finally {
   await browser.close();
   await new Promise((resolve) => server.httpServer.close(resolve));

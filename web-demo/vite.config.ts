@@ -66,6 +66,9 @@ export default defineConfig({
   appType: 'mpa',
   publicDir: fileURLToPath(new URL('../models', import.meta.url)),
   plugins: [mnistFiles()],
+  // The dev server's dependency scan starts from these; without the worker it would find the
+  // worker's packages (onnx-proto, zod) only when a run starts, and reload the page mid-run.
+  optimizeDeps: { entries: ['index.html', 'train.html', 'train-worker.ts'] },
   server: { host: '127.0.0.1', port: 5173, headers: ISOLATION_HEADERS },
   preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION_HEADERS },
   // The training worker loads onnxruntime-web as a separate chunk (see train-worker.ts): ES format allows that.

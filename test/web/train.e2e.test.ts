@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { build, createServer, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Dataset, loadDataset } from '../../src/data/mnist.js';
 import { type CarriedEntry, trainStepGraph } from '../../src/model/graphs.js';
@@ -123,10 +123,27 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training p
     expect(status).toMatch(new RegExp(`^done \\(stopped at step ${stoppedAt}\\)`));
     expect(await page.textContent('[data-testid=train-test-accuracy]')).toMatch(/^\d{1,3}\.\d\d%$/);
     expect(frameMs).toBeLessThan(1000);
+    // Cross-origin isolated (the COOP/COEP headers), so onnxruntime-web ran on every core.
+    expect(await page.evaluate(() => crossOriginIsolated && window.mnistTrain.threads === navigator.hardwareConcurrency)).toBe(true);
     expect(await page.isEnabled('[data-testid=train-start]')).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
   }, 300_000);
+
+  test('a bad number of steps, and MNIST missing from the server, each give a clear message on the page', async () => {
+    const { page, errors } = await open();
+    await page.fill('[data-testid=train-steps]', '0');
+    await page.click('[data-testid=train-start]');
+    expect(await page.textContent(STATUS)).toBe('error: steps must be a whole number from 1 to 1,000,000');
+    await page.context().route('**/mnist/t10k-labels-idx1-ubyte.gz', (route) => route.fulfill({ status: 404, body: 'not here' }));
+    await page.fill('[data-testid=train-steps]', '5');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction((s) => document.querySelector(s)!.textContent!.startsWith('error'), STATUS, { timeout: 60_000 });
+    expect(await page.textContent(STATUS)).toBe(`error: could not load ${url}mnist/t10k-labels-idx1-ubyte.gz (HTTP 404)`);
+    expect(await page.isEnabled('[data-testid=train-start]')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 
   describe('equal to onnxruntime-node', () => {
     const STEPS = 20;
@@ -207,6 +224,23 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training p
       expect(Math.max(...diffs)).toBeLessThan(2e-2);
     }, 120_000);
   });
+
+  test('`npm run demo` (the dev server) serves the training page and MNIST too: a short run ends', async () => {
+    const dev = await createServer({ configFile: CONFIG, logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false } });
+    await dev.listen();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${dev.resolvedUrls!.local[0]}train.html`);
+      await page.fill('[data-testid=train-steps]', '2');
+      await page.selectOption('[data-testid=train-batch]', '64');
+      await startAndWait(page, 120_000);
+      expect(await page.textContent(STATUS)).toMatch(/^done: 2 steps/);
+      expect(await page.evaluate(() => window.mnistTrain.losses.length)).toBe(2);
+      await page.close();
+    } finally {
+      await dev.close();
+    }
+  }, 180_000);
 
   test('no request left 127.0.0.1', () => {
     expect(outside).toEqual([]);

@@ -6,8 +6,8 @@
 const PAD = { left: 48, right: 52, top: 12, bottom: 26 };
 const LOSS_COLOR = '#36c';
 const ACC_COLOR = '#2a8';
-/** Weight of the newest loss in the moving average: roughly the last 20 steps. */
-const SMOOTHING = 0.05;
+/** Weight of the newest loss in the moving average: roughly the last 10 steps. */
+const SMOOTHING = 0.1;
 
 export class TrainChart {
   private losses: { step: number; loss: number; smooth: number }[] = [];
@@ -56,12 +56,14 @@ export class TrainChart {
     this.line(this.losses.map((p) => [x(p.step), loss.y(p.loss)]), 'rgba(51, 102, 204, 0.3)', 1);
     this.line(this.losses.map((p) => [x(p.step), loss.y(p.smooth)]), LOSS_COLOR, 2);
     ctx.fillStyle = ACC_COLOR;
+    ctx.textAlign = 'right'; // labels to the left of their point: the last one sits on the right edge
     for (const p of this.accuracies) {
       ctx.beginPath();
       ctx.arc(x(p.step), acc.y(p.acc), 4, 0, 2 * Math.PI);
       ctx.fill();
-      ctx.fillText(`${(100 * p.acc).toFixed(2)}%`, x(p.step) - 40, acc.y(p.acc) - 8);
+      ctx.fillText(`${(100 * p.acc).toFixed(2)}%`, x(p.step) - 6, acc.y(p.acc) - 8);
     }
+    ctx.textAlign = 'start';
   }
 
   /** Log scale over the losses seen (at least one decade, so a flat start is not stretched). */

@@ -17,6 +17,7 @@ export const SCHEDULES = {
   onecycle: { label: 'OneCycle (cosine, over the planned epochs)', schedule: { kind: 'onecycle', pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4 } },
 } as const satisfies Record<string, { label: string; schedule: Schedule }>;
 export type SchedulePreset = keyof typeof SCHEDULES;
+export const isSchedulePreset = (name: string): name is SchedulePreset => Object.hasOwn(SCHEDULES, name);
 
 /** How long to train: a number of optimizer steps, or of whole epochs. */
 export type RunLength = { kind: 'steps'; steps: number } | { kind: 'epochs'; epochs: number };

@@ -6,7 +6,7 @@
 import type { EpochMetrics } from '../src/train/core/config.js';
 import { TrainChart } from './train-chart.js';
 import type { FromWorker, StepReport, ToWorker } from './train-protocol.js';
-import { BATCH_SIZES, type BatchSize, DEFAULT_CHOICE, type RunChoice, type RunLength, SCHEDULES, type SchedulePreset } from './train-recipe.js';
+import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from './train-recipe.js';
 
 /** Hooks for tests and the benchmark: what the run produced, step by step. */
 interface TrainHooks {
@@ -61,7 +61,10 @@ const TRACE_STEPS = Number(new URLSearchParams(location.search).get('trace') ?? 
 /** Steps over which steps/s is averaged: long enough to be steady, short enough to follow a change. */
 const RATE_WINDOW = 20;
 
+type RunState = 'idle' | 'running' | 'pausing' | 'paused' | 'stopping';
+
 let worker: Worker | null = null;
+let state: RunState = 'idle';
 let run = { totalSteps: 0, epochs: 0, step: 0 };
 
 function setStatus(text: string, error = false): void {
@@ -69,13 +72,14 @@ function setStatus(text: string, error = false): void {
   ui.status.classList.toggle('error', error);
 }
 
-/** Which buttons work in each state of a run. */
-function setButtons(state: 'idle' | 'running' | 'pausing' | 'paused' | 'stopping'): void {
+/** Enters `next`: which buttons and settings work in each state of a run. */
+function setState(next: RunState): void {
+  state = next;
   ui.start.disabled = state !== 'idle';
   ui.pause.disabled = state !== 'running';
   ui.resume.disabled = state !== 'paused';
   ui.stop.disabled = state === 'idle' || state === 'stopping';
-  for (const el of ui.settings.elements) (el as HTMLInputElement).disabled = state !== 'idle';
+  for (const el of ui.settings.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) el.disabled = state !== 'idle';
 }
 
 const percent = (acc: number) => `${(100 * acc).toFixed(2)}%`;
@@ -92,7 +96,9 @@ function readChoice(): RunChoice | string {
   const max = Number(field.max);
   if (!Number.isInteger(n) || n < 1 || n > max) return `${ui.byEpochs.checked ? 'epochs' : 'steps'} must be a whole number from 1 to ${max.toLocaleString('en-US')}`;
   const length: RunLength = ui.byEpochs.checked ? { kind: 'epochs', epochs: n } : { kind: 'steps', steps: n };
-  return { length, batchSize: Number(ui.batch.value) as BatchSize, schedule: ui.schedule.value as SchedulePreset };
+  const batchSize = BATCH_SIZES.find((b) => String(b) === ui.batch.value) ?? DEFAULT_CHOICE.batchSize;
+  const schedule = isSchedulePreset(ui.schedule.value) ? ui.schedule.value : DEFAULT_CHOICE.schedule;
+  return { length, batchSize, schedule };
 }
 
 function send(message: ToWorker): void {
@@ -108,7 +114,7 @@ function start(): void {
   worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
   window.mnistTrain = freshHooks();
   for (const el of [ui.step, ui.loss, ui.rate, ui.eta, ui.accuracy, ui.threads]) el.textContent = '–';
-  setButtons('running');
+  setState('running');
   setStatus('starting…');
   send({ type: 'start', choice, dataUrl: new URL('mnist/', location.href).href, traceSteps: TRACE_STEPS });
 }
@@ -125,7 +131,7 @@ function showStep(r: StepReport): void {
   ui.loss.textContent = r.loss.toFixed(4);
   ui.rate.textContent = (1000 / msPerStep).toFixed(2);
   ui.eta.textContent = duration(((run.totalSteps - r.step) * msPerStep) / 1000);
-  if (ui.pause.disabled === false) setStatus(`training: epoch ${r.epoch + 1} of ${run.epochs}, step ${r.step} of ${run.totalSteps}`);
+  if (state === 'running') setStatus(`training: epoch ${r.epoch + 1} of ${run.epochs}, step ${r.step} of ${run.totalSteps}`);
 }
 
 function showDone(m: Extract<FromWorker, { type: 'done' }>): void {
@@ -138,7 +144,7 @@ function showDone(m: Extract<FromWorker, { type: 'done' }>): void {
   const how = m.stopped ? `done (stopped at step ${m.step})` : `done: ${m.step} steps`;
   const accuracy = m.testAccuracy === null ? '' : `, test accuracy ${percent(m.testAccuracy)}`;
   setStatus(`${how} in ${duration(m.seconds)}${accuracy}`);
-  setButtons('idle');
+  setState('idle');
 }
 
 function onMessage(m: FromWorker): void {
@@ -157,10 +163,10 @@ function onMessage(m: FromWorker): void {
       window.mnistTrain.trace[m.step] = m.state;
       return;
     case 'paused':
-      setButtons('paused');
+      setState('paused');
       return setStatus(`paused at step ${m.step}`);
     case 'resumed':
-      setButtons('running');
+      setState('running');
       return setStatus(`training: step ${run.step} of ${run.totalSteps}`);
     case 'evaluating':
       return setStatus(`evaluating on ${m.images.toLocaleString('en-US')} test images…`);
@@ -172,24 +178,24 @@ function onMessage(m: FromWorker): void {
       return showDone(m);
     case 'error':
       window.mnistTrain.done = true;
-      setButtons('idle');
+      setState('idle');
       return setStatus(`error: ${m.message}`, true);
   }
 }
 
 ui.start.addEventListener('click', start);
 ui.pause.addEventListener('click', () => {
-  setButtons('pausing');
+  setState('pausing');
   setStatus('pausing after this step…');
   send({ type: 'pause' });
 });
 ui.resume.addEventListener('click', () => send({ type: 'resume' }));
 ui.stop.addEventListener('click', () => {
-  setButtons('stopping');
+  setState('stopping');
   setStatus('stopping after this step…');
   send({ type: 'stop' });
 });
 // Typing a number of steps or epochs picks that kind of run.
 ui.steps.addEventListener('input', () => (ui.bySteps.checked = true));
 ui.epochs.addEventListener('input', () => (ui.byEpochs.checked = true));
-setButtons('idle');
+setState('idle');

@@ -57,6 +57,21 @@ function mnistFiles(): Plugin {
   };
 }
 
+/**
+ * Writes the isolation headers into the build as `_headers`, the file Netlify and Cloudflare
+ * Pages read; other static servers need the two headers in their own configuration.
+ */
+function headersFile(): Plugin {
+  const rules = Object.entries(ISOLATION_HEADERS).map(([name, value]) => `  ${name}: ${value}`);
+  return {
+    name: 'isolation-headers-file',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: ['/*', ...rules, ''].join('\n') });
+    },
+  };
+}
+
 const page = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 export default defineConfig({
@@ -65,7 +80,7 @@ export default defineConfig({
   // A static site: unknown paths are 404s, not index.html (a missing model must look missing).
   appType: 'mpa',
   publicDir: fileURLToPath(new URL('../models', import.meta.url)),
-  plugins: [mnistFiles()],
+  plugins: [mnistFiles(), headersFile()],
   // The dev server's dependency scan starts from these; without the worker it would find the
   // worker's packages (onnx-proto, zod) only when a run starts, and reload the page mid-run.
   optimizeDeps: { entries: ['index.html', 'train.html', 'train-worker.ts'] },

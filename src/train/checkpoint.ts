@@ -17,7 +17,8 @@ import { firstNonFinite, type Network, type StateDict } from '../model/network.j
 import { ExpectedError, systemErrorReason } from '../util/errors.js';
 import { readFileOr } from '../util/read-file.js';
 import { sha256Hex } from '../util/sha256.js';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../util/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../util/safetensors.js';
+import { encodeModelState, SAFETENSORS_METADATA, toSafe } from './state-file.js';
 import { CHECKPOINT_FORMAT, firstIssue, type Position, type TrainerState, trainerStateSchema } from './core/config.js';
 
 export interface Checkpoint {
@@ -47,10 +48,6 @@ function progressOf(name: string): [number, number] | undefined {
   return m[2] === undefined ? [Number(m[1]), 0] : [Number(m[1]) - 1, Number(m[2])];
 }
 
-function toSafe(state: StateDict): Map<string, SafeTensor> {
-  return new Map([...state].map(([name, t]) => [name, { dtype: 'F32', shape: t.shape, data: t.data }]));
-}
-
 /**
  * Writes a checkpoint and returns its folder. A failed write (a full disk, say) removes the
  * partial folder and throws a CheckpointError naming the file; older checkpoints are untouched.
@@ -66,12 +63,8 @@ export function saveCheckpoint(
   const root = join(runDir, CHECKPOINTS);
   const final = join(root, checkpointName(trainer.position));
   const partial = `${final}.partial-${process.pid}`;
-  const tensors = toSafe(model);
-  for (const bn of batchNorms) {
-    tensors.set(`${bn}.num_batches_tracked`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(trainer.position.step)) });
-  }
-  const meta = { format: 'pt', producer: 'onnx-mnist-train' };
-  const files = { [MODEL]: encodeSafetensors(tensors, meta), [OPTIMIZER]: encodeSafetensors(toSafe(optimizer), meta) };
+  const meta = { ...SAFETENSORS_METADATA };
+  const files = { [MODEL]: encodeModelState(model, batchNorms, trainer.position.step), [OPTIMIZER]: encodeSafetensors(toSafe(optimizer), meta) };
   const state: TrainerState = {
     format: CHECKPOINT_FORMAT,
     ...trainer,
@@ -126,6 +119,10 @@ function readTrainerState(dir: string): TrainerState {
     json = JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const format = typeof json === 'object' && json !== null ? (json as { format?: unknown }).format : undefined;
+  if (format === 1) {
+    throw new CheckpointError(`${file}: written by an older version (format 1, without file hashes), so it cannot be checked; train a new run`);
   }
   const parsed = trainerStateSchema.safeParse(json);
   if (!parsed.success) throw new CheckpointError(`${file}: invalid checkpoint record: ${firstIssue(parsed.error)}`);

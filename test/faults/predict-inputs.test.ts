@@ -3,6 +3,7 @@
  * recognised by their bytes, reach the decoder (an SVG could pull in local files); a file the
  * user may not read is reported as such, not as "not an image".
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,4 +116,16 @@ describe('unreadable files', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
   });
+});
+
+test('a pipe or a device given as an image is refused at once, not read forever', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'predict-fifo-'));
+  const fifo = join(dir, 'digit.png');
+  execFileSync('mkfifo', [fifo]);
+  const r = runCli('predict', [fifo, '/dev/zero'], { timeout: 30_000 });
+  expect(r.status).toBe(1); // null: it hung
+  expect(lines(r.stderr)).toEqual([
+    `error: ${fifo}: not a regular file (a pipe, socket or device)`,
+    'error: /dev/zero: not a regular file (a pipe, socket or device)',
+  ]);
 });

@@ -162,6 +162,7 @@ describe('checkpoints that must not load', () => {
     ['a nonsense batch size', (s) => ({ ...s, config: { ...(s.config as object), batchSize: -5 } }), /trainer\.json: invalid checkpoint record: config\.batchSize: /],
     ['no position', (s) => ({ ...s, position: undefined }), /trainer\.json: invalid checkpoint record: position: /],
     ['a hash that is not one', (s) => ({ ...s, files: { 'model.safetensors': 'abc' } }), /trainer\.json: invalid checkpoint record: files\.model\.safetensors: expected a SHA-256 in hex$/],
+    ['the format of an older version', (s) => ({ ...s, format: 1, files: undefined }), /trainer\.json: written by an older version \(format 1, without file hashes\), so it cannot be checked; train a new run$/],
     ['a string where a number belongs', (s) => ({ ...s, config: { ...(s.config as object), lr: 'fast' } }), /trainer\.json: invalid checkpoint record: config\.lr: /],
   ];
   for (const [what, edit, message] of badRecords) {

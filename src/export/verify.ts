@@ -1,95 +1,15 @@
 /**
- * Export verification: the exported model against the evaluation graph of the same
- * checkpoint, on a whole test split. Any probability off by more than 1e-4, any different
- * prediction, or any NaN or infinite output of either graph is a failed export. Every
- * comparison is written so that NaN fails it (`!(diff <= tol)`, never `diff > tol`).
+ * Export verification for Node: verify-core.ts's check (the exported model against the
+ * evaluation graph of the same checkpoint on a whole test split, 1e-4 on every probability,
+ * the same prediction everywhere, no NaN or infinity) with onnxruntime-node.
  */
-import * as ort from 'onnxruntime-node';
-import { fillImages } from '../data/batches.js';
-import type { Split } from '../data/mnist.js';
+import type { Split } from '../data/dataset.js';
 import type { Network, StateDict } from '../model/network.js';
-import { Evaluator } from '../train/core/evaluator.js';
-import { createSession, nodeRuntime } from '../train/session.js';
-import { argmax } from '../util/argmax.js';
-import { ExportError } from './errors.js';
-import { INPUT, LOGITS, PROBABILITIES } from './model-io.js';
+import { nodeRuntime } from '../train/session.js';
+import { type Verification, verifyModel } from './verify-core.js';
 
-export { ExportError };
+export { assertFaithful, ExportError, PROBABILITY_TOLERANCE, type Verification, verifyModel } from './verify-core.js';
 
-export const PROBABILITY_TOLERANCE = 1e-4;
-
-export interface Verification {
-  count: number;
-  /** Correct predictions of the exported model. */
-  correct: number;
-  /** NaN when any compared probability was NaN. */
-  maxProbabilityDifference: number;
-  /** Images where the two graphs predict different digits. */
-  disagreements: number;
-  /** Images where the exported model's logits or probabilities hold NaN or infinity. */
-  nonFiniteExported: number;
-  /** Images where the evaluation graph's log-probabilities hold NaN or infinity. */
-  nonFiniteEvaluation: number;
-}
-
-const allFinite = (values: Float32Array): boolean => values.every(Number.isFinite);
-
-export async function verifyExport(net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
-  const exported = await createSession(model);
-  const evaluator = await Evaluator.create(net, nodeRuntime());
-  const size = split.rows * split.cols;
-  const normalized = new Float32Array(batchSize * size);
-  const pixels = new Float32Array(batchSize * size);
-  const result: Verification = {
-    count: split.count, correct: 0, maxProbabilityDifference: 0, disagreements: 0, nonFiniteExported: 0, nonFiniteEvaluation: 0,
-  };
-  try {
-    for (let start = 0; start < split.count; start += batchSize) {
-      const n = Math.min(batchSize, split.count - start);
-      fillImages(split, start, n, normalized);
-      for (let i = 0; i < n * size; i++) pixels[i] = split.images[start * size + i] / 255;
-      const logp = await evaluator.logProbs(state, normalized, n);
-      const input = new ort.Tensor('float32', pixels.subarray(0, n * size), [n, ...net.inputShape]);
-      const outputs = await exported.run({ [INPUT]: input });
-      const probs = outputs[PROBABILITIES].data as Float32Array;
-      const logits = outputs[LOGITS].data as Float32Array;
-      const classes = probs.length / n;
-      for (let i = 0; i < n; i++) {
-        const row = (a: Float32Array) => a.subarray(i * classes, (i + 1) * classes);
-        const p = row(probs);
-        const lq = row(logp);
-        if (!allFinite(p) || !allFinite(row(logits))) result.nonFiniteExported++;
-        if (!allFinite(lq)) result.nonFiniteEvaluation++;
-        const q = lq.map(Math.exp);
-        // Math.max keeps NaN, so one NaN difference makes the maximum NaN and fails the check.
-        for (let c = 0; c < classes; c++) result.maxProbabilityDifference = Math.max(result.maxProbabilityDifference, Math.abs(p[c] - q[c]));
-        const predicted = argmax(p);
-        if (predicted !== argmax(q)) result.disagreements++;
-        if (predicted === split.labels[start + i]) result.correct++;
-      }
-    }
-  } finally {
-    await exported.release();
-    await evaluator.release();
-  }
-  return result;
-}
-
-/** Throws an ExportError unless both graphs gave finite outputs that match within tolerance everywhere. */
-export function assertFaithful(v: Verification): void {
-  const refuse = (why: string) => new ExportError(`${why}; nothing was written`);
-  if (!(v.count > 0)) throw refuse('no test images to verify the exported model on');
-  if (v.nonFiniteEvaluation > 0) {
-    throw refuse(`the checkpoint's evaluation graph gives NaN or infinite outputs on ${v.nonFiniteEvaluation} of ${v.count} test images: the checkpoint is broken`);
-  }
-  if (v.nonFiniteExported > 0) {
-    throw refuse(`the exported model gives NaN or infinite outputs on ${v.nonFiniteExported} of ${v.count} test images`);
-  }
-  if (!(v.maxProbabilityDifference <= PROBABILITY_TOLERANCE) || !(v.disagreements === 0)) {
-    throw refuse(
-      `the exported model disagrees with the checkpoint's evaluation graph on the test set: ` +
-        `max probability difference ${v.maxProbabilityDifference.toExponential(2)} (limit ${PROBABILITY_TOLERANCE}), ` +
-        `${v.disagreements} different predictions`,
-    );
-  }
+export function verifyExport(net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
+  return verifyModel(nodeRuntime(), net, state, model, split, batchSize);
 }

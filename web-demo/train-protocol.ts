@@ -8,7 +8,11 @@ export type ToWorker =
   | { type: 'start'; choice: RunChoice; dataUrl: string; traceSteps: number }
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Prepare the downloads from the newest snapshot (after a run has ended). */
+  | { type: 'export' }
+  /** A test hook: classify `count` 28x28 inputs in [0,1] with `model` (.onnx bytes) on onnxruntime-web. */
+  | { type: 'classify'; id: number; model: Uint8Array; inputs: Float32Array; count: number };
 
 export interface StepReport {
   epoch: number;
@@ -32,4 +36,20 @@ export type FromWorker =
   | { type: 'epoch'; metrics: EpochMetrics }
   /** The run ended: every planned step ran, or it was stopped (then evaluated where it stopped). */
   | { type: 'done'; stopped: boolean; step: number; testAccuracy: number | null; seconds: number }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** A snapshot exists: downloads can be prepared from it once the run has ended. */
+  | { type: 'snapshot'; step: number }
+  /** The downloads: the verified inference model and the model's state dict as safetensors. */
+  | { type: 'exported'; step: number; onnx: Uint8Array; checkpoint: Uint8Array; verification: DownloadCheck }
+  /** The exported model failed the check (or could not be made): nothing is offered. */
+  | { type: 'export-refused'; message: string }
+  | { type: 'classified'; id: number; probabilities: Float32Array }
+  | { type: 'classify-failed'; id: number; message: string };
+
+/** What the page's export check found (src/export/verify-core.ts's Verification, in short). */
+export interface DownloadCheck {
+  count: number;
+  correct: number;
+  maxProbabilityDifference: number;
+  disagreements: number;
+}

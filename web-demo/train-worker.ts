@@ -6,19 +6,26 @@
  * page responsive; nothing leaves the page (MNIST comes from the page's own server).
  */
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import type * as OrtWeb from 'onnxruntime-web/wasm';
 import type { Split } from '../src/data/dataset.js';
 import { DataError, isGzip } from '../src/data/idx-format.js';
 import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../src/data/mnist-format.js';
+import { foldBatchNorm } from '../src/export/fold.js';
+import { inferenceGraph, inferenceModelBytes } from '../src/export/inference.js';
+import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
+import { assertFaithful, verifyModel } from '../src/export/verify-core.js';
 import { trainStepGraph } from '../src/model/graphs.js';
-import type { StateDict } from '../src/model/network.js';
+import type { Network, StateDict } from '../src/model/network.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { InlineBatches } from '../src/train/core/batch-source.js';
 import { Evaluator } from '../src/train/core/evaluator.js';
 import type { Runtime } from '../src/train/core/runtime.js';
 import { type Snapshot, TrainingLoop } from '../src/train/core/training-loop.js';
+import { batchNormNames, encodeModelState } from '../src/train/state-file.js';
+import { ExpectedError } from '../src/util/errors.js';
 import { webRuntime, type WebRuntimeOptions } from './ort-web-runtime.js';
 import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
-import type { FromWorker, ToWorker } from './train-protocol.js';
+import type { DownloadCheck, FromWorker, ToWorker } from './train-protocol.js';
 import { batchOptions, plannedSteps, type RunChoice, trainConfig } from './train-recipe.js';
 
 /** The worker's side of postMessage (the project's lib is DOM, whose `self` is a Window: same shape for these two). */
@@ -37,8 +44,21 @@ const copyState = (state: StateDict): StateDict => new Map([...state].map(([name
 /** The core hands out views of its live state, which the next step overwrites: keep copies. */
 function save(snapshot: Snapshot): string {
   latest = { ...snapshot, model: copyState(snapshot.model), optimizer: copyState(snapshot.optimizer), metrics: [...snapshot.metrics] };
+  post({ type: 'snapshot', step: latest.position.step });
   return `memory (step ${latest.position.step})`;
 }
+
+/** What an ended run leaves for the downloads: the network, its trained state, and what checks an export. */
+interface Trained {
+  net: Network;
+  model: StateDict;
+  step: number;
+  runtime: Runtime;
+  test: Split;
+}
+let trained: Trained | undefined;
+/** The downloads of `trained`, made (and checked) once. */
+let downloads: Extract<FromWorker, { type: 'exported' }> | undefined;
 
 /**
  * Fetches one gzipped IDX file and gunzips it. Some static servers (Vite's preview among them)
@@ -70,13 +90,19 @@ async function fetchSplit(dataUrl: string, split: SplitName): Promise<Split> {
  * own: its WebAssembly threads are workers started from that chunk's URL, and would otherwise
  * run this whole module again.
  */
-async function loadRuntime(options: WebRuntimeOptions): Promise<{ runtime: Runtime; threads: number }> {
+let ortModule: typeof OrtWeb | undefined;
+async function loadOrt(): Promise<typeof OrtWeb> {
+  if (ortModule) return ortModule;
   const ort = await import('onnxruntime-web/wasm');
   // The .wasm comes from this build, never a CDN. Threads need SharedArrayBuffer, i.e. a cross-origin isolated page.
   ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-  const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
-  ort.env.wasm.numThreads = threads;
-  return { runtime: webRuntime(ort, options), threads };
+  ort.env.wasm.numThreads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+  return (ortModule = ort);
+}
+
+async function loadRuntime(options: WebRuntimeOptions): Promise<{ runtime: Runtime; threads: number }> {
+  const ort = await loadOrt();
+  return { runtime: webRuntime(ort, options), threads: ort.env.wasm.numThreads ?? 1 };
 }
 
 let currentStep = 0;
@@ -148,11 +174,49 @@ async function train(choice: RunChoice, dataUrl: string, traceSteps: number): Pr
     if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained
     post({ type: 'started', totalSteps: plannedSteps(config, loop.stepsPerEpoch), stepsPerEpoch: loop.stepsPerEpoch, epochs: config.epochs, threads });
     const { stopped, testAccuracy } = await runLoop(loop, batches, runtime, test);
+    // A stopped run offers the state where it stopped (evaluated above), a finished one its last snapshot's.
+    trained = { net, model: copyState(loop.modelState()), step: currentStep, runtime, test };
+    if (stopped) post({ type: 'snapshot', step: currentStep });
     finish(stopped, testAccuracy);
   } finally {
     await loop.close();
   }
 }
+
+/**
+ * The downloads, as `npm run export` makes and checks them: BatchNorm folded into the convs,
+ * the inference graph (no dropout, normalisation inside) serialised, and that model checked
+ * against the evaluation graph of the same state on the whole test split (src/export's
+ * verify-core, here on onnxruntime-web): a failed check offers nothing. With it, the model's
+ * state dict as safetensors (PyTorch's names, as in a checkpoint's model.safetensors).
+ */
+async function prepareDownloads(): Promise<FromWorker> {
+  if (!trained) return { type: 'export-refused', message: 'nothing has been trained yet' };
+  if (downloads?.step === trained.step) return downloads;
+  const { net, model, step, runtime, test } = trained;
+  post({ type: 'phase', text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…` });
+  const graph = inferenceGraph(net, foldBatchNorm(net, model));
+  const onnx = inferenceModelBytes(graph, { producer: 'train.html (onnxruntime-web)', steps: String(step), source: 'trained in the browser' });
+  const v = await verifyModel(runtime, net, model, onnx, test);
+  assertFaithful(v, 'the model is not offered for download');
+  const verification: DownloadCheck = { count: v.count, correct: v.correct, maxProbabilityDifference: v.maxProbabilityDifference, disagreements: v.disagreements };
+  downloads = { type: 'exported', step, onnx, checkpoint: encodeModelState(model, batchNormNames(net), step), verification };
+  return downloads;
+}
+
+/** Probabilities of `count` inputs under `model` (the classify test hook). */
+async function classify(model: Uint8Array, inputs: Float32Array, count: number): Promise<Float32Array> {
+  const ort = await loadOrt();
+  const session = await ort.InferenceSession.create(model);
+  try {
+    const out = await session.run({ [INPUT]: new ort.Tensor('float32', inputs, [count, 1, 28, 28]) });
+    return (out[PROBABILITIES].data as Float32Array).slice();
+  } finally {
+    await session.release();
+  }
+}
+
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 scope.addEventListener('message', (e) => {
   const message = e.data;
@@ -161,7 +225,7 @@ scope.addEventListener('message', (e) => {
       if (running) return;
       running = true;
       train(message.choice, message.dataUrl, message.traceSteps)
-        .catch((error: unknown) => post({ type: 'error', message: error instanceof Error ? error.message : String(error) }))
+        .catch((error: unknown) => post({ type: 'error', message: messageOf(error) }))
         .finally(() => (running = false));
       return;
     case 'pause':
@@ -170,5 +234,18 @@ scope.addEventListener('message', (e) => {
       return control.resume();
     case 'stop':
       return control.stop();
+    case 'export':
+      if (running) return post({ type: 'export-refused', message: 'the run has not ended yet' });
+      prepareDownloads()
+        .then(post)
+        .catch((error: unknown) => post({ type: 'export-refused', message: error instanceof ExpectedError ? error.message : `could not export: ${messageOf(error)}` }));
+      return;
+    case 'classify': {
+      const { id, model, inputs, count } = message;
+      classify(model, inputs, count)
+        .then((probabilities) => scope.postMessage({ type: 'classified', id, probabilities }, { transfer: [probabilities.buffer] }))
+        .catch((error: unknown) => post({ type: 'classify-failed', id, message: messageOf(error) }));
+      return;
+    }
   }
 });

@@ -5,7 +5,7 @@
  */
 import type { EpochMetrics } from '../src/train/core/config.js';
 import { TrainChart } from './train-chart.js';
-import type { FromWorker, StepReport, ToWorker } from './train-protocol.js';
+import type { DownloadCheck, FromWorker, StepReport, ToWorker } from './train-protocol.js';
 import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from './train-recipe.js';
 
 /** Hooks for tests and the benchmark: what the run produced, step by step. */
@@ -21,6 +21,14 @@ interface TrainHooks {
   done: boolean;
   /** With `?trace=N`: the carried state before each of the first N steps, by name (for the Node comparison). */
   trace: Record<string, Float32Array>[];
+  /** The step of the state the downloads would hold (null until a run has a snapshot). */
+  snapshotStep: number | null;
+  /** The export check of the offered model (null until the downloads were prepared). */
+  downloadCheck: DownloadCheck | null;
+  /** Why the downloads were refused, if they were. */
+  downloadRefused: string | null;
+  /** Probabilities [count x 10] of 28x28 inputs in [0,1] under `model` (.onnx bytes), on the worker's onnxruntime-web. */
+  classify(model: number[], inputs: number[], count: number): Promise<number[]>;
 }
 declare global {
   interface Window {
@@ -41,6 +49,8 @@ const ui = {
   pause: $<HTMLButtonElement>('train-pause'),
   resume: $<HTMLButtonElement>('train-resume'),
   stop: $<HTMLButtonElement>('train-stop'),
+  downloadOnnx: $<HTMLButtonElement>('train-download-onnx'),
+  downloadCheckpoint: $<HTMLButtonElement>('train-download-checkpoint'),
   status: $('train-status'),
   step: $('train-step'),
   loss: $('train-loss'),
@@ -54,7 +64,21 @@ const chart = new TrainChart($<HTMLCanvasElement>('train-chart'));
 for (const size of BATCH_SIZES) ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
 for (const [key, preset] of Object.entries(SCHEDULES)) ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
 
-const freshHooks = (): TrainHooks => ({ losses: [], stepMs: [], epochs: [], threads: null, testAccuracy: null, done: false, trace: [] });
+/** Classify requests waiting for the worker's answer, by id. */
+const classifying = new Map<number, { resolve: (p: number[]) => void; reject: (e: Error) => void }>();
+let nextClassify = 0;
+
+function classify(model: number[], inputs: number[], count: number): Promise<number[]> {
+  if (!worker) return Promise.reject(new Error('no worker: start a run first'));
+  const id = nextClassify++;
+  const answer = new Promise<number[]>((resolve, reject) => classifying.set(id, { resolve, reject }));
+  send({ type: 'classify', id, model: Uint8Array.from(model), inputs: Float32Array.from(inputs), count });
+  return answer;
+}
+
+const freshHooks = (): TrainHooks => ({
+  losses: [], stepMs: [], epochs: [], threads: null, testAccuracy: null, done: false, trace: [], snapshotStep: null, downloadCheck: null, downloadRefused: null, classify,
+});
 window.mnistTrain = freshHooks();
 const TRACE_STEPS = Number(new URLSearchParams(location.search).get('trace') ?? 0) || 0;
 
@@ -66,6 +90,19 @@ type RunState = 'idle' | 'running' | 'pausing' | 'paused' | 'stopping';
 let worker: Worker | null = null;
 let state: RunState = 'idle';
 let run = { totalSteps: 0, epochs: 0, step: 0 };
+
+type DownloadKind = 'onnx' | 'checkpoint';
+const DOWNLOAD_NAMES: Record<DownloadKind, string> = { onnx: 'mnist-trained.onnx', checkpoint: 'mnist-trained.safetensors' };
+/** Blob URLs of the prepared downloads (for the snapshot at `step`). */
+let files: { step: number; urls: Record<DownloadKind, string> } | null = null;
+/** Downloads clicked while the worker prepares them. */
+let wanted = new Set<DownloadKind>();
+
+function dropFiles(): void {
+  if (files) for (const url of Object.values(files.urls)) URL.revokeObjectURL(url);
+  files = null;
+  wanted = new Set();
+}
 
 function setStatus(text: string, error = false): void {
   ui.status.textContent = text;
@@ -79,7 +116,47 @@ function setState(next: RunState): void {
   ui.pause.disabled = state !== 'running';
   ui.resume.disabled = state !== 'paused';
   ui.stop.disabled = state === 'idle' || state === 'stopping';
+  updateDownloads();
   for (const el of ui.settings.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) el.disabled = state !== 'idle';
+}
+
+/** The downloads work once a run has ended with a state to offer, and while none is being prepared. */
+function updateDownloads(): void {
+  const off = state !== 'idle' || window.mnistTrain.snapshotStep === null || window.mnistTrain.downloadRefused !== null || wanted.size > 0;
+  ui.downloadOnnx.disabled = off;
+  ui.downloadCheckpoint.disabled = off;
+}
+
+function save(kind: DownloadKind): void {
+  if (!files) return;
+  const a = document.createElement('a');
+  a.href = files.urls[kind];
+  a.download = DOWNLOAD_NAMES[kind];
+  a.click();
+}
+
+function download(kind: DownloadKind): void {
+  if (files && files.step === window.mnistTrain.snapshotStep) return save(kind);
+  wanted.add(kind);
+  updateDownloads();
+  send({ type: 'export' });
+}
+
+function onExported(m: Extract<FromWorker, { type: 'exported' }>): void {
+  const pending = wanted;
+  dropFiles();
+  wanted = pending;
+  const blob = (bytes: Uint8Array) => URL.createObjectURL(new Blob([bytes.slice()], { type: 'application/octet-stream' }));
+  files = { step: m.step, urls: { onnx: blob(m.onnx), checkpoint: blob(m.checkpoint) } };
+  window.mnistTrain.downloadCheck = m.verification;
+  const v = m.verification;
+  setStatus(
+    `model checked against the evaluation graph on ${v.count.toLocaleString('en-US')} test images: ` +
+      `max probability difference ${v.maxProbabilityDifference.toExponential(1)}, ${v.disagreements} different predictions, test accuracy ${percent(v.correct / v.count)}`,
+  );
+  for (const kind of wanted) save(kind);
+  wanted = new Set();
+  updateDownloads();
 }
 
 const percent = (acc: number) => `${(100 * acc).toFixed(2)}%`;
@@ -109,6 +186,9 @@ function start(): void {
   const choice = readChoice();
   if (typeof choice === 'string') return setStatus(`error: ${choice}`, true);
   worker?.terminate(); // a finished run's worker held its snapshot; a new run starts clean
+  dropFiles();
+  for (const { reject } of classifying.values()) reject(new Error('a new run started'));
+  classifying.clear();
   worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
   worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
   worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
@@ -176,6 +256,24 @@ function onMessage(m: FromWorker): void {
       return chart.addAccuracy(m.metrics.step, m.metrics.test_acc);
     case 'done':
       return showDone(m);
+    case 'snapshot':
+      window.mnistTrain.snapshotStep = m.step;
+      return updateDownloads();
+    case 'exported':
+      return onExported(m);
+    case 'export-refused':
+      window.mnistTrain.downloadRefused = m.message;
+      wanted = new Set();
+      updateDownloads();
+      return setStatus(`error: ${m.message}`, true);
+    case 'classified':
+      classifying.get(m.id)?.resolve(Array.from(m.probabilities));
+      classifying.delete(m.id);
+      return;
+    case 'classify-failed':
+      classifying.get(m.id)?.reject(new Error(m.message));
+      classifying.delete(m.id);
+      return;
     case 'error':
       window.mnistTrain.done = true;
       setState('idle');
@@ -190,6 +288,8 @@ ui.pause.addEventListener('click', () => {
   send({ type: 'pause' });
 });
 ui.resume.addEventListener('click', () => send({ type: 'resume' }));
+ui.downloadOnnx.addEventListener('click', () => download('onnx'));
+ui.downloadCheckpoint.addEventListener('click', () => download('checkpoint'));
 ui.stop.addEventListener('click', () => {
   setState('stopping');
   setStatus('stopping after this step…');

@@ -152,6 +152,33 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training p
     expect(v.count).toBe(10_000);
   }, 120_000);
 
+  test('a stopped run offers the state where it stopped; nothing is offered while a run goes on', async () => {
+    const second = await browser.newPage({ acceptDownloads: true });
+    second.on('pageerror', (e) => errors.push(e.message));
+    await second.goto(`${server.resolvedUrls!.local[0]}train.html`);
+    await second.fill('[data-testid=train-steps]', '2000');
+    await second.selectOption('[data-testid=train-batch]', '64');
+    await second.click('[data-testid=train-start]');
+    await second.waitForFunction(() => window.mnistTrain.losses.length >= 5, null, { timeout: 120_000 });
+    expect(await second.isDisabled(ONNX)).toBe(true);
+    expect(await second.isDisabled(CHECKPOINT)).toBe(true);
+    await second.click('[data-testid=train-stop]');
+    await second.waitForFunction((s) => document.querySelector(s)!.textContent!.includes('done'), STATUS, { timeout: 120_000 });
+    const stoppedAt = await second.evaluate(() => window.mnistTrain.losses.length);
+    expect(await second.evaluate(() => window.mnistTrain.snapshotStep)).toBe(stoppedAt);
+    await second.waitForFunction((s) => !(document.querySelector(s) as HTMLButtonElement).disabled, CHECKPOINT);
+    const [d] = await Promise.all([second.waitForEvent('download', { timeout: 120_000 }), second.click(CHECKPOINT)]);
+    expect(d.suggestedFilename()).toBe('mnist-trained.safetensors');
+    const path = join(dir, 'stopped.safetensors');
+    await d.saveAs(path);
+    const { tensors } = decodeSafetensors(readFileSync(path), path);
+    const counters = [...tensors].filter(([name]) => name.endsWith('.num_batches_tracked'));
+    expect(counters.length).toBeGreaterThan(0);
+    for (const [name, t] of counters) expect(t.data[0], name).toBe(BigInt(stoppedAt));
+    expect((await second.evaluate(() => window.mnistTrain.downloadCheck))!.disagreements).toBe(0);
+    await second.close();
+  }, 300_000);
+
   test('no console errors, and no request left 127.0.0.1', () => {
     expect(errors).toEqual([]);
     expect(outside).toEqual([]);

@@ -6,64 +6,44 @@
  * Without /usr/bin/chromium these tests are skipped with the reason, unless REQUIRE_BROWSER=1
  * (CI sets it), in which case its absence is a failure.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { digitPixels, firstOf } from '../helpers/digits.js';
 import { jpegWith, paperDigit, storedFor } from '../helpers/orientation.js';
 import { digitStrokes } from '../helpers/strokes.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const CONFIG = join(ROOT, 'web-demo/vite.config.ts');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
-test('a browser is available for the demo tests', () => {
-  if (process.env.REQUIRE_BROWSER === '1') expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install -y chromium)`).toBe(true);
-  else if (!hasChromium) console.warn(`demo tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
-});
+browserAvailable('demo');
 
-describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('web demo in Chromium (skipped without /usr/bin/chromium)', () => {
-  let server: PreviewServer;
-  let browser: Browser;
+describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chromium)', () => {
+  let site: DemoSite;
   let url: string;
   let split: Split;
   const outside: string[] = [];
 
   beforeAll(async () => {
     split = loadSplit(bundledMnistDir(), 'test');
-    await build({ configFile: CONFIG, logLevel: 'error' });
-    server = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, host: '127.0.0.1', strictPort: false } });
-    url = server.resolvedUrls!.local[0];
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    site = await serveDemo();
+    url = site.url;
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.httpServer.close(resolve));
+    await site?.close();
   });
 
   /** A page that records console errors and refuses (and records) any request off 127.0.0.1. */
   async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+    const page = await site.browser.newPage({ viewport: { width: 1100, height: 720 } });
     const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.route('**/*', (route) => {
-      const target = new URL(route.request().url());
-      if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:') return route.continue();
-      outside.push(target.href);
-      return route.abort();
-    });
+    await guardPage(page, errors, outside);
     await page.goto(url + query);
     await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…');
     return { page, errors };

@@ -7,11 +7,10 @@
  * Without /usr/bin/chromium these tests are skipped with the reason, unless REQUIRE_BROWSER=1
  * (CI sets it), in which case its absence is a failure.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Download, type Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readImage } from '../../src/cli/image-file.js';
 import { assertFaithful, PROBABILITY_TOLERANCE, verifyExport } from '../../src/export/verify.js';
@@ -19,21 +18,16 @@ import type { StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { mnistInput } from '../../src/preprocess/mnist-style.js';
 import { decodeSafetensors } from '../../src/util/safetensors.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
+import { runCli } from '../helpers/cli.js';
 import { digitLabel, digitPng, firstOf, testSplit } from '../helpers/digits.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const CONFIG = join(ROOT, 'web-demo/vite.config.ts');
 const STATUS = '[data-testid=train-status]';
 const ONNX = '[data-testid=train-download-onnx]';
 const CHECKPOINT = '[data-testid=train-download-checkpoint]';
 const STEPS = 60;
 
-test('a browser is available for the training page download tests', () => {
-  if (process.env.REQUIRE_BROWSER === '1') expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install -y chromium)`).toBe(true);
-  else if (!hasChromium) console.warn(`training page download tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
-});
+browserAvailable('training page download');
 
 interface Outcome {
   file: string;
@@ -41,9 +35,8 @@ interface Outcome {
   error?: string;
 }
 
-describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training page downloads in Chromium (skipped without /usr/bin/chromium)', () => {
-  let server: PreviewServer;
-  let browser: Browser;
+describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without /usr/bin/chromium)', () => {
+  let site: DemoSite;
   let page: Page;
   let dir: string;
   let onnxFile: string;
@@ -63,22 +56,10 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training p
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'train-download-'));
-    await build({ configFile: CONFIG, logLevel: 'error' });
-    server = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, host: '127.0.0.1', strictPort: false } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    page = await browser.newPage({ viewport: { width: 1000, height: 900 }, acceptDownloads: true });
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.context().route('**/*', (route) => {
-      const target = new URL(route.request().url());
-      if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:') return route.continue();
-      outside.push(target.href);
-      return route.abort();
-    });
-    await page.goto(`${server.resolvedUrls!.local[0]}train.html`);
+    site = await serveDemo();
+    page = await site.browser.newPage({ viewport: { width: 1000, height: 900 }, acceptDownloads: true });
+    await guardPage(page, errors, outside);
+    await page.goto(`${site.url}train.html`);
     expect(await page.isDisabled(ONNX)).toBe(true);
     expect(await page.isDisabled(CHECKPOINT)).toBe(true);
     await page.fill('[data-testid=train-steps]', String(STEPS));
@@ -92,8 +73,7 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training p
   }, 480_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.httpServer.close(resolve));
+    await site?.close();
   });
 
   test('the .onnx was offered only after the page checked it against the evaluation graph on the 10,000 test images', async () => {
@@ -153,9 +133,9 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training p
   }, 120_000);
 
   test('a stopped run offers the state where it stopped; nothing is offered while a run goes on', async () => {
-    const second = await browser.newPage({ acceptDownloads: true });
+    const second = await site.browser.newPage({ acceptDownloads: true });
     second.on('pageerror', (e) => errors.push(e.message));
-    await second.goto(`${server.resolvedUrls!.local[0]}train.html`);
+    await second.goto(`${site.url}train.html`);
     await second.fill('[data-testid=train-steps]', '2000');
     await second.selectOption('[data-testid=train-batch]', '64');
     await second.click('[data-testid=train-start]');

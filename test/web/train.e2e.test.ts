@@ -6,10 +6,8 @@
  * Without /usr/bin/chromium these tests are skipped with the reason, unless REQUIRE_BROWSER=1
  * (CI sets it), in which case its absence is a failure.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, createServer, preview, type PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
+import { createServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Dataset, loadDataset } from '../../src/data/mnist.js';
 import { type CarriedEntry, trainStepGraph } from '../../src/model/graphs.js';
@@ -20,52 +18,31 @@ import type { TrainConfig } from '../../src/train/core/config.js';
 import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
 import { nodeRuntime } from '../../src/train/session.js';
 import { batchOptions, DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
-import { ROOT } from '../helpers/cli.js';
+import { browserAvailable, CONFIG, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const CONFIG = join(ROOT, 'web-demo/vite.config.ts');
 const STATUS = '[data-testid=train-status]';
 
-test('a browser is available for the training page tests', () => {
-  if (process.env.REQUIRE_BROWSER === '1') expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install -y chromium)`).toBe(true);
-  else if (!hasChromium) console.warn(`training page tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
-});
+browserAvailable('training page');
 
-describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training page in Chromium (skipped without /usr/bin/chromium)', () => {
-  let server: PreviewServer;
-  let browser: Browser;
+describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/chromium)', () => {
+  let site: DemoSite;
   let url: string;
   const outside: string[] = [];
 
   beforeAll(async () => {
-    await build({ configFile: CONFIG, logLevel: 'error' });
-    server = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, host: '127.0.0.1', strictPort: false } });
-    url = server.resolvedUrls!.local[0];
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    site = await serveDemo();
+    url = site.url;
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.httpServer.close(resolve));
+    await site?.close();
   });
 
   /** train.html, recording console errors and refusing (and recording) any request off 127.0.0.1. */
   async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const page = await site.browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    // Requests from the page's workers (MNIST, onnxruntime-web) go through the context.
-    await page.context().route('**/*', (route) => {
-      const target = new URL(route.request().url());
-      if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:') return route.continue();
-      outside.push(target.href);
-      return route.abort();
-    });
+    await guardPage(page, errors, outside);
     await page.goto(`${url}train.html${query}`);
     return { page, errors };
   }
@@ -229,7 +206,7 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER !== '1')('training p
     const dev = await createServer({ configFile: CONFIG, logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false } });
     await dev.listen();
     try {
-      const page = await browser.newPage();
+      const page = await site.browser.newPage();
       await page.goto(`${dev.resolvedUrls!.local[0]}train.html`);
       await page.fill('[data-testid=train-steps]', '2');
       await page.selectOption('[data-testid=train-batch]', '64');

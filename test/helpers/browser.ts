@@ -65,3 +65,17 @@ export async function guardPage(page: Page, errors: string[], outside: string[])
     return route.abort();
   });
 }
+
+/** A new page of the site at `path`, guarded as `guardPage` says; its console errors come back with it. */
+export async function openGuarded(
+  site: DemoSite,
+  path: string,
+  outside: string[],
+  viewport = { width: 1000, height: 900 },
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await site.browser.newPage({ viewport });
+  const errors: string[] = [];
+  await guardPage(page, errors, outside);
+  await page.goto(site.url + path);
+  return { page, errors };
+}

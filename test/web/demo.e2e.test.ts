@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { digitPixels, firstOf } from '../helpers/digits.js';
 import { jpegWith, paperDigit, storedFor } from '../helpers/orientation.js';
@@ -25,14 +25,12 @@ browserAvailable('demo');
 
 describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chromium)', () => {
   let site: DemoSite;
-  let url: string;
   let split: Split;
   const outside: string[] = [];
 
   beforeAll(async () => {
     split = loadSplit(bundledMnistDir(), 'test');
     site = await serveDemo();
-    url = site.url;
   }, 180_000);
 
   afterAll(async () => {
@@ -41,10 +39,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
 
   /** A page that records console errors and refuses (and records) any request off 127.0.0.1. */
   async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
-    const page = await site.browser.newPage({ viewport: { width: 1100, height: 720 } });
-    const errors: string[] = [];
-    await guardPage(page, errors, outside);
-    await page.goto(url + query);
+    const { page, errors } = await openGuarded(site, query, outside, { width: 1100, height: 720 });
     await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…');
     return { page, errors };
   }

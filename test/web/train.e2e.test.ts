@@ -18,7 +18,7 @@ import type { TrainConfig } from '../../src/train/core/config.js';
 import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
 import { nodeRuntime } from '../../src/train/session.js';
 import { batchOptions, DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
-import { browserAvailable, CONFIG, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, CONFIG, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
 
 const STATUS = '[data-testid=train-status]';
 
@@ -26,12 +26,10 @@ browserAvailable('training page');
 
 describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/chromium)', () => {
   let site: DemoSite;
-  let url: string;
   const outside: string[] = [];
 
   beforeAll(async () => {
     site = await serveDemo();
-    url = site.url;
   }, 180_000);
 
   afterAll(async () => {
@@ -39,13 +37,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
   });
 
   /** train.html, recording console errors and refusing (and recording) any request off 127.0.0.1. */
-  async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
-    const page = await site.browser.newPage({ viewport: { width: 1000, height: 900 } });
-    const errors: string[] = [];
-    await guardPage(page, errors, outside);
-    await page.goto(`${url}train.html${query}`);
-    return { page, errors };
-  }
+  const open = (query = '') => openGuarded(site, `train.html${query}`, outside);
 
   /** Clicks Start and waits for the status to say "done" (or an error); returns the seconds it took. */
   async function startAndWait(page: Page, timeout: number): Promise<number> {
@@ -116,7 +108,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     await page.fill('[data-testid=train-steps]', '5');
     await page.click('[data-testid=train-start]');
     await page.waitForFunction((s) => document.querySelector(s)!.textContent!.startsWith('error'), STATUS, { timeout: 60_000 });
-    expect(await page.textContent(STATUS)).toBe(`error: could not load ${url}mnist/t10k-labels-idx1-ubyte.gz (HTTP 404)`);
+    expect(await page.textContent(STATUS)).toBe(`error: could not load ${site.url}mnist/t10k-labels-idx1-ubyte.gz (HTTP 404)`);
     expect(await page.isEnabled('[data-testid=train-start]')).toBe(true);
     expect(errors).toEqual([]);
     await page.close();

@@ -19,6 +19,7 @@ import { OPSET } from './core/opset.js';
 import { type Snapshot, type TrainEvents, TrainingLoop } from './core/training-loop.js';
 import { curvesPng } from './plot.js';
 import { type ProfileSummary, readTrace, summarizeTrace } from './profile.js';
+import { batchNormNames } from './state-file.js';
 import { type NodeRuntime, nodeRuntime } from './session.js';
 
 export { DivergedError } from './core/training-loop.js';
@@ -74,7 +75,7 @@ export class Trainer {
       }
     };
     const save = async (s: Snapshot): Promise<string> => {
-      const batchNorms = net.layers.filter((l) => l.kind === 'BatchNorm2d').map((l) => l.name);
+      const batchNorms = batchNormNames(net);
       const trainerState = { position: s.position, config: s.config, metrics: [...s.metrics], savedAt: new Date().toISOString() };
       const dir = keepingLastCheckpoint(() => saveCheckpoint(runDir, s.model, s.optimizer, trainerState, batchNorms));
       const runFiles: [string, string | Uint8Array][] = [

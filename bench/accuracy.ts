@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EpochMetrics } from '../src/train/core/config.js';
+import { timestamp } from '../src/util/timestamp.js';
 
 const { values: args, positionals: trainArgs } = parseArgs({
   options: { metrics: { type: 'string' }, seeds: { type: 'string', default: '1' } },
@@ -78,7 +79,7 @@ if (args.metrics) {
 } else {
   const seeds = args.seeds.split(',').map(Number);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds ${args.seeds}: expected a comma-separated list of seeds`);
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const stamp = timestamp();
   const results: Record<string, unknown> = {};
   for (const seed of seeds) {
     const out = join('runs', `accuracy-${stamp}-seed${seed}`);

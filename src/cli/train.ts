@@ -18,11 +18,9 @@ import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder }
 import { formatProfile, type ProfileSummary } from '../train/profile.js';
 import { type ProfileOptions, type TrainCheckpoint, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';
+import { timestamp } from '../util/timestamp.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 
-function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
 
 interface Options {
   epochs: number;

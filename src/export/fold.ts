@@ -6,17 +6,15 @@
  * A state that would fold into NaN or infinity is refused, naming the tensor to blame.
  */
 import { BatchNorm2d, Conv2d } from '../model/layers.js';
-import type { Network, StateDict } from '../model/network.js';
+import { firstNonFinite as firstNonFiniteEntry, type Network, type StateDict } from '../model/network.js';
 import { ExportError } from './errors.js';
 
 /** Index of the first non-finite value, or -1. */
 const firstNonFinite = (data: Float32Array): number => data.findIndex((v) => !Number.isFinite(v));
 
 function assertFiniteState(state: StateDict): void {
-  for (const [name, t] of state) {
-    const i = firstNonFinite(t.data);
-    if (i >= 0) throw new ExportError(`cannot export: '${name}' holds ${t.data[i]} (element ${i}); the model would compute NaN`);
-  }
+  const bad = firstNonFiniteEntry(state);
+  if (bad) throw new ExportError(`cannot export: ${bad}; the model would compute NaN`);
 }
 
 export function foldBatchNorm(net: Network, state: StateDict): StateDict {

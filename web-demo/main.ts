@@ -1,13 +1,15 @@
 /**
  * The browser demo: draw a digit (mouse, touch or pen) or drop an image, and the exported
  * model classifies it with onnxruntime-web's WebAssembly backend. The 28x28 input comes from
- * src/preprocess, the very code the `predict` CLI uses.
+ * src/preprocess, the very code the `predict` CLI uses. Below, the user can teach the model
+ * their own handwriting (teach.ts).
  */
 import * as ort from 'onnxruntime-web/wasm';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
 import { BlankImageError, mnistInput, type RgbaImage, SIDE } from '../src/preprocess/mnist-style.js';
 import { argmax } from '../src/util/argmax.js';
+import { setUpTeaching, type TeachHooks } from './teach.js';
 
 // Serve ORT's WebAssembly from this build (never a CDN); one thread needs no cross-origin isolation.
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
@@ -35,6 +37,7 @@ interface DemoHooks {
   lastInput: number[] | null;
   lastProbabilities: number[] | null;
   classify(input: number[]): Promise<number[]>;
+  teach: TeachHooks;
 }
 declare global {
   interface Window {
@@ -43,6 +46,10 @@ declare global {
 }
 
 let session: ort.InferenceSession | undefined;
+/** The shipped model: its bytes, session and MNIST test accuracy (from its card); `session` may be a tuned model's. */
+let shipped: { bytes: Uint8Array; session: ort.InferenceSession; accuracy?: number } | undefined;
+/** The input of what is on the canvas now (null when blank). */
+let currentInput: Float32Array | null = null;
 
 function setStatus(text: string, error = false): void {
   status.textContent = text;
@@ -50,6 +57,7 @@ function setStatus(text: string, error = false): void {
 }
 
 function clearCanvas(): void {
+  currentInput = null;
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   showResult(null);
@@ -102,9 +110,13 @@ async function predictFrom(image: RgbaImage): Promise<void> {
   try {
     input = mnistInput(image);
   } catch (e) {
-    if (e instanceof BlankImageError) return showResult(null);
+    if (e instanceof BlankImageError) {
+      currentInput = null;
+      return showResult(null);
+    }
     throw e;
   }
+  currentInput = input;
   window.mnistDemo.lastInput = Array.from(input);
   showInput(input);
   const { probabilities, ms } = await classify(input);
@@ -223,7 +235,31 @@ window.mnistDemo = {
   lastInput: null,
   lastProbabilities: null,
   classify: async (input) => (await classify(Float32Array.from(input))).probabilities,
+  teach: { examples: 0, tunedAccuracy: null, done: false },
 };
+
+/** Predict with a tuned model's bytes, or the shipped model again (null); what is drawn is read again. */
+async function useModel(onnx: Uint8Array | null): Promise<void> {
+  if (!shipped) return;
+  const previous = session;
+  session = onnx ? await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] }) : shipped.session;
+  if (previous && previous !== shipped.session) await previous.release();
+  if (currentInput) {
+    const { probabilities, ms } = await classify(currentInput);
+    showResult(probabilities, ms);
+  }
+}
+
+setUpTeaching(
+  {
+    currentInput: () => currentInput,
+    shippedModel: () => shipped?.bytes,
+    shippedAccuracy: () => shipped?.accuracy,
+    useModel,
+    clearDrawing: clearCanvas,
+  },
+  window.mnistDemo.teach,
+);
 
 async function start(): Promise<void> {
   clearCanvas();
@@ -238,6 +274,7 @@ async function start(): Promise<void> {
   }
   try {
     session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
+    shipped = { bytes: new Uint8Array(bytes), session };
   } catch (e) {
     setStatus(`error: onnxruntime-web could not start the model (${(e as Error).message})`, true);
     return;
@@ -245,6 +282,7 @@ async function start(): Promise<void> {
   setStatus('ready');
   try {
     const card = await (await fetch(MODEL_URL.replace(/\.onnx$/, '.json'))).json();
+    if (typeof card.test_accuracy === 'number') shipped.accuracy = card.test_accuracy;
     $('model-card').textContent = `Model: ${card.parameters.toLocaleString('en-US')} parameters, ${(100 * card.test_accuracy).toFixed(2)}% on the MNIST test set (${card.epochs} epochs).`;
   } catch {
     // the card is informative only

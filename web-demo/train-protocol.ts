@@ -11,6 +11,11 @@ export type ToWorker =
   | { type: 'stop' }
   /** Prepare the downloads from the newest snapshot (after a run has ended). */
   | { type: 'export' }
+  /**
+   * Fine-tune `model` (an exported .onnx) on the user's examples: `inputs` holds `labels.length`
+   * 28x28 inputs in [0,1]; MNIST comes from `dataUrl` as for `start`.
+   */
+  | { type: 'tune'; model: Uint8Array; inputs: Float32Array; labels: Uint8Array; dataUrl: string }
   /** A test hook: classify `count` 28x28 inputs in [0,1] with `model` (.onnx bytes) on onnxruntime-web. */
   | { type: 'classify'; id: number; model: Uint8Array; inputs: Float32Array; count: number };
 
@@ -43,6 +48,10 @@ export type FromWorker =
   | { type: 'exported'; step: number; onnx: Uint8Array; checkpoint: Uint8Array; verification: DownloadCheck }
   /** The exported model failed the check (or could not be made): nothing is offered. */
   | { type: 'export-refused'; message: string }
+  | { type: 'tune-step'; step: number; steps: number; loss: number }
+  /** The tuned model, exported and checked as downloads are; `verification.correct` of `count` is its MNIST test accuracy. */
+  | { type: 'tuned'; onnx: Uint8Array; verification: DownloadCheck; seconds: number }
+  | { type: 'tune-failed'; message: string }
   | { type: 'classified'; id: number; probabilities: Float32Array }
   | { type: 'classify-failed'; id: number; message: string };
 

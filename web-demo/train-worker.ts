@@ -1,6 +1,7 @@
 /**
- * The training page's worker: the seed CNN trained from scratch with the same core as
- * `npm run train` (src/train/core's TrainingLoop, InlineBatches, Evaluator; src/model's
+ * The pages' training worker: the seed CNN trained from scratch (train.html) or an exported
+ * model fine-tuned on the user's own digits (index.html), with the same core as `npm run
+ * train` (src/train/core's TrainingLoop, InlineBatches, fine-tune, Evaluator; src/model's
  * graphs; src/data's batches, augmentation and IDX checks). Only the runtime differs:
  * onnxruntime-web's WebAssembly backend instead of onnxruntime-node. Running here keeps the
  * page responsive; nothing leaves the page (MNIST comes from the page's own server).
@@ -13,12 +14,14 @@ import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../src/
 import { foldBatchNorm } from '../src/export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../src/export/inference.js';
 import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
+import { foldedStateFromModel } from '../src/export/model-weights.js';
 import { assertFaithful, verifyModel } from '../src/export/verify-core.js';
 import { trainStepGraph } from '../src/model/graphs.js';
 import type { Network, StateDict } from '../src/model/network.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { InlineBatches } from '../src/train/core/batch-source.js';
 import { Evaluator } from '../src/train/core/evaluator.js';
+import { FINE_TUNE, fineTune, ownExamples } from '../src/train/core/fine-tune.js';
 import type { Runtime } from '../src/train/core/runtime.js';
 import { type Snapshot, TrainingLoop } from '../src/train/core/training-loop.js';
 import { batchNormNames, encodeModelState } from '../src/train/state-file.js';
@@ -79,10 +82,17 @@ async function fetchIdx(dataUrl: string, name: string): Promise<IdxFile> {
   }
 }
 
-/** One split, checked by the same code as the Node loader's. */
-async function fetchSplit(dataUrl: string, split: SplitName): Promise<Split> {
-  const [images, labels] = await Promise.all(MNIST_FILES[split].map((name) => fetchIdx(dataUrl, name)));
-  return splitFromIdx(images, labels);
+/** One split, checked by the same code as the Node loader's; fetched once per worker. */
+const splits = new Map<string, Promise<Split>>();
+function fetchSplit(dataUrl: string, split: SplitName): Promise<Split> {
+  const key = `${dataUrl}${split}`;
+  let loading = splits.get(key);
+  if (!loading) {
+    loading = Promise.all(MNIST_FILES[split].map((name) => fetchIdx(dataUrl, name))).then(([images, labels]) => splitFromIdx(images, labels));
+    loading.catch(() => splits.delete(key)); // a failed fetch may be retried
+    splits.set(key, loading);
+  }
+  return loading;
 }
 
 /**
@@ -195,13 +205,37 @@ async function prepareDownloads(): Promise<FromWorker> {
   if (downloads?.step === trained.step) return downloads;
   const { net, model, step, runtime, test } = trained;
   post({ type: 'phase', text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…` });
-  const graph = inferenceGraph(net, foldBatchNorm(net, model));
-  const onnx = inferenceModelBytes(graph, { producer: 'train.html (onnxruntime-web)', steps: String(step), source: 'trained in the browser' });
-  const v = await verifyModel(runtime, net, model, onnx, test);
-  assertFaithful(v, 'the model is not offered for download');
-  const verification: DownloadCheck = { count: v.count, correct: v.correct, maxProbabilityDifference: v.maxProbabilityDifference, disagreements: v.disagreements };
+  const metadata = { producer: 'train.html (onnxruntime-web)', steps: String(step), source: 'trained in the browser' };
+  const { onnx, verification } = await exportChecked(runtime, net, model, test, metadata);
   downloads = { type: 'exported', step, onnx, checkpoint: encodeModelState(model, batchNormNames(net), step), verification };
   return downloads;
+}
+
+/** Exports `model` of `net` (BatchNorm folded) and checks it on `test` against the evaluation graph, as `npm run export` does. */
+async function exportChecked(runtime: Runtime, net: Network, model: StateDict, test: Split, metadata: Record<string, string>): Promise<{ onnx: Uint8Array; verification: DownloadCheck }> {
+  const onnx = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, model)), metadata);
+  const v = await verifyModel(runtime, net, model, onnx, test);
+  assertFaithful(v, 'the model is not offered');
+  return { onnx, verification: { count: v.count, correct: v.correct, maxProbabilityDifference: v.maxProbabilityDifference, disagreements: v.disagreements } };
+}
+
+/**
+ * "Teach it your handwriting": the exported model's weights (BatchNorm already folded, so its
+ * statistics stay frozen) fine-tuned on the user's examples mixed with MNIST (src/train/core's
+ * fineTune), then exported and checked on the 10k test images, whose accuracy the page shows.
+ */
+async function tune(modelBytes: Uint8Array, inputs: Float32Array, labels: Uint8Array, dataUrl: string): Promise<void> {
+  const started = performance.now();
+  const net = seedCnn().withBatchNormFolded();
+  const model = foldedStateFromModel(modelBytes, net);
+  const own = ownExamples(Array.from(labels, (_, i) => inputs.subarray(i * 784, (i + 1) * 784)), Array.from(labels));
+  post({ type: 'phase', text: 'loading MNIST to mix in (so the model does not forget)…' });
+  const [{ runtime }, base, test] = await Promise.all([loadRuntime({}), fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
+  const tuned = await fineTune({ net, model, own, base, runtime, onStep: (step, loss) => post({ type: 'tune-step', step, steps: FINE_TUNE.steps, loss }) });
+  post({ type: 'evaluating', images: test.count });
+  const metadata = { producer: 'index.html (onnxruntime-web)', source: `fine-tuned in the browser on ${own.count} drawn digits`, steps: String(FINE_TUNE.steps) };
+  const { onnx, verification } = await exportChecked(runtime, net, tuned, test, metadata);
+  post({ type: 'tuned', onnx, verification, seconds: (performance.now() - started) / 1000 });
 }
 
 /** Probabilities of `count` inputs under `model` (the classify test hook). */
@@ -239,6 +273,13 @@ scope.addEventListener('message', (e) => {
       prepareDownloads()
         .then(post)
         .catch((error: unknown) => post({ type: 'export-refused', message: error instanceof ExpectedError ? error.message : `could not export: ${messageOf(error)}` }));
+      return;
+    case 'tune':
+      if (running) return post({ type: 'tune-failed', message: 'a run is going on' });
+      running = true;
+      tune(message.model, message.inputs, message.labels, message.dataUrl)
+        .catch((error: unknown) => post({ type: 'tune-failed', message: messageOf(error) }))
+        .finally(() => (running = false));
       return;
     case 'classify': {
       const { id, model, inputs, count } = message;

@@ -2,7 +2,7 @@
 import type { Tensor } from '../graph/builder.js';
 import { numel } from '../graph/shape.js';
 import { Rng } from '../util/rng.js';
-import type { ForwardContext, Layer, StateSpec } from './layers.js';
+import { BatchNorm2d, type ForwardContext, type Layer, type StateSpec } from './layers.js';
 
 export interface Block {
   readonly name: string;
@@ -61,6 +61,17 @@ export class Network {
       }
     }
     return y;
+  }
+
+  /**
+   * The same network with each BatchNorm folded into the conv before it (no BatchNorm layers):
+   * the architecture of an exported model, whose state `foldBatchNorm` makes. Training it is
+   * fine-tuning with frozen BatchNorm statistics, as one does on a handful of examples, whose
+   * batch statistics would mean nothing.
+   */
+  withBatchNormFolded(): Network {
+    const blocks = this.blocks.map((b) => ({ name: b.name, layers: b.layers.filter((l) => !(l instanceof BatchNorm2d)) }));
+    return new Network(`${this.name}-folded`, blocks, this.inputShape);
   }
 
   /** Fresh state with PyTorch's default initialisation, drawn from `seed`. */

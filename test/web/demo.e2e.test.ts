@@ -179,6 +179,71 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     await page.close();
   }, 120_000);
 
+  test('teach it your handwriting: four drawn 1s labelled 7 make the first read 7; MNIST accuracy is shown; the tuned model downloads; Reset undoes it', async () => {
+    const { page, errors } = await open();
+    const ones = [0, 1, 2, 3].reduce<number[]>((found) => [...found, firstOf(1, (found.at(-1) ?? -1) + 1)], []);
+    expect(await page.locator('[data-testid=teach-train]').isDisabled()).toBe(true);
+    for (const index of ones) {
+      expect(await draw(page, index)).toBe('1');
+      await page.locator('[data-testid=teach-label]').pressSequentially('7');
+      await page.click('[data-testid=teach-add]');
+      await page.locator('[data-testid=teach-label]').fill('');
+    }
+    expect(await page.locator('[data-testid=teach-examples] li').count()).toBe(4);
+    expect(await page.textContent('[data-testid=prediction]')).toBe('–'); // adding clears the canvas for the next digit
+    const started = performance.now();
+    await page.click('[data-testid=teach-train]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')!.textContent!.includes('done'), null, { timeout: 240_000 });
+    const status = (await page.textContent('[data-testid=teach-status]'))!;
+    const accuracy = (await page.evaluate(() => window.mnistDemo.teach.tunedAccuracy))!;
+    console.log(`teach: ${status} (${((performance.now() - started) / 1000).toFixed(1)} s in the test)`);
+    expect(status).toContain(`MNIST test accuracy ${(100 * accuracy).toFixed(2)}%`);
+    expect(accuracy).toBeGreaterThanOrEqual(0.99);
+
+    const tunedReads = [];
+    for (const index of ones) {
+      await page.click('[data-testid=clear]');
+      tunedReads.push(await draw(page, index));
+    }
+    console.log(`teach: the four 1s now read ${tunedReads.join(' ')}`);
+    expect(tunedReads[0]).toBe('7');
+
+    // The download is the model the page now predicts with: onnxruntime-node gives the page's probabilities.
+    const { input, probabilities, onnx } = await page.evaluate(async () => {
+      const href = document.querySelector<HTMLAnchorElement>('[data-testid=teach-download]')!.href;
+      const bytes = new Uint8Array(await (await fetch(href)).arrayBuffer());
+      return { input: window.mnistDemo.lastInput!, probabilities: window.mnistDemo.lastProbabilities!, onnx: Array.from(bytes) };
+    });
+    const session = await ort.InferenceSession.create(Uint8Array.from(onnx));
+    const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) })).probabilities.data as Float32Array;
+    expect(Math.max(...probabilities.map((p, i) => Math.abs(p - node[i])))).toBeLessThan(1e-4);
+
+    await page.click('[data-testid=teach-reset]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')!.textContent === 'back to the shipped model');
+    await page.click('[data-testid=clear]');
+    expect(await draw(page, ones[0])).toBe('1');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 360_000);
+
+  test('teaching refuses a missing label or a blank canvas, in one line', async () => {
+    const { page, errors } = await open();
+    await page.click('[data-testid=teach-add]');
+    expect(await page.textContent('[data-testid=teach-status]')).toBe('error: type the digit it is (0-9) first');
+    await page.locator('[data-testid=teach-label]').pressSequentially('4');
+    await page.click('[data-testid=teach-add]');
+    expect(await page.textContent('[data-testid=teach-status]')).toBe('error: draw a digit (or open an image) first');
+    expect(await page.locator('[data-testid=teach-examples] li').count()).toBe(0);
+    await draw(page, 4);
+    await page.click('[data-testid=teach-add]');
+    expect(await page.locator('[data-testid=teach-examples] li').count()).toBe(1);
+    await page.click('[data-testid=teach-remove]');
+    expect(await page.locator('[data-testid=teach-examples] li').count()).toBe(0);
+    expect(await page.locator('[data-testid=teach-train]').isDisabled()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   test('a missing model shows a clear message on the page', async () => {
     const { page } = await open('?model=missing.onnx');
     expect(await page.textContent('[data-testid=status]')).toBe('error: could not load the model missing.onnx (HTTP 404)');

@@ -1,0 +1,166 @@
+/**
+ * "Teach it your handwriting" on the draw page: the user's digits, each with its label, go to
+ * the training worker, which fine-tunes the shipped model on them mixed with MNIST
+ * (src/train/core/fine-tune.ts), exports the result and checks it on the MNIST test set. The
+ * page then predicts with the tuned model until Reset. Each training starts again from the
+ * shipped model with the whole set, so training twice does not compound.
+ */
+import { SIDE } from '../src/preprocess/mnist-style.js';
+import type { FromWorker, ToWorker } from './train-protocol.js';
+
+export interface TeachHost {
+  /** The 28x28 input of what is drawn now, or null when the canvas is blank. */
+  currentInput(): Float32Array | null;
+  /** The shipped model's .onnx bytes (undefined until loaded). */
+  shippedModel(): Uint8Array | undefined;
+  /** Predict with these .onnx bytes from now on (null: the shipped model again). */
+  useModel(onnx: Uint8Array | null): Promise<void>;
+  clearDrawing(): void;
+  /** The shipped model's MNIST test accuracy, from its card, if known. */
+  shippedAccuracy(): number | undefined;
+}
+
+interface Example {
+  input: Float32Array;
+  label: number;
+}
+
+/** Test hooks: what the last fine-tune gave. */
+export interface TeachHooks {
+  examples: number;
+  tunedAccuracy: number | null;
+  done: boolean;
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
+  const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`[data-testid="${id}"]`)!;
+  const label = $<HTMLInputElement>('teach-label');
+  const add = $<HTMLButtonElement>('teach-add');
+  const train = $<HTMLButtonElement>('teach-train');
+  const reset = $<HTMLButtonElement>('teach-reset');
+  const download = $<HTMLAnchorElement>('teach-download');
+  const list = $('teach-examples');
+  const status = $('teach-status');
+
+  const examples: Example[] = [];
+  let worker: Worker | undefined;
+  let busy = false;
+  let tuned = false;
+
+  const say = (text: string, error = false) => {
+    status.textContent = text;
+    status.classList.toggle('error', error);
+  };
+  const refresh = () => {
+    hooks.examples = examples.length;
+    train.disabled = busy || examples.length === 0;
+    add.disabled = busy;
+    reset.disabled = busy || !tuned;
+  };
+
+  function thumbnail(input: Float32Array): HTMLCanvasElement {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = SIDE;
+    const image = new ImageData(SIDE, SIDE);
+    input.forEach((v, i) => image.data.set([255 * v, 255 * v, 255 * v, 255], 4 * i));
+    canvas.getContext('2d')!.putImageData(image, 0, 0);
+    return canvas;
+  }
+
+  function render(): void {
+    list.replaceChildren(
+      ...examples.map((ex, i) => {
+        const li = document.createElement('li');
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.textContent = '×';
+        remove.title = 'remove this digit';
+        remove.dataset.testid = 'teach-remove';
+        remove.addEventListener('click', () => {
+          examples.splice(i, 1);
+          render();
+        });
+        li.append(thumbnail(ex.input), `as ${ex.label}`, remove);
+        return li;
+      }),
+    );
+    refresh();
+  }
+
+  add.addEventListener('click', () => {
+    const text = label.value.trim();
+    if (!/^[0-9]$/.test(text)) return say('error: type the digit it is (0-9) first', true);
+    const input = host.currentInput();
+    if (!input) return say('error: draw a digit (or open an image) first', true);
+    examples.push({ input: input.slice(), label: Number(text) });
+    host.clearDrawing();
+    render();
+    say(`${examples.length} digit${examples.length === 1 ? '' : 's'} of yours; draw another, or train`);
+  });
+
+  function onMessage(m: FromWorker): void {
+    switch (m.type) {
+      case 'phase':
+        return say(m.text);
+      case 'tune-step':
+        return say(`training on your digits: step ${m.step} of ${m.steps} (loss ${m.loss.toFixed(3)})`);
+      case 'evaluating':
+        return say(`checking the tuned model on ${m.images.toLocaleString('en-US')} MNIST test images…`);
+      case 'tuned': {
+        const accuracy = m.verification.correct / m.verification.count;
+        const shipped = host.shippedAccuracy();
+        void host.useModel(m.onnx).then(() => {
+          tuned = true;
+          busy = false;
+          URL.revokeObjectURL(download.href);
+          download.href = URL.createObjectURL(new Blob([m.onnx as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+          download.hidden = false;
+          hooks.tunedAccuracy = accuracy;
+          hooks.done = true;
+          refresh();
+          const was = shipped === undefined ? '' : ` (the shipped model: ${percent(shipped)})`;
+          say(`done in ${m.seconds.toFixed(1)} s: predicting with the model tuned on your ${examples.length} digits; MNIST test accuracy ${percent(accuracy)}${was}`);
+        });
+        return;
+      }
+      case 'tune-failed':
+      case 'error':
+        busy = false;
+        hooks.done = true;
+        refresh();
+        return say(`error: ${m.message}`, true);
+    }
+  }
+
+  train.addEventListener('click', () => {
+    const model = host.shippedModel();
+    if (!model || examples.length === 0 || busy) return;
+    if (!worker) {
+      worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+      worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
+      worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
+    }
+    busy = true;
+    hooks.done = false;
+    refresh();
+    const inputs = new Float32Array(examples.length * SIDE * SIDE);
+    examples.forEach((ex, i) => inputs.set(ex.input, i * SIDE * SIDE));
+    const message: ToWorker = { type: 'tune', model: model.slice(), inputs, labels: Uint8Array.from(examples, (ex) => ex.label), dataUrl: new URL('mnist/', location.href).href };
+    worker.postMessage(message);
+    say('starting…');
+  });
+
+  reset.addEventListener('click', () => {
+    void host.useModel(null).then(() => {
+      tuned = false;
+      download.hidden = true;
+      hooks.tunedAccuracy = null;
+      refresh();
+      say('back to the shipped model');
+    });
+  });
+
+  refresh();
+}

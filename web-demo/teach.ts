@@ -41,6 +41,7 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
   const train = $<HTMLButtonElement>('teach-train');
   const reset = $<HTMLButtonElement>('teach-reset');
   const download = $<HTMLAnchorElement>('teach-download');
+  const downloadCheckpoint = $<HTMLAnchorElement>('teach-download-checkpoint');
   const list = $('teach-examples');
   const status = $('teach-status');
 
@@ -59,6 +60,13 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
     add.disabled = busy;
     reset.disabled = busy || !tuned;
   };
+
+  /** Points a download link at these bytes (freeing the previous ones) and shows it. */
+  function offer(link: HTMLAnchorElement, bytes: Uint8Array): void {
+    if (link.href.startsWith('blob:')) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+    link.hidden = false;
+  }
 
   function thumbnail(input: Float32Array): HTMLCanvasElement {
     const canvas = document.createElement('canvas');
@@ -114,9 +122,8 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
         void host.useModel(m.onnx).then(() => {
           tuned = true;
           busy = false;
-          URL.revokeObjectURL(download.href);
-          download.href = URL.createObjectURL(new Blob([m.onnx as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-          download.hidden = false;
+          offer(download, m.onnx);
+          offer(downloadCheckpoint, m.checkpoint);
           hooks.tunedAccuracy = accuracy;
           hooks.done = true;
           refresh();
@@ -155,7 +162,7 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
   reset.addEventListener('click', () => {
     void host.useModel(null).then(() => {
       tuned = false;
-      download.hidden = true;
+      download.hidden = downloadCheckpoint.hidden = true;
       hooks.tunedAccuracy = null;
       refresh();
       say('back to the shipped model');

@@ -49,8 +49,12 @@ export type FromWorker =
   /** The exported model failed the check (or could not be made): nothing is offered. */
   | { type: 'export-refused'; message: string }
   | { type: 'tune-step'; step: number; steps: number; loss: number }
-  /** The tuned model, exported and checked as downloads are; `verification.correct` of `count` is its MNIST test accuracy. */
-  | { type: 'tuned'; onnx: Uint8Array; verification: DownloadCheck; seconds: number }
+  /**
+   * The tuned model, exported and checked as downloads are (`verification.correct` of `count` is
+   * its MNIST test accuracy), and its state dict as safetensors (the folded network's: conv
+   * weights and biases with BatchNorm folded in).
+   */
+  | { type: 'tuned'; onnx: Uint8Array; checkpoint: Uint8Array; verification: DownloadCheck; seconds: number }
   | { type: 'tune-failed'; message: string }
   | { type: 'classified'; id: number; probabilities: Float32Array }
   | { type: 'classify-failed'; id: number; message: string };

@@ -235,7 +235,8 @@ async function tune(modelBytes: Uint8Array, inputs: Float32Array, labels: Uint8A
   post({ type: 'evaluating', images: test.count });
   const metadata = { producer: 'index.html (onnxruntime-web)', source: `fine-tuned in the browser on ${own.count} drawn digits`, steps: String(FINE_TUNE.steps) };
   const { onnx, verification } = await exportChecked(runtime, net, tuned, test, metadata);
-  post({ type: 'tuned', onnx, verification, seconds: (performance.now() - started) / 1000 });
+  const checkpoint = encodeModelState(tuned, batchNormNames(net), FINE_TUNE.steps);
+  post({ type: 'tuned', onnx, checkpoint, verification, seconds: (performance.now() - started) / 1000 });
 }
 
 /** Probabilities of `count` inputs under `model` (the classify test hook). */

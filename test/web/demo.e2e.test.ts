@@ -13,6 +13,9 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
+import { foldedStateFromModel } from '../../src/export/model-weights.js';
+import { seedCnn } from '../../src/model/seed-cnn.js';
+import { decodeSafetensors } from '../../src/util/safetensors.js';
 import { browserAvailable, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { digitPixels, firstOf } from '../helpers/digits.js';
@@ -209,14 +212,23 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     expect(tunedReads[0]).toBe('7');
 
     // The download is the model the page now predicts with: onnxruntime-node gives the page's probabilities.
-    const { input, probabilities, onnx } = await page.evaluate(async () => {
-      const href = document.querySelector<HTMLAnchorElement>('[data-testid=teach-download]')!.href;
-      const bytes = new Uint8Array(await (await fetch(href)).arrayBuffer());
-      return { input: window.mnistDemo.lastInput!, probabilities: window.mnistDemo.lastProbabilities!, onnx: Array.from(bytes) };
+    const { input, probabilities, onnx, weights } = await page.evaluate(async () => {
+      const bytesOf = async (id: string) => {
+        const href = document.querySelector<HTMLAnchorElement>(`[data-testid=${id}]`)!.href;
+        return Array.from(new Uint8Array(await (await fetch(href)).arrayBuffer()));
+      };
+      const [onnx, weights] = [await bytesOf('teach-download'), await bytesOf('teach-download-checkpoint')];
+      return { input: window.mnistDemo.lastInput!, probabilities: window.mnistDemo.lastProbabilities!, onnx, weights };
     });
     const session = await ort.InferenceSession.create(Uint8Array.from(onnx));
     const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) })).probabilities.data as Float32Array;
     expect(Math.max(...probabilities.map((p, i) => Math.abs(p - node[i])))).toBeLessThan(1e-4);
+    // The .safetensors holds the same weights as the .onnx (the folded network's state dict).
+    const folded = seedCnn().withBatchNormFolded();
+    const inOnnx = foldedStateFromModel(Uint8Array.from(onnx), folded);
+    const inSafetensors = decodeSafetensors(Uint8Array.from(weights), 'mnist-tuned.safetensors').tensors;
+    expect([...inSafetensors.keys()]).toEqual(folded.stateSpecs.map((s) => s.name));
+    for (const [name, t] of inOnnx) expect(inSafetensors.get(name)?.data).toEqual(t.data);
 
     await page.click('[data-testid=teach-reset]');
     await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')!.textContent === 'back to the shipped model');

@@ -143,7 +143,8 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
 
   train.addEventListener('click', () => {
     const model = host.shippedModel();
-    if (!model || examples.length === 0 || busy) return;
+    if (examples.length === 0 || busy) return;
+    if (!model) return say('error: there is no model to tune (it did not load)', true);
     if (!worker) {
       worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
       worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));

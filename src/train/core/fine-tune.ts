@@ -61,6 +61,7 @@ export function ownExamples(inputs: readonly Float32Array[], labels: readonly nu
 export class MixedBatches implements BatchSource {
   private readonly options: BatchOptions;
   private readonly buffers: BatchBuffers;
+  private readonly imageSize: number;
 
   constructor(
     private readonly own: Split,
@@ -69,8 +70,10 @@ export class MixedBatches implements BatchSource {
     masks: BatchOptions['masks'],
   ) {
     if (recipe.ownPerBatch >= recipe.batchSize) throw new Error('a fine-tuning batch needs room for training images too');
+    if (own.rows !== base.rows || own.cols !== base.cols) throw new Error(`the examples are ${own.rows}x${own.cols}, the training images ${base.rows}x${base.cols}`);
     this.options = { examples: recipe.steps * recipe.batchSize, batchSize: recipe.batchSize, seed: recipe.seed, shuffle: true, augment: recipe.augment, masks };
-    this.buffers = batchBuffers(this.options, 784);
+    this.imageSize = base.rows * base.cols;
+    this.buffers = batchBuffers(this.options, this.imageSize);
   }
 
   get batchesPerEpoch(): number {
@@ -78,8 +81,8 @@ export class MixedBatches implements BatchSource {
   }
 
   private fill(step: number): Batch {
-    const { own, base, recipe } = this;
-    const batch = batchView(this.options, this.buffers, recipe.batchSize, 784);
+    const { own, base, recipe, imageSize: size } = this;
+    const batch = batchView(this.options, this.buffers, recipe.batchSize, size);
     const parts = [
       { split: own, count: recipe.ownPerBatch, stream: OWN_STREAM, at: 0 },
       { split: base, count: recipe.batchSize - recipe.ownPerBatch, stream: BASE_STREAM, at: recipe.ownPerBatch },
@@ -88,7 +91,7 @@ export class MixedBatches implements BatchSource {
       const rng = new Rng(recipe.seed, stream, step);
       const order = Uint32Array.from({ length: count }, () => rng.int(split.count));
       const seed = (recipe.seed ^ stream) >>> 0; // the two parts' augmentations must differ
-      fillAugmentedImages(split, order, 0, count, batch.images.subarray(at * 784, (at + count) * 784), recipe.augment, seed, step);
+      fillAugmentedImages(split, order, 0, count, batch.images.subarray(at * size, (at + count) * size), recipe.augment, seed, step);
       fillLabels(split, 0, count, batch.labels.subarray(at, at + count), order);
     }
     fillStepMasks(

@@ -8,6 +8,7 @@
  * accuracy: the final epoch is reported next to the best.
  *   must: >= 99.40% within 19 epochs (the seed's result)
  *   goal: >= 99.50% best and >= 99.40% in each of the last three epochs, within 15 epochs
+ *   ends: the same two as the run ends, however many epochs it has (the speed issue's targets)
  *   speed: >= 99.40% within 300 s of wall time from the command's start
  */
 import { spawn } from 'node:child_process';
@@ -69,6 +70,9 @@ function judge(metrics: EpochMetrics[], epochEnds?: number[]) {
     must_9940_within_19_epochs: best(within(19)) >= TARGET,
     goal_best_9950_within_15_epochs: best(first15) >= 0.995,
     goal_last_three_of_15_at_least_9940: first15.length === 15 && first15.slice(-3).every((m) => m.test_acc >= TARGET),
+    // The speed issue's targets, whatever the run's length: as the run ends, and against the clock.
+    ends_best_9950: best(metrics) >= 0.995,
+    ends_last_three_at_least_9940: lastThree.length === 3 && lastThree.every((m) => m.test_acc >= TARGET),
     speed_9940_within_300_s: seconds !== null && seconds <= 300,
     seconds_per_epoch: Number((metrics.reduce((s, m) => s + m.train_seconds, 0) / metrics.length).toFixed(1)),
   };

@@ -155,7 +155,7 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
     refresh();
     const inputs = new Float32Array(examples.length * SIDE * SIDE);
     examples.forEach((ex, i) => inputs.set(ex.input, i * SIDE * SIDE));
-    const message: ToWorker = { type: 'tune', model: model.slice(), inputs, labels: Uint8Array.from(examples, (ex) => ex.label), dataUrl: new URL('mnist/', location.href).href };
+    const message: ToWorker = { type: 'tune', model, inputs, labels: Uint8Array.from(examples, (ex) => ex.label), dataUrl: new URL('mnist/', location.href).href };
     worker.postMessage(message);
     say('starting…');
   });

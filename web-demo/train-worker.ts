@@ -206,16 +206,26 @@ async function prepareDownloads(): Promise<FromWorker> {
   const { net, model, step, runtime, test } = trained;
   post({ type: 'phase', text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…` });
   const metadata = { producer: 'train.html (onnxruntime-web)', steps: String(step), source: 'trained in the browser' };
-  const { onnx, verification } = await exportChecked(runtime, net, model, test, metadata);
+  const { onnx, verification } = await exportChecked(runtime, net, model, test, metadata, 'the model is not offered for download');
   downloads = { type: 'exported', step, onnx, checkpoint: encodeModelState(model, batchNormNames(net), step), verification };
   return downloads;
 }
 
-/** Exports `model` of `net` (BatchNorm folded) and checks it on `test` against the evaluation graph, as `npm run export` does. */
-async function exportChecked(runtime: Runtime, net: Network, model: StateDict, test: Split, metadata: Record<string, string>): Promise<{ onnx: Uint8Array; verification: DownloadCheck }> {
+/**
+ * Exports `model` of `net` (BatchNorm folded) and checks it on `test` against the evaluation
+ * graph, as `npm run export` does; a failed check throws, its message ending in `consequence`.
+ */
+async function exportChecked(
+  runtime: Runtime,
+  net: Network,
+  model: StateDict,
+  test: Split,
+  metadata: Record<string, string>,
+  consequence: string,
+): Promise<{ onnx: Uint8Array; verification: DownloadCheck }> {
   const onnx = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, model)), metadata);
   const v = await verifyModel(runtime, net, model, onnx, test);
-  assertFaithful(v, 'the model is not offered');
+  assertFaithful(v, consequence);
   return { onnx, verification: { count: v.count, correct: v.correct, maxProbabilityDifference: v.maxProbabilityDifference, disagreements: v.disagreements } };
 }
 
@@ -234,7 +244,7 @@ async function tune(modelBytes: Uint8Array, inputs: Float32Array, labels: Uint8A
   const tuned = await fineTune({ net, model, own, base, runtime, onStep: (step, loss) => post({ type: 'tune-step', step, steps: FINE_TUNE.steps, loss }) });
   post({ type: 'evaluating', images: test.count });
   const metadata = { producer: 'index.html (onnxruntime-web)', source: `fine-tuned in the browser on ${own.count} drawn digits`, steps: String(FINE_TUNE.steps) };
-  const { onnx, verification } = await exportChecked(runtime, net, tuned, test, metadata);
+  const { onnx, verification } = await exportChecked(runtime, net, tuned, test, metadata, 'the page keeps the model it had');
   const checkpoint = encodeModelState(tuned, batchNormNames(net), FINE_TUNE.steps);
   post({ type: 'tuned', onnx, checkpoint, verification, seconds: (performance.now() - started) / 1000 });
 }

@@ -9,6 +9,7 @@ import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
 import { BlankImageError, mnistInput, type RgbaImage, SIDE } from '../src/preprocess/mnist-style.js';
 import { argmax } from '../src/util/argmax.js';
+import { byTestId, paintInput } from './dom.js';
 import { setUpTeaching, type TeachHooks } from './teach.js';
 
 // Serve ORT's WebAssembly from this build (never a CDN); one thread needs no cross-origin isolation.
@@ -20,7 +21,7 @@ const THROTTLE_MS = 80;
 const params = new URLSearchParams(location.search);
 const MODEL_URL = params.get('model') ?? 'mnist.onnx';
 
-const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`[data-testid="${id}"]`)!;
+const $ = byTestId;
 const canvas = $<HTMLCanvasElement>('canvas');
 const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
 const preview = $<HTMLCanvasElement>('input-preview');
@@ -87,15 +88,6 @@ function showResult(probabilities: number[] | null, ms?: number): void {
   if (!probabilities) preview.getContext('2d')!.clearRect(0, 0, SIDE, SIDE);
 }
 
-function showInput(input: Float32Array): void {
-  const image = new ImageData(SIDE, SIDE);
-  input.forEach((v, i) => {
-    const g = Math.round(255 * v);
-    image.data.set([g, g, g, 255], 4 * i);
-  });
-  preview.getContext('2d')!.putImageData(image, 0, 0);
-}
-
 async function classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
   const started = performance.now();
   const out = await session!.run({ [INPUT]: new ort.Tensor('float32', input, [1, 1, SIDE, SIDE]) });
@@ -118,7 +110,7 @@ async function predictFrom(image: RgbaImage): Promise<void> {
   }
   currentInput = input;
   window.mnistDemo.lastInput = Array.from(input);
-  showInput(input);
+  paintInput(preview, input);
   const { probabilities, ms } = await classify(input);
   showResult(probabilities, ms);
 }

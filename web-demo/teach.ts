@@ -6,6 +6,7 @@
  * shipped model with the whole set, so training twice does not compound.
  */
 import { SIDE } from '../src/preprocess/mnist-style.js';
+import { byTestId, paintInput } from './dom.js';
 import type { FromWorker, ToWorker } from './train-protocol.js';
 
 export interface TeachHost {
@@ -35,7 +36,7 @@ export interface TeachHooks {
 const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
-  const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`[data-testid="${id}"]`)!;
+  const $ = byTestId;
   const label = $<HTMLInputElement>('teach-label');
   const add = $<HTMLButtonElement>('teach-add');
   const train = $<HTMLButtonElement>('teach-train');
@@ -71,9 +72,7 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
   function thumbnail(input: Float32Array): HTMLCanvasElement {
     const canvas = document.createElement('canvas');
     canvas.width = canvas.height = SIDE;
-    const image = new ImageData(SIDE, SIDE);
-    input.forEach((v, i) => image.data.set([255 * v, 255 * v, 255 * v, 255], 4 * i));
-    canvas.getContext('2d')!.putImageData(image, 0, 0);
+    paintInput(canvas, input);
     return canvas;
   }
 

@@ -4,6 +4,7 @@
  * responsive while a step runs.
  */
 import type { EpochMetrics } from '../src/train/core/config.js';
+import { byTestId } from './dom.js';
 import { TrainChart } from './train-chart.js';
 import type { DownloadCheck, FromWorker, StepReport, ToWorker } from './train-protocol.js';
 import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from './train-recipe.js';
@@ -36,7 +37,7 @@ declare global {
   }
 }
 
-const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`[data-testid="${id}"]`)!;
+const $ = byTestId;
 const ui = {
   settings: $<HTMLFormElement>('train-settings'),
   steps: $<HTMLInputElement>('train-steps'),

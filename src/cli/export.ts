@@ -25,7 +25,7 @@ import {
 import { assertFaithful, verifyExport } from '../export/verify.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import type { Network } from '../model/network.js';
-import { type Checkpoint, loadCheckpoint, loadNewestCheckpoint } from '../train/checkpoint.js';
+import { type Checkpoint, evaluatedState, loadCheckpoint, loadNewestCheckpoint } from '../train/checkpoint.js';
 import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
 import { runCommand, UsageError, warnSkipped } from './errors.js';
@@ -77,11 +77,12 @@ runCommand(async () => {
   const net = seedCnn();
   const checkpoint = loadForExport(o.checkpoint, net);
   const { dir } = checkpoint;
-  const graph = inferenceGraph(net, foldBatchNorm(net, checkpoint.model));
+  const state = evaluatedState(checkpoint); // the weights the run's test accuracy was measured on
+  const graph = inferenceGraph(net, foldBatchNorm(net, state));
 
   const test = loadSplit(o.dataDir ?? bundledMnistDir(), 'test'); // the training split is not needed
   console.log(`verifying ${dir} exported against its evaluation graph on ${test.count} test images...`);
-  const verification = await verifyExport(net, checkpoint.model, inferenceModelBytes(graph), test);
+  const verification = await verifyExport(net, state, inferenceModelBytes(graph), test);
   assertFaithful(verification);
 
   const card: ModelCard = {

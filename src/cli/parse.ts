@@ -43,3 +43,10 @@ export function uint32(value: string): number {
   if (n > 0xffffffff) throw new InvalidArgumentError('must be at most 4294967295 (2^32 - 1).');
   return n;
 }
+
+/** A moving-average decay: strictly between 0 and 1. */
+export function emaDecay(value: string): number {
+  const n = number(value);
+  if (n <= 0 || n >= 1) throw new InvalidArgumentError('must be in (0, 1).');
+  return n;
+}

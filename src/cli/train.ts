@@ -19,7 +19,7 @@ import { formatProfile, type ProfileSummary } from '../train/profile.js';
 import { type ProfileOptions, type TrainCheckpoint, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';
 import { timestamp } from '../util/timestamp.js';
-import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
+import { emaDecay, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 
 
 interface Options {
@@ -48,6 +48,8 @@ interface Options {
   resume: boolean;
   dataDir?: string;
   profile?: number | true;
+  emaDecay: number;
+  ema: boolean;
 }
 
 function toConfig(o: Options): TrainConfig {
@@ -82,6 +84,7 @@ function toConfig(o: Options): TrainConfig {
     threads: o.threads,
     device: o.device,
     dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+    ...(o.ema ? { average: { decay: o.emaDecay } } : {}),
   };
 }
 
@@ -106,6 +109,8 @@ const program = new Command('train')
   )
   .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, 7)
   .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, 2)
+  .option('--ema-decay <d>', 'decay of the exponential moving average of the weights that is evaluated, checkpointed and exported', emaDecay, 0.99)
+  .option('--no-ema', 'evaluate and export the live weights instead of their moving average')
   .option('--no-shuffle', 'keep the training set in file order')
   .option('--train-limit <n>', 'train on the first N training images', positiveInt)
   .option('--test-limit <n>', 'evaluate on the first N test images', positiveInt)
@@ -131,6 +136,8 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
   rotateDegrees: (c) => c.augment?.rotate,
   shiftPixels: (c) => c.augment?.shift,
   shuffle: (c) => c.shuffle,
+  ema: (c) => c.average?.decay,
+  emaDecay: (c) => c.average?.decay,
   trainLimit: (c) => c.trainLimit,
   dataDir: (c) => c.dataDir ?? 'the bundled MNIST',
 };

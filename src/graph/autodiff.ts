@@ -19,7 +19,8 @@ export class GradientError extends Error {
 function nodesBetween(nodes: readonly Node[], y: Tensor, wrt: readonly Tensor[]): Node[] {
   const dependsOnWrt = new Set<Tensor>(wrt);
   for (const node of nodes) {
-    if (node.inputs.some((t) => t && dependsOnWrt.has(t))) node.outputs.forEach((t) => dependsOnWrt.add(t));
+    // Only float values carry gradients: a comparison's bool output (or an index) ends the path.
+    if (node.inputs.some((t) => t && dependsOnWrt.has(t))) node.outputs.forEach((t) => isFloat(t.dtype) && dependsOnWrt.add(t));
   }
   const needed = new Set<Tensor>([y]);
   const path: Node[] = [];

@@ -20,11 +20,14 @@ export const LR = 'lr';
 export const STEP = 'step';
 export const LOSS = 'loss';
 export const CORRECT = 'correct';
+export const AVERAGE_DECAY = 'average_decay';
 
 /** Name of the output that carries the next value of a state entry. */
 export const next = (name: string): string => `${name}.next`;
 /** Name of an optimizer slot of a parameter, e.g. `conv1.weight.momentum_buffer`. */
 export const slotName = (param: string, slot: string): string => `${param}.${slot}`;
+/** Name of the moving average of a model state entry, e.g. `conv1.weight.average`. */
+export const averageName = (entry: string): string => `${entry}.average`;
 
 export interface DropoutMaskInput {
   name: string;
@@ -92,6 +95,8 @@ export type CarriedEntry = { name: string; shape: readonly number[] } & (
   | { role: 'buffer' }
   /** Optimizer state of parameter `of`, e.g. slot `momentum_buffer` of `conv1.weight`. */
   | { role: 'optimizer'; of: string; slot: string }
+  /** The exponential moving average of model state entry `of` (parameter or buffer). */
+  | { role: 'average'; of: string }
 );
 
 export interface TrainStepGraph {
@@ -99,8 +104,18 @@ export interface TrainStepGraph {
   batch: number;
   /** Dropout masks to feed each step, in layer order. */
   masks: DropoutMaskInput[];
-  /** The state fed in and returned as `.next`: parameters with their optimizer slots, then buffers. */
+  /** The state fed in and returned as `.next`: parameters with their optimizer slots, buffers, then averages. */
   carried: CarriedEntry[];
+}
+
+export interface TrainStepOptions {
+  /**
+   * Keep an exponential moving average of the model state (parameters and BatchNorm
+   * statistics), as torch.optim.swa_utils.AveragedModel or tf.train.ExponentialMovingAverage
+   * do: avg <- avg + (1 - d) (value - avg) after each update, with d the scalar input
+   * `average_decay` (scheduled in TypeScript, like the learning rate).
+   */
+  average?: boolean;
 }
 
 /**
@@ -108,7 +123,7 @@ export interface TrainStepGraph {
  * gradients by autodiff, the optimizer update, new BatchNorm running statistics.
  * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, `correct` (count).
  */
-export function trainStepGraph(net: Network, batch: number, optimizer: OptimizerOptions): TrainStepGraph {
+export function trainStepGraph(net: Network, batch: number, optimizer: OptimizerOptions, { average = false }: TrainStepOptions = {}): TrainStepGraph {
   const graph = new Graph(`${net.name}-train-step`);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const target = graph.input(TARGET, 'int64', [batch]);
@@ -128,12 +143,14 @@ export function trainStepGraph(net: Network, batch: number, optimizer: Optimizer
   const slots = optimizerSlots(optimizer);
   const shapes = new Map(net.stateSpecs.map((spec) => [spec.name, spec.shape]));
   const shapeOf = (name: string) => shapes.get(name) ?? fail(`no state entry '${name}'`);
+  const updatedModel: [string, Tensor][] = [];
   params.forEach((p, i) => {
     const grad = grads[i] ?? fail(`parameter '${p.name}' does not affect the loss`);
     const shape = shapeOf(p.name);
     const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', shape));
     const updated = optimizerUpdate(optimizer, p, grad, slotInputs, { lr, step });
     graph.output(updated.param, next(p.name));
+    updatedModel.push([p.name, updated.param]);
     carried.push({ name: p.name, shape, role: 'parameter' });
     slotInputs.forEach((s, k) => {
       graph.output(updated.slots[k], next(s.name));
@@ -142,7 +159,16 @@ export function trainStepGraph(net: Network, batch: number, optimizer: Optimizer
   });
   for (const [name, value] of ctx.bufferUpdates) {
     graph.output(value, next(name));
+    updatedModel.push([name, value]);
     carried.push({ name, shape: shapeOf(name), role: 'buffer' });
+  }
+  if (average) {
+    const keep = op.sub(1, graph.input(AVERAGE_DECAY, 'float32', []));
+    for (const [name, value] of updatedModel) {
+      const avg = graph.input(averageName(name), 'float32', shapeOf(name));
+      graph.output(op.add(avg, op.mul(op.sub(value, avg), keep)), next(avg.name));
+      carried.push({ name: avg.name, shape: shapeOf(name), role: 'average', of: name });
+    }
   }
   return { graph, batch, masks: ctx.masks, carried };
 }

@@ -2,8 +2,10 @@
  * Checkpoints: `<run>/checkpoints/epoch-NNN/` holds
  *   model.safetensors      the PyTorch state_dict (loads into the seed's model as is),
  *   optimizer.safetensors  optimizer buffers (`conv1.weight.momentum_buffer`, ...),
+ *   average.safetensors    when the run keeps one, the moving average of the model (a
+ *                          state_dict like model.safetensors): what it evaluates and exports,
  *   trainer.json           position (epoch, batch, step), config, metrics so far, and the
- *                          SHA-256 of both tensor files.
+ *                          SHA-256 of each tensor file.
  * The folder is written under a temporary name and renamed into place, so a crash at any
  * moment leaves only complete checkpoints. Random draws are functions of (seed, epoch,
  * step), so the position and the seed are the whole random state.
@@ -23,10 +25,16 @@ import { CHECKPOINT_FORMAT, firstIssue, type Position, type TrainerState, traine
 
 export interface Checkpoint {
   dir: string;
+  /** The live weights and BatchNorm statistics. */
   model: StateDict;
   optimizer: StateDict;
+  /** The moving average of the model, when the run keeps one. */
+  average?: StateDict;
   trainer: TrainerState;
 }
+
+/** The state a checkpoint's run evaluates and exports: its moving average if it has one. */
+export const evaluatedState = (c: Checkpoint): StateDict => c.average ?? c.model;
 
 export class CheckpointError extends ExpectedError {}
 
@@ -34,6 +42,7 @@ const CHECKPOINTS = 'checkpoints';
 const NAME = /^epoch-(\d{3,})(?:-batch-(\d+))?$/;
 const MODEL = 'model.safetensors';
 const OPTIMIZER = 'optimizer.safetensors';
+const AVERAGE = 'average.safetensors';
 const TRAINER = 'trainer.json';
 
 function checkpointName({ epoch, batch }: Position): string {
@@ -59,12 +68,17 @@ export function saveCheckpoint(
   trainer: Omit<TrainerState, 'format' | 'files'>,
   /** PyTorch's BatchNorm counter, written beside each BatchNorm's running statistics. */
   batchNorms: readonly string[],
+  average?: StateDict,
 ): string {
   const root = join(runDir, CHECKPOINTS);
   const final = join(root, checkpointName(trainer.position));
   const partial = `${final}.partial-${process.pid}`;
   const meta = { ...SAFETENSORS_METADATA };
-  const files = { [MODEL]: encodeModelState(model, batchNorms, trainer.position.step), [OPTIMIZER]: encodeSafetensors(toSafe(optimizer), meta) };
+  const files: Record<string, Uint8Array> = {
+    [MODEL]: encodeModelState(model, batchNorms, trainer.position.step),
+    [OPTIMIZER]: encodeSafetensors(toSafe(optimizer), meta),
+  };
+  if (average) files[AVERAGE] = encodeModelState(average, batchNorms, trainer.position.step);
   const state: TrainerState = {
     format: CHECKPOINT_FORMAT,
     ...trainer,
@@ -148,22 +162,29 @@ function readTensors(dir: string, name: string, expectedHash: string | undefined
   return state;
 }
 
-/** Loads a checkpoint folder and checks it holds exactly the network's state, shapes included, all finite. */
-export function loadCheckpoint(dir: string, net: Network): Checkpoint {
-  const trainer = readTrainerState(dir);
-  const modelFile = join(dir, MODEL);
-  const model = readTensors(dir, MODEL, trainer.files[MODEL], (name) => name.endsWith('.num_batches_tracked'));
+/** Reads a state_dict file of the model and checks it holds exactly the network's state, shapes included. */
+function readModelState(dir: string, name: string, trainer: TrainerState, net: Network): StateDict {
+  const file = join(dir, name);
+  const model = readTensors(dir, name, trainer.files[name], (tensor) => tensor.endsWith('.num_batches_tracked'));
   for (const spec of net.stateSpecs) {
     const t = model.get(spec.name);
-    if (!t) throw new CheckpointError(`${modelFile}: missing '${spec.name}'`);
+    if (!t) throw new CheckpointError(`${file}: missing '${spec.name}'`);
     if (t.shape.join() !== spec.shape.join()) {
-      throw new CheckpointError(`${modelFile}: '${spec.name}' has shape [${t.shape}], the network expects [${spec.shape}]`);
+      throw new CheckpointError(`${file}: '${spec.name}' has shape [${t.shape}], the network expects [${spec.shape}]`);
     }
   }
   const extra = [...model.keys()].filter((k) => !net.stateSpecs.some((s) => s.name === k));
-  if (extra.length) throw new CheckpointError(`${modelFile}: unexpected entries ${extra.join(', ')}`);
+  if (extra.length) throw new CheckpointError(`${file}: unexpected entries ${extra.join(', ')}`);
+  return model;
+}
+
+/** Loads a checkpoint folder and checks it holds exactly the network's state, shapes included, all finite. */
+export function loadCheckpoint(dir: string, net: Network): Checkpoint {
+  const trainer = readTrainerState(dir);
+  const model = readModelState(dir, MODEL, trainer, net);
   const optimizer = readTensors(dir, OPTIMIZER, trainer.files[OPTIMIZER], () => false);
-  return { dir, model, optimizer, trainer };
+  if (!trainer.config.average) return { dir, model, optimizer, trainer };
+  return { dir, model, optimizer, average: readModelState(dir, AVERAGE, trainer, net), trainer };
 }
 
 /**

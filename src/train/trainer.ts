@@ -77,7 +77,7 @@ export class Trainer {
     const save = async (s: Snapshot): Promise<string> => {
       const batchNorms = batchNormNames(net);
       const trainerState = { position: s.position, config: s.config, metrics: [...s.metrics], savedAt: new Date().toISOString() };
-      const dir = keepingLastCheckpoint(() => saveCheckpoint(runDir, s.model, s.optimizer, trainerState, batchNorms));
+      const dir = keepingLastCheckpoint(() => saveCheckpoint(runDir, s.model, s.optimizer, trainerState, batchNorms, s.average));
       const runFiles: [string, string | Uint8Array][] = [
         ['metrics.jsonl', s.metrics.map((m) => `${JSON.stringify(m)}\n`).join('')],
         ['curves.png', await curvesPng([...s.metrics])],

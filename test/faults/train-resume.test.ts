@@ -66,6 +66,8 @@ describe('flags on --resume', () => {
     [['--seed', '2'], 'error: --seed 2: a resumed run keeps its recipe (this run has 1); start a new run to change it'],
     [['--schedule', 'onecycle'], 'error: --schedule onecycle: a resumed run keeps its recipe (this run has step); start a new run to change it'],
     [['--augment', 'none'], 'error: --augment none: a resumed run keeps its recipe (this run has rotate+shift); start a new run to change it'],
+    [['--ema-decay', '0.9'], 'error: --ema-decay 0.9: a resumed run keeps its recipe (this run has 0.99); start a new run to change it'],
+    [['--no-ema'], 'error: --no-ema none: a resumed run keeps its recipe (this run has 0.99); start a new run to change it'],
   ];
   for (const [flags, message] of refused) {
     test(`${flags.join(' ')} is refused by name`, () => {
@@ -109,7 +111,7 @@ describe('flags on --resume', () => {
     const resumed = train(['--out', join(dir, 'stopped'), '--resume']);
     expect(resumed.stdout).toMatch(/^Epoch 3\/3$/m);
     expect(resumed.stdout).not.toMatch(/\/15$/m);
-    for (const file of ['model.safetensors', 'optimizer.safetensors']) {
+    for (const file of ['model.safetensors', 'optimizer.safetensors', 'average.safetensors']) {
       const a = readFileSync(join(checkpoint(join(dir, 'straight'), 'epoch-003'), file));
       const b = readFileSync(join(checkpoint(join(dir, 'stopped'), 'epoch-003'), file));
       expect(sha256(b), file).toBe(sha256(a));

@@ -54,6 +54,11 @@ export const trainConfigSchema = z.strictObject({
   dataDir: z.string().min(1).optional(),
   /** Learning rates set on resume, oldest first. */
   lrChanges: z.array(lrChangeSchema).optional(),
+  /**
+   * Evaluate, checkpoint and export an exponential moving average of the model state with
+   * this decay (warmed up as min(decay, (1 + t) / (10 + t)) at update t); absent: the live weights.
+   */
+  average: z.strictObject({ decay: z.number().gt(0).lt(1) }).optional(),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 

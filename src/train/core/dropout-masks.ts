@@ -13,23 +13,31 @@ export const DROPOUT_STREAM = 0x64726f70; // 'drop'
  */
 export function fillDropoutMask(out: Float32Array, p: number, seed: number, step: number, layer: number): void {
   // Branch-free: write the float bit patterns of `keep` or 0 through an integer view.
-  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  const keep = new Uint32Array(Float32Array.of(1 / (1 - p)).buffer)[0];
+  const bits = new Int32Array(out.buffer, out.byteOffset, out.length);
+  const keep = new Int32Array(Float32Array.of(1 / (1 - p)).buffer)[0];
   const threshold = Math.round(p * 65536);
   let a = hash32(seed, DROPOUT_STREAM, step, layer, 1) | 0;
   let b = hash32(seed, DROPOUT_STREAM, step, layer, 2) | 0;
   let c = hash32(seed, DROPOUT_STREAM, step, layer, 3) | 0;
   let d = 1;
+  // The sfc32 round is written out in each loop: a closure over the state is 2x slower in V8.
+  for (let i = 0; i < 6; i++) {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0; // warm-up rounds
+  }
+  // (r - threshold) >> 31 is all ones exactly when r < threshold: those elements drop.
   const n = out.length;
-  for (let i = -12; i < n; i += 2) {
+  for (let i = 0; i < n; i += 2) {
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
     c = (c << 21) | (c >>> 11);
     c = (c + t) | 0;
-    if (i < 0) continue; // warm-up rounds
-    // (r - threshold) >> 31 is all ones exactly when r < threshold: those elements drop.
     bits[i] = keep & ~(((t & 0xffff) - threshold) >> 31);
     if (i + 1 < n) bits[i + 1] = keep & ~(((t >>> 16) - threshold) >> 31);
   }

@@ -48,3 +48,10 @@ export function scheduledLr(
   const change = run.lrChanges?.findLast((c) => c.step <= clock.step);
   return change ? (change.lr * at(clock.step)) / at(change.step) : at(clock.step);
 }
+
+/**
+ * The decay of the weight average at optimizer update `update` (from 1): `decay`, warmed up as
+ * tf.train.ExponentialMovingAverage does with num_updates, so the first updates are not
+ * dragged towards the random initialisation.
+ */
+export const averageDecay = (decay: number, update: number): number => Math.min(decay, (1 + update) / (10 + update));

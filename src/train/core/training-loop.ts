@@ -12,7 +12,7 @@
 import type { Split } from '../../data/dataset.js';
 import { serializeModel } from '../../graph/serialize.js';
 import { numel } from '../../graph/shape.js';
-import { CORRECT, type CarriedEntry, IMAGE, LOSS, LR, next, STEP, TARGET, trainStepGraph, type TrainStepGraph } from '../../model/graphs.js';
+import { AVERAGE_DECAY, CORRECT, type CarriedEntry, IMAGE, LOSS, LR, next, STEP, TARGET, trainStepGraph, type TrainStepGraph } from '../../model/graphs.js';
 import { firstNonFinite, type Network, type StateDict } from '../../model/network.js';
 import { ExpectedError } from '../../util/errors.js';
 import type { EpochMetrics, Position, TrainConfig } from './config.js';
@@ -20,7 +20,7 @@ import type { Batch, BatchSource } from './batch-source.js';
 import { type EvalResult, Evaluator } from './evaluator.js';
 import { OPSET } from './opset.js';
 import type { InferenceSession, Runtime, Tensor } from './runtime.js';
-import { scheduledLr } from './schedule.js';
+import { averageDecay, scheduledLr } from './schedule.js';
 
 export interface BatchInfo {
   epoch: number;
@@ -42,8 +42,11 @@ export class DivergedError extends ExpectedError {}
 
 /** A run's whole state at an epoch's end, as handed to `save`. */
 export interface Snapshot {
+  /** The live weights and BatchNorm statistics. */
   model: StateDict;
   optimizer: StateDict;
+  /** The moving average of `model` (same names), when the run keeps one. */
+  average?: StateDict;
   position: Position;
   config: TrainConfig;
   metrics: readonly EpochMetrics[];
@@ -53,6 +56,7 @@ export interface Snapshot {
 export interface ResumePoint {
   model: StateDict;
   optimizer: StateDict;
+  average?: StateDict;
   position: Position;
   metrics: readonly EpochMetrics[];
   savedAt: string;
@@ -96,11 +100,14 @@ class CarriedState {
     [this.current, this.spare] = [this.spare, this.current];
   }
 
-  /** Current values of the entries `select` picks, as a StateDict (views, not copies). */
-  snapshot(select: (entry: CarriedEntry) => boolean): StateDict {
+  /**
+   * Current values of the entries `select` picks, as a StateDict (views, not copies), under
+   * their own names or, with `named`, others (an average under the name it averages).
+   */
+  snapshot(select: (entry: CarriedEntry) => boolean, named: (entry: CarriedEntry) => string = (e) => e.name): StateDict {
     const state: StateDict = new Map();
     for (const entry of this.layout) {
-      if (select(entry)) state.set(entry.name, { shape: entry.shape, data: this.current.get(entry.name)!.data as Float32Array });
+      if (select(entry)) state.set(named(entry), { shape: entry.shape, data: this.current.get(entry.name)!.data as Float32Array });
     }
     return state;
   }
@@ -125,7 +132,9 @@ interface EpochProgress {
   seconds: number;
 }
 
-const isModelState = (e: CarriedEntry) => e.role !== 'optimizer';
+const isModelState = (e: CarriedEntry) => e.role === 'parameter' || e.role === 'buffer';
+const isAverage = (e: CarriedEntry) => e.role === 'average';
+const averaged = (e: CarriedEntry) => (e.role === 'average' ? e.of : e.name);
 
 export class TrainingLoop {
   private readonly sessions = new Map<number, StepSession>();
@@ -146,9 +155,14 @@ export class TrainingLoop {
   ) {
     const initial = resume ? undefined : net.initialState(config.seed);
     this.state = new CarriedState(template.carried, services.runtime, (entry) => {
-      const saved = entry.role === 'optimizer' ? resume?.optimizer.get(entry.name) : (resume?.model ?? initial)?.get(entry.name);
+      const saved =
+        entry.role === 'optimizer'
+          ? resume?.optimizer.get(entry.name)
+          : entry.role === 'average'
+            ? (resume ? resume.average : initial)?.get(entry.of) // an average starts at the initial state
+            : (resume?.model ?? initial)?.get(entry.name);
       if (saved) return saved.data;
-      if (resume) throw new Error(`${resume.savedAt}: the checkpoint has no '${entry.name}'`);
+      if (resume) throw new Error(`${resume.savedAt}: the checkpoint has no '${averaged(entry)}'${entry.role === 'average' ? ' average' : ''}`);
       return new Float32Array(numel(entry.shape)); // optimizer slots start at zero
     });
     this.metrics = resume ? [...resume.metrics] : [];
@@ -158,7 +172,7 @@ export class TrainingLoop {
 
   /** Builds the graphs and sessions; with `resume`, continues from that point exactly. */
   static async create(net: Network, config: TrainConfig, services: LoopServices, resume?: ResumePoint): Promise<TrainingLoop> {
-    const template = trainStepGraph(net, config.batchSize, config.optimizer);
+    const template = trainStepGraph(net, config.batchSize, config.optimizer, { average: config.average !== undefined });
     const bytes = serializeModel(template.graph, { opset: OPSET });
     const evaluator = await Evaluator.create(net, services.runtime);
     return new TrainingLoop(net, config, services, evaluator, template, bytes, resume);
@@ -188,9 +202,12 @@ export class TrainingLoop {
     return this.lastSaved ? `the last good checkpoint is ${this.lastSaved}` : 'no checkpoint was written yet';
   }
 
-  /** The network's state (parameters and BatchNorm statistics), as views. */
+  /**
+   * The network's state (parameters and BatchNorm statistics) as the run evaluates and
+   * exports it, as views: the moving average when the run keeps one, else the live weights.
+   */
   modelState(): StateDict {
-    return this.state.snapshot(isModelState);
+    return this.config.average ? this.state.snapshot(isAverage, averaged) : this.state.snapshot(isModelState);
   }
 
   private lrAt(step: number): number {
@@ -201,7 +218,7 @@ export class TrainingLoop {
     let s = this.sessions.get(batch);
     if (!s) {
       const full = batch === this.template.batch;
-      const graph = full ? this.template : trainStepGraph(this.net, batch, this.config.optimizer);
+      const graph = full ? this.template : trainStepGraph(this.net, batch, this.config.optimizer, { average: this.config.average !== undefined });
       const session = await this.services.runtime.session(full ? this.trainStepModel : serializeModel(graph.graph, { opset: OPSET }), 'train-step');
       const scalar = () => this.services.runtime.float32(new Float32Array(1), []);
       s = { graph, session, loss: scalar(), correct: scalar() };
@@ -221,6 +238,7 @@ export class TrainingLoop {
       [LR]: runtime.float32(Float32Array.of(lr), []),
     };
     if (this.config.optimizer.kind !== 'sgd') feeds[STEP] = runtime.float32(Float32Array.of(this.position.step + 1), []);
+    if (this.config.average) feeds[AVERAGE_DECAY] = runtime.float32(Float32Array.of(averageDecay(this.config.average.decay, this.position.step + 1)), []);
     s.graph.masks.forEach((m, i) => (feeds[m.name] = runtime.float32(batch.masks[i], m.shape)));
     await s.session.run(feeds, { ...this.state.fetches(), [LOSS]: s.loss, [CORRECT]: s.correct });
     this.state.swap();
@@ -276,13 +294,16 @@ export class TrainingLoop {
     this.metrics.push(metrics);
     const { step } = this.position;
     this.position = p.next >= this.stepsPerEpoch ? { epoch: p.epoch + 1, batch: 0, step } : { epoch: p.epoch, batch: p.next, step };
-    const model = this.modelState();
-    const optimizer = this.state.snapshot((e) => !isModelState(e));
-    const bad = firstNonFinite(model) ?? firstNonFinite(optimizer);
+    const model = this.state.snapshot(isModelState);
+    const optimizer = this.state.snapshot((e) => e.role === 'optimizer');
+    const average = this.config.average ? this.state.snapshot(isAverage, averaged) : undefined;
+    const bad = firstNonFinite(model) ?? firstNonFinite(optimizer) ?? (average && firstNonFinite(average));
     if (bad) {
       throw new DivergedError(`the training state became non-finite by epoch ${p.epoch + 1}, step ${step}: ${bad}; ${this.keepNote()}. Try a lower --lr.`);
     }
-    this.lastSaved = await this.services.save({ model, optimizer, position: { ...this.position }, config: this.config, metrics: this.metrics });
+    const snapshot: Snapshot = { model, optimizer, position: { ...this.position }, config: this.config, metrics: this.metrics };
+    if (average) snapshot.average = average;
+    this.lastSaved = await this.services.save(snapshot);
     return { metrics, savedAt: this.lastSaved };
   }
 

@@ -44,7 +44,6 @@ const recipe: TrainConfig = {
   augment: { rotate: 7, shift: 2 },
   shuffle: true,
   device: 'cpu',
-  average: { decay: 0.99 }, // the default recipe's moving average: part of the step as `npm run train` runs it
 };
 
 const median = (xs: number[]) => {

@@ -48,8 +48,7 @@ interface Options {
   resume: boolean;
   dataDir?: string;
   profile?: number | true;
-  emaDecay: number;
-  ema: boolean;
+  emaDecay?: number;
 }
 
 function toConfig(o: Options): TrainConfig {
@@ -84,7 +83,7 @@ function toConfig(o: Options): TrainConfig {
     threads: o.threads,
     device: o.device,
     dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
-    ...(o.ema ? { average: { decay: o.emaDecay } } : {}),
+    ...(o.emaDecay === undefined ? {} : { average: { decay: o.emaDecay } }),
   };
 }
 
@@ -109,8 +108,7 @@ const program = new Command('train')
   )
   .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, 7)
   .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, 2)
-  .option('--ema-decay <d>', 'decay of the exponential moving average of the weights that is evaluated, checkpointed and exported', emaDecay, 0.99)
-  .option('--no-ema', 'evaluate and export the live weights instead of their moving average')
+  .option('--ema-decay <d>', 'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it', emaDecay)
   .option('--no-shuffle', 'keep the training set in file order')
   .option('--train-limit <n>', 'train on the first N training images', positiveInt)
   .option('--test-limit <n>', 'evaluate on the first N test images', positiveInt)
@@ -136,7 +134,6 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
   rotateDegrees: (c) => c.augment?.rotate,
   shiftPixels: (c) => c.augment?.shift,
   shuffle: (c) => c.shuffle,
-  ema: (c) => c.average?.decay,
   emaDecay: (c) => c.average?.decay,
   trainLimit: (c) => c.trainLimit,
   dataDir: (c) => c.dataDir ?? 'the bundled MNIST',

@@ -32,6 +32,7 @@ describe('npm run train', () => {
     [['--epochs', '0'], /^error: option '--epochs <n>' argument '0' is invalid\. must be a positive integer\.$/],
     [['--lr', 'fast'], /^error: option '--lr <x>' argument 'fast' is invalid\. not a number\.$/],
     [['--dropout', '1.5'], /^error: option '--dropout <p>' argument '1\.5' is invalid\. must be in \[0, 1\)\.$/],
+    [['--ema-decay', '1'], /^error: option '--ema-decay <d>' argument '1' is invalid\. must be in \(0, 1\)\.$/],
     [['--schedule', 'cosine'], /^error: option '--schedule <name>' argument 'cosine' is invalid\. Allowed choices are step, onecycle, constant\.$/],
     [['--bogus'], /^error: unknown option '--bogus'$/],
     [['--resume'], /^error: --resume needs --out <dir>, the run folder to continue$/],

@@ -112,18 +112,17 @@ describe('the pair is written whole', () => {
 });
 
 describe('a checkpoint that would export a broken model is refused, naming the tensor', () => {
-  /** Edits the weights export folds: the run's moving average (`npm run train` keeps one by default). */
   function editedCheckpoint(tensor: string, value: number): string {
     const dir = join(mkdtempSync(join(tmpdir(), 'export-bad-')), 'epoch-001');
     mkdirSync(dir);
     for (const f of readdirSync(checkpoint)) writeFileSync(join(dir, f), readFileSync(join(checkpoint, f)));
-    const file = join(dir, 'average.safetensors');
+    const file = join(dir, 'model.safetensors');
     const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
     const t = tensors.get(tensor)!;
     if (t.dtype !== 'F32') throw new Error(`${tensor} is not F32`);
     t.data[0] = value;
     // trainer.json's hash is updated, so the edit reaches export's own checks
-    replaceCheckpointFile(dir, 'average.safetensors', encodeSafetensors(tensors, metadata));
+    replaceCheckpointFile(dir, 'model.safetensors', encodeSafetensors(tensors, metadata));
     return dir;
   }
 

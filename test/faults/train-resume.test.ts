@@ -66,8 +66,7 @@ describe('flags on --resume', () => {
     [['--seed', '2'], 'error: --seed 2: a resumed run keeps its recipe (this run has 1); start a new run to change it'],
     [['--schedule', 'onecycle'], 'error: --schedule onecycle: a resumed run keeps its recipe (this run has step); start a new run to change it'],
     [['--augment', 'none'], 'error: --augment none: a resumed run keeps its recipe (this run has rotate+shift); start a new run to change it'],
-    [['--ema-decay', '0.9'], 'error: --ema-decay 0.9: a resumed run keeps its recipe (this run has 0.99); start a new run to change it'],
-    [['--no-ema'], 'error: --no-ema none: a resumed run keeps its recipe (this run has 0.99); start a new run to change it'],
+    [['--ema-decay', '0.9'], 'error: --ema-decay 0.9: a resumed run keeps its recipe (this run has none); start a new run to change it'],
   ];
   for (const [flags, message] of refused) {
     test(`${flags.join(' ')} is refused by name`, () => {
@@ -103,9 +102,9 @@ describe('flags on --resume', () => {
     expect(trainerState(checkpoint(run, 'epoch-003')).config.lrChanges).toEqual([{ step: 4, lr: 0.001 }]);
   });
 
-  test('--resume without --epochs keeps the run length and the onecycle schedule; a resume after --max-steps is exact', () => {
+  test('--resume without --epochs keeps the run length and the onecycle schedule; a resume after --max-steps is exact, moving average included', () => {
     const dir = tmp();
-    const recipe = [...quick, '--schedule', 'onecycle', '--epochs', '3'];
+    const recipe = [...quick, '--schedule', 'onecycle', '--epochs', '3', '--ema-decay', '0.9'];
     train([...recipe, '--out', join(dir, 'straight')]);
     train([...recipe, '--max-steps', '3', '--out', join(dir, 'stopped')]);
     const resumed = train(['--out', join(dir, 'stopped'), '--resume']);

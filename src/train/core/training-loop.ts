@@ -132,6 +132,10 @@ interface EpochProgress {
   seconds: number;
 }
 
+/** The training-step graph a run's recipe asks for, at one batch size. */
+const stepGraph = (net: Network, config: TrainConfig, batch: number): TrainStepGraph =>
+  trainStepGraph(net, batch, config.optimizer, { average: config.average !== undefined });
+
 const isModelState = (e: CarriedEntry) => e.role === 'parameter' || e.role === 'buffer';
 const isAverage = (e: CarriedEntry) => e.role === 'average';
 const averaged = (e: CarriedEntry) => (e.role === 'average' ? e.of : e.name);
@@ -172,7 +176,7 @@ export class TrainingLoop {
 
   /** Builds the graphs and sessions; with `resume`, continues from that point exactly. */
   static async create(net: Network, config: TrainConfig, services: LoopServices, resume?: ResumePoint): Promise<TrainingLoop> {
-    const template = trainStepGraph(net, config.batchSize, config.optimizer, { average: config.average !== undefined });
+    const template = stepGraph(net, config, config.batchSize);
     const bytes = serializeModel(template.graph, { opset: OPSET });
     const evaluator = await Evaluator.create(net, services.runtime);
     return new TrainingLoop(net, config, services, evaluator, template, bytes, resume);
@@ -218,7 +222,7 @@ export class TrainingLoop {
     let s = this.sessions.get(batch);
     if (!s) {
       const full = batch === this.template.batch;
-      const graph = full ? this.template : trainStepGraph(this.net, batch, this.config.optimizer, { average: this.config.average !== undefined });
+      const graph = full ? this.template : stepGraph(this.net, this.config, batch);
       const session = await this.services.runtime.session(full ? this.trainStepModel : serializeModel(graph.graph, { opset: OPSET }), 'train-step');
       const scalar = () => this.services.runtime.float32(new Float32Array(1), []);
       s = { graph, session, loss: scalar(), correct: scalar() };

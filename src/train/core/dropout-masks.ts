@@ -22,12 +22,13 @@ export function fillDropoutMask(out: Float32Array, p: number, seed: number, step
   let d = 1;
   // The sfc32 round is written out in each loop: a closure over the state is 2x slower in V8.
   for (let i = 0; i < 6; i++) {
+    // warm-up rounds
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
     c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0; // warm-up rounds
+    c = (c + t) | 0;
   }
   // (r - threshold) >> 31 is all ones exactly when r < threshold: those elements drop.
   const n = out.length;

@@ -211,7 +211,12 @@ export class TrainingLoop {
    * exports it, as views: the moving average when the run keeps one, else the live weights.
    */
   modelState(): StateDict {
-    return this.config.average ? this.state.snapshot(isAverage, averaged) : this.state.snapshot(isModelState);
+    return this.averageState() ?? this.state.snapshot(isModelState);
+  }
+
+  /** The moving average of the model state under the names it averages, when the run keeps one. */
+  private averageState(): StateDict | undefined {
+    return this.config.average && this.state.snapshot(isAverage, averaged);
   }
 
   private lrAt(step: number): number {
@@ -300,7 +305,7 @@ export class TrainingLoop {
     this.position = p.next >= this.stepsPerEpoch ? { epoch: p.epoch + 1, batch: 0, step } : { epoch: p.epoch, batch: p.next, step };
     const model = this.state.snapshot(isModelState);
     const optimizer = this.state.snapshot((e) => e.role === 'optimizer');
-    const average = this.config.average ? this.state.snapshot(isAverage, averaged) : undefined;
+    const average = this.averageState();
     const bad = firstNonFinite(model) ?? firstNonFinite(optimizer) ?? (average && firstNonFinite(average));
     if (bad) {
       throw new DivergedError(`the training state became non-finite by epoch ${p.epoch + 1}, step ${step}: ${bad}; ${this.keepNote()}. Try a lower --lr.`);

@@ -16,30 +16,46 @@ export function hash32(...words: number[]): number {
   return h >>> 0;
 }
 
+/** sfc32's 128-bit state. */
+export interface Sfc32 {
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+}
+
+/** One sfc32 round: advances `s` and returns the next 32-bit output (as a signed int). */
+function sfc32Round(s: Sfc32): number {
+  const t = (((s.a + s.b) | 0) + s.d) | 0;
+  s.d = (s.d + 1) | 0;
+  s.a = s.b ^ (s.b >>> 9);
+  s.b = (s.c + (s.c << 3)) | 0;
+  s.c = (s.c << 21) | (s.c >>> 11);
+  s.c = (s.c + t) | 0;
+  return t;
+}
+
+/**
+ * The state of the stream (seed, ...keys) after `warmup` rounds: what Rng starts from, and
+ * what a hot loop that inlines the round (the dropout masks) starts from.
+ */
+export function sfc32(warmup: number, seed: number, ...keys: number[]): Sfc32 {
+  const s: Sfc32 = { a: hash32(seed, ...keys, 1), b: hash32(seed, ...keys, 2), c: hash32(seed, ...keys, 3), d: 1 };
+  for (let i = 0; i < warmup; i++) sfc32Round(s);
+  return s;
+}
+
 /** sfc32: a small, fast generator with 128 bits of state; passes PractRand to 2^40+. */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly state: Sfc32;
 
   /** A stream for (seed, ...keys); different keys give independent streams. */
   constructor(seed: number, ...keys: number[]) {
-    this.a = hash32(seed, ...keys, 1);
-    this.b = hash32(seed, ...keys, 2);
-    this.c = hash32(seed, ...keys, 3);
-    this.d = 1;
-    for (let i = 0; i < 12; i++) this.nextUint32();
+    this.state = sfc32(12, seed, ...keys);
   }
 
   nextUint32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+    return sfc32Round(this.state) >>> 0;
   }
 
   /** Uniform in [0, 1). */

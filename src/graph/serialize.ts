@@ -13,6 +13,22 @@ export interface ModelOptions {
   docString?: string;
   /** Key/value pairs stored as `metadata_props` (the model card). */
   metadata?: Record<string, string>;
+  /** Nodes rewritten for one runtime build (e.g. `nchwcLowering`); the graph itself stays as built. */
+  lowering?: Lowering;
+}
+
+/** What replaces one node: proto nodes computing its outputs, and the constants they need. */
+export interface LoweredNode {
+  nodes: onnxProto.onnx.INodeProto[];
+  initializers: onnxProto.onnx.ITensorProto[];
+}
+
+/** A rewrite of some nodes into ops of other domains, applied as a graph is serialised. */
+export interface Lowering {
+  /** The opset imports the lowered nodes need. */
+  domains: readonly { domain: string; version: number }[];
+  /** The replacement for `node`, or undefined to keep it; `constants` names the graph's initializers. */
+  lower(node: Node, constants: ReadonlySet<string>): LoweredNode | undefined;
 }
 
 /**
@@ -89,6 +105,17 @@ export function minimumOpset(graph: Graph): number {
   return Math.max(1, ...liveNodes(graph).map((n) => n.op.since));
 }
 
+/** The nodes' protos, each replaced by its lowering where `lowering` has one (its constants go to `initializer`). */
+function lowered(nodes: Node[], lowering: Lowering | undefined, constants: ReadonlySet<string>, initializer: onnxProto.onnx.ITensorProto[]) {
+  if (!lowering) return nodes.map(nodeProto);
+  return nodes.flatMap((n) => {
+    const replacement = lowering.lower(n, constants);
+    if (!replacement) return [nodeProto(n)];
+    initializer.push(...replacement.initializers);
+    return replacement.nodes;
+  });
+}
+
 export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
   const nodes = liveNodes(graph);
   const late = nodes.find((n) => n.op.since > options.opset);
@@ -96,21 +123,22 @@ export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onn
   const used = new Set(nodes.flatMap((n) => n.inputs.map((t) => t?.name)));
   for (const o of graph.outputs) used.add(o.tensor.name);
   const initializers = [...graph.initializers.values()].filter((i) => used.has(i.tensor.name));
-  const initializer = initializers.map(({ tensor, data }) => ({
+  const initializer: onnxProto.onnx.ITensorProto[] = initializers.map(({ tensor, data }) => ({
     name: tensor.name,
     dims: [...staticShape(tensor, 'initializer')],
     dataType: ONNX_DTYPE[tensor.dtype],
     rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
   }));
+  const node = lowered(nodes, options.lowering, new Set(graph.initializers.keys()), initializer);
   return {
     irVersion: irVersionFor(options.opset),
-    opsetImport: [{ domain: '', version: options.opset }],
+    opsetImport: [{ domain: '', version: options.opset }, ...(options.lowering?.domains ?? [])],
     producerName: options.producerName ?? 'onnx-mnist-train',
     docString: options.docString ?? '',
     metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: {
       name: graph.name,
-      node: nodes.map(nodeProto),
+      node,
       input: graph.inputs.map((t) => valueInfo(t)),
       output: graph.outputs.map((o) => valueInfo(o.tensor, o.name)),
       initializer,

@@ -6,6 +6,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { nchwcLowering, nchwcProbeModel, PROBE_INPUT, PROBE_OUTPUT } from '../graph/nchwc.js';
+import type { Lowering } from '../graph/serialize.js';
 import { ExpectedError } from '../util/errors.js';
 import type { Runtime } from './core/runtime.js';
 
@@ -17,6 +19,8 @@ export interface SessionOptions {
   /** Intra-op threads (ORT's default: one per physical core). */
   threads?: number;
   device?: Device;
+  /** Run convolutions on ORT's NCHWc kernels where the CPU build has them (default true; graph/nchwc.ts). */
+  nchwc?: boolean;
 }
 
 /** Where onnxruntime-node keeps its native libraries for this platform. */
@@ -59,6 +63,26 @@ export async function createSession(
   });
 }
 
+let blockSize: Promise<number> | undefined;
+
+/**
+ * The channel block of ORT's NCHWc kernels on this machine (16 with AVX-512, 8 with AVX2), or
+ * 1 where this build has none (other CPUs): asked of ORT itself, once, with a one-node model.
+ */
+export function nchwcBlockSize(): Promise<number> {
+  blockSize ??= (async () => {
+    try {
+      const probe = await ort.InferenceSession.create(nchwcProbeModel(), { intraOpNumThreads: 1 });
+      const out = await probe.run({ [PROBE_INPUT]: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) });
+      await probe.release();
+      return out[PROBE_OUTPUT].dims[1];
+    } catch {
+      return 1; // no NCHWc kernels in this build or on this CPU: graphs run as built
+    }
+  })();
+  return blockSize;
+}
+
 export interface NodeRuntime extends Runtime {
   /** Ends the profiling of the training-step sessions (see `profilePrefix`); their traces are written then. */
   endProfiling(): void;
@@ -67,7 +91,9 @@ export interface NodeRuntime extends Runtime {
 /** onnxruntime-node as the training core's runtime; with `profilePrefix`, training-step sessions are profiled. */
 export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string): NodeRuntime {
   const profiled: ort.InferenceSession[] = [];
+  const nchwc = (options.nchwc ?? true) && (options.device ?? 'cpu') === 'cpu';
   return {
+    lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
     int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
     async session(model, role) {

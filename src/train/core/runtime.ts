@@ -4,6 +4,9 @@
  * the core itself imports only the types both share (onnxruntime-common).
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { Graph } from '../../graph/builder.js';
+import { type Lowering, serializeModel } from '../../graph/serialize.js';
+import { OPSET } from './opset.js';
 
 export type { InferenceSession, Tensor };
 
@@ -17,4 +20,14 @@ export interface Runtime {
    * `role` says which graph it runs (a binding may profile the training step only).
    */
   session(model: Uint8Array, role: SessionRole): Promise<InferenceSession>;
+  /**
+   * Node rewrites this build runs faster than the graph as built (onnxruntime-node on x86
+   * CPUs: convolutions on ORT's NCHWc kernels, graph/nchwc.ts); absent, graphs run as built.
+   */
+  lowering?(): Promise<Lowering | undefined>;
+}
+
+/** `graph` serialised as `runtime` runs it: the core's opset, rewritten by the runtime's lowering if it has one. */
+export async function modelFor(runtime: Runtime, graph: Graph): Promise<Uint8Array> {
+  return serializeModel(graph, { opset: OPSET, lowering: await runtime.lowering?.() });
 }

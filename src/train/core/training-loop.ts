@@ -19,7 +19,7 @@ import type { EpochMetrics, Position, TrainConfig } from './config.js';
 import type { Batch, BatchSource } from './batch-source.js';
 import { type EvalResult, Evaluator } from './evaluator.js';
 import { OPSET } from './opset.js';
-import type { InferenceSession, Runtime, Tensor } from './runtime.js';
+import { type InferenceSession, modelFor, type Runtime, type Tensor } from './runtime.js';
 import { averageDecay, scheduledLr } from './schedule.js';
 
 export interface BatchInfo {
@@ -153,7 +153,7 @@ export class TrainingLoop {
     private readonly services: LoopServices,
     private readonly evaluator: Evaluator,
     private readonly template: TrainStepGraph,
-    /** The full-batch training-step graph, serialised (what the runtime runs; a run folder keeps a copy). */
+    /** The full-batch training-step graph, serialised as built (a run folder keeps a copy; the runtime may run it lowered). */
     readonly trainStepModel: Uint8Array,
     resume?: ResumePoint,
   ) {
@@ -226,9 +226,8 @@ export class TrainingLoop {
   private async sessionFor(batch: number): Promise<StepSession> {
     let s = this.sessions.get(batch);
     if (!s) {
-      const full = batch === this.template.batch;
-      const graph = full ? this.template : stepGraph(this.net, this.config, batch);
-      const session = await this.services.runtime.session(full ? this.trainStepModel : serializeModel(graph.graph, { opset: OPSET }), 'train-step');
+      const graph = batch === this.template.batch ? this.template : stepGraph(this.net, this.config, batch);
+      const session = await this.services.runtime.session(await modelFor(this.services.runtime, graph.graph), 'train-step');
       const scalar = () => this.services.runtime.float32(new Float32Array(1), []);
       s = { graph, session, loss: scalar(), correct: scalar() };
       this.sessions.set(batch, s);

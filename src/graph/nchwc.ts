@@ -53,8 +53,9 @@ function plan(node: Node, block: number, constants: ReadonlySet<string>) {
   // padded with zero channels to whole blocks (measured faster than the NCHW algorithm for 12
   // channels). Otherwise, below one block: the NCHW algorithm, which reads the input as it is,
   // taken only where no output channel is padding (conv1's 1 -> 12 was slower lowered).
-  if (cin % 4 === 0) return { nchwInput: false, cin, cout, paddedIn: whole(cin), paddedOut: whole(cout), kernel: [ws[2], ws[3]] };
-  if (cin < block && cout % block === 0) return { nchwInput: true, cin, cout, paddedIn: cin, paddedOut: cout, kernel: [ws[2], ws[3]] };
+  const conv = { x, w, b: node.inputs[2], cin, cout, kernel: [ws[2], ws[3]] };
+  if (cin % 4 === 0) return { ...conv, nchwInput: false, paddedIn: whole(cin), paddedOut: whole(cout) };
+  if (cin < block && cout % block === 0) return { ...conv, nchwInput: true, paddedIn: cin, paddedOut: cout };
   return undefined;
 }
 
@@ -70,16 +71,14 @@ export function nchwcLowering(block: number): Lowering | undefined {
       const p = plan(node, block, constants);
       if (!p) return undefined;
       const attrs = node.attrs as unknown as ConvAttrs;
-      const [x, w, b] = node.inputs as readonly (Tensor | undefined)[];
-      const y = node.outputs[0];
       const id = (what: string) => `${node.name}.nchwc.${what}`;
       const nodes: onnxProto.onnx.INodeProto[] = [];
       const initializers: onnxProto.onnx.ITensorProto[] = [];
       const [kh, kw] = p.kernel;
       const extra = p.paddedOut - p.cout;
 
-      let filter = w!.name;
-      let bias = b?.name;
+      let filter = p.w.name;
+      let bias = p.b?.name;
       if (extra > 0 || p.paddedIn > p.cin) {
         initializers.push(int64Initializer(id('filter_pads'), [0, 0, 0, 0, extra, p.paddedIn - p.cin, 0, 0]));
         nodes.push({ name: id('pad_filter'), opType: 'Pad', input: [filter, id('filter_pads')], output: [id('filter_padded')] });
@@ -99,7 +98,7 @@ export function nchwcLowering(block: number): Lowering | undefined {
         { name: id('reorder_filter'), opType: 'Transpose', input: [id('filter_blocked')], output: [id('filter_reordered')], attribute: [ints('perm', perm)] },
         { name: id('view_filter'), opType: 'Reshape', input: [id('filter_reordered'), id('filter_shape')], output: [id('filter')] },
       );
-      let input = x!.name;
+      let input = p.x.name;
       if (!p.nchwInput) {
         nodes.push({ name: id('reorder_input'), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [input], output: [id('input')] });
         input = id('input');
@@ -113,7 +112,7 @@ export function nchwcLowering(block: number): Lowering | undefined {
           output: [id('output')],
           attribute: [ints('kernel_shape', attrs.kernel_shape), ints('pads', attrs.pads), ints('strides', attrs.strides)],
         },
-        { name: id('reorder_output'), opType: 'ReorderOutput', domain: NCHWC_DOMAIN, input: [id('output')], output: [y.name], attribute: [int('channels', p.cout)] },
+        { name: id('reorder_output'), opType: 'ReorderOutput', domain: NCHWC_DOMAIN, input: [id('output')], output: [node.outputs[0].name], attribute: [int('channels', p.cout)] },
       );
       return { nodes, initializers };
     },

@@ -19,7 +19,11 @@ export interface SessionOptions {
   /** Intra-op threads (ORT's default: one per physical core). */
   threads?: number;
   device?: Device;
-  /** Run convolutions on ORT's NCHWc kernels where the CPU build has them (default true; graph/nchwc.ts). */
+  /**
+   * Run convolutions on ORT's NCHWc kernels where the CPU build has them (graph/nchwc.ts).
+   * Default: on, unless the environment sets ONNX_MNIST_NCHWC=0 (as TF_ENABLE_ONEDNN_OPTS=0
+   * turns TensorFlow's oneDNN kernels off).
+   */
   nchwc?: boolean;
 }
 
@@ -91,7 +95,7 @@ export interface NodeRuntime extends Runtime {
 /** onnxruntime-node as the training core's runtime; with `profilePrefix`, training-step sessions are profiled. */
 export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string): NodeRuntime {
   const profiled: ort.InferenceSession[] = [];
-  const nchwc = (options.nchwc ?? true) && (options.device ?? 'cpu') === 'cpu';
+  const nchwc = (options.nchwc ?? process.env.ONNX_MNIST_NCHWC !== '0') && (options.device ?? 'cpu') === 'cpu';
   return {
     lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),

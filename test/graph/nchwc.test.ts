@@ -13,7 +13,7 @@ import { parseModel, serializeModel } from '../../src/graph/serialize.js';
 import { evalGraph, IMAGE, LOG_PROBS, next, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
-import { nchwcBlockSize } from '../../src/train/session.js';
+import { nchwcBlockSize, nodeRuntime } from '../../src/train/session.js';
 import { Rng } from '../../src/util/rng.js';
 
 const block = await nchwcBlockSize();
@@ -49,6 +49,20 @@ test('ORT reports an NCHWc block on CPUs with AVX2 (8 channels) or AVX-512 (16),
   else if (process.arch === 'x64' && flags.includes('avx2')) expect(block).toBe(8);
   else expect([1, 4, 8, 16]).toContain(block); // ARM builds: whatever MLAS has there
   expect(lowering === undefined).toBe(block === 1);
+});
+
+test('the Node runtime lowers on the CPU unless told not to (option, ONNX_MNIST_NCHWC=0) or on CUDA', async () => {
+  expect((await nodeRuntime().lowering!()) !== undefined).toBe(block > 1);
+  expect(await nodeRuntime({ nchwc: false }).lowering!()).toBeUndefined();
+  expect(await nodeRuntime({ device: 'cuda' }).lowering!()).toBeUndefined();
+  const saved = process.env.ONNX_MNIST_NCHWC;
+  process.env.ONNX_MNIST_NCHWC = '0';
+  try {
+    expect(await nodeRuntime().lowering!()).toBeUndefined();
+  } finally {
+    if (saved === undefined) delete process.env.ONNX_MNIST_NCHWC;
+    else process.env.ONNX_MNIST_NCHWC = saved;
+  }
 });
 
 describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the convs' outputs`, () => {

@@ -37,9 +37,14 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   expect((await first.result).status).toBe(0);
   const workMs = performance.now() - started - startupMs;
   // A quarter of the kills land while the process starts (folder creation, lock, resume),
-  // the rest at most 4/KILLS of the training work in (steps, evaluation, checkpoint and
-  // metrics writes), so that the run advances a little between kills and is hit all along.
-  const killDelay = (rng: Rng) => (rng.uniform() < 0.25 ? rng.uniform() * startupMs : startupMs + (rng.uniform() * 4 * workMs) / KILLS);
+  // timed from the spawn; the rest at most 4/KILLS of the training work after the attempt
+  // begins its epoch (steps, evaluation, checkpoint and metrics writes), so that the run
+  // advances a little between kills and is hit all along. Timing those from the attempt's own
+  // start of training, not from its spawn, keeps them there when an attempt starts up slower
+  // than the reference did (as under CI's parallel test files, where all 12 once landed
+  // before the run folder existed).
+  const plan = (rng: Rng) =>
+    rng.uniform() < 0.25 ? { afterEpochStarts: false, delay: rng.uniform() * startupMs } : { afterEpochStarts: true, delay: (rng.uniform() * 4 * workMs) / KILLS };
 
   const run = join(dir, 'killed');
   const rng = new Rng(20261126);
@@ -51,7 +56,14 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   const progress = () => (existsSync(join(run, 'checkpoints')) ? readdirSync(join(run, 'checkpoints')).filter((n) => !n.includes('.partial-')).length : -1);
   while (kills < KILLS) {
     const { child, result } = attempt();
-    const timer = setTimeout(() => child.kill('SIGKILL'), killDelay(rng));
+    const { afterEpochStarts, delay } = plan(rng);
+    let timer: NodeJS.Timeout | undefined;
+    if (!afterEpochStarts) timer = setTimeout(() => child.kill('SIGKILL'), delay);
+    else {
+      child.stdout!.on('data', (d: string) => {
+        if (!timer && d.includes('Epoch ')) timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      });
+    }
     const r = await result;
     clearTimeout(timer);
     if (r.signal === 'SIGKILL') {

@@ -22,6 +22,11 @@ import type { Lowering, LoweredNode } from './serialize.js';
 import { onnx } from './serialize.js';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
+/** Marks the names of the nodes a lowered conv becomes (`<conv node>.nchwc.<step>`). */
+const NODE_MARK = '.nchwc.';
+
+/** True for a node that lowering made (profiles tell ORT's NCHWc convs from its plain ones by it). */
+export const isNchwcNode = (nodeName: string): boolean => nodeName.includes(NODE_MARK);
 
 interface ConvAttrs {
   kernel_shape: readonly number[];
@@ -71,7 +76,7 @@ export function nchwcLowering(block: number): Lowering | undefined {
       const p = plan(node, block, constants);
       if (!p) return undefined;
       const attrs = node.attrs as unknown as ConvAttrs;
-      const id = (what: string) => `${node.name}.nchwc.${what}`;
+      const id = (what: string) => `${node.name}${NODE_MARK}${what}`;
       const nodes: onnxProto.onnx.INodeProto[] = [];
       const initializers: onnxProto.onnx.ITensorProto[] = [];
       const [kh, kw] = p.kernel;

@@ -1,9 +1,10 @@
 /**
  * Where a training step's time goes: ORT's profiler writes a Chrome/Perfetto trace (one
  * `model_run` event per step, one `*_kernel_time` event per node); this sums the kernels of
- * the steps after a warm-up by op type.
+ * the steps after a warm-up by op type (ORT's NCHWc convs, graph/nchwc.ts, apart from its plain ones).
  */
 import { readFileSync } from 'node:fs';
+import { isNchwcNode } from '../graph/nchwc.js';
 
 interface TraceEvent {
   cat?: string;
@@ -45,7 +46,9 @@ export function summarizeTrace(events: readonly TraceEvent[], warmup: number): P
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time')) continue;
     const ts = e.ts ?? 0;
     if (!runs.some((r) => ts >= (r.ts ?? 0) && ts <= (r.ts ?? 0) + (r.dur ?? 0))) continue;
-    const op = e.args?.op_name ?? e.name.replace(/_kernel_time$/, '');
+    const node = e.name.replace(/_kernel_time$/, '');
+    const type = e.args?.op_name ?? node;
+    const op = isNchwcNode(node) && type === 'Conv' ? 'Conv (NCHWc)' : type;
     const t = totals.get(op) ?? { us: 0, nodes: 0 };
     t.us += e.dur ?? 0;
     t.nodes++;

@@ -17,9 +17,10 @@
  * autodiff and every file a run writes keep the standard Conv.
  */
 import type onnxProto from 'onnx-proto';
-import type { Node, Tensor } from './builder.js';
-import type { Lowering, LoweredNode } from './serialize.js';
-import { onnx } from './serialize.js';
+import type { Node } from './builder.js';
+import type { ConvAttrs } from './ops/conv.js';
+import { attributeProto, type Lowering, type LoweredNode, onnx } from './serialize.js';
+import { isStatic } from './shape.js';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 /** Marks the names of the nodes a lowered conv becomes (`<conv node>.nchwc.<step>`). */
@@ -28,30 +29,21 @@ const NODE_MARK = '.nchwc.';
 /** True for a node that lowering made (profiles tell ORT's NCHWc convs from its plain ones by it). */
 export const isNchwcNode = (nodeName: string): boolean => nodeName.includes(NODE_MARK);
 
-interface ConvAttrs {
-  kernel_shape: readonly number[];
-  pads: readonly number[];
-  strides: readonly number[];
-  group?: number;
-}
-
-const ints = (name: string, values: readonly number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...values] });
-const int = (name: string, value: number) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
+const ints = (name: string, values: readonly number[]) => attributeProto(name, 'ints', values);
+const int = (name: string, value: number) => attributeProto(name, 'int', value);
 
 function int64Initializer(name: string, values: readonly number[]) {
   const data = new BigInt64Array(values.map(BigInt));
   return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(data.buffer) };
 }
 
-const staticOf = (t: Tensor | undefined): readonly number[] | undefined =>
-  t && t.shape.every((d): d is number => typeof d === 'number') ? (t.shape as readonly number[]) : undefined;
-
 /** How a conv maps onto the NCHWc kernels, or undefined where it stays a plain Conv. */
 function plan(node: Node, block: number, constants: ReadonlySet<string>) {
   if (node.op.type !== 'Conv' || ((node.attrs as unknown as ConvAttrs).group ?? 1) !== 1) return undefined;
   const [x, w] = node.inputs;
-  const ws = staticOf(w); // the batch may be symbolic (the evaluation graph); the filter may not
-  if (!x || !w || x.rank !== 4 || !ws || ws.length !== 4 || constants.has(w.name)) return undefined;
+  // The batch may be symbolic (the evaluation graph); the filter may not.
+  if (!x || !w || x.rank !== 4 || w.rank !== 4 || !isStatic(w.shape) || constants.has(w.name)) return undefined;
+  const ws = w.shape;
   const [cout, cin] = ws;
   const whole = (c: number) => Math.ceil(c / block) * block;
   // Input channels a multiple of 4 (ReorderInput's limit): the NCHWc algorithm, the input

@@ -50,7 +50,7 @@ const ATTR_TYPE: Record<AttrType, number> = {
 };
 
 /** `type` comes from the op's schema, which `AttrSchema` keeps in step with the value's type. */
-function attributeProto(name: string, type: AttrType, value: AttrValue): onnxProto.onnx.IAttributeProto {
+export function attributeProto(name: string, type: AttrType, value: AttrValue): onnxProto.onnx.IAttributeProto {
   const base = { name, type: ATTR_TYPE[type] };
   if (typeof value === 'string') return { ...base, s: new TextEncoder().encode(value) };
   if (typeof value === 'number') return type === 'float' ? { ...base, f: value } : { ...base, i: value };

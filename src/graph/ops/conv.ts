@@ -13,7 +13,7 @@
 import { defineOp, emit, type Ops, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
 import type { Dim } from '../shape.js';
 
-interface ConvAttrs {
+export interface ConvAttrs {
   kernel_shape: readonly number[];
   pads: readonly number[];
   strides: readonly number[];

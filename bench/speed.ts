@@ -12,14 +12,10 @@
  * Options: --steps N (default 40), --rounds N, --no-epoch, --no-pytorch, --python PATH
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { bundledMnistDir, loadDataset } from '../src/data/mnist.js';
-import { seedCnn } from '../src/model/seed-cnn.js';
-import type { TrainConfig } from '../src/train/core/config.js';
-import { Trainer } from '../src/train/trainer.js';
+import { benchRecipe as recipe, median, round, stepTimes, withTrainer } from './trainer-steps.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,54 +29,8 @@ const { values: args } = parseArgs({
 const steps = Number(args.steps);
 const data = loadDataset();
 
-const recipe: TrainConfig = {
-  epochs: 1,
-  batchSize: 128,
-  lr: 0.05,
-  optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-  schedule: { kind: 'constant' },
-  seed: 1,
-  dropout: 0.1,
-  augment: { rotate: 7, shift: 2 },
-  shuffle: true,
-  device: 'cpu',
-};
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const round = (x: number, digits = 2) => Number(x.toFixed(digits));
-
-async function withTrainer<T>(config: TrainConfig, body: (t: Trainer) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-  const trainer = await Trainer.create(seedCnn(), config, data, dir);
-  try {
-    return await body(trainer);
-  } finally {
-    await trainer.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Wall-clock ms between consecutive steps, after 5 warm-up steps. */
-async function stepTimes(threads: number): Promise<{ step_ms_median: number; step_ms_min: number }> {
-  const times: number[] = [];
-  await withTrainer({ ...recipe, threads, maxSteps: steps + 5, testLimit: 100 }, async (t) => {
-    let last = 0;
-    await t.run({
-      onBatch: ({ step }) => {
-        const now = performance.now();
-        if (step > 5) times.push(now - last);
-        last = now;
-      },
-    });
-  });
-  return { step_ms_median: round(median(times)), step_ms_min: round(Math.min(...times)) };
-}
-
 async function epoch(threads: number): Promise<{ epoch_seconds: number; eval_seconds: number }> {
-  return withTrainer({ ...recipe, threads }, async (t) => {
+  return withTrainer({ ...recipe, threads }, data, async (t) => {
     const [m] = await t.run();
     return { epoch_seconds: round(m.train_seconds), eval_seconds: round(m.test_seconds, 3) };
   });
@@ -108,7 +58,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const threads of [1, 2]) {
     for (const side of order) {
       if (side === 'pytorch' && (!withPytorch || pytorchUnavailable)) continue;
-      if (side === 'ours') stepRuns.ours[threads].push((await stepTimes(threads)).step_ms_median);
+      if (side === 'ours') stepRuns.ours[threads].push((await stepTimes({ ...recipe, threads }, data, steps)).step_ms_median);
       else {
         const r = pytorch(threads);
         if ('unavailable' in r) pytorchUnavailable = String(r.unavailable);

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { nchwcLowering, nchwcProbeModel, PROBE_INPUT, PROBE_OUTPUT } from '../graph/nchwc.js';
 import type { Lowering } from '../graph/serialize.js';
 import { ExpectedError } from '../util/errors.js';
-import type { Runtime } from './core/runtime.js';
+import type { Runtime, SessionRole } from './core/runtime.js';
 
 export { OPSET } from './core/opset.js';
 
@@ -25,6 +25,13 @@ export interface SessionOptions {
    * turns TensorFlow's oneDNN kernels off).
    */
   nchwc?: boolean;
+  /**
+   * Let ORT's intra-op threads spin-wait for the next op (ORT's default: on). For training
+   * steps the Node runtime takes it from the environment, ONNX_MNIST_SPIN_WAIT=0 turning it
+   * off: the batch worker shares the cores with those threads, and which is faster depends on
+   * the machine (`npm run bench:steps -- --spin both`; README, Speed).
+   */
+  spinWait?: boolean;
 }
 
 /** Where onnxruntime-node keeps its native libraries for this platform. */
@@ -50,21 +57,30 @@ export function cudaProviderInstalled(): boolean {
   return dir !== undefined && existsSync(join(dir, 'libonnxruntime_providers_cuda.so'));
 }
 
-export async function createSession(
-  model: Uint8Array,
-  { threads, device = 'cpu' }: SessionOptions = {},
-  /** ORT's profiler: it writes `<prefix>_<date>.json`, a Chrome/Perfetto trace, at endProfiling. */
+/** ORT's session options for ours: threads, provider, optimisation, spinning, profiling. */
+export function ortSessionOptions(
+  { threads, device = 'cpu', spinWait = true }: SessionOptions = {},
   profilePrefix?: string,
-): Promise<ort.InferenceSession> {
-  if (device === 'cuda' && !cudaProviderInstalled()) throw new DeviceError(`--device cuda: ${CUDA_INSTALL_HINT}`);
-  return ort.InferenceSession.create(model, {
+): ort.InferenceSession.SessionOptions {
+  return {
     executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     intraOpNumThreads: threads ?? 0,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    ...(spinWait ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
     ...(profilePrefix === undefined ? {} : { enableProfiling: true, profileFilePrefix: profilePrefix }),
-  });
+  };
+}
+
+export async function createSession(
+  model: Uint8Array,
+  options: SessionOptions = {},
+  /** ORT's profiler: it writes `<prefix>_<date>.json`, a Chrome/Perfetto trace, at endProfiling. */
+  profilePrefix?: string,
+): Promise<ort.InferenceSession> {
+  if (options.device === 'cuda' && !cudaProviderInstalled()) throw new DeviceError(`--device cuda: ${CUDA_INSTALL_HINT}`);
+  return ort.InferenceSession.create(model, ortSessionOptions(options, profilePrefix));
 }
 
 let blockSize: Promise<number> | undefined;
@@ -90,24 +106,29 @@ export function nchwcBlockSize(): Promise<number> {
 export interface NodeRuntime extends Runtime {
   /** Ends the profiling of the training-step sessions (see `profilePrefix`); their traces are written then. */
   endProfiling(): void;
+  /** The options of the sessions it makes for `role`. */
+  optionsFor(role: SessionRole): SessionOptions;
 }
 
 /** onnxruntime-node as the training core's runtime; with `profilePrefix`, training-step sessions are profiled. */
 export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string): NodeRuntime {
   const profiled: ort.InferenceSession[] = [];
   const nchwc = (options.nchwc ?? process.env.ONNX_MNIST_NCHWC !== '0') && (options.device ?? 'cpu') === 'cpu';
+  const stepSpinWait = options.spinWait ?? process.env.ONNX_MNIST_SPIN_WAIT !== '0';
+  const optionsFor = (role: SessionRole): SessionOptions => ({ ...options, spinWait: role === 'train-step' ? stepSpinWait : options.spinWait });
   return {
     lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
     int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
     async session(model, role) {
       const profile = role === 'train-step' ? profilePrefix : undefined;
-      const session = await createSession(model, options, profile);
+      const session = await createSession(model, optionsFor(role), profile);
       if (profile !== undefined) profiled.push(session);
       return session;
     },
     endProfiling() {
       for (const s of profiled.splice(0)) s.endProfiling();
     },
+    optionsFor,
   };
 }

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:steps`: what a training step costs, as the trainer runs it (batch from the
+ * worker, ORT step, the default recipe otherwise), per batch size and with or without ORT's
+ * threads spin-waiting between ops, so that a recipe can weigh more updates per epoch against
+ * their price. Each round times every variant over the same number of images, in an order
+ * that alternates between rounds; each round is printed on stderr, the JSON has every round
+ * and the medians.
+ * Options: --sizes 32,64,128,256  --spin on|off|both (default on, as the trainer runs)
+ *          --images N (per variant and round, default 5120)  --rounds N (default 3)  --threads N (default 2)
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadDataset } from '../src/data/mnist.js';
+import { benchRecipe, median, round, stepTimes } from './trainer-steps.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '32,64,128,256' },
+    spin: { type: 'string', default: 'on' },
+    images: { type: 'string', default: '5120' },
+    rounds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+const sizes = args.sizes!.split(',').map(Number);
+const spins = ({ on: [true], off: [false], both: [true, false] } as Record<string, boolean[]>)[args.spin!];
+const [images, rounds, threads] = [args.images, args.rounds, args.threads].map(Number);
+if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !spins || !(images >= 1) || !(rounds >= 1) || !(threads >= 1)) {
+  console.error('bench:steps: --sizes takes positive integers, --spin on|off|both, --images, --rounds and --threads positive numbers');
+  process.exit(2);
+}
+const data = loadDataset();
+
+const variants = sizes.flatMap((batchSize) => spins.map((spin) => ({ batchSize, spin, key: `batch_${batchSize}${spin ? '' : '_no_spin'}` })));
+const stepMs: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
+for (let r = 1; r <= rounds; r++) {
+  for (const { batchSize, spin, key } of r % 2 ? variants : [...variants].reverse()) {
+    process.env.ONNX_MNIST_SPIN_WAIT = spin ? '1' : '0'; // read when the trainer makes its step sessions
+    const steps = Math.max(10, Math.round(images / batchSize));
+    stepMs[key].push((await stepTimes({ ...benchRecipe, batchSize, threads }, data, steps)).step_ms_median);
+  }
+  console.error(`round ${r}: ${variants.map((v) => `${v.key} ${stepMs[v.key].at(-1)} ms`).join(', ')}`);
+}
+
+const result = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model },
+  threads,
+  rounds,
+  steps: Object.fromEntries(
+    variants.map(({ batchSize, key }) => {
+      const ms = median(stepMs[key]);
+      return [
+        key,
+        {
+          step_ms_median: round(ms),
+          step_ms_rounds: stepMs[key],
+          us_per_image: round((1000 * ms) / batchSize, 0),
+          epoch_seconds_estimate: round((Math.ceil(data.train.count / batchSize) * ms) / 1000, 1),
+        },
+      ];
+    }),
+  ),
+};
+console.log(JSON.stringify(result, null, 2));

@@ -1,0 +1,60 @@
+/**
+ * Timing training steps as the trainer runs them (batch from the worker, ORT step), shared by
+ * `npm run bench` (bench/speed.ts) and `npm run bench:steps` (bench/batch-size.ts).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Dataset } from '../src/data/dataset.js';
+import { seedCnn } from '../src/model/seed-cnn.js';
+import type { TrainConfig } from '../src/train/core/config.js';
+import { Trainer } from '../src/train/trainer.js';
+
+/** The default recipe's step (SGD momentum 0.9, dropout 0.1, rotation and shift) at a constant rate, for one epoch. */
+export const benchRecipe: TrainConfig = {
+  epochs: 1,
+  batchSize: 128,
+  lr: 0.05,
+  optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
+  schedule: { kind: 'constant' },
+  seed: 1,
+  dropout: 0.1,
+  augment: { rotate: 7, shift: 2 },
+  shuffle: true,
+  device: 'cpu',
+};
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+/** Runs `body` with a trainer for `config` in a temporary run folder, removed afterwards. */
+export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (t: Trainer) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const trainer = await Trainer.create(seedCnn(), config, data, dir);
+  try {
+    return await body(trainer);
+  } finally {
+    await trainer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Wall-clock ms between consecutive steps of `steps` steps, after 5 warm-up steps. */
+export async function stepTimes(config: TrainConfig, data: Dataset, steps: number): Promise<{ step_ms_median: number; step_ms_min: number }> {
+  const times: number[] = [];
+  await withTrainer({ ...config, maxSteps: steps + 5, testLimit: 100 }, data, async (t) => {
+    let last = 0;
+    await t.run({
+      onBatch: ({ step }) => {
+        const now = performance.now();
+        if (step > 5) times.push(now - last);
+        last = now;
+      },
+    });
+  });
+  return { step_ms_median: round(median(times)), step_ms_min: round(Math.min(...times)) };
+}

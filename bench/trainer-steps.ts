@@ -1,6 +1,6 @@
 /**
  * Timing training steps as the trainer runs them (batch from the worker, ORT step), shared by
- * `npm run bench` (bench/speed.ts) and `npm run bench:steps` (bench/batch-size.ts).
+ * `npm run bench` (bench/speed.ts) and `npm run bench:steps` (bench/steps.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -115,7 +115,7 @@ export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string
   const profiled: ort.InferenceSession[] = [];
   const nchwc = (options.nchwc ?? process.env.ONNX_MNIST_NCHWC !== '0') && (options.device ?? 'cpu') === 'cpu';
   const stepSpinWait = options.spinWait ?? process.env.ONNX_MNIST_SPIN_WAIT !== '0';
-  const optionsFor = (role: SessionRole): SessionOptions => ({ ...options, spinWait: role === 'train-step' ? stepSpinWait : options.spinWait });
+  const optionsFor = (role: SessionRole): SessionOptions => (role === 'train-step' ? { ...options, spinWait: stepSpinWait } : options);
   return {
     lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),

@@ -74,17 +74,25 @@ export class Trainer {
         throw e instanceof ExpectedError ? new ExpectedError(`${e.message}; ${loop?.keepNote()} and intact`) : e;
       }
     };
+    /** metrics.jsonl and curves.png: what the checkpoints' records say, written after each checkpoint. */
+    const writeRunFiles = async (metrics: readonly EpochMetrics[]) => {
+      const runFiles: [string, string | Uint8Array][] = [
+        ['metrics.jsonl', metrics.map((m) => `${JSON.stringify(m)}\n`).join('')],
+        ['curves.png', await curvesPng([...metrics])],
+      ];
+      for (const [name, data] of runFiles) keepingLastCheckpoint(() => writeFileAtomic(join(runDir, name), data));
+    };
     const save = async (s: Snapshot): Promise<string> => {
       const batchNorms = batchNormNames(net);
       const trainerState = { position: s.position, config: s.config, metrics: [...s.metrics], savedAt: new Date().toISOString() };
       const dir = keepingLastCheckpoint(() => saveCheckpoint(runDir, s.model, s.optimizer, trainerState, batchNorms, s.average));
-      const runFiles: [string, string | Uint8Array][] = [
-        ['metrics.jsonl', s.metrics.map((m) => `${JSON.stringify(m)}\n`).join('')],
-        ['curves.png', await curvesPng([...s.metrics])],
-      ];
-      for (const [name, data] of runFiles) keepingLastCheckpoint(() => writeFileAtomic(join(runDir, name), data));
+      await writeRunFiles(s.metrics);
       return dir;
     };
+    // A run killed between its checkpoint and these files would keep them an epoch behind (and
+    // one killed after its last checkpoint would never write them again): a resumed run
+    // rewrites them from the checkpoint it continues.
+    if (resume && resume.trainer.metrics.length > 0) await writeRunFiles(resume.trainer.metrics);
     const runtime = nodeRuntime({ threads: config.threads, device: config.device }, profile && join(runDir, PROFILE));
     loop = await TrainingLoop.create(
       net,

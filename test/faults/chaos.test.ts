@@ -30,21 +30,24 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   const reference = join(dir, 'reference');
   const started = performance.now();
   let startupMs = 0; // node, tsx, data, graphs, sessions: until the first epoch begins
+  let firstEpochMs = 0; // its steps (the first ones warm ORT up), evaluation and checkpoint
   const first = startCli('train', [...recipe, '--out', reference]);
   first.child.stdout!.on('data', (d: string) => {
     if (!startupMs && d.includes('Epoch 1/')) startupMs = performance.now() - started;
+    if (startupMs && !firstEpochMs && d.includes('checkpoint:')) firstEpochMs = performance.now() - started - startupMs;
   });
   expect((await first.result).status).toBe(0);
-  const workMs = performance.now() - started - startupMs;
   // A quarter of the kills land while the process starts (folder creation, lock, resume),
-  // timed from the spawn; the rest at most 4/KILLS of the training work after the attempt
-  // begins its epoch (steps, evaluation, checkpoint and metrics writes), so that the run
-  // advances a little between kills and is hit all along. Timing those from the attempt's own
-  // start of training, not from its spawn, keeps them there when an attempt starts up slower
-  // than the reference did (as under CI's parallel test files, where all 12 once landed
-  // before the run folder existed).
+  // timed from the spawn; the rest between half and one and a half times the first epoch's
+  // time after the attempt begins its epoch (steps, evaluation, checkpoint and metrics writes),
+  // so that about half of them get a checkpoint further and the run is hit all along. Timing those from the
+  // attempt's own start of training, not from its spawn, keeps them there when an attempt starts
+  // up slower than the reference did (as under CI's parallel test files, where all 12 once
+  // landed before the run folder existed); scaling them to the first epoch, which every
+  // resumed attempt runs warming up again, not to the whole run's work, keeps the run moving
+  // on a machine where that warm-up is long (where all 12 once landed before any checkpoint).
   const plan = (rng: Rng) =>
-    rng.uniform() < 0.25 ? { afterEpochStarts: false, delay: rng.uniform() * startupMs } : { afterEpochStarts: true, delay: (rng.uniform() * 4 * workMs) / KILLS };
+    rng.uniform() < 0.25 ? { afterEpochStarts: false, delay: rng.uniform() * startupMs } : { afterEpochStarts: true, delay: (0.5 + rng.uniform()) * firstEpochMs };
 
   const run = join(dir, 'killed');
   const rng = new Rng(20261126);

@@ -124,6 +124,15 @@ describe('flags on --resume', () => {
   });
 });
 
+test('a run killed after its last checkpoint but before metrics.jsonl: the resume rewrites it from the checkpoint', () => {
+  const run = twoEpochRun();
+  const whole = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+  writeFileSync(join(run, 'metrics.jsonl'), whole.split('\n')[0] + '\n'); // epoch 1's line only, as the kill left it
+  const r = train(['--out', run, '--resume']);
+  expect(r.stdout).toMatch(/already trained its 2 epochs/);
+  expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(whole);
+});
+
 describe('checkpoints that must not load', () => {
   test('flipped bytes in the newest weights: it is skipped with a warning, the older good one is resumed', () => {
     const run = twoEpochRun();

@@ -17,24 +17,28 @@ import {
   cardFileFor,
   cardFileText,
   cardMetadata,
-  INPUT_CONVENTION,
+  inputConvention,
   type ModelCard,
   sourceCommit,
   verificationFields,
 } from '../export/model-card.js';
 import { assertFaithful, verifyExport } from '../export/verify.js';
-import { seedCnn } from '../model/seed-cnn.js';
 import type { Network } from '../model/network.js';
-import { type Checkpoint, evaluatedState, loadCheckpoint, loadNewestCheckpoint } from '../train/checkpoint.js';
+import { architectureLines, summarize } from '../model/summary.js';
+import { type Checkpoint, checkpointDirs, evaluatedState, loadCheckpoint, loadNewestCheckpoint, readTrainerState } from '../train/checkpoint.js';
+import type { ModelRecord } from '../train/core/config.js';
+import { readRecord } from '../train/run-folder.js';
 import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
 import { runCommand, UsageError, warnSkipped } from './errors.js';
+import { assertSameModel, loadModelFile, recordedModel } from './model-file.js';
 
 const program = new Command('export')
   .description('Export a checkpoint as an inference-only ONNX model with a model card')
   .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or one checkpoint folder')
   .option('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', 'models/mnist.onnx')
-  .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)');
+  .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)')
+  .option('--model <file.ts>', "the run's model file, where it is no longer where the run recorded it (it must hold the same bytes)");
 
 /** Fails fast, before the checkpoint is read, when the files could not be written. */
 function checkOutputs(files: readonly string[]): void {
@@ -69,12 +73,23 @@ function loadForExport(path: string, net: Network): Checkpoint {
   throw new UsageError(`${path}: neither a checkpoint nor a run folder with checkpoints`);
 }
 
+/** The model a checkpoint (or a run folder's checkpoints) trained, as recorded, and the run folder that keeps its copy. */
+function recordedAt(path: string): { record: ModelRecord | undefined; runDir: string } {
+  if (existsSync(join(path, 'trainer.json'))) return { record: readTrainerState(path).config.model, runDir: dirname(dirname(path)) };
+  const newest = checkpointDirs(path).find((dir) => existsSync(join(dir, 'trainer.json')));
+  const fromCheckpoint = () => (newest ? readTrainerState(newest).config.model : undefined);
+  return { record: existsSync(join(path, 'run.json')) ? readRecord(path)?.config.model : fromCheckpoint(), runDir: path };
+}
+
 runCommand(async () => {
-  const o = program.parse().opts<{ checkpoint: string; out: string; dataDir?: string }>();
+  const o = program.parse().opts<{ checkpoint: string; out: string; dataDir?: string; model?: string }>();
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
   const cardFile = cardFileFor(o.out);
   checkOutputs([o.out, cardFile]);
-  const net = seedCnn();
+  const { record, runDir } = recordedAt(o.checkpoint);
+  const model = o.model === undefined ? await recordedModel(record, runDir) : await loadModelFile(o.model);
+  if (o.model !== undefined) assertSameModel(model, record, o.checkpoint);
+  const { net } = model;
   const checkpoint = loadForExport(o.checkpoint, net);
   const { dir } = checkpoint;
   const state = evaluatedState(checkpoint); // the weights the run's test accuracy was measured on
@@ -86,13 +101,17 @@ runCommand(async () => {
   assertFaithful(verification);
 
   const card: ModelCard = {
-    name: 'seed-cnn-mnist',
-    task: 'handwritten digit classification (MNIST, 10 classes)',
-    input: INPUT_CONVENTION,
-    outputs: 'logits: float32 [N,10]; probabilities: float32 [N,10] (softmax of the logits)',
+    name: `${net.name}-mnist`,
+    task: `handwritten digit classification (MNIST, ${model.classes} classes)`,
+    input: inputConvention(net.inputShape),
+    input_shape: net.inputShape,
+    classes: model.classes,
+    outputs: `logits: float32 [N,${model.classes}]; probabilities: float32 [N,${model.classes}] (softmax of the logits)`,
     normalization: `(x - ${MNIST_MEAN}) / ${MNIST_STD}, applied inside the graph`,
     ...verificationFields(verification),
     parameters: net.parameterCount,
+    architecture: architectureLines(summarize(net)),
+    ...(model.record && { model_file: model.record }),
     epochs: checkpoint.trainer.metrics.at(-1)?.epoch ?? 0,
     steps: checkpoint.trainer.position.step,
     training_recipe: checkpoint.trainer.config,

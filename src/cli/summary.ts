@@ -1,10 +1,15 @@
-/** `npm run summary`: the seed CNN's layers, output shapes, parameter counts and MACs. */
+/** `npm run summary [-- --model net.ts]`: a network's layers, output shapes, parameter counts and MACs. */
 import { Command } from 'commander';
 import { formatSummary, summarize } from '../model/summary.js';
-import { seedCnn } from '../model/seed-cnn.js';
 import { runCommand } from './errors.js';
+import { builtinModel, loadModelFile } from './model-file.js';
 
 runCommand(async () => {
-  new Command('summary').description('Print the seed CNN as a torchsummary-style table').parse();
-  console.log(formatSummary(summarize(seedCnn())));
+  const o = new Command('summary')
+    .description('Print a network as a torchsummary-style table (default: the built-in seed CNN)')
+    .option('--model <file.ts>', "a model file: its default export, a module written with this package's layers")
+    .parse()
+    .opts<{ model?: string }>();
+  const { net } = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
+  console.log(formatSummary(summarize(net)));
 });

@@ -1,7 +1,7 @@
 /**
- * `npm run train`: trains the seed CNN on MNIST with the ONNX training-step graph.
- * Defaults are the recipe README reports (SGD momentum 0.9, lr 0.05, StepLR(7, 0.1),
- * batch 128, +-7 degree rotation and +-2 px shift, 15 epochs).
+ * `npm run train`: trains a network (the seed CNN, or `--model file.ts`) on MNIST with the
+ * ONNX training-step graph. Defaults are the recipe README reports (SGD momentum 0.9, lr 0.05,
+ * StepLR(7, 0.1), batch 128, +-7 degree rotation and +-2 px shift, 15 epochs).
  */
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +9,6 @@ import { Command, Option } from 'commander';
 import type { AugmentOptions } from '../data/augment.js';
 import { type Dataset, loadDataset } from '../data/mnist.js';
 import type { OptimizerOptions } from '../graph/optim.js';
-import { seedCnn } from '../model/seed-cnn.js';
 import { loadNewestCheckpoint, removePartialCheckpoints } from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/core/config.js';
 import { consoleProgress } from '../train/progress.js';
@@ -18,6 +17,7 @@ import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder }
 import { formatProfile, type ProfileSummary } from '../train/profile.js';
 import { type ProfileOptions, type TrainCheckpoint, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';
+import { assertFitsData, assertSameModel, builtinModel, loadModelFile, type ModelChoice, modelCopyName, recordedModel } from './model-file.js';
 import { timestamp } from '../util/timestamp.js';
 import { emaDecay, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 
@@ -36,7 +36,8 @@ interface Options {
   seed: number;
   threads?: number;
   device: 'cpu' | 'cuda';
-  dropout: number;
+  model?: string;
+  dropout?: number;
   augment: 'none' | 'rotate' | 'shift' | 'rotate+shift';
   rotateDegrees: number;
   shiftPixels: number;
@@ -88,7 +89,8 @@ function toConfig(o: Options): TrainConfig {
 }
 
 const program = new Command('train')
-  .description('Train the seed CNN on MNIST with an ONNX training-step graph run by onnxruntime-node')
+  .description('Train a network (the seed CNN, or your own with --model) on MNIST with an ONNX training-step graph run by onnxruntime-node')
+  .option('--model <file.ts>', "a model file: its default export, a module written with this package's layers (default: the built-in seed CNN)")
   .option('--epochs <n>', 'epochs to train', positiveInt, 15)
   .option('--batch-size <n>', 'examples per step', positiveInt, 128)
   .option('--lr <x>', 'learning rate (the peak rate for onecycle)', positiveNumber, 0.05)
@@ -102,7 +104,7 @@ const program = new Command('train')
   .option('--seed <n>', 'seed for initialisation, shuffling, augmentation and dropout (0 to 4294967295)', uint32, 1)
   .option('--threads <n>', "ORT intra-op threads (default: ORT's choice, one per core)", positiveInt)
   .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
-  .option('--dropout <p>', 'dropout probability after every 3x3 conv', probability, 0.1)
+  .option('--dropout <p>', "dropout probability of every Dropout layer (default: the model's own; the seed CNN's is 0.1)", probability)
   .addOption(
     new Option('--augment <kind>', 'training augmentation').choices(['none', 'rotate', 'shift', 'rotate+shift']).default('rotate+shift'),
   )
@@ -204,25 +206,35 @@ runCommand(async () => {
   let folder: RunFolder;
   let config: TrainConfig;
   let data: Dataset;
+  let model: ModelChoice;
   let resume: TrainCheckpoint | undefined;
   if (o.resume) {
     folder = openRunFolder(o.out!);
     removePartialCheckpoints(folder.dir);
-    resume = loadNewestCheckpoint(folder.dir, seedCnn(), warnSkipped);
+    // The model is fixed when the run starts (run.json); a --model must be the same one.
+    const recordedModelFile = folder.record?.config.model;
+    model = o.model === undefined ? await recordedModel(recordedModelFile, folder.dir) : await loadModelFile(o.model);
+    if (o.model !== undefined) assertSameModel(model, recordedModelFile, `the run in ${folder.dir}`);
+    resume = loadNewestCheckpoint(folder.dir, model.net, warnSkipped);
     const recorded = resume?.trainer.config ?? folder.record?.config;
     if (!recorded) throw new UsageError(`${folder.dir}: no checkpoint and no run.json; nothing to resume`);
     config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
     console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
     data = loadDataset(config.dataDir);
   } else {
-    config = toConfig(o);
+    model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
+    config = { ...toConfig(o), ...(model.record && { model: model.record }) };
     data = loadDataset(config.dataDir); // bad data is refused before a run folder exists
     checkFits(config, data);
-    folder = o.out ? createRunFolder(o.out, config) : createUniqueRunFolder(join('runs', timestamp()), config);
+    assertFitsData(model, data.train);
+    // The run keeps a copy of its model file beside run.json, for the record and to restore it.
+    const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
+    folder = o.out ? createRunFolder(o.out, config, files) : createUniqueRunFolder(join('runs', timestamp()), config, files);
   }
   checkFits(config, data);
+  assertFitsData(model, data.train);
   const out = folder.dir;
-  const net = seedCnn({ dropout: config.dropout });
+  const net = model.net.withDropout(config.dropout);
   const profile: ProfileOptions | undefined = o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
   const trainer = await Trainer.create(net, config, data, out, resume, profile);
   console.log(`run folder: ${out}  (${trainer.stepsPerEpoch} steps per epoch)`);

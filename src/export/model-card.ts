@@ -8,6 +8,10 @@ export interface ModelCard {
   name: string;
   task: string;
   input: string;
+  /** One image, [C, H, W]: what the draw page and predict feed. */
+  input_shape: readonly number[];
+  /** Outputs per image: [N, classes]. */
+  classes: number;
   outputs: string;
   normalization: string;
   /** Accuracy of the exported graph on the test split, measured at export. */
@@ -16,6 +20,10 @@ export interface ModelCard {
   test_count: number;
   export_check: { max_probability_difference: number; different_predictions: number };
   parameters: number;
+  /** One line per layer: `path: description -> [output shape] (parameters)`. */
+  architecture: string[];
+  /** The model file the run trained, and its SHA-256; absent for the built-in seed CNN. */
+  model_file?: { file: string; sha256: string };
   epochs: number;
   steps: number;
   training_recipe: TrainConfig;
@@ -36,8 +44,9 @@ export function sourceCommit(): string {
   }
 }
 
-export const INPUT_CONVENTION =
-  "image: float32 [N,1,28,28], pixel values in [0,1], a white digit on black, MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)";
+/** The input a model takes, in words. */
+export const inputConvention = (shape: readonly number[]): string =>
+  `image: float32 [N,${shape.join(',')}], pixel values in [0,1], a white digit on black, MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)`;
 
 /** metadata_props hold strings: objects are stored as JSON. */
 export function cardMetadata(card: ModelCard): Record<string, string> {

@@ -186,6 +186,12 @@ export class Graph {
     return this.constant(dtype, [], [value]);
   }
 
+  /** The node that computed `t`, or undefined for an input or initializer. */
+  producer(t: Tensor): Node | undefined {
+    for (let i = this.nodes.length - 1; i >= 0; i--) if (this.nodes[i].outputs.includes(t)) return this.nodes[i];
+    return undefined;
+  }
+
   /** Marks `tensor` as a graph output called `name` (an Identity renames it if needed). */
   output(tensor: Tensor, name: string = tensor.name): Tensor {
     let t = tensor;

@@ -39,7 +39,9 @@ function int64Initializer(name: string, values: readonly number[]) {
 
 /** How a conv maps onto the NCHWc kernels, or undefined where it stays a plain Conv. */
 function plan(node: Node, block: number, constants: ReadonlySet<string>) {
-  if (node.op.type !== 'Conv' || ((node.attrs as unknown as ConvAttrs).group ?? 1) !== 1) return undefined;
+  const attrs = node.attrs as unknown as ConvAttrs;
+  // Grouped and dilated convs stay plain: the lowering writes only kernel, pads and strides.
+  if (node.op.type !== 'Conv' || (attrs.group ?? 1) !== 1 || (attrs.dilations ?? []).some((d) => d !== 1)) return undefined;
   const [x, w] = node.inputs;
   // The batch may be symbolic (the evaluation graph); the filter may not.
   if (!x || !w || x.rank !== 4 || w.rank !== 4 || !isStatic(w.shape) || constants.has(w.name)) return undefined;

@@ -9,9 +9,8 @@ import { gradients } from '../graph/autodiff.js';
 import { Graph, type Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph/optim.js';
-import type { Dim, Shape } from '../graph/shape.js';
-import type { ForwardContext, Mode } from './layers.js';
-import type { Network } from './network.js';
+import { type Dim, formatShape } from '../graph/shape.js';
+import { type CallRecord, ModelError, type Network, type StateBinding } from './network.js';
 
 export const IMAGE = 'input';
 export const TARGET = 'target';
@@ -39,48 +38,59 @@ const fail = (message: string): never => {
   throw new Error(message);
 };
 
-/** Forward context that reads state from graph inputs and collects training side outputs. */
-class GraphContext implements ForwardContext {
+/** Binds the network's state to graph inputs named by state_dict key, and collects training side outputs. */
+class GraphBinding implements StateBinding {
   readonly bufferUpdates = new Map<string, Tensor>();
   readonly masks: DropoutMaskInput[] = [];
+  private readonly tensors: Map<string, Tensor>;
 
   constructor(
-    readonly mode: Mode,
+    net: Network,
     private readonly graph: Graph,
-    private readonly tensors: Map<string, Tensor>,
-  ) {}
+  ) {
+    this.tensors = new Map(net.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
+  }
 
   state(name: string): Tensor {
-    const t = this.tensors.get(name);
-    if (!t) throw new Error(`no state entry '${name}' in this graph`);
-    return t;
+    return this.tensors.get(name) ?? fail(`no state entry '${name}' in this graph`);
   }
 
   updateBuffer(name: string, value: Tensor): void {
     this.bufferUpdates.set(name, value);
   }
 
-  dropoutMask(layer: string, shape: Shape, p: number): Tensor {
-    if (!shape.every((d): d is number => typeof d === 'number')) throw new Error('dropout needs a fixed batch size');
-    const name = `${layer}.mask`;
+  dropoutMask(name: string, shape: readonly number[], p: number): Tensor {
     this.masks.push({ name, shape, p });
     return this.graph.input(name, 'float32', shape);
   }
 }
 
-function stateInputs(net: Network, graph: Graph): Map<string, Tensor> {
-  return new Map(net.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
+/**
+ * A classifier's output, checked: [N, classes]. A network that ends in LogSoftmax over the
+ * classes gives log-probabilities; any other gives logits, whose log-softmax is added here, so
+ * that the negative log-likelihood of the result is the cross-entropy of the logits.
+ */
+export function classifierOutput(y: Tensor): { logProbs: Tensor; logits?: Tensor } {
+  if (y.rank !== 2 || typeof y.shape[1] !== 'number') {
+    throw new ModelError(
+      `the model's output is ${formatShape(y.shape)}; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
+    );
+  }
+  const last = y.graph.producer(y);
+  const endsInLogSoftmax = last?.op.type === 'LogSoftmax' && [1, -1].includes(Number(last.attrs.axis));
+  if (endsInLogSoftmax) return { logProbs: y, logits: last.inputs[0] };
+  return { logProbs: op.logSoftmax(y, 1), logits: y };
 }
 
 /**
- * Images [batch, C, H, W] (normalised) -> log-probabilities [batch, classes]; `onLayer` sees
- * each layer's output as it is emitted (the summary reads shapes off it).
+ * Images [batch, C, H, W] (normalised) -> log-probabilities [batch, classes]; `onCall` sees
+ * each module call as it is emitted (the summary reads shapes off it).
  */
-export function evalGraph(net: Network, batch: Dim = 'N', onLayer?: Parameters<Network['forward']>[2]): Graph {
+export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRecord) => void): Graph {
   const graph = new Graph(`${net.name}-eval`);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
-  const ctx = new GraphContext('eval', graph, stateInputs(net, graph));
-  graph.output(net.forward(x, ctx, onLayer), LOG_PROBS);
+  const binding = new GraphBinding(net, graph);
+  graph.output(classifierOutput(net.forward(x, 'eval', binding, onCall)).logProbs, LOG_PROBS);
   return graph;
 }
 
@@ -119,7 +129,8 @@ export interface TrainStepOptions {
 }
 
 /**
- * One optimisation step: loss = NLL(log_softmax(net(x)), target) averaged over the batch,
+ * One optimisation step: loss = NLL(log-probabilities, target) averaged over the batch (the
+ * cross-entropy, for a network that ends in logits: see classifierOutput),
  * gradients by autodiff, the optimizer update, new BatchNorm running statistics.
  * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, `correct` (count).
  */
@@ -129,15 +140,13 @@ export function trainStepGraph(net: Network, batch: number, optimizer: Optimizer
   const target = graph.input(TARGET, 'int64', [batch]);
   const lr = graph.input(LR, 'float32', []);
   const step = optimizer.kind === 'sgd' ? undefined : graph.input(STEP, 'float32', []);
-  const tensors = stateInputs(net, graph);
-  const ctx = new GraphContext('train', graph, tensors);
-
-  const logProbs = net.forward(x, ctx);
+  const binding = new GraphBinding(net, graph);
+  const { logProbs } = classifierOutput(net.forward(x, 'train', binding));
   const loss = op.nllLoss(logProbs, target);
   graph.output(loss, LOSS);
   graph.output(op.reduceSum(op.cast(op.equal(op.argMax(logProbs, 1), target), 'float32'), [0]), CORRECT);
 
-  const params = net.parameterSpecs.map((s) => ctx.state(s.name));
+  const params = net.parameterSpecs.map((s) => binding.state(s.name));
   const grads = gradients(loss, params);
   const carried: CarriedEntry[] = [];
   const slots = optimizerSlots(optimizer);
@@ -157,7 +166,7 @@ export function trainStepGraph(net: Network, batch: number, optimizer: Optimizer
       carried.push({ name: s.name, shape, role: 'optimizer', of: p.name, slot: slots[k] });
     });
   });
-  for (const [name, value] of ctx.bufferUpdates) {
+  for (const [name, value] of binding.bufferUpdates) {
     graph.output(value, next(name));
     updatedModel.push([name, value]);
     carried.push({ name, shape: shapeOf(name), role: 'buffer' });
@@ -170,5 +179,5 @@ export function trainStepGraph(net: Network, batch: number, optimizer: Optimizer
       carried.push({ name: avg.name, shape: shapeOf(name), role: 'average', of: name });
     }
   }
-  return { graph, batch, masks: ctx.masks, carried };
+  return { graph, batch, masks: binding.masks, carried };
 }

@@ -1,12 +1,27 @@
-/** A sequence of layers grouped into named blocks, and the state that goes with it. */
-import type { Tensor } from '../graph/builder.js';
-import { numel } from '../graph/shape.js';
+/**
+ * A network: a module tree (module.ts) with the shape of one input image. Walked once, it
+ * names every module by its path (`conv1`, `features.0`) and every parameter and buffer by
+ * PyTorch's state_dict rules (`features.0.weight`), in PyTorch's order, and emits the tree
+ * into a graph with a Context that binds those names to the graph's tensors.
+ */
+import { Graph, type Tensor } from '../graph/builder.js';
+import * as op from '../graph/ops/index.js';
+import { numel, ShapeError } from '../graph/shape.js';
+import { ExpectedError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { BatchNorm2d, type ForwardContext, type Layer, type StateSpec } from './layers.js';
+import { BatchNorm2d } from './layers/batch-norm.js';
+import { Conv2d } from './layers/conv.js';
+import { Dropout } from './layers/dropout.js';
+import { Identity } from './layers/reshape.js';
+import { type Context, type Init, LayerInputError, type Mode, Module, type StateEntry } from './module.js';
 
-export interface Block {
-  readonly name: string;
-  readonly layers: readonly Layer[];
+export interface StateSpec {
+  /** PyTorch state_dict key, e.g. `bn1.running_var`. */
+  name: string;
+  shape: readonly number[];
+  /** Parameters get gradients; buffers (running statistics) do not. */
+  trainable: boolean;
+  init: Init;
 }
 
 /** One tensor of a state_dict: float32 values and their shape. */
@@ -27,20 +42,85 @@ export function firstNonFinite(state: StateDict): string | undefined {
   return undefined;
 }
 
+/** A model that cannot be emitted as written; the message names the layer. */
+export class ModelError extends ExpectedError {}
+
+/** Where a forward reads and writes state in the graph being built, by state_dict name. */
+export interface StateBinding {
+  state(name: string): Tensor;
+  /** Training: the new value of a buffer. */
+  updateBuffer?(name: string, value: Tensor): void;
+  /** Training: the dropout keep-mask input for one call of a Dropout (`<layer>.mask`). */
+  dropoutMask?(name: string, shape: readonly number[], p: number): Tensor;
+}
+
+/** One module call of a forward, as `onCall` sees it. */
+export interface CallRecord {
+  path: string;
+  module: Module;
+  input: Tensor;
+  output: Tensor;
+}
+
+/** A module and its path in the tree ('' for the root). */
+export interface NamedModule {
+  path: string;
+  module: Module;
+}
+
+/** A BatchNorm that reads only the output of the conv before it: export folds it into that conv. */
+export interface BatchNormFold {
+  conv: { path: string; module: Conv2d };
+  bn: { path: string; module: BatchNorm2d };
+}
+
+export interface NetworkOptions {
+  /** Overrides every Dropout's p (the `--dropout` flag). */
+  dropout?: number;
+  /** Modules replaced by others where they are called (BatchNorm folding). */
+  substitutes?: ReadonlyMap<Module, Module>;
+}
+
+const child = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : name);
+const describeAt = (path: string, m: Module) => (path ? `layer '${path}' (${m.describe()})` : `the model (${m.describe()})`);
+
 export class Network {
+  /** Every module of the tree, root first, depth first, as substituted. */
+  readonly modules: readonly NamedModule[];
+  readonly stateSpecs: readonly StateSpec[];
+  private readonly pathOf = new Map<Module, string>();
+  private readonly nameOf = new Map<StateEntry, string>();
+  private folds?: BatchNormFold[];
+
   constructor(
     readonly name: string,
-    readonly blocks: readonly Block[],
+    readonly root: Module,
     /** Shape of one input image, [C, H, W]. */
     readonly inputShape: readonly number[],
-  ) {}
-
-  get layers(): Layer[] {
-    return this.blocks.flatMap((b) => b.layers);
+    readonly options: NetworkOptions = {},
+  ) {
+    const modules: NamedModule[] = [];
+    const specs: StateSpec[] = [];
+    const walk = (original: Module, path: string) => {
+      const module = this.resolve(original);
+      if (this.pathOf.has(module)) return; // shared: named where first met, as its state is
+      this.pathOf.set(original, path).set(module, path);
+      modules.push({ path, module });
+      for (const [local, entry] of module.namedState()) {
+        if (this.nameOf.has(entry)) continue;
+        const name = child(path, local);
+        this.nameOf.set(entry, name);
+        specs.push({ name, shape: entry.shape, trainable: entry.trainable, init: entry.init });
+      }
+      for (const [name, m] of module.namedChildren()) walk(m, child(path, name));
+    };
+    walk(root, '');
+    this.modules = modules;
+    this.stateSpecs = specs;
   }
 
-  get stateSpecs(): StateSpec[] {
-    return this.layers.flatMap((l) => l.state);
+  private resolve(m: Module): Module {
+    return this.options.substitutes?.get(m) ?? m;
   }
 
   get parameterSpecs(): StateSpec[] {
@@ -51,27 +131,79 @@ export class Network {
     return this.parameterSpecs.reduce((n, s) => n + numel(s.shape), 0);
   }
 
-  /** Emits every layer in order; `onLayer` sees each layer's output (summaries). */
-  forward(x: Tensor, ctx: ForwardContext, onLayer?: (layer: Layer, block: Block, y: Tensor) => void): Tensor {
-    let y = x;
-    for (const block of this.blocks) {
-      for (const layer of block.layers) {
-        y = layer.forward(y, ctx);
-        onLayer?.(layer, block, y);
-      }
-    }
-    return y;
+  /** The paths of the network's BatchNorm2d layers (each gets PyTorch's `num_batches_tracked`). */
+  get batchNormPaths(): string[] {
+    return this.modules.filter((m) => m.module instanceof BatchNorm2d).map((m) => m.path);
+  }
+
+  /** The same network with every Dropout's p replaced (`--dropout`). */
+  withDropout(p: number | undefined): Network {
+    return p === undefined ? this : new Network(this.name, this.root, this.inputShape, { ...this.options, dropout: p });
+  }
+
+  /** The dropout probability each Dropout layer trains with, by path. */
+  get dropoutRates(): Map<string, number> {
+    return new Map(this.modules.filter((m) => m.module instanceof Dropout).map((m) => [m.path, this.options.dropout ?? (m.module as Dropout).p]));
   }
 
   /**
-   * The same network with each BatchNorm folded into the conv before it (no BatchNorm layers):
-   * the architecture of an exported model, whose state `foldBatchNorm` makes. Training it is
-   * fine-tuning with frozen BatchNorm statistics, as one does on a handful of examples, whose
-   * batch statistics would mean nothing.
+   * Emits the tree on x. `binding` gives the tensors of the state by name; `onCall` sees every
+   * module call (the root's last) with its input and output, for summaries and tracing.
+   */
+  forward(x: Tensor, mode: Mode, binding: StateBinding, onCall?: (call: CallRecord) => void): Tensor {
+    return new NetworkContext(this, mode, binding, onCall).call(this.root, x);
+  }
+
+  /** @internal */ pathFor(m: Module): string | undefined {
+    return this.pathOf.get(m);
+  }
+
+  /** @internal */ nameFor(entry: StateEntry): string | undefined {
+    return this.nameOf.get(entry);
+  }
+
+  /** @internal */ substitute(m: Module): Module {
+    return this.resolve(m);
+  }
+
+  /**
+   * The BatchNorms that fold into a conv: each reads the output of a Conv2d and nothing else
+   * reads that output, and both are called once. Found by tracing the evaluation graph, so it
+   * holds for any forward, not only Sequential ones.
+   */
+  batchNormFolds(): BatchNormFold[] {
+    if (this.folds) return this.folds;
+    const graph = new Graph(`${this.name}-trace`);
+    const calls: CallRecord[] = [];
+    const inputs = new Map(this.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
+    this.forward(graph.input('input', 'float32', ['N', ...this.inputShape]), 'eval', { state: (n) => inputs.get(n)! }, (c) => calls.push(c));
+    const callCount = new Map<Module, number>();
+    for (const c of calls) callCount.set(c.module, (callCount.get(c.module) ?? 0) + 1);
+    const readers = (t: Tensor) => graph.nodes.filter((n) => n.inputs.includes(t)).length;
+    this.folds = [];
+    for (const bn of calls) {
+      if (!(bn.module instanceof BatchNorm2d)) continue;
+      const conv = calls.find((c) => c.output === bn.input);
+      if (!conv || !(conv.module instanceof Conv2d) || readers(bn.input) !== 1) continue;
+      if (callCount.get(conv.module) !== 1 || callCount.get(bn.module) !== 1) continue;
+      this.folds.push({ conv: { path: conv.path, module: conv.module }, bn: { path: bn.path, module: bn.module } });
+    }
+    return this.folds;
+  }
+
+  /**
+   * The same network with each foldable BatchNorm folded into its conv (an Identity in its
+   * place, the conv given a bias): the architecture of an exported model, whose state
+   * `foldBatchNorm` makes. Training it is fine-tuning with frozen BatchNorm statistics, as one
+   * does on a handful of examples, whose batch statistics would mean nothing.
    */
   withBatchNormFolded(): Network {
-    const blocks = this.blocks.map((b) => ({ name: b.name, layers: b.layers.filter((l) => !(l instanceof BatchNorm2d)) }));
-    return new Network(`${this.name}-folded`, blocks, this.inputShape);
+    const substitutes = new Map(this.options.substitutes);
+    for (const { conv, bn } of this.batchNormFolds()) {
+      substitutes.set(bn.module, new Identity());
+      substitutes.set(conv.module, conv.module.withBias());
+    }
+    return new Network(`${this.name}-folded`, this.root, this.inputShape, { ...this.options, substitutes });
   }
 
   /** Fresh state with PyTorch's default initialisation, drawn from `seed`. */
@@ -79,5 +211,76 @@ export class Network {
     const state: StateDict = new Map();
     this.stateSpecs.forEach((spec, i) => state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) }));
     return state;
+  }
+}
+
+/** The Context a forward runs in: module and entry names from the network, tensors from the binding. */
+class NetworkContext implements Context {
+  private readonly stack: string[] = [];
+  private readonly maskCalls = new Map<string, number>();
+
+  constructor(
+    private readonly net: Network,
+    readonly mode: Mode,
+    private readonly binding: StateBinding,
+    private readonly onCall?: (call: CallRecord) => void,
+  ) {}
+
+  private entryName(entry: StateEntry): string {
+    const name = this.net.nameFor(entry);
+    if (name === undefined) {
+      throw new ModelError(`${this.here()} uses a parameter or buffer that is not a property of a module in the model: set it in the constructor`);
+    }
+    return name;
+  }
+
+  private here(): string {
+    const path = this.stack.at(-1) ?? '';
+    return path ? `layer '${path}'` : 'the model';
+  }
+
+  value(entry: StateEntry): Tensor {
+    return this.binding.state(this.entryName(entry));
+  }
+
+  updateBuffer(entry: StateEntry, value: Tensor): void {
+    this.binding.updateBuffer?.(this.entryName(entry), value);
+  }
+
+  dropout(module: Module, x: Tensor, p: number): Tensor {
+    const rate = this.net.options.dropout ?? p;
+    if (this.mode !== 'train' || rate === 0) return x;
+    const path = this.net.pathFor(module) ?? this.stack.at(-1) ?? 'dropout';
+    const calls = (this.maskCalls.get(path) ?? 0) + 1;
+    this.maskCalls.set(path, calls);
+    if (!this.binding.dropoutMask) throw new ModelError(`${this.here()}: this graph takes no dropout masks`);
+    const shape = x.shape;
+    if (!shape.every((d): d is number => typeof d === 'number')) throw new ModelError(`${this.here()}: dropout needs a fixed batch size`);
+    return op.mul(x, this.binding.dropoutMask(calls === 1 ? `${path}.mask` : `${path}.mask_${calls}`, shape, rate));
+  }
+
+  call(original: Module, x: Tensor): Tensor {
+    const module = this.net.substitute(original);
+    let path = this.net.pathFor(original);
+    if (path === undefined) {
+      // A stateless module made inside a forward (`new ReLU().call(x, ctx)`) is fine; one with state would go untrained.
+      if (module.namedState().length > 0 || module.namedChildren().length > 0) {
+        throw new ModelError(`${this.here()} calls a ${module.describe()} that is not a property of a module in the model: set it in the constructor`);
+      }
+      path = child(this.stack.at(-1) ?? '', module.kind);
+    }
+    this.stack.push(path);
+    let y: Tensor;
+    try {
+      y = module.forward(x, this);
+    } catch (e) {
+      if (e instanceof LayerInputError) throw new ModelError(`${describeAt(path, module)} ${e.message}`);
+      if (e instanceof ShapeError) throw new ModelError(`${describeAt(path, module)}: ${e.message}`);
+      throw e;
+    } finally {
+      this.stack.pop();
+    }
+    this.onCall?.({ path, module, input: x, output: y });
+    return y;
   }
 }

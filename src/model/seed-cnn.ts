@@ -1,13 +1,17 @@
 /**
- * The seed's CNN (ERA V3 assignment 6), exactly as its README lists it: 17,430 parameters.
+ * The seed's CNN (ERA V3 assignment 6), exactly as its README lists it: 17,430 parameters,
+ * written with the public layer API (src/index.ts), as a model file would write it.
  *   Block 1: conv1 1->12, conv2 12->32 (3x3, pad 1), MaxPool 2, trans1 1x1 32->12
  *   Block 2: conv3 12->16, conv4 16->32, MaxPool 2, trans2 1x1 32->12
  *   Block 3: conv5 12->32 (pad 1), conv6 32->10 (pad 0)
  *   Output:  global average pooling, log-softmax
  * Each 3x3 conv is followed by BatchNorm, Dropout and ReLU, in that order; the 1x1
- * transition convs have a bias and nothing after them.
+ * transition convs have a bias and nothing after them. The children are named as the PyTorch
+ * twin's attributes (bench/pytorch_reference.py), so its state_dict names are `conv1.weight`,
+ * `bn1.running_mean`, ...
  */
-import { BatchNorm2d, Conv2d, Dropout, GlobalAvgPool, type Layer, LogSoftmax, MaxPool2d, ReLU } from './layers.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LogSoftmax, MaxPool2d, ReLU, Sequential } from './layers/index.js';
+import type { Module } from './module.js';
 import { Network } from './network.js';
 
 export interface SeedCnnOptions {
@@ -16,43 +20,40 @@ export interface SeedCnnOptions {
 }
 
 /** conv{i} -> bn{i} -> dropout{i} -> relu{i} */
-function convUnit(i: number, inChannels: number, outChannels: number, padding: number, dropout: number): Layer[] {
-  return [
-    new Conv2d(`conv${i}`, inChannels, outChannels, 3, padding),
-    new BatchNorm2d(`bn${i}`, outChannels),
-    new Dropout(`dropout${i}`, dropout),
-    new ReLU(`relu${i}`),
-  ];
+function convUnit(i: number, inChannels: number, outChannels: number, padding: number, dropout: number): Record<string, Module> {
+  return {
+    [`conv${i}`]: new Conv2d(inChannels, outChannels, 3, { padding }),
+    [`bn${i}`]: new BatchNorm2d(outChannels),
+    [`dropout${i}`]: new Dropout(dropout),
+    [`relu${i}`]: new ReLU(),
+  };
 }
 
-export function seedCnn({ dropout = 0.1 }: SeedCnnOptions = {}): Network {
-  return new Network(
-    'seed-cnn',
-    [
-      {
-        name: 'Block 1',
-        layers: [
-          ...convUnit(1, 1, 12, 1, dropout),
-          ...convUnit(2, 12, 32, 1, dropout),
-          new MaxPool2d('pool1', 2),
-          new Conv2d('trans1', 32, 12, 1),
-        ],
-      },
-      {
-        name: 'Block 2',
-        layers: [
-          ...convUnit(3, 12, 16, 1, dropout),
-          ...convUnit(4, 16, 32, 1, dropout),
-          new MaxPool2d('pool2', 2),
-          new Conv2d('trans2', 32, 12, 1),
-        ],
-      },
-      {
-        name: 'Block 3',
-        layers: [...convUnit(5, 12, 32, 1, dropout), ...convUnit(6, 32, 10, 0, dropout)],
-      },
-      { name: 'Output', layers: [new GlobalAvgPool('gap'), new LogSoftmax('log_softmax')] },
-    ],
-    [1, 28, 28],
-  );
+/** The seed CNN as a module tree (what a model file's default export is). */
+export function seedCnnModule({ dropout = 0.1 }: SeedCnnOptions = {}): Sequential {
+  return new Sequential({
+    ...convUnit(1, 1, 12, 1, dropout),
+    ...convUnit(2, 12, 32, 1, dropout),
+    pool1: new MaxPool2d(2),
+    trans1: new Conv2d(32, 12, 1),
+    ...convUnit(3, 12, 16, 1, dropout),
+    ...convUnit(4, 16, 32, 1, dropout),
+    pool2: new MaxPool2d(2),
+    trans2: new Conv2d(32, 12, 1),
+    ...convUnit(5, 12, 32, 1, dropout),
+    ...convUnit(6, 32, 10, 0, dropout),
+    gap: new AdaptiveAvgPool2d(1),
+    flatten: new Flatten(),
+    log_softmax: new LogSoftmax(1),
+  }).withBlocks({
+    'Block 1': ['conv1', 'bn1', 'dropout1', 'relu1', 'conv2', 'bn2', 'dropout2', 'relu2', 'pool1', 'trans1'],
+    'Block 2': ['conv3', 'bn3', 'dropout3', 'relu3', 'conv4', 'bn4', 'dropout4', 'relu4', 'pool2', 'trans2'],
+    'Block 3': ['conv5', 'bn5', 'dropout5', 'relu5', 'conv6', 'bn6', 'dropout6', 'relu6'],
+    Output: ['gap', 'flatten', 'log_softmax'],
+  });
+}
+
+/** The built-in default network: the seed CNN on 1x28x28 images. */
+export function seedCnn(options: SeedCnnOptions = {}): Network {
+  return new Network('seed-cnn', seedCnnModule(options), [1, 28, 28]);
 }

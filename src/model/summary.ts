@@ -1,18 +1,30 @@
-/** A torchsummary-style table: layer, output shape, parameters; block subtotals; MACs. */
+/**
+ * A torchsummary-style table: one row per layer call (output shape, parameters), block
+ * subtotals, multiply-accumulates. A layer is a module with no children, or one with state of
+ * its own. Blocks are what a model groups: a Sequential's `withBlocks`, else the top-level
+ * children that are containers (`block1`, `features`).
+ */
 import { numel, type Shape } from '../graph/shape.js';
 import { evalGraph } from './graphs.js';
+import { Sequential } from './layers/containers.js';
 import type { Network } from './network.js';
 
 export interface LayerRow {
-  block: string;
+  /** The block the layer is in, if the model has blocks. */
+  block?: string;
+  /** Its path in the model: the state_dict prefix (`conv1`, `features.0`). */
   name: string;
   kind: string;
+  /** Its one-line description (`Linear 400->120`). */
+  description: string;
   outputShape: Shape;
   params: number;
   macs: number;
 }
 
 export interface Summary {
+  name: string;
+  inputShape: readonly number[];
   rows: LayerRow[];
   blocks: { name: string; params: number }[];
   totalParams: number;
@@ -20,19 +32,35 @@ export interface Summary {
   macsPerImage: number;
 }
 
+/** Top-level child name -> block name. */
+function blockOf(net: Network): (path: string) => string | undefined {
+  const root = net.root;
+  const declared = root instanceof Sequential ? root.blocks : undefined;
+  const blocks = new Map<string, string>();
+  if (declared) {
+    for (const [block, members] of Object.entries(declared)) for (const m of members) blocks.set(m, block);
+  } else {
+    for (const [name, m] of root.namedChildren()) if (m.namedChildren().length > 0) blocks.set(name, name);
+  }
+  return (path) => blocks.get(path.split('.')[0]);
+}
+
 export function summarize(net: Network): Summary {
   // Emit the evaluation graph once and read every layer's output shape off it.
   const rows: LayerRow[] = [];
-  evalGraph(net, 'N', (layer, block, y) => {
-    const params = layer.state.filter((s) => s.trainable).reduce((n, s) => n + numel(s.shape), 0);
-    rows.push({ block: block.name, name: layer.name, kind: layer.kind, outputShape: y.shape, params, macs: layer.macs(y.shape) });
+  const block = blockOf(net);
+  evalGraph(net, 'N', ({ path, module, input, output }) => {
+    const own = module.namedState();
+    if (module.namedChildren().length > 0 && own.length === 0) return; // a container: its layers have rows
+    const params = own.filter(([, e]) => e.trainable).reduce((n, [, e]) => n + numel(e.shape), 0);
+    rows.push({ block: block(path), name: path, kind: module.kind, description: module.describe(), outputShape: output.shape, params, macs: module.macs(input.shape, output.shape) });
   });
-  const blocks = net.blocks.map((b) => ({
-    name: b.name,
-    params: rows.filter((r) => r.block === b.name).reduce((n, r) => n + r.params, 0),
-  }));
-  const totalParams = rows.reduce((n, r) => n + r.params, 0);
+  const blockNames = [...new Set(rows.map((r) => r.block).filter((b): b is string => b !== undefined))];
+  const blocks = blockNames.map((name) => ({ name, params: rows.filter((r) => r.block === name).reduce((n, r) => n + r.params, 0) }));
+  const totalParams = net.parameterCount;
   return {
+    name: net.name,
+    inputShape: net.inputShape,
     rows,
     blocks,
     totalParams,
@@ -42,6 +70,12 @@ export function summarize(net: Network): Summary {
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
+const shapeText = (shape: Shape) => `[${shape.map((d) => (typeof d === 'number' ? d : 'N')).join(',')}]`;
+
+/** One line per layer, for a model card: `conv1: Conv2d 1->12, 3x3 -> [N,12,28,28] (120)`. */
+export function architectureLines(s: Summary): string[] {
+  return s.rows.map((r) => `${r.name}: ${r.description} -> ${shapeText(r.outputShape)} (${fmt(r.params)})`);
+}
 
 export function formatSummary(s: Summary): string {
   const line = '-'.repeat(72);
@@ -56,10 +90,10 @@ export function formatSummary(s: Summary): string {
   }
   out.push('='.repeat(72));
   for (const b of s.blocks) {
-    const share = ((100 * b.params) / s.totalParams).toFixed(1);
+    const share = s.totalParams ? ((100 * b.params) / s.totalParams).toFixed(1) : '0.0';
     out.push(`${b.name}: ${fmt(b.params)} params (${share}%)`);
   }
-  out.push(line);
+  if (s.blocks.length) out.push(line);
   out.push(`Total params: ${fmt(s.totalParams)}`);
   out.push(`Trainable params: ${fmt(s.trainableParams)}`);
   out.push(`Non-trainable params: ${fmt(s.totalParams - s.trainableParams)}`);

@@ -124,7 +124,8 @@ export function removePartialCheckpoints(runDir: string): void {
   for (const name of readdirSync(root)) if (/\.partial-\d+$/.test(name)) rmSync(join(root, name), { recursive: true, force: true });
 }
 
-function readTrainerState(dir: string): TrainerState {
+/** A checkpoint's trainer.json, checked against its schema. */
+export function readTrainerState(dir: string): TrainerState {
   const file = join(dir, TRAINER);
   if (!existsSync(file)) throw new CheckpointError(`${dir}: not a checkpoint (no ${TRAINER})`);
   const text = Buffer.from(readFileOr(file, (problem) => new CheckpointError(`${file}: ${problem}`))).toString('utf8');

@@ -95,7 +95,8 @@ function lock(dir: string): RunFolder['release'] {
   throw owner === undefined ? new RunFolderError(`${lockFile}: cannot take the run's lock`) : inUse(dir, owner);
 }
 
-function readRecord(dir: string): RunRecord | undefined {
+/** A run folder's run.json, checked against its schema; undefined where there is none. */
+export function readRecord(dir: string): RunRecord | undefined {
   const file = join(dir, RECORD);
   if (!existsSync(file)) return undefined;
   let json: unknown;
@@ -123,8 +124,11 @@ function checkTarget(dir: string): void {
   throw new RunFolderError(`${dir}: not empty and not a run folder (it holds ${entries[0]}${entries.length > 1 ? ', ...' : ''}); choose a new or empty --out`);
 }
 
-/** Makes `dir` appear whole, holding the lock and run.json; false if the name was taken meanwhile. */
-function createWhole(dir: string, record: RunRecord): boolean {
+/** Files a run folder is made with, beside run.json (its model file's copy): [name, bytes]. */
+export type InitialFiles = readonly (readonly [string, Uint8Array])[];
+
+/** Makes `dir` appear whole, holding the lock, run.json and `files`; false if the name was taken meanwhile. */
+function createWhole(dir: string, record: RunRecord, files: InitialFiles): boolean {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
   const prefix = `.${basename(dir)}.new-`;
@@ -137,6 +141,7 @@ function createWhole(dir: string, record: RunRecord): boolean {
   try {
     writeLock(join(staging, LOCK));
     writeFileAtomic(join(staging, RECORD), `${JSON.stringify(record, null, 2)}\n`);
+    for (const [name, bytes] of files) writeFileAtomic(join(staging, name), bytes);
     renameSync(staging, dir); // replaces an empty folder; fails on one that is not empty
     return true;
   } catch (e) {
@@ -151,10 +156,10 @@ function newRecord(config: TrainConfig): RunRecord {
 }
 
 /** A new run folder at `dir`, which must not exist or be empty. */
-export function createRunFolder(dir: string, config: TrainConfig): RunFolder {
+export function createRunFolder(dir: string, config: TrainConfig, files: InitialFiles = []): RunFolder {
   checkTarget(dir);
   const record = newRecord(config);
-  if (!createWhole(dir, record)) {
+  if (!createWhole(dir, record, files)) {
     checkTarget(dir); // says who took it
     throw new RunFolderError(`${dir}: taken by another run while this one started; choose another --out`);
   }
@@ -162,12 +167,12 @@ export function createRunFolder(dir: string, config: TrainConfig): RunFolder {
 }
 
 /** A new run folder `<base>`, or `<base>-2`, `<base>-3`, ... if that name is taken: default names never collide. */
-export function createUniqueRunFolder(base: string, config: TrainConfig): RunFolder {
+export function createUniqueRunFolder(base: string, config: TrainConfig, files: InitialFiles = []): RunFolder {
   const record = newRecord(config);
   for (let n = 1; n <= 1000; n++) {
     const dir = n === 1 ? base : `${base}-${n}`;
     if (existsSync(dir)) continue;
-    if (createWhole(dir, record)) return { dir, record, release: holdLock(dir) };
+    if (createWhole(dir, record, files)) return { dir, record, release: holdLock(dir) };
   }
   throw new RunFolderError(`${base}: no free run folder name`);
 }

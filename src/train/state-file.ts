@@ -15,7 +15,7 @@ export function toSafe(state: StateDict): Map<string, SafeTensor> {
 }
 
 /** The names of `net`'s BatchNorm layers (each gets a `num_batches_tracked`). */
-export const batchNormNames = (net: Network): string[] => net.layers.filter((l) => l.kind === 'BatchNorm2d').map((l) => l.name);
+export const batchNormNames = (net: Network): string[] => net.batchNormPaths;
 
 /** The model's tensors as PyTorch's state_dict holds them, after `step` optimizer steps. */
 export function modelTensors(model: StateDict, batchNorms: readonly string[], step: number): Map<string, SafeTensor> {

@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import * as op from '../../src/graph/ops/index.js';
 import { gradCheckAgainstReference } from '../helpers/gradcheck.js';
-import { conv2dReference, globalAveragePoolReference, maxPoolReference } from '../helpers/reference.js';
+import { averagePoolReference, conv2dReference, globalAveragePoolReference, maxPoolReference } from '../helpers/reference.js';
 
 const TOL = 2e-5;
 
@@ -18,6 +18,14 @@ describe('Conv gradient (dX, dW, dB) vs float64 reference', () => {
     { label: '1x1 (transitions)', x: [3, 4, 3, 3], w: [2, 4, 1, 1], pads: [0, 0, 0, 0] },
     { label: 'one input channel (conv1)', x: [2, 1, 4, 4], w: [3, 1, 3, 3], pads: [1, 1, 1, 1] },
     { label: 'asymmetric pads, 2x3 kernel', x: [1, 2, 4, 5], w: [3, 2, 2, 3], pads: [1, 0, 0, 2] },
+    // ConvTranspose for dX from here on; output_padding restores what a strided conv never read.
+    { label: 'stride 2, pad 1 (a strided conv instead of max-pooling)', x: [2, 3, 7, 6], w: [4, 3, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2] },
+    { label: 'stride 2, no padding, rows left unread', x: [1, 2, 6, 5], w: [3, 2, 3, 3], pads: [0, 0, 0, 0], strides: [2, 2] },
+    { label: '1x1 with stride 2 (a residual shortcut)', x: [2, 4, 5, 5], w: [3, 4, 1, 1], pads: [0, 0, 0, 0], strides: [2, 2] },
+    { label: 'dilation 2', x: [2, 2, 7, 7], w: [3, 2, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2] },
+    { label: 'groups 2', x: [2, 4, 5, 5], w: [6, 2, 3, 3], pads: [1, 1, 1, 1], group: 2 },
+    { label: 'depthwise (groups = channels), stride 2', x: [2, 3, 6, 6], w: [3, 1, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2], group: 3 },
+    { label: 'depthwise with channel multiplier 2', x: [1, 2, 5, 5], w: [4, 1, 3, 3], pads: [1, 1, 1, 1], group: 2 },
   ];
   for (const c of cases) {
     test(c.label, async () => {
@@ -27,8 +35,8 @@ describe('Conv gradient (dX, dW, dB) vs float64 reference', () => {
           { name: 'w', shape: c.w },
           { name: 'b', shape: [c.w[0]] },
         ],
-        (x, w, b) => op.conv(x, w, b, { pads: c.pads }),
-        ([x, w, b]) => conv2dReference(x, c.x, w, c.w, b, c.pads).y,
+        (x, w, b) => op.conv(x, w, b, { pads: c.pads, strides: c.strides, dilations: c.dilations, group: c.group }),
+        ([x, w, b]) => conv2dReference(x, c.x, w, c.w, b, c.pads, c).y,
       );
       for (const r of results) {
         expect(r.maxRelError, `${r.name}: analytic vs numeric`).toBeLessThan(TOL);
@@ -76,4 +84,47 @@ describe('MaxPool gradient vs float64 reference', () => {
     expect(g[0]).not.toBe(0);
     expect(g[2]).not.toBe(0);
   });
+});
+
+describe('MaxPool with strides and padding vs float64 reference', () => {
+  const shape = [2, 2, 5, 6];
+  const distinct = Array.from({ length: 120 }, (_, i) => Math.sin(i * 12.9898 + 5) * 2);
+  const cases = [
+    { label: '3x3, stride 2 (overlapping windows)', k: 3, stride: 2, pads: [0, 0, 0, 0] },
+    { label: '3x3, stride 2, pad 1 (ResNet stem)', k: 3, stride: 2, pads: [1, 1, 1, 1] },
+    { label: '2x2, stride 1, pad 1', k: 2, stride: 1, pads: [1, 1, 1, 1] },
+  ];
+  for (const c of cases) {
+    test(c.label, async () => {
+      const [r] = await gradCheckAgainstReference(
+        [{ name: 'x', shape, data: distinct }],
+        (x) => op.maxPoolWithIndices(x, c.k, { strides: [c.stride, c.stride], pads: c.pads }),
+        ([x]) => maxPoolReference(x, shape, c.k, c.stride, c.pads),
+        { eps: 1e-4 },
+      );
+      expect(r.maxRelError).toBeLessThan(TOL);
+      expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-2);
+    });
+  }
+});
+
+describe('AveragePool gradient vs float64 reference', () => {
+  const shape = [2, 3, 5, 6];
+  const cases = [
+    { label: '2x2, stride 2 (rows left unread)', kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], countIncludePad: false },
+    { label: '3x3, stride 1, pad 1, count_include_pad 1 (PyTorch default)', kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], countIncludePad: true },
+    { label: '3x3, stride 2, pad 1, count_include_pad 0', kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: false },
+    { label: '2x3, stride [1, 2], asymmetric pads', kernel: [2, 3], strides: [1, 2], pads: [1, 0, 0, 1], countIncludePad: false },
+  ];
+  for (const c of cases) {
+    test(c.label, async () => {
+      const [r] = await gradCheckAgainstReference(
+        [{ name: 'x', shape }],
+        (x) => op.averagePool(x, c.kernel, c),
+        ([x]) => averagePoolReference(x, shape, c.kernel, c.strides, c.pads, c.countIncludePad),
+      );
+      expect(r.maxRelError).toBeLessThan(TOL);
+      expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-3);
+    });
+  }
 });

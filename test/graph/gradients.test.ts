@@ -73,8 +73,26 @@ describe('MatMul', () => {
     ));
 });
 
+describe('Gemm (Linear is Gemm with transB)', () => {
+  const a = { name: 'a', shape: [3, 4] };
+  const aT = { name: 'a', shape: [4, 3] };
+  const b = { name: 'b', shape: [4, 5] };
+  const bT = { name: 'b', shape: [5, 4] };
+  const c = { name: 'c', shape: [5] };
+  test('plain, with a bias row', () => expectGradientsMatch([a, b, c], (x, y, z) => op.gemm(x, y, {}, z)));
+  test('transB (Linear: x W^T + b)', () => expectGradientsMatch([a, bT, c], (x, y, z) => op.gemm(x, y, { transB: true }, z)));
+  test('transA', () => expectGradientsMatch([aT, b], (x, y) => op.gemm(x, y, { transA: true })));
+  test('transA and transB, alpha and beta, C [3, 1]', () =>
+    expectGradientsMatch([aT, bT, { name: 'c', shape: [3, 1] }], (x, y, z) => op.gemm(x, y, { transA: true, transB: true, alpha: 0.7, beta: -1.5 }, z)));
+});
+
 describe('network ops', () => {
   test('Relu', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.relu(x)));
+  test('LeakyRelu (PyTorch default slope 0.01)', () =>
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x)));
+  test('LeakyRelu, slope 0.2', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x, 0.2)));
+  test('Tanh', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.tanh(op.mul(x, 2))));
+  test('Sigmoid', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.sigmoid(op.mul(x, 2))));
 
   test('Dropout: a fed keep-mask of 0 and 1/(1-p) (the mask gets no gradient)', () =>
     expectGradientsMatch(

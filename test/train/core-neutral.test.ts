@@ -17,8 +17,8 @@ function imports(file: string): string[] {
   return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
-/** Every module the core reaches, with the chain that reaches it, and each forbidden import. */
-function walk(): { reached: Set<string>; forbidden: string[] } {
+/** Every module that `roots` reach, with the chain that reaches it, and each forbidden import. */
+function walk(roots: readonly string[]): { reached: Set<string>; forbidden: string[] } {
   const reached = new Set<string>();
   const forbidden: string[] = [];
   const visit = (file: string, chain: string[]) => {
@@ -30,15 +30,23 @@ function walk(): { reached: Set<string>; forbidden: string[] } {
       else if (spec.startsWith('node:') || builtinModules.includes(spec) || NODE_ONLY.has(spec.split('/')[0])) forbidden.push(`${where} imports ${spec}`);
     }
   };
-  for (const name of readdirSync(CORE)) if (name.endsWith('.ts')) visit(join(CORE, name), []);
+  for (const root of roots) visit(root, []);
   return { reached, forbidden };
 }
 
 test('src/train/core and everything it imports use neither Node nor onnxruntime-node', () => {
-  const { reached, forbidden } = walk();
+  const { reached, forbidden } = walk(readdirSync(CORE).filter((n) => n.endsWith('.ts')).map((n) => join(CORE, n)));
   expect(forbidden).toEqual([]);
   // the walk really followed the core's imports into the other folders
   for (const dep of ['src/graph/builder.ts', 'src/model/graphs.ts', 'src/data/augment.ts', 'src/train/core/config.ts']) {
+    expect([...reached].map((f) => relative(ROOT, f))).toContain(dep);
+  }
+});
+
+test('the public API (src/index.ts, what model files import) uses neither Node nor onnxruntime-node: the training page bundles it', () => {
+  const { reached, forbidden } = walk([join(ROOT, 'src/index.ts')]);
+  expect(forbidden).toEqual([]);
+  for (const dep of ['src/model/layers/conv.ts', 'src/graph/ops/conv.ts', 'src/model/network.ts']) {
     expect([...reached].map((f) => relative(ROOT, f))).toContain(dep);
   }
 });

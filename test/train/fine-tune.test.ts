@@ -36,7 +36,7 @@ beforeAll(() => {
 
 describe('an exported model read back for fine-tuning', () => {
   test('the folded network has no BatchNorm and the shipped weights reproduce the .onnx on 1000 test images', async () => {
-    expect(folded.layers.some((l) => l.kind === 'BatchNorm2d')).toBe(false);
+    expect(folded.modules.some((m) => m.module.kind === 'BatchNorm2d')).toBe(false);
     expect(folded.parameterCount).toBe(seedCnn().parameterCount - 2 * (12 + 32 + 16 + 32 + 32 + 10)); // gamma and beta of six BatchNorms
     const state = foldedStateFromModel(shippedBytes(), folded);
     const n = 1000;

@@ -15,7 +15,6 @@ import * as op from '../../src/graph/ops/index.js';
 import { nchwcLowering } from '../../src/graph/nchwc.js';
 import { type Lowering, serializeModel } from '../../src/graph/serialize.js';
 import { IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
-import type { ForwardContext } from '../../src/model/layers.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { nchwcBlockSize } from '../../src/train/session.js';
@@ -48,15 +47,7 @@ describe.each(forms)('whole network vs PyTorch (float64 reference), graph %s', (
     const x = g.input(IMAGE, 'float32', [BATCH, 1, 28, 28]);
     const target = g.input(TARGET, 'int64', [BATCH]);
     const tensors = new Map(net.stateSpecs.map((s) => [s.name, g.input(s.name, 'float32', s.shape)]));
-    const ctx: ForwardContext = {
-      mode: 'train',
-      state: (n) => tensors.get(n)!,
-      updateBuffer: () => {},
-      dropoutMask: () => {
-        throw new Error('dropout is off');
-      },
-    };
-    const logp = net.forward(x, ctx);
+    const logp = net.forward(x, 'train', { state: (n) => tensors.get(n)!, updateBuffer: () => {} });
     const loss = op.nllLoss(logp, target);
     g.output(logp, 'log_probs');
     g.output(loss, LOSS);

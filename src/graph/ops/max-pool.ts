@@ -1,46 +1,58 @@
 /**
- * MaxPool (no padding). The gradient routes dy to the arg-max of each window: MaxUnpool with
- * the forward's Indices output is exactly that scatter (measured 2x faster than
- * ScatterElements). An equality mask (x == upsampled max) would be cheaper but is wrong on
- * MNIST, whose flat background makes exact ties common (measured: up to 120% error);
- * Indices pick the first maximum, as PyTorch does.
+ * MaxPool (kernel, strides, optional padding: padded cells never win). The gradient routes dy
+ * to the arg-max of each window, given by the forward's Indices output (flat indices into the
+ * input, N and C included). Where windows do not overlap, MaxUnpool is exactly that scatter
+ * (measured 2x faster than ScatterElements); where they do (stride < kernel), one input cell
+ * can win several windows and its gradient is their sum, which MaxUnpool does not add up (it
+ * keeps one: measured), so a ScatterElements with reduction 'add' does it. An equality mask
+ * (x == upsampled max) would be cheaper but is wrong on MNIST, whose flat background makes
+ * exact ties common (measured: up to 120% error); Indices pick the first maximum, as PyTorch does.
  */
 import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
+import { numel } from '../shape.js';
 import { constValues, int64s } from './helpers.js';
 
 interface MaxPoolAttrs {
   kernel_shape: readonly number[];
   strides: readonly number[];
+  /** [top, left, bottom, right]; absent means none (the seed CNN's graphs leave it out). */
+  pads?: readonly number[];
 }
 
 // Indices is left out (`outputCount: 1`) where nothing differentiates the pooling.
 const MaxPool = defineOp<[X: Tensor], MaxPoolAttrs, readonly [Y: Tensor, Indices?: Tensor]>({
   type: 'MaxPool',
   since: 8,
-  attrs: { kernel_shape: 'ints', strides: 'ints' },
-  infer: ([X], { kernel_shape: k, strides: s }) => {
+  attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints' },
+  infer: ([X], { kernel_shape: k, strides: s, pads: p = [0, 0, 0, 0] }) => {
     if (X.rank !== 4) throw shapeError('MaxPool', 'X must be 4-D (NCHW)', X);
     const [n, c, h, w] = X.shape;
-    if (typeof h !== 'number' || typeof w !== 'number' || h < k[0] || w < k[1]) {
+    if (typeof h !== 'number' || typeof w !== 'number' || h + p[0] + p[2] < k[0] || w + p[1] + p[3] < k[1]) {
       throw shapeError('MaxPool', `window [${k}] does not fit`, X);
     }
-    const shape = [n, c, Math.floor((h - k[0]) / s[0]) + 1, Math.floor((w - k[1]) / s[1]) + 1];
+    const shape = [n, c, Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1, Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1];
     return [
       { dtype: X.dtype, shape },
       { dtype: 'int64', shape },
     ];
   },
-  gradient: ({ inputs: [x], outputs: [, indices], attrs }, [dy]) => {
+  gradient: ({ inputs: [x], outputs: [, indices], attrs }, [dy], op) => {
     if (!indices) throw new Error('MaxPool gradient needs the Indices output: emit it with maxPoolWithIndices');
     // Indices (int64) takes no gradient, so when one reaches this node it is Y's.
-    return [dy && emit(MaxUnpool, [dy, indices, int64s(x, staticShape(x, 'MaxPool gradient'))], attrs)[0]];
+    if (!dy) return [undefined];
+    const shape = staticShape(x, 'MaxPool gradient');
+    const overlapping = attrs.strides.some((s, i) => s < attrs.kernel_shape[i]);
+    if (!overlapping) return [emit(MaxUnpool, [dy, indices, int64s(x, shape)], attrs)[0]];
+    const flat = (t: Tensor) => op.reshape(t, [1, -1]);
+    const zeros = op.expand(x.graph.scalar(0, x.dtype), [1, numel(shape)]);
+    return [op.reshape(emit(ScatterElements, [zeros, flat(indices), flat(dy)], { axis: 1, reduction: 'add' })[0], shape)];
   },
 });
 
 const MaxUnpool = defineOp<[X: Tensor, I: Tensor, output_shape: Tensor], MaxPoolAttrs>({
   type: 'MaxUnpool',
   since: 11,
-  attrs: { kernel_shape: 'ints', strides: 'ints' },
+  attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints' },
   infer: ([x, indices, shape]) => {
     const dims = constValues(shape, 'MaxUnpool');
     if (indices.dtype !== 'int64') throw shapeError('MaxUnpool', 'indices must be int64', indices);
@@ -48,18 +60,40 @@ const MaxUnpool = defineOp<[X: Tensor, I: Tensor, output_shape: Tensor], MaxPool
   },
 });
 
-function attrs(kernel: number, stride: number): MaxPoolAttrs {
-  return { kernel_shape: [kernel, kernel], strides: [stride, stride] };
+/** Emitted only by MaxPool's gradient (no rule of its own). */
+const ScatterElements = defineOp<[data: Tensor, indices: Tensor, updates: Tensor], { axis: number; reduction: string }>({
+  type: 'ScatterElements',
+  since: 16,
+  attrs: { axis: 'int', reduction: 'string' },
+  infer: ([data, indices, updates]) => {
+    if (indices.dtype !== 'int64' || indices.rank !== data.rank || updates.rank !== data.rank) throw shapeError('ScatterElements', 'ranks or index type differ', data, indices, updates);
+    return [{ dtype: data.dtype, shape: data.shape }];
+  },
+});
+
+export interface PoolOptions {
+  /** Window step (default: the kernel). */
+  strides?: readonly number[];
+  /** [top, left, bottom, right] (default none). */
+  pads?: readonly number[];
+}
+
+function attrs(kernel: number | readonly number[], stride: number | PoolOptions | undefined): MaxPoolAttrs {
+  const k = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+  const opts: PoolOptions = typeof stride === 'number' ? { strides: [stride, stride] } : (stride ?? {});
+  const a: MaxPoolAttrs = { kernel_shape: k, strides: opts.strides ?? k };
+  if (opts.pads && opts.pads.some((p) => p !== 0)) a.pads = opts.pads;
+  return a;
 }
 
 /** Max over kernel x kernel windows (inference). */
-export function maxPool(x: Tensor, kernel: number, stride = kernel): Tensor {
-  return emit(MaxPool, [x], attrs(kernel, stride), { outputCount: 1 })[0];
+export function maxPool(x: Tensor, kernel: number | readonly number[], options?: number | PoolOptions): Tensor {
+  return emit(MaxPool, [x], attrs(kernel, options), { outputCount: 1 })[0];
 }
 
 /** Max pooling that also outputs the arg-max indices, so that it can be differentiated. */
-export function maxPoolWithIndices(x: Tensor, kernel: number, stride = kernel): Tensor {
-  return emit(MaxPool, [x], attrs(kernel, stride))[0];
+export function maxPoolWithIndices(x: Tensor, kernel: number | readonly number[], options?: number | PoolOptions): Tensor {
+  return emit(MaxPool, [x], attrs(kernel, options))[0];
 }
 
 declare module '../builder.js' {

@@ -14,6 +14,7 @@ const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
 const positive = z.number().positive();
 const fraction = z.number().min(0).lt(1);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex');
 
 export const optimizerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sgd'), momentum: nonNegative, weightDecay: nonNegative, nesterov: z.boolean() }),
@@ -32,14 +33,20 @@ const augmentSchema = z.strictObject({ rotate: nonNegative, shift: count }) sati
 const lrChangeSchema = z.strictObject({ step: count, lr: positive });
 export type LrChange = z.infer<typeof lrChangeSchema>;
 
+/** The model file a run trains (`--model`), as an absolute path and the SHA-256 of its bytes; absent: the built-in seed CNN. */
+export const modelRecordSchema = z.strictObject({ file: z.string().min(1), sha256 });
+export type ModelRecord = z.infer<typeof modelRecordSchema>;
+
 export const trainConfigSchema = z.strictObject({
+  model: modelRecordSchema.optional(),
   epochs: positiveInt,
   batchSize: positiveInt,
   lr: positive,
   optimizer: optimizerSchema,
   schedule: scheduleSchema,
   seed: z.number().int().min(0).max(0xffffffff),
-  dropout: fraction,
+  /** Overrides every Dropout layer's probability (`--dropout`); absent: the model's own. */
+  dropout: fraction.optional(),
   augment: augmentSchema.nullable(),
   shuffle: z.boolean(),
   /** Train on the first N training images (default all). */
@@ -89,7 +96,6 @@ export const positionSchema = z.strictObject({
 });
 export type Position = z.infer<typeof positionSchema>;
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex');
 
 export const CHECKPOINT_FORMAT = 2;
 

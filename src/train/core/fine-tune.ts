@@ -12,7 +12,6 @@ import type { Split } from '../../data/dataset.js';
 import { optimizerSlots } from '../../graph/optim.js';
 import { numel } from '../../graph/shape.js';
 import { slotName, trainStepGraph } from '../../model/graphs.js';
-import { Dropout } from '../../model/layers.js';
 import type { Network, StateDict } from '../../model/network.js';
 import { Rng } from '../../util/rng.js';
 import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, type BatchSource, batchView } from './batch-source.js';
@@ -110,7 +109,7 @@ export class MixedBatches implements BatchSource {
 }
 
 /** The TrainConfig a fine-tune runs under: one pass of `recipe.steps` batches at a constant rate. */
-export function fineTuneConfig(recipe: FineTuneRecipe, dropout: number): TrainConfig {
+export function fineTuneConfig(recipe: FineTuneRecipe): TrainConfig {
   return {
     epochs: 1,
     batchSize: recipe.batchSize,
@@ -118,7 +117,6 @@ export function fineTuneConfig(recipe: FineTuneRecipe, dropout: number): TrainCo
     optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
     schedule: { kind: 'constant' },
     seed: recipe.seed,
-    dropout,
     augment: recipe.augment,
     shuffle: true,
     device: 'cpu',
@@ -137,9 +135,6 @@ export interface FineTuneInput {
   onStep?(step: number, loss: number): void;
 }
 
-/** The network's dropout probability, as a run records it. */
-const dropoutOf = (net: Network): number => net.layers.find((l): l is Dropout => l instanceof Dropout)?.p ?? 0;
-
 /**
  * Runs `recipe.steps` optimizer steps from `model` with fresh optimizer state; returns the tuned
  * state (copies). It steps the TrainingLoop directly: a fine-tune has no epochs, checkpoints or
@@ -147,7 +142,7 @@ const dropoutOf = (net: Network): number => net.layers.find((l): l is Dropout =>
  * whole test set, which gives the accuracy it shows).
  */
 export async function fineTune({ net, model, own, base, runtime, recipe = FINE_TUNE, onStep }: FineTuneInput): Promise<StateDict> {
-  const config = fineTuneConfig(recipe, dropoutOf(net));
+  const config = fineTuneConfig(recipe);
   const { masks } = trainStepGraph(net, recipe.batchSize, config.optimizer);
   const optimizer: StateDict = new Map(
     net.parameterSpecs.flatMap((p) => optimizerSlots(config.optimizer).map((slot) => [slotName(p.name, slot), { shape: p.shape, data: new Float32Array(numel(p.shape)) }] as const)),

@@ -1,0 +1,137 @@
+/**
+ * `--model <file.ts>`: a model file whose default export is a module written with the public
+ * API (`import { Sequential, Conv2d } from 'onnx-mnist-train'`), and optionally
+ * `export const inputShape = [1, 28, 28]`. It is loaded, emitted once (so a layer that does
+ * not fit fails here, named), and recorded by absolute path and SHA-256: a resumed run and an
+ * export use the model the run trained and refuse the file once it has been edited. Without
+ * `--model`, the built-in seed CNN.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CLASSES, type Split } from '../data/dataset.js';
+import { evalGraph } from '../model/graphs.js';
+import { Module } from '../model/module.js';
+import { Network } from '../model/network.js';
+import { seedCnn } from '../model/seed-cnn.js';
+import type { ModelRecord } from '../train/core/config.js';
+import { readFileOr } from '../util/read-file.js';
+import { ExpectedError, FileError } from '../util/errors.js';
+import { sha256Hex } from '../util/sha256.js';
+
+/** The shape of one MNIST image, which a model takes unless its file says otherwise. */
+export const DEFAULT_INPUT_SHAPE: readonly number[] = [1, 28, 28];
+
+const MODEL_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+
+export interface ModelChoice {
+  net: Network;
+  /** The network's outputs per image: [N, classes]. */
+  classes: number;
+  /** The file and its SHA-256; absent for the built-in seed CNN. */
+  record?: ModelRecord;
+  /** The file's bytes (a run folder keeps a copy). */
+  source?: Uint8Array;
+}
+
+/** How a model is named to the user: its file as given, or the built-in one. */
+export const modelLabel = (record: ModelRecord | undefined): string => record?.file ?? 'the built-in seed CNN';
+
+/** The network's class count, checking on the way that it emits and ends in [N, classes]. */
+function classesOf(net: Network, file: string): number {
+  try {
+    const out = evalGraph(net).outputs[0].tensor;
+    return out.shape[1] as number;
+  } catch (e) {
+    if (e instanceof ExpectedError) throw new FileError(file, e.message);
+    throw e;
+  }
+}
+
+export function builtinModel(): ModelChoice {
+  return { net: seedCnn(), classes: CLASSES };
+}
+
+/** Refuses a model that cannot take the data's images or give its classes. */
+export function assertFitsData(model: ModelChoice, data: Split): void {
+  const images = [1, data.rows, data.cols];
+  const where = modelLabel(model.record);
+  if (model.net.inputShape.join() !== images.join()) {
+    throw new FileError(where, `the model takes [${model.net.inputShape.join(',')}] images; the data gives [${images.join(',')}]`);
+  }
+  if (model.classes !== CLASSES) throw new FileError(where, `the model gives ${model.classes} outputs per image; the data has ${CLASSES} classes (0-9)`);
+}
+
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /error/i.test(l) && l !== lines[0]) ?? lines[0] ?? 'unknown error';
+}
+
+function inputShapeOf(value: unknown, file: string): readonly number[] {
+  if (value === undefined) return DEFAULT_INPUT_SHAPE;
+  if (!Array.isArray(value) || value.length !== 3 || !value.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new FileError(file, `its inputShape export must be [channels, height, width] of positive integers, not ${JSON.stringify(value)}`);
+  }
+  return value as number[];
+}
+
+/** Loads, checks and records a model file. */
+export async function loadModelFile(file: string): Promise<ModelChoice> {
+  const path = resolve(file);
+  const ext = extname(path);
+  if (ext === '.onnx') throw new FileError(file, 'an ONNX model; --model takes a TypeScript model file (see README, Your own network)');
+  if (!MODEL_EXTENSIONS.includes(ext)) throw new FileError(file, `not a model file: expected a TypeScript module (${MODEL_EXTENSIONS.join(', ')})`);
+  const source = readFileOr(path, (problem) => new FileError(file, problem));
+  let exports: Record<string, unknown>;
+  try {
+    exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new FileError(file, `failed to load: ${firstLine(e)}`);
+  }
+  const root = exports.default;
+  if (root === undefined) throw new FileError(file, 'has no default export: end it with `export default new Sequential(...)` (or your module)');
+  if (!Module.is(root)) {
+    const what = typeof root === 'function' ? `a ${root.name ? `class or function '${root.name}'` : 'function'}` : root === null ? 'null' : `a ${typeof root}`;
+    throw new FileError(file, `its default export is ${what}, not a module: export an instance, e.g. \`export default new Net()\``);
+  }
+  if (!(root instanceof Module)) {
+    // Node loaded the file as CommonJS, and with it a second copy of this package, whose layers
+    // this copy cannot tell apart (BatchNorm to fold, errors to report) from anything else.
+    throw new FileError(file, 'was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: rename it to .mts, or add "type": "module"');
+  }
+  const net = new Network(basename(path, ext), root, inputShapeOf(exports.inputShape, file));
+  if (net.parameterCount === 0) throw new FileError(file, 'the model has no parameters to train');
+  return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source) }, source };
+}
+
+/** The run folder's copy of a model file (`model.ts`). */
+export const modelCopyName = (record: ModelRecord): string => `model${extname(record.file)}`;
+
+/**
+ * The model a run recorded: the built-in one, or its file, which must still hold the bytes it
+ * had when the run started (an edited file would silently train something else).
+ */
+export async function recordedModel(record: ModelRecord | undefined, runDir: string): Promise<ModelChoice> {
+  if (!record) return builtinModel();
+  const copy = join(runDir, modelCopyName(record));
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(record.file);
+  } catch {
+    throw new FileError(record.file, `the run's model file is gone; the run keeps a copy: pass --model ${copy}`);
+  }
+  const now = sha256Hex(bytes);
+  if (now !== record.sha256) {
+    throw new FileError(record.file, `edited since the run started (SHA-256 ${record.sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it (the run keeps a copy: ${copy}) or start a new run`);
+  }
+  return loadModelFile(record.file);
+}
+
+/** Refuses a --model given to a run that trains another one (compared by content, so a moved copy is fine). */
+export function assertSameModel(given: ModelChoice, recorded: ModelRecord | undefined, what: string): void {
+  if (given.record?.sha256 === recorded?.sha256) return;
+  throw new ExpectedError(
+    `--model ${given.record?.file ?? ''}: ${what} trains ${modelLabel(recorded)}${recorded ? ` (SHA-256 ${recorded.sha256.slice(0, 12)}...)` : ''}, not this model; start a new run to train it`,
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * BatchNorm2d, as torch.nn.BatchNorm2d: training normalises with the batch's statistics and
+ * updates the running ones (momentum as PyTorch's: running = (1 - m) running + m batch, with
+ * the unbiased batch variance, as PyTorch keeps); eval normalises with the running ones.
+ * Exported models have it folded into the conv before it where there is one (export/fold.ts).
+ */
+import { staticShape, type Tensor } from '../../graph/builder.js';
+import * as op from '../../graph/ops/index.js';
+import { numel } from '../../graph/shape.js';
+import { type Context, LayerInputError, Module, Parameter, StateBuffer } from '../module.js';
+import { constant } from './init.js';
+
+export interface BatchNormOptions {
+  eps?: number;
+  momentum?: number;
+}
+
+export class BatchNorm2d extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter;
+  readonly running_mean: StateBuffer;
+  readonly running_var: StateBuffer;
+  readonly eps: number;
+  readonly momentum: number;
+
+  constructor(
+    readonly numFeatures: number,
+    { eps = 1e-5, momentum = 0.1 }: BatchNormOptions = {},
+  ) {
+    super();
+    this.eps = eps;
+    this.momentum = momentum;
+    this.weight = new Parameter([numFeatures], constant(1, numFeatures));
+    this.bias = new Parameter([numFeatures], constant(0, numFeatures));
+    this.running_mean = new StateBuffer([numFeatures], constant(0, numFeatures));
+    this.running_var = new StateBuffer([numFeatures], constant(1, numFeatures));
+  }
+
+  override describe(): string {
+    return `BatchNorm2d ${this.numFeatures}`;
+  }
+
+  forward(x: Tensor, ctx: Context): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.numFeatures) throw new LayerInputError(`got ${x.rank === 4 ? `${x.shape[1]} channels` : `a ${x.rank}-D input`}`);
+    const [gamma, beta, mean, variance] = [this.weight, this.bias, this.running_mean, this.running_var].map((e) => ctx.value(e));
+    if (ctx.mode === 'eval') return op.batchNormInference(x, gamma, beta, mean, variance, this.eps);
+
+    const batch = op.batchNormTraining(x, gamma, beta, this.eps);
+    // PyTorch keeps the unbiased variance in running_var; the kernel returns the biased one.
+    const [n, , h, w] = staticShape(x, 'BatchNormalization');
+    const count = numel([n, h, w]);
+    const m = this.momentum;
+    const unbiased = op.mul(batch.variance, count / (count - 1));
+    ctx.updateBuffer(this.running_mean, op.add(op.mul(mean, 1 - m), op.mul(batch.mean, m)));
+    ctx.updateBuffer(this.running_var, op.add(op.mul(variance, 1 - m), op.mul(unbiased, m)));
+    return batch.y;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The seed CNN, written with the public layer API, emits the same bytes as the definition it
+ * replaced (commit dc10aa7, a flat list of layers): its speed and results cannot have moved.
+ * A deliberate change to these graphs updates the hashes here, and says so in its commit.
+ */
+import { describe, expect, test } from 'vitest';
+import { foldBatchNorm } from '../../src/export/fold.js';
+import { inferenceGraph, inferenceModelBytes } from '../../src/export/inference.js';
+import { nchwcLowering } from '../../src/graph/nchwc.js';
+import { serializeModel } from '../../src/graph/serialize.js';
+import { evalGraph, trainStepGraph } from '../../src/model/graphs.js';
+import { seedCnn } from '../../src/model/seed-cnn.js';
+import { OPSET } from '../../src/train/core/opset.js';
+import { sha256Hex } from '../../src/util/sha256.js';
+
+const sgd = { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false } as const;
+
+describe('the seed CNN emits the graphs it did before the layer API (SHA-256 of the bytes)', () => {
+  const net = seedCnn();
+  const step = trainStepGraph(net, 128, sgd).graph;
+  test('training step, batch 128, the default recipe', () => {
+    expect(sha256Hex(serializeModel(step, { opset: OPSET }))).toBe('8ef1995d4e3f66c7fb5168f244caf62edc4202e4f72b906aa93d8049193e76a6');
+  });
+  test('the same, lowered to NCHWc convs (blocks of 16 and of 8)', () => {
+    expect(sha256Hex(serializeModel(step, { opset: OPSET, lowering: nchwcLowering(16) }))).toBe('a2e54c26e355af747a1e85cade479eeac9fce248cf9547febacd6e1c1f4719a2');
+    expect(sha256Hex(serializeModel(step, { opset: OPSET, lowering: nchwcLowering(8) }))).toBe('1fbffca66100c16ada8141cedb173a2cfe96dbb77ef0f46d1d8d81bfb1949ab6');
+  });
+  test('training step with Adam and the moving average, batch 64', () => {
+    const g = trainStepGraph(net, 64, { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, { average: true }).graph;
+    expect(sha256Hex(serializeModel(g, { opset: OPSET }))).toBe('f587dadb145be7bec0c159fd27566eb8b13f336c44ac9e908b7a72f6960b6370');
+  });
+  test('evaluation graph', () => {
+    expect(sha256Hex(serializeModel(evalGraph(net), { opset: OPSET }))).toBe('d7f9cd946537cc171c28ff9f6f9d4eb401b58bc1b6ad4293ea51f21a2bf7b8ef');
+  });
+  test('the BatchNorm-folded network (fine-tuning) and the exported model of a seeded state', () => {
+    const folded = trainStepGraph(net.withBatchNormFolded(), 32, sgd).graph;
+    expect(sha256Hex(serializeModel(folded, { opset: OPSET }))).toBe('311fcf23b9925ff2101c59ea086ec8ba9a457b4c0745bc0c8f2161a4b4d73970');
+    const exported = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, net.initialState(3))));
+    expect(sha256Hex(exported)).toBe('a5342d661bed6bf63aed0a3de29e8bb162a2805ef1ceea188e38acbf72d8c463');
+  });
+  test('initial state (same draws per entry)', () => {
+    expect(sha256Hex(new Uint8Array(net.initialState(5).get('conv3.weight')!.data.buffer))).toBe('063b22bcd374e20bf54573664f861252b3f3e31ea3c875a044d1993be3402f60');
+  });
+});

@@ -64,13 +64,19 @@ function clearCanvas(): void {
   showResult(null);
 }
 
-const rows = Array.from({ length: 10 }, (_, d) => {
-  const li = document.createElement('li');
-  li.dataset.digit = String(d);
-  li.innerHTML = `<span>${d}</span><span class="bar"><span class="fill"></span></span><span class="pct">–</span>`;
-  bars.append(li);
-  return li;
-});
+/** One bar per class; the model card says how many (10 for MNIST, and before cards said). */
+let rows: HTMLLIElement[] = [];
+function showClasses(classes: number): void {
+  bars.replaceChildren();
+  rows = Array.from({ length: classes }, (_, d) => {
+    const li = document.createElement('li');
+    li.dataset.digit = String(d);
+    li.innerHTML = `<span>${d}</span><span class="bar"><span class="fill"></span></span><span class="pct">–</span>`;
+    bars.append(li);
+    return li;
+  });
+}
+showClasses(10);
 
 function showResult(probabilities: number[] | null, ms?: number): void {
   window.mnistDemo.shown++;
@@ -253,6 +259,25 @@ setUpTeaching(
   window.mnistDemo.teach,
 );
 
+/** What the page needs of a model card (`<model>.json`, written by `npm run export`), where it has one. */
+interface Card {
+  parameters?: number;
+  test_accuracy?: number;
+  epochs?: number;
+  name?: string;
+  input_shape?: number[];
+  classes?: number;
+}
+
+async function readCard(): Promise<Card | undefined> {
+  try {
+    const res = await fetch(MODEL_URL.replace(/\.onnx$/, '.json'));
+    return res.ok ? ((await res.json()) as Card) : undefined;
+  } catch {
+    return undefined; // the card is informative; a model without one is taken as MNIST's [N,1,28,28] -> [N,10]
+  }
+}
+
 async function start(): Promise<void> {
   clearCanvas();
   let bytes: ArrayBuffer;
@@ -264,6 +289,13 @@ async function start(): Promise<void> {
     setStatus(`error: could not load the model ${MODEL_URL} (${(e as Error).message})`, true);
     return;
   }
+  const card = await readCard();
+  const inputShape = card?.input_shape ?? [1, SIDE, SIDE];
+  if (inputShape.join() !== [1, SIDE, SIDE].join()) {
+    setStatus(`error: ${MODEL_URL} takes [${inputShape.join(',')}] images (its card says); this page draws 1x${SIDE}x${SIDE} digits`, true);
+    return;
+  }
+  showClasses(card?.classes ?? 10);
   try {
     session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
     shipped = { bytes: new Uint8Array(bytes), session };
@@ -272,12 +304,10 @@ async function start(): Promise<void> {
     return;
   }
   setStatus('ready');
-  try {
-    const card = await (await fetch(MODEL_URL.replace(/\.onnx$/, '.json'))).json();
-    if (typeof card.test_accuracy === 'number') shipped.accuracy = card.test_accuracy;
-    $('model-card').textContent = `Model: ${card.parameters.toLocaleString('en-US')} parameters, ${(100 * card.test_accuracy).toFixed(2)}% on the MNIST test set (${card.epochs} epochs).`;
-  } catch {
-    // the card is informative only
+  if (typeof card?.test_accuracy === 'number') {
+    shipped.accuracy = card.test_accuracy;
+    const name = card.name && card.name !== 'seed-cnn-mnist' ? `${card.name}, ` : '';
+    $('model-card').textContent = `Model: ${name}${(card.parameters ?? 0).toLocaleString('en-US')} parameters, ${(100 * card.test_accuracy).toFixed(2)}% on the MNIST test set (${card.epochs} epochs).`;
   }
 }
 

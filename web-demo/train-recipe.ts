@@ -24,16 +24,18 @@ export type RunLength = { kind: 'steps'; steps: number } | { kind: 'epochs'; epo
 
 /** What the page's controls choose. */
 export interface RunChoice {
+  /** The network: 'builtin' (the seed CNN) or the name of an examples/ model file (example-models.ts). */
+  model: string;
   length: RunLength;
   batchSize: BatchSize;
   schedule: SchedulePreset;
 }
 
-export const DEFAULT_CHOICE: RunChoice = { length: { kind: 'steps', steps: 300 }, batchSize: 128, schedule: 'step' };
+export const DEFAULT_CHOICE: RunChoice = { model: 'builtin', length: { kind: 'steps', steps: 300 }, batchSize: 128, schedule: 'step' };
 
 /**
  * The core's recipe for `choice` on a training set of `examples` images: the CLI's defaults
- * (SGD momentum 0.9, lr 0.05, dropout 0.1, +-7 degrees and +-2 px augmentation, seed 1). A
+ * (SGD momentum 0.9, lr 0.05, each model's own dropout, +-7 degrees and +-2 px augmentation, seed 1). A
  * step-limited run plans the whole epochs it touches and stops at maxSteps, as `--max-steps`
  * does, so OneCycle then spans those epochs (it is not squeezed into the steps).
  */
@@ -47,7 +49,6 @@ export function trainConfig(choice: RunChoice, examples: number, threads?: numbe
     optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
     schedule: SCHEDULES[choice.schedule].schedule,
     seed: 1,
-    dropout: 0.1,
     augment: { rotate: 7, shift: 2 },
     shuffle: true,
     maxSteps: length.kind === 'steps' ? length.steps : undefined,

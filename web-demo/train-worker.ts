@@ -17,15 +17,18 @@ import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
 import { foldedStateFromModel } from '../src/export/model-weights.js';
 import { assertFaithful, verifyModel } from '../src/export/verify-core.js';
 import { trainStepGraph } from '../src/model/graphs.js';
-import type { Network, StateDict } from '../src/model/network.js';
+import { Module } from '../src/model/module.js';
+import { Network, type StateDict } from '../src/model/network.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { InlineBatches } from '../src/train/core/batch-source.js';
+import { dataMismatch } from '../src/train/core/model-fit.js';
 import { Evaluator } from '../src/train/core/evaluator.js';
 import { FINE_TUNE, fineTune, ownExamples } from '../src/train/core/fine-tune.js';
 import type { Runtime } from '../src/train/core/runtime.js';
 import { type Snapshot, TrainingLoop } from '../src/train/core/training-loop.js';
 import { batchNormNames, encodeModelState } from '../src/train/state-file.js';
 import { ExpectedError } from '../src/util/errors.js';
+import { BUILTIN, exampleExports } from './example-models.js';
 import { webRuntime, type WebRuntimeOptions } from './ort-web-runtime.js';
 import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
 import type { DownloadCheck, FromWorker, ToWorker } from './train-protocol.js';
@@ -163,6 +166,23 @@ async function runLoop(loop: TrainingLoop, batches: ControlledBatches, runtime: 
   }
 }
 
+/** The chosen network, checked as `--model` checks a file: a module that takes the data's images and gives its classes. */
+async function chosenNetwork(id: string, data: Split): Promise<Network> {
+  if (id === BUILTIN) return seedCnn();
+  const exports = await exampleExports(id);
+  const where = `examples/${id}.ts`;
+  if (!Module.is(exports.default)) throw new ExpectedError(`${where}: its default export is not a module`);
+  const net = new Network(id, exports.default, Array.isArray(exports.inputShape) ? (exports.inputShape as number[]) : [1, data.rows, data.cols]);
+  let problem: string | undefined;
+  try {
+    problem = dataMismatch(net, data);
+  } catch (e) {
+    problem = e instanceof ExpectedError ? e.message : String(e); // a layer that does not fit, named
+  }
+  if (problem) throw new ExpectedError(`${where}: ${problem}`);
+  return net;
+}
+
 async function train(choice: RunChoice, dataUrl: string, traceSteps: number): Promise<void> {
   const started = performance.now();
   const finish = (stopped: boolean, testAccuracy: number | null) =>
@@ -173,7 +193,7 @@ async function train(choice: RunChoice, dataUrl: string, traceSteps: number): Pr
   post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
   const [train, test] = await Promise.all([fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
   const config = trainConfig(choice, train.count, threads);
-  const net = seedCnn({ dropout: config.dropout });
+  const net = (await chosenNetwork(choice.model, train)).withDropout(config.dropout);
   post({ type: 'phase', text: 'building the training graph…' });
   const graph = trainStepGraph(net, config.batchSize, config.optimizer);
   carried = graph.carried.map((e) => e.name);

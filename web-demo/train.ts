@@ -7,6 +7,7 @@ import type { EpochMetrics } from '../src/train/core/config.js';
 import { byTestId } from './dom.js';
 import { TrainChart } from './train-chart.js';
 import type { DownloadCheck, FromWorker, StepReport, ToWorker } from './train-protocol.js';
+import { isModelChoice, MODEL_CHOICES } from './example-models.js';
 import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from './train-recipe.js';
 
 /** Hooks for tests and the benchmark: what the run produced, step by step. */
@@ -44,6 +45,7 @@ const ui = {
   epochs: $<HTMLInputElement>('train-epochs'),
   bySteps: $<HTMLInputElement>('train-length-steps'),
   byEpochs: $<HTMLInputElement>('train-length-epochs'),
+  model: $<HTMLSelectElement>('train-model'),
   batch: $<HTMLSelectElement>('train-batch'),
   schedule: $<HTMLSelectElement>('train-schedule'),
   start: $<HTMLButtonElement>('train-start'),
@@ -62,6 +64,7 @@ const ui = {
 };
 const chart = new TrainChart($<HTMLCanvasElement>('train-chart'));
 
+for (const { id, label } of MODEL_CHOICES) ui.model.add(new Option(label, id, false, id === DEFAULT_CHOICE.model));
 for (const size of BATCH_SIZES) ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
 for (const [key, preset] of Object.entries(SCHEDULES)) ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
 
@@ -176,7 +179,8 @@ function readChoice(): RunChoice | string {
   const length: RunLength = ui.byEpochs.checked ? { kind: 'epochs', epochs: n } : { kind: 'steps', steps: n };
   const batchSize = BATCH_SIZES.find((b) => String(b) === ui.batch.value) ?? DEFAULT_CHOICE.batchSize;
   const schedule = isSchedulePreset(ui.schedule.value) ? ui.schedule.value : DEFAULT_CHOICE.schedule;
-  return { length, batchSize, schedule };
+  const model = isModelChoice(ui.model.value) ? ui.model.value : DEFAULT_CHOICE.model;
+  return { model, length, batchSize, schedule };
 }
 
 function send(message: ToWorker): void {

@@ -1,7 +1,7 @@
 /**
  * The browser pages: `npm run demo` serves them, `npm run build:demo` writes web-demo/dist, a
  * static folder any static server can host. index.html is the drawing demo, train.html trains
- * the seed CNN in a Web Worker. Everything they load is in that folder: the model (models/ is
+ * a network (the seed CNN, or one of examples/) in a Web Worker. Everything they load is in that folder: the model (models/ is
  * the public dir), onnxruntime-web's .wasm (emitted as an asset) and MNIST (gzipped, below).
  */
 import { readFileSync } from 'node:fs';
@@ -81,6 +81,8 @@ export default defineConfig({
   appType: 'mpa',
   publicDir: fileURLToPath(new URL('../models', import.meta.url)),
   plugins: [mnistFiles(), headersFile()],
+  // Model files (examples/) import the package by its name, as model files anywhere do.
+  resolve: { alias: { 'onnx-mnist-train': page('../src/index.ts') } },
   // The dev server's dependency scan starts from these; without the worker it would find the
   // worker's packages (onnx-proto, zod) only when a run starts, and reload the page mid-run.
   optimizeDeps: { entries: ['index.html', 'train.html', 'train-worker.ts'] },

@@ -79,8 +79,8 @@ def resnet_gn():
     """examples/resnet-gn.ts"""
     return nn.Sequential(OrderedDict(
         stem=nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.GroupNorm(4, 8), nn.ReLU()),
-        block1=Block(8, 8), relu1=nn.ReLU(), block2=Block(8, 16, 2), relu2=nn.ReLU(), block3=Block(16, 16), relu3=nn.ReLU(),
-        head=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10)),
+        block1=Block(8, 8), relu1=nn.ReLU(), block2=Block(8, 16, 2), relu2=nn.ReLU(), block3=Block(16, 32, 2), relu3=nn.ReLU(),
+        head=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)),
     ))
 
 

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CLASSES, type Split } from '../data/dataset.js';
-import { evalGraph } from '../model/graphs.js';
+import { dataMismatch } from '../train/core/model-fit.js';
+import { classCount } from '../model/graphs.js';
 import { Module } from '../model/module.js';
 import { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
@@ -40,8 +41,7 @@ export const modelLabel = (record: ModelRecord | undefined): string => record?.f
 /** The network's class count, checking on the way that it emits and ends in [N, classes]. */
 function classesOf(net: Network, file: string): number {
   try {
-    const out = evalGraph(net).outputs[0].tensor;
-    return out.shape[1] as number;
+    return classCount(net);
   } catch (e) {
     if (e instanceof ExpectedError) throw new FileError(file, e.message);
     throw e;
@@ -54,12 +54,8 @@ export function builtinModel(): ModelChoice {
 
 /** Refuses a model that cannot take the data's images or give its classes. */
 export function assertFitsData(model: ModelChoice, data: Split): void {
-  const images = [1, data.rows, data.cols];
-  const where = modelLabel(model.record);
-  if (model.net.inputShape.join() !== images.join()) {
-    throw new FileError(where, `the model takes [${model.net.inputShape.join(',')}] images; the data gives [${images.join(',')}]`);
-  }
-  if (model.classes !== CLASSES) throw new FileError(where, `the model gives ${model.classes} outputs per image; the data has ${CLASSES} classes (0-9)`);
+  const problem = dataMismatch(model.net, data);
+  if (problem) throw new FileError(modelLabel(model.record), problem);
 }
 
 function firstLine(e: unknown): string {

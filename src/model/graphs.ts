@@ -94,6 +94,11 @@ export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRe
   return graph;
 }
 
+/** The network's classes: its output is [N, classes]. Emitting it finds a layer that does not fit (a ModelError). */
+export function classCount(net: Network): number {
+  return evalGraph(net).outputs[0].tensor.shape[1] as number;
+}
+
 /**
  * One entry of the state a training step carries: fed in under `name`, returned as
  * `next(name)`. The layout of a run's whole state, described once here; the trainer,

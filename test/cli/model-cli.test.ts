@@ -83,7 +83,7 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     expect(ops).toContain('Gemm');
     expect(ops).not.toContain('BatchNormalization');
     const card = JSON.parse(readFileSync(join(dir, 'resnet.json'), 'utf8'));
-    expect(card).toMatchObject({ name: 'resnet-gn-mnist', parameters: 9762, classes: 10, input_shape: [1, 28, 28], model_file: { file: model } });
+    expect(card).toMatchObject({ name: 'resnet-gn-mnist', parameters: 19714, classes: 10, input_shape: [1, 28, 28], model_file: { file: model } });
     expect(card.architecture).toContain('block2.shortcut: Conv2d 8->16, 1x1, stride 2x2 -> [N,16,14,14] (128)');
   });
 });

@@ -1,0 +1,135 @@
+/**
+ * A network of examples/ in the pages, end to end (Debian's Chromium, headless, on the built
+ * pages from 127.0.0.1): train.html lists the examples present when it was built, trains the
+ * residual GroupNorm net (strided convs, a Linear head: cross-entropy) in its worker, and
+ * offers it as an .onnx (checked in the page) and a checkpoint under its PyTorch names; the
+ * .onnx passes the CLI's verification against that checkpoint's state; the draw page serves it,
+ * with bars for the classes its card gives, and refuses a model whose card says it takes
+ * images the page cannot draw.
+ * Without /usr/bin/chromium these tests are skipped with the reason, unless REQUIRE_BROWSER=1.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadModelFile } from '../../src/cli/model-file.js';
+import { loadDataset } from '../../src/data/mnist.js';
+import { assertFaithful, verifyExport } from '../../src/export/verify.js';
+import { trainStepGraph } from '../../src/model/graphs.js';
+import type { StateDict } from '../../src/model/network.js';
+import { InlineBatches } from '../../src/train/core/batch-source.js';
+import { TrainingLoop } from '../../src/train/core/training-loop.js';
+import { nodeRuntime } from '../../src/train/session.js';
+import { decodeSafetensors } from '../../src/util/safetensors.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
+import { ROOT } from '../helpers/cli.js';
+import { testSplit } from '../helpers/digits.js';
+import { batchOptions, DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
+
+const STATUS = '[data-testid=train-status]';
+const STEPS = 60;
+
+browserAvailable('examples in the pages');
+
+describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /usr/bin/chromium)', () => {
+  let site: DemoSite;
+  let page: Page;
+  let onnx: Buffer;
+  let checkpoint: Buffer;
+  const errors: string[] = [];
+  const outside: string[] = [];
+
+  async function download(button: string): Promise<Buffer> {
+    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), page.click(button)]);
+    const path = join(mkdtempSync(join(tmpdir(), 'train-example-')), d.suggestedFilename());
+    await d.saveAs(path);
+    return readFileSync(path);
+  }
+
+  beforeAll(async () => {
+    site = await serveDemo();
+    page = await site.browser.newPage({ viewport: { width: 1000, height: 900 }, acceptDownloads: true });
+    await guardPage(page, errors, outside);
+    await page.goto(`${site.url}train.html`);
+    await page.selectOption('[data-testid=train-model]', 'resnet-gn');
+    await page.fill('[data-testid=train-steps]', String(STEPS));
+    await page.selectOption('[data-testid=train-batch]', '64');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)!.textContent!), STATUS, { timeout: 400_000, polling: 500 });
+    onnx = await download('[data-testid=train-download-onnx]');
+    checkpoint = await download('[data-testid=train-download-checkpoint]');
+  }, 600_000);
+
+  afterAll(async () => {
+    await site?.close();
+  });
+
+  test('the model chooser lists the built-in seed CNN and every examples/ file; the chosen one trains as onnxruntime-node trains it', async () => {
+    const options = await page.$$eval('[data-testid=train-model] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(options).toEqual(['builtin', 'lenet5', 'resnet-gn', 'seed-cnn', 'tiny-gap']);
+    const losses = await page.evaluate(() => window.mnistTrain.losses);
+    expect(losses).toHaveLength(STEPS);
+    // Node's side: the same model file, recipe and batches on onnxruntime-node, free-running.
+    const { net } = await loadModelFile(join(ROOT, 'examples/resnet-gn.ts'));
+    const data = loadDataset();
+    const config = trainConfig({ ...DEFAULT_CHOICE, model: 'resnet-gn', batchSize: 64, length: { kind: 'steps', steps: 5 } }, data.train.count);
+    const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
+    const loop = await TrainingLoop.create(net, { ...config, testLimit: 1, threads: 1 }, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' });
+    const node: number[] = [];
+    try {
+      await loop.run({ onBatch: (info) => node.push(info.loss) });
+    } finally {
+      await loop.close();
+    }
+    const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
+    console.log(`train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} -> ${losses.at(-1)!.toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
+    for (const d of diffs) expect(d).toBeLessThan(1e-4);
+    expect(errors).toEqual([]);
+    expect(outside).toEqual([]);
+  });
+
+  test("the checkpoint holds the network's state under PyTorch's names, and the .onnx passes the CLI's verification against it", async () => {
+    const { net } = await loadModelFile(join(ROOT, 'examples/resnet-gn.ts'));
+    const { tensors } = decodeSafetensors(checkpoint, 'mnist-trained.safetensors');
+    expect([...tensors.keys()].sort()).toEqual(net.stateSpecs.map((s) => s.name).sort()); // no BatchNorm: no num_batches_tracked
+    const state: StateDict = new Map(
+      net.stateSpecs.map((s) => {
+        const t = tensors.get(s.name)!;
+        if (t.dtype !== 'F32') throw new Error(`${s.name} is ${t.dtype}`);
+        expect(t.shape, s.name).toEqual(s.shape);
+        return [s.name, { shape: t.shape, data: t.data }];
+      }),
+    );
+    const check = await page.evaluate(() => window.mnistTrain.downloadCheck);
+    expect(check?.disagreements).toBe(0);
+    const v = await verifyExport(net, state, onnx, testSplit());
+    expect(() => assertFaithful(v)).not.toThrow();
+    expect(v.correct).toBe(check!.correct); // the page's accuracy is the CLI's
+  });
+
+  test('the draw page serves it by its card (classes, input shape), and refuses a card whose input it cannot draw', async () => {
+    const card = { name: 'resnet-gn-mnist', parameters: 19714, test_accuracy: 0.9, epochs: 1, classes: 10, input_shape: [1, 28, 28] };
+    const draw = await site.browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const drawErrors: string[] = [];
+    await guardPage(draw, drawErrors, outside);
+    // The downloaded model, served as if exported into models/ (the draw page's public folder).
+    await draw.route('**/resnet.onnx', (r) => r.fulfill({ body: onnx, contentType: 'application/octet-stream' }));
+    await draw.route('**/resnet.json', (r) => r.fulfill({ body: JSON.stringify(card), contentType: 'application/json' }));
+    await draw.goto(`${site.url}index.html?model=resnet.onnx`);
+    await draw.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready');
+    expect(await draw.textContent('[data-testid=model-card]')).toContain('resnet-gn-mnist, 19,714 parameters');
+    expect(await draw.$$eval('[data-testid=probabilities] li', (li) => li.length)).toBe(10);
+    const digit = Array.from(testSplit().images.subarray(0, 784), (v) => v / 255);
+    const probabilities = await draw.evaluate((x) => window.mnistDemo.classify(x), digit);
+    expect(probabilities).toHaveLength(10);
+    expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+
+    await draw.route('**/resnet.json', (r) => r.fulfill({ body: JSON.stringify({ ...card, input_shape: [3, 32, 32] }), contentType: 'application/json' }));
+    await draw.reload();
+    await draw.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent!.startsWith('error'));
+    expect(await draw.textContent('[data-testid=status]')).toBe('error: resnet.onnx takes [3,32,32] images (its card says); this page draws 1x28x28 digits');
+    expect(drawErrors).toEqual([]);
+    await draw.close();
+  });
+});

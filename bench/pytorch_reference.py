@@ -19,43 +19,10 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class Net(nn.Module):
-    """The seed CNN with the state_dict names the TypeScript side uses."""
-
-    def __init__(self, dropout=0.1):
-        super().__init__()
-        self.conv1, self.bn1 = nn.Conv2d(1, 12, 3, padding=1), nn.BatchNorm2d(12)
-        self.conv2, self.bn2 = nn.Conv2d(12, 32, 3, padding=1), nn.BatchNorm2d(32)
-        self.trans1 = nn.Conv2d(32, 12, 1)
-        self.conv3, self.bn3 = nn.Conv2d(12, 16, 3, padding=1), nn.BatchNorm2d(16)
-        self.conv4, self.bn4 = nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32)
-        self.trans2 = nn.Conv2d(32, 12, 1)
-        self.conv5, self.bn5 = nn.Conv2d(12, 32, 3, padding=1), nn.BatchNorm2d(32)
-        self.conv6, self.bn6 = nn.Conv2d(32, 10, 3, padding=0), nn.BatchNorm2d(10)
-        self.drop = nn.Dropout(dropout)
-
-    def unit(self, conv, bn, x):
-        return F.relu(self.drop(bn(conv(x))))
-
-    def forward(self, x):
-        x = self.unit(self.conv2, self.bn2, self.unit(self.conv1, self.bn1, x))
-        x = self.trans1(F.max_pool2d(x, 2))
-        x = self.unit(self.conv4, self.bn4, self.unit(self.conv3, self.bn3, x))
-        x = self.trans2(F.max_pool2d(x, 2))
-        x = self.unit(self.conv6, self.bn6, self.unit(self.conv5, self.bn5, x))
-        return F.log_softmax(F.adaptive_avg_pool2d(x, 1).view(-1, 10), dim=1)
-
-
-def read_idx(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack('>' + 'I' * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'examples', 'pytorch'))
+from twins import SeedCnn as Net, read_idx  # noqa: E402  the seed CNN with the state_dict names the TypeScript side uses
 
 
 def mnist(data_dir, split):

@@ -79,3 +79,11 @@ export async function openGuarded(
   await page.goto(site.url + path);
   return { page, errors };
 }
+
+/** Clicks `button` on `page` and saves the file it downloads into `dir`; its path and the name the page suggested. */
+export async function saveDownload(page: Page, button: string, dir: string): Promise<{ path: string; name: string }> {
+  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), page.click(button)]);
+  const path = join(dir, d.suggestedFilename());
+  await d.saveAs(path);
+  return { path, name: d.suggestedFilename() };
+}

@@ -10,7 +10,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Download, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readImage } from '../../src/cli/image-file.js';
 import { assertFaithful, PROBABILITY_TOLERANCE, verifyExport } from '../../src/export/verify.js';
@@ -18,7 +18,7 @@ import type { StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { mnistInput } from '../../src/preprocess/mnist-style.js';
 import { decodeSafetensors } from '../../src/util/safetensors.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { digitLabel, digitPng, firstOf, testSplit } from '../helpers/digits.js';
 
@@ -46,12 +46,9 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
 
   /** Clicks `button` and saves what it downloads into `dir`; returns the path. */
   async function download(button: string, name: string): Promise<string> {
-    const [file] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click(button)]);
-    const d: Download = file;
-    expect(d.suggestedFilename()).toBe(name);
-    const path = join(dir, name);
-    await d.saveAs(path);
-    return path;
+    const saved = await saveDownload(page, button, dir);
+    expect(saved.name).toBe(name);
+    return saved.path;
   }
 
   beforeAll(async () => {

@@ -22,7 +22,7 @@ import { InlineBatches } from '../../src/train/core/batch-source.js';
 import { TrainingLoop } from '../../src/train/core/training-loop.js';
 import { nodeRuntime } from '../../src/train/session.js';
 import { decodeSafetensors } from '../../src/util/safetensors.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { testSplit } from '../helpers/digits.js';
 import { batchOptions, DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
@@ -40,12 +40,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
   const errors: string[] = [];
   const outside: string[] = [];
 
-  async function download(button: string): Promise<Buffer> {
-    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), page.click(button)]);
-    const path = join(mkdtempSync(join(tmpdir(), 'train-example-')), d.suggestedFilename());
-    await d.saveAs(path);
-    return readFileSync(path);
-  }
+  const download = async (button: string): Promise<Buffer> => readFileSync((await saveDownload(page, button, mkdtempSync(join(tmpdir(), 'train-example-')))).path);
 
   beforeAll(async () => {
     site = await serveDemo();

@@ -5,7 +5,7 @@
  * The model files are examples/ copied into a temporary folder, importing the package's
  * source by its absolute path, so that editing them touches nothing in the repository.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -34,6 +34,17 @@ test('summary: the layers, block subtotals and the count PyTorch gives', () => {
   expect(r.stdout).toMatch(/block1\.0\.0 \(Conv2d-1\) +\[-1, 8, 26, 26\] +72/);
   expect(r.stdout).toContain('block2: 4,984 params (65.8%)');
   expect(r.stdout).toContain('Total params: 7,572');
+});
+
+test('a project that depends on this one writes its model file importing the package by name', () => {
+  const project = mkdtempSync(join(tmpdir(), 'dependent-'));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-net', type: 'module', dependencies: { 'onnx-mnist-train': '*' } }));
+  mkdirSync(join(project, 'node_modules'));
+  symlinkSync(ROOT, join(project, 'node_modules', 'onnx-mnist-train'), 'dir'); // as `npm install ../onnx-mnist-train` links it
+  const file = join(project, 'net.ts');
+  writeFileSync(file, readFileSync(join(ROOT, 'examples/lenet5.ts')));
+  const r = ok(runCli('summary', ['--model', file]));
+  expect(r.stdout).toContain('Total params: 61,706');
 });
 
 describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cross-entropy)', () => {

@@ -78,6 +78,8 @@ const CASES: Record<string, () => Module> = {
       new Conv2d(4, 8, 1, { stride: 2, bias: false }),
     ),
   sequential_named: () => new Sequential(new Conv2d(1, 4, 3, { bias: false }), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(36, 10), new LogSoftmax(1)),
+  two_small_batchnorms: () =>
+    new Sequential(new Conv2d(2, 4, 3, { bias: false }), new BatchNorm2d(4), new ReLU(), new Conv2d(4, 4, 3, { bias: false }), new BatchNorm2d(4)),
 };
 
 const get = (name: string): FixtureTensor => {

@@ -10,6 +10,10 @@
  * graph inputs held by the caller; measured with onnxruntime-node 1.30 at every optimisation
  * level). With momentum 0 the inputs do not affect any output, so each training-mode node
  * gets private scratch initializers there, and the real running statistics never reach it.
+ * Private means unlike any other constant too: ORT's optimizer merges equal small constants
+ * (measured: up to 8 elements), and two BatchNorms handed one merged buffer overwrite each
+ * other's statistics. So each scratch tensor of a shape holds a value no other holds: the k-th
+ * pair of a shape in a graph holds 2k (mean) and 2k + 1 (var).
  *
  * The gradient is the full backward through the batch mean and variance, with s = 1/sqrt(var + eps),
  * xhat = (x - mean) s and M = N*H*W elements per channel:
@@ -18,7 +22,7 @@
  * regrouped as dx = k dy + a x + b with per-channel k, a, b, so that the full-size work is
  * two products, two sums and two multiply-adds (7 passes over x-sized tensors instead of 9).
  */
-import { defineOp, emit, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
+import { defineOp, emit, type Graph, shapeError, staticDim, staticShape, type Tensor } from '../builder.js';
 import { countOver } from './helpers.js';
 
 interface BatchNormAttrs {
@@ -73,12 +77,19 @@ export interface BatchNormTraining {
   variance: Tensor;
 }
 
+/** How many scratch pairs of each channel count a graph has so far. */
+const scratchPairs = new WeakMap<Graph, Map<number, number>>();
+
 /** Normalises with batch statistics (training). */
 export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon = 1e-5): BatchNormTraining {
   const c = staticShape(gamma, 'BatchNormalization');
+  const counts = scratchPairs.get(x.graph) ?? new Map<number, number>();
+  scratchPairs.set(x.graph, counts);
+  const k = counts.get(c[0]) ?? 0;
+  counts.set(c[0], k + 1);
   const scratch = (what: string, value: number) =>
     x.graph.constant(x.dtype, c, new Array<number>(c[0]).fill(value), { shared: false, hint: `${gamma.name}.scratch_${what}` });
-  const [y, mean, variance] = emit(BatchNormalization, [x, gamma, beta, scratch('mean', 0), scratch('var', 1)], {
+  const [y, mean, variance] = emit(BatchNormalization, [x, gamma, beta, scratch('mean', 2 * k), scratch('var', 2 * k + 1)], {
     epsilon,
     momentum: 0,
     training_mode: 1,

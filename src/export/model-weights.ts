@@ -5,7 +5,8 @@
  * `net.withBatchNormFolded()`. Runtime-neutral: bytes in, no files, no Node.
  */
 import type onnxProto from 'onnx-proto';
-import { onnx, parseModel } from '../graph/serialize.js';
+import { parseModel } from '../graph/serialize.js';
+import { TensorDataError, type TensorValues, tensorValues } from '../graph/tensor-proto.js';
 import { numel } from '../graph/shape.js';
 import type { Network, StateDict } from '../model/network.js';
 import { ExpectedError } from '../util/errors.js';
@@ -13,21 +14,18 @@ import { ExpectedError } from '../util/errors.js';
 /** A model whose weights are not those of the network asked for; the message names the tensor. */
 export class WeightsError extends ExpectedError {}
 
-type TensorP = onnxProto.onnx.ITensorProto;
-
-/** Float32 values of an initializer, from `raw_data` (little-endian) or `float_data`. */
-function float32Values(t: TensorP, count: number): Float32Array {
-  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) throw new WeightsError(`initializer '${t.name}' is not float32`);
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new WeightsError(`initializer '${t.name}' keeps its data in an external file`);
-  const raw = t.rawData;
-  if (raw && raw.length > 0) {
-    if (raw.length !== count * 4) throw new WeightsError(`initializer '${t.name}' holds ${raw.length} bytes, expected ${count * 4}`);
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    return Float32Array.from({ length: count }, (_, i) => view.getFloat32(4 * i, true));
+/** Float32 values of an initializer, checked for type, location and count. */
+function float32Values(t: onnxProto.onnx.ITensorProto, count: number): Float32Array {
+  let values: TensorValues;
+  try {
+    values = tensorValues(t);
+  } catch (e) {
+    if (e instanceof TensorDataError) throw new WeightsError(e.message.replace(/^tensor/, 'initializer'));
+    throw e;
   }
-  const values = t.floatData ?? [];
-  if (values.length !== count) throw new WeightsError(`initializer '${t.name}' holds ${values.length} values, expected ${count}`);
-  return Float32Array.from(values);
+  if (values.dtype !== 'float32') throw new WeightsError(`initializer '${t.name}' is not float32`);
+  if (values.data.length !== count) throw new WeightsError(`initializer '${t.name}' holds ${values.data.length} values, expected ${count}`);
+  return values.data as Float32Array;
 }
 
 /**

@@ -79,6 +79,8 @@ export interface NetworkOptions {
   dropout?: number;
   /** Modules replaced by others where they are called (BatchNorm folding). */
   substitutes?: ReadonlyMap<Module, Module>;
+  /** The state a new run starts from, instead of drawing it (an imported model's weights). */
+  initial?: StateDict;
 }
 
 const child = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : name);
@@ -206,8 +208,10 @@ export class Network {
     return new Network(`${this.name}-folded`, this.root, this.inputShape, { ...this.options, substitutes });
   }
 
-  /** Fresh state with PyTorch's default initialisation, drawn from `seed`. */
+  /** Fresh state with PyTorch's default initialisation, drawn from `seed` (or the `initial` state given, copied). */
   initialState(seed: number): StateDict {
+    const { initial } = this.options;
+    if (initial) return new Map([...initial].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
     const state: StateDict = new Map();
     this.stateSpecs.forEach((spec, i) => state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) }));
     return state;

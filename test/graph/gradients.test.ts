@@ -115,6 +115,10 @@ describe('network ops', () => {
     ));
 
   test('LogSoftmax', () => expectGradientsMatch([{ name: 'x', shape: [4, 10] }], (x) => op.logSoftmax(x, 1)));
+  test('Softmax', () => expectGradientsMatch([{ name: 'x', shape: [4, 10] }], (x) => op.softmax(x, 1)));
+  test('Clip (ReLU6), both bounds', () =>
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24).map((v) => 8 * v) }], (x) => op.clip(x, 0.5, 3)));
+  test('Clip, a lower bound only', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.clip(x, 0.3)));
 
   test('NegativeLogLikelihoodLoss (mean)', () =>
     expectGradientsMatch(

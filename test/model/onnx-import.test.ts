@@ -1,0 +1,57 @@
+/**
+ * Models that PyTorch exported (test/fixtures/pytorch_onnx.py: torch.onnx.export in training
+ * mode, opsets 13 and 17) imported and trained: the state under the initializers' names
+ * (PyTorch's state_dict keys), the ops the exporter writes (Pad + AveragePool, the
+ * Shape -> Gather -> Unsqueeze -> Concat -> Reshape of `x.view(x.size(0), -1)`, Clip, Cast, ...),
+ * and one SGD step (momentum 0.9, lr 0.05, dropout off) against the same step in float64
+ * PyTorch from the exported weights: the loss within 1e-5, the state after within 1e-4.
+ * Regenerate: /usr/bin/python3 test/fixtures/pytorch_onnx.py
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, test } from 'vitest';
+import { serializeModel } from '../../src/graph/serialize.js';
+import { numel } from '../../src/graph/shape.js';
+import { classCount, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
+import { importOnnx } from '../../src/model/onnx-import.js';
+import { OPSET } from '../../src/train/core/opset.js';
+import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
+
+const onnxFile = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
+const fx = readFixture('pytorch-onnx-steps.safetensors');
+const get = (key: string): FixtureTensor => {
+  const t = fx.get(key);
+  if (!t) throw new Error(`fixture has no '${key}'`);
+  return t;
+};
+const f32 = (t: FixtureTensor) => new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.shape);
+
+describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn'])('%s.onnx, exported by PyTorch in training mode', (name) => {
+  test('imports with its state_dict names and takes the SGD step PyTorch takes', async () => {
+    const { net } = importOnnx(onnxFile(name), name);
+    const after = [...fx.keys()].filter((k) => k.startsWith(`${name}.after.`)).map((k) => k.slice(`${name}.after.`.length));
+    expect(net.stateSpecs.map((s) => s.name).sort()).toEqual(after.sort());
+    expect(classCount(net)).toBe(10);
+
+    const step = trainStepGraph(net.withDropout(0), 16, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false });
+    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), { intraOpNumThreads: 1 });
+    const initial = net.initialState(0);
+    const feeds: Record<string, ort.Tensor> = {
+      [IMAGE]: f32(get('input')),
+      [TARGET]: new ort.Tensor('int64', get('target').data as BigInt64Array, [16]),
+      [LR]: new ort.Tensor('float32', Float32Array.of(0.05), []),
+    };
+    for (const e of step.carried) {
+      feeds[e.name] = new ort.Tensor('float32', e.role === 'optimizer' ? new Float32Array(numel(e.shape)) : initial.get(e.name)!.data, e.shape);
+    }
+    const out = await session.run(feeds);
+    const loss = (out[LOSS].data as Float32Array)[0];
+    const ref = Number(get(`${name}.loss`).data[0]);
+    expect(Math.abs(loss - ref) / ref).toBeLessThan(1e-5);
+    for (const s of net.stateSpecs) {
+      expect(relativeError(out[next(s.name)].data as Float32Array, get(`${name}.after.${s.name}`).data as Float64Array), s.name).toBeLessThan(1e-4);
+    }
+    await session.release();
+  });
+});

@@ -7,10 +7,15 @@
  * and the medians.
  * Options: --sizes 32,64,128,256  --spin on|off|both (default on, as the trainer runs)
  *          --images N (per variant and round, default 5120)  --rounds N (default 3)  --threads N (default 2)
+ *          --models builtin,FILE,...  models to time side by side (default: the built-in seed CNN;
+ *          a FILE is a model file as --model takes it, e.g. PyTorch's export of the same network)
  */
 import { cpus } from 'node:os';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadModelFile } from '../src/cli/model-file.js';
 import { loadDataset } from '../src/data/mnist.js';
+import { seedCnn } from '../src/model/seed-cnn.js';
 import { benchRecipe, median, round, stepTimes } from './trainer-steps.js';
 
 const { values: args } = parseArgs({
@@ -20,6 +25,7 @@ const { values: args } = parseArgs({
     images: { type: 'string', default: '5120' },
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
+    models: { type: 'string', default: 'builtin' },
   },
 });
 const sizes = args.sizes!.split(',').map(Number);
@@ -30,14 +36,18 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !spins || !(images >= 1)
   process.exit(2);
 }
 const data = loadDataset();
+const modelFiles = args.models!.split(',');
+const models = await Promise.all(modelFiles.map(async (m) => ({ tag: m === 'builtin' ? '' : `_${basename(m)}`, net: m === 'builtin' ? seedCnn() : (await loadModelFile(m)).net })));
 
-const variants = sizes.flatMap((batchSize) => spins.map((spin) => ({ batchSize, spin, key: `batch_${batchSize}${spin ? '' : '_no_spin'}` })));
+const variants = models.flatMap(({ tag, net }) =>
+  sizes.flatMap((batchSize) => spins.map((spin) => ({ net, batchSize, spin, key: `batch_${batchSize}${spin ? '' : '_no_spin'}${tag}` }))),
+);
 const stepMs: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
 for (let r = 1; r <= rounds; r++) {
-  for (const { batchSize, spin, key } of r % 2 ? variants : [...variants].reverse()) {
+  for (const { net, batchSize, spin, key } of r % 2 ? variants : [...variants].reverse()) {
     process.env.ONNX_MNIST_SPIN_WAIT = spin ? '1' : '0'; // read when the trainer makes its step sessions
     const steps = Math.max(10, Math.round(images / batchSize));
-    stepMs[key].push((await stepTimes({ ...benchRecipe, batchSize, threads }, data, steps)).step_ms_median);
+    stepMs[key].push((await stepTimes({ ...benchRecipe, batchSize, threads }, data, steps, net)).step_ms_median);
   }
   console.error(`round ${r}: ${variants.map((v) => `${v.key} ${stepMs[v.key].at(-1)} ms`).join(', ')}`);
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset } from '../src/data/dataset.js';
+import type { Network } from '../src/model/network.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import type { TrainConfig } from '../src/train/core/config.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -31,10 +32,10 @@ export const median = (xs: readonly number[]): number => {
 
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
-/** Runs `body` with a trainer for `config` in a temporary run folder, removed afterwards. */
-export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (t: Trainer) => Promise<T>): Promise<T> {
+/** Runs `body` with a trainer for `config` (of `net`, by default the seed CNN) in a temporary run folder, removed afterwards. */
+export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (t: Trainer) => Promise<T>, net: Network = seedCnn()): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-  const trainer = await Trainer.create(seedCnn(), config, data, dir);
+  const trainer = await Trainer.create(net, config, data, dir);
   try {
     return await body(trainer);
   } finally {
@@ -44,7 +45,7 @@ export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (
 }
 
 /** Wall-clock ms between consecutive steps of `steps` steps, after 5 warm-up steps. */
-export async function stepTimes(config: TrainConfig, data: Dataset, steps: number): Promise<{ step_ms_median: number; step_ms_min: number }> {
+export async function stepTimes(config: TrainConfig, data: Dataset, steps: number, net?: Network): Promise<{ step_ms_median: number; step_ms_min: number }> {
   const times: number[] = [];
   await withTrainer({ ...config, maxSteps: steps + 5, testLimit: 100 }, data, async (t) => {
     let last = 0;
@@ -55,6 +56,6 @@ export async function stepTimes(config: TrainConfig, data: Dataset, steps: numbe
         last = now;
       },
     });
-  });
+  }, net);
   return { step_ms_median: round(median(times)), step_ms_min: round(Math.min(...times)) };
 }

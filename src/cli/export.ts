@@ -38,7 +38,7 @@ const program = new Command('export')
   .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or one checkpoint folder')
   .option('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', 'models/mnist.onnx')
   .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)')
-  .option('--model <file.ts>', "the run's model file, where it is no longer where the run recorded it (it must hold the same bytes)");
+  .option('--model <file>', "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)");
 
 /** Fails fast, before the checkpoint is read, when the files could not be written. */
 function checkOutputs(files: readonly string[]): void {
@@ -89,8 +89,8 @@ runCommand(async () => {
   const { record, runDir } = recordedAt(o.checkpoint);
   const model = o.model === undefined ? await recordedModel(record, runDir) : await loadModelFile(o.model);
   if (o.model !== undefined) assertSameModel(model, record, o.checkpoint);
-  const { net } = model;
-  const checkpoint = loadForExport(o.checkpoint, net);
+  const checkpoint = loadForExport(o.checkpoint, model.net);
+  const net = model.net.withLoss(checkpoint.trainer.config.loss); // the output read as the run read it
   const { dir } = checkpoint;
   const state = evaluatedState(checkpoint); // the weights the run's test accuracy was measured on
   const graph = inferenceGraph(net, foldBatchNorm(net, state));

@@ -1,17 +1,22 @@
 /**
- * `--model <file.ts>`: a model file whose default export is a module written with the public
- * API (`import { Sequential, Conv2d } from 'onnx-mnist-train'`), and optionally
- * `export const inputShape = [1, 28, 28]`. It is loaded, emitted once (so a layer that does
- * not fit fails here, named), and recorded by absolute path and SHA-256: a resumed run and an
- * export use the model the run trained and refuse the file once it has been edited. Without
- * `--model`, the built-in seed CNN.
+ * `--model <file>`: a TypeScript model file whose default export is a module written with the
+ * public API (`import { Sequential, Conv2d } from 'onnx-mnist-train'`), and optionally
+ * `export const inputShape = [1, 28, 28]`; or an `.onnx` that PyTorch exported
+ * (src/model/onnx-import.ts). It is loaded, emitted once (so a layer that does not fit fails
+ * here, named), and recorded by absolute path and SHA-256: a resumed run and an export use the
+ * model the run trained and refuse the file once it has been edited. Without `--model`, the
+ * built-in seed CNN.
  */
 import { readFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CLASSES, type Split } from '../data/dataset.js';
 import { dataMismatch } from '../train/core/model-fit.js';
+import type onnxProto from 'onnx-proto';
+import { checkExternalData, parseModelFile } from '../export/model-file.js';
+import { onnx } from '../graph/serialize.js';
 import { classCount } from '../model/graphs.js';
+import { ImportError, importOnnx } from '../model/onnx-import.js';
 import { Module } from '../model/module.js';
 import { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
@@ -72,13 +77,48 @@ function inputShapeOf(value: unknown, file: string): readonly number[] {
   return value as number[];
 }
 
+/**
+ * An exported model's bytes with any external tensor data read in: only from a plain file
+ * beside the model (predict's rule, src/export/model-file.ts), at the offset and length given.
+ */
+function withExternalData(file: string, bytes: Uint8Array): Uint8Array | onnxProto.onnx.ModelProto {
+  const model = parseModelFile(file, bytes);
+  if (!checkExternalData(file, model)) return bytes;
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value;
+    const data = readFileOr(join(dirname(file), entry('location') ?? ''), (problem) => new FileError(file, `external data of '${t.name}': ${problem}`));
+    const offset = Number(entry('offset') ?? 0);
+    const length = entry('length') === undefined ? data.length - offset : Number(entry('length'));
+    if (!(offset >= 0 && length >= 0 && offset + length <= data.length)) throw new FileError(file, `external data of '${t.name}': offset ${offset} and length ${length} do not fit its file`);
+    t.rawData = data.subarray(offset, offset + length);
+    t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+    t.externalData = [];
+  }
+  return model;
+}
+
+/** An `.onnx` exported by PyTorch, imported (one line naming the file for what cannot be). */
+function loadOnnxModel(file: string, path: string, source: Uint8Array): ModelChoice {
+  let net: Network;
+  try {
+    ({ net } = importOnnx(withExternalData(path, source), basename(path, '.onnx')));
+  } catch (e) {
+    if (e instanceof ImportError) throw new FileError(file, e.message);
+    throw e;
+  }
+  return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source) }, source };
+}
+
 /** Loads, checks and records a model file. */
 export async function loadModelFile(file: string): Promise<ModelChoice> {
   const path = resolve(file);
   const ext = extname(path);
-  if (ext === '.onnx') throw new FileError(file, 'an ONNX model; --model takes a TypeScript model file (see README, Your own network)');
-  if (!MODEL_EXTENSIONS.includes(ext)) throw new FileError(file, `not a model file: expected a TypeScript module (${MODEL_EXTENSIONS.join(', ')})`);
+  if (ext !== '.onnx' && !MODEL_EXTENSIONS.includes(ext)) {
+    throw new FileError(file, `not a model file: expected a TypeScript module (${MODEL_EXTENSIONS.join(', ')}) or an .onnx`);
+  }
   const source = readFileOr(path, (problem) => new FileError(file, problem));
+  if (ext === '.onnx') return loadOnnxModel(file, path, source);
   let exports: Record<string, unknown>;
   try {
     exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;

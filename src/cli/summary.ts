@@ -7,7 +7,7 @@ import { builtinModel, loadModelFile } from './model-file.js';
 runCommand(async () => {
   const o = new Command('summary')
     .description('Print a network as a torchsummary-style table (default: the built-in seed CNN)')
-    .option('--model <file.ts>', "a model file: its default export, a module written with this package's layers")
+    .option('--model <file>', "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch")
     .parse()
     .opts<{ model?: string }>();
   const { net } = o.model === undefined ? builtinModel() : await loadModelFile(o.model);

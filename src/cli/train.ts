@@ -38,6 +38,7 @@ interface Options {
   device: 'cpu' | 'cuda';
   model?: string;
   dropout?: number;
+  loss?: 'nll' | 'cross-entropy';
   augment: 'none' | 'rotate' | 'shift' | 'rotate+shift';
   rotateDegrees: number;
   shiftPixels: number;
@@ -76,6 +77,7 @@ function toConfig(o: Options): TrainConfig {
     schedule,
     seed: o.seed,
     dropout: o.dropout,
+    loss: o.loss,
     augment,
     shuffle: o.shuffle,
     trainLimit: o.trainLimit,
@@ -90,7 +92,7 @@ function toConfig(o: Options): TrainConfig {
 
 const program = new Command('train')
   .description('Train a network (the seed CNN, or your own with --model) on MNIST with an ONNX training-step graph run by onnxruntime-node')
-  .option('--model <file.ts>', "a model file: its default export, a module written with this package's layers (default: the built-in seed CNN)")
+  .option('--model <file>', "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)")
   .option('--epochs <n>', 'epochs to train', positiveInt, 15)
   .option('--batch-size <n>', 'examples per step', positiveInt, 128)
   .option('--lr <x>', 'learning rate (the peak rate for onecycle)', positiveNumber, 0.05)
@@ -105,6 +107,12 @@ const program = new Command('train')
   .option('--threads <n>', "ORT intra-op threads (default: ORT's choice, one per core)", positiveInt)
   .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
   .option('--dropout <p>', "dropout probability of every Dropout layer (default: the model's own; the seed CNN's is 0.1)", probability)
+  .addOption(
+    new Option('--loss <kind>', 'read the output as log-probabilities (nll) or logits (cross-entropy); default: nll after a final LogSoftmax, else cross-entropy').choices([
+      'nll',
+      'cross-entropy',
+    ]),
+  )
   .addOption(
     new Option('--augment <kind>', 'training augmentation').choices(['none', 'rotate', 'shift', 'rotate+shift']).default('rotate+shift'),
   )
@@ -132,6 +140,7 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
   gamma: (c) => (c.schedule.kind === 'step' ? c.schedule.gamma : undefined),
   seed: (c) => c.seed,
   dropout: (c) => c.dropout,
+  loss: (c) => c.loss,
   augment: (c) => (c.augment ? [c.augment.rotate > 0 && 'rotate', c.augment.shift > 0 && 'shift'].filter(Boolean).join('+') || 'none' : 'none'),
   rotateDegrees: (c) => c.augment?.rotate,
   shiftPixels: (c) => c.augment?.shift,
@@ -234,7 +243,7 @@ runCommand(async () => {
   checkFits(config, data);
   assertFitsData(model, data.train);
   const out = folder.dir;
-  const net = model.net.withDropout(config.dropout);
+  const net = model.net.withDropout(config.dropout).withLoss(config.loss);
   const profile: ProfileOptions | undefined = o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
   const trainer = await Trainer.create(net, config, data, out, resume, profile);
   console.log(`run folder: ${out}  (${trainer.stepsPerEpoch} steps per epoch)`);

@@ -10,7 +10,7 @@ import { Graph, type Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph/optim.js';
 import { type Dim, formatShape } from '../graph/shape.js';
-import { type CallRecord, ModelError, type Network, type StateBinding } from './network.js';
+import { type CallRecord, type LossKind, ModelError, type Network, type StateBinding } from './network.js';
 
 export const IMAGE = 'input';
 export const TARGET = 'target';
@@ -68,9 +68,10 @@ class GraphBinding implements StateBinding {
 /**
  * A classifier's output, checked: [N, classes]. A network that ends in LogSoftmax over the
  * classes gives log-probabilities; any other gives logits, whose log-softmax is added here, so
- * that the negative log-likelihood of the result is the cross-entropy of the logits.
+ * that the negative log-likelihood of the result is the cross-entropy of the logits. `loss`
+ * overrides that reading: 'nll' takes the output as log-probabilities, 'cross-entropy' as logits.
  */
-export function classifierOutput(y: Tensor): { logProbs: Tensor; logits?: Tensor } {
+export function classifierOutput(y: Tensor, loss?: LossKind): { logProbs: Tensor; logits?: Tensor } {
   if (y.rank !== 2 || typeof y.shape[1] !== 'number') {
     throw new ModelError(
       `the model's output is ${formatShape(y.shape)}; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
@@ -78,8 +79,9 @@ export function classifierOutput(y: Tensor): { logProbs: Tensor; logits?: Tensor
   }
   const last = y.graph.producer(y);
   const endsInLogSoftmax = last?.op.type === 'LogSoftmax' && [1, -1].includes(Number(last.attrs.axis));
-  if (endsInLogSoftmax) return { logProbs: y, logits: last.inputs[0] };
-  return { logProbs: op.logSoftmax(y, 1), logits: y };
+  const logits = endsInLogSoftmax ? last.inputs[0] : y;
+  const asLogProbs = loss === undefined ? endsInLogSoftmax : loss === 'nll';
+  return { logProbs: asLogProbs ? y : op.logSoftmax(y, 1), logits };
 }
 
 /**
@@ -90,7 +92,7 @@ export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRe
   const graph = new Graph(`${net.name}-eval`);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const binding = new GraphBinding(net, graph);
-  graph.output(classifierOutput(net.forward(x, 'eval', binding, onCall)).logProbs, LOG_PROBS);
+  graph.output(classifierOutput(net.forward(x, 'eval', binding, onCall), net.options.loss).logProbs, LOG_PROBS);
   return graph;
 }
 
@@ -146,7 +148,7 @@ export function trainStepGraph(net: Network, batch: number, optimizer: Optimizer
   const lr = graph.input(LR, 'float32', []);
   const step = optimizer.kind === 'sgd' ? undefined : graph.input(STEP, 'float32', []);
   const binding = new GraphBinding(net, graph);
-  const { logProbs } = classifierOutput(net.forward(x, 'train', binding));
+  const { logProbs } = classifierOutput(net.forward(x, 'train', binding), net.options.loss);
   const loss = op.nllLoss(logProbs, target);
   graph.output(loss, LOSS);
   graph.output(op.reduceSum(op.cast(op.equal(op.argMax(logProbs, 1), target), 'float32'), [0]), CORRECT);

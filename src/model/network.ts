@@ -74,9 +74,14 @@ export interface BatchNormFold {
   bn: { path: string; module: BatchNorm2d };
 }
 
+/** How the output is read: as log-probabilities (NLL) or as logits (cross-entropy). */
+export type LossKind = 'nll' | 'cross-entropy';
+
 export interface NetworkOptions {
   /** Overrides every Dropout's p (the `--dropout` flag). */
   dropout?: number;
+  /** Overrides the loss the output implies (the `--loss` flag; see graphs.ts classifierOutput). */
+  loss?: LossKind;
   /** Modules replaced by others where they are called (BatchNorm folding). */
   substitutes?: ReadonlyMap<Module, Module>;
   /** The state a new run starts from, instead of drawing it (an imported model's weights). */
@@ -141,6 +146,11 @@ export class Network {
   /** The same network with every Dropout's p replaced (`--dropout`). */
   withDropout(p: number | undefined): Network {
     return p === undefined ? this : new Network(this.name, this.root, this.inputShape, { ...this.options, dropout: p });
+  }
+
+  /** The same network with its output read as `loss` says (absent: as its last layer implies). */
+  withLoss(loss: LossKind | undefined): Network {
+    return loss === undefined ? this : new Network(this.name, this.root, this.inputShape, { ...this.options, loss });
   }
 
   /** The dropout probability each Dropout layer trains with, by path. */

@@ -8,8 +8,9 @@
  * checkpoints load back into the PyTorch module. Float initializers that a node reads as
  * weights, biases or norm scales (or that carry a state_dict name) are parameters; a
  * BatchNormalization's mean and variance are buffers; the rest are constants. A Conv, a
- * BatchNormalization or a Dropout whose state is named like a PyTorch module's
- * (`<prefix>.weight`, ...) becomes that module (Conv2d, BatchNorm2d, Dropout) at that prefix,
+ * BatchNormalization, a Gemm (PyTorch's Linear) or a Dropout whose state is named like a
+ * PyTorch module's (`<prefix>.weight`, ...) becomes that module (Conv2d, BatchNorm2d, Linear,
+ * Dropout) at that prefix,
  * so that BatchNorm folds into its conv on export and the summary names the layers.
  *
  * Shape computations (Shape -> Gather -> Unsqueeze -> Concat -> Reshape, which
@@ -27,6 +28,7 @@ import { ExpectedError } from '../util/errors.js';
 import { BatchNorm2d } from './layers/batch-norm.js';
 import { Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
+import { Linear } from './layers/linear.js';
 import { type Context, Module, Parameter, StateBuffer, type StateEntry } from './module.js';
 import { Network, type StateDict } from './network.js';
 
@@ -153,6 +155,7 @@ class OnnxGraphModule extends Module {
       const ins = node.input ?? [];
       const step: Step = { node };
       if (type === 'Conv') step.module = this.convModule(node, trainable, uses);
+      else if (type === 'Gemm') step.module = this.linearModule(node, trainable, uses);
       else if (type === 'BatchNormalization') step.module = this.batchNormModule(node, buffers, uses);
       else if (type === 'Dropout') {
         step.module = new Dropout(this.dropoutRatio(node));
@@ -193,6 +196,22 @@ class OnnxGraphModule extends Module {
     this.taken.add(w);
     if (b) this.taken.add(b);
     return conv;
+  }
+
+  /** PyTorch's Linear exports Gemm(x, W, b, transB=1). */
+  private linearModule(node: NodeP, trainable: Set<string>, uses: Map<string, number>): Module | undefined {
+    const [, w, b] = node.input ?? [];
+    const weight = this.initializers.get(w);
+    const plain = intAttr(node, 'transA', 0) === 0 && intAttr(node, 'transB', 0) === 1 && floatAttr(node, 'alpha', 1) === 1 && floatAttr(node, 'beta', 1) === 1;
+    if (!plain || !weight || !trainable.has(w) || weight.dims.length !== 2 || [w, b].some((n) => n && (uses.get(n) ?? 0) > 1)) return undefined;
+    const bias = b ? this.initializers.get(b) : undefined;
+    const prefix = modulePrefix(b ? [w, b] : [w], ['weight', 'bias']);
+    if (!prefix || (b && (!bias || bias.dims.join() !== String(weight.dims[0]))) || this.children.has(prefix)) return undefined;
+    const linear = new Linear(weight.dims[1], weight.dims[0], { bias: b !== undefined && b !== '' });
+    this.children.set(prefix, linear);
+    this.taken.add(w);
+    if (b) this.taken.add(b);
+    return linear;
   }
 
   private batchNormModule(node: NodeP, buffers: Set<string>, uses: Map<string, number>): Module | undefined {
@@ -478,10 +497,10 @@ function inputShapeOf(input: onnxProto.onnx.IValueInfoProto): number[] {
  * An ONNX model's bytes as a Network named `name`, its state initialised from the file's
  * initializers. Throws an ImportError (one line, without the file name) for what cannot be imported.
  */
-export function importOnnx(bytes: Uint8Array, name: string): ImportedModel {
+export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: string): ImportedModel {
   let model: onnxProto.onnx.ModelProto;
   try {
-    model = parseModel(bytes);
+    model = bytes instanceof Uint8Array ? parseModel(bytes) : bytes;
   } catch (e) {
     throw new ImportError(`not an ONNX model (${(e as Error).message.split('\n')[0]})`);
   }
@@ -492,7 +511,8 @@ export function importOnnx(bytes: Uint8Array, name: string): ImportedModel {
   const nodes = graph.node ?? [];
   const unsupported = nodes.find((n) => !(SUPPORTED_OPS as readonly string[]).includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'));
   if (unsupported) {
-    throw new ImportError(`node '${unsupported.name}' is a ${unsupported.domain ? `${unsupported.domain}.` : ''}${unsupported.opType}, which cannot be trained here; supported: ${SUPPORTED_OPS.join(', ')}`);
+    const op = `${unsupported.domain ? `${unsupported.domain}.` : ''}${unsupported.opType}`;
+    throw new ImportError(`node '${unsupported.name}': ${op} cannot be trained here (supported: ${SUPPORTED_OPS.join(', ')})`);
   }
   const initializers = new Map<string, TensorValues>();
   for (const t of graph.initializer ?? []) {

@@ -15,7 +15,15 @@ import { serializeModel } from '../../src/graph/serialize.js';
 import { numel } from '../../src/graph/shape.js';
 import { classCount, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
+import { loadDataset } from '../../src/data/mnist.js';
+import { Network } from '../../src/model/network.js';
+import { seedCnn } from '../../src/model/seed-cnn.js';
+import { InlineBatches } from '../../src/train/core/batch-source.js';
+import type { TrainConfig } from '../../src/train/core/config.js';
 import { OPSET } from '../../src/train/core/opset.js';
+import { TrainingLoop } from '../../src/train/core/training-loop.js';
+import { nodeRuntime } from '../../src/train/session.js';
+import { batchOptions } from '../../web-demo/train-recipe.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
 
 const onnxFile = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
@@ -54,4 +62,42 @@ describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn'])('%s.onnx, exported
     }
     await session.release();
   });
+});
+
+test('the seed CNN exported by PyTorch trains as the built-in definition: 20 steps of the default recipe, the same losses within 1e-5', async () => {
+  const data = loadDataset();
+  const config: TrainConfig = {
+    epochs: 1,
+    batchSize: 32,
+    lr: 0.05,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
+    schedule: { kind: 'step', stepSize: 7, gamma: 0.1 },
+    seed: 1,
+    augment: { rotate: 7, shift: 2 },
+    shuffle: true,
+    maxSteps: 20,
+    testLimit: 1,
+    threads: 1,
+    device: 'cpu',
+  };
+  const builtin = seedCnn();
+  const exported = importOnnx(onnxFile('seed-cnn'), 'seed-cnn').net;
+  // From the same state: the built-in's seeded initial weights, under the same names.
+  const imported = new Network(exported.name, exported.root, exported.inputShape, { ...exported.options, initial: builtin.initialState(config.seed) });
+  expect([...imported.dropoutRates.values()].map((p) => Math.fround(p))).toEqual(new Array(6).fill(Math.fround(0.1)));
+  const losses = async (net: Network) => {
+    const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
+    const loop = await TrainingLoop.create(net, config, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' });
+    const out: number[] = [];
+    try {
+      await loop.run({ onBatch: (info) => out.push(info.loss) });
+    } finally {
+      await loop.close();
+    }
+    return out;
+  };
+  const ours = await losses(builtin);
+  const theirs = await losses(imported);
+  expect(theirs).toHaveLength(20);
+  theirs.forEach((l, i) => expect(Math.abs(l - ours[i]) / ours[i], `step ${i + 1}: ${l} vs ${ours[i]}`).toBeLessThan(1e-5));
 });

@@ -47,6 +47,8 @@ export const trainConfigSchema = z.strictObject({
   seed: z.number().int().min(0).max(0xffffffff),
   /** Overrides every Dropout layer's probability (`--dropout`); absent: the model's own. */
   dropout: fraction.optional(),
+  /** How the output is read (`--loss`); absent: as the model's last layer implies (NLL after LogSoftmax, else cross-entropy). */
+  loss: z.enum(['nll', 'cross-entropy']).optional(),
   augment: augmentSchema.nullable(),
   shuffle: z.boolean(),
   /** Train on the first N training images (default all). */

@@ -1,0 +1,170 @@
+/**
+ * `--model x.onnx` that cannot be trained: one line naming the file and the problem, exit 1,
+ * no run folder. Each bad model is a PyTorch export (test/fixtures/onnx) edited here.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type onnxProto from 'onnx-proto';
+import { describe, expect, test } from 'vitest';
+import { onnx, parseModel } from '../../src/graph/serialize.js';
+import { lines, ROOT, runCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'onnx-model-'));
+const quick = ['--train-limit', '64', '--test-limit', '32', '--epochs', '1', '--threads', '1', '--batch-size', '32'];
+const fixture = (name: string) => parseModel(readFileSync(join(ROOT, 'test/fixtures/onnx', `${name}.onnx`)));
+
+/** A fixture model, edited, written as `<name>.onnx` in the temporary folder. */
+function edited(name: string, from: string, edit: (m: onnxProto.onnx.ModelProto) => void, folder = dir): string {
+  const model = fixture(from);
+  edit(model);
+  const file = join(folder, `${name}.onnx`);
+  writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  return file;
+}
+const node = (m: onnxProto.onnx.ModelProto, opType: string) => m.graph!.node!.find((n) => n.opType === opType)!;
+const dims = (m: onnxProto.onnx.ModelProto, which: 'input' | 'output') => m.graph![which]![0].type!.tensorType!.shape!.dim!;
+
+const cases: [string, (file: string) => string, () => string][] = [
+  [
+    'an op it cannot train',
+    (f) =>
+      `error: ${f}: node '/1/Tanh': Erf cannot be trained here (supported: Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Constant, Conv, Div, Dropout, Flatten, Gather, Gemm, GlobalAveragePool, Identity, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, Relu, Reshape, Shape, Sigmoid, Softmax, Squeeze, Sub, Tanh, Transpose, Unsqueeze)`,
+    () => edited('erf', 'lenet5', (m) => (node(m, 'Tanh').opType = 'Erf')),
+  ],
+  [
+    'an opset below the range',
+    (f) => `error: ${f}: opset 11: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
+    () => edited('opset11', 'lenet5', (m) => (m.opsetImport![0].version = 11)),
+  ],
+  [
+    'an opset above the range',
+    (f) => `error: ${f}: opset 19: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
+    () => edited('opset19', 'lenet5', (m) => (m.opsetImport![0].version = 19)),
+  ],
+  [
+    'no trainable initializer',
+    (f) => `error: ${f}: it has no trainable initializer (weights, biases or norm scales)`,
+    () =>
+      edited('nothing', 'lenet5', (m) => {
+        const g = m.graph!;
+        g.node = [{ name: 'gap', opType: 'GlobalAveragePool', input: ['input'], output: ['p'] }, { name: 'flat', opType: 'Flatten', input: ['p'], output: ['output'] }];
+        g.initializer = [];
+        dims(m, 'output')[1] = { dimValue: 1 };
+      }),
+  ],
+  [
+    'an input the data cannot give',
+    (f) => `error: ${f}: the model takes [3,28,28] images; the data gives [1,28,28]`,
+    () =>
+      edited('rgb', 'lenet5', (m) => {
+        dims(m, 'input')[1] = { dimValue: 3 };
+        const w = m.graph!.initializer!.find((t) => t.name === '0.weight')!;
+        w.dims = [6, 3, 5, 5];
+        w.rawData = new Uint8Array(6 * 3 * 25 * 4);
+      }),
+  ],
+  [
+    'an input shape that is not fixed',
+    (f) => `error: ${f}: its input 'input' must have fixed C, H and W`,
+    () => edited('free', 'lenet5', (m) => (dims(m, 'input')[2] = { dimParam: 'H' })),
+  ],
+  [
+    'an output that is not [N, classes]',
+    (f) => `error: ${f}: the model's output is [N,16,5,5]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
+    () =>
+      edited('features', 'lenet5', (m) => {
+        const g = m.graph!;
+        const flatten = g.node!.findIndex((n) => n.opType === 'Flatten');
+        g.node = g.node!.slice(0, flatten);
+        g.node.at(-1)!.output = ['output'];
+      }),
+  ],
+  [
+    'an output of 5 classes',
+    (f) => `error: ${f}: the model gives 5 outputs per image; the data has 10 classes (0-9)`,
+    () =>
+      edited('five', 'lenet5', (m) => {
+        for (const t of m.graph!.initializer!) {
+          if (t.name === '11.weight') {
+            t.dims = [5, 84];
+            t.rawData = new Uint8Array(5 * 84 * 4);
+          }
+          if (t.name === '11.bias') {
+            t.dims = [5];
+            t.rawData = new Uint8Array(5 * 4);
+          }
+        }
+      }),
+  ],
+  [
+    'external data outside its folder',
+    (f) => `error: ${f}: refused external data location '../weights.bin': only a plain file name beside the model is accepted`,
+    () =>
+      edited('outside', 'lenet5', (m) => {
+        const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
+        t.rawData = new Uint8Array(0);
+        t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+        t.externalData = [{ key: 'location', value: '../weights.bin' }];
+      }),
+  ],
+  [
+    'a file that is not an ONNX model',
+    (f) => `error: ${f}: not a loadable ONNX model (invalid wire type 6 at offset 1)`,
+    () => {
+      const file = join(dir, 'text.onnx');
+      writeFileSync(file, 'not a model at all');
+      return file;
+    },
+  ],
+];
+
+describe('.onnx models that cannot be trained are refused in one line, with no run folder', () => {
+  cases.forEach(([label, message, make], i) => {
+    test(label, () => {
+      const file = make();
+      const out = join(dir, `run-${i}`);
+      const r = runCli('train', ['--model', file, ...quick, '--out', out]);
+      expect(lines(r.stderr)).toEqual([message(file)]);
+      expect(r.status).toBe(1);
+      expect(existsSync(out)).toBe(false);
+    });
+  });
+});
+
+test('external data in a plain file beside the model is read, at its offset', () => {
+  const folder = join(dir, 'external');
+  mkdirSync(folder);
+  const weight = fixture('lenet5').graph!.initializer!.find((i) => i.name === '7.weight')!;
+  writeFileSync(join(folder, 'weights.bin'), Buffer.concat([Buffer.alloc(16), Buffer.from(weight.rawData!)]));
+  const file = edited(
+    'lenet5-external',
+    'lenet5',
+    (m) => {
+      const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [
+        { key: 'location', value: 'weights.bin' },
+        { key: 'offset', value: '16' },
+        { key: 'length', value: String(weight.rawData!.length) },
+      ];
+    },
+    folder,
+  );
+  const inline = runCli('summary', ['--model', join(ROOT, 'test/fixtures/onnx/lenet5.onnx')]);
+  const external = runCli('summary', ['--model', file]);
+  expect(external.stderr).toBe('');
+  expect(external.stdout).toBe(inline.stdout);
+  // A link beside the model that leads out of its folder is refused.
+  const linked = join(dir, 'linked');
+  mkdirSync(linked);
+  symlinkSync(join(folder, 'weights.bin'), join(linked, 'weights.bin'));
+  const viaLink = edited('lenet5-link', 'lenet5', (m) => {
+    const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
+    t.rawData = new Uint8Array(0);
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.externalData = [{ key: 'location', value: 'weights.bin' }];
+  }, linked);
+  expect(lines(runCli('summary', ['--model', viaLink]).stderr)).toEqual([`error: ${viaLink}: refused external data location 'weights.bin': it leads out of the model's folder`]);
+});

@@ -53,7 +53,7 @@ describe('--model files that cannot be trained are refused in one line, with no 
     });
   });
 
-  test('a file with a syntax error, a missing file, an .onnx and a .txt', () => {
+  test('a file with a syntax error, a missing file, an .onnx that is not one and a .txt', () => {
     const broken = modelFile('broken.mts', 'export default new nn.Sequential(;');
     const r = runCli('summary', ['--model', broken]);
     expect(r.status).toBe(1);
@@ -63,10 +63,10 @@ describe('--model files that cannot be trained are refused in one line, with no 
     expect(lines(runCli('summary', ['--model', missing]).stderr)).toEqual([`error: ${missing}: file not found`]);
     const onnx = join(dir, 'net.onnx');
     writeFileSync(onnx, 'x');
-    expect(lines(runCli('summary', ['--model', onnx]).stderr)).toEqual([`error: ${onnx}: an ONNX model; --model takes a TypeScript model file (see README, Your own network)`]);
+    expect(lines(runCli('summary', ['--model', onnx]).stderr)).toEqual([`error: ${onnx}: not a loadable ONNX model (index out of range: 1 + 1 > 1)`]);
     const txt = join(dir, 'net.txt');
     writeFileSync(txt, 'x');
-    expect(lines(runCli('summary', ['--model', txt]).stderr)).toEqual([`error: ${txt}: not a model file: expected a TypeScript module (.ts, .mts, .js, .mjs)`]);
+    expect(lines(runCli('summary', ['--model', txt]).stderr)).toEqual([`error: ${txt}: not a model file: expected a TypeScript module (.ts, .mts, .js, .mjs) or an .onnx`]);
   });
 
   test('summary refuses a layer that does not fit, by name', () => {

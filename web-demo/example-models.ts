@@ -1,7 +1,8 @@
 /**
- * The networks the training page offers: the built-in seed CNN, and each examples/ model file
- * present when the page is built (each bundled as its own chunk, loaded only when chosen). The
- * page lists them; the worker loads the chosen one (`exampleExports`) and makes its Network.
+ * The networks the training page offers: the built-in seed CNN, each examples/ model file
+ * present when the page is built (each bundled as its own chunk, loaded only when chosen), and
+ * an .onnx the user gives the page. The page lists them; the worker loads the chosen one
+ * (`exampleExports`, or imports the file) and makes its Network.
  */
 const files = import.meta.glob<Record<string, unknown>>('../examples/*.ts');
 const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1).replace(/\.ts$/, '');
@@ -15,7 +16,11 @@ export const MODEL_CHOICES: readonly { id: string; label: string }[] = [
   ...Object.keys(files).map((path) => ({ id: nameOf(path), label: `examples/${nameOf(path)}.ts` })),
 ];
 
-export const isModelChoice = (id: string): boolean => MODEL_CHOICES.some((c) => c.id === id);
+/** The id of an .onnx the user gave the page: `file:<its name>`. */
+export const fileModelId = (name: string): string => `file:${name}`;
+export const isFileModel = (id: string): boolean => id.startsWith('file:');
+
+export const isModelChoice = (id: string): boolean => isFileModel(id) || MODEL_CHOICES.some((c) => c.id === id);
 
 /** The exports of examples/<id>.ts: `default` (the module) and maybe `inputShape`. */
 export async function exampleExports(id: string): Promise<Record<string, unknown>> {

@@ -5,7 +5,8 @@ import type { RunChoice } from './train-recipe.js';
 export type ToWorker =
   /** `dataUrl`: the folder holding `<IDX name>.gz`, absolute (a worker resolves relative URLs against its own script). */
   /** `traceSteps`: report the state before each of the first N steps (a test hook; 0 for none). */
-  | { type: 'start'; choice: RunChoice; dataUrl: string; traceSteps: number }
+  /** `onnx`: the model file the user gave the page, when `choice.model` names it (`file:<name>`). */
+  | { type: 'start'; choice: RunChoice; dataUrl: string; traceSteps: number; onnx?: OnnxUpload }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -18,6 +19,12 @@ export type ToWorker =
   | { type: 'tune'; model: Uint8Array; inputs: Float32Array; labels: Uint8Array; dataUrl: string }
   /** A test hook: classify `count` 28x28 inputs in [0,1] with `model` (.onnx bytes) on onnxruntime-web. */
   | { type: 'classify'; id: number; model: Uint8Array; inputs: Float32Array; count: number };
+
+/** An .onnx chosen or dropped on the training page. */
+export interface OnnxUpload {
+  name: string;
+  bytes: Uint8Array;
+}
 
 export interface StepReport {
   epoch: number;

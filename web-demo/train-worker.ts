@@ -19,6 +19,7 @@ import { assertFaithful, verifyModel } from '../src/export/verify-core.js';
 import { trainStepGraph } from '../src/model/graphs.js';
 import { Module } from '../src/model/module.js';
 import { Network, type StateDict } from '../src/model/network.js';
+import { ImportError, importOnnx } from '../src/model/onnx-import.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { InlineBatches } from '../src/train/core/batch-source.js';
 import { dataMismatch } from '../src/train/core/model-fit.js';
@@ -28,10 +29,10 @@ import type { Runtime } from '../src/train/core/runtime.js';
 import { type Snapshot, TrainingLoop } from '../src/train/core/training-loop.js';
 import { batchNormNames, encodeModelState } from '../src/train/state-file.js';
 import { ExpectedError } from '../src/util/errors.js';
-import { BUILTIN, exampleExports } from './example-models.js';
+import { BUILTIN, exampleExports, isFileModel } from './example-models.js';
 import { webRuntime, type WebRuntimeOptions } from './ort-web-runtime.js';
 import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
-import type { DownloadCheck, FromWorker, ToWorker } from './train-protocol.js';
+import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from './train-protocol.js';
 import { batchOptions, plannedSteps, type RunChoice, trainConfig } from './train-recipe.js';
 
 /** The worker's side of postMessage (the project's lib is DOM, whose `self` is a Window: same shape for these two). */
@@ -166,13 +167,26 @@ async function runLoop(loop: TrainingLoop, batches: ControlledBatches, runtime: 
   }
 }
 
-/** The chosen network, checked as `--model` checks a file: a module that takes the data's images and gives its classes. */
-async function chosenNetwork(id: string, data: Split): Promise<Network> {
-  if (id === BUILTIN) return seedCnn();
+/** The network a file names or an example holds; `where` names it in messages. */
+async function networkOf(id: string, data: Split, onnx: OnnxUpload | undefined): Promise<{ net: Network; where: string }> {
+  if (isFileModel(id)) {
+    if (!onnx) throw new ExpectedError('no .onnx was given to the page');
+    try {
+      return { net: importOnnx(onnx.bytes, onnx.name.replace(/\.onnx$/i, '')).net, where: onnx.name };
+    } catch (e) {
+      throw e instanceof ImportError ? new ExpectedError(`${onnx.name}: ${e.message}`) : e;
+    }
+  }
   const exports = await exampleExports(id);
   const where = `examples/${id}.ts`;
   if (!Module.is(exports.default)) throw new ExpectedError(`${where}: its default export is not a module`);
-  const net = new Network(id, exports.default, Array.isArray(exports.inputShape) ? (exports.inputShape as number[]) : [1, data.rows, data.cols]);
+  return { net: new Network(id, exports.default, Array.isArray(exports.inputShape) ? (exports.inputShape as number[]) : [1, data.rows, data.cols]), where };
+}
+
+/** The chosen network, checked as `--model` checks a file: it takes the data's images and gives its classes. */
+async function chosenNetwork(id: string, data: Split, onnx?: OnnxUpload): Promise<Network> {
+  if (id === BUILTIN) return seedCnn();
+  const { net, where } = await networkOf(id, data, onnx);
   let problem: string | undefined;
   try {
     problem = dataMismatch(net, data);
@@ -183,7 +197,7 @@ async function chosenNetwork(id: string, data: Split): Promise<Network> {
   return net;
 }
 
-async function train(choice: RunChoice, dataUrl: string, traceSteps: number): Promise<void> {
+async function train(choice: RunChoice, dataUrl: string, traceSteps: number, onnx?: OnnxUpload): Promise<void> {
   const started = performance.now();
   const finish = (stopped: boolean, testAccuracy: number | null) =>
     post({ type: 'done', stopped, step: currentStep, testAccuracy, seconds: (performance.now() - started) / 1000 });
@@ -193,7 +207,7 @@ async function train(choice: RunChoice, dataUrl: string, traceSteps: number): Pr
   post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
   const [train, test] = await Promise.all([fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
   const config = trainConfig(choice, train.count, threads);
-  const net = (await chosenNetwork(choice.model, train)).withDropout(config.dropout);
+  const net = (await chosenNetwork(choice.model, train, onnx)).withDropout(config.dropout);
   post({ type: 'phase', text: 'building the training graph…' });
   const graph = trainStepGraph(net, config.batchSize, config.optimizer);
   carried = graph.carried.map((e) => e.name);
@@ -289,7 +303,7 @@ scope.addEventListener('message', (e) => {
     case 'start':
       if (running) return;
       running = true;
-      train(message.choice, message.dataUrl, message.traceSteps)
+      train(message.choice, message.dataUrl, message.traceSteps, message.onnx)
         .catch((error: unknown) => post({ type: 'error', message: messageOf(error) }))
         .finally(() => (running = false));
       return;

@@ -6,8 +6,8 @@
 import type { EpochMetrics } from '../src/train/core/config.js';
 import { byTestId } from './dom.js';
 import { TrainChart } from './train-chart.js';
-import type { DownloadCheck, FromWorker, StepReport, ToWorker } from './train-protocol.js';
-import { isModelChoice, MODEL_CHOICES } from './example-models.js';
+import type { DownloadCheck, FromWorker, OnnxUpload, StepReport, ToWorker } from './train-protocol.js';
+import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from './example-models.js';
 import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from './train-recipe.js';
 
 /** Hooks for tests and the benchmark: what the run produced, step by step. */
@@ -46,6 +46,7 @@ const ui = {
   bySteps: $<HTMLInputElement>('train-length-steps'),
   byEpochs: $<HTMLInputElement>('train-length-epochs'),
   model: $<HTMLSelectElement>('train-model'),
+  modelFile: $<HTMLInputElement>('train-model-file'),
   batch: $<HTMLSelectElement>('train-batch'),
   schedule: $<HTMLSelectElement>('train-schedule'),
   start: $<HTMLButtonElement>('train-start'),
@@ -65,6 +66,27 @@ const ui = {
 const chart = new TrainChart($<HTMLCanvasElement>('train-chart'));
 
 for (const { id, label } of MODEL_CHOICES) ui.model.add(new Option(label, id, false, id === DEFAULT_CHOICE.model));
+
+/** The .onnx the user gave the page (chosen or dropped), offered and chosen in the model list. */
+let upload: OnnxUpload | undefined;
+async function useOnnx(file: File): Promise<void> {
+  if (state !== 'idle') return;
+  if (!/\.onnx$/i.test(file.name)) return setStatus(`error: ${file.name} is not an .onnx file`, true);
+  upload = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+  for (const o of [...ui.model.options]) if (isFileModel(o.value)) o.remove();
+  ui.model.add(new Option(file.name, fileModelId(file.name), true, true));
+  setStatus(`${file.name} chosen: Start trains it`);
+}
+ui.modelFile.addEventListener('change', () => {
+  const file = ui.modelFile.files?.[0];
+  if (file) void useOnnx(file);
+});
+document.addEventListener('dragover', (e) => e.preventDefault());
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer?.files[0];
+  if (file) void useOnnx(file);
+});
 for (const size of BATCH_SIZES) ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
 for (const [key, preset] of Object.entries(SCHEDULES)) ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
 
@@ -201,7 +223,7 @@ function start(): void {
   for (const el of [ui.step, ui.loss, ui.rate, ui.eta, ui.accuracy, ui.threads]) el.textContent = '–';
   setState('running');
   setStatus('starting…');
-  send({ type: 'start', choice, dataUrl: new URL('mnist/', location.href).href, traceSteps: TRACE_STEPS });
+  send({ type: 'start', choice, dataUrl: new URL('mnist/', location.href).href, traceSteps: TRACE_STEPS, onnx: isFileModel(choice.model) ? upload : undefined });
 }
 
 function showStep(r: StepReport): void {

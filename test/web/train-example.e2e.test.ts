@@ -8,7 +8,7 @@
  * images the page cannot draw.
  * Without /usr/bin/chromium these tests are skipped with the reason, unless REQUIRE_BROWSER=1.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -17,6 +17,7 @@ import { loadModelFile } from '../../src/cli/model-file.js';
 import { loadDataset } from '../../src/data/mnist.js';
 import { assertFaithful, verifyExport } from '../../src/export/verify.js';
 import { trainStepGraph } from '../../src/model/graphs.js';
+import { importOnnx } from '../../src/model/onnx-import.js';
 import type { StateDict } from '../../src/model/network.js';
 import { InlineBatches } from '../../src/train/core/batch-source.js';
 import { TrainingLoop } from '../../src/train/core/training-loop.js';
@@ -127,4 +128,40 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     expect(drawErrors).toEqual([]);
     await draw.close();
   });
+
+  test('an .onnx exported by PyTorch, chosen in the page, trains there as onnxruntime-node trains it; a file that is not one is refused in one line', async () => {
+    const lenet = join(ROOT, 'test/fixtures/onnx/lenet5.onnx');
+    await page.setInputFiles('[data-testid=train-model-file]', lenet);
+    await page.waitForFunction(() => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:lenet5.onnx');
+    await page.fill('[data-testid=train-steps]', '5');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction((s) => /^(done|error)/.test(document.querySelector(s)!.textContent!), STATUS, { timeout: 300_000, polling: 500 });
+    expect(await page.textContent(STATUS)).toMatch(/^done: 5 steps/);
+    const losses = await page.evaluate(() => window.mnistTrain.losses);
+    const { net } = importOnnx(readFileSync(lenet), 'lenet5');
+    const data = loadDataset();
+    const config = trainConfig({ ...DEFAULT_CHOICE, model: 'file:lenet5.onnx', batchSize: 64, length: { kind: 'steps', steps: 5 } }, data.train.count);
+    const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
+    const loop = await TrainingLoop.create(net, { ...config, testLimit: 1, threads: 1 }, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' });
+    const node: number[] = [];
+    try {
+      await loop.run({ onBatch: (info) => node.push(info.loss) });
+    } finally {
+      await loop.close();
+    }
+    const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
+    console.log(`train page, lenet5.onnx from PyTorch: first 5 losses vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
+    for (const d of diffs) expect(d).toBeLessThan(1e-4);
+    const saved = decodeSafetensors(await download('[data-testid=train-download-checkpoint]'), 'checkpoint').tensors;
+    expect([...saved.keys()].sort()).toEqual(net.stateSpecs.map((s) => s.name).sort());
+
+    const bad = join(mkdtempSync(join(tmpdir(), 'bad-onnx-')), 'notes.onnx');
+    writeFileSync(bad, 'not a model');
+    await page.setInputFiles('[data-testid=train-model-file]', bad);
+    await page.waitForFunction(() => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:notes.onnx');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction((s) => document.querySelector(s)!.textContent!.startsWith('error'), STATUS, { timeout: 120_000 });
+    expect(await page.textContent(STATUS)).toBe('error: notes.onnx: not an ONNX model (invalid wire type 6 at offset 1)');
+    expect(errors).toEqual([]);
+  }, 400_000);
 });

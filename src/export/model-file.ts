@@ -6,7 +6,7 @@
  * (Constant values), subgraphs, functions and training-info graphs.
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix, win32 } from 'node:path';
+import { dirname, join, posix, win32 } from 'node:path';
 import type onnxProto from 'onnx-proto';
 import { onnx, parseModel } from '../graph/serialize.js';
 import { FileError } from '../util/errors.js';

@@ -1,5 +1,14 @@
-/** A small training recipe for tests: the CLI's defaults on 128 images, one thread. */
+/** A small training recipe for tests, and training on Node for the tests that compare against it. */
+import type { Dataset } from '../../src/data/dataset.js';
+import { trainStepGraph } from '../../src/model/graphs.js';
+import type { Network } from '../../src/model/network.js';
+import { InlineBatches } from '../../src/train/core/batch-source.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
+import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
+import { nodeRuntime } from '../../src/train/session.js';
+import { batchOptions } from '../../web-demo/train-recipe.js';
+
+/** The CLI's defaults on 128 images, one thread. */
 
 export function quickConfig(): TrainConfig {
   return {
@@ -17,4 +26,22 @@ export function quickConfig(): TrainConfig {
     threads: 1,
     device: 'cpu',
   };
+}
+
+/**
+ * The losses of the core training `net` on onnxruntime-node with `config` (its batches as the
+ * trainer and the page draw them), one thread, from `resume` or from the net's initial state;
+ * the run's own test evaluation uses one image.
+ */
+export async function nodeLosses(net: Network, config: TrainConfig, data: Dataset, resume?: ResumePoint): Promise<number[]> {
+  const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
+  const run = { ...config, testLimit: 1, threads: 1 };
+  const loop = await TrainingLoop.create(net, run, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' }, resume);
+  const losses: number[] = [];
+  try {
+    await loop.run({ onBatch: (info) => losses.push(info.loss) });
+  } finally {
+    await loop.close();
+  }
+  return losses;
 }

@@ -18,12 +18,9 @@ import { importOnnx } from '../../src/model/onnx-import.js';
 import { loadDataset } from '../../src/data/mnist.js';
 import { Network } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { InlineBatches } from '../../src/train/core/batch-source.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { OPSET } from '../../src/train/core/opset.js';
-import { TrainingLoop } from '../../src/train/core/training-loop.js';
-import { nodeRuntime } from '../../src/train/session.js';
-import { batchOptions } from '../../web-demo/train-recipe.js';
+import { nodeLosses } from '../helpers/train.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
 
 const onnxFile = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
@@ -76,8 +73,6 @@ test('the seed CNN exported by PyTorch trains as the built-in definition: 20 ste
     augment: { rotate: 7, shift: 2 },
     shuffle: true,
     maxSteps: 20,
-    testLimit: 1,
-    threads: 1,
     device: 'cpu',
   };
   const builtin = seedCnn();
@@ -85,19 +80,8 @@ test('the seed CNN exported by PyTorch trains as the built-in definition: 20 ste
   // From the same state: the built-in's seeded initial weights, under the same names.
   const imported = new Network(exported.name, exported.root, exported.inputShape, { ...exported.options, initial: builtin.initialState(config.seed) });
   expect([...imported.dropoutRates.values()].map((p) => Math.fround(p))).toEqual(new Array(6).fill(Math.fround(0.1)));
-  const losses = async (net: Network) => {
-    const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
-    const loop = await TrainingLoop.create(net, config, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' });
-    const out: number[] = [];
-    try {
-      await loop.run({ onBatch: (info) => out.push(info.loss) });
-    } finally {
-      await loop.close();
-    }
-    return out;
-  };
-  const ours = await losses(builtin);
-  const theirs = await losses(imported);
+  const ours = await nodeLosses(builtin, config, data);
+  const theirs = await nodeLosses(imported, config, data);
   expect(theirs).toHaveLength(20);
   theirs.forEach((l, i) => expect(Math.abs(l - ours[i]) / ours[i], `step ${i + 1}: ${l} vs ${ours[i]}`).toBeLessThan(1e-5));
 });

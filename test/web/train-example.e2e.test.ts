@@ -16,17 +16,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadModelFile } from '../../src/cli/model-file.js';
 import { loadDataset } from '../../src/data/mnist.js';
 import { assertFaithful, verifyExport } from '../../src/export/verify.js';
-import { trainStepGraph } from '../../src/model/graphs.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
 import type { StateDict } from '../../src/model/network.js';
-import { InlineBatches } from '../../src/train/core/batch-source.js';
-import { TrainingLoop } from '../../src/train/core/training-loop.js';
-import { nodeRuntime } from '../../src/train/session.js';
 import { decodeSafetensors } from '../../src/util/safetensors.js';
 import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { testSplit } from '../helpers/digits.js';
-import { batchOptions, DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
+import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
+import { nodeLosses } from '../helpers/train.js';
 
 const STATUS = '[data-testid=train-status]';
 const STEPS = 60;
@@ -70,14 +67,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     const { net } = await loadModelFile(join(ROOT, 'examples/resnet-gn.ts'));
     const data = loadDataset();
     const config = trainConfig({ ...DEFAULT_CHOICE, model: 'resnet-gn', batchSize: 64, length: { kind: 'steps', steps: 5 } }, data.train.count);
-    const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
-    const loop = await TrainingLoop.create(net, { ...config, testLimit: 1, threads: 1 }, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' });
-    const node: number[] = [];
-    try {
-      await loop.run({ onBatch: (info) => node.push(info.loss) });
-    } finally {
-      await loop.close();
-    }
+    const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
     console.log(`train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} -> ${losses.at(-1)!.toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
     for (const d of diffs) expect(d).toBeLessThan(1e-4);
@@ -141,14 +131,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     const { net } = importOnnx(readFileSync(lenet), 'lenet5');
     const data = loadDataset();
     const config = trainConfig({ ...DEFAULT_CHOICE, model: 'file:lenet5.onnx', batchSize: 64, length: { kind: 'steps', steps: 5 } }, data.train.count);
-    const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
-    const loop = await TrainingLoop.create(net, { ...config, testLimit: 1, threads: 1 }, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' });
-    const node: number[] = [];
-    try {
-      await loop.run({ onBatch: (info) => node.push(info.loss) });
-    } finally {
-      await loop.close();
-    }
+    const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
     console.log(`train page, lenet5.onnx from PyTorch: first 5 losses vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
     for (const d of diffs) expect(d).toBeLessThan(1e-4);

@@ -13,12 +13,11 @@ import { type Dataset, loadDataset } from '../../src/data/mnist.js';
 import { type CarriedEntry, trainStepGraph } from '../../src/model/graphs.js';
 import type { StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { InlineBatches } from '../../src/train/core/batch-source.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
-import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
-import { nodeRuntime } from '../../src/train/session.js';
-import { batchOptions, DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
+import type { ResumePoint } from '../../src/train/core/training-loop.js';
+import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
 import { browserAvailable, CONFIG, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
+import { nodeLosses } from '../helpers/train.js';
 
 const STATUS = '[data-testid=train-status]';
 
@@ -122,21 +121,9 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     let browserLosses: number[];
     let browserStates: Record<string, number[]>[];
 
-    /** Node's side: the same core with onnxruntime-node; from step `from` with `resume`'s state, or from scratch. */
-    async function nodeLosses(steps: number, resume?: ResumePoint): Promise<number[]> {
-      const net = seedCnn({ dropout: config.dropout });
-      const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
-      // The run's own test evaluation does not touch the losses: one image keeps it short.
-      const run = { ...config, maxSteps: (resume?.position.step ?? 0) + steps, testLimit: 1, threads: 1 };
-      const loop = await TrainingLoop.create(net, run, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' }, resume);
-      const losses: number[] = [];
-      try {
-        await loop.run({ onBatch: (info) => losses.push(info.loss) });
-      } finally {
-        await loop.close();
-      }
-      return losses;
-    }
+    /** Node's side: the same core with onnxruntime-node; `steps` from `resume`'s state, or from scratch. */
+    const nodeSteps = (steps: number, resume?: ResumePoint): Promise<number[]> =>
+      nodeLosses(seedCnn({ dropout: config.dropout }), { ...config, maxSteps: (resume?.position.step ?? 0) + steps }, data, resume);
 
     /** The browser's state before `step` as a resume point for the core. */
     function browserResume(step: number): ResumePoint {
@@ -178,7 +165,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
 
     test(`each of the first ${STEPS} steps, from the state the browser had, gives the browser's loss within 1e-4 relative`, async () => {
       const node: number[] = [];
-      for (let step = 0; step < STEPS; step++) node.push(...(await nodeLosses(1, browserResume(step))));
+      for (let step = 0; step < STEPS; step++) node.push(...(await nodeSteps(1, browserResume(step))));
       const worst = Math.max(...node.map((l, i) => relative(browserLosses[i], l)));
       console.log(`train page vs onnxruntime-node, step by step from the same state: largest relative loss difference ${worst.toExponential(2)}`);
       expect(browserLosses).toHaveLength(STEPS);
@@ -186,7 +173,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     }, 240_000);
 
     test(`the free-running first ${STEPS} losses: equal within 1e-4 while rounding has not compounded (5 steps), close after`, async () => {
-      const node = await nodeLosses(STEPS);
+      const node = await nodeSteps(STEPS);
       const diffs = node.map((l, i) => relative(browserLosses[i], l));
       console.log(`train page vs onnxruntime-node, free-running: relative loss differences ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
       for (let i = 0; i < 5; i++) expect(diffs[i], `step ${i + 1}`).toBeLessThan(1e-4);

@@ -22,7 +22,7 @@ import type { Tensor } from '../graph/builder.js';
 import type { AnyTypedArray, DType } from '../graph/dtype.js';
 import * as op from '../graph/ops/index.js';
 import { parseModel } from '../graph/serialize.js';
-import { type Dim, normalizeAxis, type Shape } from '../graph/shape.js';
+import { type Dim, normalizeAxis, type Shape, ShapeError } from '../graph/shape.js';
 import { TensorDataError, type TensorValues, tensorValues, toNumber } from '../graph/tensor-proto.js';
 import { ExpectedError } from '../util/errors.js';
 import { BatchNorm2d } from './layers/batch-norm.js';
@@ -261,7 +261,14 @@ class OnnxGraphModule extends Module {
       else if (!this.taken.has(name)) values.set(name, known(v));
     }
     for (const { node, module } of this.steps) {
-      const outs = emitNode(node, module, values, ctx);
+      let outs: (Value | undefined)[];
+      try {
+        outs = emitNode(node, module, values, ctx);
+      } catch (e) {
+        // Shapes that do not fit, said of the node (a layer module's own check names the layer instead).
+        if (e instanceof ShapeError) throw new ImportError(`${node.opType} node '${node.name}': ${e.message}`);
+        throw e;
+      }
       (node.output ?? []).forEach((name, i) => name && outs[i] !== undefined && values.set(name, outs[i]!));
     }
     const out = values.get(this.outputName);

@@ -70,6 +70,18 @@ const cases: [string, (file: string) => string, () => string][] = [
     () => edited('free', 'lenet5', (m) => (dims(m, 'input')[2] = { dimParam: 'H' })),
   ],
   [
+    'a shape that cannot be resolved (a Reshape that does not divide)',
+    (f) => `error: ${f}: Reshape node '/6/Flatten': Reshape: cannot reshape to [-1,123] ('AveragePool_3:0' float32[N,16,5,5])`,
+    () =>
+      edited('reshape', 'lenet5', (m) => {
+        const flatten = node(m, 'Flatten');
+        flatten.opType = 'Reshape';
+        flatten.attribute = [];
+        flatten.input = [flatten.input![0], 'bad_shape'];
+        m.graph!.initializer!.push({ name: 'bad_shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1, 123] });
+      }),
+  ],
+  [
     'an output that is not [N, classes]',
     (f) => `error: ${f}: the model's output is [N,16,5,5]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
     () =>

@@ -85,3 +85,31 @@ test('the seed CNN exported by PyTorch trains as the built-in definition: 20 ste
   expect(theirs).toHaveLength(20);
   theirs.forEach((l, i) => expect(Math.abs(l - ours[i]) / ours[i], `step ${i + 1}: ${l} vs ${ours[i]}`).toBeLessThan(1e-5));
 });
+
+test('a model exported in eval mode (BatchNorm folded into the convs by the exporter) imports under its names and trains', async () => {
+  const { net } = importOnnx(onnxFile('bn-residual-eval'), 'bn-residual-eval');
+  const names = net.stateSpecs.map((s) => s.name);
+  // conv1's and conv2's folded weights and one bias: the exporter found both folded biases equal
+  // (zeros, from a fresh BatchNorm) and kept one, read by conv2 through an Identity; so here they
+  // are one tensor, trained as one, as the file has it.
+  expect(names.filter((n) => n.startsWith('onnx::Conv_')).sort()).toEqual(['onnx::Conv_39', 'onnx::Conv_40', 'onnx::Conv_42']);
+  expect(names).not.toContain('bn1.running_mean');
+  expect(net.parameterCount).toBe(9674); // bn-residual's 9,698, less its BatchNorms' 32 scales and shifts, plus one folded bias of 8
+  const data = loadDataset();
+  const config: TrainConfig = {
+    epochs: 1,
+    batchSize: 32,
+    lr: 0.05,
+    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
+    schedule: { kind: 'constant' },
+    seed: 1,
+    augment: null,
+    shuffle: true,
+    maxSteps: 30,
+    device: 'cpu',
+  };
+  const losses = await nodeLosses(net, config, data);
+  expect(losses.every(Number.isFinite)).toBe(true);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  expect(mean(losses.slice(-5))).toBeLessThan(0.8 * mean(losses.slice(0, 5)));
+});

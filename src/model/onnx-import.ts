@@ -6,8 +6,8 @@
  * with the layers. Its state is its initializers, under their own names: in a training-mode
  * export those are PyTorch's state_dict keys (`features.0.weight`, `bn.running_mean`), so
  * checkpoints load back into the PyTorch module. Float initializers that a node reads as
- * weights, biases or norm scales (or that carry a state_dict name) are parameters; a
- * BatchNormalization's mean and variance are buffers; the rest are constants. A Conv, a
+ * weights, biases or norm scales (of a Conv, Gemm, MatMul or BatchNormalization) are
+ * parameters; a BatchNormalization's mean and variance are buffers; the rest are constants. A Conv, a
  * BatchNormalization, a Gemm (PyTorch's Linear) or a Dropout whose state is named like a
  * PyTorch module's (`<prefix>.weight`, ...) becomes that module (Conv2d, BatchNorm2d, Linear,
  * Dropout) at that prefix,
@@ -124,7 +124,6 @@ class OnnxGraphModule extends Module {
     readonly initializers: ReadonlyMap<string, TensorValues>,
     private readonly inputName: string,
     readonly outputName: string,
-    readonly nodeCount: number,
   ) {
     super();
     const uses = new Map<string, number>();
@@ -144,9 +143,8 @@ class OnnxGraphModule extends Module {
           [ins[1], ins[2]].forEach((n) => fixedFloat(n) && trainable.add(n));
           [ins[3], ins[4]].forEach((n) => fixedFloat(n) && buffers.add(n));
           break;
-        default:
-          // A float initializer with a state_dict name (not one the exporter made up) is a parameter.
-          for (const n of ins) if (fixedFloat(n) && !/::|^\/|^onnx/.test(n) && (initializers.get(n)!.dims.length > 0)) trainable.add(n);
+        // Elsewhere (an Add or a Mul, say) a float initializer stays a constant: the file does not
+        // tell a parameter from a buffer that PyTorch registered, and a buffer must not train.
       }
     }
     let dropouts = 0;
@@ -241,7 +239,7 @@ class OnnxGraphModule extends Module {
   }
 
   override describe(): string {
-    return `ONNX graph of ${this.nodeCount} nodes`;
+    return `ONNX graph of ${this.nodes.length} nodes`;
   }
 
   override namedChildren(): [string, Module][] {
@@ -535,7 +533,7 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   if (outputs.length !== 1) throw new ImportError(`it has ${outputs.length} outputs; an image classifier has one, [N, classes]`);
   const inputShape = inputShapeOf(inputs[0]);
   for (const [n, v] of initializers) if (v.dtype === 'float64') throw new ImportError(`initializer '${n}' is float64; export the model in float32`);
-  const root = new OnnxGraphModule(nodes, initializers, inputs[0].name ?? '', outputs[0].name ?? '', nodes.length);
+  const root = new OnnxGraphModule(nodes, initializers, inputs[0].name ?? '', outputs[0].name ?? '');
   const initial: StateDict = new Map();
   const net0 = new Network(name, root, inputShape);
   for (const spec of net0.stateSpecs) {

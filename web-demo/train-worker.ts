@@ -17,8 +17,8 @@ import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
 import { foldedStateFromModel } from '../src/export/model-weights.js';
 import { assertFaithful, verifyModel } from '../src/export/verify-core.js';
 import { trainStepGraph } from '../src/model/graphs.js';
-import { Module } from '../src/model/module.js';
-import { Network, type StateDict } from '../src/model/network.js';
+import { ModelExportsError, networkFromExports } from '../src/model/model-exports.js';
+import type { Network, StateDict } from '../src/model/network.js';
 import { ImportError, importOnnx } from '../src/model/onnx-import.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { InlineBatches } from '../src/train/core/batch-source.js';
@@ -168,7 +168,7 @@ async function runLoop(loop: TrainingLoop, batches: ControlledBatches, runtime: 
 }
 
 /** The network a file names or an example holds; `where` names it in messages. */
-async function networkOf(id: string, data: Split, onnx: OnnxUpload | undefined): Promise<{ net: Network; where: string }> {
+async function networkOf(id: string, onnx: OnnxUpload | undefined): Promise<{ net: Network; where: string }> {
   if (isFileModel(id)) {
     if (!onnx) throw new ExpectedError('no .onnx was given to the page');
     try {
@@ -177,16 +177,18 @@ async function networkOf(id: string, data: Split, onnx: OnnxUpload | undefined):
       throw e instanceof ImportError ? new ExpectedError(`${onnx.name}: ${e.message}`) : e;
     }
   }
-  const exports = await exampleExports(id);
   const where = `examples/${id}.ts`;
-  if (!Module.is(exports.default)) throw new ExpectedError(`${where}: its default export is not a module`);
-  return { net: new Network(id, exports.default, Array.isArray(exports.inputShape) ? (exports.inputShape as number[]) : [1, data.rows, data.cols]), where };
+  try {
+    return { net: networkFromExports(id, await exampleExports(id)), where };
+  } catch (e) {
+    throw e instanceof ModelExportsError ? new ExpectedError(`${where}: ${e.message}`) : e;
+  }
 }
 
 /** The chosen network, checked as `--model` checks a file: it takes the data's images and gives its classes. */
 async function chosenNetwork(id: string, data: Split, onnx?: OnnxUpload): Promise<Network> {
   if (id === BUILTIN) return seedCnn();
-  const { net, where } = await networkOf(id, data, onnx);
+  const { net, where } = await networkOf(id, onnx);
   let problem: string | undefined;
   try {
     problem = dataMismatch(net, data);

@@ -17,16 +17,14 @@ import { checkExternalData, parseModelFile } from '../export/model-file.js';
 import { onnx } from '../graph/serialize.js';
 import { classCount } from '../model/graphs.js';
 import { ImportError, importOnnx } from '../model/onnx-import.js';
+import { ModelExportsError, networkFromExports } from '../model/model-exports.js';
 import { Module } from '../model/module.js';
-import { Network } from '../model/network.js';
+import type { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import type { ModelRecord } from '../train/core/config.js';
 import { readFileOr } from '../util/read-file.js';
 import { ExpectedError, FileError } from '../util/errors.js';
 import { sha256Hex } from '../util/sha256.js';
-
-/** The shape of one MNIST image, which a model takes unless its file says otherwise. */
-export const DEFAULT_INPUT_SHAPE: readonly number[] = [1, 28, 28];
 
 const MODEL_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
@@ -59,7 +57,7 @@ export function builtinModel(): ModelChoice {
 
 /** Refuses a model that cannot take the data's images or give its classes. */
 export function assertFitsData(model: ModelChoice, data: Split): void {
-  const problem = dataMismatch(model.net, data);
+  const problem = dataMismatch(model.net, data, model.classes);
   if (problem) throw new FileError(modelLabel(model.record), problem);
 }
 
@@ -67,14 +65,6 @@ function firstLine(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines.find((l) => /error/i.test(l) && l !== lines[0]) ?? lines[0] ?? 'unknown error';
-}
-
-function inputShapeOf(value: unknown, file: string): readonly number[] {
-  if (value === undefined) return DEFAULT_INPUT_SHAPE;
-  if (!Array.isArray(value) || value.length !== 3 || !value.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new FileError(file, `its inputShape export must be [channels, height, width] of positive integers, not ${JSON.stringify(value)}`);
-  }
-  return value as number[];
 }
 
 /**
@@ -125,19 +115,18 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
   } catch (e) {
     throw new FileError(file, `failed to load: ${firstLine(e)}`);
   }
-  const root = exports.default;
-  if (root === undefined) throw new FileError(file, 'has no default export: end it with `export default new Sequential(...)` (or your module)');
-  if (!Module.is(root)) {
-    const what = typeof root === 'function' ? `a ${root.name ? `class or function '${root.name}'` : 'function'}` : root === null ? 'null' : `a ${typeof root}`;
-    throw new FileError(file, `its default export is ${what}, not a module: export an instance, e.g. \`export default new Net()\``);
+  let net: Network;
+  try {
+    net = networkFromExports(basename(path, ext), exports);
+  } catch (e) {
+    if (e instanceof ModelExportsError) throw new FileError(file, e.message);
+    throw e;
   }
-  if (!(root instanceof Module)) {
+  if (!(net.root instanceof Module)) {
     // Node loaded the file as CommonJS, and with it a second copy of this package, whose layers
     // this copy cannot tell apart (BatchNorm to fold, errors to report) from anything else.
     throw new FileError(file, 'was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: rename it to .mts, or add "type": "module"');
   }
-  const net = new Network(basename(path, ext), root, inputShapeOf(exports.inputShape, file));
-  if (net.parameterCount === 0) throw new FileError(file, 'the model has no parameters to train');
   return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source) }, source };
 }
 

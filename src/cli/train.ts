@@ -230,6 +230,8 @@ runCommand(async () => {
     config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
     console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
     data = loadDataset(config.dataDir);
+    checkFits(config, data);
+    assertFitsData(model, data.train);
   } else {
     model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
     config = { ...toConfig(o), ...(model.record && { model: model.record }) };
@@ -240,8 +242,6 @@ runCommand(async () => {
     const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
     folder = o.out ? createRunFolder(o.out, config, files) : createUniqueRunFolder(join('runs', timestamp()), config, files);
   }
-  checkFits(config, data);
-  assertFitsData(model, data.train);
   const out = folder.dir;
   const net = model.net.withDropout(config.dropout).withLoss(config.loss);
   const profile: ProfileOptions | undefined = o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };

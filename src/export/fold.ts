@@ -16,6 +16,9 @@ function assertFiniteState(state: StateDict): void {
   if (bad) throw new ExportError(`cannot export: ${bad}; the model would compute NaN`);
 }
 
+/** A BatchNorm's entries, all of which folding consumes. */
+const BATCH_NORM_STATE = ['weight', 'bias', 'running_mean', 'running_var'];
+
 /**
  * The state of `net.withBatchNormFolded()`: every BatchNorm that follows a conv
  * (`net.batchNormFolds()`) folded into that conv's weight and bias (a conv without a bias gets
@@ -30,7 +33,7 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
       if (!t) throw new Error(`cannot fold ${bn}: the state has no '${name}'`);
       return t;
     };
-    const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => get(`${bn}.${k}`).data);
+    const [gamma, beta, mean, variance] = BATCH_NORM_STATE.map((k) => get(`${bn}.${k}`).data);
     const negative = variance.findIndex((v) => v < 0);
     if (negative >= 0) {
       throw new ExportError(
@@ -55,7 +58,7 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
     }
     folded.set(`${conv}.weight`, { shape: weight.shape, data: w2 });
     folded.set(`${conv}.bias`, { shape: [b.length], data: b2 });
-    for (const k of ['weight', 'bias', 'running_mean', 'running_var']) folded.delete(`${bn}.${k}`);
+    for (const k of BATCH_NORM_STATE) folded.delete(`${bn}.${k}`);
   }
   // In the folded network's order (a bias added to a conv goes after its weight, not last).
   return new Map(net.withBatchNormFolded().stateSpecs.flatMap((s) => {

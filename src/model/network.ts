@@ -143,14 +143,24 @@ export class Network {
     return this.modules.filter((m) => m.module instanceof BatchNorm2d).map((m) => m.path);
   }
 
+  /** The same module tree and input, with `change` to its options (and, given, another name). */
+  private derived(change: NetworkOptions, name = this.name): Network {
+    return new Network(name, this.root, this.inputShape, { ...this.options, ...change });
+  }
+
   /** The same network with every Dropout's p replaced (`--dropout`). */
   withDropout(p: number | undefined): Network {
-    return p === undefined ? this : new Network(this.name, this.root, this.inputShape, { ...this.options, dropout: p });
+    return p === undefined ? this : this.derived({ dropout: p });
   }
 
   /** The same network with its output read as `loss` says (absent: as its last layer implies). */
   withLoss(loss: LossKind | undefined): Network {
-    return loss === undefined ? this : new Network(this.name, this.root, this.inputShape, { ...this.options, loss });
+    return loss === undefined ? this : this.derived({ loss });
+  }
+
+  /** The same network, starting new runs from `state` instead of drawing one (an imported model's weights). */
+  withInitialState(state: StateDict): Network {
+    return this.derived({ initial: state });
   }
 
   /** The dropout probability each Dropout layer trains with, by path. */
@@ -215,7 +225,7 @@ export class Network {
       substitutes.set(bn.module, new Identity());
       substitutes.set(conv.module, conv.module.withBias());
     }
-    return new Network(`${this.name}-folded`, this.root, this.inputShape, { ...this.options, substitutes });
+    return this.derived({ substitutes }, `${this.name}-folded`);
   }
 
   /** Fresh state with PyTorch's default initialisation, drawn from `seed` (or the `initial` state given, copied). */

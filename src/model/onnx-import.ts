@@ -534,13 +534,13 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   const inputShape = inputShapeOf(inputs[0]);
   for (const [n, v] of initializers) if (v.dtype === 'float64') throw new ImportError(`initializer '${n}' is float64; export the model in float32`);
   const root = new OnnxGraphModule(nodes, initializers, inputs[0].name ?? '', outputs[0].name ?? '');
+  const net = new Network(name, root, inputShape);
   const initial: StateDict = new Map();
-  const net0 = new Network(name, root, inputShape);
-  for (const spec of net0.stateSpecs) {
+  for (const spec of net.stateSpecs) {
     const v = initializers.get(spec.name);
     if (!v) throw new ImportError(`the state entry '${spec.name}' has no initializer`);
     initial.set(spec.name, { shape: spec.shape, data: Float32Array.from(v.data as Float32Array) });
   }
-  if (net0.parameterCount === 0) throw new ImportError('it has no trainable initializer (weights, biases or norm scales)');
-  return { net: new Network(name, root, inputShape, { initial }), opset };
+  if (net.parameterCount === 0) throw new ImportError('it has no trainable initializer (weights, biases or norm scales)');
+  return { net: net.withInitialState(initial), opset };
 }

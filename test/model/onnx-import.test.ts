@@ -16,7 +16,6 @@ import { numel } from '../../src/graph/shape.js';
 import { classCount, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
 import { loadDataset } from '../../src/data/mnist.js';
-import { Network } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { OPSET } from '../../src/train/core/opset.js';
@@ -61,24 +60,26 @@ describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn'])('%s.onnx, exported
   });
 });
 
+/** SGD (momentum 0.9, lr 0.05) on batches of 32, one epoch's worth at most: the two training tests' recipe, each adding its own. */
+const recipe: TrainConfig = {
+  epochs: 1,
+  batchSize: 32,
+  lr: 0.05,
+  optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
+  schedule: { kind: 'constant' },
+  seed: 1,
+  augment: null,
+  shuffle: true,
+  device: 'cpu',
+};
+
 test('the seed CNN exported by PyTorch trains as the built-in definition: 20 steps of the default recipe, the same losses within 1e-5', async () => {
   const data = loadDataset();
-  const config: TrainConfig = {
-    epochs: 1,
-    batchSize: 32,
-    lr: 0.05,
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-    schedule: { kind: 'step', stepSize: 7, gamma: 0.1 },
-    seed: 1,
-    augment: { rotate: 7, shift: 2 },
-    shuffle: true,
-    maxSteps: 20,
-    device: 'cpu',
-  };
+  const config: TrainConfig = { ...recipe, schedule: { kind: 'step', stepSize: 7, gamma: 0.1 }, augment: { rotate: 7, shift: 2 }, maxSteps: 20 };
   const builtin = seedCnn();
   const exported = importOnnx(onnxFile('seed-cnn'), 'seed-cnn').net;
   // From the same state: the built-in's seeded initial weights, under the same names.
-  const imported = new Network(exported.name, exported.root, exported.inputShape, { ...exported.options, initial: builtin.initialState(config.seed) });
+  const imported = exported.withInitialState(builtin.initialState(config.seed));
   expect([...imported.dropoutRates.values()].map((p) => Math.fround(p))).toEqual(new Array(6).fill(Math.fround(0.1)));
   const ours = await nodeLosses(builtin, config, data);
   const theirs = await nodeLosses(imported, config, data);
@@ -95,20 +96,7 @@ test('a model exported in eval mode (BatchNorm folded into the convs by the expo
   expect(names.filter((n) => n.startsWith('onnx::Conv_')).sort()).toEqual(['onnx::Conv_39', 'onnx::Conv_40', 'onnx::Conv_42']);
   expect(names).not.toContain('bn1.running_mean');
   expect(net.parameterCount).toBe(9674); // bn-residual's 9,698, less its BatchNorms' 32 scales and shifts, plus one folded bias of 8
-  const data = loadDataset();
-  const config: TrainConfig = {
-    epochs: 1,
-    batchSize: 32,
-    lr: 0.05,
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-    schedule: { kind: 'constant' },
-    seed: 1,
-    augment: null,
-    shuffle: true,
-    maxSteps: 30,
-    device: 'cpu',
-  };
-  const losses = await nodeLosses(net, config, data);
+  const losses = await nodeLosses(net, { ...recipe, maxSteps: 30 }, loadDataset());
   expect(losses.every(Number.isFinite)).toBe(true);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   expect(mean(losses.slice(-5))).toBeLessThan(0.8 * mean(losses.slice(0, 5)));

@@ -7,8 +7,8 @@
  * agree to float32 rounding). Options: --steps N (default 30), --threads 1,2
  */
 import { parseArgs } from 'node:util';
-import type * as ort from 'onnxruntime-node';
-import { Tensor } from 'onnxruntime-node';
+import type * as ort from '../src/util/onnxruntime-node.js';
+import { Tensor } from '../src/util/onnxruntime-node.js';
 import { nchwcLowering } from '../src/graph/nchwc.js';
 import { serializeModel } from '../src/graph/serialize.js';
 import { LOSS, LR, next, trainStepGraph } from '../src/model/graphs.js';

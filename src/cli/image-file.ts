@@ -4,9 +4,12 @@
  * sharp, as bytes: SVG could follow `<image href>` to local files, and other formats are out
  * of scope. EXIF orientation is applied, so a phone photo reads as it is seen.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import sharp from 'sharp';
 import type { RgbaImage } from '../preprocess/mnist-style.js';
-import { FileError } from '../util/errors.js';
+import { FileError, systemErrorReason } from '../util/errors.js';
 import { readFileOr } from '../util/read-file.js';
 
 /** A picture predict cannot use; `problem` is the message without the file name. */
@@ -57,13 +60,25 @@ export function sniff(bytes: Uint8Array): { format: RasterFormat } | { problem: 
   return { problem: kind ? `${kind} is not accepted: predict reads raster images (${ACCEPTED})` : NOT_AN_IMAGE };
 }
 
+/**
+ * The most pixels predict decodes: 50 megapixels holds any phone photo of a digit (8192x6144),
+ * and keeps a small file that inflates to a huge picture (a 16000x16000 PNG of a few KB)
+ * from costing seconds and gigabytes.
+ */
+export const MAX_PIXELS = 50_000_000;
+
 /** Decodes an image file to upright RGBA pixels, or throws an ImageError with a one-line reason. */
 export async function readImage(file: string): Promise<RgbaImage> {
   const bytes = readFileOr(file, (problem) => new ImageError(file, problem));
   const sniffed = sniff(bytes);
   if ('problem' in sniffed) throw new ImageError(file, sniffed.problem);
+  // Only the header is read here: the size is checked before anything is decoded (a header sharp cannot read is the decoder's to report).
+  const { width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => ({ width: 0, height: 0 }));
+  if (width * height > MAX_PIXELS) {
+    throw new ImageError(file, `is ${width}x${height} pixels (${(width * height / 1e6).toFixed(0)} megapixels), more than predict reads (${MAX_PIXELS / 1e6}); scale it down`);
+  }
+  const image = sharp(bytes, { limitInputPixels: MAX_PIXELS });
   try {
-    const image = sharp(bytes);
     // libvips picks its own loader; make sure it is the one the magic bytes promised.
     const { format } = await image.metadata();
     if (format !== sniffed.format) throw new Error(`read as ${format}, not ${sniffed.format}`);
@@ -72,4 +87,57 @@ export async function readImage(file: string): Promise<RgbaImage> {
   } catch (e) {
     throw new ImageError(file, `cannot decode the image (${(e as Error).message.split('\n')[0]})`);
   }
+}
+
+/** One image predict was asked for: a path, or where a folder held none, that folder and why. */
+export type ImageArgument = { file: string; problem?: string };
+
+/** File names predict takes from a folder: the extensions of the accepted formats. */
+const IMAGE_NAME = /^[^.].*\.(png|jpe?g|webp|gif|tiff?)$/i;
+
+/** Whether `path` is a folder; anything unreadable counts as a file, so that reading it reports why. */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The image files of a folder, in name order (not its subfolders, not hidden files). */
+function folderImages(dir: string): ImageArgument[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    return [{ file: dir, problem: `cannot list the folder: ${systemErrorReason(e)}` }];
+  }
+  const files = names
+    .filter((n) => IMAGE_NAME.test(n))
+    .sort()
+    .map((n) => join(dir, n))
+    .filter((f) => !isFolder(f));
+  return files.length ? files.map((file) => ({ file })) : [{ file: dir, problem: 'a folder with no image files (.png, .jpg, .jpeg, .webp, .gif, .tif, .tiff)' }];
+}
+
+/** Non-empty lines of a stream: the paths piped to `predict -`. */
+async function pathLines(input: NodeJS.ReadableStream): Promise<string[]> {
+  const paths: string[] = [];
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim() !== '') paths.push(line);
+  return paths;
+}
+
+/**
+ * What predict's arguments stand for, in order: a file is itself, a folder its image files,
+ * `-` the paths read from `stdin` (themselves files or folders). A long list on stdin or as a
+ * folder needs no long command line.
+ */
+export async function expandImageArguments(args: readonly string[], stdin: NodeJS.ReadableStream): Promise<ImageArgument[]> {
+  const out: ImageArgument[] = [];
+  let piped: string[] | undefined;
+  for (const arg of args) {
+    const paths = arg === '-' ? (piped ??= await pathLines(stdin)) : [arg];
+    for (const path of paths) out.push(...(isFolder(path) ? folderImages(path) : [{ file: path }]));
+  }
+  return out;
 }

@@ -1,16 +1,18 @@
 /**
- * `npm run predict -- <images...> [--model models/mnist.onnx] [--json]`: classifies pictures
- * of digits (PNG, JPEG, WebP, GIF, TIFF, recognised by their bytes; any size, colour or alpha;
- * EXIF orientation applied) with the exported model, after the same MNIST-style preprocessing
- * the browser demo uses. A file that cannot be read, is not one of those formats, holds no
- * digit or gets a non-finite answer from the model gets a one-line error; the others still get
- * their answers; the exit code is 1 if any failed.
+ * `npm run predict -- <images or folders...> [--model models/mnist.onnx] [--json]`: classifies
+ * pictures of digits (PNG, JPEG, WebP, GIF, TIFF, recognised by their bytes; any size up to
+ * 50 megapixels, colour or alpha; EXIF orientation applied) with the exported model, after the
+ * same MNIST-style preprocessing the browser demo uses. A folder stands for the image files in
+ * it (by extension, in name order); `-` reads paths from stdin, one per line, for lists too
+ * long for a command line. A file that cannot be read, is not one of those formats, holds no
+ * digit or gets an answer from the model that is not a probability distribution gets a
+ * one-line error; the others still get their answers; the exit code is 1 if any failed.
  */
 import { Command } from 'commander';
-import { Classifier, nonFinite, type Prediction } from '../export/classifier.js';
+import { Classifier, nonFinite, notProbabilities, type Prediction } from '../export/classifier.js';
 import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
-import { runCommand } from './errors.js';
-import { ImageError, readImage } from './image-file.js';
+import { runCommand, UsageError } from './errors.js';
+import { expandImageArguments, ImageError, readImage } from './image-file.js';
 
 type Outcome = { file: string; prediction: Prediction } | { file: string; error: string };
 
@@ -23,19 +25,24 @@ const pct = (p: number) => `${(100 * p).toFixed(2)}%`;
 
 const program = new Command('predict')
   .description('Classify pictures of handwritten digits with the exported ONNX model')
-  .argument('<images...>', 'image files')
+  .argument('<images...>', "image files, folders of them, or '-' to read paths from stdin (one per line)")
   .option('--model <file>', 'exported model', 'models/mnist.onnx')
   .option('--json', 'print JSON instead of text', false);
 
 runCommand(async () => {
   program.parse();
-  const files = program.args;
   const o = program.opts<{ model: string; json: boolean }>();
+  const files = await expandImageArguments(program.args, process.stdin);
+  if (files.length === 0) throw new UsageError("-: no image paths were read from stdin");
   const classifier = await Classifier.load(o.model);
   // One slot per file, in argument order; the readable ones are classified together (in chunks if the model fixes its batch size).
   const outcomes: Outcome[] = [];
   const ready: { slot: number; input: Float32Array }[] = [];
-  for (const [slot, file] of files.entries()) {
+  for (const [slot, { file, problem }] of files.entries()) {
+    if (problem) {
+      outcomes[slot] = { file, error: problem };
+      continue;
+    }
     try {
       ready.push({ slot, input: await readInput(file) });
     } catch (e) {
@@ -46,10 +53,14 @@ runCommand(async () => {
   }
   const predictions = await classifier.classify(ready.map((r) => r.input));
   ready.forEach((r, i) => {
-    const file = files[r.slot];
-    // A broken model can give NaN; never print "NaN%" as if it were an answer.
-    const bad = nonFinite(predictions[i].probabilities);
-    outcomes[r.slot] = bad ? { file, error: `the model's output is not finite (${bad}); ${o.model} is broken` } : { file, prediction: predictions[i] };
+    const { file } = files[r.slot];
+    // A broken model can give NaN, or numbers that are not probabilities; never print them as an answer.
+    const p = predictions[i].probabilities;
+    const nan = nonFinite(p);
+    const odd = notProbabilities(p);
+    if (nan) outcomes[r.slot] = { file, error: `the model's output is not finite (${nan}); ${o.model} is broken` };
+    else if (odd) outcomes[r.slot] = { file, error: `the model's output is not a probability distribution (${odd}); ${o.model} is broken` };
+    else outcomes[r.slot] = { file, prediction: predictions[i] };
   });
   await classifier.release();
 

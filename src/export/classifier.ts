@@ -1,6 +1,7 @@
 /** Loads an exported model and classifies preprocessed 28x28 inputs (the `predict` CLI's engine). */
 import { readFileOr } from '../util/read-file.js';
-import * as ort from 'onnxruntime-node';
+import type onnxProto from 'onnx-proto';
+import * as ort from '../util/onnxruntime-node.js';
 import { SIDE } from '../preprocess/mnist-style.js';
 import { INPUT, PROBABILITIES } from './model-io.js';
 import { checkExternalData, inputElementType, ModelError, parseModelFile } from './model-file.js';
@@ -15,6 +16,9 @@ export interface Prediction {
 }
 
 const EXPECTED = ['N', 1, SIDE, SIDE];
+const DIGITS = 10;
+/** Float32 softmax rows are within a few ulps of [0,1] and of summing to 1; 1e-4 per class is far beyond that, far below any real error. */
+const TOLERANCE = 1e-4;
 const PIXELS = SIDE * SIDE;
 
 /** The first value that is not a finite number ('NaN', 'Infinity', '-Infinity'), if any. */
@@ -25,15 +29,20 @@ export function nonFinite(values: readonly number[]): string | undefined {
 
 export class Classifier {
   private constructor(
+    private readonly file: string,
     private readonly session: ort.InferenceSession,
     /** The model's fixed batch size, or undefined when its batch dimension is free. */
     private readonly batchSize: number | undefined,
+    /** Probabilities per image: the model card's classes. */
+    readonly classes: number,
   ) {}
 
   /**
-   * Opens an exported model, checking it takes float32 `image` [N,1,28,28] (N free or fixed)
-   * and gives `probabilities`. The file is parsed first: external data is only read from a
-   * file beside the model, and then the session is loaded from the model's path.
+   * Opens an exported model, checking it takes exactly one input, float32 `image`
+   * [N,1,28,28] (N free or fixed), and gives float32 `probabilities`. The file is parsed
+   * first: external data is only read from a file beside the model, and then the session is
+   * loaded from the model's path. The number of classes is the card's (`classes` in the
+   * model's metadata), or 10 for a card without it.
    */
   static async load(file: string): Promise<Classifier> {
     const bytes = readFileOr(file, (problem) => new ModelError(file, problem), 'model file');
@@ -41,6 +50,7 @@ export class Classifier {
     const external = checkExternalData(file, proto);
     const type = inputElementType(proto, INPUT);
     if (type !== undefined && type !== 'float32') throw new ModelError(file, `the model's input ${INPUT} is ${type}, expected float32`);
+    const classes = cardClasses(file, proto);
     let session: ort.InferenceSession;
     try {
       // Fatal messages only: the reason goes into our one-line error, not onto stderr too.
@@ -55,8 +65,13 @@ export class Classifier {
     if (!input || input.name !== INPUT || !fits) {
       throw new ModelError(file, `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,1,28,28]`);
     }
-    if (!session.outputNames.includes(PROBABILITIES)) throw new ModelError(file, `the model has no '${PROBABILITIES}' output`);
-    return new Classifier(session, typeof shape[0] === 'number' ? shape[0] : undefined);
+    if (session.inputNames.length > 1) {
+      throw new ModelError(file, `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); predict feeds only ${INPUT}`);
+    }
+    const output = session.outputMetadata.find((m) => m.name === PROBABILITIES);
+    if (!output) throw new ModelError(file, `the model has no '${PROBABILITIES}' output`);
+    if (output.isTensor && output.type !== 'float32') throw new ModelError(file, `the model's output ${PROBABILITIES} is ${output.type}, expected float32`);
+    return new Classifier(file, session, typeof shape[0] === 'number' ? shape[0] : undefined, classes);
   }
 
   /**
@@ -77,15 +92,47 @@ export class Classifier {
   private async run(inputs: readonly Float32Array[], batch: number): Promise<Prediction[]> {
     const data = new Float32Array(batch * PIXELS);
     inputs.forEach((x, i) => data.set(x, i * PIXELS));
-    const out = await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, 1, SIDE, SIDE]) });
-    const probs = out[PROBABILITIES].data as Float32Array;
-    const classes = probs.length / batch;
-    return inputs.map((_, i) => toPrediction(Array.from(probs.subarray(i * classes, (i + 1) * classes))));
+    const out = (await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, 1, SIDE, SIDE]) }))[PROBABILITIES];
+    const problem = outputProblem(out.dims, batch, this.classes);
+    if (problem) throw new ModelError(this.file, `${problem}; the model does not answer as its card says`);
+    const probs = out.data as Float32Array;
+    return inputs.map((_, i) => toPrediction(Array.from(probs.subarray(i * this.classes, (i + 1) * this.classes))));
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The card's class count from the model's metadata; 10 (digits) when the card does not say. */
+function cardClasses(file: string, proto: onnxProto.onnx.IModelProto): number {
+  const entry = proto.metadataProps?.find((p) => p.key === 'classes');
+  if (!entry) return DIGITS;
+  const n = Number(entry.value);
+  if (!Number.isInteger(n) || n < 2) throw new ModelError(file, `the model card's classes is '${entry.value}', expected a whole number of at least 2`);
+  return n;
+}
+
+/** Why an output of shape `dims` is not one row of `classes` probabilities per image, or undefined. */
+function outputProblem(dims: readonly number[], batch: number, classes: number): string | undefined {
+  if (dims.length === 2 && dims[0] === batch && dims[1] === classes) return undefined;
+  return `its ${PROBABILITIES} output is [${dims.join(',')}] for ${batch} image${batch === 1 ? '' : 's'}, expected [${batch},${classes}]`;
+}
+
+/** Four significant digits: enough to show what is wrong, without float32's noise. */
+const round = (v: number): number => Number(v.toPrecision(4));
+
+/**
+ * Why a row is not a probability distribution (values in [0,1] summing to 1, to float32
+ * rounding), or undefined. A non-finite value is left to nonFinite, which names it.
+ */
+export function notProbabilities(p: readonly number[]): string | undefined {
+  if (nonFinite(p)) return undefined;
+  const outside = p.find((v) => v < -TOLERANCE || v > 1 + TOLERANCE);
+  if (outside !== undefined) return `a probability of ${round(outside)}, outside [0,1]`;
+  const sum = p.reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > TOLERANCE * p.length) return `probabilities that sum to ${round(sum)}, not 1`;
+  return undefined;
 }
 
 function toPrediction(p: number[]): Prediction {

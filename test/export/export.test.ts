@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type Dataset, loadDataset, type Split } from '../../src/data/mnist.js';
 import { foldBatchNorm } from '../../src/export/fold.js';

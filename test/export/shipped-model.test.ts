@@ -1,7 +1,7 @@
 /** The model shipped in models/: its accuracy recomputed from the file, and its card. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { expect, test } from 'vitest';
 import { loadDataset } from '../../src/data/mnist.js';
 import { parseModel } from '../../src/graph/serialize.js';

@@ -4,7 +4,7 @@
  * it), with padded output channels, bias, padding and stride; and what is left alone.
  */
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { describe, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import { NCHWC_DOMAIN, nchwcLowering } from '../../src/graph/nchwc.js';

@@ -2,7 +2,7 @@
  * Optimizer updates emitted into the graph, run by ORT for three steps, against PyTorch's
  * update rules written out in plain float64 JS (torch.optim.SGD / Adam / AdamW).
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { describe, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../../src/graph/optim.js';

@@ -15,6 +15,10 @@ export interface CliOptions {
   /** Working folder (default: the repository root, as for `npm run`). */
   cwd?: string;
   timeout?: number;
+  /** Variables added to (or, as undefined, removed from) this process's environment. */
+  env?: Record<string, string | undefined>;
+  /** Written to the command's stdin (runCli only). */
+  input?: string;
 }
 
 /** node + tsx by absolute paths, so that the command works from any working folder. */
@@ -23,17 +27,17 @@ function command(script: string, args: readonly string[]): string[] {
   return ['--import', tsx, join(ROOT, 'src/cli', `${script}.ts`), ...args];
 }
 
-const env = () => ({ ...process.env, FORCE_COLOR: '0' });
+const env = (extra: CliOptions['env'] = {}) => ({ ...process.env, FORCE_COLOR: '0', ...extra });
 
 export function runCli(script: string, args: readonly string[], options: number | CliOptions = {}): CliResult {
-  const { cwd = ROOT, timeout = 120_000 } = typeof options === 'number' ? { timeout: options } : options;
-  const r = spawnSync(process.execPath, command(script, args), { cwd, encoding: 'utf8', timeout, env: env() });
+  const { cwd = ROOT, timeout = 120_000, env: extra, input } = typeof options === 'number' ? { timeout: options } : options;
+  const r = spawnSync(process.execPath, command(script, args), { cwd, encoding: 'utf8', timeout, env: env(extra), input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts a CLI without waiting: the process (to kill) and its result once it ends. */
-export function startCli(script: string, args: readonly string[], { cwd = ROOT }: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, command(script, args), { cwd, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(script: string, args: readonly string[], { cwd = ROOT, env: extra }: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, command(script, args), { cwd, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));

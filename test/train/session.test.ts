@@ -3,7 +3,7 @@
  * in training steps when ONNX_MNIST_SPIN_WAIT=0 or the caller says so (evaluation keeps the
  * default); and ORT runs a session made without spinning.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/util/onnxruntime-node.js';
 import { afterEach, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
-import { BlankImageError, mnistInput, type RgbaImage, SIDE } from '../src/preprocess/mnist-style.js';
+import { BlankImageError, MAX_IMAGE_PIXELS, mnistInput, type RgbaImage, SIDE } from '../src/preprocess/mnist-style.js';
 import { argmax } from '../src/util/argmax.js';
 import { byTestId, paintInput } from './dom.js';
 import { setUpTeaching, type TeachHooks } from './teach.js';
@@ -18,6 +18,8 @@ ort.env.wasm.numThreads = 1;
 
 const PEN_WIDTH = 20;
 const THROTTLE_MS = 80;
+/** The longest side an opened image is read at (see openImage). */
+const OPEN_SIDE = 1024;
 const params = new URLSearchParams(location.search);
 const MODEL_URL = params.get('model') ?? 'mnist.onnx';
 
@@ -102,15 +104,17 @@ async function classify(input: Float32Array): Promise<{ probabilities: number[];
 }
 
 /** Preprocesses a picture and shows what the model makes of it. */
-async function predictFrom(image: RgbaImage): Promise<void> {
-  if (!session) return;
+/** Classifies a picture; returns why there is no answer (no digit in it), or undefined. */
+async function predictFrom(image: RgbaImage): Promise<string | undefined> {
+  if (!session) return undefined;
   let input: Float32Array;
   try {
     input = mnistInput(image);
   } catch (e) {
     if (e instanceof BlankImageError) {
       currentInput = null;
-      return showResult(null);
+      showResult(null);
+      return e.message;
     }
     throw e;
   }
@@ -119,6 +123,7 @@ async function predictFrom(image: RgbaImage): Promise<void> {
   paintInput(preview, input);
   const { probabilities, ms } = await classify(input);
   showResult(probabilities, ms);
+  return undefined;
 }
 
 // Live prediction while drawing, at most every THROTTLE_MS, and always once a stroke ends.
@@ -188,9 +193,11 @@ document.addEventListener('keydown', (e) => {
 });
 
 /**
- * An image file: drawn onto the canvas to show it, classified at its own resolution. A phone
- * photo's EXIF orientation is applied ('from-image', the spec's default, asked for explicitly
- * because older browsers ignored the tag), so an upright 6 stored upside down is not read 9.
+ * An image file: drawn onto the canvas to show it, and classified. A phone photo's EXIF
+ * orientation is applied ('from-image', the spec's default, asked for explicitly because older
+ * browsers ignored the tag), so an upright 6 stored upside down is not read 9. A large picture
+ * is read at OPEN_SIDE pixels a side at most: a digit needs far less, and canvases have size
+ * limits (a 100000x3 picture would give no canvas at all).
  */
 async function openImage(file: File): Promise<void> {
   let bitmap: ImageBitmap;
@@ -200,16 +207,28 @@ async function openImage(file: File): Promise<void> {
     setStatus(`error: ${file.name} is not an image this browser can read`, true);
     return;
   }
-  const full = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d')!;
-  full.drawImage(bitmap, 0, 0);
-  const pixels = full.getImageData(0, 0, bitmap.width, bitmap.height);
+  const { width, height } = bitmap;
+  if (width * height > MAX_IMAGE_PIXELS) {
+    setStatus(`error: ${file.name} is ${width}x${height} pixels, more than the page reads (${MAX_IMAGE_PIXELS / 1e6} megapixels)`, true);
+    return;
+  }
+  const scale = Math.min(1, OPEN_SIDE / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  const fitted = scale < 1 ? await createImageBitmap(bitmap, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' }) : bitmap;
+  const full = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true });
+  if (!full) {
+    setStatus(`error: ${file.name} (${width}x${height} pixels) cannot be drawn in this browser`, true);
+    return;
+  }
+  full.drawImage(fitted, 0, 0);
+  const pixels = full.getImageData(0, 0, w, h);
   clearCanvas();
-  const scale = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
-  const w = bitmap.width * scale;
-  const h = bitmap.height * scale;
-  ctx.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
-  setStatus('ready');
-  await predictFrom(pixels);
+  const shown = Math.min(canvas.width / w, canvas.height / h);
+  ctx.drawImage(fitted, (canvas.width - w * shown) / 2, (canvas.height - h * shown) / 2, w * shown, h * shown);
+  const noAnswer = await predictFrom(pixels);
+  // A drawing in progress may be blank; an opened file with nothing to read says so.
+  setStatus(noAnswer ? `${file.name} (${width}x${height} pixels): ${noAnswer}` : 'ready', noAnswer !== undefined);
 }
 
 canvas.addEventListener('dragover', (e) => {

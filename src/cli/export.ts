@@ -32,13 +32,14 @@ import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '.
 import { FileError } from '../util/errors.js';
 import { runCommand, UsageError, warnSkipped } from './errors.js';
 import { assertSameModel, loadModelFile, recordedModel } from './model-file.js';
+import { nonEmptyPath } from './parse.js';
 
 const program = new Command('export')
   .description('Export a checkpoint as an inference-only ONNX model with a model card')
-  .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or one checkpoint folder')
-  .option('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', 'models/mnist.onnx')
-  .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)')
-  .option('--model <file>', "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)");
+  .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or one checkpoint folder', nonEmptyPath)
+  .option('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', nonEmptyPath, 'models/mnist.onnx')
+  .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)', nonEmptyPath)
+  .option('--model <file>', "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)", nonEmptyPath);
 
 /** Fails fast, before the checkpoint is read, when the files could not be written. */
 function checkOutputs(files: readonly string[]): void {

@@ -8,7 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import sharp from 'sharp';
-import type { RgbaImage } from '../preprocess/mnist-style.js';
+import { MAX_IMAGE_PIXELS, type RgbaImage } from '../preprocess/mnist-style.js';
 import { FileError, systemErrorReason } from '../util/errors.js';
 import { readFileOr } from '../util/read-file.js';
 
@@ -60,13 +60,6 @@ export function sniff(bytes: Uint8Array): { format: RasterFormat } | { problem: 
   return { problem: kind ? `${kind} is not accepted: predict reads raster images (${ACCEPTED})` : NOT_AN_IMAGE };
 }
 
-/**
- * The most pixels predict decodes: 50 megapixels holds any phone photo of a digit (8192x6144),
- * and keeps a small file that inflates to a huge picture (a 16000x16000 PNG of a few KB)
- * from costing seconds and gigabytes.
- */
-export const MAX_PIXELS = 50_000_000;
-
 /** Decodes an image file to upright RGBA pixels, or throws an ImageError with a one-line reason. */
 export async function readImage(file: string): Promise<RgbaImage> {
   const bytes = readFileOr(file, (problem) => new ImageError(file, problem));
@@ -74,10 +67,10 @@ export async function readImage(file: string): Promise<RgbaImage> {
   if ('problem' in sniffed) throw new ImageError(file, sniffed.problem);
   // Only the header is read here: the size is checked before anything is decoded (a header sharp cannot read is the decoder's to report).
   const { width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => ({ width: 0, height: 0 }));
-  if (width * height > MAX_PIXELS) {
-    throw new ImageError(file, `is ${width}x${height} pixels (${(width * height / 1e6).toFixed(0)} megapixels), more than predict reads (${MAX_PIXELS / 1e6}); scale it down`);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new ImageError(file, `is ${width}x${height} pixels (${(width * height / 1e6).toFixed(0)} megapixels), more than predict reads (${MAX_IMAGE_PIXELS / 1e6}); scale it down`);
   }
-  const image = sharp(bytes, { limitInputPixels: MAX_PIXELS });
+  const image = sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS });
   try {
     // libvips picks its own loader; make sure it is the one the magic bytes promised.
     const { format } = await image.metadata();

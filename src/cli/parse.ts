@@ -50,3 +50,9 @@ export function emaDecay(value: string): number {
   if (n <= 0 || n >= 1) throw new InvalidArgumentError('must be in (0, 1).');
   return n;
 }
+
+/** A path: an empty one (`--out ""`) is a mistake, not "the default". */
+export function nonEmptyPath(value: string): string {
+  if (value === '') throw new InvalidArgumentError('must not be empty.');
+  return value;
+}

@@ -13,6 +13,7 @@ import { Classifier, nonFinite, notProbabilities, type Prediction } from '../exp
 import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand, UsageError } from './errors.js';
 import { expandImageArguments, ImageError, readImage } from './image-file.js';
+import { nonEmptyPath } from './parse.js';
 
 type Outcome = { file: string; prediction: Prediction } | { file: string; error: string };
 
@@ -26,7 +27,7 @@ const pct = (p: number) => `${(100 * p).toFixed(2)}%`;
 const program = new Command('predict')
   .description('Classify pictures of handwritten digits with the exported ONNX model')
   .argument('<images...>', "image files, folders of them, or '-' to read paths from stdin (one per line)")
-  .option('--model <file>', 'exported model', 'models/mnist.onnx')
+  .option('--model <file>', 'exported model', nonEmptyPath, 'models/mnist.onnx')
   .option('--json', 'print JSON instead of text', false);
 
 runCommand(async () => {

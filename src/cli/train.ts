@@ -6,20 +6,22 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { batchesPerEpoch } from '../train/core/batch-source.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { type Dataset, loadDataset } from '../data/mnist.js';
 import type { OptimizerOptions } from '../graph/optim.js';
-import { loadNewestCheckpoint, removePartialCheckpoints } from '../train/checkpoint.js';
+import { assertRecipeOf, CheckpointError, loadNewestCheckpoint, prepareCheckpointsForResume } from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/core/config.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
 import { formatProfile, type ProfileSummary } from '../train/profile.js';
+import { environmentSwitches } from '../train/session.js';
 import { type ProfileOptions, type TrainCheckpoint, Trainer } from '../train/trainer.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';
 import { assertFitsData, assertSameModel, builtinModel, loadModelFile, type ModelChoice, modelCopyName, recordedModel } from './model-file.js';
 import { timestamp } from '../util/timestamp.js';
-import { emaDecay, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
+import { emaDecay, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
 
 
 interface Options {
@@ -92,7 +94,7 @@ function toConfig(o: Options): TrainConfig {
 
 const program = new Command('train')
   .description('Train a network (the seed CNN, or your own with --model) on MNIST with an ONNX training-step graph run by onnxruntime-node')
-  .option('--model <file>', "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)")
+  .option('--model <file>', "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)", nonEmptyPath)
   .option('--epochs <n>', 'epochs to train', positiveInt, 15)
   .option('--batch-size <n>', 'examples per step', positiveInt, 128)
   .option('--lr <x>', 'learning rate (the peak rate for onecycle)', positiveNumber, 0.05)
@@ -123,9 +125,9 @@ const program = new Command('train')
   .option('--train-limit <n>', 'train on the first N training images', positiveInt)
   .option('--test-limit <n>', 'evaluate on the first N test images', positiveInt)
   .option('--max-steps <n>', 'stop after N optimizer steps in total', positiveInt)
-  .option('--out <dir>', 'run folder (default runs/<date-time>)')
+  .option('--out <dir>', 'run folder (default runs/<date-time>)', nonEmptyPath)
   .option('--resume', 'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)', false)
-  .option('--data-dir <dir>', 'folder with the four MNIST-style IDX files (default: the bundled MNIST)')
+  .option('--data-dir <dir>', 'folder with the four MNIST-style IDX files (default: the bundled MNIST)', nonEmptyPath)
   .option('--profile [steps]', "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: a trace in the run folder and a table by op type", positiveInt);
 
 /** Flags a resumed run cannot change: each projects the part of the recipe it sets. */
@@ -185,12 +187,31 @@ function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Opt
 
 const flag = (key: keyof Options) => program.options.find((opt) => opt.attributeName() === key)?.long ?? key;
 
-/** Refuses settings that cannot work before anything is allocated (a huge batch would hang or crash later). */
-function checkFits(config: TrainConfig, data: Dataset): void {
-  const examples = Math.min(config.trainLimit ?? data.train.count, data.train.count);
-  if (config.batchSize > examples) {
-    throw new UsageError(`--batch-size ${config.batchSize}: larger than the training set (${examples} images)`);
+/**
+ * Refuses settings that cannot work before anything is allocated (a huge batch would hang or
+ * crash later, 999 threads would stall the machine), wherever the value comes from: `source`
+ * names the flag, or the run file a resumed run read it from.
+ */
+function checkLimits(config: TrainConfig, data: Dataset, source: (key: 'batchSize' | 'threads', value: number) => string): void {
+  const maxThreads = 4 * availableParallelism();
+  if (config.threads !== undefined && config.threads > maxThreads) {
+    throw new UsageError(`${source('threads', config.threads)}: more than 4 per core (${availableParallelism()} cores here, at most ${maxThreads})`);
   }
+  const examples = Math.min(config.trainLimit ?? data.train.count, data.train.count);
+  if (config.batchSize > examples) throw new UsageError(`${source('batchSize', config.batchSize)}: larger than the training set (${examples} images)`);
+}
+
+/** The value as its flag gives it: `--threads 999`. */
+const fromFlag = (key: keyof Options, value: number) => `${flag(key)} ${value}`;
+
+/** Refuses a resume point that is not a place in the run (a position edited in trainer.json). */
+function checkPosition(checkpoint: TrainCheckpoint, config: TrainConfig, data: Dataset): void {
+  const perEpoch = batchesPerEpoch({ examples: Math.min(config.trainLimit ?? data.train.count, data.train.count), batchSize: config.batchSize });
+  const { epoch, batch, step } = checkpoint.trainer.position;
+  if (batch < perEpoch && step === epoch * perEpoch + batch) return;
+  throw new CheckpointError(
+    `${join(checkpoint.dir, 'trainer.json')}: position epoch ${epoch}, batch ${batch}, step ${step} is not a place in this run (${perEpoch} batches per epoch): edited after it was saved`,
+  );
 }
 
 const PROFILE_WARMUP = 5;
@@ -207,10 +228,7 @@ runCommand(async () => {
   const o = program.parse().opts<Options>();
   const given = (key: keyof Options) => program.getOptionValueSource(key) === 'cli';
   if (o.resume && !o.out) throw new UsageError('--resume needs --out <dir>, the run folder to continue');
-  const maxThreads = 4 * availableParallelism();
-  if (o.threads !== undefined && o.threads > maxThreads) {
-    throw new UsageError(`--threads ${o.threads}: more than 4 per core (${availableParallelism()} cores here, at most ${maxThreads})`);
-  }
+  environmentSwitches(); // a junk ONNX_MNIST_* value is refused before anything is made
 
   let folder: RunFolder;
   let config: TrainConfig;
@@ -219,24 +237,27 @@ runCommand(async () => {
   let resume: TrainCheckpoint | undefined;
   if (o.resume) {
     folder = openRunFolder(o.out!);
-    removePartialCheckpoints(folder.dir);
+    prepareCheckpointsForResume(folder.dir);
     // The model is fixed when the run starts (run.json); a --model must be the same one.
     const recordedModelFile = folder.record?.config.model;
     model = o.model === undefined ? await recordedModel(recordedModelFile, folder.dir) : await loadModelFile(o.model);
     if (o.model !== undefined) assertSameModel(model, recordedModelFile, `the run in ${folder.dir}`);
-    resume = loadNewestCheckpoint(folder.dir, model.net, warnSkipped);
+    const runFile = join(folder.dir, 'run.json');
+    resume = loadNewestCheckpoint(folder.dir, model.net, warnSkipped, folder.record && assertRecipeOf(folder.record.config, runFile));
     const recorded = resume?.trainer.config ?? folder.record?.config;
     if (!recorded) throw new UsageError(`${folder.dir}: no checkpoint and no run.json; nothing to resume`);
+    const recordFile = resume ? join(resume.dir, 'trainer.json') : runFile;
     config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
     console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
     data = loadDataset(config.dataDir);
-    checkFits(config, data);
+    checkLimits(config, data, (key, value) => (given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`));
+    if (resume) checkPosition(resume, config, data);
     assertFitsData(model, data.train);
   } else {
     model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
     config = { ...toConfig(o), ...(model.record && { model: model.record }) };
     data = loadDataset(config.dataDir); // bad data is refused before a run folder exists
-    checkFits(config, data);
+    checkLimits(config, data, fromFlag);
     assertFitsData(model, data.train);
     // The run keeps a copy of its model file beside run.json, for the record and to restore it.
     const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];

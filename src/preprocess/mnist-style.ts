@@ -19,6 +19,12 @@ export interface RgbaImage {
 }
 
 export const SIDE = 28;
+/**
+ * The most pixels a picture of a digit may have, in predict and in the page: 50 megapixels
+ * holds any phone photo (8192x6144) and keeps a small file that inflates to a huge picture (a
+ * 16000x16000 PNG of a few KB) from costing seconds and gigabytes.
+ */
+export const MAX_IMAGE_PIXELS = 50_000_000;
 const BOX = 20;
 /** Ink below this (after contrast) does not count for the bounding box. */
 const INK_THRESHOLD = 0.2;

@@ -7,21 +7,27 @@
  *   trainer.json           position (epoch, batch, step), config, metrics so far, and the
  *                          SHA-256 of each tensor file.
  * The folder is written under a temporary name and renamed into place, so a crash at any
- * moment leaves only complete checkpoints. Random draws are functions of (seed, epoch,
+ * moment leaves only complete checkpoints. Nothing is written through a link, and only what
+ * this program can tell it wrote is ever removed: a folder holding nothing but checkpoint
+ * files. Anything else under a checkpoint's name is refused in one line, not deleted. Random draws are functions of (seed, epoch,
  * step), so the position and the seed are the whole random state.
  * Loading checks everything it can: the schema of trainer.json, the hashes (a flipped byte
  * anywhere in the tensors), the tensor names and shapes, and that every value is finite, so
  * a damaged or diverged checkpoint is refused by name instead of resumed or exported.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstNonFinite, type Network, type StateDict } from '../model/network.js';
-import { ExpectedError, systemErrorReason } from '../util/errors.js';
+import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
+import { isAlive } from '../util/pid.js';
 import { readFileOr } from '../util/read-file.js';
 import { sha256Hex } from '../util/sha256.js';
 import { decodeSafetensors, encodeSafetensors } from '../util/safetensors.js';
 import { encodeModelState, SAFETENSORS_METADATA, toSafe } from './state-file.js';
-import { CHECKPOINT_FORMAT, firstIssue, type Position, type TrainerState, trainerStateSchema } from './core/config.js';
+import { CHECKPOINT_FORMAT, firstIssue, type Position, recipeDifference, type TrainConfig, type TrainerState, trainerStateSchema } from './core/config.js';
+import { optimizerSlots } from '../graph/optim.js';
+import { slotName } from '../model/graphs.js';
 
 export interface Checkpoint {
   dir: string;
@@ -44,6 +50,10 @@ const MODEL = 'model.safetensors';
 const OPTIMIZER = 'optimizer.safetensors';
 const AVERAGE = 'average.safetensors';
 const TRAINER = 'trainer.json';
+/** Everything a checkpoint folder can hold: a folder with anything else is not (only) ours. */
+const CHECKPOINT_FILES = new Set([MODEL, OPTIMIZER, AVERAGE, TRAINER]);
+/** A folder being written (or left by a crash while it was): `<name>.partial-<pid>[-<random>]`. */
+const PARTIAL = /\.partial-(\d+)(?:-[0-9a-f]+)?$/;
 
 function checkpointName({ epoch, batch }: Position): string {
   // A checkpoint after a full epoch is named by epochs done; a mid-epoch one by its batch too.
@@ -72,7 +82,6 @@ export function saveCheckpoint(
 ): string {
   const root = join(runDir, CHECKPOINTS);
   const final = join(root, checkpointName(trainer.position));
-  const partial = `${final}.partial-${process.pid}`;
   const meta = { ...SAFETENSORS_METADATA };
   const files: Record<string, Uint8Array> = {
     [MODEL]: encodeModelState(model, batchNorms, trainer.position.step),
@@ -84,21 +93,67 @@ export function saveCheckpoint(
     ...trainer,
     files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, sha256Hex(bytes)])),
   };
-  let writing = partial;
+  let partial: string | undefined;
+  let writing = final;
   try {
-    mkdirSync(root, { recursive: true });
-    rmSync(partial, { recursive: true, force: true });
-    mkdirSync(partial);
-    for (const [name, bytes] of Object.entries(files)) writeFileSync((writing = join(partial, name)), bytes);
-    writeFileSync((writing = join(partial, TRAINER)), `${JSON.stringify(state, null, 2)}\n`);
+    checkCheckpointsFolder(runDir, { create: true });
+    const foreign = foreignContent(final);
+    if (foreign) throw new CheckpointError(foreign);
+    partial = newPartialFolder(final);
+    for (const [name, bytes] of Object.entries(files)) writeFileSync((writing = join(partial, name)), bytes, { flag: 'wx' });
+    writeFileSync((writing = join(partial, TRAINER)), `${JSON.stringify(state, null, 2)}\n`, { flag: 'wx' });
     writing = final;
-    rmSync(final, { recursive: true, force: true });
+    rmSync(final, { recursive: true, force: true }); // a checkpoint of this position this program wrote (checked above), damaged or not
     renameSync(partial, final);
   } catch (e) {
-    rmSync(partial, { recursive: true, force: true });
+    if (partial) rmSync(partial, { recursive: true, force: true });
+    if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`${writing}: cannot write the checkpoint: ${systemErrorReason(e)}`);
   }
   return final;
+}
+
+/** Makes `<final>.partial-<pid>-<random>`, exclusively: a folder of that name made by anyone else is never written into. */
+function newPartialFolder(final: string): string {
+  for (let attempt = 0; ; attempt++) {
+    const dir = `${final}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (e) {
+      if (!(isSystemError(e) && e.code === 'EEXIST') || attempt >= 8) throw e;
+    }
+  }
+}
+
+/**
+ * Why `path` (a checkpoint's name) holds something this program did not write, or undefined
+ * when nothing is there or it is a folder of checkpoint files only, which this program may
+ * replace. A link, a file, or a folder with anything else in it is someone else's.
+ */
+function foreignContent(path: string): string | undefined {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  const problem = (what: string) => `${path}: ${what}, which this program did not write; move it away, then --resume`;
+  if (st.isSymbolicLink()) return problem('is a symbolic link');
+  if (!st.isDirectory()) return problem('is a file, not a checkpoint folder');
+  const other = readdirSync(path).find((name) => !CHECKPOINT_FILES.has(name));
+  return other === undefined ? undefined : problem(`holds ${other}`);
+}
+
+/**
+ * The run's `checkpoints` folder must be a real folder (or absent): through a link, saving and
+ * clearing leftovers would act on folders elsewhere. `create` makes it when absent.
+ */
+function checkCheckpointsFolder(runDir: string, { create = false } = {}): void {
+  const root = join(runDir, CHECKPOINTS);
+  const st = lstatSync(root, { throwIfNoEntry: false });
+  if (!st) {
+    if (create) mkdirSync(root);
+    return;
+  }
+  if (st.isSymbolicLink()) throw new CheckpointError(`${root}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`);
+  if (!st.isDirectory()) throw new CheckpointError(`${root}: is a file, not a folder; move it away, then --resume`);
 }
 
 /** A run's checkpoint folders, most advanced first (by name: nothing is read). */
@@ -117,11 +172,26 @@ export function latestCheckpointDir(runDir: string): string | undefined {
   return checkpointDirs(runDir)[0];
 }
 
-/** Removes `.partial-*` folders left by a crash; only for the process that holds the run's lock. */
-export function removePartialCheckpoints(runDir: string): void {
+/**
+ * Before a resumed run writes: refuses, in one line, a `checkpoints` link and any folder under
+ * a checkpoint's name that holds what this program did not write (it would have to be removed
+ * when training reaches that name); removes `.partial-*` folders left by crashed runs (their
+ * process gone, checkpoint files only). Only for the process that holds the run's lock.
+ */
+export function prepareCheckpointsForResume(runDir: string): void {
+  checkCheckpointsFolder(runDir);
   const root = join(runDir, CHECKPOINTS);
   if (!existsSync(root)) return;
-  for (const name of readdirSync(root)) if (/\.partial-\d+$/.test(name)) rmSync(join(root, name), { recursive: true, force: true });
+  for (const name of readdirSync(root)) {
+    const path = join(root, name);
+    const partial = PARTIAL.exec(name);
+    if (partial) {
+      if (Number(partial[1]) !== process.pid && !isAlive(Number(partial[1])) && !foreignContent(path)) rmSync(path, { recursive: true, force: true });
+    } else if (progressOf(name)) {
+      const foreign = foreignContent(path);
+      if (foreign) throw new CheckpointError(foreign);
+    }
+  }
 }
 
 /** A checkpoint's trainer.json, checked against its schema. */
@@ -179,11 +249,31 @@ function readModelState(dir: string, name: string, trainer: TrainerState, net: N
   return model;
 }
 
-/** Loads a checkpoint folder and checks it holds exactly the network's state, shapes included, all finite. */
+/**
+ * Reads the optimizer's file and checks it holds exactly the slots the recorded optimizer
+ * keeps for each parameter (`conv1.weight.momentum_buffer`, ...), shapes included: a file
+ * missing one, or an optimizer kind edited in trainer.json, is refused here, by name.
+ */
+function readOptimizerState(dir: string, trainer: TrainerState, net: Network): StateDict {
+  const file = join(dir, OPTIMIZER);
+  const state = readTensors(dir, OPTIMIZER, trainer.files[OPTIMIZER], () => false);
+  const expected = net.parameterSpecs.flatMap((p) => optimizerSlots(trainer.config.optimizer).map((slot) => ({ name: slotName(p.name, slot), shape: p.shape })));
+  const kind = trainer.config.optimizer.kind;
+  for (const { name, shape } of expected) {
+    const t = state.get(name);
+    if (!t) throw new CheckpointError(`${file}: missing '${name}', which the recorded optimizer (${kind}) keeps`);
+    if (t.shape.join() !== shape.join()) throw new CheckpointError(`${file}: '${name}' has shape [${t.shape}], its parameter has [${shape}]`);
+  }
+  const extra = [...state.keys()].filter((k) => !expected.some((e) => e.name === k));
+  if (extra.length) throw new CheckpointError(`${file}: unexpected entries ${extra.join(', ')} for the recorded optimizer (${kind})`);
+  return state;
+}
+
+/** Loads a checkpoint folder and checks it holds exactly the network's state and its optimizer's, shapes included, all finite. */
 export function loadCheckpoint(dir: string, net: Network): Checkpoint {
   const trainer = readTrainerState(dir);
   const model = readModelState(dir, MODEL, trainer, net);
-  const optimizer = readTensors(dir, OPTIMIZER, trainer.files[OPTIMIZER], () => false);
+  const optimizer = readOptimizerState(dir, trainer, net);
   if (!trainer.config.average) return { dir, model, optimizer, trainer };
   return { dir, model, optimizer, average: readModelState(dir, AVERAGE, trainer, net), trainer };
 }
@@ -191,14 +281,22 @@ export function loadCheckpoint(dir: string, net: Network): Checkpoint {
 /**
  * The most advanced checkpoint of a run that loads and checks out; damaged, hand-edited or
  * non-finite ones are passed over (each reported to `onSkip`), so a bad checkpoint never
- * blocks an older good one. Undefined when the run has no checkpoint; a CheckpointError when
+ * blocks an older good one. `accept` may refuse one more (a CheckpointError: a recipe that
+ * differs from the run's). Undefined when the run has no checkpoint; a CheckpointError when
  * it has some but none is usable.
  */
-export function loadNewestCheckpoint(runDir: string, net: Network, onSkip: (dir: string, problem: string) => void): Checkpoint | undefined {
+export function loadNewestCheckpoint(
+  runDir: string,
+  net: Network,
+  onSkip: (dir: string, problem: string) => void,
+  accept: (c: Checkpoint) => void = () => {},
+): Checkpoint | undefined {
   let newestProblem: string | undefined;
   for (const dir of checkpointDirs(runDir)) {
     try {
-      return loadCheckpoint(dir, net);
+      const checkpoint = loadCheckpoint(dir, net);
+      accept(checkpoint);
+      return checkpoint;
     } catch (e) {
       if (!(e instanceof ExpectedError)) throw e;
       newestProblem ??= e.message;
@@ -207,4 +305,18 @@ export function loadNewestCheckpoint(runDir: string, net: Network, onSkip: (dir:
   }
   if (newestProblem) throw new CheckpointError(`${runDir}: no usable checkpoint (newest: ${newestProblem})`);
   return undefined;
+}
+
+/**
+ * Refuses a checkpoint whose recipe is not its run's (run.json): what a resume may change
+ * (epochs, learning-rate changes, max steps, test limit, threads, device) aside, the two must
+ * agree, so that a schema-valid edit of trainer.json (another optimizer, nesterov) is caught.
+ */
+export function assertRecipeOf(runRecipe: TrainConfig, runFile: string): (c: Checkpoint) => void {
+  return (c) => {
+    const difference = recipeDifference(runRecipe, c.trainer.config);
+    if (difference) {
+      throw new CheckpointError(`${join(c.dir, TRAINER)}: its recipe differs from ${runFile} (${difference}): edited after it was saved`);
+    }
+  };
 }

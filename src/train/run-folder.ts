@@ -7,10 +7,11 @@
  * the owner's pid; a lock whose process is gone (killed, crashed) is stale and taken over.
  * Nothing is ever written into a folder this program did not make.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { nearestExisting, writeFileAtomic } from '../util/atomic.js';
-import { ExpectedError, isSystemError } from '../util/errors.js';
+import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
 import { isAlive } from '../util/pid.js';
 import { firstIssue, type RunRecord, runRecordSchema, type TrainConfig } from './core/config.js';
 
@@ -110,10 +111,22 @@ export function readRecord(dir: string): RunRecord | undefined {
   return parsed.data;
 }
 
-/** Refuses an --out that is a file, lies under a file, or holds things that are not ours. */
+/** Where a link leads, or the link itself where it leads nowhere. */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Refuses an --out that is a link, a file, lies under a file, or holds things that are not ours. */
 function checkTarget(dir: string): void {
   const above = nearestExisting(dirname(dir));
   if (!statSync(above).isDirectory()) throw new RunFolderError(`${dir}: cannot be made, ${above} is a file, not a folder; choose another --out`);
+  if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new RunFolderError(`${dir}: is a symbolic link; a run folder is made where --out says, so give the folder it points to (${realpathOr(dir)}) or a new one`);
+  }
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir}: is a file, not a folder; choose another --out`);
   const entries = readdirSync(dir);
@@ -127,17 +140,34 @@ function checkTarget(dir: string): void {
 /** Files a run folder is made with, beside run.json (its model file's copy): [name, bytes]. */
 export type InitialFiles = readonly (readonly [string, Uint8Array])[];
 
+/** A staging folder: `.new-run-<pid>-<random>`, short, so that any legal --out name can be staged beside it. */
+const STAGING = /^\.new-run-(\d+)-[0-9a-f]{8}$/;
+
+/** Removes staging folders of runs killed while they started: their process gone, holding only what a staging folder holds. */
+function removeStaleStaging(parent: string): void {
+  for (const name of readdirSync(parent)) {
+    const m = STAGING.exec(name);
+    if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    const path = join(parent, name);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) continue;
+    const entries = readdirSync(path);
+    const owned = entries.every((e) => e === LOCK || e === RECORD || /^model\.(m?ts|js|onnx)$/.test(e));
+    if (owned && (!entries.includes(LOCK) || lockOwner(join(path, LOCK)) === Number(m[1]))) rmSync(path, { recursive: true, force: true });
+  }
+}
+
 /** Makes `dir` appear whole, holding the lock, run.json and `files`; false if the name was taken meanwhile. */
 function createWhole(dir: string, record: RunRecord, files: InitialFiles): boolean {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
-  const prefix = `.${basename(dir)}.new-`;
-  for (const name of readdirSync(parent)) {
-    // staging folders of runs killed while they started
-    if (name.startsWith(prefix) && !isAlive(Number(name.slice(prefix.length)))) rmSync(join(parent, name), { recursive: true, force: true });
+  removeStaleStaging(parent);
+  const staging = join(parent, `.new-run-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(staging); // exclusive: fails if the name exists
+  } catch (e) {
+    throw cannotMake(dir, e);
   }
-  const staging = join(parent, `${prefix}${process.pid}`);
-  mkdirSync(staging);
   try {
     writeLock(join(staging, LOCK));
     writeFileAtomic(join(staging, RECORD), `${JSON.stringify(record, null, 2)}\n`);
@@ -147,8 +177,13 @@ function createWhole(dir: string, record: RunRecord, files: InitialFiles): boole
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
     if (isSystemError(e) && (e.code === 'ENOTEMPTY' || e.code === 'EEXIST')) return false;
-    throw e;
+    throw cannotMake(dir, e);
   }
+}
+
+/** A failure while staging the run folder, told in terms of --out, not of the staging folder. */
+function cannotMake(dir: string, e: unknown): unknown {
+  return isSystemError(e) ? new RunFolderError(`${dir}: cannot make the run folder: ${systemErrorReason(e)}`) : e;
 }
 
 function newRecord(config: TrainConfig): RunRecord {

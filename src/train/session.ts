@@ -110,11 +110,24 @@ export interface NodeRuntime extends Runtime {
   optionsFor(role: SessionRole): SessionOptions;
 }
 
+/** An on/off environment variable: unset or empty is `fallback`, 0 off, 1 on; anything else is a mistake, said in one line. */
+function envSwitch(name: string, fallback: boolean): boolean {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value === '0' || value === '1') return value === '1';
+  throw new ExpectedError(`${name}=${value}: expected 0 (off) or 1 (on)`);
+}
+
+/** What the environment switches (see SessionOptions); a CLI calls it first, so a junk value stops it before anything is made. */
+export function environmentSwitches(): { nchwc: boolean; spinWait: boolean } {
+  return { nchwc: envSwitch('ONNX_MNIST_NCHWC', true), spinWait: envSwitch('ONNX_MNIST_SPIN_WAIT', true) };
+}
+
 /** onnxruntime-node as the training core's runtime; with `profilePrefix`, training-step sessions are profiled. */
 export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string): NodeRuntime {
   const profiled: ort.InferenceSession[] = [];
-  const nchwc = (options.nchwc ?? process.env.ONNX_MNIST_NCHWC !== '0') && (options.device ?? 'cpu') === 'cpu';
-  const stepSpinWait = options.spinWait ?? process.env.ONNX_MNIST_SPIN_WAIT !== '0';
+  const nchwc = (options.nchwc ?? environmentSwitches().nchwc) && (options.device ?? 'cpu') === 'cpu';
+  const stepSpinWait = options.spinWait ?? environmentSwitches().spinWait;
   const optionsFor = (role: SessionRole): SessionOptions => (role === 'train-step' ? { ...options, spinWait: stepSpinWait } : options);
   return {
     lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),

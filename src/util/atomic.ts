@@ -1,14 +1,16 @@
 /**
  * Atomic writes: a crash leaves either the old file or the new one, never half of one.
- * Data goes to `<path>.tmp-<pid>` and is renamed into place. A temporary of the same target
- * left by a process that no longer runs (killed mid-write) is removed before writing. A
- * failed write throws a WriteError naming the target, not the temporary, and leaves no
- * temporary behind.
+ * Data goes to a temporary beside the target, `<name>.tmp-<pid>-<random>` (or
+ * `.tmp-<pid>-<random>` where a long name would exceed the file system's 255 bytes), created
+ * exclusively (O_EXCL: never through a link or into a file someone else made), then renamed
+ * into place. Only temporaries this process created are ever removed: one left by a killed
+ * writer stays, under a name that says what it is. A failed write throws a WriteError naming
+ * the target, not the temporary, and leaves no temporary of its own behind.
  */
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { FileError, isSystemError, systemErrorReason } from './errors.js';
-import { isAlive } from './pid.js';
 
 /**
  * A write that failed: `<path>: cannot write: <why>`. It keeps the system error's code, so
@@ -24,7 +26,38 @@ export class WriteError extends FileError {
   }
 }
 
-const temporary = (path: string): string => `${path}.tmp-${process.pid}`;
+const NAME_MAX = 255;
+
+/** A fresh temporary name beside `path`. */
+function temporaryName(path: string): string {
+  const suffix = `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const name = basename(path);
+  return join(dirname(path), Buffer.byteLength(name + suffix) <= NAME_MAX ? name + suffix : suffix);
+}
+
+/** Creates a new temporary beside `path` holding `data`, exclusively; returns its path. */
+function writeTemporary(path: string, data: string | Uint8Array): string {
+  for (let attempt = 0; ; attempt++) {
+    const temp = temporaryName(path);
+    let fd: number;
+    try {
+      fd = openSync(temp, 'wx'); // O_CREAT|O_EXCL: fails on anything there, a planted link included
+    } catch (e) {
+      if (isSystemError(e) && e.code === 'EEXIST' && attempt < 8) continue;
+      throw e;
+    }
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    } catch (e) {
+      closeSync(fd);
+      removeQuietly(temp);
+      throw e;
+    }
+    closeSync(fd);
+    return temp;
+  }
+}
 
 /** rmSync that never throws: cleanup must not hide the error that caused it (rmSync's force still throws ENOTDIR). */
 function removeQuietly(path: string): void {
@@ -32,24 +65,6 @@ function removeQuietly(path: string): void {
     rmSync(path, { force: true });
   } catch {
     // nothing was there to remove, or it cannot be removed: either way nothing more to do
-  }
-}
-
-/** Removes `<path>.tmp-<pid>` files whose process is gone. Best effort: the write itself reports real problems. */
-export function removeStaleTemporaries(path: string): void {
-  const dir = dirname(path);
-  const prefix = `${basename(path)}.tmp-`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const digits = name.slice(prefix.length);
-    if (!/^\d+$/.test(digits) || Number(digits) === process.pid || isAlive(Number(digits))) continue;
-    removeQuietly(join(dir, name)); // if it cannot be removed, writing will say why
   }
 }
 
@@ -91,19 +106,19 @@ export function writeError(path: string, e: unknown): unknown {
  * vouches for the others (a hash of them), so a crash between renames is detectable.
  */
 export function writeFilesAtomic(files: readonly (readonly [path: string, data: string | Uint8Array])[]): void {
+  const temporaries: string[] = [];
   let current = '';
   try {
     for (const [path, data] of files) {
       current = path;
-      removeStaleTemporaries(path);
-      writeFileSync(temporary(path), data);
+      temporaries.push(writeTemporary(path, data));
     }
-    for (const [path] of files) {
+    files.forEach(([path], i) => {
       current = path;
-      renameSync(temporary(path), path);
-    }
+      renameSync(temporaries[i], path);
+    });
   } catch (e) {
-    for (const [path] of files) removeQuietly(temporary(path));
+    for (const temp of temporaries) removeQuietly(temp);
     throw writeError(current, e);
   }
 }
@@ -112,14 +127,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   writeFilesAtomic([[path, data]]);
 }
 
-/** Creates and removes the temporary of `path`: proves early that the folder takes new files. */
+/** Creates and removes a temporary beside `path`: proves early that the folder takes new files. */
 export function probeWritable(path: string): void {
-  removeStaleTemporaries(path);
+  let temp: string | undefined;
   try {
-    writeFileSync(temporary(path), '');
+    temp = writeTemporary(path, '');
   } catch (e) {
     throw writeError(path, e);
   } finally {
-    removeQuietly(temporary(path));
+    if (temp) removeQuietly(temp);
   }
 }

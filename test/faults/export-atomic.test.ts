@@ -1,10 +1,11 @@
 /**
  * writeFileAtomic / writeFilesAtomic: failures name the target (never the temporary) and
- * leave no temporary; temporaries of dead processes are cleaned up, live ones kept.
+ * leave no temporary; a temporary is created exclusively, never through a planted link, and
+ * nothing this process did not create is removed (a killed writer's temporary included).
  * Runs as root in CI, so write failures come from a regular file in the path, /proc, and
  * a folder in the way, not from permissions.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -38,7 +39,7 @@ describe('a failed write names the target and leaves nothing behind', () => {
   test('a folder that takes no new files (/proc)', () => {
     const e = thrown(() => writeFileAtomic('/proc/out.json', '{}'));
     expect(e.message).toBe('/proc/out.json: cannot write: cannot create a file in /proc (ENOENT)');
-    expect(existsSync(`/proc/out.json.tmp-${process.pid}`)).toBe(false);
+    expect(readdirSync('/proc').filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
   test('a folder in the way of the target', () => {
@@ -61,16 +62,32 @@ describe('a failed write names the target and leaves nothing behind', () => {
   });
 });
 
-describe('temporaries of a killed writer', () => {
-  test('of a dead process are removed before writing the same target; live, foreign and other targets kept', () => {
+describe('nothing but our own temporaries', () => {
+  test("files and links named like temporaries (a killed writer's, another user's) are neither followed nor removed", () => {
     const root = mkdtempSync(join(tmpdir(), 'atomic-'));
+    const victim = join(root, 'victim.txt');
+    writeFileSync(victim, 'keep me');
     const target = join(root, 'metrics.jsonl');
-    const dead = [`${target}.tmp-${DEAD_PID}`, `${target}.tmp-0`];
-    const kept = [`${target}.tmp-${process.ppid}`, `${target}.tmp-old`, join(root, `other.jsonl.tmp-${DEAD_PID}`), `${target}.tmp-${DEAD_PID}.bak`];
-    for (const f of [...dead, ...kept]) writeFileSync(f, 'partial');
+    const files = [`${target}.tmp-${DEAD_PID}`, `${target}.tmp-0`, `${target}.tmp-${process.ppid}`, `${target}.tmp-old`];
+    for (const f of files) writeFileSync(f, 'partial');
+    // Links at every name the old writer would have used, this process's own included.
+    const links = [process.pid, DEAD_PID, 1].map((pid) => `${target}.tmp-${pid}-link`);
+    symlinkSync(victim, `${target}.tmp-${process.pid}`);
+    for (const l of links) symlinkSync(victim, l);
     writeFileAtomic(target, 'complete\n');
     expect(readFileSync(target, 'utf8')).toBe('complete\n');
-    for (const f of dead) expect(existsSync(f)).toBe(false);
-    for (const f of kept) expect(readFileSync(f, 'utf8')).toBe('partial');
+    expect(lstatSync(target).isFile()).toBe(true);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    for (const f of files) expect(readFileSync(f, 'utf8')).toBe('partial');
+    for (const l of [`${target}.tmp-${process.pid}`, ...links]) expect(lstatSync(l).isSymbolicLink()).toBe(true);
+    expect(readdirSync(root).length).toBe(1 + 1 + files.length + 1 + links.length); // victim, target, files, links: no temporary of ours
+  });
+
+  test('a name of 250 bytes, as legal as any, is written: the temporary is named so that it fits too', () => {
+    const root = mkdtempSync(join(tmpdir(), 'atomic-'));
+    const target = join(root, `${'m'.repeat(245)}.json`);
+    writeFileAtomic(target, '{}');
+    expect(readFileSync(target, 'utf8')).toBe('{}');
+    expect(readdirSync(root)).toEqual([`${'m'.repeat(245)}.json`]);
   });
 });

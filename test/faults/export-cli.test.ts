@@ -1,9 +1,9 @@
 /**
  * `npm run export` when things go wrong: broken checkpoints, places that cannot be written,
- * stale temporaries of a killed export, data the network cannot take. Each failure is one
+ * temporaries of a killed export and links planted at temporary names, data the network cannot take. Each failure is one
  * line naming the file and the problem, exit code 1, and nothing written.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -79,14 +79,32 @@ describe('an unwritable --out is refused at once, naming the path', () => {
   });
 });
 
+describe('never through a planted link', () => {
+  test("links planted at the temporary names of the next 300 pids: no victim touched, no link removed or renamed into place", () => {
+    const root = mkdtempSync(join(tmpdir(), 'export-links-'));
+    const out = join(root, 'mnist.onnx');
+    const victim = join(root, 'victim.txt');
+    writeFileSync(victim, 'keep me');
+    const next = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
+    const planted = Array.from({ length: 300 }, (_, k) => next + 1 + k).flatMap((pid) => [`${out}.tmp-${pid}`, join(root, `mnist.json.tmp-${pid}`)]);
+    for (const link of planted) symlinkSync(victim, link);
+    const r = exportTo(out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    for (const f of [out, join(root, 'mnist.json')]) expect(lstatSync(f).isFile()).toBe(true);
+    for (const link of planted) expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readdirSync(root)).toHaveLength(planted.length + 3);
+  });
+});
+
 describe('the pair is written whole', () => {
-  test('the card records the SHA-256 of the .onnx written; stale temporaries of dead processes are removed, others kept', () => {
+  test("the card records the SHA-256 of the .onnx written; files named like a killed export's temporaries are left alone", () => {
     const root = mkdtempSync(join(tmpdir(), 'export-pair-'));
     const out = join(root, 'mnist.onnx');
     const deadPid = 2_000_000_000; // above any pid_max (at most 2^22), so no process has it
-    const stale = [`${out}.tmp-${deadPid}`, join(root, `mnist.json.tmp-${deadPid}`)];
-    const kept = [`${out}.tmp-${process.pid}`, `${out}.tmp-backup`, join(root, `other.onnx.tmp-${deadPid}`)];
-    for (const f of [...stale, ...kept]) writeFileSync(f, 'half a file');
+    const kept = [`${out}.tmp-${deadPid}`, join(root, `mnist.json.tmp-${deadPid}`), `${out}.tmp-${process.pid}`, `${out}.tmp-backup`, join(root, `other.onnx.tmp-${deadPid}`)];
+    for (const f of kept) writeFileSync(f, 'half a file');
 
     const r = exportTo(out);
     expect(r.stderr).toBe('');
@@ -96,7 +114,6 @@ describe('the pair is written whole', () => {
     expect(card.onnx_sha256).toBe(sha256Hex(onnx));
     expect(cardMismatch(card, onnx)).toBeUndefined();
     expect(card.test_count).toBe(200);
-    for (const f of stale) expect(existsSync(f)).toBe(false);
     for (const f of kept) expect(readFileSync(f, 'utf8')).toBe('half a file');
     expect(readdirSync(root).sort()).toEqual(['mnist.json', 'mnist.onnx', ...kept.map((f) => f.slice(root.length + 1))].sort());
 

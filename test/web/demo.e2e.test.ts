@@ -182,6 +182,24 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     await page.close();
   }, 120_000);
 
+  test('pictures of extreme shapes are answered, not ignored: a blank 100000x3 gets a status line saying so, a 4000x3200 photo of a digit is read at 1024 a side', async () => {
+    const { page, errors } = await open();
+    // A 100000x3 strip: no canvas takes it whole (Chromium: 32767 a side); the page used to show nothing at all.
+    const strip = await sharp({ create: { width: 100_000, height: 3, channels: 3, background: '#fff' } }).png().toBuffer();
+    const before = await shown(page);
+    await page.setInputFiles('[data-testid=file]', { name: 'strip.png', mimeType: 'image/png', buffer: strip });
+    await page.waitForFunction((n) => window.mnistDemo.shown > n, before);
+    expect(await page.textContent('[data-testid=prediction]')).toBe('–');
+    expect(await page.textContent('[data-testid=status]')).toBe('strip.png (100000x3 pixels): no digit found: the image is blank');
+    // A 7 on paper at 4000x3200: read at 1024x819, still a 7.
+    const seven = await paperDigit(digitPixels(firstOf(7)));
+    const big = await sharp(seven.data, { raw: { width: seven.width, height: seven.height, channels: 1 } }).resize(4000, 3200).jpeg().toBuffer();
+    expect(await give(page, 'open', 'big-seven.jpg', big, 'image/jpeg')).toBe('7');
+    expect(await page.textContent('[data-testid=status]')).toBe('ready');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   test('teach it your handwriting: four drawn 1s labelled 7 make the first read 7; MNIST accuracy is shown; the tuned model downloads; Reset undoes it', async () => {
     const { page, errors } = await open();
     const ones = [0, 1, 2, 3].reduce<number[]>((found) => [...found, firstOf(1, (found.at(-1) ?? -1) + 1)], []);

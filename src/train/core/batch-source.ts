@@ -51,7 +51,7 @@ export function batchBuffers(options: BatchOptions, imageSize: number): BatchBuf
   };
 }
 
-export const batchesPerEpoch = (options: BatchOptions): number => Math.ceil(options.examples / options.batchSize);
+export const batchesPerEpoch = (options: Pick<BatchOptions, 'examples' | 'batchSize'>): number => Math.ceil(options.examples / options.batchSize);
 
 /** Views of `size` examples over a set of buffers. */
 export function batchView(options: BatchOptions, buffers: BatchBuffers, size: number, imageSize: number): Batch {

@@ -122,6 +122,28 @@ export const runRecordSchema = z.strictObject({
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;
 
+/** What a resumed run may change in its recipe (the flags that apply from the resume point); the rest is fixed for its life. */
+const CHANGEABLE_ON_RESUME = new Set<keyof TrainConfig>(['epochs', 'lrChanges', 'maxSteps', 'testLimit', 'threads', 'device']);
+
+/** The first difference between two values, as `path: a vs b`, or undefined when they are equal (key order aside). */
+function firstDifference(a: unknown, b: unknown, path: string): string | undefined {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const key of keys) {
+      const d = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return a === b ? undefined : `${path}: ${JSON.stringify(a) ?? 'none'} vs ${JSON.stringify(b) ?? 'none'}`;
+}
+
+/** Where two recipes of one run disagree in what a resume may not change, or undefined. */
+export function recipeDifference(run: TrainConfig, checkpoint: TrainConfig): string | undefined {
+  const fixed = (c: TrainConfig) => Object.fromEntries(Object.entries(c).filter(([k]) => !CHANGEABLE_ON_RESUME.has(k as keyof TrainConfig)));
+  return firstDifference(fixed(run), fixed(checkpoint), '');
+}
+
 /** The first problem zod found, as `path.to.field: message`. */
 export function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];

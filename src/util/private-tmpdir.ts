@@ -40,6 +40,12 @@ export function usePrivateTmpdir(): string {
   removeStale(parent);
   const dir = mkdtempSync(join(parent, `${PREFIX}${process.pid}-`)); // mkdtemp makes it 0700 and fails if the name exists
   process.env.TMPDIR = dir;
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  process.once('exit', () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // exiting anyway; a folder left behind is removed by the next process (removeStale)
+    }
+  });
   return dir;
 }

@@ -99,6 +99,15 @@ describe('never through a planted link', () => {
 });
 
 describe('the pair is written whole', () => {
+  test('an --out name of 250 bytes, legal on any file system, is written with its card', () => {
+    const root = mkdtempSync(join(tmpdir(), 'export-long-'));
+    const out = join(root, `${'m'.repeat(245)}.onnx`);
+    const r = exportTo(out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readdirSync(root).sort()).toEqual([`${'m'.repeat(245)}.json`, `${'m'.repeat(245)}.onnx`]);
+  });
+
   test("the card records the SHA-256 of the .onnx written; files named like a killed export's temporaries are left alone", () => {
     const root = mkdtempSync(join(tmpdir(), 'export-pair-'));
     const out = join(root, 'mnist.onnx');

@@ -22,7 +22,7 @@ const steps = Number(args.steps);
 const block = await nchwcBlockSize();
 const lowering = nchwcLowering(block);
 if (!lowering) {
-  console.log(JSON.stringify({ nchwc_block: block, unavailable: "this ONNX Runtime build has no NCHWc kernels on this CPU: graphs run as built" }));
+  console.log(JSON.stringify({ nchwc_block: block, unavailable: 'this ONNX Runtime build has no NCHWc kernels on this CPU: graphs run as built' }));
   process.exit(0);
 }
 
@@ -39,12 +39,27 @@ function initialFeeds(): Record<string, ort.Tensor> {
     const shape = input.shape as number[];
     const n = shape.reduce((a, d) => a * d, 1);
     const saved = state.get(input.name);
-    if (input.dtype === 'int64') feeds[input.name] = new Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(rng.int(10))), shape);
+    if (input.dtype === 'int64')
+      feeds[input.name] = new Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, () => BigInt(rng.int(10))),
+        shape,
+      );
     else if (saved) feeds[input.name] = new Tensor('float32', Float32Array.from(saved.data), shape);
     else if (input.name === LR) feeds[input.name] = new Tensor('float32', Float32Array.of(0.05), shape);
-    else if (step.masks.some((m) => m.name === input.name)) feeds[input.name] = new Tensor('float32', Float32Array.from({ length: n }, () => (rng.uniform() < 0.1 ? 0 : 1 / 0.9)), shape);
+    else if (step.masks.some((m) => m.name === input.name))
+      feeds[input.name] = new Tensor(
+        'float32',
+        Float32Array.from({ length: n }, () => (rng.uniform() < 0.1 ? 0 : 1 / 0.9)),
+        shape,
+      );
     else if (step.carried.some((e) => e.name === input.name)) feeds[input.name] = new Tensor('float32', new Float32Array(n), shape);
-    else feeds[input.name] = new Tensor('float32', Float32Array.from({ length: n }, () => rng.range(-0.5, 2.5)), shape); // images
+    else
+      feeds[input.name] = new Tensor(
+        'float32',
+        Float32Array.from({ length: n }, () => rng.range(-0.5, 2.5)),
+        shape,
+      ); // images
   }
   return feeds;
 }

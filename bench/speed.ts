@@ -98,7 +98,8 @@ if (withPytorch) {
     const put = (key: string, a: unknown, b: unknown) => {
       if (typeof a === 'number' && typeof b === 'number') ratio[key] = round(a / b, 3);
     };
-    for (const threads of [1, 2]) put(`step_ms_median_threads_${threads}`, ours[`threads_${threads}`].step_ms_median, torch[`threads_${threads}`].step_ms_median);
+    for (const threads of [1, 2])
+      put(`step_ms_median_threads_${threads}`, ours[`threads_${threads}`].step_ms_median, torch[`threads_${threads}`].step_ms_median);
     put('epoch_seconds_threads_2_vs_per_image', ours.threads_2.epoch_seconds, torch.threads_2.epoch_seconds_per_image);
     put('epoch_seconds_threads_2_vs_batchwise', ours.threads_2.epoch_seconds, torch.threads_2.epoch_seconds_batchwise);
     put('eval_seconds_threads_2', ours.threads_2.eval_seconds, torch.threads_2.eval_seconds);

@@ -37,7 +37,9 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !spins || !(images >= 1)
 }
 const data = loadDataset();
 const modelFiles = args.models!.split(',');
-const models = await Promise.all(modelFiles.map(async (m) => ({ tag: m === 'builtin' ? '' : `_${basename(m)}`, net: m === 'builtin' ? seedCnn() : (await loadModelFile(m)).net })));
+const models = await Promise.all(
+  modelFiles.map(async (m) => ({ tag: m === 'builtin' ? '' : `_${basename(m)}`, net: m === 'builtin' ? seedCnn() : (await loadModelFile(m)).net })),
+);
 
 const variants = models.flatMap(({ tag, net }) =>
   sizes.flatMap((batchSize) => spins.map((spin) => ({ net, batchSize, spin, key: `batch_${batchSize}${spin ? '' : '_no_spin'}${tag}` }))),

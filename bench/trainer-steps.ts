@@ -47,15 +47,20 @@ export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (
 /** Wall-clock ms between consecutive steps of `steps` steps, after 5 warm-up steps. */
 export async function stepTimes(config: TrainConfig, data: Dataset, steps: number, net?: Network): Promise<{ step_ms_median: number; step_ms_min: number }> {
   const times: number[] = [];
-  await withTrainer({ ...config, maxSteps: steps + 5, testLimit: 100 }, data, async (t) => {
-    let last = 0;
-    await t.run({
-      onBatch: ({ step }) => {
-        const now = performance.now();
-        if (step > 5) times.push(now - last);
-        last = now;
-      },
-    });
-  }, net);
+  await withTrainer(
+    { ...config, maxSteps: steps + 5, testLimit: 100 },
+    data,
+    async (t) => {
+      let last = 0;
+      await t.run({
+        onBatch: ({ step }) => {
+          const now = performance.now();
+          if (step > 5) times.push(now - last);
+          last = now;
+        },
+      });
+    },
+    net,
+  );
   return { step_ms_median: round(median(times)), step_ms_min: round(Math.min(...times)) };
 }

@@ -2,7 +2,7 @@
  * A small residual network with GroupNorm (no batch statistics: it trains the same at any
  * batch size), strided convolutions instead of max-pooling, and a Linear head that gives
  * logits (so it trains with cross-entropy). 19,714 parameters. Without batch statistics it
- * starts slower than the BatchNorm networks here (README, Your own network, has its figures). Each block adds its input to its body's output;
+ * starts slower than the BatchNorm networks here (docs/models.md has its figures). Each block adds its input to its body's output;
  * where the body halves the size and widens the channels, a strided 1x1 conv shortcut does too.
  *
  * The same network in PyTorch, for `load_state_dict` of its checkpoints:

@@ -5,7 +5,7 @@
  * ten classes (no fully connected layer). 7,572 parameters.
  *
  *   npm run summary -- --model examples/tiny-gap.ts
- *   npm run train -- --model examples/tiny-gap.ts (the recipe README reports)
+ *   npm run train -- --model examples/tiny-gap.ts (the recipe docs/models.md reports)
  */
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LogSoftmax, MaxPool2d, ReLU, Sequential } from 'onnx-mnist-train';
 

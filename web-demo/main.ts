@@ -326,7 +326,8 @@ async function start(): Promise<void> {
   if (typeof card?.test_accuracy === 'number') {
     shipped.accuracy = card.test_accuracy;
     const name = card.name && card.name !== 'seed-cnn-mnist' ? `${card.name}, ` : '';
-    $('model-card').textContent = `Model: ${name}${(card.parameters ?? 0).toLocaleString('en-US')} parameters, ${(100 * card.test_accuracy).toFixed(2)}% on the MNIST test set (${card.epochs} epochs).`;
+    $('model-card').textContent =
+      `Model: ${name}${(card.parameters ?? 0).toLocaleString('en-US')} parameters, ${(100 * card.test_accuracy).toFixed(2)}% on the MNIST test set (${card.epochs} epochs).`;
   }
 }
 

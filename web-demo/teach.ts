@@ -127,7 +127,9 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
           hooks.done = true;
           refresh();
           const was = shipped === undefined ? '' : ` (the shipped model: ${percent(shipped)})`;
-          say(`done in ${m.seconds.toFixed(1)} s: predicting with the model tuned on your ${examples.length} digits; MNIST test accuracy ${percent(accuracy)}${was}`);
+          say(
+            `done in ${m.seconds.toFixed(1)} s: predicting with the model tuned on your ${examples.length} digits; MNIST test accuracy ${percent(accuracy)}${was}`,
+          );
         });
         return;
       }
@@ -153,8 +155,16 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
     hooks.done = false;
     refresh();
     const inputs = new Float32Array(examples.length * SIDE * SIDE);
-    examples.forEach((ex, i) => inputs.set(ex.input, i * SIDE * SIDE));
-    const message: ToWorker = { type: 'tune', model, inputs, labels: Uint8Array.from(examples, (ex) => ex.label), dataUrl: new URL('mnist/', location.href).href };
+    examples.forEach((ex, i) => {
+      inputs.set(ex.input, i * SIDE * SIDE);
+    });
+    const message: ToWorker = {
+      type: 'tune',
+      model,
+      inputs,
+      labels: Uint8Array.from(examples, (ex) => ex.label),
+      dataUrl: new URL('mnist/', location.href).href,
+    };
     worker.postMessage(message);
     say('starting…');
   });

@@ -40,7 +40,12 @@ export class TrainChart {
   }
 
   private request(): void {
-    if (!this.frame) this.frame = requestAnimationFrame(() => ((this.frame = 0), this.draw()));
+    if (!this.frame) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.draw();
+      });
+    }
   }
 
   private draw(): void {
@@ -53,8 +58,16 @@ export class TrainChart {
     const loss = this.lossScale(h);
     const acc = this.accuracyScale(h);
     this.axes(w, h, loss, acc);
-    this.line(this.losses.map((p) => [x(p.step), loss.y(p.loss)]), 'rgba(51, 102, 204, 0.3)', 1);
-    this.line(this.losses.map((p) => [x(p.step), loss.y(p.smooth)]), LOSS_COLOR, 2);
+    this.line(
+      this.losses.map((p) => [x(p.step), loss.y(p.loss)]),
+      'rgba(51, 102, 204, 0.3)',
+      1,
+    );
+    this.line(
+      this.losses.map((p) => [x(p.step), loss.y(p.smooth)]),
+      LOSS_COLOR,
+      2,
+    );
     ctx.fillStyle = ACC_COLOR;
     ctx.textAlign = 'right'; // labels to the left of their point: the last one sits on the right edge
     for (const p of this.accuracies) {

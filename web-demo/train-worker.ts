@@ -111,7 +111,8 @@ async function loadOrt(): Promise<typeof OrtWeb> {
   // The .wasm comes from this build, never a CDN. Threads need SharedArrayBuffer, i.e. a cross-origin isolated page.
   ort.env.wasm.wasmPaths = { wasm: wasmUrl };
   ort.env.wasm.numThreads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
-  return (ortModule = ort);
+  ortModule = ort;
+  return ort;
 }
 
 async function loadRuntime(options: WebRuntimeOptions): Promise<{ runtime: Runtime; threads: number }> {
@@ -274,12 +275,19 @@ async function tune(modelBytes: Uint8Array, inputs: Float32Array, labels: Uint8A
   const started = performance.now();
   const net = seedCnn().withBatchNormFolded();
   const model = foldedStateFromModel(modelBytes, net);
-  const own = ownExamples(Array.from(labels, (_, i) => inputs.subarray(i * 784, (i + 1) * 784)), Array.from(labels));
+  const own = ownExamples(
+    Array.from(labels, (_, i) => inputs.subarray(i * 784, (i + 1) * 784)),
+    Array.from(labels),
+  );
   post({ type: 'phase', text: 'loading MNIST to mix in (so the model does not forget)…' });
   const [{ runtime }, base, test] = await Promise.all([loadRuntime({}), fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
   const tuned = await fineTune({ net, model, own, base, runtime, onStep: (step, loss) => post({ type: 'tune-step', step, steps: FINE_TUNE.steps, loss }) });
   post({ type: 'evaluating', images: test.count });
-  const metadata = { producer: 'index.html (onnxruntime-web)', source: `fine-tuned in the browser on ${own.count} drawn digits`, steps: String(FINE_TUNE.steps) };
+  const metadata = {
+    producer: 'index.html (onnxruntime-web)',
+    source: `fine-tuned in the browser on ${own.count} drawn digits`,
+    steps: String(FINE_TUNE.steps),
+  };
   const { onnx, verification } = await exportChecked(runtime, net, tuned, test, metadata, 'the page keeps the model it had');
   const checkpoint = encodeModelState(tuned, batchNormNames(net), FINE_TUNE.steps);
   post({ type: 'tuned', onnx, checkpoint, verification, seconds: (performance.now() - started) / 1000 });
@@ -319,7 +327,9 @@ scope.addEventListener('message', (e) => {
       if (running) return post({ type: 'export-refused', message: 'the run has not ended yet' });
       prepareDownloads()
         .then(post)
-        .catch((error: unknown) => post({ type: 'export-refused', message: error instanceof ExpectedError ? error.message : `could not export: ${messageOf(error)}` }));
+        .catch((error: unknown) =>
+          post({ type: 'export-refused', message: error instanceof ExpectedError ? error.message : `could not export: ${messageOf(error)}` }),
+        );
       return;
     case 'tune':
       if (running) return post({ type: 'tune-failed', message: 'a run is going on' });

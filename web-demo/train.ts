@@ -103,7 +103,17 @@ function classify(model: number[], inputs: number[], count: number): Promise<num
 }
 
 const freshHooks = (): TrainHooks => ({
-  losses: [], stepMs: [], epochs: [], threads: null, testAccuracy: null, done: false, trace: [], snapshotStep: null, downloadCheck: null, downloadRefused: null, classify,
+  losses: [],
+  stepMs: [],
+  epochs: [],
+  threads: null,
+  testAccuracy: null,
+  done: false,
+  trace: [],
+  snapshotStep: null,
+  downloadCheck: null,
+  downloadRefused: null,
+  classify,
 });
 window.mnistTrain = freshHooks();
 const TRACE_STEPS = Number(new URLSearchParams(location.search).get('trace') ?? 0) || 0;
@@ -197,7 +207,8 @@ function readChoice(): RunChoice | string {
   const field = ui.byEpochs.checked ? ui.epochs : ui.steps;
   const n = Number(field.value);
   const max = Number(field.max);
-  if (!Number.isInteger(n) || n < 1 || n > max) return `${ui.byEpochs.checked ? 'epochs' : 'steps'} must be a whole number from 1 to ${max.toLocaleString('en-US')}`;
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    return `${ui.byEpochs.checked ? 'epochs' : 'steps'} must be a whole number from 1 to ${max.toLocaleString('en-US')}`;
   const length: RunLength = ui.byEpochs.checked ? { kind: 'epochs', epochs: n } : { kind: 'steps', steps: n };
   const batchSize = BATCH_SIZES.find((b) => String(b) === ui.batch.value) ?? DEFAULT_CHOICE.batchSize;
   const schedule = isSchedulePreset(ui.schedule.value) ? ui.schedule.value : DEFAULT_CHOICE.schedule;
@@ -223,7 +234,13 @@ function start(): void {
   for (const el of [ui.step, ui.loss, ui.rate, ui.eta, ui.accuracy, ui.threads]) el.textContent = '–';
   setState('running');
   setStatus('starting…');
-  send({ type: 'start', choice, dataUrl: new URL('mnist/', location.href).href, traceSteps: TRACE_STEPS, onnx: isFileModel(choice.model) ? upload : undefined });
+  send({
+    type: 'start',
+    choice,
+    dataUrl: new URL('mnist/', location.href).href,
+    traceSteps: TRACE_STEPS,
+    onnx: isFileModel(choice.model) ? upload : undefined,
+  });
 }
 
 function showStep(r: StepReport): void {

@@ -18,7 +18,7 @@ const MNIST_PREFIX = 'mnist/';
 /**
  * Cross-origin isolation (COOP + COEP) lets a page use SharedArrayBuffer, which
  * onnxruntime-web needs for more than one WebAssembly thread. Static hosting must send the same
- * two headers (see the README); without them training still works, on one thread.
+ * two headers (see docs/browser.md); without them training still works, on one thread.
  */
 const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -36,8 +36,8 @@ function mnistFiles(): Plugin {
   const cache = new Map<string, Buffer>();
   // Level 6 (zlib's default) packs within 2% of level 9 at a fifteenth of the time (1 s against 16 s).
   const gzipped = (name: string): Buffer => {
-    let bytes = cache.get(name);
-    if (!bytes) cache.set(name, (bytes = gzipSync(readFileSync(join(bundledMnistDir(), name)))));
+    const bytes = cache.get(name) ?? gzipSync(readFileSync(join(bundledMnistDir(), name)));
+    cache.set(name, bytes);
     return bytes;
   };
   return {

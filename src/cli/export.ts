@@ -13,15 +13,7 @@ import { MNIST_MEAN, MNIST_STD } from '../data/normalize.js';
 import { minimumOpset } from '../graph/serialize.js';
 import { foldBatchNorm } from '../export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../export/inference.js';
-import {
-  cardFileFor,
-  cardFileText,
-  cardMetadata,
-  inputConvention,
-  type ModelCard,
-  sourceCommit,
-  verificationFields,
-} from '../export/model-card.js';
+import { cardFileFor, cardFileText, cardMetadata, inputConvention, type ModelCard, sourceCommit, verificationFields } from '../export/model-card.js';
 import { assertFaithful, verifyExport } from '../export/verify.js';
 import type { Network } from '../model/network.js';
 import { architectureLines, summarize } from '../model/summary.js';

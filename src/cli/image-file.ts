@@ -45,7 +45,10 @@ function refusedKind(bytes: Uint8Array): string | undefined {
   if (startsWith(bytes, ascii('%PDF-'))) return 'PDF';
   if (startsWith(bytes, ascii('ftyp'), 4)) return 'HEIF/AVIF';
   // Markup may start with a byte-order mark, blank lines, an XML declaration or comments.
-  const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 4096)).replace(/^\uFEFF/, '').trimStart();
+  const head = new TextDecoder('utf-8', { fatal: false })
+    .decode(bytes.subarray(0, 4096))
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (!head.startsWith('<')) return undefined;
   if (/<svg[\s>/]/i.test(head)) return 'SVG';
   if (/^<!doctype html|^<html[\s>]/i.test(head)) return 'HTML';
@@ -66,9 +69,14 @@ export async function readImage(file: string): Promise<RgbaImage> {
   const sniffed = sniff(bytes);
   if ('problem' in sniffed) throw new ImageError(file, sniffed.problem);
   // Only the header is read here: the size is checked before anything is decoded (a header sharp cannot read is the decoder's to report).
-  const { width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => ({ width: 0, height: 0 }));
+  const { width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false })
+    .metadata()
+    .catch(() => ({ width: 0, height: 0 }));
   if (width * height > MAX_IMAGE_PIXELS) {
-    throw new ImageError(file, `is ${width}x${height} pixels (${(width * height / 1e6).toFixed(0)} megapixels), more than predict reads (${MAX_IMAGE_PIXELS / 1e6}); scale it down`);
+    throw new ImageError(
+      file,
+      `is ${width}x${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels), more than predict reads (${MAX_IMAGE_PIXELS / 1e6}); scale it down`,
+    );
   }
   const image = sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS });
   try {
@@ -110,7 +118,9 @@ function folderImages(dir: string): ImageArgument[] {
     .sort()
     .map((n) => join(dir, n))
     .filter((f) => !isFolder(f));
-  return files.length ? files.map((file) => ({ file })) : [{ file: dir, problem: 'a folder with no image files (.png, .jpg, .jpeg, .webp, .gif, .tif, .tiff)' }];
+  return files.length
+    ? files.map((file) => ({ file }))
+    : [{ file: dir, problem: 'a folder with no image files (.png, .jpg, .jpeg, .webp, .gif, .tif, .tiff)' }];
 }
 
 /** Non-empty lines of a stream: the paths piped to `predict -`. */
@@ -129,7 +139,8 @@ export async function expandImageArguments(args: readonly string[], stdin: NodeJ
   const out: ImageArgument[] = [];
   let piped: string[] | undefined;
   for (const arg of args) {
-    const paths = arg === '-' ? (piped ??= await pathLines(stdin)) : [arg];
+    if (arg === '-') piped ??= await pathLines(stdin);
+    const paths = arg === '-' ? (piped ?? []) : [arg];
     for (const path of paths) out.push(...(isFolder(path) ? folderImages(path) : [{ file: path }]));
   }
   return out;

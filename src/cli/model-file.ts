@@ -63,7 +63,10 @@ export function assertFitsData(model: ModelChoice, data: Split): void {
 
 function firstLine(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /error/i.test(l) && l !== lines[0]) ?? lines[0] ?? 'unknown error';
 }
 
@@ -80,7 +83,8 @@ function withExternalData(file: string, bytes: Uint8Array): Uint8Array | onnxPro
     const data = readFileOr(join(dirname(file), entry('location') ?? ''), (problem) => new FileError(file, `external data of '${t.name}': ${problem}`));
     const offset = Number(entry('offset') ?? 0);
     const length = entry('length') === undefined ? data.length - offset : Number(entry('length'));
-    if (!(offset >= 0 && length >= 0 && offset + length <= data.length)) throw new FileError(file, `external data of '${t.name}': offset ${offset} and length ${length} do not fit its file`);
+    if (!(offset >= 0 && length >= 0 && offset + length <= data.length))
+      throw new FileError(file, `external data of '${t.name}': offset ${offset} and length ${length} do not fit its file`);
     t.rawData = data.subarray(offset, offset + length);
     t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
     t.externalData = [];
@@ -125,7 +129,10 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
   if (!(net.root instanceof Module)) {
     // Node loaded the file as CommonJS, and with it a second copy of this package, whose layers
     // this copy cannot tell apart (BatchNorm to fold, errors to report) from anything else.
-    throw new FileError(file, 'was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: rename it to .mts, or add "type": "module"');
+    throw new FileError(
+      file,
+      'was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: rename it to .mts, or add "type": "module"',
+    );
   }
   return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source) }, source };
 }
@@ -148,7 +155,10 @@ export async function recordedModel(record: ModelRecord | undefined, runDir: str
   }
   const now = sha256Hex(bytes);
   if (now !== record.sha256) {
-    throw new FileError(record.file, `edited since the run started (SHA-256 ${record.sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it (the run keeps a copy: ${copy}) or start a new run`);
+    throw new FileError(
+      record.file,
+      `edited since the run started (SHA-256 ${record.sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it (the run keeps a copy: ${copy}) or start a new run`,
+    );
   }
   return loadModelFile(record.file);
 }

@@ -34,7 +34,7 @@ runCommand(async () => {
   program.parse();
   const o = program.opts<{ model: string; json: boolean }>();
   const files = await expandImageArguments(program.args, process.stdin);
-  if (files.length === 0) throw new UsageError("-: no image paths were read from stdin");
+  if (files.length === 0) throw new UsageError('-: no image paths were read from stdin');
   const classifier = await Classifier.load(o.model);
   // One slot per file, in argument order; the readable ones are classified together (in chunks if the model fixes its batch size).
   const outcomes: Outcome[] = [];

@@ -8,7 +8,11 @@ import { nonEmptyPath } from './parse.js';
 runCommand(async () => {
   const o = new Command('summary')
     .description('Print a network as a torchsummary-style table (default: the built-in seed CNN)')
-    .option('--model <file>', "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch", nonEmptyPath)
+    .option(
+      '--model <file>',
+      "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch",
+      nonEmptyPath,
+    )
     .parse()
     .opts<{ model?: string }>();
   const { net } = o.model === undefined ? builtinModel() : await loadModelFile(o.model);

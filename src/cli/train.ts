@@ -1,6 +1,6 @@
 /**
  * `npm run train`: trains a network (the seed CNN, or `--model file.ts`) on MNIST with the
- * ONNX training-step graph. Defaults are the recipe README reports (SGD momentum 0.9, lr 0.05,
+ * ONNX training-step graph. Defaults are the recipe docs/training.md reports (SGD momentum 0.9, lr 0.05,
  * StepLR(7, 0.1), batch 128, +-7 degree rotation and +-2 px shift, 15 epochs).
  */
 import { availableParallelism } from 'node:os';
@@ -22,7 +22,6 @@ import { UsageError, runCommand, warnSkipped } from './errors.js';
 import { assertFitsData, assertSameModel, builtinModel, loadModelFile, type ModelChoice, modelCopyName, recordedModel } from './model-file.js';
 import { timestamp } from '../util/timestamp.js';
 import { emaDecay, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
-
 
 interface Options {
   epochs: number;
@@ -68,9 +67,7 @@ function toConfig(o: Options): TrainConfig {
         ? { kind: 'onecycle', pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4 }
         : { kind: 'constant' };
   const augment: AugmentOptions | null =
-    o.augment === 'none'
-      ? null
-      : { rotate: o.augment.includes('rotate') ? o.rotateDegrees : 0, shift: o.augment.includes('shift') ? o.shiftPixels : 0 };
+    o.augment === 'none' ? null : { rotate: o.augment.includes('rotate') ? o.rotateDegrees : 0, shift: o.augment.includes('shift') ? o.shiftPixels : 0 };
   return {
     epochs: o.epochs,
     batchSize: o.batchSize,
@@ -94,7 +91,11 @@ function toConfig(o: Options): TrainConfig {
 
 const program = new Command('train')
   .description('Train a network (the seed CNN, or your own with --model) on MNIST with an ONNX training-step graph run by onnxruntime-node')
-  .option('--model <file>', "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)", nonEmptyPath)
+  .option(
+    '--model <file>',
+    "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)",
+    nonEmptyPath,
+  )
   .option('--epochs <n>', 'epochs to train', positiveInt, 15)
   .option('--batch-size <n>', 'examples per step', positiveInt, 128)
   .option('--lr <x>', 'learning rate (the peak rate for onecycle)', positiveNumber, 0.05)
@@ -110,14 +111,12 @@ const program = new Command('train')
   .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
   .option('--dropout <p>', "dropout probability of every Dropout layer (default: the model's own; the seed CNN's is 0.1)", probability)
   .addOption(
-    new Option('--loss <kind>', 'read the output as log-probabilities (nll) or logits (cross-entropy); default: nll after a final LogSoftmax, else cross-entropy').choices([
-      'nll',
-      'cross-entropy',
-    ]),
+    new Option(
+      '--loss <kind>',
+      'read the output as log-probabilities (nll) or logits (cross-entropy); default: nll after a final LogSoftmax, else cross-entropy',
+    ).choices(['nll', 'cross-entropy']),
   )
-  .addOption(
-    new Option('--augment <kind>', 'training augmentation').choices(['none', 'rotate', 'shift', 'rotate+shift']).default('rotate+shift'),
-  )
+  .addOption(new Option('--augment <kind>', 'training augmentation').choices(['none', 'rotate', 'shift', 'rotate+shift']).default('rotate+shift'))
   .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, 7)
   .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, 2)
   .option('--ema-decay <d>', 'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it', emaDecay)
@@ -128,7 +127,11 @@ const program = new Command('train')
   .option('--out <dir>', 'run folder (default runs/<date-time>)', nonEmptyPath)
   .option('--resume', 'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)', false)
   .option('--data-dir <dir>', 'folder with the four MNIST-style IDX files (default: the bundled MNIST)', nonEmptyPath)
-  .option('--profile [steps]', "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: a trace in the run folder and a table by op type", positiveInt);
+  .option(
+    '--profile [steps]',
+    "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: a trace in the run folder and a table by op type",
+    positiveInt,
+  );
 
 /** Flags a resumed run cannot change: each projects the part of the recipe it sets. */
 const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown>> = {
@@ -176,7 +179,8 @@ function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Opt
     config.epochs = o.epochs;
   }
   if (given('lr')) {
-    if (onecycle && o.lr !== recorded.lr) throw new UsageError(`--lr ${o.lr}: a onecycle schedule is fixed at the start of the run; start a new run to change it`);
+    if (onecycle && o.lr !== recorded.lr)
+      throw new UsageError(`--lr ${o.lr}: a onecycle schedule is fixed at the start of the run; start a new run to change it`);
     if (!onecycle) config.lrChanges = [...(recorded.lrChanges ?? []), { step: at.step, lr: o.lr }];
   }
   if (given('testLimit')) config.testLimit = o.testLimit;
@@ -250,7 +254,9 @@ runCommand(async () => {
     config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
     console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
     data = loadDataset(config.dataDir);
-    checkLimits(config, data, (key, value) => (given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`));
+    checkLimits(config, data, (key, value) =>
+      given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`,
+    );
     if (resume) checkPosition(resume, config, data);
     assertFitsData(model, data.train);
   } else {
@@ -265,7 +271,8 @@ runCommand(async () => {
   }
   const out = folder.dir;
   const net = model.net.withDropout(config.dropout).withLoss(config.loss);
-  const profile: ProfileOptions | undefined = o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
+  const profile: ProfileOptions | undefined =
+    o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
   const trainer = await Trainer.create(net, config, data, out, resume, profile);
   console.log(`run folder: ${out}  (${trainer.stepsPerEpoch} steps per epoch)`);
   if (trainer.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);

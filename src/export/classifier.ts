@@ -91,7 +91,7 @@ export class Classifier {
 
   private async run(inputs: readonly Float32Array[], batch: number): Promise<Prediction[]> {
     const data = new Float32Array(batch * PIXELS);
-    inputs.forEach((x, i) => data.set(x, i * PIXELS));
+    for (const [i, x] of inputs.entries()) data.set(x, i * PIXELS);
     const out = (await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, 1, SIDE, SIDE]) }))[PROBABILITIES];
     const problem = outputProblem(out.dims, batch, this.classes);
     if (problem) throw new ModelError(this.file, `${problem}; the model does not answer as its card says`);

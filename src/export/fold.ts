@@ -27,7 +27,10 @@ const BATCH_NORM_STATE = ['weight', 'bias', 'running_mean', 'running_var'];
 export function foldBatchNorm(net: Network, state: StateDict): StateDict {
   assertFiniteState(state);
   const folded: StateDict = new Map(state);
-  for (const { conv: { path: conv }, bn: { path: bn, module } } of net.batchNormFolds()) {
+  for (const {
+    conv: { path: conv },
+    bn: { path: bn, module },
+  } of net.batchNormFolds()) {
     const get = (name: string) => {
       const t = state.get(name);
       if (!t) throw new Error(`cannot fold ${bn}: the state has no '${name}'`);
@@ -52,7 +55,10 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
       b2[o] = (b[o] - mean[o]) * s + beta[o];
     }
     // Finite inputs can still overflow float32 (a huge gamma over a tiny variance).
-    for (const [name, data] of [[`${conv}.weight`, w2], [`${conv}.bias`, b2]] as const) {
+    for (const [name, data] of [
+      [`${conv}.weight`, w2],
+      [`${conv}.bias`, b2],
+    ] as const) {
       const bad = firstNonFinite(data);
       if (bad >= 0) throw new ExportError(`cannot export: folding ${bn} into ${conv} gives ${data[bad]} in '${name}' (element ${bad})`);
     }
@@ -61,8 +67,10 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
     for (const k of BATCH_NORM_STATE) folded.delete(`${bn}.${k}`);
   }
   // In the folded network's order (a bias added to a conv goes after its weight, not last).
-  return new Map(net.withBatchNormFolded().stateSpecs.flatMap((s) => {
-    const t = folded.get(s.name);
-    return t ? [[s.name, t] as const] : [];
-  }));
+  return new Map(
+    net.withBatchNormFolded().stateSpecs.flatMap((s) => {
+      const t = folded.get(s.name);
+      return t ? [[s.name, t] as const] : [];
+    }),
+  );
 }

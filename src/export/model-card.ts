@@ -71,7 +71,6 @@ export interface ModelCardFile extends ModelCard {
   onnx_sha256?: string;
 }
 
-
 /** `models/mnist.onnx` -> `models/mnist.json`. */
 export const cardFileFor = (onnxFile: string): string => onnxFile.replace(/\.onnx$/, '.json');
 
@@ -85,5 +84,7 @@ export function cardMismatch(card: unknown, onnx: Uint8Array): string | undefine
   const recorded = typeof card === 'object' && card !== null ? (card as { onnx_sha256?: unknown }).onnx_sha256 : undefined;
   if (recorded === undefined) return undefined;
   const actual = sha256Hex(onnx);
-  return recorded === actual ? undefined : `the card records onnx_sha256 ${String(recorded)}, but the model's SHA-256 is ${actual}: the pair does not belong together`;
+  return recorded === actual
+    ? undefined
+    : `the card records onnx_sha256 ${String(recorded)}, but the model's SHA-256 is ${actual}: the pair does not belong together`;
 }

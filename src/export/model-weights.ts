@@ -45,7 +45,8 @@ export function foldedStateFromModel(bytes: Uint8Array, folded: Network): StateD
     const t = initializers.get(spec.name);
     if (!t) throw new WeightsError(`the model has no initializer '${spec.name}': it is not an export of ${folded.name}`);
     const dims = (t.dims ?? []).map(Number);
-    if (dims.join(',') !== spec.shape.join(',')) throw new WeightsError(`initializer '${spec.name}' is [${dims.join(',')}], expected [${spec.shape.join(',')}]`);
+    if (dims.join(',') !== spec.shape.join(','))
+      throw new WeightsError(`initializer '${spec.name}' is [${dims.join(',')}], expected [${spec.shape.join(',')}]`);
     const data = float32Values(t, numel(spec.shape));
     const bad = data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new WeightsError(`initializer '${spec.name}' holds ${data[bad]} (element ${bad})`);

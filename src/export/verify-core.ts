@@ -36,21 +36,19 @@ export interface Verification {
 const allFinite = (values: Float32Array): boolean => values.every(Number.isFinite);
 
 /** The exported model (`model`, .onnx bytes) against the evaluation graph of `state`, both on `runtime`. */
-export async function verifyModel(
-  runtime: Runtime,
-  net: Network,
-  state: StateDict,
-  model: Uint8Array,
-  split: Split,
-  batchSize = 1000,
-): Promise<Verification> {
+export async function verifyModel(runtime: Runtime, net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
   const exported = await runtime.session(model, 'eval');
   const evaluator = await Evaluator.create(net, runtime);
   const size = split.rows * split.cols;
   const normalized = new Float32Array(batchSize * size);
   const pixels = new Float32Array(batchSize * size);
   const result: Verification = {
-    count: split.count, correct: 0, maxProbabilityDifference: 0, disagreements: 0, nonFiniteExported: 0, nonFiniteEvaluation: 0,
+    count: split.count,
+    correct: 0,
+    maxProbabilityDifference: 0,
+    disagreements: 0,
+    nonFiniteExported: 0,
+    nonFiniteEvaluation: 0,
   };
   try {
     for (let start = 0; start < split.count; start += batchSize) {
@@ -92,7 +90,9 @@ export function assertFaithful(v: Verification, consequence = 'nothing was writt
   const refuse = (why: string) => new ExportError(`${why}; ${consequence}`);
   if (!(v.count > 0)) throw refuse('no test images to verify the exported model on');
   if (v.nonFiniteEvaluation > 0) {
-    throw refuse(`the checkpoint's evaluation graph gives NaN or infinite outputs on ${v.nonFiniteEvaluation} of ${v.count} test images: the checkpoint is broken`);
+    throw refuse(
+      `the checkpoint's evaluation graph gives NaN or infinite outputs on ${v.nonFiniteEvaluation} of ${v.count} test images: the checkpoint is broken`,
+    );
   }
   if (v.nonFiniteExported > 0) {
     throw refuse(`the exported model gives NaN or infinite outputs on ${v.nonFiniteExported} of ${v.count} test images`);

@@ -20,7 +20,7 @@ function nodesBetween(nodes: readonly Node[], y: Tensor, wrt: readonly Tensor[])
   const dependsOnWrt = new Set<Tensor>(wrt);
   for (const node of nodes) {
     // Only float values carry gradients: a comparison's bool output (or an index) ends the path.
-    if (node.inputs.some((t) => t && dependsOnWrt.has(t))) node.outputs.forEach((t) => isFloat(t.dtype) && dependsOnWrt.add(t));
+    if (node.inputs.some((t) => t && dependsOnWrt.has(t))) for (const t of node.outputs) if (isFloat(t.dtype)) dependsOnWrt.add(t);
   }
   const needed = new Set<Tensor>([y]);
   const path: Node[] = [];
@@ -29,7 +29,7 @@ function nodesBetween(nodes: readonly Node[], y: Tensor, wrt: readonly Tensor[])
     if (!node.outputs.some((t) => needed.has(t))) continue;
     if (!node.inputs.some((t) => t && dependsOnWrt.has(t))) continue;
     path.push(node);
-    node.inputs.forEach((t) => t && dependsOnWrt.has(t) && needed.add(t));
+    for (const t of node.inputs) if (t && dependsOnWrt.has(t)) needed.add(t);
   }
   return path.reverse();
 }

@@ -35,9 +35,7 @@ export type OutputSpecs<Out extends Outputs> = { [K in keyof Out]: OutputSpec };
  * The gradients flowing into a node's outputs: undefined where none flows. A single-output
  * op always has its one, since autodiff only asks rules of nodes that receive some gradient.
  */
-export type OutputGradients<Out extends Outputs> = Out extends readonly [Tensor]
-  ? readonly [dy: Tensor]
-  : { readonly [K in keyof Out]: Tensor | undefined };
+export type OutputGradients<Out extends Outputs> = Out extends readonly [Tensor] ? readonly [dy: Tensor] : { readonly [K in keyof Out]: Tensor | undefined };
 /** One gradient per input, by position; left out or undefined where none flows. */
 export type InputGradients<In extends Inputs> = { readonly [K in keyof In]?: Tensor };
 
@@ -61,7 +59,8 @@ export interface Node<In extends Inputs = Inputs, A extends AttrsOf<A> = AnyAttr
  * its own functions here, next to them (`declare module '../builder.js' { interface Ops ... }`),
  * and the type checker holds autodiff's namespace to every declaration.
  */
-export interface Ops {} // filled in by the op files
+// biome-ignore lint/suspicious/noEmptyInterface: the op files fill it in by declaration merging, which only an interface allows
+export interface Ops {}
 
 /**
  * Emits the gradient of a node: given the gradients into its outputs, one gradient per input,
@@ -261,7 +260,10 @@ export function emit<In extends Inputs, A extends AttrsOf<A>, Out extends Output
 
 /** Shape-rule helper: the message every shape rule throws. */
 export function shapeError(op: string, detail: string, ...tensors: (Tensor | undefined)[]): ShapeError {
-  const list = tensors.filter((t): t is Tensor => t !== undefined).map(String).join(', ');
+  const list = tensors
+    .filter((t): t is Tensor => t !== undefined)
+    .map(String)
+    .join(', ');
   return new ShapeError(`${op}: ${detail} (${list})`);
 }
 

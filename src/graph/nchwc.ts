@@ -111,7 +111,14 @@ export function nchwcLowering(block: number): Lowering | undefined {
           output: [id('output')],
           attribute: [ints('kernel_shape', attrs.kernel_shape), ints('pads', attrs.pads), ints('strides', attrs.strides)],
         },
-        { name: id('reorder_output'), opType: 'ReorderOutput', domain: NCHWC_DOMAIN, input: [id('output')], output: [node.outputs[0].name], attribute: [int('channels', p.cout)] },
+        {
+          name: id('reorder_output'),
+          opType: 'ReorderOutput',
+          domain: NCHWC_DOMAIN,
+          input: [id('output')],
+          output: [node.outputs[0].name],
+          attribute: [int('channels', p.cout)],
+        },
       );
       return { nodes, initializers };
     },
@@ -129,11 +136,19 @@ export const PROBE_OUTPUT = 'y';
 export function nchwcProbeModel(): Uint8Array {
   const value = (name: string, channels: number | string) => ({
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [1, channels, 1, 1].map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: [1, channels, 1, 1].map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   });
   const model = onnx.ModelProto.create({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: 18 }, { domain: NCHWC_DOMAIN, version: 1 }],
+    opsetImport: [
+      { domain: '', version: 18 },
+      { domain: NCHWC_DOMAIN, version: 1 },
+    ],
     graph: {
       name: 'nchwc-probe',
       node: [{ name: 'reorder', opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [PROBE_INPUT], output: [PROBE_OUTPUT] }],

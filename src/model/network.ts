@@ -13,7 +13,7 @@ import { BatchNorm2d } from './layers/batch-norm.js';
 import { Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
 import { Identity } from './layers/reshape.js';
-import { type Context, type Init, LayerInputError, type Mode, Module, type StateEntry } from './module.js';
+import { type Context, type Init, LayerInputError, type Mode, type Module, type StateEntry } from './module.js';
 
 export interface StateSpec {
   /** PyTorch state_dict key, e.g. `bn1.running_var`. */
@@ -233,7 +233,7 @@ export class Network {
     const { initial } = this.options;
     if (initial) return new Map([...initial].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
     const state: StateDict = new Map();
-    this.stateSpecs.forEach((spec, i) => state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) }));
+    for (const [i, spec] of this.stateSpecs.entries()) state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) });
     return state;
   }
 }

@@ -42,9 +42,37 @@ export const OPSETS = { min: 13, max: 17 } as const;
 
 /** The ops an imported graph may hold: what PyTorch's exporter writes for the common layers. */
 export const SUPPORTED_OPS = [
-  'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Constant', 'Conv', 'Div', 'Dropout', 'Flatten', 'Gather', 'Gemm',
-  'GlobalAveragePool', 'Identity', 'LeakyRelu', 'LogSoftmax', 'MatMul', 'MaxPool', 'Mul', 'Pad', 'Relu', 'Reshape', 'Shape', 'Sigmoid',
-  'Softmax', 'Squeeze', 'Sub', 'Tanh', 'Transpose', 'Unsqueeze',
+  'Add',
+  'AveragePool',
+  'BatchNormalization',
+  'Cast',
+  'Clip',
+  'Concat',
+  'Constant',
+  'Conv',
+  'Div',
+  'Dropout',
+  'Flatten',
+  'Gather',
+  'Gemm',
+  'GlobalAveragePool',
+  'Identity',
+  'LeakyRelu',
+  'LogSoftmax',
+  'MatMul',
+  'MaxPool',
+  'Mul',
+  'Pad',
+  'Relu',
+  'Reshape',
+  'Shape',
+  'Sigmoid',
+  'Softmax',
+  'Squeeze',
+  'Sub',
+  'Tanh',
+  'Transpose',
+  'Unsqueeze',
 ] as const;
 
 /**
@@ -76,7 +104,7 @@ const intsAttr = (node: NodeP, name: string): number[] | undefined => {
 };
 const stringAttr = (node: NodeP, name: string): string | undefined => {
   const s = attribute(node, name)?.s;
-  return s && s.length ? new TextDecoder().decode(s) : undefined;
+  return s?.length ? new TextDecoder().decode(s) : undefined;
 };
 
 function known(v: TensorValues): Known {
@@ -108,7 +136,7 @@ type Step = { node: NodeP; module?: Module };
 
 /** The common prefix of state_dict-style names `<prefix>.<local>` for the given locals, if they all have one. */
 function modulePrefix(names: (string | undefined)[], locals: string[]): string | undefined {
-  const prefixes = names.map((n, i) => (n !== undefined && n.endsWith(`.${locals[i]}`) ? n.slice(0, -locals[i].length - 1) : undefined));
+  const prefixes = names.map((n, i) => (n?.endsWith(`.${locals[i]}`) ? n.slice(0, -locals[i].length - 1) : undefined));
   const [first] = prefixes;
   return first && !first.includes('::') && prefixes.every((p) => p === first) ? first : undefined;
 }
@@ -137,11 +165,11 @@ class OnnxGraphModule extends Module {
         case 'Conv':
         case 'Gemm':
         case 'MatMul':
-          ins.forEach((n) => fixedFloat(n) && trainable.add(n));
+          for (const n of ins) if (fixedFloat(n)) trainable.add(n);
           break;
         case 'BatchNormalization':
-          [ins[1], ins[2]].forEach((n) => fixedFloat(n) && trainable.add(n));
-          [ins[3], ins[4]].forEach((n) => fixedFloat(n) && buffers.add(n));
+          for (const n of [ins[1], ins[2]]) if (fixedFloat(n)) trainable.add(n);
+          for (const n of [ins[3], ins[4]]) if (fixedFloat(n)) buffers.add(n);
           break;
         // Elsewhere (an Add or a Mul, say) a float initializer stays a constant: the file does not
         // tell a parameter from a buffer that PyTorch registered, and a buffer must not train.
@@ -216,7 +244,8 @@ class OnnxGraphModule extends Module {
     const [, scale, bias, mean, variance] = node.input ?? [];
     const prefix = modulePrefix([scale, bias, mean, variance], ['weight', 'bias', 'running_mean', 'running_var']);
     const c = this.initializers.get(scale)?.dims;
-    if (!prefix || !c || c.length !== 1 || !buffers.has(mean) || this.children.has(prefix) || [scale, bias, mean, variance].some((n) => (uses.get(n) ?? 0) > 1)) return undefined;
+    if (!prefix || !c || c.length !== 1 || !buffers.has(mean) || this.children.has(prefix) || [scale, bias, mean, variance].some((n) => (uses.get(n) ?? 0) > 1))
+      return undefined;
     // ONNX's momentum keeps that much of the running value; PyTorch's takes that much of the batch's.
     const bn = new BatchNorm2d(c[0], { eps: floatAttr(node, 'epsilon', 1e-5), momentum: 1 - floatAttr(node, 'momentum', 0.9) });
     this.children.set(prefix, bn);
@@ -267,7 +296,7 @@ class OnnxGraphModule extends Module {
         if (e instanceof ShapeError) throw new ImportError(`${node.opType} node '${node.name}': ${e.message}`);
         throw e;
       }
-      (node.output ?? []).forEach((name, i) => name && outs[i] !== undefined && values.set(name, outs[i]!));
+      for (const [i, name] of (node.output ?? []).entries()) if (name && outs[i] !== undefined) values.set(name, outs[i]!);
     }
     const out = values.get(this.outputName);
     if (!out || isKnown(out)) throw new ImportError(`the graph output '${this.outputName}' does not depend on the input`);
@@ -287,10 +316,16 @@ function tensorOf(v: Value, like: Tensor, what: string): Tensor {
 
 /** Numpy-style elementwise arithmetic on known values (shape computations). */
 function foldBinary(type: string, a: Known, b: Known): Known {
-  const f = { Add: (x: number, y: number) => x + y, Sub: (x: number, y: number) => x - y, Mul: (x: number, y: number) => x * y, Div: (x: number, y: number) => (a.dtype === 'int64' ? Math.trunc(x / y) : x / y) }[type];
+  const f = {
+    Add: (x: number, y: number) => x + y,
+    Sub: (x: number, y: number) => x - y,
+    Mul: (x: number, y: number) => x * y,
+    Div: (x: number, y: number) => (a.dtype === 'int64' ? Math.trunc(x / y) : x / y),
+  }[type];
   if (!f) throw new ImportError(`cannot fold ${type}`);
   const [big, small] = a.values.length >= b.values.length ? [a, b] : [b, a];
-  if (small.values.length !== 1 && small.values.length !== big.values.length) throw new ImportError(`${type} of constants of shapes [${a.shape}] and [${b.shape}]`);
+  if (small.values.length !== 1 && small.values.length !== big.values.length)
+    throw new ImportError(`${type} of constants of shapes [${a.shape}] and [${b.shape}]`);
   const values = big.values.map((_, i) => {
     const [x, y] = [a.values.length === 1 ? a.values[0] : a.values[i], b.values.length === 1 ? b.values[0] : b.values[i]];
     if (typeof x !== 'number' || typeof y !== 'number') throw new ImportError(`${type} on a value that depends on the batch size`);
@@ -370,13 +405,25 @@ function emitNode(node: NodeP, module: Module | undefined, values: Map<string, V
         op.gemm(
           t(0),
           t(1),
-          { alpha: floatAttr(node, 'alpha', 1), beta: floatAttr(node, 'beta', 1), transA: intAttr(node, 'transA', 0) === 1, transB: intAttr(node, 'transB', 0) === 1 },
+          {
+            alpha: floatAttr(node, 'alpha', 1),
+            beta: floatAttr(node, 'beta', 1),
+            transA: intAttr(node, 'transA', 0) === 1,
+            transB: intAttr(node, 'transB', 0) === 1,
+          },
           inputs[2] ? t(2) : undefined,
         ),
       ];
     case 'Conv': {
       const w = t(1);
-      return [op.conv(t(0), w, inputs[2] ? t(2) : undefined, { pads: intsAttr(node, 'pads'), strides: intsAttr(node, 'strides'), dilations: intsAttr(node, 'dilations'), group: intAttr(node, 'group', 1) })];
+      return [
+        op.conv(t(0), w, inputs[2] ? t(2) : undefined, {
+          pads: intsAttr(node, 'pads'),
+          strides: intsAttr(node, 'strides'),
+          dilations: intsAttr(node, 'dilations'),
+          group: intAttr(node, 'group', 1),
+        }),
+      ];
     }
     case 'BatchNormalization': {
       const [scale, bias, mean, variance] = [1, 2, 3, 4].map(t);
@@ -385,7 +432,8 @@ function emitNode(node: NodeP, module: Module | undefined, values: Map<string, V
       throw new ImportError(`${where}: its statistics are not named as a BatchNorm module's (<name>.running_mean, ...), so it cannot be trained here`);
     }
     case 'MaxPool': {
-      if (intAttr(node, 'ceil_mode', 0) !== 0 || (intsAttr(node, 'dilations') ?? [1, 1]).some((d) => d !== 1)) throw new ImportError(`${where}: ceil_mode and dilations are not supported`);
+      if (intAttr(node, 'ceil_mode', 0) !== 0 || (intsAttr(node, 'dilations') ?? [1, 1]).some((d) => d !== 1))
+        throw new ImportError(`${where}: ceil_mode and dilations are not supported`);
       const kernel = intsAttr(node, 'kernel_shape') ?? [];
       const options = { strides: intsAttr(node, 'strides') ?? [1, 1], pads: intsAttr(node, 'pads') };
       return [ctx.mode === 'train' ? op.maxPoolWithIndices(t(0), kernel, options) : op.maxPool(t(0), kernel, options)];
@@ -393,7 +441,13 @@ function emitNode(node: NodeP, module: Module | undefined, values: Map<string, V
     case 'AveragePool': {
       if (intAttr(node, 'ceil_mode', 0) !== 0) throw new ImportError(`${where}: ceil_mode is not supported`);
       const kernel = intsAttr(node, 'kernel_shape') ?? [];
-      return [op.averagePool(t(0), kernel, { strides: intsAttr(node, 'strides') ?? [1, 1], pads: intsAttr(node, 'pads') ?? [0, 0, 0, 0], countIncludePad: intAttr(node, 'count_include_pad', 0) === 1 })];
+      return [
+        op.averagePool(t(0), kernel, {
+          strides: intsAttr(node, 'strides') ?? [1, 1],
+          pads: intsAttr(node, 'pads') ?? [0, 0, 0, 0],
+          countIncludePad: intAttr(node, 'count_include_pad', 0) === 1,
+        }),
+      ];
     }
     case 'GlobalAveragePool':
       return [op.globalAveragePool(t(0))];
@@ -416,7 +470,12 @@ function emitNode(node: NodeP, module: Module | undefined, values: Map<string, V
     case 'Transpose':
       return [op.transpose(t(0), intsAttr(node, 'perm') ?? [...Array(t(0).rank).keys()].reverse())];
     case 'Concat':
-      return [op.concat(inputs.map((_, i) => t(i)), intAttr(node, 'axis', 0))];
+      return [
+        op.concat(
+          inputs.map((_, i) => t(i)),
+          intAttr(node, 'axis', 0),
+        ),
+      ];
     case 'LogSoftmax':
       return [op.logSoftmax(t(0), intAttr(node, 'axis', -1))];
     case 'Softmax':
@@ -512,7 +571,8 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   const graph = model.graph;
   if (!graph) throw new ImportError('not an ONNX model (no graph)');
   const opset = defaultOpset(model);
-  if (opset < OPSETS.min || opset > OPSETS.max) throw new ImportError(`opset ${opset}: models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`);
+  if (opset < OPSETS.min || opset > OPSETS.max)
+    throw new ImportError(`opset ${opset}: models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`);
   const nodes = graph.node ?? [];
   const unsupported = nodes.find((n) => !(SUPPORTED_OPS as readonly string[]).includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'));
   if (unsupported) {

@@ -53,7 +53,15 @@ export function summarize(net: Network): Summary {
     const own = module.namedState();
     if (module.namedChildren().length > 0 && own.length === 0) return; // a container: its layers have rows
     const params = own.filter(([, e]) => e.trainable).reduce((n, [, e]) => n + numel(e.shape), 0);
-    rows.push({ block: block(path), name: path, kind: module.kind, description: module.describe(), outputShape: output.shape, params, macs: module.macs(input.shape, output.shape) });
+    rows.push({
+      block: block(path),
+      name: path,
+      kind: module.kind,
+      description: module.describe(),
+      outputShape: output.shape,
+      params,
+      macs: module.macs(input.shape, output.shape),
+    });
   });
   const blockNames = [...new Set(rows.map((r) => r.block).filter((b): b is string => b !== undefined))];
   const blocks = blockNames.map((name) => ({ name, params: rows.filter((r) => r.block === name).reduce((n, r) => n + r.params, 0) }));

@@ -6,15 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Split } from '../data/dataset.js';
-import {
-  type Batch,
-  type BatchBuffers,
-  batchBuffers,
-  type BatchOptions,
-  type BatchSource,
-  batchesPerEpoch,
-  batchView,
-} from './core/batch-source.js';
+import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, type BatchSource, batchesPerEpoch, batchView } from './core/batch-source.js';
 
 export interface WorkerInit extends BatchOptions {
   split: { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number; rows: number; cols: number };

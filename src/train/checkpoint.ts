@@ -100,8 +100,11 @@ export function saveCheckpoint(
     const foreign = foreignContent(final);
     if (foreign) throw new CheckpointError(foreign);
     partial = newPartialFolder(final);
-    for (const [name, bytes] of Object.entries(files)) writeFileSync((writing = join(partial, name)), bytes, { flag: 'wx' });
-    writeFileSync((writing = join(partial, TRAINER)), `${JSON.stringify(state, null, 2)}\n`, { flag: 'wx' });
+    const contents: [string, string | Uint8Array][] = [...Object.entries(files), [TRAINER, `${JSON.stringify(state, null, 2)}\n`]];
+    for (const [name, data] of contents) {
+      writing = join(partial, name);
+      writeFileSync(writing, data, { flag: 'wx' });
+    }
     writing = final;
     rmSync(final, { recursive: true, force: true }); // a checkpoint of this position this program wrote (checked above), damaged or not
     renameSync(partial, final);
@@ -152,7 +155,8 @@ function checkCheckpointsFolder(runDir: string, { create = false } = {}): void {
     if (create) mkdirSync(root);
     return;
   }
-  if (st.isSymbolicLink()) throw new CheckpointError(`${root}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`);
+  if (st.isSymbolicLink())
+    throw new CheckpointError(`${root}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`);
   if (!st.isDirectory()) throw new CheckpointError(`${root}: is a file, not a folder; move it away, then --resume`);
 }
 
@@ -257,7 +261,9 @@ function readModelState(dir: string, name: string, trainer: TrainerState, net: N
 function readOptimizerState(dir: string, trainer: TrainerState, net: Network): StateDict {
   const file = join(dir, OPTIMIZER);
   const state = readTensors(dir, OPTIMIZER, trainer.files[OPTIMIZER], () => false);
-  const expected = net.parameterSpecs.flatMap((p) => optimizerSlots(trainer.config.optimizer).map((slot) => ({ name: slotName(p.name, slot), shape: p.shape })));
+  const expected = net.parameterSpecs.flatMap((p) =>
+    optimizerSlots(trainer.config.optimizer).map((slot) => ({ name: slotName(p.name, slot), shape: p.shape })),
+  );
   const kind = trainer.config.optimizer.kind;
   for (const { name, shape } of expected) {
     const t = state.get(name);

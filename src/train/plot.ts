@@ -41,14 +41,26 @@ function panel(x0: number, title: string, epochs: number[], series: Series[], fo
 
 export function curvesSvg(metrics: readonly EpochMetrics[]): string {
   const epochs = metrics.map((m) => m.epoch);
-  const loss = panel(0, 'Loss (NLL)', epochs, [
-    { label: 'train', color: '#1f77b4', values: metrics.map((m) => m.train_loss) },
-    { label: 'test', color: '#d62728', values: metrics.map((m) => m.test_loss) },
-  ], (v) => v.toFixed(3));
-  const acc = panel(W, 'Accuracy (%)', epochs, [
-    { label: 'train', color: '#1f77b4', values: metrics.map((m) => 100 * m.train_acc) },
-    { label: 'test', color: '#d62728', values: metrics.map((m) => 100 * m.test_acc) },
-  ], (v) => v.toFixed(2));
+  const loss = panel(
+    0,
+    'Loss (NLL)',
+    epochs,
+    [
+      { label: 'train', color: '#1f77b4', values: metrics.map((m) => m.train_loss) },
+      { label: 'test', color: '#d62728', values: metrics.map((m) => m.test_loss) },
+    ],
+    (v) => v.toFixed(3),
+  );
+  const acc = panel(
+    W,
+    'Accuracy (%)',
+    epochs,
+    [
+      { label: 'train', color: '#1f77b4', values: metrics.map((m) => 100 * m.train_acc) },
+      { label: 'test', color: '#d62728', values: metrics.map((m) => 100 * m.test_acc) },
+    ],
+    (v) => v.toFixed(2),
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 ${loss}
@@ -57,5 +69,7 @@ ${acc}
 }
 
 export async function curvesPng(metrics: readonly EpochMetrics[]): Promise<Buffer> {
-  return sharp(Buffer.from(curvesSvg(metrics))).png().toBuffer();
+  return sharp(Buffer.from(curvesSvg(metrics)))
+    .png()
+    .toBuffer();
 }

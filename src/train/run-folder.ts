@@ -8,7 +8,20 @@
  * Nothing is ever written into a folder this program did not make.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { nearestExisting, writeFileAtomic } from '../util/atomic.js';
 import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
@@ -125,7 +138,9 @@ function checkTarget(dir: string): void {
   const above = nearestExisting(dirname(dir));
   if (!statSync(above).isDirectory()) throw new RunFolderError(`${dir}: cannot be made, ${above} is a file, not a folder; choose another --out`);
   if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) {
-    throw new RunFolderError(`${dir}: is a symbolic link; a run folder is made where --out says, so give the folder it points to (${realpathOr(dir)}) or a new one`);
+    throw new RunFolderError(
+      `${dir}: is a symbolic link; a run folder is made where --out says, so give the folder it points to (${realpathOr(dir)}) or a new one`,
+    );
   }
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir}: is a file, not a folder; choose another --out`);

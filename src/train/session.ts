@@ -29,7 +29,7 @@ export interface SessionOptions {
    * Let ORT's intra-op threads spin-wait for the next op (ORT's default: on). For training
    * steps the Node runtime takes it from the environment, ONNX_MNIST_SPIN_WAIT=0 turning it
    * off: the batch worker shares the cores with those threads, and which is faster depends on
-   * the machine (`npm run bench:steps -- --spin both`; README, Speed).
+   * the machine (`npm run bench:steps -- --spin both`; docs/performance.md).
    */
   spinWait?: boolean;
 }

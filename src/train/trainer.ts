@@ -47,14 +47,7 @@ export class Trainer {
    * Builds graphs, sessions and the batch worker; with `resume`, continues from that
    * checkpoint exactly; with `profile`, ORT profiles the first training steps.
    */
-  static async create(
-    net: Network,
-    config: TrainConfig,
-    data: Dataset,
-    runDir: string,
-    resume?: TrainCheckpoint,
-    profile?: ProfileOptions,
-  ): Promise<Trainer> {
+  static async create(net: Network, config: TrainConfig, data: Dataset, runDir: string, resume?: TrainCheckpoint, profile?: ProfileOptions): Promise<Trainer> {
     mkdirSync(runDir, { recursive: true });
     const masks = trainStepGraph(net, config.batchSize, config.optimizer).masks;
     const batches = await BatchPrefetcher.create(data.train, {
@@ -94,12 +87,7 @@ export class Trainer {
     // rewrites them from the checkpoint it continues.
     if (resume && resume.trainer.metrics.length > 0) await writeRunFiles(resume.trainer.metrics);
     const runtime = nodeRuntime({ threads: config.threads, device: config.device }, profile && join(runDir, PROFILE));
-    loop = await TrainingLoop.create(
-      net,
-      config,
-      { runtime, batches, test: data.test, save },
-      resume && { ...resume, ...resume.trainer, savedAt: resume.dir },
-    );
+    loop = await TrainingLoop.create(net, config, { runtime, batches, test: data.test, save }, resume && { ...resume, ...resume.trainer, savedAt: resume.dir });
     writeFileAtomic(join(runDir, 'train_step.onnx'), loop.trainStepModel);
     writeFileAtomic(join(runDir, 'eval.onnx'), serializeModel(evalGraph(net), { opset: OPSET }));
     return new Trainer(loop, runDir, runtime, profile);

@@ -27,7 +27,8 @@ function removeStale(parent: string): void {
     if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
     try {
       const st = lstatSync(join(parent, name));
-      if (st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o777) === 0o700) rmSync(join(parent, name), { recursive: true, force: true });
+      if (st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o777) === 0o700)
+        rmSync(join(parent, name), { recursive: true, force: true });
     } catch {
       // gone already, or not ours to remove
     }

@@ -7,9 +7,7 @@
  */
 import { FileError } from './errors.js';
 
-export type SafeTensor =
-  | { dtype: 'F32'; shape: readonly number[]; data: Float32Array }
-  | { dtype: 'I64'; shape: readonly number[]; data: BigInt64Array };
+export type SafeTensor = { dtype: 'F32'; shape: readonly number[]; data: Float32Array } | { dtype: 'I64'; shape: readonly number[]; data: BigInt64Array };
 
 export interface SafeTensors {
   tensors: Map<string, SafeTensor>;
@@ -43,7 +41,21 @@ export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Re
 
 /** Bytes per element of every dtype the format defines; only F32 and I64 are decoded. */
 const DTYPE_SIZES: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 };
 
 /** The reference implementation's limit: a longer header is damage, not a model. */

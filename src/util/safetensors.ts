@@ -8,5 +8,8 @@ import { decodeSafetensors, type SafeTensors, SafetensorsError } from './safeten
 export { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensors, SafetensorsError } from './safetensors-codec.js';
 
 export function readSafetensors(file: string): SafeTensors {
-  return decodeSafetensors(readFileOr(file, (problem) => new SafetensorsError(file, problem)), file);
+  return decodeSafetensors(
+    readFileOr(file, (problem) => new SafetensorsError(file, problem)),
+    file,
+  );
 }

@@ -70,7 +70,9 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     const original = readFileSync(model, 'utf8');
     writeFileSync(model, original.replace('new GroupNorm(4, outChannels),\n    new ReLU()', 'new GroupNorm(2, outChannels),\n    new ReLU()'));
     const copy = join(split, 'model.mts');
-    const edited = new RegExp(`^error: ${model}: edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\); restore it \\(the run keeps a copy: ${copy}\\) or start a new run$`);
+    const edited = new RegExp(
+      `^error: ${model}: edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\); restore it \\(the run keeps a copy: ${copy}\\) or start a new run$`,
+    );
     const resume = runCli('train', ['--epochs', '3', '--out', split, '--resume']);
     expect(resume.status).toBe(1);
     expect(lines(resume.stderr)).toHaveLength(1);
@@ -81,7 +83,13 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
     // Another model given with --model is refused too; the run's own copy is accepted.
     const other = runCli('train', ['--model', join(ROOT, 'examples/lenet5.ts'), '--epochs', '3', '--out', split, '--resume']);
-    expect(lines(other.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: --model .*lenet5\\.ts: the run in ${split} trains ${model} \\(SHA-256 [0-9a-f]{12}\\.\\.\\.\\), not this model; start a new run to train it$`))]);
+    expect(lines(other.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^error: --model .*lenet5\\.ts: the run in ${split} trains ${model} \\(SHA-256 [0-9a-f]{12}\\.\\.\\.\\), not this model; start a new run to train it$`,
+        ),
+      ),
+    ]);
     writeFileSync(model, original);
   });
 

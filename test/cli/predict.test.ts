@@ -27,10 +27,18 @@ beforeAll(async () => {
   labels = Array.from(test10k.labels.subarray(0, COUNT));
   for (let i = 0; i < COUNT; i++) {
     const px = digit(test10k.images, i);
-    await sharp(px, raw).png().toFile(join(dir, `small-${i}.png`));
-    await sharp(px, raw).resize(280, 280).png().toFile(join(dir, `large-${i}.png`));
+    await sharp(px, raw)
+      .png()
+      .toFile(join(dir, `small-${i}.png`));
+    await sharp(px, raw)
+      .resize(280, 280)
+      .png()
+      .toFile(join(dir, `large-${i}.png`));
     const inverted = Buffer.from(px.map((v) => 255 - v));
-    await sharp(inverted, raw).extend({ top: 12, bottom: 20, left: 30, right: 8, background: '#ffffff' }).jpeg({ quality: 85 }).toFile(join(dir, `paper-${i}.jpg`));
+    await sharp(inverted, raw)
+      .extend({ top: 12, bottom: 20, left: 30, right: 8, background: '#ffffff' })
+      .jpeg({ quality: 85 })
+      .toFile(join(dir, `paper-${i}.jpg`));
   }
 });
 
@@ -63,7 +71,9 @@ describe('predict on real test digits (at least 49 of 50 correct)', () => {
   test('text output: digit, probability and runner-up per file', () => {
     const r = runCli('predict', [join(dir, 'small-0.png')]);
     expect(r.status).toBe(0);
-    expect(lines(r.stdout)).toEqual([expect.stringMatching(new RegExp(`small-0\\.png: ${labels[0]} \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`))]);
+    expect(lines(r.stdout)).toEqual([
+      expect.stringMatching(new RegExp(`small-0\\.png: ${labels[0]} \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`)),
+    ]);
   });
 });
 
@@ -72,7 +82,9 @@ describe('bad input: a one-line error naming the file; the others still answered
     const text = join(dir, 'notes.png');
     writeFileSync(text, 'this is not an image\n');
     const blank = join(dir, 'blank.png');
-    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } }).png().toFile(blank);
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } })
+      .png()
+      .toFile(blank);
     const missing = join(dir, 'missing.png');
     const good = join(dir, 'small-1.png');
     const r = runCli('predict', [missing, text, good, blank]);

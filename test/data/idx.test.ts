@@ -98,7 +98,11 @@ describe('corrupted copies each give a one-line error naming the file', () => {
   });
 
   test('images that are not 28x28', () => {
-    for (const [rows, cols] of [[32, 32], [20, 20], [1, 1]]) {
+    for (const [rows, cols] of [
+      [32, 32],
+      [20, 20],
+      [1, 1],
+    ]) {
       writeFileSync(testImages(), idx([10, rows, cols], new Uint8Array(10 * rows * cols)));
       writeFileSync(testLabels(), idx([10], new Uint8Array(10)));
       expectError(testImages(), new RegExp(`: images are ${rows}x${cols}; the network needs 28x28$`));

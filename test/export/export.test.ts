@@ -31,11 +31,26 @@ beforeAll(async () => {
   data = loadDataset();
   runDir = mkdtempSync(join(tmpdir(), 'export-'));
   // A briefly trained network, so that BatchNorm statistics and weights are far from their initial values.
-  const trainer = await Trainer.create(net, {
-    epochs: 1, batchSize: 64, lr: 0.05, optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-    schedule: { kind: 'constant' }, seed: 3, dropout: 0.1, augment: null, shuffle: true, trainLimit: 2000, testLimit: 500,
-    threads: 2, device: 'cpu',
-  }, data, runDir);
+  const trainer = await Trainer.create(
+    net,
+    {
+      epochs: 1,
+      batchSize: 64,
+      lr: 0.05,
+      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
+      schedule: { kind: 'constant' },
+      seed: 3,
+      dropout: 0.1,
+      augment: null,
+      shuffle: true,
+      trainLimit: 2000,
+      testLimit: 500,
+      threads: 2,
+      device: 'cpu',
+    },
+    data,
+    runDir,
+  );
   await trainer.run();
   state = new Map([...trainer.modelState()].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
   await trainer.close();
@@ -78,8 +93,7 @@ describe('the inference graph', () => {
   test('batch sizes 1 and 257 give the same probabilities', async () => {
     const session = await ort.InferenceSession.create(inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, state))));
     const pixels = Float32Array.from(data.test.images.subarray(0, 257 * 784), (v) => v / 255);
-    const run = async (n: number) =>
-      (await session.run({ image: new ort.Tensor('float32', pixels.subarray(0, n * 784), [n, 1, 28, 28]) })).probabilities;
+    const run = async (n: number) => (await session.run({ image: new ort.Tensor('float32', pixels.subarray(0, n * 784), [n, 1, 28, 28]) })).probabilities;
     const all = await run(257);
     const one = await run(1);
     expect(all.dims).toEqual([257, 10]);
@@ -106,9 +120,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
   };
 
   test('NaN or infinity in any tensor', () => {
-    expect(foldError(withValue('conv3.weight', 5, NaN))).toBe(
-      "cannot export: 'conv3.weight' holds NaN (element 5); the model would compute NaN",
-    );
+    expect(foldError(withValue('conv3.weight', 5, NaN))).toBe("cannot export: 'conv3.weight' holds NaN (element 5); the model would compute NaN");
     expect(foldError(withValue('bn2.running_mean', 0, Infinity))).toBe(
       "cannot export: 'bn2.running_mean' holds Infinity (element 0); the model would compute NaN",
     );

@@ -47,7 +47,9 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   // resumed attempt runs warming up again, not to the whole run's work, keeps the run moving
   // on a machine where that warm-up is long (where all 12 once landed before any checkpoint).
   const plan = (rng: Rng) =>
-    rng.uniform() < 0.25 ? { afterEpochStarts: false, delay: rng.uniform() * startupMs } : { afterEpochStarts: true, delay: (0.5 + rng.uniform()) * firstEpochMs };
+    rng.uniform() < 0.25
+      ? { afterEpochStarts: false, delay: rng.uniform() * startupMs }
+      : { afterEpochStarts: true, delay: (0.5 + rng.uniform()) * firstEpochMs };
 
   const run = join(dir, 'killed');
   const rng = new Rng(20261126);

@@ -20,7 +20,12 @@ function train(trainSplit: SplitSpec, testSplit: SplitSpec): { dir: string; out:
 }
 
 describe('npm run train refuses images the network cannot take', () => {
-  for (const [rows, cols] of [[32, 32], [20, 20], [1, 1], [28, 27]]) {
+  for (const [rows, cols] of [
+    [32, 32],
+    [20, 20],
+    [1, 1],
+    [28, 27],
+  ]) {
     test(`${rows}x${cols} training and test images: one line naming the training file, exit 1, no checkpoint`, () => {
       const r = train({ count: 64, rows, cols }, { count: 64, rows, cols });
       expect(r.errors).toEqual([`error: ${join(r.dir, 'train-images-idx3-ubyte')}: images are ${rows}x${cols}; the network needs 28x28`]);

@@ -5,7 +5,7 @@
  * Runs as root in CI, so write failures come from a regular file in the path, /proc, and
  * a folder in the way, not from permissions.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -55,7 +55,12 @@ describe('a failed write names the target and leaves nothing behind', () => {
     const root = mkdtempSync(join(tmpdir(), 'atomic-'));
     const first = join(root, 'a.onnx');
     writeFileSync(first, 'old');
-    const e = thrown(() => writeFilesAtomic([[first, 'new'], ['/proc/a.json', '{}']]));
+    const e = thrown(() =>
+      writeFilesAtomic([
+        [first, 'new'],
+        ['/proc/a.json', '{}'],
+      ]),
+    );
     expect(e.message).toBe('/proc/a.json: cannot write: cannot create a file in /proc (ENOENT)');
     expect(readFileSync(first, 'utf8')).toBe('old');
     expect(readdirSync(root)).toEqual(['a.onnx']);

@@ -80,7 +80,7 @@ describe('an unwritable --out is refused at once, naming the path', () => {
 });
 
 describe('never through a planted link', () => {
-  test("links planted at the temporary names of the next 300 pids: no victim touched, no link removed or renamed into place", () => {
+  test('links planted at the temporary names of the next 300 pids: no victim touched, no link removed or renamed into place', () => {
     const root = mkdtempSync(join(tmpdir(), 'export-links-'));
     const out = join(root, 'mnist.onnx');
     const victim = join(root, 'victim.txt');
@@ -112,7 +112,13 @@ describe('the pair is written whole', () => {
     const root = mkdtempSync(join(tmpdir(), 'export-pair-'));
     const out = join(root, 'mnist.onnx');
     const deadPid = 2_000_000_000; // above any pid_max (at most 2^22), so no process has it
-    const kept = [`${out}.tmp-${deadPid}`, join(root, `mnist.json.tmp-${deadPid}`), `${out}.tmp-${process.pid}`, `${out}.tmp-backup`, join(root, `other.onnx.tmp-${deadPid}`)];
+    const kept = [
+      `${out}.tmp-${deadPid}`,
+      join(root, `mnist.json.tmp-${deadPid}`),
+      `${out}.tmp-${process.pid}`,
+      `${out}.tmp-backup`,
+      join(root, `other.onnx.tmp-${deadPid}`),
+    ];
     for (const f of kept) writeFileSync(f, 'half a file');
 
     const r = exportTo(out);
@@ -128,7 +134,9 @@ describe('the pair is written whole', () => {
 
     // A crash between the two renames leaves the new .onnx beside the old card: detectable.
     const older = { ...card, onnx_sha256: sha256Hex(Buffer.from('the model of an earlier export')) };
-    expect(cardMismatch(older, onnx)).toMatch(/^the card records onnx_sha256 [0-9a-f]{64}, but the model's SHA-256 is [0-9a-f]{64}: the pair does not belong together$/);
+    expect(cardMismatch(older, onnx)).toMatch(
+      /^the card records onnx_sha256 [0-9a-f]{64}, but the model's SHA-256 is [0-9a-f]{64}: the pair does not belong together$/,
+    );
   });
 
   test('a card from before onnx_sha256 existed (models/mnist.json) is accepted as it is', () => {

@@ -9,7 +9,9 @@ import { runCli } from '../helpers/cli.js';
 export function idx(dims: readonly number[], data: Uint8Array): Uint8Array {
   const out = Buffer.alloc(4 + 4 * dims.length + data.length);
   out.writeUInt32BE(0x800 + dims.length, 0);
-  dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+  dims.forEach((d, i) => {
+    out.writeUInt32BE(d, 4 + 4 * i);
+  });
   out.set(data, 4 + 4 * dims.length);
   return out;
 }
@@ -26,7 +28,13 @@ export function writeDataDir(dir: string, train: SplitSpec, test: SplitSpec): st
   const write = (images: string, labels: string, { count, rows = 28, cols = 28 }: SplitSpec) => {
     const pixels = Uint8Array.from({ length: count * rows * cols }, (_, i) => (i * 37) % 256);
     writeFileSync(join(dir, images), idx([count, rows, cols], pixels));
-    writeFileSync(join(dir, labels), idx([count], Uint8Array.from({ length: count }, (_, i) => i % 10)));
+    writeFileSync(
+      join(dir, labels),
+      idx(
+        [count],
+        Uint8Array.from({ length: count }, (_, i) => i % 10),
+      ),
+    );
   };
   write('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', train);
   write('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', test);

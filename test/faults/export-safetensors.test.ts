@@ -86,7 +86,10 @@ describe('decodeSafetensors on corrupted headers', () => {
     // JSON's structural characters and digits are the likeliest to make another valid-looking header.
     const values = [0x00, 0x20, 0x22, 0x2c, 0x2d, 0x2e, 0x30, 0x31, 0x39, 0x3a, 0x5b, 0x5d, 0x65, 0x7b, 0x7d, 0xff];
     let seed = 12345;
-    const next = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
     for (let k = 0; k < 4000; k++) {
       const i = 8 + next(end - 8);
       const original = bytes[i];
@@ -98,7 +101,15 @@ describe('decodeSafetensors on corrupted headers', () => {
 
   const f32 = (shape: unknown, offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
   const bad: [string, Uint8Array, RegExp][] = [
-    ['header length past the end', (() => { const b = file({}, 0); b[7] = 0x80; return b; })(), /truncated: the header length .* runs past the end of the file/],
+    [
+      'header length past the end',
+      (() => {
+        const b = file({}, 0);
+        b[7] = 0x80;
+        return b;
+      })(),
+      /truncated: the header length .* runs past the end of the file/,
+    ],
     ['header not UTF-8', file(null, 0, Buffer.concat([Buffer.from('{"a'), Buffer.of(0xff), Buffer.from('":{}}')])), /the header is not valid UTF-8/],
     ['header not JSON', file(null, 0, '{"a":'), /the header is not JSON/],
     ['header an array', file([], 0), /the header is not a JSON object/],
@@ -109,7 +120,11 @@ describe('decodeSafetensors on corrupted headers', () => {
     ['shape not an array', file({ a: f32(4, [0, 4]) }, 4), /tensor 'a': shape 4 is not a list of non-negative integers/],
     ['negative dimension', file({ a: f32([-1], [0, 4]) }, 4), /tensor 'a': shape \[-1\] is not a list of non-negative integers/],
     ['fractional dimension', file({ a: f32([1.5], [0, 6]) }, 6), /tensor 'a': shape \[1\.5\] is not a list/],
-    ['huge dimensions', file({ a: f32([2 ** 40, 2 ** 40], [0, 4]) }, 4), /tensor 'a': F32 \[1099511627776,1099511627776\] needs .* bytes, data_offsets \[0,4\] give 4/],
+    [
+      'huge dimensions',
+      file({ a: f32([2 ** 40, 2 ** 40], [0, 4]) }, 4),
+      /tensor 'a': F32 \[1099511627776,1099511627776\] needs .* bytes, data_offsets \[0,4\] give 4/,
+    ],
     ['offsets missing', file({ a: { dtype: 'F32', shape: [1] } }, 4), /tensor 'a': data_offsets undefined is not two integers/],
     ['offsets reversed', file({ a: f32([0], [4, 0]) }, 4), /tensor 'a': data_offsets \[4,0\] are not 0 <= begin <= end <= 4/],
     ['offsets negative', file({ a: f32([1], [-4, 0]) }, 4), /data_offsets \[-4,0\] are not 0 <= begin <= end/],

@@ -29,16 +29,53 @@ const lenetUnpadded = `export default new nn.Sequential({
 
 const cases: [string, string, (file: string) => string][] = [
   ['a layer that does not fit its input', lenetUnpadded, (f) => `error: ${f}: layer 'fc1' (Linear 400->120) got 256 features`],
-  ['a conv given the wrong channel count', 'export default new nn.Sequential(new nn.Conv2d(1, 8, 3), new nn.Conv2d(4, 10, 3), new nn.AdaptiveAvgPool2d(1), new nn.Flatten());', (f) => `error: ${f}: layer '1' (Conv2d 4->10, 3x3) got 8 channels`],
-  ['an output that is not [N, classes]', 'export default new nn.Sequential(new nn.Conv2d(1, 10, 3));', (f) => `error: ${f}: the model's output is [N,10,26,26]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`],
-  ['an output of 5 classes for 10', 'export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 5));', (f) => `error: ${f}: the model gives 5 outputs per image; the data has 10 classes (0-9)`],
-  ['an input shape the data cannot give', 'export const inputShape = [3, 32, 32];\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(3072, 10));', (f) => `error: ${f}: the model takes [3,32,32] images; the data gives [1,28,28]`],
-  ['no default export', 'export const net = new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));', (f) => `error: ${f}: has no default export: end it with \`export default new Sequential(...)\` (or your module)`],
-  ['a default export that is a class, not an instance', 'export default class Net extends nn.Sequential {}', (f) => `error: ${f}: its default export is a class or function 'Net', not a module: export an instance, e.g. \`export default new Net()\``],
-  ['a default export that is not a module', 'export default { layers: 3 };', (f) => `error: ${f}: its default export is a object, not a module: export an instance, e.g. \`export default new Net()\``],
+  [
+    'a conv given the wrong channel count',
+    'export default new nn.Sequential(new nn.Conv2d(1, 8, 3), new nn.Conv2d(4, 10, 3), new nn.AdaptiveAvgPool2d(1), new nn.Flatten());',
+    (f) => `error: ${f}: layer '1' (Conv2d 4->10, 3x3) got 8 channels`,
+  ],
+  [
+    'an output that is not [N, classes]',
+    'export default new nn.Sequential(new nn.Conv2d(1, 10, 3));',
+    (f) =>
+      `error: ${f}: the model's output is [N,10,26,26]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
+  ],
+  [
+    'an output of 5 classes for 10',
+    'export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 5));',
+    (f) => `error: ${f}: the model gives 5 outputs per image; the data has 10 classes (0-9)`,
+  ],
+  [
+    'an input shape the data cannot give',
+    'export const inputShape = [3, 32, 32];\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(3072, 10));',
+    (f) => `error: ${f}: the model takes [3,32,32] images; the data gives [1,28,28]`,
+  ],
+  [
+    'no default export',
+    'export const net = new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));',
+    (f) => `error: ${f}: has no default export: end it with \`export default new Sequential(...)\` (or your module)`,
+  ],
+  [
+    'a default export that is a class, not an instance',
+    'export default class Net extends nn.Sequential {}',
+    (f) => `error: ${f}: its default export is a class or function 'Net', not a module: export an instance, e.g. \`export default new Net()\``,
+  ],
+  [
+    'a default export that is not a module',
+    'export default { layers: 3 };',
+    (f) => `error: ${f}: its default export is a object, not a module: export an instance, e.g. \`export default new Net()\``,
+  ],
   ['a file that throws', "throw new Error('no GPU found');", (f) => `error: ${f}: failed to load: no GPU found`],
-  ['a constructor that throws', 'export default new nn.Sequential(new nn.GroupNorm(3, 8));', (f) => `error: ${f}: failed to load: GroupNorm(3, 8): the groups must divide the channels`],
-  ['a model with nothing to train', 'export default new nn.Sequential(new nn.AdaptiveAvgPool2d(1), new nn.Flatten());', (f) => `error: ${f}: the model has no parameters to train`],
+  [
+    'a constructor that throws',
+    'export default new nn.Sequential(new nn.GroupNorm(3, 8));',
+    (f) => `error: ${f}: failed to load: GroupNorm(3, 8): the groups must divide the channels`,
+  ],
+  [
+    'a model with nothing to train',
+    'export default new nn.Sequential(new nn.AdaptiveAvgPool2d(1), new nn.Flatten());',
+    (f) => `error: ${f}: the model has no parameters to train`,
+  ],
 ];
 
 describe('--model files that cannot be trained are refused in one line, with no run folder', () => {
@@ -66,7 +103,9 @@ describe('--model files that cannot be trained are refused in one line, with no 
     expect(lines(runCli('summary', ['--model', onnx]).stderr)).toEqual([`error: ${onnx}: not a loadable ONNX model (index out of range: 1 + 1 > 1)`]);
     const txt = join(dir, 'net.txt');
     writeFileSync(txt, 'x');
-    expect(lines(runCli('summary', ['--model', txt]).stderr)).toEqual([`error: ${txt}: not a model file: expected a TypeScript module (.ts, .mts, .js, .mjs) or an .onnx`]);
+    expect(lines(runCli('summary', ['--model', txt]).stderr)).toEqual([
+      `error: ${txt}: not a model file: expected a TypeScript module (.ts, .mts, .js, .mjs) or an .onnx`,
+    ]);
   });
 
   test('summary refuses a layer that does not fit, by name', () => {

@@ -48,7 +48,10 @@ const cases: [string, (file: string) => string, () => string][] = [
     () =>
       edited('nothing', 'lenet5', (m) => {
         const g = m.graph!;
-        g.node = [{ name: 'gap', opType: 'GlobalAveragePool', input: ['input'], output: ['p'] }, { name: 'flat', opType: 'Flatten', input: ['p'], output: ['output'] }];
+        g.node = [
+          { name: 'gap', opType: 'GlobalAveragePool', input: ['input'], output: ['p'] },
+          { name: 'flat', opType: 'Flatten', input: ['p'], output: ['output'] },
+        ];
         g.initializer = [];
         dims(m, 'output')[1] = { dimValue: 1 };
       }),
@@ -83,7 +86,8 @@ const cases: [string, (file: string) => string, () => string][] = [
   ],
   [
     'an output that is not [N, classes]',
-    (f) => `error: ${f}: the model's output is [N,16,5,5]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
+    (f) =>
+      `error: ${f}: the model's output is [N,16,5,5]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
     () =>
       edited('features', 'lenet5', (m) => {
         const g = m.graph!;
@@ -172,11 +176,18 @@ test('external data in a plain file beside the model is read, at its offset', ()
   const linked = join(dir, 'linked');
   mkdirSync(linked);
   symlinkSync(join(folder, 'weights.bin'), join(linked, 'weights.bin'));
-  const viaLink = edited('lenet5-link', 'lenet5', (m) => {
-    const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
-    t.rawData = new Uint8Array(0);
-    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-    t.externalData = [{ key: 'location', value: 'weights.bin' }];
-  }, linked);
-  expect(lines(runCli('summary', ['--model', viaLink]).stderr)).toEqual([`error: ${viaLink}: refused external data location 'weights.bin': it leads out of the model's folder`]);
+  const viaLink = edited(
+    'lenet5-link',
+    'lenet5',
+    (m) => {
+      const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [{ key: 'location', value: 'weights.bin' }];
+    },
+    linked,
+  );
+  expect(lines(runCli('summary', ['--model', viaLink]).stderr)).toEqual([
+    `error: ${viaLink}: refused external data location 'weights.bin': it leads out of the model's folder`,
+  ]);
 });

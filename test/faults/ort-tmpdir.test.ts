@@ -13,7 +13,10 @@ import { digitPng } from '../helpers/digits.js';
 
 let shared: string;
 /** What our processes may have left in a TMPDIR (tsx keeps its own cache there, `tsx-<uid>`: not ours). */
-const ours = (dir: string): string[] => readdirSync(dir).filter((n) => !n.startsWith('tsx-')).sort();
+const ours = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => !n.startsWith('tsx-'))
+    .sort();
 let image: string;
 
 beforeAll(async () => {
@@ -54,7 +57,8 @@ test("only src/util/onnxruntime-node.ts imports 'onnxruntime-node': every other 
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) visit(path);
-      else if (/\.(ts|mts|js|mjs)$/.test(entry.name) && /from\s+['"]onnxruntime-node['"]|import\(\s*['"]onnxruntime-node['"]/.test(readFileSync(path, 'utf8'))) offenders.push(relative(ROOT, path));
+      else if (/\.(ts|mts|js|mjs)$/.test(entry.name) && /from\s+['"]onnxruntime-node['"]|import\(\s*['"]onnxruntime-node['"]/.test(readFileSync(path, 'utf8')))
+        offenders.push(relative(ROOT, path));
     }
   };
   for (const dir of ['src', 'test', 'bench', 'examples']) visit(join(ROOT, dir));

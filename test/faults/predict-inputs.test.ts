@@ -81,7 +81,9 @@ describe('only raster images, by their bytes', () => {
   });
 
   test('a truncated PNG is a decoding error, not a crash', async () => {
-    const bytes = await sharp(digitPixels(INDEX), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const bytes = await sharp(digitPixels(INDEX), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toBuffer();
     const cut = join(dir, 'cut.png');
     writeFileSync(cut, bytes.subarray(0, 40));
     const r = runCli('predict', [cut, good]);

@@ -41,7 +41,9 @@ describe('a thousand photos and more', () => {
     expect(r.status).toBe(0);
     const out = lines(r.stdout);
     expect(out).toHaveLength(COUNT);
-    out.forEach((line, k) => expect(line).toEqual(expected(files[k], k)));
+    out.forEach((line, k) => {
+      expect(line).toEqual(expected(files[k], k));
+    });
   });
 
   test('a folder stands for its image files, in name order; other files and subfolders are left out', () => {
@@ -53,7 +55,9 @@ describe('a thousand photos and more', () => {
     expect(r.status).toBe(0);
     const out = lines(r.stdout);
     expect(out).toHaveLength(COUNT);
-    out.forEach((line, k) => expect(line).toEqual(expected(files[k], k)));
+    out.forEach((line, k) => {
+      expect(line).toEqual(expected(files[k], k));
+    });
   });
 
   test("'-' reads the paths from stdin, one per line; a folder with no images, and an empty stdin, are one-line errors", () => {
@@ -72,7 +76,10 @@ describe('a thousand photos and more', () => {
 
 test('a small PNG that inflates to 16000x16000 is refused at once, before decoding; the other files still answered', async () => {
   const bomb = join(dir, 'bomb.png');
-  await sharp({ create: { width: 16000, height: 16000, channels: 3, background: '#000' } }).greyscale().png({ compressionLevel: 9 }).toFile(bomb);
+  await sharp({ create: { width: 16000, height: 16000, channels: 3, background: '#000' } })
+    .greyscale()
+    .png({ compressionLevel: 9 })
+    .toFile(bomb);
   const started = Date.now();
   const r = runCli('predict', [bomb, files[0]]);
   const seconds = (Date.now() - started) / 1000;

@@ -54,7 +54,12 @@ describe('a model whose output is not finite', () => {
     const [light, heavy] = inkA < inkB ? [images[0], images[1]] : [images[1], images[0]];
     const g = new Graph('nan-for-light-ink');
     const x = op.flatten(g.input('image', 'float32', ['N', 1, 28, 28]));
-    const w = g.initializer('w', 'float32', [784, 10], Float32Array.from({ length: 7840 }, (_, i) => ((i * 7) % 13) / 100));
+    const w = g.initializer(
+      'w',
+      'float32',
+      [784, 10],
+      Float32Array.from({ length: 7840 }, (_, i) => ((i * 7) % 13) / 100),
+    );
     const root = op.sqrt(op.sub(op.reduceSum(x, [1], true), (inkA + inkB) / 2));
     g.output(op.mul(op.softmax(op.matmul(x, w)), op.div(root, root)), 'probabilities');
     const model = join(dir, 'nan.onnx');
@@ -85,7 +90,9 @@ describe('a model with a fixed batch size', () => {
       expect(fixed.map((o) => o.prediction!.digit)).toEqual(INDICES.map(digitLabel));
       fixed.forEach((o, i) => {
         expect(o.file).toBe(images[i]);
-        o.prediction!.probabilities.forEach((p, d) => expect(p).toBeCloseTo(free[i].prediction!.probabilities[d], 6));
+        o.prediction!.probabilities.forEach((p, d) => {
+          expect(p).toBeCloseTo(free[i].prediction!.probabilities[d], 6);
+        });
       });
     });
   }
@@ -181,8 +188,24 @@ describe('external data (an untrusted model must not read files of its choosing)
       externalData: [{ key: 'location', value: location }],
     });
     const variants: [string, (m: onnxProto.onnx.ModelProto) => void][] = [
-      ['constant', (m) => graphOf(m).node.unshift(onnx.NodeProto.create({ opType: 'Constant', output: ['c'], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: external('../constant.bin') }] }))],
-      ['sparse', (m) => graphOf(m).sparseInitializer.push(onnx.SparseTensorProto.create({ values: external('/etc/hostname'), indices: { name: 'i', dims: [1], dataType: 7, int64Data: [0] }, dims: [1] }))],
+      [
+        'constant',
+        (m) =>
+          graphOf(m).node.unshift(
+            onnx.NodeProto.create({
+              opType: 'Constant',
+              output: ['c'],
+              attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: external('../constant.bin') }],
+            }),
+          ),
+      ],
+      [
+        'sparse',
+        (m) =>
+          graphOf(m).sparseInitializer.push(
+            onnx.SparseTensorProto.create({ values: external('/etc/hostname'), indices: { name: 'i', dims: [1], dataType: 7, int64Data: [0] }, dims: [1] }),
+          ),
+      ],
       [
         'subgraph',
         (m) =>
@@ -205,7 +228,9 @@ describe('external data (an untrusted model must not read files of its choosing)
       writeFileSync(model, encodeModel(m));
       const r = runCli('predict', [images[0], '--model', model]);
       expect(r.status, name).toBe(1);
-      expect(lines(r.stderr)[0]).toMatch(new RegExp(`^error: ${model}: refused external data location '${expected[name].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': `));
+      expect(lines(r.stderr)[0]).toMatch(
+        new RegExp(`^error: ${model}: refused external data location '${expected[name].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': `),
+      );
       expect(lines(r.stderr)).toHaveLength(1);
     }
   });

@@ -34,7 +34,17 @@ function model(name: string, output: (x: Tensor, g: Graph) => Tensor, classes?: 
 
 /** Softmax over `k` classes of the flattened image, a distribution per image. */
 const softmaxOf = (k: number) => (x: Tensor, g: Graph) =>
-  op.softmax(op.matmul(x, g.initializer('w', 'float32', [784, k], Float32Array.from({ length: 784 * k }, (_, i) => ((i * 7) % 13) / 100))));
+  op.softmax(
+    op.matmul(
+      x,
+      g.initializer(
+        'w',
+        'float32',
+        [784, k],
+        Float32Array.from({ length: 784 * k }, (_, i) => ((i * 7) % 13) / 100),
+      ),
+    ),
+  );
 
 function refusedWhole(file: string, problem: string): void {
   const r = runCli('predict', [...images, '--model', file]);
@@ -71,10 +81,13 @@ describe('the shape of the output', () => {
       expect(o.prediction.probabilities).toHaveLength(3);
       expect(o.prediction.digit).toBeLessThan(3);
     }
-    refusedWhole(model('card-3-gives-10', softmaxOf(10), 3), 'its probabilities output is [3,10] for 3 images, expected [3,3]; the model does not answer as its card says');
+    refusedWhole(
+      model('card-3-gives-10', softmaxOf(10), 3),
+      'its probabilities output is [3,10] for 3 images, expected [3,3]; the model does not answer as its card says',
+    );
   });
 
-  test("a card whose classes is not a whole number of at least 2: refused before anything runs", () => {
+  test('a card whose classes is not a whole number of at least 2: refused before anything runs', () => {
     const file = model('card-bad', softmaxOf(10), 1);
     refusedWhole(file, "the model card's classes is '1', expected a whole number of at least 2");
   });
@@ -82,9 +95,17 @@ describe('the shape of the output', () => {
 
 describe('the values of the output', () => {
   const cases: [string, (x: Tensor, g: Graph) => Tensor, RegExp][] = [
-    ['shifted softmax (sums to 1, values outside [0,1])', (x, g) => op.add(softmaxOf(10)(x, g), g.constant('float32', [10], [-1, 1, 0, 0, 0, 0, 0, 0, 0, 0])), /^a probability of -?[\d.]+, outside \[0,1\]$/],
+    [
+      'shifted softmax (sums to 1, values outside [0,1])',
+      (x, g) => op.add(softmaxOf(10)(x, g), g.constant('float32', [10], [-1, 1, 0, 0, 0, 0, 0, 0, 0, 0])),
+      /^a probability of -?[\d.]+, outside \[0,1\]$/,
+    ],
     ['half a softmax (values in [0,1], summing to 0.5)', (x, g) => op.mul(softmaxOf(10)(x, g), 0.5), /^probabilities that sum to 0\.5, not 1$/],
-    ['logits (no softmax)', (x, g) => op.matmul(x, g.initializer('w', 'float32', [784, 10], new Float32Array(7840).fill(0.05))), /^a probability of [\d.]+, outside \[0,1\]$/],
+    [
+      'logits (no softmax)',
+      (x, g) => op.matmul(x, g.initializer('w', 'float32', [784, 10], new Float32Array(7840).fill(0.05))),
+      /^a probability of [\d.]+, outside \[0,1\]$/,
+    ],
   ];
   for (const [what, output, reason] of cases) {
     test(`${what}: every file gets a one-line error, exit code 1, no answer printed`, () => {

@@ -22,9 +22,7 @@ describe('two runs never share a folder', () => {
     expect(results.map((r) => r.status)).toEqual([0, 1]);
     const refusal = lines(results[1].stderr);
     expect(refusal).toHaveLength(1);
-    expect(refusal[0]).toMatch(
-      new RegExp(`^error: ${out}(: in use by another training run \\(pid \\d+\\)| already holds a run|: taken by another run)`),
-    );
+    expect(refusal[0]).toMatch(new RegExp(`^error: ${out}(: in use by another training run \\(pid \\d+\\)| already holds a run|: taken by another run)`));
     expect(metricLines(out)).toHaveLength(1);
     expect(existsSync(join(out, '.lock'))).toBe(false); // given back at the end
   });
@@ -116,7 +114,11 @@ describe('never writes into a folder that is not a run', () => {
 describe('settings that cannot work are refused at once, in one line', () => {
   const cases: [string, string[], string][] = [
     ['a batch larger than the training set', ['--batch-size', '1000000'], 'error: --batch-size 1000000: larger than the training set (60000 images)'],
-    ['a batch larger than --train-limit', ['--train-limit', '100', '--batch-size', '128'], 'error: --batch-size 128: larger than the training set (100 images)'],
+    [
+      'a batch larger than --train-limit',
+      ['--train-limit', '100', '--batch-size', '128'],
+      'error: --batch-size 128: larger than the training set (100 images)',
+    ],
     ['far more threads than cores', ['--threads', '999'], 'error: --threads 999: more than 4 per core'],
     ['a seed that would wrap', ['--seed', '4294967296'], "error: option '--seed <n>' argument '4294967296' is invalid. must be at most 4294967295 (2^32 - 1)."],
   ];

@@ -75,7 +75,9 @@ describe('folders under a checkpoint name that this program did not write', () =
     symlinkSync(foreign, join(run, 'checkpoints'));
     const before = readdirSync(foreign).sort();
     const r = resume(run);
-    expect(lines(r.stderr)).toEqual([`error: ${join(run, 'checkpoints')}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${join(run, 'checkpoints')}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`,
+    ]);
     expect(r.status).toBe(1);
     expect(readdirSync(foreign).sort()).toEqual(before);
     expect(readFileSync(join(foreign, 'epoch-002', 'notes.txt'), 'utf8')).toBe('theirs');

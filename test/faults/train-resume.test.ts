@@ -16,7 +16,10 @@ const quick = ['--train-limit', '128', '--test-limit', '100', '--threads', '1', 
 const tmp = () => mkdtempSync(join(tmpdir(), 'resume-'));
 const checkpoint = (run: string, name: string) => join(run, 'checkpoints', name);
 const metrics = (run: string): EpochMetrics[] =>
-  readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochMetrics);
+  readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as EpochMetrics);
 const trainerState = (dir: string): TrainerState => JSON.parse(readFileSync(join(dir, 'trainer.json'), 'utf8')) as TrainerState;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -80,7 +83,9 @@ describe('flags on --resume', () => {
   test('--data-dir is refused when it differs from the run', () => {
     const r = runCli('train', ['--out', pristine, '--resume', '--epochs', '3', '--data-dir', tmp()]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)[0]).toMatch(/^error: --data-dir \/.*: a resumed run keeps its recipe \(this run has the bundled MNIST\); start a new run to change it$/);
+    expect(lines(r.stderr)[0]).toMatch(
+      /^error: --data-dir \/.*: a resumed run keeps its recipe \(this run has the bundled MNIST\); start a new run to change it$/,
+    );
   });
 
   test('a flag given with the value the run already has is accepted', () => {
@@ -95,7 +100,9 @@ describe('flags on --resume', () => {
     const diverged = runCli('train', ['--out', run, '--resume', '--epochs', '3', '--lr', '1e12', '--threads', '1']);
     expect(diverged.status).toBe(1);
     expect(lines(diverged.stderr)).toHaveLength(1);
-    expect(diverged.stderr).toMatch(/^error: (loss became|the training state became non-finite) .*; the last good checkpoint is .*epoch-002\. Try a lower --lr\.$/m);
+    expect(diverged.stderr).toMatch(
+      /^error: (loss became|the training state became non-finite) .*; the last good checkpoint is .*epoch-002\. Try a lower --lr\.$/m,
+    );
     const resumed = runCli('train', ['--out', run, '--resume', '--epochs', '3', '--lr', '0.001', '--threads', '1']);
     expect(resumed.status).toBe(0);
     expect(metrics(run).map((m) => m.lr)).toEqual([0.05, 0.05, 0.001]);
@@ -127,7 +134,7 @@ describe('flags on --resume', () => {
 test('a run killed after its last checkpoint but before metrics.jsonl: the resume rewrites it from the checkpoint', () => {
   const run = twoEpochRun();
   const whole = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
-  writeFileSync(join(run, 'metrics.jsonl'), whole.split('\n')[0] + '\n'); // epoch 1's line only, as the kill left it
+  writeFileSync(join(run, 'metrics.jsonl'), `${whole.split('\n')[0]}\n`); // epoch 1's line only, as the kill left it
   const r = train(['--out', run, '--resume']);
   expect(r.stdout).toMatch(/already trained its 2 epochs/);
   expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(whole);
@@ -169,11 +176,27 @@ describe('checkpoints that must not load', () => {
 
   const badRecords: [string, (s: Record<string, unknown>) => unknown, RegExp][] = [
     ['not JSON', () => '{"format": 2, "posit', /trainer\.json: not valid JSON \(/],
-    ['a nonsense batch size', (s) => ({ ...s, config: { ...(s.config as object), batchSize: -5 } }), /trainer\.json: invalid checkpoint record: config\.batchSize: /],
+    [
+      'a nonsense batch size',
+      (s) => ({ ...s, config: { ...(s.config as object), batchSize: -5 } }),
+      /trainer\.json: invalid checkpoint record: config\.batchSize: /,
+    ],
     ['no position', (s) => ({ ...s, position: undefined }), /trainer\.json: invalid checkpoint record: position: /],
-    ['a hash that is not one', (s) => ({ ...s, files: { 'model.safetensors': 'abc' } }), /trainer\.json: invalid checkpoint record: files\.model\.safetensors: expected a SHA-256 in hex$/],
-    ['the format of an older version', (s) => ({ ...s, format: 1, files: undefined }), /trainer\.json: written by an older version \(format 1, without file hashes\), so it cannot be checked; train a new run$/],
-    ['a string where a number belongs', (s) => ({ ...s, config: { ...(s.config as object), lr: 'fast' } }), /trainer\.json: invalid checkpoint record: config\.lr: /],
+    [
+      'a hash that is not one',
+      (s) => ({ ...s, files: { 'model.safetensors': 'abc' } }),
+      /trainer\.json: invalid checkpoint record: files\.model\.safetensors: expected a SHA-256 in hex$/,
+    ],
+    [
+      'the format of an older version',
+      (s) => ({ ...s, format: 1, files: undefined }),
+      /trainer\.json: written by an older version \(format 1, without file hashes\), so it cannot be checked; train a new run$/,
+    ],
+    [
+      'a string where a number belongs',
+      (s) => ({ ...s, config: { ...(s.config as object), lr: 'fast' } }),
+      /trainer\.json: invalid checkpoint record: config\.lr: /,
+    ],
   ];
   for (const [what, edit, message] of badRecords) {
     test(`trainer.json with ${what}: one line naming the file, on resume and on export`, () => {
@@ -214,9 +237,7 @@ describe('checkpoints that must not load', () => {
     const out = join(tmp(), 'm.onnx');
     const r = runCli('export', ['--checkpoint', checkpoint(run, 'epoch-002'), '--out', out]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([
-      `error: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
-    ]);
+    expect(lines(r.stderr)).toEqual([`error: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`]);
     expect(existsSync(out)).toBe(false);
   });
 });

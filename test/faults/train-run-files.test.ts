@@ -58,7 +58,11 @@ describe('limits hold for values read from run files', () => {
     editJson(file, (j) => (j.config.threads = 999));
     const r = resume(run);
     expect(r.status).toBe(1); // null: killed by the timeout
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: ${file}: threads 999 \\(pass --threads to override\\): more than 4 per core \\(\\d+ cores here, at most \\d+\\)$`))]);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^error: ${file}: threads 999 \\(pass --threads to override\\): more than 4 per core \\(\\d+ cores here, at most \\d+\\)$`),
+      ),
+    ]);
   });
 
   test('threads: 999 in run.json of a run with no checkpoint yet: one line naming run.json; --threads overrides it', () => {
@@ -66,7 +70,9 @@ describe('limits hold for values read from run files', () => {
     editJson(join(run, 'run.json'), (j) => (j.config.threads = 999));
     const r = resume(run);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: ${join(run, 'run.json')}: threads 999 \\(pass --threads to override\\): more than 4 per core`))]);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^error: ${join(run, 'run.json')}: threads 999 \\(pass --threads to override\\): more than 4 per core`)),
+    ]);
     const fixed = resume(run, ['--threads', '1', '--max-steps', '1']);
     expect(fixed.stderr).toBe('');
     expect(fixed.status).toBe(0);
@@ -86,7 +92,9 @@ describe('limits hold for values read from run files', () => {
     editJson(file, (j) => (j.position = { epoch: 1, batch: 5000, step: 5002 }));
     const r = resume(run);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${file}: position epoch 1, batch 5000, step 5002 is not a place in this run (2 batches per epoch): edited after it was saved`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${file}: position epoch 1, batch 5000, step 5002 is not a place in this run (2 batches per epoch): edited after it was saved`,
+    ]);
   });
 });
 
@@ -94,18 +102,24 @@ describe('edits that change the recipe, and optimizer files that do not match it
   const cases: [string, (run: string) => void, (run: string) => string][] = [
     [
       'the optimizer kind edited to adam',
-      (run) => editJson(join(checkpoint(run, 'epoch-002'), 'trainer.json'), (j) => (j.config.optimizer = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 })),
+      (run) =>
+        editJson(
+          join(checkpoint(run, 'epoch-002'), 'trainer.json'),
+          (j) => (j.config.optimizer = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }),
+        ),
       (run) => `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: missing 'conv1.weight.exp_avg', which the recorded optimizer (adam) keeps`,
     ],
     [
       'nesterov switched on',
       (run) => editJson(join(checkpoint(run, 'epoch-002'), 'trainer.json'), (j) => (j.config.optimizer.nesterov = true)),
-      (run) => `${join(checkpoint(run, 'epoch-002'), 'trainer.json')}: its recipe differs from ${join(run, 'run.json')} (optimizer.nesterov: false vs true): edited after it was saved`,
+      (run) =>
+        `${join(checkpoint(run, 'epoch-002'), 'trainer.json')}: its recipe differs from ${join(run, 'run.json')} (optimizer.nesterov: false vs true): edited after it was saved`,
     ],
     [
       'an optimizer file missing a tensor (its hash re-recorded)',
       (run) => rewriteOptimizer(run, (tensors) => tensors.delete('conv3.weight.momentum_buffer')),
-      (run) => `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: missing 'conv3.weight.momentum_buffer', which the recorded optimizer (sgd) keeps`,
+      (run) =>
+        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: missing 'conv3.weight.momentum_buffer', which the recorded optimizer (sgd) keeps`,
     ],
     [
       'an optimizer tensor of the wrong shape (its hash re-recorded)',

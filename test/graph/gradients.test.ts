@@ -32,8 +32,7 @@ describe('elementwise arithmetic (with broadcasting)', () => {
   test('Add', () => expectGradientsMatch([a, b], (x, y) => op.add(x, y)));
   test('Sub', () => expectGradientsMatch([a, b], (x, y) => op.sub(x, y)));
   test('Mul', () => expectGradientsMatch([a, b], (x, y) => op.mul(x, y)));
-  test('Div', () =>
-    expectGradientsMatch([a, { ...b, data: [1.5, -2, 0.7] }], (x, y) => op.div(x, y)));
+  test('Div', () => expectGradientsMatch([a, { ...b, data: [1.5, -2, 0.7] }], (x, y) => op.div(x, y)));
   test('Neg', () => expectGradientsMatch([a], (x) => op.neg(x)));
   test('Exp', () => expectGradientsMatch([a], (x) => op.exp(x)));
   test('Sqrt', () => expectGradientsMatch([{ ...a, data: awayFromZero(24).map(Math.abs) }], (x) => op.sqrt(x)));
@@ -52,24 +51,42 @@ describe('reductions and data movement', () => {
   test('Transpose', () => expectGradientsMatch([x], (t) => op.exp(op.transpose(t, [2, 0, 3, 1]))));
   test('Slice', () => expectGradientsMatch([x], (t) => op.exp(op.slice(t, [1, -3], [3, 100], [2, 3]))));
   test('Pad', () => expectGradientsMatch([x], (t) => op.exp(op.pad(t, [0, 0, 1, 2, 0, 1, 0, 1]))));
-  test('Concat', () =>
-    expectGradientsMatch([x, { name: 'y', shape: [2, 1, 4, 5] }], (t, u) => op.exp(op.concat([t, u, t], 1)))
-  );
+  test('Concat', () => expectGradientsMatch([x, { name: 'y', shape: [2, 1, 4, 5] }], (t, u) => op.exp(op.concat([t, u, t], 1))));
   test('Where', () =>
-    expectGradientsMatch([{ name: 'a', shape: [3, 4] }, { name: 'b', shape: [4] }], (a, b) =>
-      op.where(op.greater(a, a.graph.scalar(0, 'float64')), a, b),
+    expectGradientsMatch(
+      [
+        { name: 'a', shape: [3, 4] },
+        { name: 'b', shape: [4] },
+      ],
+      (a, b) => op.where(op.greater(a, a.graph.scalar(0, 'float64')), a, b),
     ));
   test('Identity', () => expectGradientsMatch([x], (t) => op.exp(op.identity(t))));
 });
 
 describe('MatMul', () => {
   test('matrices', () =>
-    expectGradientsMatch([{ name: 'a', shape: [3, 4] }, { name: 'b', shape: [4, 5] }], (a, b) => op.matmul(a, b)));
+    expectGradientsMatch(
+      [
+        { name: 'a', shape: [3, 4] },
+        { name: 'b', shape: [4, 5] },
+      ],
+      (a, b) => op.matmul(a, b),
+    ));
   test('batched, with B broadcast over the batch (as in the conv weight gradient)', () =>
-    expectGradientsMatch([{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [4, 5] }], (a, b) => op.matmul(a, b)));
+    expectGradientsMatch(
+      [
+        { name: 'a', shape: [2, 3, 4] },
+        { name: 'b', shape: [4, 5] },
+      ],
+      (a, b) => op.matmul(a, b),
+    ));
   test('batched times transposed (the fused MatMul form)', () =>
-    expectGradientsMatch([{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [2, 5, 4] }], (a, b) =>
-      op.matmul(a, op.transpose(b, [0, 2, 1])),
+    expectGradientsMatch(
+      [
+        { name: 'a', shape: [2, 3, 4] },
+        { name: 'b', shape: [2, 5, 4] },
+      ],
+      (a, b) => op.matmul(a, op.transpose(b, [0, 2, 1])),
     ));
 });
 
@@ -88,8 +105,7 @@ describe('Gemm (Linear is Gemm with transB)', () => {
 
 describe('network ops', () => {
   test('Relu', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.relu(x)));
-  test('LeakyRelu (PyTorch default slope 0.01)', () =>
-    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x)));
+  test('LeakyRelu (PyTorch default slope 0.01)', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x)));
   test('LeakyRelu, slope 0.2', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x, 0.2)));
   test('Tanh', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.tanh(op.mul(x, 2))));
   test('Sigmoid', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.sigmoid(op.mul(x, 2))));

@@ -116,7 +116,12 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
       const shape = input.shape as number[];
       const n = shape.reduce((a, d) => a * d, 1);
       const state = initial.get(input.name);
-      if (input.dtype === 'int64') feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)), shape);
+      if (input.dtype === 'int64')
+        feeds[input.name] = new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)),
+          shape,
+        );
       else if (state) feeds[input.name] = new ort.Tensor('float32', state.data, shape);
       else if (n === 1) feeds[input.name] = new ort.Tensor('float32', Float32Array.of(0.05), shape);
       else if (input.name === 'input') feeds[input.name] = new ort.Tensor('float32', random(n, rng), shape);
@@ -129,7 +134,7 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
     for (const e of carried) expect(maxAbsDiff(out.plain[next(e.name)], out.lowered[next(e.name)]), e.name).toBeLessThan(1e-4);
   });
 
-  test("the evaluation graph, batch symbolic, gives the same log-probabilities lowered", async () => {
+  test('the evaluation graph, batch symbolic, gives the same log-probabilities lowered', async () => {
     const net = seedCnn();
     const state = net.initialState(2);
     const feeds: Record<string, ort.Tensor> = { [IMAGE]: new ort.Tensor('float32', random(5 * 784, new Rng(4)), [5, 1, 28, 28]) };

@@ -45,14 +45,23 @@ async function runSteps(opts: OptimizerOptions): Promise<number[]> {
   const slots = optimizerSlots(opts).map((s) => g.input(s, 'float32', [4]));
   const out = optimizerUpdate(opts, p, grad, slots, { lr, step: opts.kind === 'sgd' ? undefined : step });
   g.output(out.param, 'p.next');
-  out.slots.forEach((s, i) => g.output(s, `${optimizerSlots(opts)[i]}.next`));
+  out.slots.forEach((s, i) => {
+    g.output(s, `${optimizerSlots(opts)[i]}.next`);
+  });
   const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET }));
   const t = (a: number[]) => new ort.Tensor('float32', Float32Array.from(a), [a.length]);
   let param: ort.Tensor = t(P0);
   let state: ort.Tensor[] = optimizerSlots(opts).map(() => t([0, 0, 0, 0]));
   for (let s = 0; s < GRADS.length; s++) {
-    const feeds: Record<string, ort.Tensor> = { p: param, g: t(GRADS[s]), lr: new ort.Tensor('float32', Float32Array.of(LR), []), step: new ort.Tensor('float32', Float32Array.of(s + 1), []) };
-    optimizerSlots(opts).forEach((name, i) => (feeds[name] = state[i]));
+    const feeds: Record<string, ort.Tensor> = {
+      p: param,
+      g: t(GRADS[s]),
+      lr: new ort.Tensor('float32', Float32Array.of(LR), []),
+      step: new ort.Tensor('float32', Float32Array.of(s + 1), []),
+    };
+    optimizerSlots(opts).forEach((name, i) => {
+      feeds[name] = state[i];
+    });
     const r = await session.run(feeds);
     param = r['p.next'];
     state = optimizerSlots(opts).map((name) => r[`${name}.next`]);
@@ -75,10 +84,14 @@ describe('optimizer updates follow PyTorch', () => {
       const expected = P0.map((p0, i) => {
         const state = [0, 0];
         let p = p0;
-        GRADS.forEach((g, s) => (p = reference(opts, p, g[i], state, s + 1)));
+        GRADS.forEach((g, s) => {
+          p = reference(opts, p, g[i], state, s + 1);
+        });
         return p;
       });
-      ours.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+      ours.forEach((v, i) => {
+        expect(v).toBeCloseTo(expected[i], 5);
+      });
       expect(ours).not.toEqual(P0);
     });
   }

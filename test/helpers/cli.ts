@@ -36,7 +36,11 @@ export function runCli(script: string, args: readonly string[], options: number 
 }
 
 /** Starts a CLI without waiting: the process (to kill) and its result once it ends. */
-export function startCli(script: string, args: readonly string[], { cwd = ROOT, env: extra }: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+export function startCli(
+  script: string,
+  args: readonly string[],
+  { cwd = ROOT, env: extra }: CliOptions = {},
+): { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
   const child = spawn(process.execPath, command(script, args), { cwd, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

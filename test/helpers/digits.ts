@@ -23,6 +23,8 @@ export function firstOf(label: number, from = 0): number {
 /** Writes test digit `index` as a 28x28 PNG in `dir`; returns its path. */
 export async function digitPng(dir: string, index: number): Promise<string> {
   const file = join(dir, `digit-${index}.png`);
-  await sharp(digitPixels(index), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(file);
+  await sharp(digitPixels(index), { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(file);
   return file;
 }

@@ -16,7 +16,11 @@ export function readFixture(name: string): Map<string, FixtureTensor> {
   const out = new Map<string, FixtureTensor>();
   for (const [key, value] of Object.entries(header)) {
     if (key === '__metadata__') continue;
-    const { dtype, shape, data_offsets: [a, b] } = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const {
+      dtype,
+      shape,
+      data_offsets: [a, b],
+    } = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const raw = data.slice(a, b);
     const typed = dtype === 'I64' ? new BigInt64Array(raw.buffer, raw.byteOffset, (b - a) / 8) : new Float64Array(raw.buffer, raw.byteOffset, (b - a) / 8);
     out.set(key, { shape, data: typed });

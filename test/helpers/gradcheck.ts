@@ -87,12 +87,7 @@ async function analyticGradients(
  * Each differentiated input's analytic gradient against central differences of `lossAt`,
  * which reads the values `dataOf` gives (varied in place, restored after each step).
  */
-async function compareAll(
-  a: Analytic,
-  dataOf: (t: Tensor) => FloatArray,
-  lossAt: () => number | Promise<number>,
-  eps: number,
-): Promise<GradCheckResult[]> {
+async function compareAll(a: Analytic, dataOf: (t: Tensor) => FloatArray, lossAt: () => number | Promise<number>, eps: number): Promise<GradCheckResult[]> {
   const results: GradCheckResult[] = [];
   for (const t of a.wrt) {
     const data = dataOf(t);

@@ -6,7 +6,16 @@
 type Point = [number, number];
 
 const SIDE = 28;
-const NEIGHBOURS: Point[] = [[0, -1], [1, -1], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1]];
+const NEIGHBOURS: Point[] = [
+  [0, -1],
+  [1, -1],
+  [1, 0],
+  [1, 1],
+  [0, 1],
+  [-1, 1],
+  [-1, 0],
+  [-1, -1],
+];
 
 function thin(on: Uint8Array): Uint8Array {
   const img = Uint8Array.from(on);
@@ -37,7 +46,9 @@ function thin(on: Uint8Array): Uint8Array {
 export function digitStrokes(pixels: ArrayLike<number>, threshold = 100): Point[][] {
   const skeleton = thin(Uint8Array.from({ length: SIDE * SIDE }, (_, i) => (pixels[i] > threshold ? 1 : 0)));
   const left = new Set<number>();
-  skeleton.forEach((v, i) => v && left.add(i));
+  skeleton.forEach((v, i) => {
+    if (v) left.add(i);
+  });
   const neighbours = (i: number) =>
     NEIGHBOURS.map(([dx, dy]) => [(i % SIDE) + dx, Math.floor(i / SIDE) + dy])
       .filter(([x, y]) => x >= 0 && y >= 0 && x < SIDE && y < SIDE)

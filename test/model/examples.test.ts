@@ -43,7 +43,14 @@ test('examples/seed-cnn.ts, the PyTorch class transcribed, emits the built-in se
   expect(bytes(evalGraph(net))).toEqual(bytes(evalGraph(builtin)));
   const sgd = { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false } as const;
   expect(bytes(trainStepGraph(net.withDropout(0), 16, sgd).graph)).toEqual(bytes(trainStepGraph(builtin.withDropout(0), 16, sgd).graph));
-  expect(trainStepGraph(net, 16, sgd).masks.map((m) => m.name)).toEqual(['drop.mask', 'drop.mask_2', 'drop.mask_3', 'drop.mask_4', 'drop.mask_5', 'drop.mask_6']);
+  expect(trainStepGraph(net, 16, sgd).masks.map((m) => m.name)).toEqual([
+    'drop.mask',
+    'drop.mask_2',
+    'drop.mask_3',
+    'drop.mask_4',
+    'drop.mask_5',
+    'drop.mask_6',
+  ]);
 });
 
 /**
@@ -76,7 +83,8 @@ describe.each(['tiny-gap', 'resnet-gn', 'lenet5'])('examples/%s.ts trains as PyT
       expect(Math.abs((out[LOSS].data as Float32Array)[0] - ref) / ref, `loss of step ${s}`).toBeLessThan(1e-5);
       state = Object.fromEntries(step.carried.map(({ name: n }) => [n, out[next(n)]]));
     }
-    for (const s of net.stateSpecs) expect(relativeError(state[s.name].data as Float32Array, get(`${name}.final.${s.name}`).data as Float64Array), s.name).toBeLessThan(1e-4);
+    for (const s of net.stateSpecs)
+      expect(relativeError(state[s.name].data as Float32Array, get(`${name}.final.${s.name}`).data as Float64Array), s.name).toBeLessThan(1e-4);
     await session.release();
   });
 });

@@ -8,7 +8,21 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { Tensor } from '../../src/graph/builder.js';
-import { BatchNorm2d, Dropout, Flatten, GroupNorm, LayerNorm, LeakyReLU, Linear, LogSoftmax, type Module, Residual, Sequential, Sigmoid, Tanh } from '../../src/index.js';
+import {
+  BatchNorm2d,
+  Dropout,
+  Flatten,
+  GroupNorm,
+  LayerNorm,
+  LeakyReLU,
+  Linear,
+  LogSoftmax,
+  type Module,
+  Residual,
+  Sequential,
+  Sigmoid,
+  Tanh,
+} from '../../src/index.js';
 import { Network } from '../../src/model/network.js';
 import { gradCheck, type InputSpec } from '../helpers/gradcheck.js';
 
@@ -39,7 +53,12 @@ describe.each(CASES)('%s', (_label, make, shape, data) => {
       // Buffers (running statistics) go in, but take no gradient.
       ...state.map((s) => ({ name: s.name, shape: s.shape, constant: !s.trainable })),
     ];
-    const mask = { name: 'mask', shape, constant: true, data: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (i % 4 === 1 ? 0 : 1 / 0.75)) };
+    const mask = {
+      name: 'mask',
+      shape,
+      constant: true,
+      data: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (i % 4 === 1 ? 0 : 1 / 0.75)),
+    };
     const usesMask = make() instanceof Dropout;
     const results = await gradCheck(usesMask ? [...specs, mask] : specs, (x, ...rest) => {
       const byName = new Map(state.map((s, i) => [s.name, rest[i]]));

@@ -77,7 +77,16 @@ const CASES: Record<string, () => Module> = {
       ),
       new Conv2d(4, 8, 1, { stride: 2, bias: false }),
     ),
-  sequential_named: () => new Sequential(new Conv2d(1, 4, 3, { bias: false }), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(36, 10), new LogSoftmax(1)),
+  sequential_named: () =>
+    new Sequential(
+      new Conv2d(1, 4, 3, { bias: false }),
+      new BatchNorm2d(4),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear(36, 10),
+      new LogSoftmax(1),
+    ),
   two_small_batchnorms: () =>
     new Sequential(new Conv2d(2, 4, 3, { bias: false }), new BatchNorm2d(4), new ReLU(), new Conv2d(4, 4, 3, { bias: false }), new BatchNorm2d(4)),
 };
@@ -110,7 +119,9 @@ describe.each(Object.keys(CASES))('%s: as PyTorch', (name) => {
     const loss = op.reduceSum(op.mul(y, r), [...Array(y.rank).keys()]);
     g.output(y, 'y');
     const params = net.parameterSpecs.map((s) => state.get(s.name)!);
-    gradients(loss, [x, ...params]).forEach((d, i) => g.output(d!, `grad.${i === 0 ? 'input' : params[i - 1].name}`));
+    gradients(loss, [x, ...params]).forEach((d, i) => {
+      g.output(d!, `grad.${i === 0 ? 'input' : params[i - 1].name}`);
+    });
     for (const [n, v] of buffers) g.output(v, `next.${n}`);
 
     const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET }), { intraOpNumThreads: 1 });

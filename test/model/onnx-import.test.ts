@@ -84,7 +84,9 @@ test('the seed CNN exported by PyTorch trains as the built-in definition: 20 ste
   const ours = await nodeLosses(builtin, config, data);
   const theirs = await nodeLosses(imported, config, data);
   expect(theirs).toHaveLength(20);
-  theirs.forEach((l, i) => expect(Math.abs(l - ours[i]) / ours[i], `step ${i + 1}: ${l} vs ${ours[i]}`).toBeLessThan(1e-5));
+  theirs.forEach((l, i) => {
+    expect(Math.abs(l - ours[i]) / ours[i], `step ${i + 1}: ${l} vs ${ours[i]}`).toBeLessThan(1e-5);
+  });
 });
 
 test('a model exported in eval mode (BatchNorm folded into the convs by the exporter) imports under its names and trains', async () => {

@@ -36,8 +36,12 @@ describe('the seed CNN emits the graphs it did before the layer API (SHA-256 of 
     expect(sha256Hex(serializeModel(step, { opset: OPSET }))).toBe('8ef1995d4e3f66c7fb5168f244caf62edc4202e4f72b906aa93d8049193e76a6');
   });
   test('the same, lowered to NCHWc convs (blocks of 16 and of 8)', () => {
-    expect(sha256Hex(serializeModel(step, { opset: OPSET, lowering: nchwcLowering(16) }))).toBe('a2e54c26e355af747a1e85cade479eeac9fce248cf9547febacd6e1c1f4719a2');
-    expect(sha256Hex(serializeModel(step, { opset: OPSET, lowering: nchwcLowering(8) }))).toBe('1fbffca66100c16ada8141cedb173a2cfe96dbb77ef0f46d1d8d81bfb1949ab6');
+    expect(sha256Hex(serializeModel(step, { opset: OPSET, lowering: nchwcLowering(16) }))).toBe(
+      'a2e54c26e355af747a1e85cade479eeac9fce248cf9547febacd6e1c1f4719a2',
+    );
+    expect(sha256Hex(serializeModel(step, { opset: OPSET, lowering: nchwcLowering(8) }))).toBe(
+      '1fbffca66100c16ada8141cedb173a2cfe96dbb77ef0f46d1d8d81bfb1949ab6',
+    );
   });
   test('training step with Adam and the moving average, batch 64', () => {
     const g = withOldScratch(trainStepGraph(net, 64, { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, { average: true }).graph);
@@ -47,9 +51,18 @@ describe('the seed CNN emits the graphs it did before the layer API (SHA-256 of 
     const g = trainStepGraph(net, 128, sgd).graph;
     const scratch = [...g.initializers].filter(([n]) => n.includes('.scratch_')).map(([n, i]) => `${n}=${i.data[0]}`);
     expect(scratch).toEqual([
-      'bn1.weight.scratch_mean=0', 'bn1.weight.scratch_var=1', 'bn2.weight.scratch_mean=0', 'bn2.weight.scratch_var=1',
-      'bn3.weight.scratch_mean=0', 'bn3.weight.scratch_var=1', 'bn4.weight.scratch_mean=2', 'bn4.weight.scratch_var=3',
-      'bn5.weight.scratch_mean=4', 'bn5.weight.scratch_var=5', 'bn6.weight.scratch_mean=0', 'bn6.weight.scratch_var=1',
+      'bn1.weight.scratch_mean=0',
+      'bn1.weight.scratch_var=1',
+      'bn2.weight.scratch_mean=0',
+      'bn2.weight.scratch_var=1',
+      'bn3.weight.scratch_mean=0',
+      'bn3.weight.scratch_var=1',
+      'bn4.weight.scratch_mean=2',
+      'bn4.weight.scratch_var=3',
+      'bn5.weight.scratch_mean=4',
+      'bn5.weight.scratch_var=5',
+      'bn6.weight.scratch_mean=0',
+      'bn6.weight.scratch_var=1',
     ]);
   });
   test('evaluation graph', () => {
@@ -62,6 +75,8 @@ describe('the seed CNN emits the graphs it did before the layer API (SHA-256 of 
     expect(sha256Hex(exported)).toBe('a5342d661bed6bf63aed0a3de29e8bb162a2805ef1ceea188e38acbf72d8c463');
   });
   test('initial state (same draws per entry)', () => {
-    expect(sha256Hex(new Uint8Array(net.initialState(5).get('conv3.weight')!.data.buffer))).toBe('063b22bcd374e20bf54573664f861252b3f3e31ea3c875a044d1993be3402f60');
+    expect(sha256Hex(new Uint8Array(net.initialState(5).get('conv3.weight')!.data.buffer))).toBe(
+      '063b22bcd374e20bf54573664f861252b3f3e31ea3c875a044d1993be3402f60',
+    );
   });
 });

@@ -15,12 +15,26 @@ function picture(w: number, h: number, rect: { x: number; y: number; w: number; 
 }
 
 function stats(x: Float32Array) {
-  let mass = 0, cx = 0, cy = 0, x0 = SIDE, x1 = -1, y0 = SIDE, y1 = -1;
-  for (let y = 0; y < SIDE; y++) for (let i = 0; i < SIDE; i++) {
-    const v = x[y * SIDE + i];
-    mass += v; cx += v * i; cy += v * y;
-    if (v > 0.5) { x0 = Math.min(x0, i); x1 = Math.max(x1, i); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
-  }
+  let mass = 0,
+    cx = 0,
+    cy = 0,
+    x0 = SIDE,
+    x1 = -1,
+    y0 = SIDE,
+    y1 = -1;
+  for (let y = 0; y < SIDE; y++)
+    for (let i = 0; i < SIDE; i++) {
+      const v = x[y * SIDE + i];
+      mass += v;
+      cx += v * i;
+      cy += v * y;
+      if (v > 0.5) {
+        x0 = Math.min(x0, i);
+        x1 = Math.max(x1, i);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    }
   return { cx: cx / mass, cy: cy / mass, w: x1 - x0 + 1, h: y1 - y0 + 1, max: Math.max(...x) };
 }
 

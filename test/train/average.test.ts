@@ -35,7 +35,8 @@ describe('the moving average in the training-step graph', () => {
     for (const m of step.masks) feeds[m.name] = new Float32Array(numel(m.shape)).fill(1 / (1 - m.p));
     const initial = net.initialState(1);
     for (const e of step.carried) {
-      if (e.role === 'average') feeds[e.name] = random(numel(e.shape)); // an average away from the weights
+      if (e.role === 'average')
+        feeds[e.name] = random(numel(e.shape)); // an average away from the weights
       else if (e.role === 'optimizer') feeds[e.name] = random(numel(e.shape), 0.01);
       else feeds[e.name] = initial.get(e.name)!.data;
     }

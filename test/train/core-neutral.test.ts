@@ -35,7 +35,11 @@ function walk(roots: readonly string[]): { reached: Set<string>; forbidden: stri
 }
 
 test('src/train/core and everything it imports use neither Node nor onnxruntime-node', () => {
-  const { reached, forbidden } = walk(readdirSync(CORE).filter((n) => n.endsWith('.ts')).map((n) => join(CORE, n)));
+  const { reached, forbidden } = walk(
+    readdirSync(CORE)
+      .filter((n) => n.endsWith('.ts'))
+      .map((n) => join(CORE, n)),
+  );
   expect(forbidden).toEqual([]);
   // the walk really followed the core's imports into the other folders
   for (const dep of ['src/graph/builder.ts', 'src/model/graphs.ts', 'src/data/augment.ts', 'src/train/core/config.ts']) {
@@ -59,7 +63,12 @@ function sourceGraph(): Map<string, string[]> {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) visit(path);
       else if (entry.name.endsWith('.ts')) {
-        graph.set(path, imports(path).filter((s) => s.startsWith('.')).map((s) => resolve(dirname(path), s.replace(/\.js$/, '.ts'))));
+        graph.set(
+          path,
+          imports(path)
+            .filter((s) => s.startsWith('.'))
+            .map((s) => resolve(dirname(path), s.replace(/\.js$/, '.ts'))),
+        );
       }
     }
   };

@@ -49,7 +49,9 @@ describe('an exported model read back for fine-tuning', () => {
     const pixels = Float32Array.from(testSet.images.subarray(0, n * 784), (v) => v / 255);
     const probs = (await session.run({ image: new ort.Tensor('float32', pixels, [n, 1, 28, 28]) }))[PROBABILITIES].data as Float32Array;
     let worst = 0;
-    probs.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - Math.exp(logp[i])))));
+    probs.forEach((p, i) => {
+      worst = Math.max(worst, Math.abs(p - Math.exp(logp[i])));
+    });
     expect(worst).toBeLessThan(1e-5);
   });
 
@@ -67,7 +69,8 @@ describe('fine-tuning batches', () => {
     const masks = trainStepGraph(folded, recipe.batchSize, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false }).masks;
     const collect = async () => {
       const out: { labels: number[]; images: Float32Array }[] = [];
-      for await (const b of new MixedBatches(own, train, recipe, masks).epoch(0, 0, 0, recipe.steps)) out.push({ labels: Array.from(b.labels, Number), images: b.images.slice() });
+      for await (const b of new MixedBatches(own, train, recipe, masks).epoch(0, 0, 0, recipe.steps))
+        out.push({ labels: Array.from(b.labels, Number), images: b.images.slice() });
       return out;
     };
     const [a, b] = [await collect(), await collect()];
@@ -93,7 +96,14 @@ describe('teaching the shipped model', () => {
     try {
       expect(await readsSeven(model)).toBe(0);
       const losses: number[] = [];
-      const tuned = await fineTune({ net: folded, model, own: ownExamples(inputs, [7, 7, 7, 7]), base: train, runtime, onStep: (_, loss) => losses.push(loss) });
+      const tuned = await fineTune({
+        net: folded,
+        model,
+        own: ownExamples(inputs, [7, 7, 7, 7]),
+        base: train,
+        runtime,
+        onStep: (_, loss) => losses.push(loss),
+      });
       expect(losses).toHaveLength(FINE_TUNE.steps);
       const first = (await evaluator.evaluate(tuned, ownExamples([inputs[0]], [7]))).correct;
       const all = await readsSeven(tuned);

@@ -24,7 +24,12 @@ test('the summary counts only kernels inside the steps after the warm-up, by op 
 test("convs on ORT's NCHWc kernels are counted apart from the plain ones", () => {
   const kernel = (name: string, op: string, dur: number) => ({ cat: 'Node', name: `${name}_kernel_time`, ts: 10, dur, args: { op_name: op } });
   const summary = summarizeTrace(
-    [{ cat: 'Session', name: 'model_run', ts: 0, dur: 1000 }, kernel('Conv_9.nchwc.conv', 'Conv', 300), kernel('Conv_9.nchwc.reorder_output', 'ReorderOutput', 100), kernel('Conv_3', 'Conv', 200)],
+    [
+      { cat: 'Session', name: 'model_run', ts: 0, dur: 1000 },
+      kernel('Conv_9.nchwc.conv', 'Conv', 300),
+      kernel('Conv_9.nchwc.reorder_output', 'ReorderOutput', 100),
+      kernel('Conv_3', 'Conv', 200),
+    ],
     0,
   );
   expect(summary.ops.map((o) => [o.op, o.ms])).toEqual([
@@ -36,7 +41,22 @@ test("convs on ORT's NCHWc kernels are counted apart from the plain ones", () =>
 
 test('npm run train -- --profile writes a trace into the run folder and prints the table', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'profile-')), 'run');
-  const r = runCli('train', ['--profile', '3', '--max-steps', '12', '--train-limit', '512', '--test-limit', '100', '--batch-size', '64', '--threads', '1', '--out', out]);
+  const r = runCli('train', [
+    '--profile',
+    '3',
+    '--max-steps',
+    '12',
+    '--train-limit',
+    '512',
+    '--test-limit',
+    '100',
+    '--batch-size',
+    '64',
+    '--threads',
+    '1',
+    '--out',
+    out,
+  ]);
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(new RegExp(`profile of 3 training steps after 5 warm-up steps, median step \\d+\\.\\d ms \\(trace: ${out}/profile\\.json`));
   expect(r.stdout).toMatch(/^Conv +\d+\.\d\d +\d+\.\d%/m);

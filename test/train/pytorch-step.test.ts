@@ -52,7 +52,9 @@ describe.each(forms)('whole network vs PyTorch (float64 reference), graph %s', (
     g.output(logp, 'log_probs');
     g.output(loss, LOSS);
     const params = net.parameterSpecs.map((s) => tensors.get(s.name)!);
-    gradients(loss, params).forEach((d, i) => g.output(d!, `grad.${params[i].name}`));
+    gradients(loss, params).forEach((d, i) => {
+      g.output(d!, `grad.${params[i].name}`);
+    });
     const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET, lowering }), { intraOpNumThreads: 1 });
     const out = await session.run({
       ...stateFeeds(),

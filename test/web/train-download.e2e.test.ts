@@ -105,7 +105,9 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
       for (let c = 0; c < 10; c++) worst = Math.max(worst, Math.abs(cli[c] - inPage[i * 10 + c]));
     });
     const right = outcomes.filter((o, i) => o.prediction!.digit === digitLabel(indices[i])).length;
-    console.log(`downloaded model: predict (onnxruntime-node) vs the page (onnxruntime-web): largest probability difference ${worst.toExponential(2)}; ${right}/${images.length} digits right`);
+    console.log(
+      `downloaded model: predict (onnxruntime-node) vs the page (onnxruntime-web): largest probability difference ${worst.toExponential(2)}; ${right}/${images.length} digits right`,
+    );
     expect(worst).toBeLessThanOrEqual(1e-4);
   }, 120_000);
 

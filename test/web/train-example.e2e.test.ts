@@ -38,7 +38,8 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
   const errors: string[] = [];
   const outside: string[] = [];
 
-  const download = async (button: string): Promise<Buffer> => readFileSync((await saveDownload(page, button, mkdtempSync(join(tmpdir(), 'train-example-')))).path);
+  const download = async (button: string): Promise<Buffer> =>
+    readFileSync((await saveDownload(page, button, mkdtempSync(join(tmpdir(), 'train-example-')))).path);
 
   beforeAll(async () => {
     site = await serveDemo();
@@ -69,7 +70,9 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     const config = trainConfig({ ...DEFAULT_CHOICE, model: 'resnet-gn', batchSize: 64, length: { kind: 'steps', steps: 5 } }, data.train.count);
     const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
-    console.log(`train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} -> ${losses.at(-1)!.toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
+    console.log(
+      `train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} -> ${losses.at(-1)!.toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
+    );
     for (const d of diffs) expect(d).toBeLessThan(1e-4);
     expect(errors).toEqual([]);
     expect(outside).toEqual([]);

@@ -25,7 +25,8 @@ function walk(entries: string[]): { reached: string[]; packages: Set<string>; fo
     for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
       const spec = m[1] ?? m[2] ?? m[3];
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')), here);
-      else if (spec.startsWith('node:') || builtinModules.includes(spec) || NODE_ONLY.has(spec.split('/')[0])) forbidden.push(`${here.join(' -> ')} imports ${spec}`);
+      else if (spec.startsWith('node:') || builtinModules.includes(spec) || NODE_ONLY.has(spec.split('/')[0]))
+        forbidden.push(`${here.join(' -> ')} imports ${spec}`);
       else packages.add(spec.split('?')[0]);
     }
   };
@@ -36,7 +37,14 @@ function walk(entries: string[]): { reached: string[]; packages: Set<string>; fo
 test('the training page and its worker reach the shared core and model, and nothing of Node', () => {
   const { reached, packages, forbidden } = walk(['web-demo/train.ts', 'web-demo/train-worker.ts']);
   expect(forbidden).toEqual([]);
-  for (const shared of ['src/train/core/training-loop.ts', 'src/train/core/batch-source.ts', 'src/train/core/evaluator.ts', 'src/model/seed-cnn.ts', 'src/data/mnist-format.ts', 'src/data/idx-format.ts']) {
+  for (const shared of [
+    'src/train/core/training-loop.ts',
+    'src/train/core/batch-source.ts',
+    'src/train/core/evaluator.ts',
+    'src/model/seed-cnn.ts',
+    'src/data/mnist-format.ts',
+    'src/data/idx-format.ts',
+  ]) {
     expect(reached).toContain(shared);
   }
   expect(reached.filter((f) => /^src\/data\/(idx|mnist)\.ts$/.test(f))).toEqual([]);

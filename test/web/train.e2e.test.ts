@@ -133,7 +133,13 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
             .filter((e) => (e.role === 'optimizer') === optimizer)
             .map((e) => [e.name, { shape: e.shape, data: Float32Array.from(browserStates[step][e.name]) }]),
         );
-      return { model: pick(false), optimizer: pick(true), position: { epoch: 0, batch: step, step }, metrics: [], savedAt: `the browser's state before step ${step}` };
+      return {
+        model: pick(false),
+        optimizer: pick(true),
+        position: { epoch: 0, batch: step, step },
+        metrics: [],
+        savedAt: `the browser's state before step ${step}`,
+      };
     }
 
     const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);

@@ -53,7 +53,8 @@ const Clip = defineOp<[input: Tensor, min?: Tensor, max?: Tensor]>({
 /** x limited to [min, max] (either bound may be left out). */
 export function clip(x: Tensor, min?: number, max?: number): Tensor {
   const bound = (v: number | undefined) => (v === undefined ? undefined : x.graph.scalar(v, x.dtype));
-  const inputs: [Tensor, Tensor?, Tensor?] = max === undefined ? (min === undefined ? [x] : [x, bound(min)]) : [x, bound(min) ?? x.graph.scalar(-3.4028234663852886e38, x.dtype), bound(max)];
+  const inputs: [Tensor, Tensor?, Tensor?] =
+    max === undefined ? (min === undefined ? [x] : [x, bound(min)]) : [x, bound(min) ?? x.graph.scalar(-3.4028234663852886e38, x.dtype), bound(max)];
   return emit(Clip, inputs, {})[0];
 }
 

@@ -28,9 +28,7 @@ function averagePoolGrad(op: Ops, x: Tensor, dy: Tensor, attrs: AveragePoolAttrs
   const [kh, kw] = attrs.kernel_shape;
   const padded = attrs.pads.some((p) => p !== 0);
   const scaled =
-    attrs.count_include_pad || !padded
-      ? op.mul(dy, 1 / (kh * kw))
-      : op.div(dy, x.graph.constant(x.dtype, [1, 1, oh, ow], windowCounts(h, w, oh, ow, attrs)));
+    attrs.count_include_pad || !padded ? op.mul(dy, 1 / (kh * kw)) : op.div(dy, x.graph.constant(x.dtype, [1, 1, oh, ow], windowCounts(h, w, oh, ow, attrs)));
   const kernel = x.graph.constant(x.dtype, [c, 1, kh, kw], new Array<number>(c * kh * kw).fill(1));
   return op.convTranspose(scaled, kernel, x, { kernel_shape: attrs.kernel_shape, pads: attrs.pads, strides: attrs.strides, group: c });
 }
@@ -61,7 +59,11 @@ export interface AveragePoolOptions {
 }
 
 /** Mean over kernel windows; `kernel` is [kh, kw]. */
-export function averagePool(x: Tensor, kernel: readonly number[], { strides = kernel, pads = [0, 0, 0, 0], countIncludePad = false }: AveragePoolOptions = {}): Tensor {
+export function averagePool(
+  x: Tensor,
+  kernel: readonly number[],
+  { strides = kernel, pads = [0, 0, 0, 0], countIncludePad = false }: AveragePoolOptions = {},
+): Tensor {
   return emit(AveragePool, [x], { kernel_shape: kernel, strides, pads, count_include_pad: countIncludePad ? 1 : 0 })[0];
 }
 

@@ -32,11 +32,7 @@ interface BatchNormAttrs {
 }
 
 // Outputs: Y, then (training mode only) the batch mean and variance.
-const BatchNormalization = defineOp<
-  [X: Tensor, scale: Tensor, B: Tensor, input_mean: Tensor, input_var: Tensor],
-  BatchNormAttrs,
-  readonly Tensor[]
->({
+const BatchNormalization = defineOp<[X: Tensor, scale: Tensor, B: Tensor, input_mean: Tensor, input_var: Tensor], BatchNormAttrs, readonly Tensor[]>({
   type: 'BatchNormalization',
   since: 14,
   attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
@@ -98,14 +94,7 @@ export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilo
 }
 
 /** Normalises with the running statistics (evaluation). */
-export function batchNormInference(
-  x: Tensor,
-  gamma: Tensor,
-  beta: Tensor,
-  runningMean: Tensor,
-  runningVar: Tensor,
-  epsilon = 1e-5,
-): Tensor {
+export function batchNormInference(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, epsilon = 1e-5): Tensor {
   return emit(BatchNormalization, [x, gamma, beta, runningMean, runningVar], {
     epsilon,
     momentum: 0.9,

@@ -105,8 +105,7 @@ export function convTranspose(dy: Tensor, w: Tensor, like: Tensor, { kernel_shap
   return emit(ConvTranspose, [dy, w], attrs)[0];
 }
 
-const isPlain = ({ strides, dilations, group }: ConvAttrs) =>
-  strides.every((s) => s === 1) && (dilations ?? []).every((d) => d === 1) && (group ?? 1) === 1;
+const isPlain = ({ strides, dilations, group }: ConvAttrs) => strides.every((s) => s === 1) && (dilations ?? []).every((d) => d === 1) && (group ?? 1) === 1;
 
 /** dX: conv(dY, flip(W)^T) with padding k-1-p on each side when the conv is plain; else ConvTranspose. */
 function convInputGrad(op: Ops, dy: Tensor, x: Tensor, w: Tensor, attrs: ConvAttrs): Tensor {
@@ -163,7 +162,7 @@ export function conv(x: Tensor, w: Tensor, b?: Tensor, opts: ConvOptions = {}): 
     pads: opts.pads ?? [0, 0, 0, 0],
     strides: opts.strides ?? [1, 1],
   };
-  if (opts.dilations && opts.dilations.some((d) => d !== 1)) attrs.dilations = opts.dilations;
+  if (opts.dilations?.some((d) => d !== 1)) attrs.dilations = opts.dilations;
   if (opts.group !== undefined && opts.group !== 1) attrs.group = opts.group;
   return emit(Conv, [x, w, b], attrs)[0];
 }

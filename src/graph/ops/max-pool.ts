@@ -66,7 +66,8 @@ const ScatterElements = defineOp<[data: Tensor, indices: Tensor, updates: Tensor
   since: 16,
   attrs: { axis: 'int', reduction: 'string' },
   infer: ([data, indices, updates]) => {
-    if (indices.dtype !== 'int64' || indices.rank !== data.rank || updates.rank !== data.rank) throw shapeError('ScatterElements', 'ranks or index type differ', data, indices, updates);
+    if (indices.dtype !== 'int64' || indices.rank !== data.rank || updates.rank !== data.rank)
+      throw shapeError('ScatterElements', 'ranks or index type differ', data, indices, updates);
     return [{ dtype: data.dtype, shape: data.shape }];
   },
 });
@@ -82,7 +83,7 @@ function attrs(kernel: number | readonly number[], stride: number | PoolOptions 
   const k = typeof kernel === 'number' ? [kernel, kernel] : kernel;
   const opts: PoolOptions = typeof stride === 'number' ? { strides: [stride, stride] } : (stride ?? {});
   const a: MaxPoolAttrs = { kernel_shape: k, strides: opts.strides ?? k };
-  if (opts.pads && opts.pads.some((p) => p !== 0)) a.pads = opts.pads;
+  if (opts.pads?.some((p) => p !== 0)) a.pads = opts.pads;
   return a;
 }
 

@@ -29,11 +29,7 @@ export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
 }
 
 /** The gradient of an op that only reshapes (Reshape, Flatten, Unsqueeze): dy in the input's shape. */
-function reshapeBack(
-  { inputs: [x] }: { readonly inputs: readonly [Tensor, ...Inputs] },
-  [dy]: readonly [Tensor],
-  op: Ops,
-): [Tensor] {
+function reshapeBack({ inputs: [x] }: { readonly inputs: readonly [Tensor, ...Inputs] }, [dy]: readonly [Tensor], op: Ops): [Tensor] {
   return [op.reshape(dy, x.shape)];
 }
 
@@ -214,13 +210,7 @@ const Slice = defineOp<[data: Tensor, starts: Tensor, ends: Tensor, axes: Tensor
 });
 
 /** x[starts:ends:steps] along `axes`. */
-export function slice(
-  x: Tensor,
-  starts: readonly number[],
-  ends: readonly number[],
-  axes: readonly number[],
-  steps?: readonly number[],
-): Tensor {
+export function slice(x: Tensor, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Tensor {
   const [s, e, a] = [starts, ends, axes].map((v) => int64s(x, v));
   return emit(Slice, steps ? [x, s, e, a, int64s(x, steps)] : [x, s, e, a], {})[0];
 }

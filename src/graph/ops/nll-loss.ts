@@ -9,7 +9,7 @@ const NegativeLogLikelihoodLoss = defineOp<[input: Tensor, target: Tensor], { re
   since: 13,
   attrs: { reduction: 'string' },
   infer: ([x, t]) => {
-    if (x.rank !== 2 || t.rank !== 1 || t.dtype !== 'int64' || (x.shape[0] !== t.shape[0])) {
+    if (x.rank !== 2 || t.rank !== 1 || t.dtype !== 'int64' || x.shape[0] !== t.shape[0]) {
       throw shapeError('NegativeLogLikelihoodLoss', 'expects input [N,C] and int64 target [N]', x, t);
     }
     return [{ dtype: x.dtype, shape: [] }];
@@ -27,8 +27,7 @@ function classRange(like: Tensor, classes: number): Tensor {
 }
 
 /** Mean negative log-likelihood of `target` (int64 class indices) under log-probabilities. */
-export const nllLoss = (logProbs: Tensor, target: Tensor): Tensor =>
-  emit(NegativeLogLikelihoodLoss, [logProbs, target], { reduction: 'mean' })[0];
+export const nllLoss = (logProbs: Tensor, target: Tensor): Tensor => emit(NegativeLogLikelihoodLoss, [logProbs, target], { reduction: 'mean' })[0];
 
 declare module '../builder.js' {
   interface Ops {

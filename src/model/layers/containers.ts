@@ -17,7 +17,8 @@ export class Sequential extends Module {
   constructor(...modules: Module[] | [Readonly<Record<string, Module>>]) {
     super();
     const [first] = modules;
-    const named = modules.length === 1 && !Module.is(first) ? Object.entries(first as Record<string, Module>) : modules.map((m, i) => [String(i), m] as [string, Module]);
+    const named =
+      modules.length === 1 && !Module.is(first) ? Object.entries(first as Record<string, Module>) : modules.map((m, i) => [String(i), m] as [string, Module]);
     for (const [name, m] of named) {
       if (!Module.is(m)) throw new LayerInputError(`Sequential: child '${name}' is not a module (${m === null ? 'null' : typeof m})`);
     }
@@ -62,7 +63,9 @@ export class Residual extends Module {
     const y = this.body.call(x, ctx);
     const skip = this.shortcut ? this.shortcut.call(x, ctx) : x;
     if (y.shape.join() !== skip.shape.join()) {
-      throw new LayerInputError(`the body gives ${formatShape(y.shape)} but the shortcut ${formatShape(skip.shape)}; give a shortcut that matches (e.g. a 1x1 conv with the body's stride)`);
+      throw new LayerInputError(
+        `the body gives ${formatShape(y.shape)} but the shortcut ${formatShape(skip.shape)}; give a shortcut that matches (e.g. a 1x1 conv with the body's stride)`,
+      );
     }
     return op.add(y, skip);
   }

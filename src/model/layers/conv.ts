@@ -80,7 +80,12 @@ export class Conv2d extends Module {
   }
 }
 
-function convPads(padding: Size2 | 'same' | 'valid', kernel: [number, number], dilation: [number, number], stride: [number, number]): [number, number, number, number] {
+function convPads(
+  padding: Size2 | 'same' | 'valid',
+  kernel: [number, number],
+  dilation: [number, number],
+  stride: [number, number],
+): [number, number, number, number] {
   if (padding === 'valid') return [0, 0, 0, 0];
   if (padding === 'same') {
     if (stride.some((s) => s !== 1)) throw new LayerInputError("padding 'same' needs stride 1 (as in PyTorch)");

@@ -14,7 +14,8 @@ export interface PoolOptions {
 function windowOf(kernelSize: Size2, { stride, padding = 0 }: PoolOptions): { kernel: [number, number]; strides: [number, number]; pads: number[] } {
   const kernel = pair(kernelSize);
   const [ph, pw] = pair(padding);
-  if (ph > kernel[0] / 2 || pw > kernel[1] / 2) throw new LayerInputError(`padding ${ph}x${pw} must be at most half the kernel ${kernel.join('x')} (as in PyTorch)`);
+  if (ph > kernel[0] / 2 || pw > kernel[1] / 2)
+    throw new LayerInputError(`padding ${ph}x${pw} must be at most half the kernel ${kernel.join('x')} (as in PyTorch)`);
   return { kernel, strides: stride === undefined ? kernel : pair(stride), pads: [ph, pw, ph, pw] };
 }
 

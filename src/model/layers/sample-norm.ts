@@ -83,7 +83,11 @@ export class LayerNorm extends Module {
     if (x.rank <= k || trailing.some((d, i) => d !== this.normalizedShape[i])) {
       throw new LayerInputError(`got trailing dims [${trailing.join(', ')}]`);
     }
-    const y = standardize(x, [...Array(k).keys()].map((i) => x.rank - k + i), this.eps);
+    const y = standardize(
+      x,
+      [...Array(k).keys()].map((i) => x.rank - k + i),
+      this.eps,
+    );
     if (!this.weight || !this.bias) return y;
     return op.add(op.mul(y, ctx.value(this.weight)), ctx.value(this.bias));
   }

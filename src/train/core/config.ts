@@ -98,7 +98,6 @@ export const positionSchema = z.strictObject({
 });
 export type Position = z.infer<typeof positionSchema>;
 
-
 export const CHECKPOINT_FORMAT = 2;
 
 /** trainer.json: where the run is, how it was configured, what it measured, and the hashes of its tensor files. */

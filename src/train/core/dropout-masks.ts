@@ -35,5 +35,7 @@ export function fillDropoutMask(out: Float32Array, p: number, seed: number, step
 
 /** The masks of one training step, one stream per layer. */
 export function fillStepMasks(masks: readonly { data: Float32Array; p: number }[], seed: number, step: number): void {
-  masks.forEach((m, layer) => fillDropoutMask(m.data, m.p, seed, step, layer));
+  masks.forEach((m, layer) => {
+    fillDropoutMask(m.data, m.p, seed, step, layer);
+  });
 }

@@ -32,7 +32,7 @@ export interface FineTuneRecipe {
 
 /**
  * Seconds of training in a page: 60 steps of 32 images, 4 of them the user's. Measured on the
- * shipped model with digits drawn as the demo's pen draws them (README, "Teach it your handwriting"): five misread
+ * shipped model with digits drawn as the demo's pen draws them (docs/browser.md, "Teach it your handwriting"): five misread
  * digits taught with their labels are all read right after it and MNIST stays at 99.12%; four
  * "1"s taught as 7 (a label MNIST contradicts 1,135 times) turn 3 of the 4 to 7 at 99.10%.
  * The folded weights have no BatchNorm to even out their scale: SGD at 0.01 diverges.
@@ -48,7 +48,9 @@ export function ownExamples(inputs: readonly Float32Array[], labels: readonly nu
   const images = new Uint8Array(inputs.length * 784);
   inputs.forEach((x, i) => {
     if (x.length !== 784) throw new Error(`example ${i + 1} has ${x.length} values, expected 28x28 = 784`);
-    x.forEach((v, j) => (images[i * 784 + j] = Math.round(255 * Math.min(1, Math.max(0, v)))));
+    x.forEach((v, j) => {
+      images[i * 784 + j] = Math.round(255 * Math.min(1, Math.max(0, v)));
+    });
   });
   return { images, labels: Uint8Array.from(labels), count: inputs.length, rows: 28, cols: 28 };
 }
@@ -69,7 +71,8 @@ export class MixedBatches implements BatchSource {
     masks: BatchOptions['masks'],
   ) {
     if (recipe.ownPerBatch >= recipe.batchSize) throw new Error('a fine-tuning batch needs room for training images too');
-    if (own.rows !== base.rows || own.cols !== base.cols) throw new Error(`the examples are ${own.rows}x${own.cols}, the training images ${base.rows}x${base.cols}`);
+    if (own.rows !== base.rows || own.cols !== base.cols)
+      throw new Error(`the examples are ${own.rows}x${own.cols}, the training images ${base.rows}x${base.cols}`);
     this.options = { examples: recipe.steps * recipe.batchSize, batchSize: recipe.batchSize, seed: recipe.seed, shuffle: true, augment: recipe.augment, masks };
     this.imageSize = base.rows * base.cols;
     this.buffers = batchBuffers(this.options, this.imageSize);
@@ -145,7 +148,9 @@ export async function fineTune({ net, model, own, base, runtime, recipe = FINE_T
   const config = fineTuneConfig(recipe);
   const { masks } = trainStepGraph(net, recipe.batchSize, config.optimizer);
   const optimizer: StateDict = new Map(
-    net.parameterSpecs.flatMap((p) => optimizerSlots(config.optimizer).map((slot) => [slotName(p.name, slot), { shape: p.shape, data: new Float32Array(numel(p.shape)) }] as const)),
+    net.parameterSpecs.flatMap((p) =>
+      optimizerSlots(config.optimizer).map((slot) => [slotName(p.name, slot), { shape: p.shape, data: new Float32Array(numel(p.shape)) }] as const),
+    ),
   );
   const start: ResumePoint = { model, optimizer, position: { epoch: 0, batch: 0, step: 0 }, metrics: [], savedAt: 'the model being tuned' };
   const batches = new MixedBatches(own, base, recipe, masks);

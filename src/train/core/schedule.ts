@@ -40,10 +40,7 @@ export function learningRate(schedule: Schedule, baseLr: number, { step, stepsPe
  * the newest rate set on resume (`lrChanges`) so that the schedule passes through that rate at
  * the step where it was set (StepLR keeps decaying from there; constant stays there).
  */
-export function scheduledLr(
-  run: { schedule: Schedule; lr: number; lrChanges?: readonly { step: number; lr: number }[] },
-  clock: ScheduleClock,
-): number {
+export function scheduledLr(run: { schedule: Schedule; lr: number; lrChanges?: readonly { step: number; lr: number }[] }, clock: ScheduleClock): number {
   const at = (step: number) => learningRate(run.schedule, run.lr, { ...clock, step });
   const change = run.lrChanges?.findLast((c) => c.step <= clock.step);
   return change ? (change.lr * at(clock.step)) / at(change.step) : at(clock.step);

@@ -247,7 +247,9 @@ export class TrainingLoop {
     };
     if (this.config.optimizer.kind !== 'sgd') feeds[STEP] = runtime.float32(Float32Array.of(this.position.step + 1), []);
     if (this.config.average) feeds[AVERAGE_DECAY] = runtime.float32(Float32Array.of(averageDecay(this.config.average.decay, this.position.step + 1)), []);
-    s.graph.masks.forEach((m, i) => (feeds[m.name] = runtime.float32(batch.masks[i], m.shape)));
+    s.graph.masks.forEach((m, i) => {
+      feeds[m.name] = runtime.float32(batch.masks[i], m.shape);
+    });
     await s.session.run(feeds, { ...this.state.fetches(), [LOSS]: s.loss, [CORRECT]: s.correct });
     this.state.swap();
     return { loss: (s.loss.data as Float32Array)[0], correct: (s.correct.data as Float32Array)[0] };
@@ -263,7 +265,8 @@ export class TrainingLoop {
     const started = performance.now();
     const progress: EpochProgress = { epoch, first, next: first, lossSum: 0, correct: 0, seen: 0, lr: this.lrAt(this.position.step), seconds: 0 };
     for await (const batch of this.services.batches.epoch(epoch, first, this.position.step, last)) {
-      const lr = (progress.lr = this.lrAt(this.position.step));
+      const lr = this.lrAt(this.position.step);
+      progress.lr = lr;
       const r = await this.step(batch, lr);
       if (!Number.isFinite(r.loss)) {
         throw new DivergedError(

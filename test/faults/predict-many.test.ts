@@ -32,32 +32,25 @@ beforeAll(async () => {
 
 const expected = (file: string, k: number) => expect.stringMatching(new RegExp(`^${file}: ${digitLabel(INDICES[k % INDICES.length])} \\(`));
 
+/** Every one of the COUNT photos answered with its digit, in order, and nothing else said. */
+function expectAllAnswered(r: ReturnType<typeof runCli>): void {
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(lines(r.stdout)).toEqual(files.map(expected));
+}
+
 describe('a thousand photos and more', () => {
   test(`${COUNT} paths on the command line (over 29 KB of argv): every file answered, in order`, () => {
     const argv = files.join(' ');
     expect(argv.length).toBeGreaterThan(29_000);
-    const r = runCli('predict', files);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const out = lines(r.stdout);
-    expect(out).toHaveLength(COUNT);
-    out.forEach((line, k) => {
-      expect(line).toEqual(expected(files[k], k));
-    });
+    expectAllAnswered(runCli('predict', files));
   });
 
   test('a folder stands for its image files, in name order; other files and subfolders are left out', () => {
     writeFileSync(join(photos, 'notes.txt'), 'not a photo');
     writeFileSync(join(photos, '.hidden.png'), 'not looked at');
     mkdirSync(join(photos, 'sub.png'), { recursive: true });
-    const r = runCli('predict', [photos]);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const out = lines(r.stdout);
-    expect(out).toHaveLength(COUNT);
-    out.forEach((line, k) => {
-      expect(line).toEqual(expected(files[k], k));
-    });
+    expectAllAnswered(runCli('predict', [photos]));
   });
 
   test("'-' reads the paths from stdin, one per line; a folder with no images, and an empty stdin, are one-line errors", () => {

@@ -4,28 +4,18 @@
  * user's file in it is refused in one line (or left alone), never removed. --out is made where
  * it says, whatever its (legal) length, and a link as --out is refused naming it.
  */
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { lines, runCli } from '../helpers/cli.js';
+import { QUICK_TRAIN, trainedRunCopies } from '../helpers/runs.js';
 
-const quick = ['--train-limit', '128', '--test-limit', '100', '--threads', '1', '--batch-size', '64'];
 const tmp = () => mkdtempSync(join(tmpdir(), 'ownership-'));
 const DEAD = 2_000_000_000; // above any pid_max (at most 2^22)
 
 /** A one-epoch run (checkpoints/epoch-001), copied fresh for each test. */
-let pristine: string;
-beforeAll(() => {
-  pristine = join(tmp(), 'run');
-  const r = runCli('train', [...quick, '--epochs', '1', '--out', pristine]);
-  if (r.status !== 0) throw new Error(r.stderr);
-});
-function oneEpochRun(): string {
-  const run = join(tmp(), 'run');
-  cpSync(pristine, run, { recursive: true });
-  return run;
-}
+const oneEpochRun = trainedRunCopies('ownership-', [...QUICK_TRAIN, '--epochs', '1']);
 const resume = (run: string) => runCli('train', ['--out', run, '--resume', '--epochs', '2', '--threads', '1']);
 
 describe('folders under a checkpoint name that this program did not write', () => {
@@ -104,7 +94,7 @@ describe('--out', () => {
     const root = tmp();
     mkdirSync(join(root, 'real'));
     symlinkSync(join(root, 'real'), join(root, 'link'));
-    const r = runCli('train', [...quick, '--epochs', '1', '--out', join(root, 'link')]);
+    const r = runCli('train', [...QUICK_TRAIN, '--epochs', '1', '--out', join(root, 'link')]);
     expect(lines(r.stderr)).toEqual([
       `error: ${join(root, 'link')}: is a symbolic link; a run folder is made where --out says, so give the folder it points to (${join(root, 'real')}) or a new one`,
     ]);
@@ -115,7 +105,7 @@ describe('--out', () => {
 
   test('a name of 250 bytes, legal on any file system, is trained into', () => {
     const out = join(tmp(), 'r'.repeat(250));
-    const r = runCli('train', [...quick, '--epochs', '1', '--max-steps', '1', '--out', out]);
+    const r = runCli('train', [...QUICK_TRAIN, '--epochs', '1', '--max-steps', '1', '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(existsSync(join(out, 'run.json'))).toBe(true);
@@ -130,7 +120,7 @@ describe('--out', () => {
     const lookalike = join(root, `.new-run-${DEAD}-89abcdef`);
     mkdirSync(lookalike);
     writeFileSync(join(lookalike, 'notes.txt'), 'theirs');
-    const r = runCli('train', [...quick, '--epochs', '1', '--max-steps', '1', '--out', join(root, 'run')]);
+    const r = runCli('train', [...QUICK_TRAIN, '--epochs', '1', '--max-steps', '1', '--out', join(root, 'run')]);
     expect(r.status).toBe(0);
     expect(readdirSync(root).sort()).toEqual([`.new-run-${DEAD}-89abcdef`, 'run']);
   });

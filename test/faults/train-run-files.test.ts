@@ -6,15 +6,13 @@
  * No stack trace, no hang.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.js';
 import { lines, runCli } from '../helpers/cli.js';
+import { QUICK_TRAIN, trainedRunCopies } from '../helpers/runs.js';
 
-const quick = ['--train-limit', '128', '--test-limit', '100', '--threads', '1', '--batch-size', '64'];
-const tmp = () => mkdtempSync(join(tmpdir(), 'run-files-'));
 const checkpoint = (run: string, name: string) => join(run, 'checkpoints', name);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 /** The fields of run.json and trainer.json these tests edit. */
@@ -31,17 +29,7 @@ function editJson(file: string, edit: (j: RunJson) => void): void {
 }
 
 /** A run with checkpoints after epochs 1 and 2, copied fresh for each test. */
-let pristine: string;
-beforeAll(() => {
-  pristine = join(tmp(), 'run');
-  const r = runCli('train', [...quick, '--epochs', '2', '--out', pristine]);
-  if (r.status !== 0) throw new Error(r.stderr);
-});
-function twoEpochRun(): string {
-  const run = join(tmp(), 'run');
-  cpSync(pristine, run, { recursive: true });
-  return run;
-}
+const twoEpochRun = trainedRunCopies('run-files-', [...QUICK_TRAIN, '--epochs', '2']);
 /** A run killed before its first checkpoint: run.json only. */
 function startedRun(): string {
   const run = twoEpochRun();

@@ -16,6 +16,7 @@ import { seedCnn } from '../src/model/seed-cnn.js';
 import { OPSET } from '../src/train/core/opset.js';
 import { createSession, nchwcBlockSize } from '../src/train/session.js';
 import { Rng } from '../src/util/rng.js';
+import { DEFAULT_SGD } from '../src/train/core/recipe.js';
 
 const { values: args } = parseArgs({ options: { steps: { type: 'string', default: '30' }, threads: { type: 'string', default: '1,2' } } });
 const steps = Number(args.steps);
@@ -27,7 +28,7 @@ if (!lowering) {
 }
 
 const net = seedCnn();
-const step = trainStepGraph(net, 128, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false });
+const step = trainStepGraph(net, 128, DEFAULT_SGD);
 const models = { as_built: serializeModel(step.graph, { opset: OPSET }), nchwc: serializeModel(step.graph, { opset: OPSET, lowering }) };
 
 /** Inputs of one step: the seed-1 initial state, zero momentum, one random batch, dropout masks keeping 90%. */

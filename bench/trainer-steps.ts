@@ -9,21 +9,11 @@ import type { Dataset } from '../src/data/dataset.js';
 import type { Network } from '../src/model/network.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import type { TrainConfig } from '../src/train/core/config.js';
+import { recipe } from '../src/train/core/recipe.js';
 import { Trainer } from '../src/train/trainer.js';
 
 /** The default recipe's step (SGD momentum 0.9, dropout 0.1, rotation and shift) at a constant rate, for one epoch. */
-export const benchRecipe: TrainConfig = {
-  epochs: 1,
-  batchSize: 128,
-  lr: 0.05,
-  optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-  schedule: { kind: 'constant' },
-  seed: 1,
-  dropout: 0.1,
-  augment: { rotate: 7, shift: 2 },
-  shuffle: true,
-  device: 'cpu',
-};
+export const benchRecipe: TrainConfig = recipe({ epochs: 1, schedule: { kind: 'constant' }, dropout: 0.1 });
 
 export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -6,6 +6,7 @@
 import type { Split } from '../src/data/dataset.js';
 import type { BatchOptions } from '../src/train/core/batch-source.js';
 import type { TrainConfig } from '../src/train/core/config.js';
+import { DEFAULT_RECIPE, ONECYCLE, recipe } from '../src/train/core/recipe.js';
 import type { Schedule } from '../src/train/core/schedule.js';
 
 export const BATCH_SIZES = [64, 128] as const;
@@ -13,8 +14,8 @@ export type BatchSize = (typeof BATCH_SIZES)[number];
 
 /** The two presets: the CLI's default StepLR recipe, and OneCycle (`--schedule onecycle`). */
 export const SCHEDULES = {
-  step: { label: 'StepLR (x0.1 every 7 epochs), the default', schedule: { kind: 'step', stepSize: 7, gamma: 0.1 } },
-  onecycle: { label: 'OneCycle (cosine, over the planned epochs)', schedule: { kind: 'onecycle', pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4 } },
+  step: { label: 'StepLR (x0.1 every 7 epochs), the default', schedule: DEFAULT_RECIPE.schedule },
+  onecycle: { label: 'OneCycle (cosine, over the planned epochs)', schedule: ONECYCLE },
 } as const satisfies Record<string, { label: string; schedule: Schedule }>;
 export type SchedulePreset = keyof typeof SCHEDULES;
 export const isSchedulePreset = (name: string): name is SchedulePreset => Object.hasOwn(SCHEDULES, name);
@@ -42,19 +43,13 @@ export const DEFAULT_CHOICE: RunChoice = { model: 'builtin', length: { kind: 'st
 export function trainConfig(choice: RunChoice, examples: number, threads?: number): TrainConfig {
   const stepsPerEpoch = Math.ceil(examples / choice.batchSize);
   const { length } = choice;
-  return {
+  return recipe({
     epochs: length.kind === 'epochs' ? length.epochs : Math.ceil(length.steps / stepsPerEpoch),
     batchSize: choice.batchSize,
-    lr: 0.05,
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-    schedule: SCHEDULES[choice.schedule].schedule,
-    seed: 1,
-    augment: { rotate: 7, shift: 2 },
-    shuffle: true,
+    schedule: structuredClone(SCHEDULES[choice.schedule].schedule),
     maxSteps: length.kind === 'steps' ? length.steps : undefined,
     threads,
-    device: 'cpu',
-  };
+  });
 }
 
 /** The batches a recipe draws from `train`, as the Node trainer sets them up; `masks` come from the train-step graph. */

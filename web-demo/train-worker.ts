@@ -11,14 +11,13 @@ import type * as OrtWeb from 'onnxruntime-web/wasm';
 import type { Split } from '../src/data/dataset.js';
 import { DataError, isGzip } from '../src/data/idx-format.js';
 import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../src/data/mnist-format.js';
-import { foldBatchNorm } from '../src/export/fold.js';
-import { inferenceGraph, inferenceModelBytes } from '../src/export/inference.js';
+import { inferenceModelBytes } from '../src/export/inference.js';
 import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
 import { foldedStateFromModel } from '../src/export/model-weights.js';
-import { assertFaithful, verifyModel } from '../src/export/verify-core.js';
-import { trainStepGraph } from '../src/model/graphs.js';
+import { exportVerified } from '../src/export/verify-core.js';
+import { dropoutMasks } from '../src/model/graphs.js';
 import { ModelExportsError, networkFromExports } from '../src/model/model-exports.js';
-import type { Network, StateDict } from '../src/model/network.js';
+import { copyState, type Network, type StateDict } from '../src/model/network.js';
 import { ImportError, importOnnx } from '../src/model/onnx-import.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { InlineBatches } from '../src/train/core/batch-source.js';
@@ -35,18 +34,11 @@ import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
 import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from './train-protocol.js';
 import { batchOptions, plannedSteps, type RunChoice, trainConfig } from './train-recipe.js';
 
-/** The worker's side of postMessage (the project's lib is DOM, whose `self` is a Window: same shape for these two). */
-interface WorkerScope {
-  postMessage(message: FromWorker, options?: { transfer?: Transferable[] }): void;
-  addEventListener(type: 'message', listener: (e: MessageEvent<ToWorker>) => void): void;
-}
-const scope: WorkerScope = self;
-const post = (message: FromWorker) => scope.postMessage(message);
+/** Sends the page a message of the protocol (train-protocol.ts), moving `transfer`'s buffers. */
+const post = (message: FromWorker, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
 
 /** The newest snapshot (after each epoch, and at the end of a step-limited run), kept in memory. */
 let latest: Snapshot | undefined;
-
-const copyState = (state: StateDict): StateDict => new Map([...state].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
 
 /** The core hands out views of its live state, which the next step overwrites: keep copies. */
 function save(snapshot: Snapshot): string {
@@ -134,7 +126,10 @@ function stateTracer(steps: number, carried: () => readonly string[]): WebRuntim
     onTrainStep(feeds) {
       if (step >= steps) return;
       const state = Object.fromEntries(carried().map((name) => [name, (feeds[name].data as Float32Array).slice()]));
-      scope.postMessage({ type: 'trace', step: step++, state }, { transfer: Object.values(state).map((a) => a.buffer) });
+      post(
+        { type: 'trace', step: step++, state },
+        Object.values(state).map((a) => a.buffer),
+      );
     },
   };
 }
@@ -212,11 +207,10 @@ async function train(choice: RunChoice, dataUrl: string, traceSteps: number, onn
   const config = trainConfig(choice, train.count, threads);
   const net = (await chosenNetwork(choice.model, train, onnx)).withDropout(config.dropout);
   post({ type: 'phase', text: 'building the training graph…' });
-  const graph = trainStepGraph(net, config.batchSize, config.optimizer);
-  carried = graph.carried.map((e) => e.name);
   const onEpochDone = () => post({ type: 'evaluating', images: test.count });
-  const batches = new ControlledBatches(new InlineBatches(train, batchOptions(config, train, graph.masks)), control, onEpochDone);
+  const batches = new ControlledBatches(new InlineBatches(train, batchOptions(config, train, dropoutMasks(net, config.batchSize))), control, onEpochDone);
   const loop = await TrainingLoop.create(net, config, { runtime, batches, test, save });
+  carried = loop.carriedNames;
   try {
     if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained
     post({ type: 'started', totalSteps: plannedSteps(config, loop.stepsPerEpoch), stepsPerEpoch: loop.stepsPerEpoch, epochs: config.epochs, threads });
@@ -249,8 +243,9 @@ async function prepareDownloads(): Promise<FromWorker> {
 }
 
 /**
- * Exports `model` of `net` (BatchNorm folded) and checks it on `test` against the evaluation
- * graph, as `npm run export` does; a failed check throws, its message ending in `consequence`.
+ * Exports `model` of `net` and checks it on `test` against the evaluation graph, as `npm run
+ * export` does (src/export's exportVerified); a failed check throws, its message ending in
+ * `consequence`.
  */
 async function exportChecked(
   runtime: Runtime,
@@ -260,9 +255,8 @@ async function exportChecked(
   metadata: Record<string, string>,
   consequence: string,
 ): Promise<{ onnx: Uint8Array; verification: DownloadCheck }> {
-  const onnx = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, model)), metadata);
-  const v = await verifyModel(runtime, net, model, onnx, test);
-  assertFaithful(v, consequence);
+  const { graph, verification: v } = await exportVerified(runtime, net, model, test, consequence);
+  const onnx = inferenceModelBytes(graph, metadata);
   return { onnx, verification: { count: v.count, correct: v.correct, maxProbabilityDifference: v.maxProbabilityDifference, disagreements: v.disagreements } };
 }
 
@@ -307,7 +301,7 @@ async function classify(model: Uint8Array, inputs: Float32Array, count: number):
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-scope.addEventListener('message', (e) => {
+self.addEventListener('message', (e: MessageEvent<ToWorker>) => {
   const message = e.data;
   switch (message.type) {
     case 'start':
@@ -341,7 +335,7 @@ scope.addEventListener('message', (e) => {
     case 'classify': {
       const { id, model, inputs, count } = message;
       classify(model, inputs, count)
-        .then((probabilities) => scope.postMessage({ type: 'classified', id, probabilities }, { transfer: [probabilities.buffer] }))
+        .then((probabilities) => post({ type: 'classified', id, probabilities }, [probabilities.buffer]))
         .catch((error: unknown) => post({ type: 'classify-failed', id, message: messageOf(error) }));
       return;
     }

@@ -11,15 +11,15 @@ import { Command } from 'commander';
 import { bundledMnistDir, loadSplit } from '../data/mnist.js';
 import { MNIST_MEAN, MNIST_STD } from '../data/normalize.js';
 import { minimumOpset } from '../graph/serialize.js';
-import { foldBatchNorm } from '../export/fold.js';
-import { inferenceGraph, inferenceModelBytes } from '../export/inference.js';
+import { inferenceModelBytes } from '../export/inference.js';
 import { cardFileFor, cardFileText, cardMetadata, inputConvention, type ModelCard, sourceCommit, verificationFields } from '../export/model-card.js';
-import { assertFaithful, verifyExport } from '../export/verify.js';
+import { exportVerified } from '../export/verify.js';
 import type { Network } from '../model/network.js';
 import { architectureLines, summarize } from '../model/summary.js';
 import { type Checkpoint, checkpointDirs, evaluatedState, loadCheckpoint, loadNewestCheckpoint, readTrainerState } from '../train/checkpoint.js';
 import type { ModelRecord } from '../train/core/config.js';
 import { readRecord } from '../train/run-folder.js';
+import { nodeRuntime } from '../train/session.js';
 import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '../util/atomic.js';
 import { FileError } from '../util/errors.js';
 import { runCommand, UsageError, warnSkipped } from './errors.js';
@@ -86,12 +86,10 @@ runCommand(async () => {
   const net = model.net.withLoss(checkpoint.trainer.config.loss); // the output read as the run read it
   const { dir } = checkpoint;
   const state = evaluatedState(checkpoint); // the weights the run's test accuracy was measured on
-  const graph = inferenceGraph(net, foldBatchNorm(net, state));
 
   const test = loadSplit(o.dataDir ?? bundledMnistDir(), 'test'); // the training split is not needed
   console.log(`verifying ${dir} exported against its evaluation graph on ${test.count} test images...`);
-  const verification = await verifyExport(net, state, inferenceModelBytes(graph), test);
-  assertFaithful(verification);
+  const { graph, verification } = await exportVerified(nodeRuntime(), net, state, test);
 
   const card: ModelCard = {
     name: `${net.name}-mnist`,

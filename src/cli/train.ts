@@ -12,6 +12,7 @@ import { type Dataset, loadDataset } from '../data/mnist.js';
 import type { OptimizerOptions } from '../graph/optim.js';
 import { assertRecipeOf, CheckpointError, loadNewestCheckpoint, prepareCheckpointsForResume } from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/core/config.js';
+import { ADAM_CONSTANTS, DEFAULT_RECIPE, DEFAULT_SGD, ONECYCLE } from '../train/core/recipe.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
@@ -58,14 +59,10 @@ function toConfig(o: Options): TrainConfig {
   const optimizer: OptimizerOptions =
     o.optimizer === 'sgd'
       ? { kind: 'sgd', momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov }
-      : { kind: o.optimizer, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay };
+      : { kind: o.optimizer, ...ADAM_CONSTANTS, weightDecay: o.weightDecay };
   if (o.nesterov && (o.optimizer !== 'sgd' || o.momentum === 0)) throw new UsageError('--nesterov needs --optimizer sgd and a non-zero --momentum');
   const schedule: Schedule =
-    o.schedule === 'step'
-      ? { kind: 'step', stepSize: o.stepSize, gamma: o.gamma }
-      : o.schedule === 'onecycle'
-        ? { kind: 'onecycle', pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4 }
-        : { kind: 'constant' };
+    o.schedule === 'step' ? { kind: 'step', stepSize: o.stepSize, gamma: o.gamma } : o.schedule === 'onecycle' ? { ...ONECYCLE } : { kind: 'constant' };
   const augment: AugmentOptions | null =
     o.augment === 'none' ? null : { rotate: o.augment.includes('rotate') ? o.rotateDegrees : 0, shift: o.augment.includes('shift') ? o.shiftPixels : 0 };
   return {
@@ -89,6 +86,10 @@ function toConfig(o: Options): TrainConfig {
   };
 }
 
+const D = DEFAULT_RECIPE;
+const DEFAULT_STEP = D.schedule as Extract<Schedule, { kind: 'step' }>;
+const DEFAULT_AUGMENT = D.augment!;
+
 const program = new Command('train')
   .description('Train a network (the seed CNN, or your own with --model) on MNIST with an ONNX training-step graph run by onnxruntime-node')
   .option(
@@ -96,19 +97,19 @@ const program = new Command('train')
     "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)",
     nonEmptyPath,
   )
-  .option('--epochs <n>', 'epochs to train', positiveInt, 15)
-  .option('--batch-size <n>', 'examples per step', positiveInt, 128)
-  .option('--lr <x>', 'learning rate (the peak rate for onecycle)', positiveNumber, 0.05)
-  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw']).default('sgd'))
-  .option('--momentum <x>', 'SGD momentum', nonNegativeNumber, 0.9)
-  .option('--nesterov', 'Nesterov momentum', false)
-  .option('--weight-decay <x>', 'L2 penalty (decoupled for adamw)', nonNegativeNumber, 0)
-  .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['step', 'onecycle', 'constant']).default('step'))
-  .option('--step-size <epochs>', 'StepLR: epochs between decays', positiveInt, 7)
-  .option('--gamma <x>', 'StepLR: decay factor', positiveNumber, 0.1)
-  .option('--seed <n>', 'seed for initialisation, shuffling, augmentation and dropout (0 to 4294967295)', uint32, 1)
+  .option('--epochs <n>', 'epochs to train', positiveInt, D.epochs)
+  .option('--batch-size <n>', 'examples per step', positiveInt, D.batchSize)
+  .option('--lr <x>', 'learning rate (the peak rate for onecycle)', positiveNumber, D.lr)
+  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw']).default(DEFAULT_SGD.kind))
+  .option('--momentum <x>', 'SGD momentum', nonNegativeNumber, DEFAULT_SGD.momentum)
+  .option('--nesterov', 'Nesterov momentum', DEFAULT_SGD.nesterov)
+  .option('--weight-decay <x>', 'L2 penalty (decoupled for adamw)', nonNegativeNumber, DEFAULT_SGD.weightDecay)
+  .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['step', 'onecycle', 'constant']).default(DEFAULT_STEP.kind))
+  .option('--step-size <epochs>', 'StepLR: epochs between decays', positiveInt, DEFAULT_STEP.stepSize)
+  .option('--gamma <x>', 'StepLR: decay factor', positiveNumber, DEFAULT_STEP.gamma)
+  .option('--seed <n>', 'seed for initialisation, shuffling, augmentation and dropout (0 to 4294967295)', uint32, D.seed)
   .option('--threads <n>', "ORT intra-op threads (default: ORT's choice, one per core)", positiveInt)
-  .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
+  .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default(D.device))
   .option('--dropout <p>', "dropout probability of every Dropout layer (default: the model's own; the seed CNN's is 0.1)", probability)
   .addOption(
     new Option(
@@ -117,8 +118,8 @@ const program = new Command('train')
     ).choices(['nll', 'cross-entropy']),
   )
   .addOption(new Option('--augment <kind>', 'training augmentation').choices(['none', 'rotate', 'shift', 'rotate+shift']).default('rotate+shift'))
-  .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, 7)
-  .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, 2)
+  .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, DEFAULT_AUGMENT.rotate)
+  .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, DEFAULT_AUGMENT.shift)
   .option('--ema-decay <d>', 'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it', emaDecay)
   .option('--no-shuffle', 'keep the training set in file order')
   .option('--train-limit <n>', 'train on the first N training images', positiveInt)

@@ -12,7 +12,10 @@ import type { Network, StateDict } from '../model/network.js';
 import { Evaluator } from '../train/core/evaluator.js';
 import type { Runtime } from '../train/core/runtime.js';
 import { argmax } from '../util/argmax.js';
+import type { Graph } from '../graph/builder.js';
 import { ExportError } from './errors.js';
+import { foldBatchNorm } from './fold.js';
+import { inferenceGraph, inferenceModelBytes } from './inference.js';
 import { INPUT, LOGITS, PROBABILITIES } from './model-io.js';
 
 export { ExportError };
@@ -104,4 +107,24 @@ export function assertFaithful(v: Verification, consequence = 'nothing was writt
         `${v.disagreements} different predictions`,
     );
   }
+}
+
+/**
+ * The export pipeline, written once for `npm run export` and the pages: BatchNorm folded into
+ * the convs, the inference graph (no dropout, normalisation inside), and that graph checked
+ * against the evaluation graph of `state` on `split`; a failed check throws an ExportError
+ * ending in `consequence`. The caller serialises the graph with its own metadata (a model
+ * card), which changes no computation.
+ */
+export async function exportVerified(
+  runtime: Runtime,
+  net: Network,
+  state: StateDict,
+  split: Split,
+  consequence?: string,
+): Promise<{ graph: Graph; verification: Verification }> {
+  const graph = inferenceGraph(net, foldBatchNorm(net, state));
+  const verification = await verifyModel(runtime, net, state, inferenceModelBytes(graph), split);
+  assertFaithful(verification, consequence);
+  return { graph, verification };
 }

@@ -8,7 +8,7 @@ import type { Network, StateDict } from '../model/network.js';
 import { nodeRuntime } from '../train/session.js';
 import { type Verification, verifyModel } from './verify-core.js';
 
-export { assertFaithful, ExportError, PROBABILITY_TOLERANCE, type Verification, verifyModel } from './verify-core.js';
+export { assertFaithful, ExportError, exportVerified, PROBABILITY_TOLERANCE, type Verification, verifyModel } from './verify-core.js';
 
 export function verifyExport(net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
   return verifyModel(nodeRuntime(), net, state, model, split, batchSize);

@@ -136,6 +136,18 @@ export interface TrainStepOptions {
 }
 
 /**
+ * The dropout-mask inputs a training step of `batch` images takes, in feed order: the forward
+ * pass in train mode alone, without the gradients and the update that trainStepGraph adds
+ * (the batch worker needs them before the step's graph is built).
+ */
+export function dropoutMasks(net: Network, batch: number): DropoutMaskInput[] {
+  const graph = new Graph(`${net.name}-masks`);
+  const binding = new GraphBinding(net, graph);
+  net.forward(graph.input(IMAGE, 'float32', [batch, ...net.inputShape]), 'train', binding);
+  return binding.masks;
+}
+
+/**
  * One optimisation step: loss = NLL(log-probabilities, target) averaged over the batch (the
  * cross-entropy, for a network that ends in logits: see classifierOutput),
  * gradients by autodiff, the optimizer update, new BatchNorm running statistics.

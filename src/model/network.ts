@@ -33,6 +33,9 @@ export interface StateTensor {
 /** PyTorch-style state_dict: `conv1.weight` -> tensor, in the network's order. */
 export type StateDict = Map<string, StateTensor>;
 
+/** A copy of a state that shares no data with it (a snapshot that later steps cannot change). */
+export const copyState = (state: StateDict): StateDict => new Map([...state].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
+
 /** The first non-finite value of a state, as `'name' holds NaN (element i)`, or undefined if all are finite. */
 export function firstNonFinite(state: StateDict): string | undefined {
   for (const [name, t] of state) {
@@ -231,7 +234,7 @@ export class Network {
   /** Fresh state with PyTorch's default initialisation, drawn from `seed` (or the `initial` state given, copied). */
   initialState(seed: number): StateDict {
     const { initial } = this.options;
-    if (initial) return new Map([...initial].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
+    if (initial) return copyState(initial);
     const state: StateDict = new Map();
     for (const [i, spec] of this.stateSpecs.entries()) state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) });
     return state;

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { serializeModel } from '../graph/serialize.js';
-import { evalGraph, trainStepGraph } from '../model/graphs.js';
+import { dropoutMasks, evalGraph } from '../model/graphs.js';
 import type { Network, StateDict } from '../model/network.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { ExpectedError } from '../util/errors.js';
@@ -49,7 +49,7 @@ export class Trainer {
    */
   static async create(net: Network, config: TrainConfig, data: Dataset, runDir: string, resume?: TrainCheckpoint, profile?: ProfileOptions): Promise<Trainer> {
     mkdirSync(runDir, { recursive: true });
-    const masks = trainStepGraph(net, config.batchSize, config.optimizer).masks;
+    const masks = dropoutMasks(net, config.batchSize);
     const batches = await BatchPrefetcher.create(data.train, {
       examples: config.trainLimit ?? data.train.count,
       batchSize: config.batchSize,

@@ -12,9 +12,10 @@ import { foldBatchNorm } from '../../src/export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../../src/export/inference.js';
 import { assertFaithful, ExportError, verifyExport } from '../../src/export/verify.js';
 import { parseModel } from '../../src/graph/serialize.js';
-import type { StateDict } from '../../src/model/network.js';
+import { copyState, type StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { latestCheckpointDir } from '../../src/train/checkpoint.js';
+import { recipe } from '../../src/train/core/recipe.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { lines, runCli } from '../helpers/cli.js';
 
@@ -33,26 +34,12 @@ beforeAll(async () => {
   // A briefly trained network, so that BatchNorm statistics and weights are far from their initial values.
   const trainer = await Trainer.create(
     net,
-    {
-      epochs: 1,
-      batchSize: 64,
-      lr: 0.05,
-      optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-      schedule: { kind: 'constant' },
-      seed: 3,
-      dropout: 0.1,
-      augment: null,
-      shuffle: true,
-      trainLimit: 2000,
-      testLimit: 500,
-      threads: 2,
-      device: 'cpu',
-    },
+    recipe({ epochs: 1, batchSize: 64, schedule: { kind: 'constant' }, seed: 3, dropout: 0.1, augment: null, trainLimit: 2000, testLimit: 500, threads: 2 }),
     data,
     runDir,
   );
   await trainer.run();
-  state = new Map([...trainer.modelState()].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
+  state = copyState(trainer.modelState());
   await trainer.close();
 });
 

@@ -15,6 +15,7 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { nchwcBlockSize, nodeRuntime } from '../../src/train/session.js';
 import { Rng } from '../../src/util/rng.js';
+import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
 const block = await nchwcBlockSize();
 const lowering = nchwcLowering(block);
@@ -108,7 +109,7 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
   test("the seed network's training step, lowered, takes the same first step", async () => {
     const net = seedCnn({ dropout: 0 });
     const batch = 8;
-    const { graph, carried } = trainStepGraph(net, batch, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false });
+    const { graph, carried } = trainStepGraph(net, batch, DEFAULT_SGD);
     const rng = new Rng(3);
     const initial = net.initialState(1);
     const feeds: Record<string, ort.Tensor> = {};

@@ -1,9 +1,10 @@
 /** A small training recipe for tests, and training on Node for the tests that compare against it. */
 import type { Dataset } from '../../src/data/dataset.js';
-import { trainStepGraph } from '../../src/model/graphs.js';
+import { dropoutMasks } from '../../src/model/graphs.js';
 import type { Network } from '../../src/model/network.js';
 import { InlineBatches } from '../../src/train/core/batch-source.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
+import { recipe } from '../../src/train/core/recipe.js';
 import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
 import { nodeRuntime } from '../../src/train/session.js';
 import { batchOptions } from '../../web-demo/train-recipe.js';
@@ -11,21 +12,7 @@ import { batchOptions } from '../../web-demo/train-recipe.js';
 /** The CLI's defaults on 128 images, one thread. */
 
 export function quickConfig(): TrainConfig {
-  return {
-    epochs: 1,
-    batchSize: 64,
-    lr: 0.05,
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-    schedule: { kind: 'step', stepSize: 7, gamma: 0.1 },
-    seed: 1,
-    dropout: 0.1,
-    augment: { rotate: 7, shift: 2 },
-    shuffle: true,
-    trainLimit: 128,
-    testLimit: 100,
-    threads: 1,
-    device: 'cpu',
-  };
+  return recipe({ epochs: 1, batchSize: 64, dropout: 0.1, trainLimit: 128, testLimit: 100, threads: 1 });
 }
 
 /**
@@ -34,7 +21,7 @@ export function quickConfig(): TrainConfig {
  * the run's own test evaluation uses one image.
  */
 export async function nodeLosses(net: Network, config: TrainConfig, data: Dataset, resume?: ResumePoint): Promise<number[]> {
-  const batches = new InlineBatches(data.train, batchOptions(config, data.train, trainStepGraph(net, config.batchSize, config.optimizer).masks));
+  const batches = new InlineBatches(data.train, batchOptions(config, data.train, dropoutMasks(net, config.batchSize)));
   const run = { ...config, testLimit: 1, threads: 1 };
   const loop = await TrainingLoop.create(net, run, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' }, resume);
   const losses: number[] = [];

@@ -11,10 +11,11 @@ import { describe, expect, test } from 'vitest';
 import { loadModelFile } from '../../src/cli/model-file.js';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { numel } from '../../src/graph/shape.js';
-import { evalGraph, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
+import { dropoutMasks, evalGraph, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
+import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
 const fail = (message: string): never => {
   throw new Error(message);
@@ -41,7 +42,7 @@ test('examples/seed-cnn.ts, the PyTorch class transcribed, emits the built-in se
   expect(net.stateSpecs.map((s) => s.name)).toEqual(builtin.stateSpecs.map((s) => s.name)); // the same order: the same initial draws
   const bytes = (g: Parameters<typeof serializeModel>[0]) => serializeModel(g, { opset: OPSET });
   expect(bytes(evalGraph(net))).toEqual(bytes(evalGraph(builtin)));
-  const sgd = { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false } as const;
+  const sgd = DEFAULT_SGD;
   expect(bytes(trainStepGraph(net.withDropout(0), 16, sgd).graph)).toEqual(bytes(trainStepGraph(builtin.withDropout(0), 16, sgd).graph));
   expect(trainStepGraph(net, 16, sgd).masks.map((m) => m.name)).toEqual([
     'drop.mask',
@@ -51,6 +52,10 @@ test('examples/seed-cnn.ts, the PyTorch class transcribed, emits the built-in se
     'drop.mask_5',
     'drop.mask_6',
   ]);
+  // The batch worker learns the masks from the forward pass alone: the same inputs, in the same order.
+  for (const model of [net, builtin, (await loadModelFile(example('resnet-gn'))).net]) {
+    expect(dropoutMasks(model, 16)).toEqual(trainStepGraph(model, 16, sgd).masks);
+  }
 });
 
 /**
@@ -66,7 +71,7 @@ describe.each(['tiny-gap', 'resnet-gn', 'lenet5'])('examples/%s.ts trains as PyT
     const get = (key: string) => fx.get(key) ?? fail(`fixture has no '${key}'`);
     const f32 = (t: FixtureTensor) => new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.shape);
     const { net } = await loadModelFile(example(name));
-    const step = trainStepGraph(net.withDropout(0), 16, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false });
+    const step = trainStepGraph(net.withDropout(0), 16, DEFAULT_SGD);
     const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), { intraOpNumThreads: 1 });
     let state: Record<string, ort.Tensor> = {};
     for (const e of step.carried) {

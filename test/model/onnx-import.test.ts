@@ -18,6 +18,7 @@ import { importOnnx } from '../../src/model/onnx-import.js';
 import { loadDataset } from '../../src/data/mnist.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
+import { DEFAULT_SGD, recipe } from '../../src/train/core/recipe.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { nodeLosses } from '../helpers/train.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
@@ -38,7 +39,7 @@ describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn'])('%s.onnx, exported
     expect(net.stateSpecs.map((s) => s.name).sort()).toEqual(after.sort());
     expect(classCount(net)).toBe(10);
 
-    const step = trainStepGraph(net.withDropout(0), 16, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false });
+    const step = trainStepGraph(net.withDropout(0), 16, DEFAULT_SGD);
     const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), { intraOpNumThreads: 1 });
     const initial = net.initialState(0);
     const feeds: Record<string, ort.Tensor> = {
@@ -61,21 +62,11 @@ describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn'])('%s.onnx, exported
 });
 
 /** SGD (momentum 0.9, lr 0.05) on batches of 32, one epoch's worth at most: the two training tests' recipe, each adding its own. */
-const recipe: TrainConfig = {
-  epochs: 1,
-  batchSize: 32,
-  lr: 0.05,
-  optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-  schedule: { kind: 'constant' },
-  seed: 1,
-  augment: null,
-  shuffle: true,
-  device: 'cpu',
-};
+const shortRecipe: TrainConfig = recipe({ epochs: 1, batchSize: 32, schedule: { kind: 'constant' }, augment: null });
 
 test('the seed CNN exported by PyTorch trains as the built-in definition: 20 steps of the default recipe, the same losses within 1e-5', async () => {
   const data = loadDataset();
-  const config: TrainConfig = { ...recipe, schedule: { kind: 'step', stepSize: 7, gamma: 0.1 }, augment: { rotate: 7, shift: 2 }, maxSteps: 20 };
+  const config: TrainConfig = { ...shortRecipe, schedule: { kind: 'step', stepSize: 7, gamma: 0.1 }, augment: { rotate: 7, shift: 2 }, maxSteps: 20 };
   const builtin = seedCnn();
   const exported = importOnnx(onnxFile('seed-cnn'), 'seed-cnn').net;
   // From the same state: the built-in's seeded initial weights, under the same names.
@@ -98,7 +89,7 @@ test('a model exported in eval mode (BatchNorm folded into the convs by the expo
   expect(names.filter((n) => n.startsWith('onnx::Conv_')).sort()).toEqual(['onnx::Conv_39', 'onnx::Conv_40', 'onnx::Conv_42']);
   expect(names).not.toContain('bn1.running_mean');
   expect(net.parameterCount).toBe(9674); // bn-residual's 9,698, less its BatchNorms' 32 scales and shifts, plus one folded bias of 8
-  const losses = await nodeLosses(net, { ...recipe, maxSteps: 30 }, loadDataset());
+  const losses = await nodeLosses(net, { ...shortRecipe, maxSteps: 30 }, loadDataset());
   expect(losses.every(Number.isFinite)).toBe(true);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   expect(mean(losses.slice(-5))).toBeLessThan(0.8 * mean(losses.slice(0, 5)));

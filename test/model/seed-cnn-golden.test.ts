@@ -17,8 +17,9 @@ import { evalGraph, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { sha256Hex } from '../../src/util/sha256.js';
+import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
-const sgd = { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false } as const;
+const sgd = DEFAULT_SGD;
 
 /** The graph with every BatchNorm scratch input back at dc10aa7's values (mean 0, var 1). */
 function withOldScratch(graph: Graph): Graph {

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { evalGraph, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { formatSummary, summarize } from '../../src/model/summary.js';
+import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
 const net = seedCnn();
 const kinds = net.modules.map((m) => m.module.kind);
@@ -18,7 +19,7 @@ describe("the course's own checks", () => {
   });
   test('uses Dropout (0.1 after every 3x3 conv), applied in the training graph', () => {
     expect([...net.dropoutRates.values()]).toEqual(new Array(6).fill(0.1));
-    expect(trainStepGraph(net, 4, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false }).masks).toHaveLength(6);
+    expect(trainStepGraph(net, 4, DEFAULT_SGD).masks).toHaveLength(6);
   });
   test('uses global average pooling', () => {
     expect(evalOps).toContain('GlobalAveragePool');

@@ -18,12 +18,13 @@ import { Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 import { run, session } from '../helpers/ort.js';
 import { quickConfig } from '../helpers/train.js';
+import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
 describe('the moving average in the training-step graph', () => {
   test('avg.next = avg + (1 - d) (value.next - avg) for every parameter and BatchNorm statistic', async () => {
     const net = seedCnn();
     const batch = 4;
-    const step = trainStepGraph(net, batch, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false }, { average: true });
+    const step = trainStepGraph(net, batch, DEFAULT_SGD, { average: true });
     const rng = new Rng(3);
     const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.range(-1, 1));
     const feeds: Record<string, Float32Array | BigInt64Array> = {
@@ -55,7 +56,7 @@ describe('the moving average in the training-step graph', () => {
   });
 
   test('without it the graph has no average inputs', () => {
-    const step = trainStepGraph(seedCnn(), 4, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false });
+    const step = trainStepGraph(seedCnn(), 4, DEFAULT_SGD);
     expect(step.carried.some((e) => e.role === 'average')).toBe(false);
     expect(step.graph.inputs.some((i) => i.name === AVERAGE_DECAY)).toBe(false);
   });

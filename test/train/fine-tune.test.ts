@@ -23,6 +23,7 @@ import { nodeRuntime } from '../../src/train/session.js';
 import { ROOT } from '../helpers/cli.js';
 import { firstOf } from '../helpers/digits.js';
 import { drawnDigit } from '../helpers/drawn.js';
+import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
 const shippedBytes = () => new Uint8Array(readFileSync(join(ROOT, 'models/mnist.onnx')));
 const folded = seedCnn().withBatchNormFolded();
@@ -57,7 +58,7 @@ describe('an exported model read back for fine-tuning', () => {
 
   test('a model that is not an export of the network is refused, naming what is wrong', () => {
     expect(() => foldedStateFromModel(Uint8Array.of(1, 2, 3, 4, 5), folded)).toThrow(WeightsError);
-    const trainStep = serializeModel(trainStepGraph(seedCnn(), 8, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false }).graph, { opset: OPSET });
+    const trainStep = serializeModel(trainStepGraph(seedCnn(), 8, DEFAULT_SGD).graph, { opset: OPSET });
     expect(() => foldedStateFromModel(trainStep, folded)).toThrow("the model has no initializer 'conv1.weight': it is not an export of seed-cnn-folded");
   });
 });
@@ -66,7 +67,7 @@ describe('fine-tuning batches', () => {
   test('each batch holds ownPerBatch of the user examples, then training images, the same for the same step', async () => {
     const own = ownExamples([new Float32Array(784).fill(1), new Float32Array(784).fill(0.5)], [3, 8]);
     const recipe = { ...FINE_TUNE, steps: 3 };
-    const masks = trainStepGraph(folded, recipe.batchSize, { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false }).masks;
+    const masks = trainStepGraph(folded, recipe.batchSize, DEFAULT_SGD).masks;
     const collect = async () => {
       const out: { labels: number[]; images: Float32Array }[] = [];
       for await (const b of new MixedBatches(own, train, recipe, masks).epoch(0, 0, 0, recipe.steps))

@@ -11,11 +11,12 @@ import { fillAugmentedImages, fillLabels } from '../../data/batches.js';
 import type { Split } from '../../data/dataset.js';
 import { optimizerSlots } from '../../graph/optim.js';
 import { numel } from '../../graph/shape.js';
-import { slotName, trainStepGraph } from '../../model/graphs.js';
-import type { Network, StateDict } from '../../model/network.js';
+import { dropoutMasks, slotName } from '../../model/graphs.js';
+import { copyState, type Network, type StateDict } from '../../model/network.js';
 import { Rng } from '../../util/rng.js';
 import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, type BatchSource, batchView } from './batch-source.js';
 import type { TrainConfig } from './config.js';
+import { recipe } from './recipe.js';
 import { fillStepMasks } from './dropout-masks.js';
 import type { Runtime } from './runtime.js';
 import { DivergedError, type ResumePoint, TrainingLoop } from './training-loop.js';
@@ -112,18 +113,8 @@ export class MixedBatches implements BatchSource {
 }
 
 /** The TrainConfig a fine-tune runs under: one pass of `recipe.steps` batches at a constant rate. */
-export function fineTuneConfig(recipe: FineTuneRecipe): TrainConfig {
-  return {
-    epochs: 1,
-    batchSize: recipe.batchSize,
-    lr: recipe.lr,
-    optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false },
-    schedule: { kind: 'constant' },
-    seed: recipe.seed,
-    augment: recipe.augment,
-    shuffle: true,
-    device: 'cpu',
-  };
+export function fineTuneConfig(tune: FineTuneRecipe): TrainConfig {
+  return recipe({ epochs: 1, batchSize: tune.batchSize, lr: tune.lr, schedule: { kind: 'constant' }, seed: tune.seed, augment: tune.augment });
 }
 
 export interface FineTuneInput {
@@ -146,7 +137,7 @@ export interface FineTuneInput {
  */
 export async function fineTune({ net, model, own, base, runtime, recipe = FINE_TUNE, onStep }: FineTuneInput): Promise<StateDict> {
   const config = fineTuneConfig(recipe);
-  const { masks } = trainStepGraph(net, recipe.batchSize, config.optimizer);
+  const masks = dropoutMasks(net, recipe.batchSize);
   const optimizer: StateDict = new Map(
     net.parameterSpecs.flatMap((p) =>
       optimizerSlots(config.optimizer).map((slot) => [slotName(p.name, slot), { shape: p.shape, data: new Float32Array(numel(p.shape)) }] as const),
@@ -154,8 +145,7 @@ export async function fineTune({ net, model, own, base, runtime, recipe = FINE_T
   );
   const start: ResumePoint = { model, optimizer, position: { epoch: 0, batch: 0, step: 0 }, metrics: [], savedAt: 'the model being tuned' };
   const batches = new MixedBatches(own, base, recipe, masks);
-  // `test` and `save` serve epochs' ends, which a fine-tune never reaches.
-  const loop = await TrainingLoop.create(net, config, { runtime, batches, test: own, save: () => 'memory' }, start);
+  const loop = await TrainingLoop.create(net, config, { runtime }, start); // it only steps: no epochs, evaluation or snapshots
   try {
     let step = 0;
     for await (const batch of batches.epoch(0, 0, 0, recipe.steps)) {
@@ -163,7 +153,7 @@ export async function fineTune({ net, model, own, base, runtime, recipe = FINE_T
       if (!Number.isFinite(loss)) throw new DivergedError(`fine-tuning diverged: the loss became ${loss} at step ${step + 1} (lr ${recipe.lr})`);
       onStep?.(++step, loss);
     }
-    return new Map([...loop.modelState()].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
+    return copyState(loop.modelState());
   } finally {
     await loop.close();
   }

@@ -62,14 +62,21 @@ export interface ResumePoint {
   savedAt: string;
 }
 
-export interface LoopServices {
+/** What stepping needs: the runtime. A loop made with these alone only steps (`step`), as a fine-tune does. */
+export interface StepServices {
   runtime: Runtime;
+}
+
+/** What running epochs needs as well: the batches, the test split, and where snapshots go. */
+export interface LoopServices extends StepServices {
   batches: BatchSource;
   /** The test split evaluated after each epoch. */
   test: Split;
   /** Persists a snapshot; returns where it went (a checkpoint folder, a download name...). */
   save(snapshot: Snapshot): string | Promise<string>;
 }
+
+const runsEpochs = (s: StepServices | LoopServices): s is LoopServices => 'batches' in s;
 
 /** The carried state as two sets of runtime tensors used in turn. */
 class CarriedState {
@@ -150,8 +157,9 @@ export class TrainingLoop {
   private constructor(
     readonly net: Network,
     readonly config: TrainConfig,
-    private readonly services: LoopServices,
-    private readonly evaluator: Evaluator,
+    private readonly services: StepServices | LoopServices,
+    /** Present when the loop runs epochs (it evaluates after each). */
+    private readonly evaluator: Evaluator | undefined,
     private readonly template: TrainStepGraph,
     /** The full-batch training-step graph, serialised as built (a run folder keeps a copy; the runtime may run it lowered). */
     readonly trainStepModel: Uint8Array,
@@ -175,15 +183,25 @@ export class TrainingLoop {
   }
 
   /** Builds the graphs and sessions; with `resume`, continues from that point exactly. */
-  static async create(net: Network, config: TrainConfig, services: LoopServices, resume?: ResumePoint): Promise<TrainingLoop> {
+  static async create(net: Network, config: TrainConfig, services: StepServices | LoopServices, resume?: ResumePoint): Promise<TrainingLoop> {
     const template = stepGraph(net, config, config.batchSize);
     const bytes = serializeModel(template.graph, { opset: OPSET });
-    const evaluator = await Evaluator.create(net, services.runtime);
+    const evaluator = runsEpochs(services) ? await Evaluator.create(net, services.runtime) : undefined;
     return new TrainingLoop(net, config, services, evaluator, template, bytes, resume);
   }
 
+  /** The carried state's names, in the step's input order (parameters, optimizer slots, buffers, averages). */
+  get carriedNames(): string[] {
+    return this.template.carried.map((e) => e.name);
+  }
+
   get stepsPerEpoch(): number {
-    return this.services.batches.batchesPerEpoch;
+    return this.epochServices().batches.batchesPerEpoch;
+  }
+
+  private epochServices(): LoopServices {
+    if (!runsEpochs(this.services)) throw new Error('this TrainingLoop was made to step only (no batches, test split or save)');
+    return this.services;
   }
 
   get history(): readonly EpochMetrics[] {
@@ -264,7 +282,7 @@ export class TrainingLoop {
     events.onEpochStart?.(epoch, first, batches);
     const started = performance.now();
     const progress: EpochProgress = { epoch, first, next: first, lossSum: 0, correct: 0, seen: 0, lr: this.lrAt(this.position.step), seconds: 0 };
-    for await (const batch of this.services.batches.epoch(epoch, first, this.position.step, last)) {
+    for await (const batch of this.epochServices().batches.epoch(epoch, first, this.position.step, last)) {
       const lr = this.lrAt(this.position.step);
       progress.lr = lr;
       const r = await this.step(batch, lr);
@@ -287,7 +305,8 @@ export class TrainingLoop {
   /** Evaluation, metrics, the new position, and a saved snapshot (never one with a non-finite value). */
   private async endEpoch(p: EpochProgress): Promise<{ metrics: EpochMetrics; savedAt: string }> {
     const evalStarted = performance.now();
-    const test: EvalResult = await this.evaluator.evaluate(this.modelState(), this.services.test, { limit: this.config.testLimit });
+    const services = this.epochServices();
+    const test: EvalResult = await this.evaluator!.evaluate(this.modelState(), services.test, { limit: this.config.testLimit });
     const metrics: EpochMetrics = {
       epoch: p.epoch + 1,
       batches: p.next - p.first,
@@ -314,7 +333,7 @@ export class TrainingLoop {
     }
     const snapshot: Snapshot = { model, optimizer, position: { ...this.position }, config: this.config, metrics: this.metrics };
     if (average) snapshot.average = average;
-    this.lastSaved = await this.services.save(snapshot);
+    this.lastSaved = await services.save(snapshot);
     return { metrics, savedAt: this.lastSaved };
   }
 
@@ -328,8 +347,8 @@ export class TrainingLoop {
   }
 
   async close(): Promise<void> {
-    await this.services.batches.close();
-    await this.evaluator.release();
+    if (runsEpochs(this.services)) await this.services.batches.close();
+    await this.evaluator?.release();
     for (const s of this.sessions.values()) await s.session.release();
   }
 }

@@ -14,7 +14,7 @@ const FAST = [
   'test/export/shipped-model.test.ts',
   'test/train/core-neutral.test.ts',
   'test/train/schedule.test.ts',
-  'test/train/session.test.ts',
+  'test/train/node-runtime.test.ts',
   'test/train/pytorch-step.test.ts',
   'test/train/average.test.ts',
   'test/train/profile.test.ts',

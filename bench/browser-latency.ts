@@ -11,7 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { build, preview } from 'vite';
-import { bundledMnistDir, loadSplit } from '../src/data/mnist.js';
+import { bundledMnistDir, loadSplit } from '../src/data/mnist.node.js';
 
 const WARMUP_STEPS = 10;
 const TIMED_STEPS = 40;

@@ -7,14 +7,14 @@
  * agree to float32 rounding). Options: --steps N (default 30), --threads 1,2
  */
 import { parseArgs } from 'node:util';
-import type * as ort from '../src/util/onnxruntime-node.js';
-import { Tensor } from '../src/util/onnxruntime-node.js';
+import type * as ort from '../src/util/ort.node.js';
+import { Tensor } from '../src/util/ort.node.js';
 import { nchwcLowering } from '../src/graph/nchwc.js';
 import { serializeModel } from '../src/graph/serialize.js';
 import { LOSS, LR, next, trainStepGraph } from '../src/model/graphs.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { OPSET } from '../src/train/core/opset.js';
-import { createSession, nchwcBlockSize } from '../src/train/session.js';
+import { createSession, nchwcBlockSize } from '../src/train/node-runtime.js';
 import { Rng } from '../src/util/rng.js';
 import { DEFAULT_SGD } from '../src/train/core/recipe.js';
 

@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { bundledMnistDir, loadDataset } from '../src/data/mnist.js';
+import { bundledMnistDir, loadDataset } from '../src/data/mnist.node.js';
 import { benchRecipe as recipe, median, round, stepTimes, withTrainer } from './trainer-steps.js';
 
 const { values: args } = parseArgs({

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 import { MNIST_FILES } from '../src/data/mnist-format.js';
-import { bundledMnistDir } from '../src/data/mnist.js';
+import { bundledMnistDir } from '../src/data/mnist.node.js';
 
 /** Where the pages find MNIST, relative to the page: `mnist/<IDX file name>.gz`. */
 const MNIST_PREFIX = 'mnist/';

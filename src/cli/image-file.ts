@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import sharp from 'sharp';
 import { MAX_IMAGE_PIXELS, type RgbaImage } from '../preprocess/mnist-style.js';
 import { FileError, systemErrorReason } from '../util/errors.js';
-import { readFileOr } from '../util/read-file.js';
+import { readFileOr } from '../util/read-file.node.js';
 
 /** A picture predict cannot use; `problem` is the message without the file name. */
 export class ImageError extends FileError {

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { CLASSES, type Split } from '../data/dataset.js';
 import { dataMismatch } from '../train/core/model-fit.js';
 import type onnxProto from 'onnx-proto';
-import { checkExternalData, parseModelFile } from '../export/model-file.js';
+import { checkExternalData, parseModelFile } from '../export/model-file.node.js';
 import { onnx } from '../graph/serialize.js';
 import { classCount } from '../model/graphs.js';
 import { ImportError, importOnnx } from '../model/onnx-import.js';
@@ -22,9 +22,9 @@ import { Module } from '../model/module.js';
 import type { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import type { ModelRecord } from '../train/core/config.js';
-import { readFileOr } from '../util/read-file.js';
+import { readFileOr } from '../util/read-file.node.js';
 import { ExpectedError, FileError } from '../util/errors.js';
-import { sha256Hex } from '../util/sha256.js';
+import { sha256Hex } from '../util/sha256.node.js';
 
 const MODEL_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
@@ -72,7 +72,7 @@ function firstLine(e: unknown): string {
 
 /**
  * An exported model's bytes with any external tensor data read in: only from a plain file
- * beside the model (predict's rule, src/export/model-file.ts), at the offset and length given.
+ * beside the model (predict's rule, src/export/model-file.node.ts), at the offset and length given.
  */
 function withExternalData(file: string, bytes: Uint8Array): Uint8Array | onnxProto.onnx.ModelProto {
   const model = parseModelFile(file, bytes);

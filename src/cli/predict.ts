@@ -9,7 +9,7 @@
  * one-line error; the others still get their answers; the exit code is 1 if any failed.
  */
 import { Command } from 'commander';
-import { Classifier, nonFinite, notProbabilities, type Prediction } from '../export/classifier.js';
+import { Classifier, nonFinite, notProbabilities, type Prediction } from '../export/classifier.node.js';
 import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand, UsageError } from './errors.js';
 import { expandImageArguments, ImageError, readImage } from './image-file.js';

@@ -1,6 +1,6 @@
 /**
  * An MNIST-style split from its two parsed IDX arrays, checked as the network needs it. No
- * Node API here: the Node loader (mnist.ts) reads files, a page fetches them, and both hand
+ * Node API here: the Node loader (mnist.node.ts) reads files, a page fetches them, and both hand
  * the bytes to the same checks.
  */
 import { CLASSES, type Split } from './dataset.js';

@@ -4,7 +4,7 @@
  * prediction, or any NaN or infinite output of either graph is a failed export. Every
  * comparison is written so that NaN fails it (`!(diff <= tol)`, never `diff > tol`).
  * Runtime-neutral: both graphs run on the given training-core Runtime (onnxruntime-node in
- * verify.ts's verifyExport, onnxruntime-web on the training page), so both apply one rule.
+ * verify.node.ts's verifyExport, onnxruntime-web on the training page), so both apply one rule.
  */
 import { fillImages } from '../data/batches.js';
 import type { Split } from '../data/dataset.js';

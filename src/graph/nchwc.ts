@@ -60,7 +60,7 @@ function plan(node: Node, block: number, constants: ReadonlySet<string>) {
 
 /**
  * The lowering for a CPU build whose NCHWc block is `block` channels (see
- * `nchwcBlockSize` in train/session.ts); `block` 1 means the build has none, and nothing is lowered.
+ * `nchwcBlockSize` in train/node-runtime.ts); `block` 1 means the build has none, and nothing is lowered.
  */
 export function nchwcLowering(block: number): Lowering | undefined {
   if (block <= 1) return undefined;

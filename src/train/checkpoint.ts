@@ -20,11 +20,11 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writ
 import { join } from 'node:path';
 import { firstNonFinite, type Network, type StateDict } from '../model/network.js';
 import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
-import { isAlive } from '../util/pid.js';
-import { readFileOr } from '../util/read-file.js';
-import { sha256Hex } from '../util/sha256.js';
-import { decodeSafetensors, encodeSafetensors } from '../util/safetensors.js';
-import { encodeModelState, SAFETENSORS_METADATA, toSafe } from './state-file.js';
+import { isAlive } from '../util/pid.node.js';
+import { readFileOr } from '../util/read-file.node.js';
+import { sha256Hex } from '../util/sha256.node.js';
+import { decodeSafetensors, encodeSafetensors } from '../util/safetensors.node.js';
+import { encodeModelState, SAFETENSORS_METADATA, toSafe } from './core/state-file.js';
 import { CHECKPOINT_FORMAT, firstIssue, type Position, recipeDifference, type TrainConfig, type TrainerState, trainerStateSchema } from './core/config.js';
 import { optimizerSlots } from '../graph/optim.js';
 import { slotName } from '../model/graphs.js';

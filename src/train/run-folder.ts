@@ -23,9 +23,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { nearestExisting, writeFileAtomic } from '../util/atomic.js';
+import { nearestExisting, writeFileAtomic } from '../util/atomic.node.js';
 import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
-import { isAlive } from '../util/pid.js';
+import { isAlive } from '../util/pid.node.js';
 import { firstIssue, type RunRecord, runRecordSchema, type TrainConfig } from './core/config.js';
 
 export class RunFolderError extends ExpectedError {}

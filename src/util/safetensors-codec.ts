@@ -3,7 +3,7 @@
  * header length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__}, then the
  * raw little-endian tensor bytes. This module imports nothing from Node (TextEncoder,
  * TextDecoder and DataView only), so the training page encodes its checkpoint with it;
- * safetensors.ts adds reading a file for Node.
+ * safetensors.node.ts adds reading a file for Node.
  */
 import { FileError } from './errors.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseModel } from '../../src/graph/serialize.js';
-import { decodeSafetensors } from '../../src/util/safetensors.js';
+import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onnx-cli-'));

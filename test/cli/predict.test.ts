@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { bundledMnistDir, loadSplit } from '../../src/data/mnist.js';
+import { bundledMnistDir, loadSplit } from '../../src/data/mnist.node.js';
 import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
 import { serializeModel } from '../../src/graph/serialize.js';

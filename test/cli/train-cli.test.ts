@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { bundledMnistDir } from '../../src/data/mnist.js';
+import { bundledMnistDir } from '../../src/data/mnist.node.js';
 import { lines, runCli } from '../helpers/cli.js';
 
 const quick = ['--train-limit', '256', '--test-limit', '200', '--epochs', '1', '--threads', '1', '--batch-size', '64'];

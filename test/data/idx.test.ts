@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { DataError } from '../../src/data/idx.js';
-import { bundledMnistDir, loadDataset, loadSplit } from '../../src/data/mnist.js';
+import { DataError } from '../../src/data/idx.node.js';
+import { bundledMnistDir, loadDataset, loadSplit } from '../../src/data/mnist.node.js';
 import { idx } from '../faults/export-fixtures.js';
 
 // Published MNIST class counts.

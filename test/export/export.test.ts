@@ -5,12 +5,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type Dataset, loadDataset, type Split } from '../../src/data/mnist.js';
+import { type Dataset, loadDataset, type Split } from '../../src/data/mnist.node.js';
 import { foldBatchNorm } from '../../src/export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../../src/export/inference.js';
-import { assertFaithful, ExportError, verifyExport } from '../../src/export/verify.js';
+import { assertFaithful, ExportError, verifyExport } from '../../src/export/verify.node.js';
 import { parseModel } from '../../src/graph/serialize.js';
 import { copyState, type StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';

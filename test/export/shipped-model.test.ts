@@ -1,9 +1,9 @@
 /** The model shipped in models/: its accuracy recomputed from the file, and its card. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { expect, test } from 'vitest';
-import { loadDataset } from '../../src/data/mnist.js';
+import { loadDataset } from '../../src/data/mnist.node.js';
 import { parseModel } from '../../src/graph/serialize.js';
 
 const file = fileURLToPath(new URL('../../models/mnist.onnx', import.meta.url));

@@ -7,9 +7,9 @@ import { expect, test } from 'vitest';
 import { foldBatchNorm } from '../../src/export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../../src/export/inference.js';
 import { assertFaithful, ExportError, verifyModel } from '../../src/export/verify-core.js';
-import { verifyExport } from '../../src/export/verify.js';
+import { verifyExport } from '../../src/export/verify.node.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { nodeRuntime } from '../../src/train/session.js';
+import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../src/util/safetensors-codec.js';
 import { testSplit } from '../helpers/digits.js';
 

@@ -9,7 +9,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { WriteError, writeFileAtomic, writeFilesAtomic } from '../../src/util/atomic.js';
+import { WriteError, writeFileAtomic, writeFilesAtomic } from '../../src/util/atomic.node.js';
 import { FileError } from '../../src/util/errors.js';
 
 const DEAD_PID = 2_000_000_000; // above any Linux pid_max (at most 2^22)

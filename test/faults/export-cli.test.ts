@@ -7,10 +7,10 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { bundledMnistDir, loadSplit } from '../../src/data/mnist.js';
-import { cardMismatch } from '../../src/export/model-card.js';
-import { sha256Hex } from '../../src/util/sha256.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.js';
+import { bundledMnistDir, loadSplit } from '../../src/data/mnist.node.js';
+import { cardMismatch } from '../../src/export/model-card.node.js';
+import { sha256Hex } from '../../src/util/sha256.node.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
 import { idx, replaceCheckpointFile, shortRun, writeDataDir } from './export-fixtures.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensors, SafetensorsError } from '../../src/util/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensors, SafetensorsError } from '../../src/util/safetensors.node.js';
 import { lines, runCli } from '../helpers/cli.js';
 import { replaceCheckpointFile, shortRun } from './export-fixtures.js';
 

@@ -51,7 +51,7 @@ test("a killed process's private folder is removed by the next one; another user
   expect(readFileSync(join(victim, 'notes.txt'), 'utf8')).toBe('keep me');
 });
 
-test("only src/util/onnxruntime-node.ts imports 'onnxruntime-node': every other module gets the private TMPDIR with it", () => {
+test("only src/util/ort.node.ts imports 'onnxruntime-node': every other module gets the private TMPDIR with it", () => {
   const offenders: string[] = [];
   const visit = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -62,5 +62,5 @@ test("only src/util/onnxruntime-node.ts imports 'onnxruntime-node': every other 
     }
   };
   for (const dir of ['src', 'test', 'bench', 'examples']) visit(join(ROOT, dir));
-  expect(offenders).toEqual(['src/util/onnxruntime-node.ts']);
+  expect(offenders).toEqual(['src/util/ort.node.ts']);
 });

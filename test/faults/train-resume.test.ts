@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { EpochMetrics, TrainerState } from '../../src/train/core/config.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, runCli } from '../helpers/cli.js';
 
 const quick = ['--train-limit', '128', '--test-limit', '100', '--threads', '1', '--batch-size', '64'];

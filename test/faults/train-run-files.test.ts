@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, runCli } from '../helpers/cli.js';
 import { QUICK_TRAIN, trainedRunCopies } from '../helpers/runs.js';
 

@@ -1,10 +1,10 @@
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
 import { parseModel, serializeModel } from '../../src/graph/serialize.js';
 import { ShapeError } from '../../src/graph/shape.js';
-import { OPSET } from '../../src/train/session.js';
+import { OPSET } from '../../src/train/node-runtime.js';
 import { runOnce } from '../helpers/ort.js';
 
 describe('graph builder', () => {

@@ -4,7 +4,7 @@
  * it), with padded output channels, bias, padding and stride; and what is left alone.
  */
 import { readFileSync } from 'node:fs';
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import { NCHWC_DOMAIN, nchwcLowering } from '../../src/graph/nchwc.js';
@@ -13,7 +13,7 @@ import { parseModel, serializeModel } from '../../src/graph/serialize.js';
 import { evalGraph, IMAGE, LOG_PROBS, next, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
-import { nchwcBlockSize, nodeRuntime } from '../../src/train/session.js';
+import { nchwcBlockSize, nodeRuntime } from '../../src/train/node-runtime.js';
 import { Rng } from '../../src/util/rng.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 

@@ -2,12 +2,12 @@
  * Optimizer updates emitted into the graph, run by ORT for three steps, against PyTorch's
  * update rules written out in plain float64 JS (torch.optim.SGD / Adam / AdamW).
  */
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../../src/graph/optim.js';
 import { serializeModel } from '../../src/graph/serialize.js';
-import { OPSET } from '../../src/train/session.js';
+import { OPSET } from '../../src/train/node-runtime.js';
 
 const P0 = [0.5, -1.25, 2, 0.1];
 const GRADS = [

@@ -1,7 +1,7 @@
 /** Real MNIST test digits as image files and raw pixels, for the predict tests. */
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
+import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.node.js';
 
 let cached: Split | undefined;
 export const testSplit = (): Split => (cached ??= loadSplit(bundledMnistDir(), 'test'));

@@ -3,7 +3,7 @@
  * differences of the loss. The loss is sum(y * r) for a fixed random r, so every output
  * element's gradient path is exercised.
  */
-import type * as ort from '../../src/util/onnxruntime-node.js';
+import type * as ort from '../../src/util/ort.node.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { Graph, staticShape, type Tensor } from '../../src/graph/builder.js';
 import { type AnyTypedArray, type DType, typedArray } from '../../src/graph/dtype.js';

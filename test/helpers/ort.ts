@@ -1,9 +1,9 @@
 /** Runs builder graphs in onnxruntime-node for tests. */
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { type Graph, staticShape } from '../../src/graph/builder.js';
 import type { AnyTypedArray, DType } from '../../src/graph/dtype.js';
 import { serializeModel } from '../../src/graph/serialize.js';
-import { OPSET } from '../../src/train/session.js';
+import { OPSET } from '../../src/train/node-runtime.js';
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
   float32: 'float32',

@@ -6,7 +6,7 @@ import { InlineBatches } from '../../src/train/core/batch-source.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { recipe } from '../../src/train/core/recipe.js';
 import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
-import { nodeRuntime } from '../../src/train/session.js';
+import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { batchOptions } from '../../web-demo/train-recipe.js';
 
 /** The CLI's defaults on 128 images, one thread. */

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
 import { loadModelFile } from '../../src/cli/model-file.js';
 import { serializeModel } from '../../src/graph/serialize.js';

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { fillImages } from '../../src/data/batches.js';
-import { loadSplit, bundledMnistDir, type Split } from '../../src/data/mnist.js';
+import { loadSplit, bundledMnistDir, type Split } from '../../src/data/mnist.node.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { Evaluator } from '../../src/train/core/evaluator.js';
-import { nodeRuntime } from '../../src/train/session.js';
+import { nodeRuntime } from '../../src/train/node-runtime.js';
 
 describe('evaluation graph on real MNIST test images', () => {
   const net = seedCnn();

@@ -8,7 +8,7 @@
  * test/graph; this checks the layers' semantics: padding rules, defaults, momentum, eps.)
  * Regenerate: /usr/bin/python3 test/fixtures/pytorch_layers.py
  */
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
 import { gradients } from '../../src/graph/autodiff.js';
 import { Graph, type Tensor } from '../../src/graph/builder.js';

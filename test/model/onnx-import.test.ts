@@ -9,13 +9,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { numel } from '../../src/graph/shape.js';
 import { classCount, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
-import { loadDataset } from '../../src/data/mnist.js';
+import { loadDataset } from '../../src/data/mnist.node.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { DEFAULT_SGD, recipe } from '../../src/train/core/recipe.js';

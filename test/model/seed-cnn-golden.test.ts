@@ -16,7 +16,7 @@ import { serializeModel } from '../../src/graph/serialize.js';
 import { evalGraph, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
-import { sha256Hex } from '../../src/util/sha256.js';
+import { sha256Hex } from '../../src/util/sha256.node.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
 const sgd = DEFAULT_SGD;

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type Dataset, loadDataset } from '../../src/data/mnist.js';
+import { type Dataset, loadDataset } from '../../src/data/mnist.node.js';
 import { numel } from '../../src/graph/shape.js';
 import { AVERAGE_DECAY, averageName, IMAGE, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';

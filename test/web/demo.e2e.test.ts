@@ -8,14 +8,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.js';
+import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.node.js';
 import { foldedStateFromModel } from '../../src/export/model-weights.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { decodeSafetensors } from '../../src/util/safetensors.js';
+import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { browserAvailable, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { digitPixels, firstOf } from '../helpers/digits.js';

@@ -9,7 +9,7 @@
 import type { Page } from 'playwright-core';
 import { createServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Dataset, loadDataset } from '../../src/data/mnist.js';
+import { type Dataset, loadDataset } from '../../src/data/mnist.node.js';
 import { type CarriedEntry, trainStepGraph } from '../../src/model/graphs.js';
 import type { StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';

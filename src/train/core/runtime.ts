@@ -1,6 +1,6 @@
 /**
  * What the training core needs from an ONNX Runtime build: tensors and sessions. The Node
- * binding gives onnxruntime-node's (src/train/session.ts), a page gives onnxruntime-web's;
+ * binding gives onnxruntime-node's (src/train/node-runtime.ts), a page gives onnxruntime-web's;
  * the core itself imports only the types both share (onnxruntime-common).
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';

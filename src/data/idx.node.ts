@@ -4,7 +4,7 @@
  * the browser shares it; this module adds reading the file and gunzipping it.
  */
 import { gunzipSync } from 'node:zlib';
-import { readFileOr } from '../util/read-file.js';
+import { readFileOr } from '../util/read-file.node.js';
 import { DataError, type IdxArray, isGzip, parseIdx } from './idx-format.js';
 
 export { DataError, type IdxArray, parseIdx } from './idx-format.js';

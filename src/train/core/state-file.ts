@@ -4,8 +4,8 @@
  * statistics. Imports nothing from Node: checkpoint.ts writes `model.safetensors` with it,
  * and the training page its downloadable checkpoint.
  */
-import type { Network, StateDict } from '../model/network.js';
-import { encodeSafetensors, type SafeTensor } from '../util/safetensors-codec.js';
+import type { Network, StateDict } from '../../model/network.js';
+import { encodeSafetensors, type SafeTensor } from '../../util/safetensors-codec.js';
 
 /** What checkpoints record as the file's producer. */
 export const SAFETENSORS_METADATA: Readonly<Record<string, string>> = { format: 'pt', producer: 'onnx-mnist-train' };

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as ort from '../util/onnxruntime-node.js';
+import * as ort from '../util/ort.node.js';
 import { nchwcLowering, nchwcProbeModel, PROBE_INPUT, PROBE_OUTPUT } from '../graph/nchwc.js';
 import type { Lowering } from '../graph/serialize.js';
 import { ExpectedError } from '../util/errors.js';

@@ -1,10 +1,10 @@
 /** Loads an exported model and classifies preprocessed 28x28 inputs (the `predict` CLI's engine). */
-import { readFileOr } from '../util/read-file.js';
+import { readFileOr } from '../util/read-file.node.js';
 import type onnxProto from 'onnx-proto';
-import * as ort from '../util/onnxruntime-node.js';
+import * as ort from '../util/ort.node.js';
 import { SIDE } from '../preprocess/mnist-style.js';
 import { INPUT, PROBABILITIES } from './model-io.js';
-import { checkExternalData, inputElementType, ModelError, parseModelFile } from './model-file.js';
+import { checkExternalData, inputElementType, ModelError, parseModelFile } from './model-file.node.js';
 
 export { ModelError };
 

@@ -5,7 +5,7 @@
  */
 import type { Split } from '../data/dataset.js';
 import type { Network, StateDict } from '../model/network.js';
-import { nodeRuntime } from '../train/session.js';
+import { nodeRuntime } from '../train/node-runtime.js';
 import { type Verification, verifyModel } from './verify-core.js';
 
 export { assertFaithful, ExportError, exportVerified, PROBABILITY_TOLERANCE, type Verification, verifyModel } from './verify-core.js';

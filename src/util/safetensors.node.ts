@@ -2,7 +2,7 @@
  * The safetensors format for Node: the runtime-neutral codec (safetensors-codec.ts, which the
  * browser imports) and reading a file.
  */
-import { readFileOr } from './read-file.js';
+import { readFileOr } from './read-file.node.js';
 import { decodeSafetensors, type SafeTensors, SafetensorsError } from './safetensors-codec.js';
 
 export { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensors, SafetensorsError } from './safetensors-codec.js';

@@ -1,14 +1,14 @@
 /**
  * A private TMPDIR for this process: `<tmp>/onnx-mnist-train-<pid>-XXXXXX`, mode 0700,
  * removed at exit, so that native code which writes fixed names into TMPDIR (ONNX Runtime
- * does: see ort-environment.ts) can neither be led through a link another local user planted
+ * does: see ort-environment.node.ts) can neither be led through a link another local user planted
  * nor leave files behind in the shared folder. Folders of this form left by killed processes
  * (same user, mode 0700, pid gone) are removed; nothing else is touched.
  */
 import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive } from './pid.js';
+import { isAlive } from './pid.node.js';
 
 const PREFIX = 'onnx-mnist-train-';
 const OURS = /^onnx-mnist-train-(\d+)-[A-Za-z0-9]{6}$/;

@@ -1,8 +1,8 @@
 /** The model card: what the exported file is, how it was made, how well it does. */
 import { execFileSync } from 'node:child_process';
 import type { TrainConfig } from '../train/core/config.js';
-import { sha256Hex } from '../util/sha256.js';
-import type { Verification } from './verify.js';
+import { sha256Hex } from '../util/sha256.node.js';
+import type { Verification } from './verify.node.js';
 
 export interface ModelCard {
   name: string;

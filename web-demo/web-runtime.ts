@@ -1,6 +1,6 @@
 /**
  * The page's binding of the training core: onnxruntime-web's WebAssembly backend as a
- * `Runtime` (tensors and sessions), the counterpart of src/train/session.ts for Node.
+ * `Runtime` (tensors and sessions), the counterpart of src/train/node-runtime.ts for Node.
  */
 import type * as OrtWeb from 'onnxruntime-web/wasm';
 import type { InferenceSession, Runtime, Tensor } from '../src/train/core/runtime.js';

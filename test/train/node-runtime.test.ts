@@ -3,13 +3,13 @@
  * in training steps when ONNX_MNIST_SPIN_WAIT=0 or the caller says so (evaluation keeps the
  * default); and ORT runs a session made without spinning.
  */
-import * as ort from '../../src/util/onnxruntime-node.js';
+import * as ort from '../../src/util/ort.node.js';
 import { afterEach, expect, test } from 'vitest';
 import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { OPSET } from '../../src/train/core/opset.js';
-import { createSession, nodeRuntime, ortSessionOptions } from '../../src/train/session.js';
+import { createSession, nodeRuntime, ortSessionOptions } from '../../src/train/node-runtime.js';
 
 const saved = process.env.ONNX_MNIST_SPIN_WAIT;
 afterEach(() => {

@@ -1,6 +1,6 @@
 /**
  * The process environment onnxruntime-node's native library must start in. Imported for its
- * side effect by onnxruntime-node.ts, before ORT creates its environment (at the first
+ * side effect by ort.node.ts, before ORT creates its environment (at the first
  * session), which is when ORT reads these variables.
  *
  * ORT 1.30's telemetry, on by default on Linux, does three things we cannot have (measured
@@ -14,7 +14,7 @@
  * ORT_DISABLE_TELEMETRY=1 turns all of it off. A private TMPDIR (0700) keeps whatever native
  * code still writes there out of reach of other users, and out of /tmp.
  */
-import { usePrivateTmpdir } from './private-tmpdir.js';
+import { usePrivateTmpdir } from './private-tmpdir.node.js';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 usePrivateTmpdir();

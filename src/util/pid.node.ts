@@ -1,4 +1,5 @@
 /** Whether a process id names a running process (used to tell stale locks and temporaries from live ones). */
+import process from 'node:process';
 import { isSystemError } from './errors.js';
 
 /** True for a running process; EPERM means it runs as another user. */

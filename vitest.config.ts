@@ -18,7 +18,7 @@ const FAST = [
   'test/train/pytorch-step.test.ts',
   'test/train/average.test.ts',
   'test/train/profile.test.ts',
-  'test/web/train-imports.test.ts',
+  'test/web/demo-imports.test.ts',
   'test/faults/export-atomic.test.ts',
   'test/faults/ort-tmpdir.test.ts',
   'test/faults/predict-exif.test.ts',

@@ -8,10 +8,9 @@
  *   and 128, from scratch: the median over the steps after the first WARMUP_STEPS (the first
  *   steps allocate and are several times slower).
  */
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
-import { build, preview } from 'vite';
+import type { Browser } from 'playwright-core';
 import { bundledMnistDir, loadSplit } from '../src/data/mnist.node.js';
+import { serveDemo } from '../test/helpers/demo-site.js';
 
 const WARMUP_STEPS = 10;
 const TIMED_STEPS = 40;
@@ -79,18 +78,11 @@ async function training(browser: Browser, url: string): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-const config = fileURLToPath(new URL('../web-demo/vite.config.ts', import.meta.url));
-await build({ configFile: config, logLevel: 'error' });
-const server = await preview({ configFile: config, logLevel: 'error', preview: { port: 0, host: '127.0.0.1' } });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+// The pages built for tests: the figures are read from their hooks (web-demo/shared/test-hooks.ts).
+const site = await serveDemo();
 try {
-  const url = server.resolvedUrls!.local[0];
-  await inference(browser, url);
-  await training(browser, url);
+  await inference(site.browser, site.url);
+  await training(site.browser, site.url);
 } finally {
-  await browser.close();
-  await new Promise((resolve) => server.httpServer.close(resolve));
+  await site.close();
 }

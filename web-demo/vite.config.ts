@@ -85,15 +85,20 @@ export default defineConfig({
   resolve: { alias: { 'onnx-mnist-train': page('../src/index.ts') } },
   // The dev server's dependency scan starts from these; without the worker it would find the
   // worker's packages (onnx-proto, zod) only when a run starts, and reload the page mid-run.
-  optimizeDeps: { entries: ['index.html', 'train.html', 'train-worker.ts'] },
+  optimizeDeps: { entries: ['index.html', 'train.html', 'worker/main.ts'] },
   server: { host: '127.0.0.1', port: 5173, headers: ISOLATION_HEADERS },
   preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION_HEADERS },
-  // The training worker loads onnxruntime-web as a separate chunk (see train-worker.ts): ES format allows that.
-  worker: { format: 'es' },
+  // The training worker loads onnxruntime-web as a separate chunk (see worker/main.ts): ES format
+  // allows that. Its file is named for what it is (train-worker-<hash>.js, not main-<hash>.js).
+  worker: { format: 'es', rollupOptions: { output: { entryFileNames: 'assets/train-worker-[hash].js' } } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    rollupOptions: { input: { index: page('index.html'), train: page('train.html') } },
+    rollupOptions: {
+      input: { index: page('index.html'), train: page('train.html') },
+      // What both pages load (web-demo/shared, the style sheet, Vite's preload polyfill): one chunk, named for what it is.
+      output: { codeSplitting: { groups: [{ name: 'shared', test: /web-demo[\\/](shared[\\/]|style\.css)|modulepreload-polyfill/ }] } },
+    },
   },
 });

@@ -1,22 +1,20 @@
 /**
- * The browser tests' shared set-up: Debian's Chromium (headless, driven by playwright-core,
- * never a downloaded browser) on the demo pages built by Vite and served from 127.0.0.1.
- * Without /usr/bin/chromium the tests are skipped with the reason, unless REQUIRE_BROWSER=1
- * (CI sets it), in which case its absence is a failure.
+ * The browser tests' shared set-up around the demo site (demo-site.ts): without
+ * /usr/bin/chromium the tests are skipped with the reason, unless REQUIRE_BROWSER=1 (CI sets it),
+ * in which case its absence is a failure; each page is guarded against leaving 127.0.0.1.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
-import { ROOT } from './cli.js';
+import { CHROMIUM, type DemoSite } from './demo-site.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { type DemoSite, devServer, serveDemo } from './demo-site.js';
+
 const hasChromium = existsSync(CHROMIUM);
 const required = process.env.REQUIRE_BROWSER === '1';
 /** True when the browser tests cannot run here (and are not required to). */
 export const noBrowser = !hasChromium && !required;
-export const CONFIG = join(ROOT, 'web-demo/vite.config.ts');
 
 /** One test that fails without Chromium under REQUIRE_BROWSER=1 and otherwise says the others were skipped. */
 export function browserAvailable(what: string): void {
@@ -24,31 +22,6 @@ export function browserAvailable(what: string): void {
     if (required) expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install -y chromium)`).toBe(true);
     else if (!hasChromium) console.warn(`${what} tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
   });
-}
-
-export interface DemoSite {
-  /** The built site's base URL, ending in '/'. */
-  url: string;
-  browser: Browser;
-  close(): Promise<void>;
-}
-
-/** Builds the web demo, serves the build on a free port of 127.0.0.1 and launches Chromium. */
-export async function serveDemo(): Promise<DemoSite> {
-  await build({ configFile: CONFIG, logLevel: 'error' });
-  const server: PreviewServer = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, host: '127.0.0.1', strictPort: false } });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  return {
-    url: server.resolvedUrls!.local[0],
-    browser,
-    async close() {
-      await browser.close();
-      await new Promise((resolve) => server.httpServer.close(resolve));
-    },
-  };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { TrainConfig } from '../../src/train/core/config.js';
 import { recipe } from '../../src/train/core/recipe.js';
 import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
-import { batchOptions } from '../../web-demo/train-recipe.js';
+import { batchOptions } from '../../web-demo/shared/recipe.js';
 
 /** The CLI's defaults on 128 images, one thread. */
 

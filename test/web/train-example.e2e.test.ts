@@ -22,7 +22,7 @@ import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { testSplit } from '../helpers/digits.js';
-import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
+import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/shared/recipe.js';
 import { nodeLosses } from '../helpers/train.js';
 
 const STATUS = '[data-testid=train-status]';

@@ -7,7 +7,6 @@
  * (CI sets it), in which case its absence is a failure.
  */
 import type { Page } from 'playwright-core';
-import { createServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Dataset, loadDataset } from '../../src/data/mnist.node.js';
 import { type CarriedEntry, trainStepGraph } from '../../src/model/graphs.js';
@@ -15,8 +14,8 @@ import type { StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import type { ResumePoint } from '../../src/train/core/training-loop.js';
-import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/train-recipe.js';
-import { browserAvailable, CONFIG, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
+import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/shared/recipe.js';
+import { browserAvailable, type DemoSite, devServer, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
 import { nodeLosses } from '../helpers/train.js';
 
 const STATUS = '[data-testid=train-status]';
@@ -188,11 +187,10 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
   });
 
   test('`npm run demo` (the dev server) serves the training page and MNIST too: a short run ends', async () => {
-    const dev = await createServer({ configFile: CONFIG, logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false } });
-    await dev.listen();
+    const dev = await devServer();
     try {
       const page = await site.browser.newPage();
-      await page.goto(`${dev.resolvedUrls!.local[0]}train.html`);
+      await page.goto(`${dev.url}train.html`);
       await page.fill('[data-testid=train-steps]', '2');
       await page.selectOption('[data-testid=train-batch]', '64');
       await startAndWait(page, 120_000);
@@ -200,7 +198,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       expect(await page.evaluate(() => window.mnistTrain.losses.length)).toBe(2);
       await page.close();
     } finally {
-      await dev.close();
+      await dev.server.close();
     }
   }, 180_000);
 

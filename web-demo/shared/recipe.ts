@@ -3,11 +3,11 @@
  * 128, for a number of steps or epochs, as the core's TrainConfig. Pure: the page, its worker
  * and the tests (which replay the same recipe on onnxruntime-node) all build it here.
  */
-import type { Split } from '../src/data/dataset.js';
-import type { BatchOptions } from '../src/train/core/batch-source.js';
-import type { TrainConfig } from '../src/train/core/config.js';
-import { DEFAULT_RECIPE, ONECYCLE, recipe } from '../src/train/core/recipe.js';
-import type { Schedule } from '../src/train/core/schedule.js';
+import type { Split } from '../../src/data/dataset.js';
+import type { BatchOptions } from '../../src/train/core/batch-source.js';
+import type { TrainConfig } from '../../src/train/core/config.js';
+import { DEFAULT_RECIPE, ONECYCLE, recipe } from '../../src/train/core/recipe.js';
+import type { Schedule } from '../../src/train/core/schedule.js';
 
 export const BATCH_SIZES = [64, 128] as const;
 export type BatchSize = (typeof BATCH_SIZES)[number];
@@ -25,7 +25,7 @@ export type RunLength = { kind: 'steps'; steps: number } | { kind: 'epochs'; epo
 
 /** What the page's controls choose. */
 export interface RunChoice {
-  /** The network: 'builtin' (the seed CNN) or the name of an examples/ model file (example-models.ts). */
+  /** The network: 'builtin' (the seed CNN) or the name of an examples/ model file (shared/example-models.ts). */
   model: string;
   length: RunLength;
   batchSize: BatchSize;

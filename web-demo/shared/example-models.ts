@@ -4,7 +4,7 @@
  * an .onnx the user gives the page. The page lists them; the worker loads the chosen one
  * (`exampleExports`, or imports the file) and makes its Network.
  */
-const files = import.meta.glob<Record<string, unknown>>('../examples/*.ts');
+const files = import.meta.glob<Record<string, unknown>>('../../examples/*.ts');
 const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1).replace(/\.ts$/, '');
 
 /** The built-in default's id. */

@@ -1,42 +1,14 @@
 /**
  * The training page: controls, live figures and the chart. The training itself runs in a
- * worker (train-worker.ts), so this page only turns messages into text and pixels and stays
+ * worker (worker/main.ts), so this page only turns messages into text and pixels and stays
  * responsive while a step runs.
  */
-import type { EpochMetrics } from '../src/train/core/config.js';
-import { byTestId } from './dom.js';
-import { TrainChart } from './train-chart.js';
-import type { DownloadCheck, FromWorker, OnnxUpload, StepReport, ToWorker } from './train-protocol.js';
-import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from './example-models.js';
-import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from './train-recipe.js';
-
-/** Hooks for tests and the benchmark: what the run produced, step by step. */
-interface TrainHooks {
-  /** The loss of each step, from step 1. */
-  losses: number[];
-  /** The wall time of each step in ms (making the batch and running the graph). */
-  stepMs: number[];
-  epochs: EpochMetrics[];
-  /** WebAssembly threads of the run (1 unless the page is cross-origin isolated). */
-  threads: number | null;
-  testAccuracy: number | null;
-  done: boolean;
-  /** With `?trace=N`: the carried state before each of the first N steps, by name (for the Node comparison). */
-  trace: Record<string, Float32Array>[];
-  /** The step of the state the downloads would hold (null until a run has a snapshot). */
-  snapshotStep: number | null;
-  /** The export check of the offered model (null until the downloads were prepared). */
-  downloadCheck: DownloadCheck | null;
-  /** Why the downloads were refused, if they were. */
-  downloadRefused: string | null;
-  /** Probabilities [count x 10] of 28x28 inputs in [0,1] under `model` (.onnx bytes), on the worker's onnxruntime-web. */
-  classify(model: number[], inputs: number[], count: number): Promise<number[]>;
-}
-declare global {
-  interface Window {
-    mnistTrain: TrainHooks;
-  }
-}
+import { byTestId } from '../shared/dom.js';
+import { TrainChart } from './chart.js';
+import type { FromWorker, OnnxUpload, StepReport, ToWorker } from '../shared/protocol.js';
+import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from '../shared/example-models.js';
+import { answerClassify, recordStep, resetTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
+import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from '../shared/recipe.js';
 
 const $ = byTestId;
 const ui = {
@@ -90,34 +62,6 @@ document.addEventListener('drop', (e) => {
 for (const size of BATCH_SIZES) ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
 for (const [key, preset] of Object.entries(SCHEDULES)) ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
 
-/** Classify requests waiting for the worker's answer, by id. */
-const classifying = new Map<number, { resolve: (p: number[]) => void; reject: (e: Error) => void }>();
-let nextClassify = 0;
-
-function classify(model: number[], inputs: number[], count: number): Promise<number[]> {
-  if (!worker) return Promise.reject(new Error('no worker: start a run first'));
-  const id = nextClassify++;
-  const answer = new Promise<number[]>((resolve, reject) => classifying.set(id, { resolve, reject }));
-  send({ type: 'classify', id, model: Uint8Array.from(model), inputs: Float32Array.from(inputs), count });
-  return answer;
-}
-
-const freshHooks = (): TrainHooks => ({
-  losses: [],
-  stepMs: [],
-  epochs: [],
-  threads: null,
-  testAccuracy: null,
-  done: false,
-  trace: [],
-  snapshotStep: null,
-  downloadCheck: null,
-  downloadRefused: null,
-  classify,
-});
-window.mnistTrain = freshHooks();
-const TRACE_STEPS = Number(new URLSearchParams(location.search).get('trace') ?? 0) || 0;
-
 /** Steps over which steps/s is averaged: long enough to be steady, short enough to follow a change. */
 const RATE_WINDOW = 20;
 
@@ -131,6 +75,12 @@ type DownloadKind = 'onnx' | 'checkpoint';
 const DOWNLOAD_NAMES: Record<DownloadKind, string> = { onnx: 'mnist-trained.onnx', checkpoint: 'mnist-trained.safetensors' };
 /** Blob URLs of the prepared downloads (for the snapshot at `step`). */
 let files: { step: number; urls: Record<DownloadKind, string> } | null = null;
+/** The step of the run's newest snapshot, which the downloads would hold (null: none yet). */
+let snapshotStep: number | null = null;
+/** Why the downloads were refused, if they were. */
+let downloadRefused: string | null = null;
+/** The wall times of the last RATE_WINDOW steps, in ms. */
+let recentMs: number[] = [];
 /** Downloads clicked while the worker prepares them. */
 let wanted = new Set<DownloadKind>();
 
@@ -158,7 +108,7 @@ function setState(next: RunState): void {
 
 /** The downloads work once a run has ended with a state to offer, and while none is being prepared. */
 function updateDownloads(): void {
-  const off = state !== 'idle' || window.mnistTrain.snapshotStep === null || window.mnistTrain.downloadRefused !== null || wanted.size > 0;
+  const off = state !== 'idle' || snapshotStep === null || downloadRefused !== null || wanted.size > 0;
   ui.downloadOnnx.disabled = off;
   ui.downloadCheckpoint.disabled = off;
 }
@@ -172,7 +122,7 @@ function save(kind: DownloadKind): void {
 }
 
 function download(kind: DownloadKind): void {
-  if (files && files.step === window.mnistTrain.snapshotStep) return save(kind);
+  if (files && files.step === snapshotStep) return save(kind);
   wanted.add(kind);
   updateDownloads();
   send({ type: 'export' });
@@ -184,7 +134,9 @@ function onExported(m: Extract<FromWorker, { type: 'exported' }>): void {
   wanted = pending;
   const blob = (bytes: Uint8Array) => URL.createObjectURL(new Blob([bytes.slice()], { type: 'application/octet-stream' }));
   files = { step: m.step, urls: { onnx: blob(m.onnx), checkpoint: blob(m.checkpoint) } };
-  window.mnistTrain.downloadCheck = m.verification;
+  trainHook((h) => {
+    h.downloadCheck = m.verification;
+  });
   const v = m.verification;
   setStatus(
     `model checked against the evaluation graph on ${v.count.toLocaleString('en-US')} test images: ` +
@@ -225,12 +177,13 @@ function start(): void {
   if (typeof choice === 'string') return setStatus(`error: ${choice}`, true);
   worker?.terminate(); // a finished run's worker held its snapshot; a new run starts clean
   dropFiles();
-  for (const { reject } of classifying.values()) reject(new Error('a new run started'));
-  classifying.clear();
-  worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+  worker = new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
   worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
   worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
-  window.mnistTrain = freshHooks();
+  resetTrainHooks(send);
+  snapshotStep = null;
+  downloadRefused = null;
+  recentMs = [];
   for (const el of [ui.step, ui.loss, ui.rate, ui.eta, ui.accuracy, ui.threads]) el.textContent = '–';
   setState('running');
   setStatus('starting…');
@@ -238,19 +191,17 @@ function start(): void {
     type: 'start',
     choice,
     dataUrl: new URL('mnist/', location.href).href,
-    traceSteps: TRACE_STEPS,
+    traceSteps: traceSteps(),
     onnx: isFileModel(choice.model) ? upload : undefined,
   });
 }
 
 function showStep(r: StepReport): void {
-  const hooks = window.mnistTrain;
-  hooks.losses.push(r.loss);
-  hooks.stepMs.push(r.ms);
+  recordStep(r);
+  recentMs = [...recentMs.slice(1 - RATE_WINDOW), r.ms];
   run.step = r.step;
   chart.addLoss(r.step, r.loss);
-  const recent = hooks.stepMs.slice(-RATE_WINDOW);
-  const msPerStep = recent.reduce((a, b) => a + b, 0) / recent.length;
+  const msPerStep = recentMs.reduce((a, b) => a + b, 0) / recentMs.length;
   ui.step.textContent = `${r.step} / ${run.totalSteps}`;
   ui.loss.textContent = r.loss.toFixed(4);
   ui.rate.textContent = (1000 / msPerStep).toFixed(2);
@@ -259,9 +210,10 @@ function showStep(r: StepReport): void {
 }
 
 function showDone(m: Extract<FromWorker, { type: 'done' }>): void {
-  const hooks = window.mnistTrain;
-  hooks.testAccuracy = m.testAccuracy;
-  hooks.done = true;
+  trainHook((h) => {
+    h.testAccuracy = m.testAccuracy;
+    h.done = true;
+  });
   if (m.testAccuracy !== null) ui.accuracy.textContent = percent(m.testAccuracy);
   if (m.stopped && m.testAccuracy !== null) chart.addAccuracy(m.step, m.testAccuracy);
   ui.eta.textContent = '–';
@@ -277,15 +229,18 @@ function onMessage(m: FromWorker): void {
       return setStatus(m.text);
     case 'started':
       run = { totalSteps: m.totalSteps, epochs: m.epochs, step: 0 };
-      window.mnistTrain.threads = m.threads;
+      trainHook((h) => {
+        h.threads = m.threads;
+      });
       ui.threads.textContent = String(m.threads);
       chart.reset(m.totalSteps);
       return setStatus(`training: epoch 1 of ${m.epochs}, step 0 of ${m.totalSteps}`);
     case 'step':
       return showStep(m.report);
     case 'trace':
-      window.mnistTrain.trace[m.step] = m.state;
-      return;
+      return trainHook((h) => {
+        h.trace[m.step] = m.state;
+      });
     case 'paused':
       setState('paused');
       return setStatus(`paused at step ${m.step}`);
@@ -295,36 +250,40 @@ function onMessage(m: FromWorker): void {
     case 'evaluating':
       return setStatus(`evaluating on ${m.images.toLocaleString('en-US')} test images…`);
     case 'epoch':
-      window.mnistTrain.epochs.push(m.metrics);
+      trainHook((h) => h.epochs.push(m.metrics));
       ui.accuracy.textContent = percent(m.metrics.test_acc);
       return chart.addAccuracy(m.metrics.step, m.metrics.test_acc);
     case 'done':
       return showDone(m);
     case 'snapshot':
-      window.mnistTrain.snapshotStep = m.step;
+      snapshotStep = m.step;
+      trainHook((h) => {
+        h.snapshotStep = m.step;
+      });
       return updateDownloads();
     case 'exported':
       return onExported(m);
     case 'export-refused':
-      window.mnistTrain.downloadRefused = m.message;
+      downloadRefused = m.message;
+      trainHook((h) => {
+        h.downloadRefused = m.message;
+      });
       wanted = new Set();
       updateDownloads();
       return setStatus(`error: ${m.message}`, true);
     case 'classified':
-      classifying.get(m.id)?.resolve(Array.from(m.probabilities));
-      classifying.delete(m.id);
-      return;
     case 'classify-failed':
-      classifying.get(m.id)?.reject(new Error(m.message));
-      classifying.delete(m.id);
-      return;
+      return answerClassify(m);
     case 'error':
-      window.mnistTrain.done = true;
+      trainHook((h) => {
+        h.done = true;
+      });
       setState('idle');
       return setStatus(`error: ${m.message}`, true);
   }
 }
 
+resetTrainHooks(null);
 ui.start.addEventListener('click', start);
 ui.pause.addEventListener('click', () => {
   setState('pausing');

@@ -1,6 +1,6 @@
 /** The messages between the training page and its worker, both ways, as discriminated unions. */
-import type { EpochMetrics } from '../src/train/core/config.js';
-import type { RunChoice } from './train-recipe.js';
+import type { EpochMetrics } from '../../src/train/core/config.js';
+import type { RunChoice } from './recipe.js';
 
 export type ToWorker =
   /** `dataUrl`: the folder holding `<IDX name>.gz`, absolute (a worker resolves relative URLs against its own script). */

@@ -5,9 +5,10 @@
  * page then predicts with the tuned model until Reset. Each training starts again from the
  * shipped model with the whole set, so training twice does not compound.
  */
-import { SIDE } from '../src/preprocess/mnist-style.js';
-import { byTestId, paintInput } from './dom.js';
-import type { FromWorker, ToWorker } from './train-protocol.js';
+import { SIDE } from '../../src/preprocess/mnist-style.js';
+import { byTestId, paintInput } from '../shared/dom.js';
+import type { FromWorker, ToWorker } from '../shared/protocol.js';
+import { demoHook } from '../shared/test-hooks.js';
 
 export interface TeachHost {
   /** The 28x28 input of what is drawn now, or null when the canvas is blank. */
@@ -26,16 +27,9 @@ interface Example {
   label: number;
 }
 
-/** Test hooks: what the last fine-tune gave. */
-export interface TeachHooks {
-  examples: number;
-  tunedAccuracy: number | null;
-  done: boolean;
-}
-
 const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
+export function setUpTeaching(host: TeachHost): void {
   const $ = byTestId;
   const label = $<HTMLInputElement>('teach-label');
   const add = $<HTMLButtonElement>('teach-add');
@@ -56,7 +50,9 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
     status.classList.toggle('error', error);
   };
   const refresh = () => {
-    hooks.examples = examples.length;
+    demoHook((h) => {
+      h.teach.examples = examples.length;
+    });
     train.disabled = busy || examples.length === 0;
     add.disabled = busy;
     reset.disabled = busy || !tuned;
@@ -123,8 +119,10 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
           busy = false;
           offer(download, m.onnx);
           offer(downloadCheckpoint, m.checkpoint);
-          hooks.tunedAccuracy = accuracy;
-          hooks.done = true;
+          demoHook((h) => {
+            h.teach.tunedAccuracy = accuracy;
+            h.teach.done = true;
+          });
           refresh();
           const was = shipped === undefined ? '' : ` (the shipped model: ${percent(shipped)})`;
           say(
@@ -136,7 +134,9 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
       case 'tune-failed':
       case 'error':
         busy = false;
-        hooks.done = true;
+        demoHook((h) => {
+          h.teach.done = true;
+        });
         refresh();
         return say(`error: ${m.message}`, true);
     }
@@ -147,12 +147,14 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
     if (examples.length === 0 || busy) return;
     if (!model) return say('error: there is no model to tune (it did not load)', true);
     if (!worker) {
-      worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+      worker = new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
       worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
       worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
     }
     busy = true;
-    hooks.done = false;
+    demoHook((h) => {
+      h.teach.done = false;
+    });
     refresh();
     const inputs = new Float32Array(examples.length * SIDE * SIDE);
     examples.forEach((ex, i) => {
@@ -173,7 +175,9 @@ export function setUpTeaching(host: TeachHost, hooks: TeachHooks): void {
     void host.useModel(null).then(() => {
       tuned = false;
       download.hidden = downloadCheckpoint.hidden = true;
-      hooks.tunedAccuracy = null;
+      demoHook((h) => {
+        h.teach.tunedAccuracy = null;
+      });
       refresh();
       say('back to the shipped model');
     });

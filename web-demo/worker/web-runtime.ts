@@ -3,7 +3,7 @@
  * `Runtime` (tensors and sessions), the counterpart of src/train/node-runtime.ts for Node.
  */
 import type * as OrtWeb from 'onnxruntime-web/wasm';
-import type { InferenceSession, Runtime, Tensor } from '../src/train/core/runtime.js';
+import type { InferenceSession, Runtime, Tensor } from '../../src/train/core/runtime.js';
 
 type Ort = typeof OrtWeb;
 type Feeds = InferenceSession.FeedsType;

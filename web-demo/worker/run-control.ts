@@ -3,7 +3,7 @@
  * core's loop pulls its batches from a BatchSource, so a source that waits (pause) or throws
  * (stop) before handing over the next batch controls the run without the core knowing.
  */
-import type { Batch, BatchSource } from '../src/train/core/batch-source.js';
+import type { Batch, BatchSource } from '../../src/train/core/batch-source.js';
 
 /** Thrown into the training loop by the batch source when the run is stopped. */
 export class StoppedError extends Error {

@@ -6,11 +6,12 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
-import { BlankImageError, MAX_IMAGE_PIXELS, mnistInput, type RgbaImage, SIDE } from '../src/preprocess/mnist-style.js';
-import { argmax } from '../src/util/argmax.js';
-import { byTestId, paintInput } from './dom.js';
-import { setUpTeaching, type TeachHooks } from './teach.js';
+import { INPUT, PROBABILITIES } from '../../src/export/model-io.js';
+import { BlankImageError, MAX_IMAGE_PIXELS, mnistInput, type RgbaImage, SIDE } from '../../src/preprocess/mnist-style.js';
+import { argmax } from '../../src/util/argmax.js';
+import { byTestId, paintInput } from '../shared/dom.js';
+import { demoHook, installDemoHooks } from '../shared/test-hooks.js';
+import { setUpTeaching } from './teach.js';
 
 // Serve ORT's WebAssembly from this build (never a CDN); one thread needs no cross-origin isolation.
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
@@ -32,21 +33,6 @@ const prediction = $('prediction');
 const confidence = $('confidence');
 const latency = $('latency');
 const bars = $('probabilities');
-
-/** Hooks for the end-to-end test: the last model input and output, and direct classification. */
-interface DemoHooks {
-  /** Results shown so far (a test waits for this to move). */
-  shown: number;
-  lastInput: number[] | null;
-  lastProbabilities: number[] | null;
-  classify(input: number[]): Promise<number[]>;
-  teach: TeachHooks;
-}
-declare global {
-  interface Window {
-    mnistDemo: DemoHooks;
-  }
-}
 
 let session: ort.InferenceSession | undefined;
 /** The shipped model: its bytes, session and MNIST test accuracy (from its card); `session` may be a tuned model's. */
@@ -81,8 +67,10 @@ function showClasses(classes: number): void {
 showClasses(10);
 
 function showResult(probabilities: number[] | null, ms?: number): void {
-  window.mnistDemo.shown++;
-  window.mnistDemo.lastProbabilities = probabilities;
+  demoHook((h) => {
+    h.shown++;
+    h.lastProbabilities = probabilities;
+  });
   const best = probabilities ? argmax(probabilities) : -1;
   prediction.textContent = probabilities ? String(best) : '–';
   confidence.textContent = probabilities ? `${(100 * probabilities[best]).toFixed(1)}% sure` : '\u00a0';
@@ -119,7 +107,9 @@ async function predictFrom(image: RgbaImage): Promise<string | undefined> {
     throw e;
   }
   currentInput = input;
-  window.mnistDemo.lastInput = Array.from(input);
+  demoHook((h) => {
+    h.lastInput = Array.from(input);
+  });
   paintInput(preview, input);
   const { probabilities, ms } = await classify(input);
   showResult(probabilities, ms);
@@ -247,13 +237,7 @@ $<HTMLInputElement>('file').addEventListener('change', (e) => {
   if (file) void openImage(file);
 });
 
-window.mnistDemo = {
-  shown: 0,
-  lastInput: null,
-  lastProbabilities: null,
-  classify: async (input) => (await classify(Float32Array.from(input))).probabilities,
-  teach: { examples: 0, tunedAccuracy: null, done: false },
-};
+installDemoHooks(async (input) => (await classify(input)).probabilities);
 
 /** Predict with a tuned model's bytes, or the shipped model again (null); what is drawn is read again. */
 async function useModel(onnx: Uint8Array | null): Promise<void> {
@@ -267,16 +251,13 @@ async function useModel(onnx: Uint8Array | null): Promise<void> {
   }
 }
 
-setUpTeaching(
-  {
-    currentInput: () => currentInput,
-    shippedModel: () => shipped?.bytes,
-    shippedAccuracy: () => shipped?.accuracy,
-    useModel,
-    clearDrawing: clearCanvas,
-  },
-  window.mnistDemo.teach,
-);
+setUpTeaching({
+  currentInput: () => currentInput,
+  shippedModel: () => shipped?.bytes,
+  shippedAccuracy: () => shipped?.accuracy,
+  useModel,
+  clearDrawing: clearCanvas,
+});
 
 /** What the page needs of a model card (`<model>.json`, written by `npm run export`), where it has one. */
 interface Card {

@@ -8,33 +8,33 @@
  */
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import type * as OrtWeb from 'onnxruntime-web/wasm';
-import type { Split } from '../src/data/dataset.js';
-import { DataError, isGzip } from '../src/data/idx-format.js';
-import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../src/data/mnist-format.js';
-import { inferenceModelBytes } from '../src/export/inference.js';
-import { INPUT, PROBABILITIES } from '../src/export/model-io.js';
-import { foldedStateFromModel } from '../src/export/model-weights.js';
-import { exportVerified } from '../src/export/verify-core.js';
-import { dropoutMasks } from '../src/model/graphs.js';
-import { ModelExportsError, networkFromExports } from '../src/model/model-exports.js';
-import { copyState, type Network, type StateDict } from '../src/model/network.js';
-import { ImportError, importOnnx } from '../src/model/onnx-import.js';
-import { seedCnn } from '../src/model/seed-cnn.js';
-import { InlineBatches } from '../src/train/core/batch-source.js';
-import { dataMismatch } from '../src/train/core/model-fit.js';
-import { Evaluator } from '../src/train/core/evaluator.js';
-import { FINE_TUNE, fineTune, ownExamples } from '../src/train/core/fine-tune.js';
-import type { Runtime } from '../src/train/core/runtime.js';
-import { type Snapshot, TrainingLoop } from '../src/train/core/training-loop.js';
-import { batchNormNames, encodeModelState } from '../src/train/core/state-file.js';
-import { ExpectedError } from '../src/util/errors.js';
-import { BUILTIN, exampleExports, isFileModel } from './example-models.js';
+import type { Split } from '../../src/data/dataset.js';
+import { DataError, isGzip } from '../../src/data/idx-format.js';
+import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../../src/data/mnist-format.js';
+import { inferenceModelBytes } from '../../src/export/inference.js';
+import { INPUT, PROBABILITIES } from '../../src/export/model-io.js';
+import { foldedStateFromModel } from '../../src/export/model-weights.js';
+import { exportVerified } from '../../src/export/verify-core.js';
+import { dropoutMasks } from '../../src/model/graphs.js';
+import { ModelExportsError, networkFromExports } from '../../src/model/model-exports.js';
+import { copyState, type Network, type StateDict } from '../../src/model/network.js';
+import { ImportError, importOnnx } from '../../src/model/onnx-import.js';
+import { seedCnn } from '../../src/model/seed-cnn.js';
+import { InlineBatches } from '../../src/train/core/batch-source.js';
+import { dataMismatch } from '../../src/train/core/model-fit.js';
+import { Evaluator } from '../../src/train/core/evaluator.js';
+import { FINE_TUNE, fineTune, ownExamples } from '../../src/train/core/fine-tune.js';
+import type { Runtime } from '../../src/train/core/runtime.js';
+import { type Snapshot, TrainingLoop } from '../../src/train/core/training-loop.js';
+import { batchNormNames, encodeModelState } from '../../src/train/core/state-file.js';
+import { ExpectedError } from '../../src/util/errors.js';
+import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
 import { webRuntime, type WebRuntimeOptions } from './web-runtime.js';
 import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
-import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from './train-protocol.js';
-import { batchOptions, plannedSteps, type RunChoice, trainConfig } from './train-recipe.js';
+import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
+import { batchOptions, plannedSteps, type RunChoice, trainConfig } from '../shared/recipe.js';
 
-/** Sends the page a message of the protocol (train-protocol.ts), moving `transfer`'s buffers. */
+/** Sends the page a message of the protocol (shared/protocol.ts), moving `transfer`'s buffers. */
 const post = (message: FromWorker, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
 
 /** The newest snapshot (after each epoch, and at the end of a step-limited run), kept in memory. */

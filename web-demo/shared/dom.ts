@@ -1,5 +1,5 @@
 /** What the pages share about their DOM: finding elements by test id, and showing a model input. */
-import { SIDE } from '../src/preprocess/mnist-style.js';
+import { SIDE } from '../../src/preprocess/mnist-style.js';
 
 /** The element with `data-testid="id"` (the pages' stable handles, the ones the tests use too). */
 export const byTestId = <T extends HTMLElement>(id: string): T => document.querySelector<T>(`[data-testid="${id}"]`)!;

@@ -26,6 +26,8 @@ export interface Verification {
   count: number;
   /** Correct predictions of the exported model. */
   correct: number;
+  /** The exported model's `confusion[label][predicted]` counts (as EvalResult's). */
+  confusion: number[][];
   /** NaN when any compared probability was NaN. */
   maxProbabilityDifference: number;
   /** Images where the two graphs predict different digits. */
@@ -48,6 +50,7 @@ export async function verifyModel(runtime: Runtime, net: Network, state: StateDi
   const result: Verification = {
     count: split.count,
     correct: 0,
+    confusion: [],
     maxProbabilityDifference: 0,
     disagreements: 0,
     nonFiniteExported: 0,
@@ -64,6 +67,7 @@ export async function verifyModel(runtime: Runtime, net: Network, state: StateDi
       const probs = outputs[PROBABILITIES].data as Float32Array;
       const logits = outputs[LOGITS].data as Float32Array;
       const classes = probs.length / n;
+      if (result.confusion.length === 0) result.confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
       for (let i = 0; i < n; i++) {
         const row = (a: Float32Array) => a.subarray(i * classes, (i + 1) * classes);
         const p = row(probs);
@@ -75,7 +79,9 @@ export async function verifyModel(runtime: Runtime, net: Network, state: StateDi
         for (let c = 0; c < classes; c++) result.maxProbabilityDifference = Math.max(result.maxProbabilityDifference, Math.abs(p[c] - q[c]));
         const predicted = argmax(p);
         if (predicted !== argmax(q)) result.disagreements++;
-        if (predicted === split.labels[start + i]) result.correct++;
+        const label = split.labels[start + i];
+        if (predicted === label) result.correct++;
+        if (label < classes) result.confusion[label][predicted]++;
       }
     }
   } finally {

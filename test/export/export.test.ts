@@ -150,7 +150,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
   });
 
   test('every comparison fails on NaN, and an empty verification is refused', () => {
-    const good = { count: 10, correct: 9, maxProbabilityDifference: 1e-6, disagreements: 0, nonFiniteExported: 0, nonFiniteEvaluation: 0 };
+    const good = { count: 10, correct: 9, confusion: [], maxProbabilityDifference: 1e-6, disagreements: 0, nonFiniteExported: 0, nonFiniteEvaluation: 0 };
     expect(() => assertFaithful(good)).not.toThrow();
     expect(() => assertFaithful({ ...good, maxProbabilityDifference: NaN })).toThrow(/max probability difference NaN \(limit 0\.0001\)/);
     expect(() => assertFaithful({ ...good, disagreements: NaN })).toThrow(ExportError);

@@ -2,8 +2,9 @@
  * Fine-tuning the shipped model on a few examples (the draw page's "Teach it your
  * handwriting", run here on onnxruntime-node with the same core): its weights read back from
  * models/mnist.onnx compute what the file computes; batches mix the user's examples with
- * MNIST as the recipe says; four drawn 1s taught as 7 make the first read 7 while MNIST test
- * accuracy stays >= 99.0%.
+ * MNIST as the recipe says (and more of them while they are not learned); digits misread when
+ * drawn, taught their labels, all read right and MNIST keeps >= 99.3%; four drawn 1s taught as
+ * 7 all read 7, and what that cost MNIST is reported.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,13 +16,14 @@ import { foldedStateFromModel, WeightsError } from '../../src/export/model-weigh
 import { PROBABILITIES } from '../../src/export/model-io.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { Evaluator } from '../../src/train/core/evaluator.js';
-import { FINE_TUNE, fineTune, MixedBatches, ownExamples } from '../../src/train/core/fine-tune.js';
+import { FINE_TUNE, fineTune, MixedBatches, ownExamples, ownPlaces, readsAsTaught } from '../../src/train/core/fine-tune.js';
+import { forgettingNote } from '../../src/train/core/forgetting.js';
 import { trainStepGraph } from '../../src/model/graphs.js';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { ROOT } from '../helpers/cli.js';
-import { firstOf } from '../helpers/digits.js';
+import { digitLabel, firstOf } from '../helpers/digits.js';
 import { drawnDigit } from '../helpers/drawn.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 
@@ -64,13 +66,19 @@ describe('an exported model read back for fine-tuning', () => {
 });
 
 describe('fine-tuning batches', () => {
+  test("the user's places double every escalateEvery steps while not learned, up to half the batch", () => {
+    const at = (step: number) => ownPlaces(FINE_TUNE, step);
+    expect([0, 24, 25, 50, 75, 100, 125, 299].map(at)).toEqual([2, 2, 4, 8, 16, 32, 64, 64]);
+    expect(at(FINE_TUNE.maxSteps)).toBe(FINE_TUNE.batchSize / 2);
+  });
+
   test('each batch holds ownPerBatch of the user examples, then training images, the same for the same step', async () => {
     const own = ownExamples([new Float32Array(784).fill(1), new Float32Array(784).fill(0.5)], [3, 8]);
-    const recipe = { ...FINE_TUNE, steps: 3 };
+    const recipe = { ...FINE_TUNE, maxSteps: 3 };
     const masks = trainStepGraph(folded, recipe.batchSize, DEFAULT_SGD).masks;
     const collect = async () => {
       const out: { labels: number[]; images: Float32Array }[] = [];
-      for await (const b of new MixedBatches(own, train, recipe, masks).epoch(0, 0, 0, recipe.steps))
+      for await (const b of new MixedBatches(own, train, recipe, masks).epoch(0, 0, 0, recipe.maxSteps))
         out.push({ labels: Array.from(b.labels, Number), images: b.images.slice() });
       return out;
     };
@@ -79,6 +87,7 @@ describe('fine-tuning batches', () => {
     for (const batch of a) {
       expect(batch.labels).toHaveLength(recipe.batchSize);
       expect(batch.labels.slice(0, recipe.ownPerBatch).every((l) => l === 3 || l === 8)).toBe(true);
+      expect(batch.labels.slice(recipe.ownPerBatch).some((l) => l !== 3 && l !== 8)).toBe(true);
     }
     expect(a).toEqual(b);
     expect(a[0].images).not.toEqual(a[1].images);
@@ -86,34 +95,55 @@ describe('fine-tuning batches', () => {
 });
 
 describe('teaching the shipped model', () => {
-  test('four drawn 1s taught as 7: the first reads 7 afterwards, and MNIST test accuracy stays >= 99.0%', async () => {
-    const ones: number[] = [];
-    for (let k = 0; k < 4; k++) ones.push(firstOf(1, (ones.at(-1) ?? -1) + 1));
-    const inputs = await Promise.all(ones.map(drawnDigit));
+  /** Teaches `indices` (test digits, drawn as the page's pen draws them) as `labels`; what reads as taught before and after, and the MNIST test scores. */
+  async function teach(indices: number[], labels: number[]) {
+    const inputs = await Promise.all(indices.map(drawnDigit));
+    const own = ownExamples(inputs, labels);
     const runtime = nodeRuntime({ threads: 1 });
     const model = foldedStateFromModel(shippedBytes(), folded);
     const evaluator = await Evaluator.create(folded, runtime);
-    const readsSeven = async (state: typeof model) => (await evaluator.evaluate(state, ownExamples(inputs, [7, 7, 7, 7]))).correct;
     try {
-      expect(await readsSeven(model)).toBe(0);
+      const before = await readsAsTaught(evaluator, model, own, 0.5);
       const losses: number[] = [];
-      const tuned = await fineTune({
-        net: folded,
-        model,
-        own: ownExamples(inputs, [7, 7, 7, 7]),
-        base: train,
-        runtime,
-        onStep: (_, loss) => losses.push(loss),
-      });
-      expect(losses).toHaveLength(FINE_TUNE.steps);
-      const first = (await evaluator.evaluate(tuned, ownExamples([inputs[0]], [7]))).correct;
-      const all = await readsSeven(tuned);
-      const r = await evaluator.evaluate(tuned, testSet);
-      console.log(`fine-tune: ${all}/4 drawn 1s read 7, MNIST test accuracy ${((100 * r.correct) / r.count).toFixed(2)}%`);
-      expect(first).toBe(1);
-      expect(r.correct / r.count).toBeGreaterThanOrEqual(0.99);
+      const tuned = await fineTune({ net: folded, model, own, base: train, runtime, onStep: (_, loss) => losses.push(loss) });
+      const after = await readsAsTaught(evaluator, tuned.model, own, 0.5);
+      const [was, now] = [await evaluator.evaluate(model, testSet), await evaluator.evaluate(tuned.model, testSet)];
+      const note = forgettingNote(was, now);
+      console.log(
+        `teach ${labels.join('')}: ${after.filter(Boolean).length}/${labels.length} read as taught after ${tuned.steps} steps, MNIST ${((100 * now.correct) / now.count).toFixed(2)}%; ${note ?? 'no note'}`,
+      );
+      expect(losses).toHaveLength(tuned.steps);
+      expect(tuned.learned).toEqual(after);
+      return { before, after, tuned, accuracy: now.correct / now.count, note };
     } finally {
       await evaluator.release();
     }
+  }
+
+  test('five digits the shipped model misreads when drawn, taught their true labels: all read right, MNIST >= 99.3%, nothing to report', async () => {
+    const indices = [445, 449, 571, 582, 926]; // drawn, they read 0, 5, 9, 2, 8 (found by drawing the first 1,500 test digits)
+    const { before, after, accuracy, note } = await teach(indices, indices.map(digitLabel));
+    expect(before).toEqual([false, false, false, false, false]);
+    expect(after).toEqual([true, true, true, true, true]);
+    expect(accuracy).toBeGreaterThanOrEqual(0.993);
+    expect(note).toBeUndefined();
+  }, 180_000);
+
+  test('four drawn 1s taught as 7, which MNIST contradicts: all four read 7, and the note says how many MNIST 1s now read 7', async () => {
+    const ones: number[] = [];
+    for (let k = 0; k < 4; k++) ones.push(firstOf(1, (ones.at(-1) ?? -1) + 1));
+    const { before, after, tuned, note } = await teach(ones, [7, 7, 7, 7]);
+    expect(before).toEqual([false, false, false, false]);
+    expect(after).toEqual([true, true, true, true]);
+    expect(tuned.steps).toBeLessThan(FINE_TUNE.maxSteps);
+    expect(note).toMatch(/^This conflicts with MNIST: its 1s now read as 7 in \d+(\.\d)?% of cases/);
+  }, 180_000);
+
+  test('examples that already read as taught take no step: the model is returned unchanged', async () => {
+    const index = firstOf(3);
+    const { tuned } = await teach([index], [3]);
+    expect(tuned.steps).toBe(0);
+    const model = foldedStateFromModel(shippedBytes(), folded);
+    for (const [name, t] of model) expect(tuned.model.get(name)?.data).toEqual(t.data);
   }, 120_000);
 });

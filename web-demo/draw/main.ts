@@ -35,8 +35,8 @@ const latency = $('latency');
 const bars = $('probabilities');
 
 let session: ort.InferenceSession | undefined;
-/** The shipped model: its bytes, session and MNIST test accuracy (from its card); `session` may be a tuned model's. */
-let shipped: { bytes: Uint8Array; session: ort.InferenceSession; accuracy?: number } | undefined;
+/** The shipped model: its bytes and session; `session` may be a tuned model's. */
+let shipped: { bytes: Uint8Array; session: ort.InferenceSession } | undefined;
 /** The input of what is on the canvas now (null when blank). */
 let currentInput: Float32Array | null = null;
 
@@ -254,7 +254,6 @@ async function useModel(onnx: Uint8Array | null): Promise<void> {
 setUpTeaching({
   currentInput: () => currentInput,
   shippedModel: () => shipped?.bytes,
-  shippedAccuracy: () => shipped?.accuracy,
   useModel,
   clearDrawing: clearCanvas,
 });
@@ -305,7 +304,6 @@ async function start(): Promise<void> {
   }
   setStatus('ready');
   if (typeof card?.test_accuracy === 'number') {
-    shipped.accuracy = card.test_accuracy;
     const name = card.name && card.name !== 'seed-cnn-mnist' ? `${card.name}, ` : '';
     $('model-card').textContent =
       `Model: ${name}${(card.parameters ?? 0).toLocaleString('en-US')} parameters, ${(100 * card.test_accuracy).toFixed(2)}% on the MNIST test set (${card.epochs} epochs).`;

@@ -18,8 +18,6 @@ export interface TeachHost {
   /** Predict with these .onnx bytes from now on (null: the shipped model again). */
   useModel(onnx: Uint8Array | null): Promise<void>;
   clearDrawing(): void;
-  /** The shipped model's MNIST test accuracy, from its card, if known. */
-  shippedAccuracy(): number | undefined;
 }
 
 interface Example {
@@ -39,6 +37,7 @@ export function setUpTeaching(host: TeachHost): void {
   const downloadCheckpoint = $<HTMLAnchorElement>('teach-download-checkpoint');
   const list = $('teach-examples');
   const status = $('teach-status');
+  const forgetting = $('teach-forgetting');
 
   const examples: Example[] = [];
   let worker: Worker | undefined;
@@ -108,12 +107,12 @@ export function setUpTeaching(host: TeachHost): void {
       case 'phase':
         return say(m.text);
       case 'tune-step':
-        return say(`training on your digits: step ${m.step} of ${m.steps} (loss ${m.loss.toFixed(3)})`);
+        return say(`training on your digits until each reads as you taught it: step ${m.step} (loss ${m.loss.toFixed(3)}; at most ${m.steps})`);
       case 'evaluating':
         return say(`checking the tuned model on ${m.images.toLocaleString('en-US')} MNIST test images…`);
       case 'tuned': {
         const accuracy = m.verification.correct / m.verification.count;
-        const shipped = host.shippedAccuracy();
+        const learned = m.learned.filter(Boolean).length;
         void host.useModel(m.onnx).then(() => {
           tuned = true;
           busy = false;
@@ -121,13 +120,21 @@ export function setUpTeaching(host: TeachHost): void {
           offer(downloadCheckpoint, m.checkpoint);
           demoHook((h) => {
             h.teach.tunedAccuracy = accuracy;
+            h.teach.steps = m.steps;
+            h.teach.forgetting = m.forgetting ?? null;
             h.teach.done = true;
           });
           refresh();
-          const was = shipped === undefined ? '' : ` (the shipped model: ${percent(shipped)})`;
+          const taught =
+            learned === m.learned.length
+              ? `all ${m.learned.length} of your digits read as you taught them`
+              : `${learned} of your ${m.learned.length} digits read as you taught them (the others did not take in ${m.steps} steps)`;
           say(
-            `done in ${m.seconds.toFixed(1)} s: predicting with the model tuned on your ${examples.length} digits; MNIST test accuracy ${percent(accuracy)}${was}`,
+            `done in ${m.seconds.toFixed(1)} s (${m.steps} steps): ${taught}; MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
+            learned < m.learned.length,
           );
+          forgetting.textContent = m.forgetting ? `${m.forgetting} Reset brings the shipped model back.` : '';
+          forgetting.hidden = !m.forgetting;
         });
         return;
       }
@@ -174,7 +181,7 @@ export function setUpTeaching(host: TeachHost): void {
   reset.addEventListener('click', () => {
     void host.useModel(null).then(() => {
       tuned = false;
-      download.hidden = downloadCheckpoint.hidden = true;
+      download.hidden = downloadCheckpoint.hidden = forgetting.hidden = true;
       demoHook((h) => {
         h.teach.tunedAccuracy = null;
       });

@@ -59,9 +59,21 @@ export type FromWorker =
   /**
    * The tuned model, exported and checked as downloads are (`verification.correct` of `count` is
    * its MNIST test accuracy), and its state dict as safetensors (the folded network's: conv
-   * weights and biases with BatchNorm folded in).
+   * weights and biases with BatchNorm folded in). `learned[i]`: whether example i reads as its
+   * label after `steps` steps; `forgetting`: the sentence saying what MNIST lost, when it lost
+   * more than 0.3 points of accuracy.
    */
-  | { type: 'tuned'; onnx: Uint8Array; checkpoint: Uint8Array; verification: DownloadCheck; seconds: number }
+  | {
+      type: 'tuned';
+      onnx: Uint8Array;
+      checkpoint: Uint8Array;
+      verification: DownloadCheck;
+      seconds: number;
+      steps: number;
+      learned: boolean[];
+      shippedAccuracy: number;
+      forgetting?: string;
+    }
   | { type: 'tune-failed'; message: string }
   | { type: 'classified'; id: number; probabilities: Float32Array }
   | { type: 'classify-failed'; id: number; message: string };

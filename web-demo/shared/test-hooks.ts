@@ -15,6 +15,10 @@ export const TESTING = import.meta.env.MODE === 'test';
 export interface TeachHooks {
   examples: number;
   tunedAccuracy: number | null;
+  /** Steps the last fine-tune took. */
+  steps: number | null;
+  /** The sentence saying what MNIST lost, when it lost more than 0.3 points (null otherwise). */
+  forgetting: string | null;
   done: boolean;
 }
 
@@ -66,7 +70,7 @@ export function installDemoHooks(classify: (input: Float32Array) => Promise<numb
     lastInput: null,
     lastProbabilities: null,
     classify: (input) => classify(Float32Array.from(input)),
-    teach: { examples: 0, tunedAccuracy: null, done: false },
+    teach: { examples: 0, tunedAccuracy: null, steps: null, forgetting: null, done: false },
   };
 }
 

@@ -12,6 +12,8 @@ export interface EvalResult {
   loss: number;
   correct: number;
   count: number;
+  /** `confusion[label][predicted]`: how many images of each class were read as each class. */
+  confusion: number[][];
 }
 
 export class Evaluator {
@@ -45,19 +47,23 @@ export class Evaluator {
     const images = new Float32Array(batchSize * split.rows * split.cols);
     let loss = 0;
     let correct = 0;
+    let confusion: number[][] = [];
     for (let start = 0; start < total; start += batchSize) {
       const n = Math.min(batchSize, total - start);
       fillImages(split, start, n, images);
       const logp = await this.run(feeds, images, n);
       const classes = logp.length / n;
+      if (confusion.length === 0) confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
       for (let i = 0; i < n; i++) {
         const row = logp.subarray(i * classes, (i + 1) * classes);
         const label = split.labels[start + i];
+        const predicted = argmax(row);
         loss -= row[label];
-        if (argmax(row) === label) correct++;
+        if (predicted === label) correct++;
+        if (label < classes) confusion[label][predicted]++;
       }
     }
-    return { loss: loss / total, correct, count: total };
+    return { loss: loss / total, correct, count: total, confusion };
   }
 
   async release(): Promise<void> {

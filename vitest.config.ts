@@ -18,6 +18,7 @@ const FAST = [
   'test/train/pytorch-step.test.ts',
   'test/train/average.test.ts',
   'test/train/forgetting.test.ts',
+  'test/train/portable.test.ts',
   'test/train/profile.test.ts',
   'test/web/demo-imports.test.ts',
   'test/faults/export-atomic.test.ts',

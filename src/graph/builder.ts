@@ -120,6 +120,16 @@ export interface GraphOutput {
   readonly name: string;
 }
 
+export interface GraphOptions {
+  /**
+   * Emit only ops that every ONNX Runtime execution provider runs, WebGPU's included: no
+   * BatchNormalization in training mode (its statistics are written as reductions), no MaxPool
+   * Indices and no MaxUnpool (the max-pool gradient is a first-maximum mask). Same values,
+   * within float rounding; the CPU runs the standard graph faster.
+   */
+  portable?: boolean;
+}
+
 export class Graph {
   /** The tape, in emission order. */
   readonly nodes: Node[] = [];
@@ -130,7 +140,10 @@ export class Graph {
   private readonly constants = new Map<string, Tensor>();
   private counter = 0;
 
-  constructor(readonly name = 'graph') {}
+  constructor(
+    readonly name = 'graph',
+    readonly options: GraphOptions = {},
+  ) {}
 
   /** A fresh name based on `hint`, unique in this graph. */
   uniqueName(hint: string): string {

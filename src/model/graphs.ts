@@ -133,6 +133,8 @@ export interface TrainStepOptions {
    * `average_decay` (scheduled in TypeScript, like the learning rate).
    */
   average?: boolean;
+  /** Only ops every ORT execution provider runs (GraphOptions.portable): what a WebGPU session needs. */
+  portable?: boolean;
 }
 
 /**
@@ -153,8 +155,13 @@ export function dropoutMasks(net: Network, batch: number): DropoutMaskInput[] {
  * gradients by autodiff, the optimizer update, new BatchNorm running statistics.
  * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, `correct` (count).
  */
-export function trainStepGraph(net: Network, batch: number, optimizer: OptimizerOptions, { average = false }: TrainStepOptions = {}): TrainStepGraph {
-  const graph = new Graph(`${net.name}-train-step`);
+export function trainStepGraph(
+  net: Network,
+  batch: number,
+  optimizer: OptimizerOptions,
+  { average = false, portable = false }: TrainStepOptions = {},
+): TrainStepGraph {
+  const graph = new Graph(`${net.name}-train-step`, { portable });
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const target = graph.input(TARGET, 'int64', [batch]);
   const lr = graph.input(LR, 'float32', []);

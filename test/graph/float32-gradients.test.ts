@@ -11,7 +11,8 @@ import { averagePoolReference, conv2dReference, globalAveragePoolReference, maxP
 
 const TOL = 2e-5;
 
-describe('Conv gradient (dX, dW, dB) vs float64 reference', () => {
+// Portable graphs (WebGPU) make dW's columns with Slices instead of a grouped conv; both are checked.
+describe.each([false, true])('Conv gradient (dX, dW, dB) vs float64 reference, portable graph: %s', (portable) => {
   const cases = [
     { label: '3x3 pad 1 (conv1..conv5)', x: [2, 3, 5, 6], w: [4, 3, 3, 3], pads: [1, 1, 1, 1] },
     { label: '3x3 pad 0 (conv6)', x: [2, 3, 5, 5], w: [2, 3, 3, 3], pads: [0, 0, 0, 0] },
@@ -37,6 +38,7 @@ describe('Conv gradient (dX, dW, dB) vs float64 reference', () => {
         ],
         (x, w, b) => op.conv(x, w, b, { pads: c.pads, strides: c.strides, dilations: c.dilations, group: c.group }),
         ([x, w, b]) => conv2dReference(x, c.x, w, c.w, b, c.pads, c).y,
+        { portable },
       );
       for (const r of results) {
         expect(r.maxRelError, `${r.name}: analytic vs numeric`).toBeLessThan(TOL);
@@ -57,34 +59,50 @@ test('GlobalAveragePool gradient vs float64 reference', async () => {
   expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-3);
 });
 
-describe('MaxPool gradient vs float64 reference', () => {
-  // Distinct values in every window so the finite difference never crosses a tie.
-  const shape = [2, 3, 4, 6];
-  const distinct = Array.from({ length: 144 }, (_, i) => Math.sin(i * 12.9898 + 5) * 2);
+// Portable graphs (WebGPU) have no Indices: the gradient is a first-maximum mask; the same values.
+for (const portable of [false, true]) {
+  describe(`MaxPool gradient vs float64 reference${portable ? ', portable graph (first-maximum mask)' : ''}`, () => {
+    // Distinct values in every window so the finite difference never crosses a tie.
+    const shape = [2, 3, 4, 6];
+    const distinct = Array.from({ length: 144 }, (_, i) => Math.sin(i * 12.9898 + 5) * 2);
 
-  test('2x2, stride 2', async () => {
-    const [r] = await gradCheckAgainstReference(
-      [{ name: 'x', shape, data: distinct }],
-      (x) => op.maxPoolWithIndices(x, 2),
-      ([x]) => maxPoolReference(x, shape, 2),
-      { eps: 1e-4 },
-    );
-    expect(r.maxRelError).toBeLessThan(TOL);
-    expect(r.analytic.filter((v) => v !== 0)).toHaveLength(144 / 4);
-  });
+    test('2x2, stride 2', async () => {
+      const [r] = await gradCheckAgainstReference(
+        [{ name: 'x', shape, data: distinct }],
+        (x) => op.maxPoolWithIndices(x, 2),
+        ([x]) => maxPoolReference(x, shape, 2),
+        { eps: 1e-4, portable },
+      );
+      expect(r.maxRelError).toBeLessThan(TOL);
+      expect(r.analytic.filter((v) => v !== 0)).toHaveLength(144 / 4);
+    });
 
-  test('ties go to the first maximum of the window, as in PyTorch', async () => {
-    const [r] = await gradCheckAgainstReference(
-      [{ name: 'x', shape: [1, 1, 2, 4], data: [0.5, 0.5, 1, 1, 0.5, 0.5, 1, 1] }],
-      (x) => op.maxPoolWithIndices(x, 2),
-      ([x]) => maxPoolReference(x, [1, 1, 2, 4], 2),
-    );
-    const g = r.analytic;
-    expect([g[1], g[4], g[5], g[3], g[6], g[7]]).toEqual([0, 0, 0, 0, 0, 0]);
-    expect(g[0]).not.toBe(0);
-    expect(g[2]).not.toBe(0);
+    test('2x2, stride 2, on 5x7: the last row and column are in no window', async () => {
+      const odd = [1, 2, 5, 7];
+      const [r] = await gradCheckAgainstReference(
+        [{ name: 'x', shape: odd, data: distinct.slice(0, 70) }],
+        (x) => op.maxPoolWithIndices(x, 2),
+        ([x]) => maxPoolReference(x, odd, 2),
+        { eps: 1e-4, portable },
+      );
+      expect(r.maxRelError).toBeLessThan(TOL);
+      expect(r.analytic.filter((v) => v !== 0)).toHaveLength(2 * 6);
+    });
+
+    test('ties go to the first maximum of the window, as in PyTorch', async () => {
+      const [r] = await gradCheckAgainstReference(
+        [{ name: 'x', shape: [1, 1, 2, 4], data: [0.5, 0.5, 1, 1, 0.5, 0.5, 1, 1] }],
+        (x) => op.maxPoolWithIndices(x, 2),
+        ([x]) => maxPoolReference(x, [1, 1, 2, 4], 2),
+        { portable },
+      );
+      const g = r.analytic;
+      expect([g[1], g[4], g[5], g[3], g[6], g[7]].map(Math.abs)).toEqual([0, 0, 0, 0, 0, 0]); // the mask gives -0 for 0 * a negative dy
+      expect(g[0]).not.toBe(0);
+      expect(g[2]).not.toBe(0);
+    });
   });
-});
+}
 
 describe('MaxPool with strides and padding vs float64 reference', () => {
   const shape = [2, 2, 5, 6];

@@ -23,10 +23,11 @@ export interface DemoSite {
   close(): Promise<void>;
 }
 
-export function launchChromium(): Promise<Browser> {
+/** Headless Chromium; `extraArgs` adds flags (`--enable-unsafe-webgpu` gives pages on 127.0.0.1 a SwiftShader WebGPU adapter). */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...extraArgs],
   });
 }
 

@@ -33,6 +33,8 @@ export interface GradCheckResult {
 export interface GradCheckOptions {
   eps?: number;
   seed?: number;
+  /** Build a portable graph (GraphOptions.portable), as WebGPU sessions run. */
+  portable?: boolean;
 }
 
 type FloatArray = Float32Array | Float64Array;
@@ -60,10 +62,11 @@ async function analyticGradients(
   dtypeOf: (spec: InputSpec) => DType,
   build: (...inputs: Tensor[]) => Tensor,
   seed: number,
+  portable = false,
 ): Promise<Analytic> {
   const rng = new Rng(seed);
   const random = () => rng.uniform() * 2 - 1;
-  const graph = new Graph('gradcheck');
+  const graph = new Graph('gradcheck', { portable });
   const inputs = specs.map((s) => graph.input(s.name, dtypeOf(s), s.shape));
   const y = build(...inputs);
   const round = y.dtype === 'float32' ? Math.fround : (v: number) => v;
@@ -113,9 +116,9 @@ async function compareAll(a: Analytic, dataOf: (t: Tensor) => FloatArray, lossAt
 export async function gradCheck(
   specs: readonly InputSpec[],
   build: (...inputs: Tensor[]) => Tensor,
-  { eps = 1e-6, seed = 1 }: GradCheckOptions = {},
+  { eps = 1e-6, seed = 1, portable }: GradCheckOptions = {},
 ): Promise<GradCheckResult[]> {
-  const a = await analyticGradients(specs, (s) => s.dtype ?? 'float64', build, seed);
+  const a = await analyticGradients(specs, (s) => s.dtype ?? 'float64', build, seed, portable);
   const lossAt = async () => Number((await run(a.session, a.graph, a.feeds)).loss.data[0]);
   return compareAll(a, (t) => floatData(a.feeds[t.name], t.name), lossAt, eps);
 }
@@ -129,9 +132,9 @@ export async function gradCheckAgainstReference(
   specs: readonly InputSpec[],
   build: (...inputs: Tensor[]) => Tensor,
   reference: (inputs: Float64Array[]) => Float64Array,
-  { eps = 1e-6, seed = 1 }: GradCheckOptions = {},
+  { eps = 1e-6, seed = 1, portable }: GradCheckOptions = {},
 ): Promise<GradCheckResult[]> {
-  const a = await analyticGradients(specs, () => 'float32', build, seed);
+  const a = await analyticGradients(specs, () => 'float32', build, seed, portable);
   const x64 = specs.map((s) => Float64Array.from(floatData(a.feeds[s.name], s.name)));
   const lossAt = () => reference(x64).reduce((acc, v, i) => acc + v * a.r[i], 0);
   return compareAll(a, (t) => x64[specs.findIndex((s) => s.name === t.name)], lossAt, eps);

@@ -27,6 +27,12 @@ interface Example {
 
 const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
 
+/** The examples that did not take, by place in the list and label: "#2 (taught as 7) and #5 (taught as 1)". */
+function untaken(learned: readonly boolean[], examples: readonly Example[]): string {
+  const names = learned.flatMap((ok, i) => (ok ? [] : [`#${i + 1} (taught as ${examples[i].label})`]));
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0];
+}
+
 export function setUpTeaching(host: TeachHost): void {
   const $ = byTestId;
   const label = $<HTMLInputElement>('teach-label');
@@ -128,7 +134,7 @@ export function setUpTeaching(host: TeachHost): void {
           const taught =
             learned === m.learned.length
               ? `all ${m.learned.length} of your digits read as you taught them`
-              : `${learned} of your ${m.learned.length} digits read as you taught them (the others did not take in ${m.steps} steps)`;
+              : `${learned} of your ${m.learned.length} digits read as you taught them; ${untaken(m.learned, examples)} did not take in ${m.steps} steps`;
           say(
             `done in ${m.seconds.toFixed(1)} s (${m.steps} steps): ${taught}; MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
             learned < m.learned.length,

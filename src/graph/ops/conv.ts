@@ -73,7 +73,7 @@ interface ConvTransposeAttrs {
 }
 
 /** ConvTranspose, the adjoint of Conv: emitted only by gradients (Conv's dX, AveragePool's), so it has no gradient rule. */
-const ConvTranspose = defineOp<[X: Tensor, W: Tensor], ConvTransposeAttrs>({
+const ConvTranspose = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvTransposeAttrs>({
   type: 'ConvTranspose',
   since: 11,
   attrs: { kernel_shape: 'ints', pads: 'ints', strides: 'ints', dilations: 'ints', output_padding: 'ints', group: 'int' },
@@ -102,7 +102,8 @@ export function convTranspose(dy: Tensor, w: Tensor, like: Tensor, { kernel_shap
     output_padding: [h - reached(0, oh), wd - reached(1, ow)],
     group,
   };
-  return emit(ConvTranspose, [dy, w], attrs)[0];
+  const bias = portableBias(dy, staticDim(w, 1, 'ConvTranspose') * (group ?? 1));
+  return emit(ConvTranspose, bias ? [dy, w, bias] : [dy, w], attrs)[0];
 }
 
 const isPlain = ({ strides, dilations, group }: ConvAttrs) => strides.every((s) => s === 1) && (dilations ?? []).every((d) => d === 1) && (group ?? 1) === 1;
@@ -124,11 +125,36 @@ function im2col(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dil
   const k = kh * kw;
   const unstrided = strides.every((s) => s === 1) && pads.every((p) => p === 0);
   if (k === 1 && unstrided) return op.reshape(x, [n, cin, positions]);
+  if (x.graph.options.portable) return im2colBySlices(op, x, { kernel_shape: [kh, kw], pads, strides, dilations }, positions);
   const oneHot = new Float32Array(cin * k * k);
   for (let c = 0; c < cin; c++) for (let j = 0; j < k; j++) oneHot[(c * k + j) * k + j] = 1;
   const kernel = x.graph.constant('float32', [cin * k, 1, kh, kw], oneHot);
   const attrs: ConvAttrs = { kernel_shape: [kh, kw], pads, strides, dilations, group: cin };
   return op.reshape(emit(Conv, [x, kernel], attrs)[0], [n, cin * k, positions]);
+}
+
+/**
+ * im2col for portable graphs: each window tap (u, v) is a strided Slice of the padded input,
+ * and the taps are stacked after the channels, so rows come out in im2col's order. Slower on the
+ * CPU than the grouped conv above, but right on WebGPU, whose grouped Conv with this one-hot
+ * kernel (group = channels, nine outputs each) gave wrong columns (onnxruntime-web 1.30,
+ * Chromium's SwiftShader adapter: 35% off).
+ */
+function im2colBySlices(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs, positions: number): Tensor {
+  const [n, cin, h, w] = staticShape(x, 'Conv gradient');
+  const [dh, dw] = dilations ?? [1, 1];
+  const oh = Math.floor((h + pads[0] + pads[2] - dh * (kh - 1) - 1) / strides[0]) + 1;
+  const ow = Math.floor((w + pads[1] + pads[3] - dw * (kw - 1) - 1) / strides[1]) + 1;
+  const padded = pads.some((p) => p !== 0) ? op.pad(x, [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]]) : x;
+  const taps: Tensor[] = [];
+  for (let u = 0; u < kh; u++) {
+    for (let v = 0; v < kw; v++) {
+      const start = [u * dh, v * dw];
+      const end = [start[0] + (oh - 1) * strides[0] + 1, start[1] + (ow - 1) * strides[1] + 1];
+      taps.push(op.unsqueeze(op.slice(padded, start, end, [2, 3], strides), [2]));
+    }
+  }
+  return op.reshape(op.concat(taps, 2), [n, cin * kh * kw, positions]);
 }
 
 /** dW[o, i, u, v] = sum over n, p of dY[n, o, p] * cols[n, (i, u, v), p], within o's group. */
@@ -164,7 +190,16 @@ export function conv(x: Tensor, w: Tensor, b?: Tensor, opts: ConvOptions = {}): 
   };
   if (opts.dilations?.some((d) => d !== 1)) attrs.dilations = opts.dilations;
   if (opts.group !== undefined && opts.group !== 1) attrs.group = opts.group;
-  return emit(Conv, [x, w, b], attrs)[0];
+  return emit(Conv, [x, w, b ?? portableBias(x, staticDim(w, 0, 'Conv'))], attrs)[0];
+}
+
+/**
+ * In a portable graph, a zero bias for a conv that has none: onnxruntime-web 1.30's WebGPU Conv
+ * and ConvTranspose fail without their optional bias ("The input shape must not be empty",
+ * measured in Chromium's SwiftShader adapter); elsewhere none.
+ */
+function portableBias(x: Tensor, channels: number): Tensor | undefined {
+  return x.graph.options.portable ? x.graph.constant(x.dtype, [channels], new Array<number>(channels).fill(0)) : undefined;
 }
 
 declare module '../builder.js' {

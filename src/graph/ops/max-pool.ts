@@ -8,7 +8,7 @@
  * (x == upsampled max) would be cheaper but is wrong on MNIST, whose flat background makes
  * exact ties common (measured: up to 120% error); Indices pick the first maximum, as PyTorch does.
  */
-import { defineOp, emit, shapeError, staticShape, type Tensor } from '../builder.js';
+import { defineOp, emit, type Ops, shapeError, staticShape, type Tensor } from '../builder.js';
 import { numel } from '../shape.js';
 import { constValues, int64s } from './helpers.js';
 
@@ -36,10 +36,10 @@ const MaxPool = defineOp<[X: Tensor], MaxPoolAttrs, readonly [Y: Tensor, Indices
       { dtype: 'int64', shape },
     ];
   },
-  gradient: ({ inputs: [x], outputs: [, indices], attrs }, [dy], op) => {
-    if (!indices) throw new Error('MaxPool gradient needs the Indices output: emit it with maxPoolWithIndices');
+  gradient: ({ inputs: [x], outputs: [y, indices], attrs }, [dy], op) => {
     // Indices (int64) takes no gradient, so when one reaches this node it is Y's.
     if (!dy) return [undefined];
+    if (!indices) return [firstMaximumGradient(op, x, y, dy, attrs)];
     const shape = staticShape(x, 'MaxPool gradient');
     const overlapping = attrs.strides.some((s, i) => s < attrs.kernel_shape[i]);
     if (!overlapping) return [emit(MaxUnpool, [dy, indices, int64s(x, shape)], attrs)[0]];
@@ -59,6 +59,38 @@ const MaxUnpool = defineOp<[X: Tensor, I: Tensor, output_shape: Tensor], MaxPool
     return [{ dtype: x.dtype, shape: dims }];
   },
 });
+
+/** Windows that tile the input without overlap or padding: where a first-maximum mask can stand for Indices. */
+const tiles = ({ kernel_shape: k, strides: s, pads }: MaxPoolAttrs) => s[0] === k[0] && s[1] === k[1] && !pads?.some((p) => p !== 0);
+
+/**
+ * MaxPool's gradient without Indices (portable graphs: WebGPU has neither Indices nor
+ * MaxUnpool), for windows that tile the input: dy goes to the first cell of each window (in
+ * row-major order, as Indices picks) that equals the window's maximum. Cells are compared with
+ * the forward's Y, which is one of them exactly. The first one is found without CumSum:
+ * with e_i the equality of cell i, first_i = e_i (1 - e_0) ... (1 - e_(i-1)).
+ */
+function firstMaximumGradient(op: Ops, x: Tensor, y: Tensor, dy: Tensor, attrs: MaxPoolAttrs): Tensor {
+  if (!tiles(attrs)) throw new Error('MaxPool gradient: without Indices, only windows that tile the input (stride = kernel, no padding)');
+  const [n, c, h, w] = staticShape(x, 'MaxPool gradient');
+  const [, , ho, wo] = staticShape(y, 'MaxPool gradient');
+  const [kh, kw] = attrs.kernel_shape;
+  const covered = ho * kh === h && wo * kw === w ? x : op.slice(x, [0, 0], [ho * kh, wo * kw], [2, 3]);
+  // [N, C, Ho, Wo, kh*kw]: each window's cells in row-major order.
+  const cells = (t: Tensor, k: [number, number]) =>
+    op.reshape(op.transpose(op.reshape(t, [n, c, ho, k[0], wo, k[1]]), [0, 1, 2, 4, 3, 5]), [n, c, ho, wo, k[0] * k[1]]);
+  const equal = op.cast(op.equal(cells(covered, [kh, kw]), op.reshape(y, [n, c, ho, wo, 1])), x.dtype);
+  const firsts: Tensor[] = [];
+  let none: Tensor | undefined; // 1 where no earlier cell of the window was a maximum
+  for (let i = 0; i < kh * kw; i++) {
+    const e = op.slice(equal, [i], [i + 1], [4]);
+    firsts.push(none ? op.mul(e, none) : e);
+    none = none ? op.mul(none, op.sub(1, e)) : op.sub(1, e);
+  }
+  const routed = op.mul(op.concat(firsts, 4), op.reshape(dy, [n, c, ho, wo, 1]));
+  const back = op.reshape(op.transpose(op.reshape(routed, [n, c, ho, wo, kh, kw]), [0, 1, 2, 4, 3, 5]), [n, c, ho * kh, wo * kw]);
+  return covered === x ? back : op.pad(back, [0, 0, 0, 0, 0, 0, h - ho * kh, w - wo * kw]);
+}
 
 /** Emitted only by MaxPool's gradient (no rule of its own). */
 const ScatterElements = defineOp<[data: Tensor, indices: Tensor, updates: Tensor], { axis: number; reduction: string }>({
@@ -92,9 +124,14 @@ export function maxPool(x: Tensor, kernel: number | readonly number[], options?:
   return emit(MaxPool, [x], attrs(kernel, options), { outputCount: 1 })[0];
 }
 
-/** Max pooling that also outputs the arg-max indices, so that it can be differentiated. */
+/**
+ * Max pooling that can be differentiated: with the arg-max indices output, which the gradient
+ * scatters through; in a portable graph, for windows that tile the input, without (the gradient
+ * is then a first-maximum mask, the same values).
+ */
 export function maxPoolWithIndices(x: Tensor, kernel: number | readonly number[], options?: number | PoolOptions): Tensor {
-  return emit(MaxPool, [x], attrs(kernel, options))[0];
+  const a = attrs(kernel, options);
+  return emit(MaxPool, [x], a, x.graph.options.portable && tiles(a) ? { outputCount: 1 } : {})[0];
 }
 
 declare module '../builder.js' {

@@ -45,7 +45,7 @@ export class BatchNorm2d extends Module {
     const [gamma, beta, mean, variance] = [this.weight, this.bias, this.running_mean, this.running_var].map((e) => ctx.value(e));
     if (ctx.mode === 'eval') return op.batchNormInference(x, gamma, beta, mean, variance, this.eps);
 
-    const batch = op.batchNormTraining(x, gamma, beta, this.eps);
+    const batch = x.graph.options.portable ? batchStatistics(x, gamma, beta, this.eps) : op.batchNormTraining(x, gamma, beta, this.eps);
     // PyTorch keeps the unbiased variance in running_var; the kernel returns the biased one.
     const [n, , h, w] = staticShape(x, 'BatchNormalization');
     const count = numel([n, h, w]);
@@ -55,4 +55,21 @@ export class BatchNorm2d extends Module {
     ctx.updateBuffer(this.running_var, op.add(op.mul(variance, 1 - m), op.mul(unbiased, m)));
     return batch.y;
   }
+}
+
+/**
+ * Training-mode BatchNormalization written as reductions and arithmetic, for portable graphs
+ * (WebGPU runs no BatchNormalization in training mode): the batch mean and biased variance per
+ * channel, and y = gamma (x - mean) / sqrt(var + eps) + beta. Autodiff differentiates it through
+ * the statistics, as the fused op's gradient rule does by hand.
+ */
+function batchStatistics(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): op.BatchNormTraining {
+  const axes = [0, 2, 3];
+  const channels = staticShape(gamma, 'BatchNormalization')[0];
+  const perChannel = (t: Tensor) => op.reshape(t, [1, channels, 1, 1]);
+  const mean = op.reduceMean(x, axes);
+  const centered = op.sub(x, perChannel(mean));
+  const variance = op.reduceMean(op.mul(centered, centered), axes);
+  const scale = op.div(gamma, op.sqrt(op.add(variance, eps)));
+  return { y: op.add(op.mul(centered, perChannel(scale)), perChannel(beta)), mean, variance };
 }

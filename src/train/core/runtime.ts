@@ -25,6 +25,8 @@ export interface Runtime {
    * CPUs: convolutions on ORT's NCHWc kernels, graph/nchwc.ts); absent, graphs run as built.
    */
   lowering?(): Promise<Lowering | undefined>;
+  /** True when its sessions need portable graphs (GraphOptions.portable: onnxruntime-web on WebGPU). */
+  readonly portable?: boolean;
 }
 
 /** `graph` serialised as `runtime` runs it: the core's opset, rewritten by the runtime's lowering if it has one. */

@@ -140,8 +140,8 @@ interface EpochProgress {
 }
 
 /** The training-step graph a run's recipe asks for, at one batch size. */
-const stepGraph = (net: Network, config: TrainConfig, batch: number): TrainStepGraph =>
-  trainStepGraph(net, batch, config.optimizer, { average: config.average !== undefined });
+const stepGraph = (net: Network, config: TrainConfig, batch: number, portable = false): TrainStepGraph =>
+  trainStepGraph(net, batch, config.optimizer, { average: config.average !== undefined, portable });
 
 const isModelState = (e: CarriedEntry) => e.role === 'parameter' || e.role === 'buffer';
 const isAverage = (e: CarriedEntry) => e.role === 'average';
@@ -184,7 +184,7 @@ export class TrainingLoop {
 
   /** Builds the graphs and sessions; with `resume`, continues from that point exactly. */
   static async create(net: Network, config: TrainConfig, services: StepServices | LoopServices, resume?: ResumePoint): Promise<TrainingLoop> {
-    const template = stepGraph(net, config, config.batchSize);
+    const template = stepGraph(net, config, config.batchSize, services.runtime.portable);
     const bytes = serializeModel(template.graph, { opset: OPSET });
     const evaluator = runsEpochs(services) ? await Evaluator.create(net, services.runtime) : undefined;
     return new TrainingLoop(net, config, services, evaluator, template, bytes, resume);
@@ -244,7 +244,7 @@ export class TrainingLoop {
   private async sessionFor(batch: number): Promise<StepSession> {
     let s = this.sessions.get(batch);
     if (!s) {
-      const graph = batch === this.template.batch ? this.template : stepGraph(this.net, this.config, batch);
+      const graph = batch === this.template.batch ? this.template : stepGraph(this.net, this.config, batch, this.services.runtime.portable);
       const session = await this.services.runtime.session(await modelFor(this.services.runtime, graph.graph), 'train-step');
       const scalar = () => this.services.runtime.float32(new Float32Array(1), []);
       s = { graph, session, loss: scalar(), correct: scalar() };

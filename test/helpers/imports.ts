@@ -1,5 +1,5 @@
 /**
- * The import walker of the boundary tests (core-neutral, train-imports): every module a set of
+ * The import walker of the boundary tests (core-neutral, demo-imports): every module a set of
  * entry points reaches through relative imports (type-only ones included, so a Node module
  * cannot creep in as "just a type"), the packages they name, and each import of Node (a
  * `node:` module, a bare built-in, or a Node-only package) with the chain that reaches it.

@@ -222,6 +222,13 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     expect(await page.textContent('[data-testid=prediction]')).toBe('–'); // adding clears the canvas for the next digit
     const started = performance.now();
     await page.click('[data-testid=teach-train]');
+    // While it trains, the set stays as it was sent: no digit can be removed.
+    expect(await page.locator('[data-testid=teach-remove]').evaluateAll((buttons) => buttons.map((b) => (b as HTMLButtonElement).disabled))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')!.textContent!.includes('done'), null, { timeout: 240_000 });
     const status = (await page.textContent('[data-testid=teach-status]'))!;
     const accuracy = (await page.evaluate(() => window.mnistDemo.teach.tunedAccuracy))!;

@@ -186,7 +186,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     }, 120_000);
   });
 
-  test('`npm run demo` (the dev server) serves the training page and MNIST too: a short run ends', async () => {
+  test('the dev server (`npm run demo`, here in the test mode) serves the training page and MNIST too: a short run ends', async () => {
     const dev = await devServer();
     try {
       const page = await site.browser.newPage();

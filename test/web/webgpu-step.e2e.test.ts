@@ -84,6 +84,9 @@ describe.skipIf(noBrowser)('the portable training step on WebGPU (skipped withou
       feeds[input.name] = { type: input.dtype, dims, data: data ? Array.from(data) : new Array(size).fill(filler) };
     }
     const model = Array.from(serializeModel(step.graph, { opset: OPSET }));
+    // The standard graph, same inputs: its training-mode BatchNormalization is refused on WebGPU,
+    // which shows that the EP really runs these graphs (it does not hand them all to the CPU).
+    const standard = Array.from(serializeModel(trainStepGraph(net, BATCH, DEFAULT_SGD).graph, { opset: OPSET }));
 
     const page = await browser.newPage();
     await page.goto(url);
@@ -96,6 +99,15 @@ describe.skipIf(noBrowser)('the portable training step on WebGPU (skipped withou
     const started = performance.now();
     const webgpu = await run('webgpu');
     const seconds = (performance.now() - started) / 1000;
+    const refused = await page.evaluate(
+      ([m, f]) =>
+        (window as unknown as { stepOn: StepOn })
+          .stepOn('webgpu', m, f)
+          .then(() => 'ran')
+          .catch((e: Error) => e.message),
+      [standard, feeds] as const,
+    );
+    expect(refused).toMatch(/BatchNormalization trainingMode is not supported/);
     await page.close();
 
     let worst = { name: '', diff: 0 };

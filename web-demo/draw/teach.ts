@@ -46,6 +46,8 @@ export function setUpTeaching(host: TeachHost): void {
   const forgetting = $('teach-forgetting');
 
   const examples: Example[] = [];
+  /** The examples of the last training started (the answer reports on them). */
+  let inTraining: Example[] = [];
   let worker: Worker | undefined;
   let busy = false;
   let tuned = false;
@@ -61,6 +63,8 @@ export function setUpTeaching(host: TeachHost): void {
     train.disabled = busy || examples.length === 0;
     add.disabled = busy;
     reset.disabled = busy || !tuned;
+    // The set being trained stays as it was sent: no removing while it trains.
+    for (const remove of list.querySelectorAll<HTMLButtonElement>('[data-testid=teach-remove]')) remove.disabled = busy;
   };
 
   /** Points a download link at these bytes (freeing the previous ones) and shows it. */
@@ -134,7 +138,7 @@ export function setUpTeaching(host: TeachHost): void {
           const taught =
             learned === m.learned.length
               ? `all ${m.learned.length} of your digits read as you taught them`
-              : `${learned} of your ${m.learned.length} digits read as you taught them; ${untaken(m.learned, examples)} did not take in ${m.steps} steps`;
+              : `${learned} of your ${m.learned.length} digits read as you taught them; ${untaken(m.learned, inTraining)} did not take in ${m.steps} steps`;
           say(
             `done in ${m.seconds.toFixed(1)} s (${m.steps} steps): ${taught}; MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
             learned < m.learned.length,
@@ -165,6 +169,12 @@ export function setUpTeaching(host: TeachHost): void {
       worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
     }
     busy = true;
+    inTraining = [...examples];
+    forgetting.hidden = true;
+    demoHook((h) => {
+      h.teach.steps = null;
+      h.teach.forgetting = null;
+    });
     demoHook((h) => {
       h.teach.done = false;
     });

@@ -1,7 +1,8 @@
 /**
  * MaxPool (kernel, strides, optional padding: padded cells never win). The gradient routes dy
  * to the arg-max of each window, given by the forward's Indices output (flat indices into the
- * input, N and C included). Where windows do not overlap, MaxUnpool is exactly that scatter
+ * input, N and C included), or in a portable graph (no Indices on WebGPU) by a first-maximum
+ * mask (firstMaximumGradient). Where windows do not overlap, MaxUnpool is exactly that scatter
  * (measured 2x faster than ScatterElements); where they do (stride < kernel), one input cell
  * can win several windows and its gradient is their sum, which MaxUnpool does not add up (it
  * keeps one: measured), so a ScatterElements with reduction 'add' does it. An equality mask
@@ -39,7 +40,10 @@ const MaxPool = defineOp<[X: Tensor], MaxPoolAttrs, readonly [Y: Tensor, Indices
   gradient: ({ inputs: [x], outputs: [y, indices], attrs }, [dy], op) => {
     // Indices (int64) takes no gradient, so when one reaches this node it is Y's.
     if (!dy) return [undefined];
-    if (!indices) return [firstMaximumGradient(op, x, y, dy, attrs)];
+    if (!indices) {
+      if (!x.graph.options.portable) throw new Error('MaxPool gradient needs the Indices output: emit it with maxPoolWithIndices');
+      return [firstMaximumGradient(op, x, y, dy, attrs)];
+    }
     const shape = staticShape(x, 'MaxPool gradient');
     const overlapping = attrs.strides.some((s, i) => s < attrs.kernel_shape[i]);
     if (!overlapping) return [emit(MaxUnpool, [dy, indices, int64s(x, shape)], attrs)[0]];
@@ -131,7 +135,12 @@ export function maxPool(x: Tensor, kernel: number | readonly number[], options?:
  */
 export function maxPoolWithIndices(x: Tensor, kernel: number | readonly number[], options?: number | PoolOptions): Tensor {
   const a = attrs(kernel, options);
-  return emit(MaxPool, [x], a, x.graph.options.portable && tiles(a) ? { outputCount: 1 } : {})[0];
+  if (!x.graph.options.portable) return emit(MaxPool, [x], a)[0];
+  if (!tiles(a))
+    throw new Error(
+      `MaxPool [${a.kernel_shape}] stride [${a.strides}]: a portable graph differentiates only windows that tile the input (stride = kernel, no padding)`,
+    );
+  return emit(MaxPool, [x], a, { outputCount: 1 })[0];
 }
 
 declare module '../builder.js' {

@@ -211,11 +211,14 @@ export async function fineTune({ net, model, own, base, runtime, recipe = FINE_T
     ),
   );
   const start: ResumePoint = { model, optimizer, position: { epoch: 0, batch: 0, step: 0 }, metrics: [], savedAt: 'the model being tuned' };
-  const batches = new MixedBatches(own, base, recipe, masks);
-  const loop = await TrainingLoop.create(net, config, { runtime }, start); // it only steps: no epochs, evaluation or snapshots
+  if (!(recipe.checkEvery >= 1 && recipe.escalateEvery >= 1)) throw new Error('fine-tuning: checkEvery and escalateEvery must be at least 1 step');
   const evaluator = await Evaluator.create(net, runtime);
+  let loop: TrainingLoop | undefined;
   try {
     let learned = await readsAsTaught(evaluator, model, own, recipe.confidence);
+    if (learned.every(Boolean)) return { model: copyState(model), steps: 0, learned };
+    const batches = new MixedBatches(own, base, recipe, masks);
+    loop = await TrainingLoop.create(net, config, { runtime }, start); // it only steps: no epochs, evaluation or snapshots
     let steps = 0;
     while (steps < recipe.maxSteps && !learned.every(Boolean)) {
       const { loss } = await loop.step(batches.batch(steps, ownPlaces(recipe, steps)), recipe.lr);
@@ -227,6 +230,6 @@ export async function fineTune({ net, model, own, base, runtime, recipe = FINE_T
     return { model: copyState(loop.modelState()), steps, learned };
   } finally {
     await evaluator.release();
-    await loop.close();
+    await loop?.close();
   }
 }

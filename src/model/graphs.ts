@@ -6,7 +6,7 @@
  *    comes out as `<name>.next`, to be fed back on the next step.
  */
 import { gradients } from '../graph/autodiff.js';
-import { Graph, type Tensor } from '../graph/builder.js';
+import { Graph, type GraphOptions, type Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph/optim.js';
 import { type Dim, formatShape } from '../graph/shape.js';
@@ -88,8 +88,8 @@ export function classifierOutput(y: Tensor, loss?: LossKind): { logProbs: Tensor
  * Images [batch, C, H, W] (normalised) -> log-probabilities [batch, classes]; `onCall` sees
  * each module call as it is emitted (the summary reads shapes off it).
  */
-export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRecord) => void): Graph {
-  const graph = new Graph(`${net.name}-eval`);
+export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRecord) => void, options: GraphOptions = {}): Graph {
+  const graph = new Graph(`${net.name}-eval`, options);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const binding = new GraphBinding(net, graph);
   graph.output(classifierOutput(net.forward(x, 'eval', binding, onCall), net.options.loss).logProbs, LOG_PROBS);

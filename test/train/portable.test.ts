@@ -2,14 +2,17 @@
  * Portable training-step graphs (GraphOptions.portable: what a WebGPU session runs) hold none of
  * the ops WebGPU lacks, and compute what the standard graph computes: the same seed CNN, state and
  * MNIST batches, one step each on onnxruntime-node, give the same loss and next state within
- * float rounding. MNIST's black background makes max-pool ties common, so the first-maximum
+ * float rounding, and the evaluation graphs (portable too on a portable runtime) the same
+ * log-probabilities. MNIST's black background makes max-pool ties common, so the first-maximum
  * mask is exercised where it differs from any other choice.
  */
 import { expect, test } from 'vitest';
 import { loadDataset } from '../../src/data/mnist.node.js';
 import { dropoutMasks, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
+import { fillImages } from '../../src/data/batches.js';
 import { InlineBatches } from '../../src/train/core/batch-source.js';
+import { Evaluator } from '../../src/train/core/evaluator.js';
 import type { Runtime } from '../../src/train/core/runtime.js';
 import { TrainingLoop } from '../../src/train/core/training-loop.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
@@ -52,6 +55,14 @@ test('from the same state and batches, a portable step gives the standard step l
         expect(diff, `${name}, step ${step}`).toBeLessThan(1e-4);
       }
     }
+    // The Evaluator follows the runtime too: the portable evaluation graph gives the same log-probabilities.
+    const [ea, eb] = [await Evaluator.create(net, node), await Evaluator.create(net, portable)];
+    const images = new Float32Array(64 * 784);
+    fillImages(data.test, 0, 64, images);
+    const [pa, pb] = [await ea.logProbs(a.modelState(), images, 64), await eb.logProbs(b.modelState(), images, 64)];
+    await ea.release();
+    await eb.release();
+    expect(Math.max(...pa.map((v, i) => Math.abs(v - pb[i])))).toBeLessThan(1e-4);
     console.log(`portable vs standard, 3 steps: loss within ${worst.loss.toExponential(1)}, state within ${worst.state.toExponential(1)} (relative)`);
   } finally {
     await a.close();

@@ -24,7 +24,8 @@ export class Evaluator {
   ) {}
 
   static async create(net: Network, runtime: Runtime): Promise<Evaluator> {
-    return new Evaluator(net, runtime, await runtime.session(await modelFor(runtime, evalGraph(net)), 'eval'));
+    const graph = evalGraph(net, 'N', undefined, { portable: runtime.portable });
+    return new Evaluator(net, runtime, await runtime.session(await modelFor(runtime, graph), 'eval'));
   }
 
   private stateFeeds(state: StateDict): Record<string, Tensor> {

@@ -25,11 +25,7 @@ export interface Runtime {
    * CPUs: convolutions on ORT's NCHWc kernels, graph/nchwc.ts); absent, graphs run as built.
    */
   lowering?(): Promise<Lowering | undefined>;
-  /**
-   * True when its training-step sessions need portable graphs (GraphOptions.portable:
-   * onnxruntime-web on WebGPU). The evaluation graph is not made portable yet: a network with
-   * a bias-less conv would still fail there on WebGPU.
-   */
+  /** True when its sessions need portable graphs (GraphOptions.portable: onnxruntime-web on WebGPU): the training step's and the Evaluator's. */
   readonly portable?: boolean;
 }
 

@@ -9,7 +9,7 @@
 import { fillImages } from '../data/batches.js';
 import type { Split } from '../data/dataset.js';
 import type { Network, StateDict } from '../model/network.js';
-import { Evaluator } from '../train/core/evaluator.js';
+import { countReading, Evaluator } from '../train/core/evaluator.js';
 import type { Runtime } from '../train/core/runtime.js';
 import { argmax } from '../util/argmax.js';
 import type { Graph } from '../graph/builder.js';
@@ -67,7 +67,6 @@ export async function verifyModel(runtime: Runtime, net: Network, state: StateDi
       const probs = outputs[PROBABILITIES].data as Float32Array;
       const logits = outputs[LOGITS].data as Float32Array;
       const classes = probs.length / n;
-      if (result.confusion.length === 0) result.confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
       for (let i = 0; i < n; i++) {
         const row = (a: Float32Array) => a.subarray(i * classes, (i + 1) * classes);
         const p = row(probs);
@@ -81,7 +80,7 @@ export async function verifyModel(runtime: Runtime, net: Network, state: StateDi
         if (predicted !== argmax(q)) result.disagreements++;
         const label = split.labels[start + i];
         if (predicted === label) result.correct++;
-        if (label < classes) result.confusion[label][predicted]++;
+        countReading(result.confusion, classes, label, predicted);
       }
     }
   } finally {

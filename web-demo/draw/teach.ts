@@ -8,7 +8,7 @@
 import { SIDE } from '../../src/preprocess/mnist-style.js';
 import { byTestId, paintInput } from '../shared/dom.js';
 import type { FromWorker, ToWorker } from '../shared/protocol.js';
-import { demoHook } from '../shared/test-hooks.js';
+import { setTeachHooks } from '../shared/test-hooks.js';
 
 export interface TeachHost {
   /** The 28x28 input of what is drawn now, or null when the canvas is blank. */
@@ -57,9 +57,7 @@ export function setUpTeaching(host: TeachHost): void {
     status.classList.toggle('error', error);
   };
   const refresh = () => {
-    demoHook((h) => {
-      h.teach.examples = examples.length;
-    });
+    setTeachHooks({ examples: examples.length });
     train.disabled = busy || examples.length === 0;
     add.disabled = busy;
     reset.disabled = busy || !tuned;
@@ -128,12 +126,7 @@ export function setUpTeaching(host: TeachHost): void {
           busy = false;
           offer(download, m.onnx);
           offer(downloadCheckpoint, m.checkpoint);
-          demoHook((h) => {
-            h.teach.tunedAccuracy = accuracy;
-            h.teach.steps = m.steps;
-            h.teach.forgetting = m.forgetting ?? null;
-            h.teach.done = true;
-          });
+          setTeachHooks({ tunedAccuracy: accuracy, steps: m.steps, forgetting: m.forgetting ?? null, done: true });
           refresh();
           const taught =
             learned === m.learned.length
@@ -151,9 +144,7 @@ export function setUpTeaching(host: TeachHost): void {
       case 'tune-failed':
       case 'error':
         busy = false;
-        demoHook((h) => {
-          h.teach.done = true;
-        });
+        setTeachHooks({ done: true });
         refresh();
         return say(`error: ${m.message}`, true);
     }
@@ -171,13 +162,7 @@ export function setUpTeaching(host: TeachHost): void {
     busy = true;
     inTraining = [...examples];
     forgetting.hidden = true;
-    demoHook((h) => {
-      h.teach.steps = null;
-      h.teach.forgetting = null;
-    });
-    demoHook((h) => {
-      h.teach.done = false;
-    });
+    setTeachHooks({ steps: null, forgetting: null, done: false });
     refresh();
     const inputs = new Float32Array(examples.length * SIDE * SIDE);
     examples.forEach((ex, i) => {
@@ -198,9 +183,7 @@ export function setUpTeaching(host: TeachHost): void {
     void host.useModel(null).then(() => {
       tuned = false;
       download.hidden = downloadCheckpoint.hidden = forgetting.hidden = true;
-      demoHook((h) => {
-        h.teach.tunedAccuracy = null;
-      });
+      setTeachHooks({ tunedAccuracy: null });
       refresh();
       say('back to the shipped model');
     });

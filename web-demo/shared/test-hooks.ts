@@ -79,6 +79,11 @@ export function demoHook(record: (hooks: DemoHooks) => void): void {
   if (TESTING) record(window.mnistDemo);
 }
 
+/** Sets fields of the draw page's teaching hooks. */
+export function setTeachHooks(fields: Partial<TeachHooks>): void {
+  if (TESTING) Object.assign(window.mnistDemo.teach, fields);
+}
+
 /** Classify requests waiting for the worker's answer, by id. */
 const classifying = new Map<number, { resolve: (p: number[]) => void; reject: (e: Error) => void }>();
 let nextClassify = 0;
@@ -115,6 +120,11 @@ export function resetTrainHooks(send: ((message: ToWorker) => void) | null): voi
 /** Records into the training page's hooks. */
 export function trainHook(record: (hooks: TrainHooks) => void): void {
   if (TESTING) record(window.mnistTrain);
+}
+
+/** Sets fields of the training page's hooks. */
+export function setTrainHooks(fields: Partial<Omit<TrainHooks, 'classify'>>): void {
+  if (TESTING) Object.assign(window.mnistTrain, fields);
 }
 
 /** Records one training step. */

@@ -7,7 +7,7 @@ import { byTestId } from '../shared/dom.js';
 import { TrainChart } from './chart.js';
 import type { FromWorker, OnnxUpload, StepReport, ToWorker } from '../shared/protocol.js';
 import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from '../shared/example-models.js';
-import { answerClassify, recordStep, resetTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
+import { answerClassify, recordStep, resetTrainHooks, setTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
 import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from '../shared/recipe.js';
 
 const $ = byTestId;
@@ -134,9 +134,7 @@ function onExported(m: Extract<FromWorker, { type: 'exported' }>): void {
   wanted = pending;
   const blob = (bytes: Uint8Array) => URL.createObjectURL(new Blob([bytes.slice()], { type: 'application/octet-stream' }));
   files = { step: m.step, urls: { onnx: blob(m.onnx), checkpoint: blob(m.checkpoint) } };
-  trainHook((h) => {
-    h.downloadCheck = m.verification;
-  });
+  setTrainHooks({ downloadCheck: m.verification });
   const v = m.verification;
   setStatus(
     `model checked against the evaluation graph on ${v.count.toLocaleString('en-US')} test images: ` +
@@ -210,10 +208,7 @@ function showStep(r: StepReport): void {
 }
 
 function showDone(m: Extract<FromWorker, { type: 'done' }>): void {
-  trainHook((h) => {
-    h.testAccuracy = m.testAccuracy;
-    h.done = true;
-  });
+  setTrainHooks({ testAccuracy: m.testAccuracy, done: true });
   if (m.testAccuracy !== null) ui.accuracy.textContent = percent(m.testAccuracy);
   if (m.stopped && m.testAccuracy !== null) chart.addAccuracy(m.step, m.testAccuracy);
   ui.eta.textContent = '–';
@@ -229,9 +224,7 @@ function onMessage(m: FromWorker): void {
       return setStatus(m.text);
     case 'started':
       run = { totalSteps: m.totalSteps, epochs: m.epochs, step: 0 };
-      trainHook((h) => {
-        h.threads = m.threads;
-      });
+      setTrainHooks({ threads: m.threads });
       ui.threads.textContent = String(m.threads);
       chart.reset(m.totalSteps);
       return setStatus(`training: epoch 1 of ${m.epochs}, step 0 of ${m.totalSteps}`);
@@ -257,17 +250,13 @@ function onMessage(m: FromWorker): void {
       return showDone(m);
     case 'snapshot':
       snapshotStep = m.step;
-      trainHook((h) => {
-        h.snapshotStep = m.step;
-      });
+      setTrainHooks({ snapshotStep: m.step });
       return updateDownloads();
     case 'exported':
       return onExported(m);
     case 'export-refused':
       downloadRefused = m.message;
-      trainHook((h) => {
-        h.downloadRefused = m.message;
-      });
+      setTrainHooks({ downloadRefused: m.message });
       wanted = new Set();
       updateDownloads();
       return setStatus(`error: ${m.message}`, true);
@@ -275,9 +264,7 @@ function onMessage(m: FromWorker): void {
     case 'classify-failed':
       return answerClassify(m);
     case 'error':
-      trainHook((h) => {
-        h.done = true;
-      });
+      setTrainHooks({ done: true });
       setState('idle');
       return setStatus(`error: ${m.message}`, true);
   }

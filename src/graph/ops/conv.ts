@@ -120,12 +120,13 @@ function convInputGrad(op: Ops, dy: Tensor, x: Tensor, w: Tensor, attrs: ConvAtt
 }
 
 /** Columns [N, Ci*kh*kw, OH*OW]: row ci*kh*kw + u*kw + v holds the window tap (u, v) of channel ci. */
-function im2col(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs, positions: number): Tensor {
+function im2col(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs, [oh, ow]: readonly [number, number]): Tensor {
   const [n, cin] = staticShape(x, 'Conv gradient');
+  const positions = oh * ow;
   const k = kh * kw;
   const unstrided = strides.every((s) => s === 1) && pads.every((p) => p === 0);
   if (k === 1 && unstrided) return op.reshape(x, [n, cin, positions]);
-  if (x.graph.options.portable) return im2colBySlices(op, x, { kernel_shape: [kh, kw], pads, strides, dilations }, positions);
+  if (x.graph.options.portable) return im2colBySlices(op, x, { kernel_shape: [kh, kw], pads, strides, dilations }, [oh, ow]);
   const oneHot = new Float32Array(cin * k * k);
   for (let c = 0; c < cin; c++) for (let j = 0; j < k; j++) oneHot[(c * k + j) * k + j] = 1;
   const kernel = x.graph.constant('float32', [cin * k, 1, kh, kw], oneHot);
@@ -140,11 +141,9 @@ function im2col(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dil
  * kernel (group = channels, nine outputs each) gave wrong columns (onnxruntime-web 1.30,
  * Chromium's SwiftShader adapter: 35% off).
  */
-function im2colBySlices(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs, positions: number): Tensor {
-  const [n, cin, h, w] = staticShape(x, 'Conv gradient');
+function im2colBySlices(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs, [oh, ow]: readonly [number, number]): Tensor {
+  const [n, cin] = staticShape(x, 'Conv gradient');
   const [dh, dw] = dilations ?? [1, 1];
-  const oh = Math.floor((h + pads[0] + pads[2] - dh * (kh - 1) - 1) / strides[0]) + 1;
-  const ow = Math.floor((w + pads[1] + pads[3] - dw * (kw - 1) - 1) / strides[1]) + 1;
   const padded = pads.some((p) => p !== 0) ? op.pad(x, [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]]) : x;
   const taps: Tensor[] = [];
   for (let u = 0; u < kh; u++) {
@@ -154,7 +153,7 @@ function im2colBySlices(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, stri
       taps.push(op.unsqueeze(op.slice(padded, start, end, [2, 3], strides), [2]));
     }
   }
-  return op.reshape(op.concat(taps, 2), [n, cin * kh * kw, positions]);
+  return op.reshape(op.concat(taps, 2), [n, cin * kh * kw, oh * ow]);
 }
 
 /** dW[o, i, u, v] = sum over n, p of dY[n, o, p] * cols[n, (i, u, v), p], within o's group. */
@@ -163,7 +162,7 @@ function convWeightGrad(op: Ops, dy: Tensor, x: Tensor, attrs: ConvAttrs): Tenso
   const [kh, kw] = attrs.kernel_shape;
   const cin = staticDim(x, 1, 'Conv gradient');
   const g = attrs.group ?? 1;
-  const cols = im2col(op, x, attrs, oh * ow);
+  const cols = im2col(op, x, attrs, [oh, ow]);
   const weightShape = [cout, cin / g, kh, kw];
   if (g === 1) {
     const perImage = op.matmul(op.reshape(dy, [n, cout, oh * ow]), op.swapLast(cols)); // [N, Co, Ci*kh*kw]

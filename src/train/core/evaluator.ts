@@ -16,6 +16,15 @@ export interface EvalResult {
   confusion: number[][];
 }
 
+/**
+ * Counts one image read as `predicted` into `confusion[label][predicted]`, making the matrix
+ * classes x classes on first use; a label the model has no class for is not counted.
+ */
+export function countReading(confusion: number[][], classes: number, label: number, predicted: number): void {
+  if (confusion.length === 0) for (let c = 0; c < classes; c++) confusion.push(new Array<number>(classes).fill(0));
+  if (label < classes) confusion[label][predicted]++;
+}
+
 export class Evaluator {
   private constructor(
     readonly net: Network,
@@ -48,20 +57,19 @@ export class Evaluator {
     const images = new Float32Array(batchSize * split.rows * split.cols);
     let loss = 0;
     let correct = 0;
-    let confusion: number[][] = [];
+    const confusion: number[][] = [];
     for (let start = 0; start < total; start += batchSize) {
       const n = Math.min(batchSize, total - start);
       fillImages(split, start, n, images);
       const logp = await this.run(feeds, images, n);
       const classes = logp.length / n;
-      if (confusion.length === 0) confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
       for (let i = 0; i < n; i++) {
         const row = logp.subarray(i * classes, (i + 1) * classes);
         const label = split.labels[start + i];
         const predicted = argmax(row);
         loss -= row[label];
         if (predicted === label) correct++;
-        if (label < classes) confusion[label][predicted]++;
+        countReading(confusion, classes, label, predicted);
       }
     }
     return { loss: loss / total, correct, count: total, confusion };

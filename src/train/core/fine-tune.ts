@@ -14,7 +14,7 @@ import { numel } from '../../graph/shape.js';
 import { dropoutMasks, slotName } from '../../model/graphs.js';
 import { copyState, type Network, type StateDict } from '../../model/network.js';
 import { Rng } from '../../util/rng.js';
-import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, type BatchSource, batchView } from './batch-source.js';
+import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, batchView } from './batch-source.js';
 import type { TrainConfig } from './config.js';
 import { fillStepMasks } from './dropout-masks.js';
 import { Evaluator } from './evaluator.js';
@@ -85,10 +85,10 @@ export function ownPlaces(recipe: FineTuneRecipe, step: number): number {
 
 /**
  * Batches of some of the user's examples followed by training images, both drawn at random
- * (seeded by step) and augmented: `batch(step, places)`, or as a BatchSource, one "epoch" of
- * `recipe.maxSteps` batches with `recipe.ownPerBatch` places.
+ * (seeded by step) and augmented: `batch(step, places)`. fineTune asks for each step's batch with
+ * the places ownPlaces gives, so this is no BatchSource: it has no epochs.
  */
-export class MixedBatches implements BatchSource {
+export class MixedBatches {
   private readonly options: BatchOptions;
   private readonly buffers: BatchBuffers;
   private readonly imageSize: number;
@@ -99,7 +99,6 @@ export class MixedBatches implements BatchSource {
     private readonly recipe: FineTuneRecipe,
     masks: BatchOptions['masks'],
   ) {
-    if (recipe.ownPerBatch >= recipe.batchSize) throw new Error('a fine-tuning batch needs room for training images too');
     if (own.rows !== base.rows || own.cols !== base.cols)
       throw new Error(`the examples are ${own.rows}x${own.cols}, the training images ${base.rows}x${base.cols}`);
     this.options = {
@@ -112,10 +111,6 @@ export class MixedBatches implements BatchSource {
     };
     this.imageSize = base.rows * base.cols;
     this.buffers = batchBuffers(this.options, this.imageSize);
-  }
-
-  get batchesPerEpoch(): number {
-    return this.recipe.maxSteps;
   }
 
   /** The batch of optimizer step `step` (0-based) with `ownCount` of the user's examples first. */
@@ -141,12 +136,6 @@ export class MixedBatches implements BatchSource {
     );
     return batch;
   }
-
-  async *epoch(_epoch: number, first: number, firstStep: number, last: number): AsyncGenerator<Batch> {
-    for (let b = first; b < last; b++) yield this.batch(firstStep + b - first);
-  }
-
-  async close(): Promise<void> {}
 }
 
 /** The TrainConfig a fine-tune runs under: at most one pass of `recipe.maxSteps` batches at a constant rate. */

@@ -31,8 +31,8 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
   });
 }
 
-/** Builds the pages for tests into a temporary folder, serves it on a free port of 127.0.0.1 and launches Chromium. */
-export async function serveDemo(): Promise<DemoSite> {
+/** Builds the pages for tests into a temporary folder, serves it on a free port of 127.0.0.1 and launches Chromium (with `chromiumArgs` added). */
+export async function serveDemo(chromiumArgs: readonly string[] = []): Promise<DemoSite> {
   const outDir = mkdtempSync(join(tmpdir(), 'mnist-demo-'));
   await build({ configFile: CONFIG, mode: MODE, logLevel: 'error', build: { outDir } });
   const server = await preview({
@@ -42,7 +42,7 @@ export async function serveDemo(): Promise<DemoSite> {
     build: { outDir },
     preview: { port: 0, host: '127.0.0.1', strictPort: false },
   });
-  const browser = await launchChromium();
+  const browser = await launchChromium(chromiumArgs);
   return {
     url: server.resolvedUrls!.local[0],
     browser,

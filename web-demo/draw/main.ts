@@ -1,21 +1,20 @@
 /**
  * The browser demo: draw a digit (mouse, touch or pen) or drop an image, and the exported
- * model classifies it with onnxruntime-web's WebAssembly backend. The 28x28 input comes from
- * src/preprocess, the very code the `predict` CLI uses. Below, the user can teach the model
+ * model classifies it with onnxruntime-web, on WebGPU where the browser has it (checked against
+ * WebAssembly on a first digit before it is trusted) or on WebAssembly. The 28x28 input comes
+ * from src/preprocess, the very code the `predict` CLI uses. Below, the user can teach the model
  * their own handwriting (teach.ts).
  */
-import * as ort from 'onnxruntime-web/wasm';
-import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { INPUT, PROBABILITIES } from '../../src/export/model-io.js';
 import { BlankImageError, MAX_IMAGE_PIXELS, mnistInput, type RgbaImage, SIDE } from '../../src/preprocess/mnist-style.js';
 import { argmax } from '../../src/util/argmax.js';
+import { type Backend, loadOrt, type Ort, openSession } from '../shared/backend.js';
+import { setUpBackendChoice, showBackend } from '../shared/backend-choice.js';
+import { CheckedSession, distrust } from '../shared/checked-session.js';
 import { byTestId, paintInput } from '../shared/dom.js';
+import type { InferenceSession } from '../../src/train/core/runtime.js';
 import { demoHook, installDemoHooks } from '../shared/test-hooks.js';
 import { setUpTeaching } from './teach.js';
-
-// Serve ORT's WebAssembly from this build (never a CDN); one thread needs no cross-origin isolation.
-ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-ort.env.wasm.numThreads = 1;
 
 const PEN_WIDTH = 20;
 const THROTTLE_MS = 80;
@@ -34,9 +33,15 @@ const confidence = $('confidence');
 const latency = $('latency');
 const bars = $('probabilities');
 
-let session: ort.InferenceSession | undefined;
+/** onnxruntime-web's build for `backend` (one WebAssembly thread needs no cross-origin isolation). */
+let ort: Ort | undefined;
+/** What runs the models now: the choice, or WebAssembly once WebGPU disagreed with it. */
+let backend: Backend = 'wasm';
+let session: InferenceSession | undefined;
 /** The shipped model: its bytes and session; `session` may be a tuned model's. */
-let shipped: { bytes: Uint8Array; session: ort.InferenceSession } | undefined;
+let shipped: { bytes: Uint8Array; session: InferenceSession } | undefined;
+/** The tuned model's bytes while it is in use (null: the shipped model). */
+let tunedBytes: Uint8Array | null = null;
 /** The input of what is on the canvas now (null when blank). */
 let currentInput: Float32Array | null = null;
 
@@ -86,7 +91,7 @@ function showResult(probabilities: number[] | null, ms?: number): void {
 
 async function classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
   const started = performance.now();
-  const out = await session!.run({ [INPUT]: new ort.Tensor('float32', input, [1, 1, SIDE, SIDE]) });
+  const out = await session!.run({ [INPUT]: new ort!.Tensor('float32', input, [1, 1, SIDE, SIDE]) });
   const probabilities = Array.from(out[PROBABILITIES].data as Float32Array);
   return { probabilities, ms: performance.now() - started };
 }
@@ -239,11 +244,35 @@ $<HTMLInputElement>('file').addEventListener('change', (e) => {
 
 installDemoHooks(async (input) => (await classify(input)).probabilities);
 
+/**
+ * A session of `bytes` on the backend that runs now. On WebGPU its first run is checked against
+ * WebAssembly (shared/checked-session.ts); if they disagree the page says so and stays on
+ * WebAssembly.
+ */
+async function sessionOf(bytes: Uint8Array): Promise<InferenceSession> {
+  const runtime = ort!;
+  const open = (provider: Backend) => openSession(runtime, bytes, provider);
+  if (backend === 'wasm') return open('wasm');
+  return CheckedSession.open(open, 1, (report) => {
+    if (report.trusted) return;
+    backend = 'wasm';
+    showBackend($('backend'), 'wasm', `WebGPU disagreed with WebAssembly (${distrust(report)}): running on WebAssembly`);
+  });
+}
+
+/** A first run on a fixed input: it compiles WebGPU's shaders and checks WebGPU before anyone draws. */
+async function warmUp(): Promise<void> {
+  const bar = new Float32Array(SIDE * SIDE);
+  for (let y = 6; y < 22; y++) for (let x = 13; x < 16; x++) bar[y * SIDE + x] = 1;
+  await classify(bar);
+}
+
 /** Predict with a tuned model's bytes, or the shipped model again (null); what is drawn is read again. */
 async function useModel(onnx: Uint8Array | null): Promise<void> {
   if (!shipped) return;
   const previous = session;
-  session = onnx ? await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] }) : shipped.session;
+  session = onnx ? await sessionOf(onnx) : shipped.session;
+  tunedBytes = onnx;
   if (previous && previous !== shipped.session) await previous.release();
   if (currentInput) {
     const { probabilities, ms } = await classify(currentInput);
@@ -251,7 +280,27 @@ async function useModel(onnx: Uint8Array | null): Promise<void> {
   }
 }
 
+/** Runs the models on `next` from now on: the shipped model's session (and a tuned one's) made again there. */
+async function useBackend(next: Backend): Promise<void> {
+  if (!shipped) return;
+  setStatus(`loading onnxruntime-web for ${next}…`);
+  ort = await loadOrt(next, 1);
+  backend = next;
+  showBackend($('backend'), next);
+  const old = [shipped.session, session];
+  shipped = { bytes: shipped.bytes, session: await sessionOf(shipped.bytes) };
+  session = tunedBytes ? await sessionOf(tunedBytes) : shipped.session;
+  for (const s of new Set(old)) await s?.release();
+  await warmUp();
+  if (currentInput) {
+    const { probabilities, ms } = await classify(currentInput);
+    showResult(probabilities, ms);
+  }
+  setStatus('ready');
+}
+
 setUpTeaching({
+  backend: () => backend,
   currentInput: () => currentInput,
   shippedModel: () => shipped?.bytes,
   useModel,
@@ -279,6 +328,9 @@ async function readCard(): Promise<Card | undefined> {
 
 async function start(): Promise<void> {
   clearCanvas();
+  const choice = await setUpBackendChoice($<HTMLSelectElement>('backend-choice'), (next) => void useBackend(next));
+  backend = choice.chosen;
+  showBackend($('backend'), backend);
   let bytes: ArrayBuffer;
   try {
     const res = await fetch(MODEL_URL);
@@ -296,8 +348,10 @@ async function start(): Promise<void> {
   }
   showClasses(card?.classes ?? 10);
   try {
-    session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
+    ort = await loadOrt(backend, 1);
+    session = await sessionOf(new Uint8Array(bytes));
     shipped = { bytes: new Uint8Array(bytes), session };
+    await warmUp();
   } catch (e) {
     setStatus(`error: onnxruntime-web could not start the model (${(e as Error).message})`, true);
     return;

@@ -7,10 +7,13 @@
  */
 import { SIDE } from '../../src/preprocess/mnist-style.js';
 import { byTestId, paintInput } from '../shared/dom.js';
+import { type Backend, BACKEND_LABELS } from '../shared/backend.js';
 import type { FromWorker, ToWorker } from '../shared/protocol.js';
 import { setTeachHooks } from '../shared/test-hooks.js';
 
 export interface TeachHost {
+  /** The backend the page runs models on (teaching asks the worker for the same). */
+  backend(): Backend;
   /** The 28x28 input of what is drawn now, or null when the canvas is blank. */
   currentInput(): Float32Array | null;
   /** The shipped model's .onnx bytes (undefined until loaded). */
@@ -51,6 +54,8 @@ export function setUpTeaching(host: TeachHost): void {
   let worker: Worker | undefined;
   let busy = false;
   let tuned = false;
+  /** The backend the worker trains on, and why, if it is not the one asked for. */
+  let tunedOn: { backend: Backend; note?: string } | undefined;
 
   const say = (text: string, error = false) => {
     status.textContent = text;
@@ -114,6 +119,9 @@ export function setUpTeaching(host: TeachHost): void {
     switch (m.type) {
       case 'phase':
         return say(m.text);
+      case 'backend':
+        tunedOn = { backend: m.backend, note: m.note };
+        return;
       case 'tune-step':
         return say(`training on your digits until each reads as you taught it: step ${m.step} (loss ${m.loss.toFixed(3)}; at most ${m.steps})`);
       case 'evaluating':
@@ -132,8 +140,9 @@ export function setUpTeaching(host: TeachHost): void {
             learned === m.learned.length
               ? `all ${m.learned.length} of your digits read as you taught them`
               : `${learned} of your ${m.learned.length} digits read as you taught them; ${untaken(m.learned, inTraining)} did not take in ${m.steps} steps`;
+          const on = tunedOn ? ` on ${BACKEND_LABELS[tunedOn.backend]}${tunedOn.note ? ` (${tunedOn.note})` : ''}` : '';
           say(
-            `done in ${m.seconds.toFixed(1)} s (${m.steps} steps): ${taught}; MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
+            `done in ${m.seconds.toFixed(1)} s${on} (${m.steps} steps): ${taught}; MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
             learned < m.learned.length,
           );
           forgetting.textContent = m.forgetting ? `${m.forgetting} Reset brings the shipped model back.` : '';
@@ -160,6 +169,7 @@ export function setUpTeaching(host: TeachHost): void {
       worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
     }
     busy = true;
+    tunedOn = undefined;
     inTraining = [...examples];
     forgetting.hidden = true;
     setTeachHooks({ steps: null, forgetting: null, done: false });
@@ -174,6 +184,7 @@ export function setUpTeaching(host: TeachHost): void {
       inputs,
       labels: Uint8Array.from(examples, (ex) => ex.label),
       dataUrl: new URL('mnist/', location.href).href,
+      backend: host.backend(),
     };
     worker.postMessage(message);
     say('starting…');

@@ -1,12 +1,15 @@
 /** The messages between the training page and its worker, both ways, as discriminated unions. */
 import type { EpochMetrics } from '../../src/train/core/config.js';
+import type { Backend } from './backend.js';
 import type { RunChoice } from './recipe.js';
 
 export type ToWorker =
   /** `dataUrl`: the folder holding `<IDX name>.gz`, absolute (a worker resolves relative URLs against its own script). */
   /** `traceSteps`: report the state before each of the first N steps (a test hook; 0 for none). */
   /** `onnx`: the model file the user gave the page, when `choice.model` names it (`file:<name>`). */
-  | { type: 'start'; choice: RunChoice; dataUrl: string; traceSteps: number; onnx?: OnnxUpload }
+  /** `backend`: the one chosen (WebGPU falls back to WebAssembly where the worker has no adapter). */
+  /** `checkSteps`: report both sides of the first N WebGPU steps checked against WebAssembly (a test hook; 0 for none). */
+  | { type: 'start'; choice: RunChoice; dataUrl: string; traceSteps: number; checkSteps: number; backend: Backend; onnx?: OnnxUpload }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -16,7 +19,7 @@ export type ToWorker =
    * Fine-tune `model` (an exported .onnx) on the user's examples: `inputs` holds `labels.length`
    * 28x28 inputs in [0,1]; MNIST comes from `dataUrl` as for `start`.
    */
-  | { type: 'tune'; model: Uint8Array; inputs: Float32Array; labels: Uint8Array; dataUrl: string }
+  | { type: 'tune'; model: Uint8Array; inputs: Float32Array; labels: Uint8Array; dataUrl: string; backend: Backend }
   /** A test hook: classify `count` 28x28 inputs in [0,1] with `model` (.onnx bytes) on onnxruntime-web. */
   | { type: 'classify'; id: number; model: Uint8Array; inputs: Float32Array; count: number };
 
@@ -38,6 +41,13 @@ export interface StepReport {
 
 export type FromWorker =
   | { type: 'phase'; text: string }
+  /**
+   * The backend that runs the models (`adapter`: the WebGPU adapter's name, if any); sent when a
+   * run or tuning starts, and again when WebGPU is dropped, `note` saying why.
+   */
+  | { type: 'backend'; backend: Backend; adapter: string | null; note?: string }
+  /** Both sides of a WebGPU training step checked against WebAssembly, outputs by name (the test hook of `checkSteps`). */
+  | { type: 'step-check'; step: number; webgpu: Record<string, Float32Array>; wasm: Record<string, Float32Array> }
   | { type: 'started'; totalSteps: number; stepsPerEpoch: number; epochs: number; threads: number }
   | { type: 'step'; report: StepReport }
   /** The carried state (parameters, optimizer slots, BatchNorm statistics) before step `step` (0-based), by name. */

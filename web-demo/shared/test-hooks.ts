@@ -45,6 +45,8 @@ export interface TrainHooks {
   done: boolean;
   /** With `?trace=N`: the carried state before each of the first N steps, by name (for the Node comparison). */
   trace: Record<string, Float32Array>[];
+  /** With `?check=N` on WebGPU: each of the first N steps' outputs on WebGPU and on WebAssembly from the same feeds. */
+  checks: { webgpu: Record<string, Float32Array>; wasm: Record<string, Float32Array> }[];
   /** The step of the state the downloads would hold (null until a run has a snapshot). */
   snapshotStep: number | null;
   /** The export check of the offered model (null until the downloads were prepared). */
@@ -104,6 +106,7 @@ export function resetTrainHooks(send: ((message: ToWorker) => void) | null): voi
     testAccuracy: null,
     done: false,
     trace: [],
+    checks: [],
     snapshotStep: null,
     downloadCheck: null,
     downloadRefused: null,
@@ -143,5 +146,11 @@ export function answerClassify(m: Extract<FromWorker, { type: 'classified' | 'cl
   else waiting?.reject(new Error(m.message));
 }
 
-/** `?trace=N` on the training page: report the state before each of the first N steps (0: none, and always 0 outside tests). */
-export const traceSteps = (): number => (TESTING ? Number(new URLSearchParams(location.search).get('trace') ?? 0) || 0 : 0);
+/** A whole number the address gives a test (`?name=N`): 0 when absent, and always 0 outside tests. */
+const testCount = (name: string): number => (TESTING ? Number(new URLSearchParams(location.search).get(name) ?? 0) || 0 : 0);
+
+/** `?trace=N` on the training page: report the state before each of the first N steps. */
+export const traceSteps = (): number => testCount('trace');
+
+/** `?check=N` on the training page: report both sides of the first N WebGPU steps checked against WebAssembly. */
+export const checkSteps = (): number => testCount('check');

@@ -7,7 +7,9 @@ import { byTestId } from '../shared/dom.js';
 import { TrainChart } from './chart.js';
 import type { FromWorker, OnnxUpload, StepReport, ToWorker } from '../shared/protocol.js';
 import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from '../shared/example-models.js';
-import { answerClassify, recordStep, resetTrainHooks, setTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
+import { answerClassify, checkSteps, recordStep, resetTrainHooks, setTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
+import type { Backend } from '../shared/backend.js';
+import { setUpBackendChoice, showBackend } from '../shared/backend-choice.js';
 import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from '../shared/recipe.js';
 
 const $ = byTestId;
@@ -34,6 +36,9 @@ const ui = {
   eta: $('train-eta'),
   accuracy: $('train-test-accuracy'),
   threads: $('train-threads'),
+  backendChoice: $<HTMLSelectElement>('backend-choice'),
+  backend: $('backend'),
+  backendNote: $('backend-note'),
 };
 const chart = new TrainChart($<HTMLCanvasElement>('train-chart'));
 
@@ -61,6 +66,16 @@ document.addEventListener('drop', (e) => {
 });
 for (const size of BATCH_SIZES) ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
 for (const [key, preset] of Object.entries(SCHEDULES)) ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
+
+/** The backend the next run asks for (the worker may fall back to WebAssembly, and says so). */
+let backend: Backend = 'wasm';
+const choosing = setUpBackendChoice(ui.backendChoice, (next) => {
+  backend = next;
+  showBackend(ui.backend, next);
+}).then(({ chosen }) => {
+  backend = chosen;
+  showBackend(ui.backend, chosen);
+});
 
 /** Steps over which steps/s is averaged: long enough to be steady, short enough to follow a change. */
 const RATE_WINDOW = 20;
@@ -170,7 +185,8 @@ function send(message: ToWorker): void {
   worker?.postMessage(message);
 }
 
-function start(): void {
+async function start(): Promise<void> {
+  await choosing;
   const choice = readChoice();
   if (typeof choice === 'string') return setStatus(`error: ${choice}`, true);
   worker?.terminate(); // a finished run's worker held its snapshot; a new run starts clean
@@ -183,6 +199,7 @@ function start(): void {
   downloadRefused = null;
   recentMs = [];
   for (const el of [ui.step, ui.loss, ui.rate, ui.eta, ui.accuracy, ui.threads]) el.textContent = '–';
+  ui.backendNote.hidden = true;
   setState('running');
   setStatus('starting…');
   send({
@@ -190,6 +207,8 @@ function start(): void {
     choice,
     dataUrl: new URL('mnist/', location.href).href,
     traceSteps: traceSteps(),
+    checkSteps: checkSteps(),
+    backend,
     onnx: isFileModel(choice.model) ? upload : undefined,
   });
 }
@@ -222,6 +241,15 @@ function onMessage(m: FromWorker): void {
   switch (m.type) {
     case 'phase':
       return setStatus(m.text);
+    case 'backend':
+      showBackend(ui.backend, m.backend, m.note);
+      ui.backendNote.textContent = m.note ?? '';
+      ui.backendNote.hidden = !m.note;
+      return;
+    case 'step-check':
+      return trainHook((h) => {
+        h.checks[m.step] = { webgpu: m.webgpu, wasm: m.wasm };
+      });
     case 'started':
       run = { totalSteps: m.totalSteps, epochs: m.epochs, step: 0 };
       setTrainHooks({ threads: m.threads });
@@ -271,7 +299,7 @@ function onMessage(m: FromWorker): void {
 }
 
 resetTrainHooks(null);
-ui.start.addEventListener('click', start);
+ui.start.addEventListener('click', () => void start());
 ui.pause.addEventListener('click', () => {
   setState('pausing');
   setStatus('pausing after this step…');

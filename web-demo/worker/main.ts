@@ -3,11 +3,9 @@
  * model fine-tuned on the user's own digits (index.html), with the same core as `npm run
  * train` (src/train/core's TrainingLoop, InlineBatches, fine-tune, Evaluator; src/model's
  * graphs; src/data's batches, augmentation and IDX checks). Only the runtime differs:
- * onnxruntime-web's WebAssembly backend instead of onnxruntime-node. Running here keeps the
+ * onnxruntime-web on WebGPU or WebAssembly instead of onnxruntime-node. Running here keeps the
  * page responsive; nothing leaves the page (MNIST comes from the page's own server).
  */
-import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import type * as OrtWeb from 'onnxruntime-web/wasm';
 import type { Split } from '../../src/data/dataset.js';
 import { DataError, isGzip } from '../../src/data/idx-format.js';
 import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../../src/data/mnist-format.js';
@@ -30,10 +28,12 @@ import { type Snapshot, TrainingLoop } from '../../src/train/core/training-loop.
 import { batchNormNames, encodeModelState } from '../../src/train/core/state-file.js';
 import { ExpectedError } from '../../src/util/errors.js';
 import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
-import { webRuntime, type WebRuntimeOptions } from './web-runtime.js';
+import { type WebRuntime, webRuntime, type WebRuntimeOptions } from './web-runtime.js';
+import { type Backend, BACKEND_LABELS, loadOrt, openSession, webgpuAdapter } from '../shared/backend.js';
+import { distrust, outputData } from '../shared/checked-session.js';
 import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
 import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
-import { batchOptions, plannedSteps, type RunChoice, trainConfig } from '../shared/recipe.js';
+import { batchOptions, plannedSteps, trainConfig } from '../shared/recipe.js';
 
 /** Sends the page a message of the protocol (shared/protocol.ts), moving `transfer`'s buffers. */
 const post = (message: FromWorker, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
@@ -92,25 +92,39 @@ function fetchSplit(dataUrl: string, split: SplitName): Promise<Split> {
   return loading;
 }
 
-/**
- * onnxruntime-web is imported here, on first use, so that the bundler gives it a chunk of its
- * own: its WebAssembly threads are workers started from that chunk's URL, and would otherwise
- * run this whole module again.
- */
-let ortModule: typeof OrtWeb | undefined;
-async function loadOrt(): Promise<typeof OrtWeb> {
-  if (ortModule) return ortModule;
-  const ort = await import('onnxruntime-web/wasm');
-  // The .wasm comes from this build, never a CDN. Threads need SharedArrayBuffer, i.e. a cross-origin isolated page.
-  ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-  ort.env.wasm.numThreads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
-  ortModule = ort;
-  return ort;
-}
+/** WebAssembly threads: more than one needs SharedArrayBuffer, i.e. a cross-origin isolated page. */
+const threadCount = () => (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
 
-async function loadRuntime(options: WebRuntimeOptions): Promise<{ runtime: Runtime; threads: number }> {
-  const ort = await loadOrt();
-  return { runtime: webRuntime(ort, options), threads: ort.env.wasm.numThreads ?? 1 };
+/** The test hooks a runtime may carry (state traces, WebGPU step checks). */
+type RuntimeHooks = Omit<WebRuntimeOptions, 'backend'>;
+
+/**
+ * onnxruntime-web on `requested`: WebGPU when this worker gets an adapter, else WebAssembly. The
+ * page hears which runs, and again if WebGPU is dropped because it disagreed with WebAssembly.
+ */
+async function loadRuntime(requested: Backend, hooks: RuntimeHooks = {}): Promise<{ runtime: WebRuntime; threads: number }> {
+  const adapter = requested === 'webgpu' ? await webgpuAdapter() : null;
+  const backend: Backend = adapter ? 'webgpu' : 'wasm';
+  const note = requested === 'webgpu' && !adapter ? 'this browser gives no WebGPU adapter: running on WebAssembly' : undefined;
+  post({ type: 'backend', backend, adapter, note });
+  const ort = await loadOrt(backend, threadCount());
+  const runtime = webRuntime(ort, {
+    ...hooks,
+    backend,
+    onCheck(role, report) {
+      if (!report.trusted) {
+        const what = role === 'eval' ? 'evaluation' : 'training step';
+        post({
+          type: 'backend',
+          backend: 'wasm',
+          adapter,
+          note: `${BACKEND_LABELS.webgpu} ${what} disagreed with WebAssembly (${distrust(report)}): running on WebAssembly`,
+        });
+      }
+      hooks.onCheck?.(role, report);
+    },
+  });
+  return { runtime, threads: ort.env.wasm.numThreads ?? 1 };
 }
 
 let currentStep = 0;
@@ -121,7 +135,7 @@ const control = new RunControl({
 });
 
 /** Posts the carried state fed to each of the first `steps` training steps (the test hook of ToWorker's `traceSteps`). */
-function stateTracer(steps: number, carried: () => readonly string[]): WebRuntimeOptions {
+function stateTracer(steps: number, carried: () => readonly string[]): RuntimeHooks {
   let step = 0;
   return {
     onTrainStep(feeds) {
@@ -130,6 +144,24 @@ function stateTracer(steps: number, carried: () => readonly string[]): WebRuntim
       post(
         { type: 'trace', step: step++, state },
         Object.values(state).map((a) => a.buffer),
+      );
+    },
+  };
+}
+
+/** Posts both sides of each of the first `steps` WebGPU training steps checked against WebAssembly (the test hook of ToWorker's `checkSteps`). */
+function stepChecker(steps: number): RuntimeHooks {
+  const floats = (results: Parameters<typeof outputData>[0] | null) =>
+    Object.fromEntries(Object.entries(results ? outputData(results) : {}).map(([name, data]) => [name, Float32Array.from(data, Number)]));
+  return {
+    checkSteps: steps,
+    onCheck(role, report) {
+      if (role !== 'train-step' || report.run >= steps) return;
+      const webgpu = floats(report.webgpu);
+      const wasm = floats(report.wasm);
+      post(
+        { type: 'step-check', step: report.run, webgpu, wasm },
+        [...Object.values(webgpu), ...Object.values(wasm)].map((a) => a.buffer),
       );
     },
   };
@@ -196,13 +228,13 @@ async function chosenNetwork(id: string, data: Split, onnx?: OnnxUpload): Promis
   return net;
 }
 
-async function train(choice: RunChoice, dataUrl: string, traceSteps: number, onnx?: OnnxUpload): Promise<void> {
+async function train({ choice, dataUrl, traceSteps, checkSteps, backend, onnx }: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const started = performance.now();
   const finish = (stopped: boolean, testAccuracy: number | null) =>
     post({ type: 'done', stopped, step: currentStep, testAccuracy, seconds: (performance.now() - started) / 1000 });
   post({ type: 'phase', text: 'loading onnxruntime-web…' });
   let carried: readonly string[] = [];
-  const { runtime, threads } = await loadRuntime(traceSteps > 0 ? stateTracer(traceSteps, () => carried) : {});
+  const { runtime, threads } = await loadRuntime(backend, { ...stateTracer(traceSteps, () => carried), ...stepChecker(checkSteps) });
   post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
   const [train, test] = await Promise.all([fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
   const config = trainConfig(choice, train.count, threads);
@@ -291,7 +323,7 @@ async function scoreOfShipped(bytes: Uint8Array, net: Network, model: StateDict,
  * whose accuracy the page shows, with a sentence naming what MNIST lost when that fell by more
  * than 0.3 points (src/train/core/forgetting.ts).
  */
-async function tune(modelBytes: Uint8Array, inputs: Float32Array, labels: Uint8Array, dataUrl: string): Promise<void> {
+async function tune({ model: modelBytes, inputs, labels, dataUrl, backend }: Extract<ToWorker, { type: 'tune' }>): Promise<void> {
   const started = performance.now();
   const net = seedCnn().withBatchNormFolded();
   const model = foldedStateFromModel(modelBytes, net);
@@ -300,7 +332,7 @@ async function tune(modelBytes: Uint8Array, inputs: Float32Array, labels: Uint8A
     Array.from(labels),
   );
   post({ type: 'phase', text: 'loading MNIST to mix in (so the model does not forget)…' });
-  const [{ runtime }, base, test] = await Promise.all([loadRuntime({}), fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
+  const [{ runtime }, base, test] = await Promise.all([loadRuntime(backend), fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
   const tuned = await fineTune({ net, model, own, base, runtime, onStep: (step, loss) => post({ type: 'tune-step', step, steps: FINE_TUNE.maxSteps, loss }) });
   post({ type: 'evaluating', images: test.count });
   const before = await scoreOfShipped(modelBytes, net, model, runtime, test);
@@ -326,8 +358,8 @@ async function tune(modelBytes: Uint8Array, inputs: Float32Array, labels: Uint8A
 
 /** Probabilities of `count` inputs under `model` (the classify test hook). */
 async function classify(model: Uint8Array, inputs: Float32Array, count: number): Promise<Float32Array> {
-  const ort = await loadOrt();
-  const session = await ort.InferenceSession.create(model);
+  const ort = await loadOrt('wasm', threadCount());
+  const session = await openSession(ort, model, 'wasm');
   try {
     const out = await session.run({ [INPUT]: new ort.Tensor('float32', inputs, [count, 1, 28, 28]) });
     return (out[PROBABILITIES].data as Float32Array).slice();
@@ -344,7 +376,7 @@ self.addEventListener('message', (e: MessageEvent<ToWorker>) => {
     case 'start':
       if (running) return;
       running = true;
-      train(message.choice, message.dataUrl, message.traceSteps, message.onnx)
+      train(message)
         .catch((error: unknown) => post({ type: 'error', message: messageOf(error) }))
         .finally(() => (running = false));
       return;
@@ -365,7 +397,7 @@ self.addEventListener('message', (e: MessageEvent<ToWorker>) => {
     case 'tune':
       if (running) return post({ type: 'tune-failed', message: 'a run is going on' });
       running = true;
-      tune(message.model, message.inputs, message.labels, message.dataUrl)
+      tune(message)
         .catch((error: unknown) => post({ type: 'tune-failed', message: messageOf(error) }))
         .finally(() => (running = false));
       return;

@@ -1,11 +1,12 @@
 /**
- * The page's binding of the training core: onnxruntime-web's WebAssembly backend as a
- * `Runtime` (tensors and sessions), the counterpart of src/train/node-runtime.ts for Node.
+ * The page's binding of the training core: onnxruntime-web as a `Runtime` (tensors and
+ * sessions), the counterpart of src/train/node-runtime.ts for Node. On WebAssembly, or on
+ * WebGPU with portable graphs (the ops its provider runs) whose first runs are checked against
+ * WebAssembly (shared/checked-session.ts).
  */
-import type * as OrtWeb from 'onnxruntime-web/wasm';
-import type { InferenceSession, Runtime, Tensor } from '../../src/train/core/runtime.js';
-
-type Ort = typeof OrtWeb;
+import type { InferenceSession, Runtime, SessionRole, Tensor } from '../../src/train/core/runtime.js';
+import { type Backend, type Ort, openSession } from '../shared/backend.js';
+import { type CheckReport, CheckedSession } from '../shared/checked-session.js';
 type Feeds = InferenceSession.FeedsType;
 type Fetches = InferenceSession.FetchesType;
 type RunOptions = InferenceSession.RunOptions;
@@ -91,25 +92,46 @@ export class CopyOutSession implements InferenceSession {
 }
 
 export interface WebRuntimeOptions {
+  /** The backend to run on (WebGPU needs `ort` to be onnxruntime-web's WebGPU build). */
+  backend: Backend;
   /**
    * Sees the feeds (state, batch, masks, learning rate) of each training step before it runs:
    * lets a test replay a step on onnxruntime-node from exactly the state this runtime had.
    */
   onTrainStep?(feeds: Feeds): void;
+  /** On WebGPU: how many training steps to check against WebAssembly (at least the first; evaluations check their first run). */
+  checkSteps?: number;
+  /** Each check of a WebGPU run against WebAssembly, by session role. */
+  onCheck?(role: SessionRole, report: CheckReport): void;
 }
 
-/** onnxruntime-web (an imported `onnxruntime-web/wasm`, its env already set) as the training core's runtime. */
-export function webRuntime(ort: Ort, options: WebRuntimeOptions = {}): Runtime {
+/** A `Runtime` over a WebGPU-capable runtime, which says which backend runs it now. */
+export interface WebRuntime extends Runtime {
+  /** WebGPU until a session on it disagreed with WebAssembly (or failed); WebAssembly from then on. */
+  readonly backend: Backend;
+}
+
+/** onnxruntime-web (`ort`, from shared/backend.ts's loadOrt for `options.backend`) as the training core's runtime. */
+export function webRuntime(ort: Ort, options: WebRuntimeOptions): WebRuntime {
+  let backend = options.backend;
+  const create = (model: Uint8Array, provider: Backend) => openSession(ort, model, provider, { graphOptimizationLevel: 'all', executionMode: 'sequential' });
+  const onCheck = (role: SessionRole) => (report: CheckReport) => {
+    if (!report.trusted) backend = 'wasm'; // later sessions go straight to WebAssembly
+    options.onCheck?.(role, report);
+  };
   return {
+    get backend() {
+      return backend;
+    },
+    // Chosen once: the graphs a loop builds must suit every session it may fall back to, and portable graphs run on both.
+    portable: options.backend === 'webgpu',
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
     int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
     async session(model, role) {
-      const session = await ort.InferenceSession.create(model, {
-        executionProviders: ['wasm'],
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-      });
-      return new CopyOutSession(session, role === 'train-step' ? options.onTrainStep : undefined);
+      const onRun = role === 'train-step' ? options.onTrainStep : undefined;
+      if (backend === 'wasm') return new CopyOutSession(await create(model, 'wasm'), onRun);
+      const checks = role === 'train-step' ? Math.max(1, options.checkSteps ?? 1) : 1;
+      return new CopyOutSession(await CheckedSession.open((provider) => create(model, provider), checks, onCheck(role)), onRun);
     },
   };
 }

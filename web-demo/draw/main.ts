@@ -10,7 +10,7 @@ import { BlankImageError, MAX_IMAGE_PIXELS, mnistInput, type RgbaImage, SIDE } f
 import { argmax } from '../../src/util/argmax.js';
 import { type Backend, loadOrt, type Ort, openSession } from '../shared/backend.js';
 import { setUpBackendChoice, showBackend } from '../shared/backend-choice.js';
-import { CheckedSession, distrust } from '../shared/checked-session.js';
+import { CheckedSession, fallbackNote } from '../shared/checked-session.js';
 import { byTestId, paintInput } from '../shared/dom.js';
 import type { InferenceSession } from '../../src/train/core/runtime.js';
 import { demoHook, installDemoHooks } from '../shared/test-hooks.js';
@@ -256,7 +256,7 @@ async function sessionOf(bytes: Uint8Array): Promise<InferenceSession> {
   return CheckedSession.open(open, 1, (report) => {
     if (report.trusted) return;
     backend = 'wasm';
-    showBackend($('backend'), 'wasm', `WebGPU disagreed with WebAssembly (${distrust(report)}): running on WebAssembly`);
+    showBackend($('backend'), 'wasm', fallbackNote('inference', report));
   });
 }
 
@@ -274,10 +274,14 @@ async function useModel(onnx: Uint8Array | null): Promise<void> {
   session = onnx ? await sessionOf(onnx) : shipped.session;
   tunedBytes = onnx;
   if (previous && previous !== shipped.session) await previous.release();
-  if (currentInput) {
-    const { probabilities, ms } = await classify(currentInput);
-    showResult(probabilities, ms);
-  }
+  await readAgain();
+}
+
+/** Shows what the model now in use makes of what is drawn (nothing when the canvas is blank). */
+async function readAgain(): Promise<void> {
+  if (!currentInput) return;
+  const { probabilities, ms } = await classify(currentInput);
+  showResult(probabilities, ms);
 }
 
 /** Runs the models on `next` from now on: the shipped model's session (and a tuned one's) made again there. */
@@ -292,10 +296,7 @@ async function useBackend(next: Backend): Promise<void> {
   session = tunedBytes ? await sessionOf(tunedBytes) : shipped.session;
   for (const s of new Set(old)) await s?.release();
   await warmUp();
-  if (currentInput) {
-    const { probabilities, ms } = await classify(currentInput);
-    showResult(probabilities, ms);
-  }
+  await readAgain();
   setStatus('ready');
 }
 

@@ -7,7 +7,7 @@
  * a network the pages have never seen (an imported .onnx) may hit one, and this is how the
  * pages find out instead of training on wrong numbers.
  */
-import { type Agreement, agrees, compareOutputs, describeAgreement, emptyAgreement, type Outputs } from '../../src/train/core/agreement.js';
+import { type Agreement, agrees, compareOutputs, describeAgreement, emptyAgreement } from '../../src/train/core/agreement.js';
 import type { InferenceSession } from '../../src/train/core/runtime.js';
 import type { Backend } from './backend.js';
 
@@ -36,8 +36,9 @@ export function outputData(results: Results): Record<string, Float32Array | BigI
   return out;
 }
 
-/** Why a report did not trust WebGPU, in a few words. */
-export const distrust = (r: CheckReport): string => r.failed ?? describeAgreement(r.agreement);
+/** What the pages say when a check drops WebGPU: `what` names the run ('training step', 'evaluation', 'inference'). */
+export const fallbackNote = (what: string, r: CheckReport): string =>
+  `WebGPU ${what} disagreed with WebAssembly (${r.failed ?? describeAgreement(r.agreement)}): running on WebAssembly`;
 
 const failure = (e: unknown) => `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
 
@@ -104,7 +105,7 @@ export class CheckedSession implements InferenceSession {
       failed = failure(e);
     }
     const reference = await on(wasm);
-    const agreement = webgpu ? compareOutputs(outputData(reference), outputData(webgpu) as Outputs) : emptyAgreement();
+    const agreement = webgpu ? compareOutputs(outputData(reference), outputData(webgpu)) : emptyAgreement();
     const trusted = webgpu !== null && agrees(agreement);
     this.onCheck({ run: this.runs++, agreement, failed, trusted, webgpu, wasm: reference });
     if (!trusted) {

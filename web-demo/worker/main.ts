@@ -28,9 +28,9 @@ import { type Snapshot, TrainingLoop } from '../../src/train/core/training-loop.
 import { batchNormNames, encodeModelState } from '../../src/train/core/state-file.js';
 import { ExpectedError } from '../../src/util/errors.js';
 import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
-import { type WebRuntime, webRuntime, type WebRuntimeOptions } from './web-runtime.js';
-import { type Backend, BACKEND_LABELS, loadOrt, openSession, webgpuAdapter } from '../shared/backend.js';
-import { distrust, outputData } from '../shared/checked-session.js';
+import { webRuntime, type WebRuntimeOptions } from './web-runtime.js';
+import { type Backend, loadOrt, openSession, webgpuAdapter } from '../shared/backend.js';
+import { fallbackNote, outputData } from '../shared/checked-session.js';
 import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
 import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
 import { batchOptions, plannedSteps, trainConfig } from '../shared/recipe.js';
@@ -102,7 +102,7 @@ type RuntimeHooks = Omit<WebRuntimeOptions, 'backend'>;
  * onnxruntime-web on `requested`: WebGPU when this worker gets an adapter, else WebAssembly. The
  * page hears which runs, and again if WebGPU is dropped because it disagreed with WebAssembly.
  */
-async function loadRuntime(requested: Backend, hooks: RuntimeHooks = {}): Promise<{ runtime: WebRuntime; threads: number }> {
+async function loadRuntime(requested: Backend, hooks: RuntimeHooks = {}): Promise<{ runtime: Runtime; threads: number }> {
   const adapter = requested === 'webgpu' ? await webgpuAdapter() : null;
   const backend: Backend = adapter ? 'webgpu' : 'wasm';
   const note = requested === 'webgpu' && !adapter ? 'this browser gives no WebGPU adapter: running on WebAssembly' : undefined;
@@ -112,15 +112,7 @@ async function loadRuntime(requested: Backend, hooks: RuntimeHooks = {}): Promis
     ...hooks,
     backend,
     onCheck(role, report) {
-      if (!report.trusted) {
-        const what = role === 'eval' ? 'evaluation' : 'training step';
-        post({
-          type: 'backend',
-          backend: 'wasm',
-          adapter,
-          note: `${BACKEND_LABELS.webgpu} ${what} disagreed with WebAssembly (${distrust(report)}): running on WebAssembly`,
-        });
-      }
+      if (!report.trusted) post({ type: 'backend', backend: 'wasm', adapter, note: fallbackNote(role === 'eval' ? 'evaluation' : 'training step', report) });
       hooks.onCheck?.(role, report);
     },
   });

@@ -105,14 +105,9 @@ export interface WebRuntimeOptions {
   onCheck?(role: SessionRole, report: CheckReport): void;
 }
 
-/** A `Runtime` over a WebGPU-capable runtime, which says which backend runs it now. */
-export interface WebRuntime extends Runtime {
-  /** WebGPU until a session on it disagreed with WebAssembly (or failed); WebAssembly from then on. */
-  readonly backend: Backend;
-}
-
 /** onnxruntime-web (`ort`, from shared/backend.ts's loadOrt for `options.backend`) as the training core's runtime. */
-export function webRuntime(ort: Ort, options: WebRuntimeOptions): WebRuntime {
+export function webRuntime(ort: Ort, options: WebRuntimeOptions): Runtime {
+  /** WebGPU until a session on it disagreed with WebAssembly (or failed); WebAssembly from then on. */
   let backend = options.backend;
   const create = (model: Uint8Array, provider: Backend) => openSession(ort, model, provider, { graphOptimizationLevel: 'all', executionMode: 'sequential' });
   const onCheck = (role: SessionRole) => (report: CheckReport) => {
@@ -120,9 +115,6 @@ export function webRuntime(ort: Ort, options: WebRuntimeOptions): WebRuntime {
     options.onCheck?.(role, report);
   };
   return {
-    get backend() {
-      return backend;
-    },
     // Chosen once: the graphs a loop builds must suit every session it may fall back to, and portable graphs run on both.
     portable: options.backend === 'webgpu',
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),

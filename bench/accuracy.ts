@@ -52,9 +52,11 @@ function train(seed: number, out: string): Promise<number[]> {
   );
 }
 
-function judge(metrics: EpochMetrics[], epochEnds?: number[]) {
+function judge(all: EpochMetrics[], epochEnds?: number[]) {
+  // A classifier's run: every epoch has a test accuracy.
+  const metrics = all.map((m) => ({ ...m, test_acc: m.test_acc ?? Number.NaN }));
   const within = (n: number) => metrics.filter((m) => m.epoch <= n);
-  const best = (ms: EpochMetrics[]) => Math.max(...ms.map((m) => m.test_acc));
+  const best = (ms: typeof metrics) => Math.max(...ms.map((m) => m.test_acc));
   const first15 = within(15);
   const lastThree = metrics.slice(-3);
   const reached = metrics.findIndex((m) => m.test_acc >= TARGET);

@@ -32,7 +32,7 @@ const data = loadDataset();
 async function epoch(threads: number): Promise<{ epoch_seconds: number; eval_seconds: number }> {
   return withTrainer({ ...recipe, threads }, data, async (t) => {
     const [m] = await t.run();
-    return { epoch_seconds: round(m.train_seconds), eval_seconds: round(m.test_seconds, 3) };
+    return { epoch_seconds: round(m.train_seconds), eval_seconds: round(m.test_seconds ?? Number.NaN, 3) };
   });
 }
 

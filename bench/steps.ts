@@ -9,6 +9,8 @@
  *          --images N (per variant and round, default 5120)  --rounds N (default 3)  --threads N (default 2)
  *          --models builtin,FILE,...  models to time side by side (default: the built-in seed CNN;
  *          a FILE is a model file as --model takes it, e.g. PyTorch's export of the same network)
+ *          --train-only PATTERNS  also time each model with only these parameters trained (as
+ *          `train --train-only`: the rest frozen), beside its full step
  */
 import { cpus } from 'node:os';
 import { basename } from 'node:path';
@@ -26,8 +28,10 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     models: { type: 'string', default: 'builtin' },
+    'train-only': { type: 'string' },
   },
 });
+const trainOnly = args['train-only']?.split(',');
 const sizes = args.sizes!.split(',').map(Number);
 const spins = ({ on: [true], off: [false], both: [true, false] } as Record<string, boolean[]>)[args.spin!];
 const [images, rounds, threads] = [args.images, args.rounds, args.threads].map(Number);
@@ -41,15 +45,20 @@ const models = await Promise.all(
   modelFiles.map(async (m) => ({ tag: m === 'builtin' ? '' : `_${basename(m)}`, net: m === 'builtin' ? seedCnn() : (await loadModelFile(m)).net })),
 );
 
+const selections: { suffix: string; trainOnly?: string[] }[] = [{ suffix: '' }, ...(trainOnly ? [{ suffix: '_train_only', trainOnly }] : [])];
 const variants = models.flatMap(({ tag, net }) =>
-  sizes.flatMap((batchSize) => spins.map((spin) => ({ net, batchSize, spin, key: `batch_${batchSize}${spin ? '' : '_no_spin'}${tag}` }))),
+  sizes.flatMap((batchSize) =>
+    spins.flatMap((spin) =>
+      selections.map(({ suffix, trainOnly }) => ({ net, batchSize, spin, trainOnly, key: `batch_${batchSize}${spin ? '' : '_no_spin'}${tag}${suffix}` })),
+    ),
+  ),
 );
 const stepMs: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
 for (let r = 1; r <= rounds; r++) {
-  for (const { net, batchSize, spin, key } of r % 2 ? variants : [...variants].reverse()) {
+  for (const { net, batchSize, spin, trainOnly, key } of r % 2 ? variants : [...variants].reverse()) {
     process.env.ONNX_MNIST_SPIN_WAIT = spin ? '1' : '0'; // read when the trainer makes its step sessions
     const steps = Math.max(10, Math.round(images / batchSize));
-    stepMs[key].push((await stepTimes({ ...benchRecipe, batchSize, threads }, data, steps, net)).step_ms_median);
+    stepMs[key].push((await stepTimes({ ...benchRecipe, batchSize, threads, ...(trainOnly && { trainOnly }) }, data, steps, net)).step_ms_median);
   }
   console.error(`round ${r}: ${variants.map((v) => `${v.key} ${stepMs[v.key].at(-1)} ms`).join(', ')}`);
 }
@@ -59,6 +68,7 @@ const result = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model },
   threads,
   rounds,
+  ...(trainOnly && { train_only: trainOnly }),
   steps: Object.fromEntries(
     variants.map(({ batchSize, key }) => {
       const ms = median(stepMs[key]);

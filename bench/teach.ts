@@ -18,13 +18,14 @@ import type { Split } from '../src/data/dataset.js';
 import { bundledMnistDir, loadSplit } from '../src/data/mnist.node.js';
 import { foldedStateFromModel } from '../src/export/model-weights.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
-import { Evaluator } from '../src/train/core/evaluator.js';
+import { classifierResult, Evaluator } from '../src/train/core/evaluator.js';
 import { FINE_TUNE, fineTune, ownExamples, readsAsTaught } from '../src/train/core/fine-tune.js';
 import { FORGETTING_REPORTED, forgettingNote } from '../src/train/core/forgetting.js';
 import { nodeRuntime } from '../src/train/node-runtime.js';
 import { Rng } from '../src/util/rng.js';
 import { ROOT } from '../test/helpers/cli.js';
 import { drawnDigit } from '../test/helpers/drawn.js';
+import { MNIST_NORMALIZATION } from '../src/data/normalize.js';
 
 const { values: args } = parseArgs({ options: { seeds: { type: 'string', default: '1,2,3' } } });
 const seeds = args.seeds.split(',').map(Number);
@@ -34,8 +35,8 @@ const shipped = foldedStateFromModel(new Uint8Array(readFileSync(join(ROOT, 'mod
 const train = loadSplit(bundledMnistDir(), 'train');
 const test = loadSplit(bundledMnistDir(), 'test');
 const runtime = nodeRuntime({ threads: 2 });
-const evaluator = await Evaluator.create(folded, runtime);
-const before = await evaluator.evaluate(shipped, test);
+const evaluator = await Evaluator.create(folded, runtime, MNIST_NORMALIZATION);
+const before = classifierResult(await evaluator.evaluate(shipped, test));
 
 // 600 digits of the test set's second half (the tests draw from its first 1,500), drawn.
 const pool = new Rng(7, 1, 0);
@@ -86,7 +87,7 @@ for (const set of sets) {
     const started = performance.now();
     const tuned = await fineTune({ net: folded, model: shipped, own, base: train, runtime, recipe: { ...FINE_TUNE, seed } });
     const seconds = (performance.now() - started) / 1000;
-    const after = await evaluator.evaluate(tuned.model, test);
+    const after = classifierResult(await evaluator.evaluate(tuned.model, test));
     const learned = tuned.learned.filter(Boolean).length;
     const note = forgettingNote(before, after);
     results.push({ set, taught: learned === own.count, accuracy: after.correct / after.count, note });

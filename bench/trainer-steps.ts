@@ -10,7 +10,7 @@ import type { Network } from '../src/model/network.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import type { TrainConfig } from '../src/train/core/config.js';
 import { recipe } from '../src/train/core/recipe.js';
-import { Trainer } from '../src/train/trainer.js';
+import { TrainingRun } from '../src/train/training-run.js';
 
 /** The default recipe's step (SGD momentum 0.9, dropout 0.1, rotation and shift) at a constant rate, for one epoch. */
 export const benchRecipe: TrainConfig = recipe({ epochs: 1, schedule: { kind: 'constant' }, dropout: 0.1 });
@@ -23,9 +23,9 @@ export const median = (xs: readonly number[]): number => {
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 /** Runs `body` with a trainer for `config` (of `net`, by default the seed CNN) in a temporary run folder, removed afterwards. */
-export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (t: Trainer) => Promise<T>, net: Network = seedCnn()): Promise<T> {
+export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (t: TrainingRun) => Promise<T>, net: Network = seedCnn()): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-  const trainer = await Trainer.create(net, config, data, dir);
+  const trainer = await TrainingRun.create(net, config, data, dir);
   try {
     return await body(trainer);
   } finally {
@@ -43,7 +43,7 @@ export async function stepTimes(config: TrainConfig, data: Dataset, steps: numbe
     async (t) => {
       let last = 0;
       await t.run({
-        onBatch: ({ step }) => {
+        onStep: ({ step }) => {
           const now = performance.now();
           if (step > 5) times.push(now - last);
           last = now;

@@ -9,22 +9,20 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { bundledMnistDir, loadSplit } from '../data/mnist.node.js';
-import { MNIST_MEAN, MNIST_STD } from '../data/normalize.js';
-import { minimumOpset } from '../graph/serialize.js';
 import { inferenceModelBytes } from '../export/inference.js';
-import { cardFileFor, cardFileText, cardMetadata, inputConvention, type ModelCard, sourceCommit, verificationFields } from '../export/model-card.node.js';
+import { cardFileFor, cardFileText, cardMetadata, type ModelCard, modelCard, sourceCommit } from '../export/model-card.node.js';
 import { exportVerified } from '../export/verify.node.js';
 import type { Network } from '../model/network.js';
-import { architectureLines, summarize } from '../model/summary.js';
 import { type Checkpoint, checkpointDirs, evaluatedState, loadCheckpoint, loadNewestCheckpoint, readTrainerState } from '../train/checkpoint.js';
 import type { ModelRecord } from '../train/core/config.js';
+import { normalizationOf } from '../train/core/recipe.js';
 import { readRecord } from '../train/run-folder.js';
 import { nodeRuntime } from '../train/node-runtime.js';
 import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '../util/atomic.node.js';
 import { FileError } from '../util/errors.js';
 import { runCommand, UsageError, warnSkipped } from './errors.js';
 import { assertSameModel, loadModelFile, recordedModel } from './model-file.js';
-import { nonEmptyPath } from './parse.js';
+import { nonEmptyPath, parseCommand } from './parse.js';
 
 const program = new Command('export')
   .description('Export a checkpoint as an inference-only ONNX model with a model card')
@@ -75,7 +73,7 @@ function recordedAt(path: string): { record: ModelRecord | undefined; runDir: st
 }
 
 runCommand(async () => {
-  const o = program.parse().opts<{ checkpoint: string; out: string; dataDir?: string; model?: string }>();
+  const o = parseCommand(program).opts<{ checkpoint: string; out: string; dataDir?: string; model?: string }>();
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
   const cardFile = cardFileFor(o.out);
   checkOutputs([o.out, cardFile]);
@@ -89,27 +87,21 @@ runCommand(async () => {
 
   const test = loadSplit(o.dataDir ?? bundledMnistDir(), 'test'); // the training split is not needed
   console.log(`verifying ${dir} exported against its evaluation graph on ${test.count} test images...`);
-  const { graph, verification } = await exportVerified(nodeRuntime(), net, state, test);
+  const normalize = normalizationOf(checkpoint.trainer.config);
+  const { graph, verification } = await exportVerified(nodeRuntime(), net, state, test, normalize);
 
   const card: ModelCard = {
+    ...modelCard(net, graph, verification, {
+      recipe: checkpoint.trainer.config,
+      epochs: checkpoint.trainer.metrics.at(-1)?.epoch ?? 0,
+      steps: checkpoint.trainer.position.step,
+      normalize,
+      checkpoint: dir,
+      sourceCommit: sourceCommit(),
+      modelFile: model.record,
+      task: `handwritten digit classification (MNIST, ${model.classes} classes)`,
+    }),
     name: `${net.name}-mnist`,
-    task: `handwritten digit classification (MNIST, ${model.classes} classes)`,
-    input: inputConvention(net.inputShape),
-    input_shape: net.inputShape,
-    classes: model.classes,
-    outputs: `logits: float32 [N,${model.classes}]; probabilities: float32 [N,${model.classes}] (softmax of the logits)`,
-    normalization: `(x - ${MNIST_MEAN}) / ${MNIST_STD}, applied inside the graph`,
-    ...verificationFields(verification),
-    parameters: net.parameterCount,
-    architecture: architectureLines(summarize(net)),
-    ...(model.record && { model_file: model.record }),
-    epochs: checkpoint.trainer.metrics.at(-1)?.epoch ?? 0,
-    steps: checkpoint.trainer.position.step,
-    training_recipe: checkpoint.trainer.config,
-    checkpoint: dir,
-    source_commit: sourceCommit(),
-    date: new Date().toISOString(),
-    opset: minimumOpset(graph),
   };
   const onnx = inferenceModelBytes(graph, cardMetadata(card));
   writePair([

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CLASSES, type Split } from '../data/dataset.js';
+import { MNIST_CLASSES, type Split } from '../data/dataset.js';
 import { dataMismatch } from '../train/core/model-fit.js';
 import type onnxProto from 'onnx-proto';
 import { checkExternalData, parseModelFile } from '../export/model-file.node.js';
@@ -22,6 +22,7 @@ import { Module } from '../model/module.js';
 import type { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import type { ModelRecord } from '../train/core/config.js';
+import { decodeModelState } from '../train/core/state-file.js';
 import { readFileOr } from '../util/read-file.node.js';
 import { ExpectedError, FileError } from '../util/errors.js';
 import { sha256Hex } from '../util/sha256.node.js';
@@ -52,7 +53,7 @@ function classesOf(net: Network, file: string): number {
 }
 
 export function builtinModel(): ModelChoice {
-  return { net: seedCnn(), classes: CLASSES };
+  return { net: seedCnn(), classes: MNIST_CLASSES };
 }
 
 /** Refuses a model that cannot take the data's images or give its classes. */
@@ -169,4 +170,23 @@ export function assertSameModel(given: ModelChoice, recorded: ModelRecord | unde
   throw new ExpectedError(
     `--model ${given.record?.file ?? ''}: ${what} trains ${modelLabel(recorded)}${recorded ? ` (SHA-256 ${recorded.sha256.slice(0, 12)}...)` : ''}, not this model; start a new run to train it`,
   );
+}
+
+/**
+ * `model`, starting from the weights in `file` (`--init`: a state dict as safetensors with
+ * PyTorch's names, every entry with its shape, as load_state_dict(strict=True) wants), and the
+ * record of that file. With `recorded` (a resumed run's), the file must still hold those bytes.
+ */
+export function withInitialWeights(model: ModelChoice, file: string, recorded?: ModelRecord): { model: ModelChoice; record: ModelRecord } {
+  const path = resolve(file);
+  const bytes = readFileOr(path, (problem) => new FileError(file, problem));
+  const record = { file: path, sha256: sha256Hex(bytes) };
+  if (recorded && recorded.sha256 !== record.sha256) {
+    throw new FileError(
+      file,
+      `edited since the run started (SHA-256 ${recorded.sha256.slice(0, 12)}..., now ${record.sha256.slice(0, 12)}...): the run started from other weights`,
+    );
+  }
+  // decodeModelState's errors name the file (as `source`).
+  return { model: { ...model, net: model.net.withInitialState(decodeModelState(model.net, bytes, file)) }, record };
 }

@@ -1,5 +1,6 @@
 /** Commander argument parsers: a bad value becomes commander's one-line "invalid argument" error. */
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { UsageError } from './errors.js';
 
 function number(value: string): number {
   const n = Number(value);
@@ -55,4 +56,38 @@ export function emaDecay(value: string): number {
 export function nonEmptyPath(value: string): string {
   if (value === '') throw new InvalidArgumentError('must not be empty.');
   return value;
+}
+
+/** A comma-separated list of name patterns (`--train-only fc,classifier`): none empty. */
+export function patternList(value: string): string[] {
+  const patterns = value.split(',').map((p) => p.trim());
+  if (patterns.some((p) => p === '')) throw new InvalidArgumentError('expected name patterns separated by commas, none empty.');
+  return patterns;
+}
+
+/**
+ * Refuses, in one line, the flags npm took as its own settings: `npm run train --epochs=1`
+ * (no `--`) hands `--epochs=1` to npm, which keeps it as `npm_config_epochs` and runs the
+ * script without it, so the run would silently use the default. Then parses the command line.
+ */
+export function parseCommand(program: Command, env: NodeJS.ProcessEnv = process.env): Command {
+  if (env.npm_lifecycle_event !== undefined) {
+    const taken = program.options
+      .filter((o) => o.long !== undefined)
+      .map((o) => ({
+        long: o.long as string,
+        takesValue: o.required || o.optional,
+        value: env[`npm_config_${(o.long as string).slice(2).replace(/-/g, '_')}`],
+      }))
+      .filter((f) => f.value !== undefined);
+    if (taken.length > 0) {
+      const given = (f: (typeof taken)[number]) => (!f.takesValue ? f.long : `${f.long} ${f.value === 'true' || f.value === '' ? '<value>' : f.value}`);
+      const flags = taken.map(given).join(' ');
+      const script = env.npm_lifecycle_event;
+      throw new UsageError(
+        `npm took ${taken.map((f) => f.long).join(', ')} as its own setting${taken.length > 1 ? 's' : ''}: npm run passes flags to a script only after --, as in npm run ${script} -- ${flags}`,
+      );
+    }
+  }
+  return program.parse();
 }

@@ -13,7 +13,7 @@ import { Classifier, nonFinite, notProbabilities, type Prediction } from '../exp
 import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand, UsageError } from './errors.js';
 import { expandImageArguments, ImageError, readImage } from './image-file.js';
-import { nonEmptyPath } from './parse.js';
+import { nonEmptyPath, parseCommand } from './parse.js';
 
 type Outcome = { file: string; prediction: Prediction } | { file: string; error: string };
 
@@ -31,7 +31,7 @@ const program = new Command('predict')
   .option('--json', 'print JSON instead of text', false);
 
 runCommand(async () => {
-  program.parse();
+  parseCommand(program);
   const o = program.opts<{ model: string; json: boolean }>();
   const files = await expandImageArguments(program.args, process.stdin);
   if (files.length === 0) throw new UsageError('-: no image paths were read from stdin');

@@ -18,11 +18,32 @@ import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
 import { formatProfile, type ProfileSummary } from '../train/profile.js';
 import { environmentSwitches } from '../train/node-runtime.js';
-import { type ProfileOptions, type TrainCheckpoint, Trainer } from '../train/trainer.js';
+import { type ProfileOptions, type TrainCheckpoint, TrainingRun } from '../train/training-run.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';
-import { assertFitsData, assertSameModel, builtinModel, loadModelFile, type ModelChoice, modelCopyName, recordedModel } from './model-file.js';
+import {
+  assertFitsData,
+  assertSameModel,
+  builtinModel,
+  loadModelFile,
+  type ModelChoice,
+  modelCopyName,
+  recordedModel,
+  withInitialWeights,
+} from './model-file.js';
+import { frozenParameters } from '../train/core/freeze.js';
 import { timestamp } from '../util/timestamp.js';
-import { emaDecay, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, probability, uint32 } from './parse.js';
+import {
+  emaDecay,
+  nonEmptyPath,
+  parseCommand,
+  patternList,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  positiveNumber,
+  probability,
+  uint32,
+} from './parse.js';
 
 interface Options {
   epochs: number;
@@ -41,6 +62,10 @@ interface Options {
   model?: string;
   dropout?: number;
   loss?: 'nll' | 'cross-entropy';
+  labelSmoothing?: number;
+  trainOnly?: string[];
+  freeze?: string[];
+  init?: string;
   augment: 'none' | 'rotate' | 'shift' | 'rotate+shift';
   rotateDegrees: number;
   shiftPixels: number;
@@ -74,6 +99,9 @@ function toConfig(o: Options): TrainConfig {
     seed: o.seed,
     dropout: o.dropout,
     loss: o.loss,
+    labelSmoothing: o.labelSmoothing,
+    trainOnly: o.trainOnly,
+    freeze: o.freeze,
     augment,
     shuffle: o.shuffle,
     trainLimit: o.trainLimit,
@@ -117,6 +145,18 @@ const program = new Command('train')
       'read the output as log-probabilities (nll) or logits (cross-entropy); default: nll after a final LogSoftmax, else cross-entropy',
     ).choices(['nll', 'cross-entropy']),
   )
+  .option('--label-smoothing <e>', "cross-entropy's label smoothing (PyTorch's label_smoothing), e.g. 0.1", probability)
+  .option(
+    '--train-only <patterns>',
+    'train only the parameters these comma-separated name patterns select (fc, features.*.weight, layer4.**); the rest are frozen',
+    patternList,
+  )
+  .option('--freeze <patterns>', 'do not train the parameters these comma-separated name patterns select', patternList)
+  .option(
+    '--init <file>',
+    'start from these weights: a state dict as safetensors with PyTorch names (safetensors.torch.save_file(model.state_dict(), ...))',
+    nonEmptyPath,
+  )
   .addOption(new Option('--augment <kind>', 'training augmentation').choices(['none', 'rotate', 'shift', 'rotate+shift']).default('rotate+shift'))
   .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, DEFAULT_AUGMENT.rotate)
   .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, DEFAULT_AUGMENT.shift)
@@ -147,6 +187,9 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
   seed: (c) => c.seed,
   dropout: (c) => c.dropout,
   loss: (c) => c.loss,
+  labelSmoothing: (c) => c.labelSmoothing,
+  trainOnly: (c) => c.trainOnly,
+  freeze: (c) => c.freeze,
   augment: (c) => (c.augment ? [c.augment.rotate > 0 && 'rotate', c.augment.shift > 0 && 'shift'].filter(Boolean).join('+') || 'none' : 'none'),
   rotateDegrees: (c) => c.augment?.rotate,
   shiftPixels: (c) => c.augment?.shift,
@@ -230,9 +273,10 @@ function printProfile(summary: ProfileSummary, trace: string): void {
 }
 
 runCommand(async () => {
-  const o = program.parse().opts<Options>();
+  const o = parseCommand(program).opts<Options>();
   const given = (key: keyof Options) => program.getOptionValueSource(key) === 'cli';
   if (o.resume && !o.out) throw new UsageError('--resume needs --out <dir>, the run folder to continue');
+  if (o.resume && o.init !== undefined) throw new UsageError('--init sets the weights a run starts from; a resumed run continues from its own (drop --init)');
   environmentSwitches(); // a junk ONNX_MNIST_* value is refused before anything is made
 
   let folder: RunFolder;
@@ -259,32 +303,35 @@ runCommand(async () => {
       given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`,
     );
     if (resume) checkPosition(resume, config, data);
+    // A run with no checkpoint yet starts again from its --init weights, which must not have changed.
+    if (!resume && config.init) model = withInitialWeights(model, config.init.file, config.init).model;
     assertFitsData(model, data.train);
   } else {
     model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
     config = { ...toConfig(o), ...(model.record && { model: model.record }) };
+    if (o.init !== undefined) ({ model, record: config.init } = withInitialWeights(model, o.init));
     data = loadDataset(config.dataDir); // bad data is refused before a run folder exists
     checkLimits(config, data, fromFlag);
     assertFitsData(model, data.train);
+    frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder
     // The run keeps a copy of its model file beside run.json, for the record and to restore it.
     const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
     folder = o.out ? createRunFolder(o.out, config, files) : createUniqueRunFolder(join('runs', timestamp()), config, files);
   }
   const out = folder.dir;
-  const net = model.net.withDropout(config.dropout).withLoss(config.loss);
   const profile: ProfileOptions | undefined =
     o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
-  const trainer = await Trainer.create(net, config, data, out, resume, profile);
-  console.log(`run folder: ${out}  (${trainer.stepsPerEpoch} steps per epoch)`);
-  if (trainer.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);
+  const run = await TrainingRun.create(model.net, config, data, out, resume, profile);
+  console.log(`run folder: ${out}  (${run.stepsPerEpoch} steps per epoch)`);
+  if (run.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);
   process.once('SIGINT', () => {
-    const last = trainer.lastCheckpoint ?? 'none yet';
+    const last = run.lastCheckpoint ?? 'none yet';
     console.error(`\ninterrupted: the last complete checkpoint is ${last}; continue with --out ${out} --resume`);
     process.exit(130); // the run's lock is given back on exit
   });
-  await trainer.run(consoleProgress(config.epochs));
-  await trainer.close();
+  await run.run(consoleProgress(config.epochs));
+  await run.close();
   folder.release();
-  const best = Math.max(...trainer.history.map((m) => m.test_acc));
+  const best = Math.max(...run.history.map((m) => m.test_acc ?? 0));
   console.log(`best test accuracy ${(100 * best).toFixed(2)}%; metrics in ${join(out, 'metrics.jsonl')}`);
 });

@@ -3,7 +3,7 @@
  * like torchvision's RandomAffine(degrees, translate) with integer translations; the
  * uncovered border is background (0). Writes normalised floats directly.
  */
-import { MNIST_MEAN, MNIST_STD } from './normalize.js';
+import type { Normalizer } from './normalize.js';
 
 export interface AugmentOptions {
   /** Maximum rotation in degrees (uniform in [-rotate, rotate]). */
@@ -19,16 +19,17 @@ export interface Affine {
 }
 
 /**
- * Output pixel (x, y) samples the source at R^-1((x, y) - c - t) + c, with c the image
- * centre and t the shift, bilinearly; pixels outside the image count as background (0).
+ * Output pixel (x, y) of every channel samples the source at R^-1((x, y) - c - t) + c, with c
+ * the image centre and t the shift, bilinearly; pixels outside the image count as background
+ * (0). `shape` is one example's [C, H, W]; the result is normalised by `normalizer`.
  */
 export function affineInto(
-  src: Uint8Array,
+  src: Uint8Array | Float32Array,
   srcOffset: number,
-  rows: number,
-  cols: number,
+  [channels, rows, cols]: readonly number[],
   out: Float32Array,
   outOffset: number,
+  normalizer: Normalizer,
   { degrees, dx, dy }: Affine,
 ): void {
   const theta = (degrees * Math.PI) / 180;
@@ -36,7 +37,7 @@ export function affineInto(
   const sin = Math.sin(theta);
   const cx = (cols - 1) / 2;
   const cy = (rows - 1) / 2;
-  const scale = 1 / 255;
+  const plane = rows * cols;
   for (let y = 0; y < rows; y++) {
     for (let x = 0; x < cols; x++) {
       const ux = x - cx - dx;
@@ -47,18 +48,21 @@ export function affineInto(
       const y0 = Math.floor(sy);
       const fx = sx - x0;
       const fy = sy - y0;
-      let v = 0;
-      for (let j = 0; j < 2; j++) {
-        const yy = y0 + j;
-        if (yy < 0 || yy >= rows) continue;
-        const wy = j ? fy : 1 - fy;
-        for (let i = 0; i < 2; i++) {
-          const xx = x0 + i;
-          if (xx < 0 || xx >= cols) continue;
-          v += wy * (i ? fx : 1 - fx) * src[srcOffset + yy * cols + xx];
+      for (let c = 0; c < channels; c++) {
+        const from = srcOffset + c * plane;
+        let v = 0;
+        for (let j = 0; j < 2; j++) {
+          const yy = y0 + j;
+          if (yy < 0 || yy >= rows) continue;
+          const wy = j ? fy : 1 - fy;
+          for (let i = 0; i < 2; i++) {
+            const xx = x0 + i;
+            if (xx < 0 || xx >= cols) continue;
+            v += wy * (i ? fx : 1 - fx) * src[from + yy * cols + xx];
+          }
         }
+        out[outOffset + c * plane + y * cols + x] = normalizer.value(c, v);
       }
-      out[outOffset + y * cols + x] = (v * scale - MNIST_MEAN) / MNIST_STD;
     }
   }
 }

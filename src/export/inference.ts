@@ -1,20 +1,33 @@
 /**
- * The deployable graph: plain pixels in, logits and probabilities out. Built from the same
- * network definition with BatchNorm folded into the convs (`withBatchNormFolded`) in eval
- * mode (no Dropout), with the weights as initializers and the MNIST normalisation inside the
- * graph.
+ * The deployable graph: plain inputs in (pixels in [0,1], or the data's floats), logits and
+ * probabilities out. Built from the same network definition with BatchNorm folded into the
+ * convs (`withBatchNormFolded`) in eval mode (no Dropout), with the weights as initializers
+ * and the run's input normalisation inside the graph.
  */
 import { Graph, type Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
 import { minimumOpset, serializeModel } from '../graph/serialize.js';
-import { MNIST_MEAN, MNIST_STD } from '../data/normalize.js';
-import { classifierOutput } from '../model/graphs.js';
+import { channelStats, MNIST_NORMALIZATION, type Normalization } from '../data/normalize.js';
+import { classifierOutput } from '../model/loss.js';
 import type { Network, StateDict } from '../model/network.js';
 
 import { INPUT, LOGITS, PROBABILITIES } from './model-io.js';
 
-/** `net` as trained, and `folded` as `foldBatchNorm` makes it from the trained state. */
-export function inferenceGraph(net: Network, folded: StateDict): Graph {
+/** (x - mean) / std, with scalars for one pair and [1, C, 1, 1] constants for one per channel. */
+function normalized(image: Tensor, n: Normalization): Tensor {
+  if (n.mean.length === 1) return op.div(op.sub(image, n.mean[0]), n.std[0]);
+  const channels = n.mean.length;
+  const perChannel = (i: 0 | 1) =>
+    image.graph.constant(
+      'float32',
+      [1, channels, 1, 1],
+      Array.from({ length: channels }, (_, c) => channelStats(n, c)[i]),
+    );
+  return op.div(op.sub(image, perChannel(0)), perChannel(1));
+}
+
+/** `net` as trained, `folded` as `foldBatchNorm` makes it from the trained state, and the run's input normalisation. */
+export function inferenceGraph(net: Network, folded: StateDict, normalize: Normalization = MNIST_NORMALIZATION): Graph {
   const graph = new Graph(`${net.name}-inference`);
   const image = graph.input(INPUT, 'float32', ['N', ...net.inputShape]);
   const weights = new Map<string, Tensor>();
@@ -28,9 +41,8 @@ export function inferenceGraph(net: Network, folded: StateDict): Graph {
     }
     return t;
   };
-  const normalized = op.div(op.sub(image, MNIST_MEAN), MNIST_STD);
   // What goes into a final LogSoftmax are the logits; a network without one ends in them.
-  const { logits } = classifierOutput(net.withBatchNormFolded().forward(normalized, 'eval', { state }));
+  const { logits } = classifierOutput(net.withBatchNormFolded().forward(normalized(image, normalize), 'eval', { state }));
   if (!logits) throw new Error('unreachable: a classifier output always has logits here');
   graph.output(logits, LOGITS);
   graph.output(op.softmax(logits, 1), PROBABILITIES);

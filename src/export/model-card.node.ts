@@ -1,37 +1,9 @@
-/** The model card: what the exported file is, how it was made, how well it does. */
+/** The model card's Node side: the source commit, and the .json file beside the model with its hash. */
 import { execFileSync } from 'node:child_process';
-import type { TrainConfig } from '../train/core/config.js';
 import { sha256Hex } from '../util/sha256.node.js';
-import type { Verification } from './verify.node.js';
+import type { ModelCard } from './model-card.js';
 
-export interface ModelCard {
-  name: string;
-  task: string;
-  input: string;
-  /** One image, [C, H, W]: what the draw page and predict feed. */
-  input_shape: readonly number[];
-  /** Outputs per image: [N, classes]. */
-  classes: number;
-  outputs: string;
-  normalization: string;
-  /** Accuracy of the exported graph on the test split, measured at export. */
-  test_accuracy: number;
-  test_correct: number;
-  test_count: number;
-  export_check: { max_probability_difference: number; different_predictions: number };
-  parameters: number;
-  /** One line per layer: `path: description -> [output shape] (parameters)`. */
-  architecture: string[];
-  /** The model file the run trained, and its SHA-256; absent for the built-in seed CNN. */
-  model_file?: { file: string; sha256: string };
-  epochs: number;
-  steps: number;
-  training_recipe: TrainConfig;
-  checkpoint: string;
-  source_commit: string;
-  date: string;
-  opset: number;
-}
+export { cardMetadata, type ModelCard, modelCard } from './model-card.js';
 
 /** `git rev-parse HEAD`, marked -dirty when the working tree has changes; 'unknown' outside git. */
 export function sourceCommit(): string {
@@ -42,24 +14,6 @@ export function sourceCommit(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** The input a model takes, in words. */
-export const inputConvention = (shape: readonly number[]): string =>
-  `image: float32 [N,${shape.join(',')}], pixel values in [0,1], a white digit on black, MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)`;
-
-/** metadata_props hold strings: objects are stored as JSON. */
-export function cardMetadata(card: ModelCard): Record<string, string> {
-  return Object.fromEntries(Object.entries(card).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-}
-
-export function verificationFields(v: Verification): Pick<ModelCard, 'test_accuracy' | 'test_correct' | 'test_count' | 'export_check'> {
-  return {
-    test_accuracy: v.correct / v.count,
-    test_correct: v.correct,
-    test_count: v.count,
-    export_check: { max_probability_difference: v.maxProbabilityDifference, different_predictions: v.disagreements },
-  };
 }
 
 /**

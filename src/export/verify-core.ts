@@ -7,7 +7,8 @@
  * verify.node.ts's verifyExport, onnxruntime-web on the training page), so both apply one rule.
  */
 import { fillImages } from '../data/batches.js';
-import type { Split } from '../data/dataset.js';
+import { exampleSize, type Split } from '../data/dataset.js';
+import { type Normalization, Normalizer } from '../data/normalize.js';
 import type { Network, StateDict } from '../model/network.js';
 import { countReading, Evaluator } from '../train/core/evaluator.js';
 import type { Runtime } from '../train/core/runtime.js';
@@ -40,11 +41,25 @@ export interface Verification {
 
 const allFinite = (values: Float32Array): boolean => values.every(Number.isFinite);
 
-/** The exported model (`model`, .onnx bytes) against the evaluation graph of `state`, both on `runtime`. */
-export async function verifyModel(runtime: Runtime, net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
+/**
+ * The exported model (`model`, .onnx bytes) against the evaluation graph of `state`, both on
+ * `runtime`: the evaluation graph takes the examples normalised by `normalize`, the export
+ * takes them raw (pixels scaled to [0,1]) and normalises inside.
+ */
+export async function verifyModel(
+  runtime: Runtime,
+  net: Network,
+  state: StateDict,
+  model: Uint8Array,
+  split: Split,
+  normalize: Normalization,
+  batchSize = 1000,
+): Promise<Verification> {
   const exported = await runtime.session(model, 'eval');
-  const evaluator = await Evaluator.create(net, runtime);
-  const size = split.rows * split.cols;
+  const evaluator = await Evaluator.create(net, runtime, normalize);
+  const normalizer = Normalizer.for(split, normalize);
+  const scale = split.images instanceof Uint8Array ? 255 : 1;
+  const size = exampleSize(split);
   const normalized = new Float32Array(batchSize * size);
   const pixels = new Float32Array(batchSize * size);
   const result: Verification = {
@@ -59,8 +74,8 @@ export async function verifyModel(runtime: Runtime, net: Network, state: StateDi
   try {
     for (let start = 0; start < split.count; start += batchSize) {
       const n = Math.min(batchSize, split.count - start);
-      fillImages(split, start, n, normalized);
-      for (let i = 0; i < n * size; i++) pixels[i] = split.images[start * size + i] / 255;
+      fillImages(split, start, n, normalized, normalizer);
+      for (let i = 0; i < n * size; i++) pixels[i] = split.images[start * size + i] / scale;
       const logp = await evaluator.logProbs(state, normalized, n);
       const input = runtime.float32(pixels.subarray(0, n * size), [n, ...net.inputShape]);
       const outputs = await exported.run({ [INPUT]: input });
@@ -126,10 +141,11 @@ export async function exportVerified(
   net: Network,
   state: StateDict,
   split: Split,
+  normalize: Normalization,
   consequence?: string,
 ): Promise<{ graph: Graph; verification: Verification }> {
-  const graph = inferenceGraph(net, foldBatchNorm(net, state));
-  const verification = await verifyModel(runtime, net, state, inferenceModelBytes(graph), split);
+  const graph = inferenceGraph(net, foldBatchNorm(net, state), normalize);
+  const verification = await verifyModel(runtime, net, state, inferenceModelBytes(graph), split, normalize);
   assertFaithful(verification, consequence);
   return { graph, verification };
 }

@@ -4,12 +4,20 @@
  * the same prediction everywhere, no NaN or infinity) with onnxruntime-node.
  */
 import type { Split } from '../data/dataset.js';
+import type { Normalization } from '../data/normalize.js';
 import type { Network, StateDict } from '../model/network.js';
 import { nodeRuntime } from '../train/node-runtime.js';
 import { type Verification, verifyModel } from './verify-core.js';
 
 export { assertFaithful, ExportError, exportVerified, PROBABILITY_TOLERANCE, type Verification, verifyModel } from './verify-core.js';
 
-export function verifyExport(net: Network, state: StateDict, model: Uint8Array, split: Split, batchSize = 1000): Promise<Verification> {
-  return verifyModel(nodeRuntime(), net, state, model, split, batchSize);
+export function verifyExport(
+  net: Network,
+  state: StateDict,
+  model: Uint8Array,
+  split: Split,
+  normalize: Normalization,
+  batchSize = 1000,
+): Promise<Verification> {
+  return verifyModel(nodeRuntime(), net, state, model, split, normalize, batchSize);
 }

@@ -9,12 +9,15 @@ import { gradients } from '../graph/autodiff.js';
 import { Graph, type GraphOptions, type Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph/optim.js';
-import { type Dim, formatShape } from '../graph/shape.js';
-import { type CallRecord, type LossKind, ModelError, type Network, type StateBinding } from './network.js';
+import type { Dim } from '../graph/shape.js';
+import { classifierOutput, correctCount, isClassification, type LossSpec, lossOf, outputsOf, targetShape } from './loss.js';
+import type { CallRecord, Network, StateBinding } from './network.js';
 
 export const IMAGE = 'input';
 export const TARGET = 'target';
 export const LOG_PROBS = 'log_probs';
+/** The evaluation graph's output for the regression losses: the network's output as it is. */
+export const OUTPUT = 'output';
 export const LR = 'lr';
 export const STEP = 'step';
 export const LOSS = 'loss';
@@ -66,48 +69,39 @@ class GraphBinding implements StateBinding {
 }
 
 /**
- * A classifier's output, checked: [N, classes]. A network that ends in LogSoftmax over the
- * classes gives log-probabilities; any other gives logits, whose log-softmax is added here, so
- * that the negative log-likelihood of the result is the cross-entropy of the logits. `loss`
- * overrides that reading: 'nll' takes the output as log-probabilities, 'cross-entropy' as logits.
- */
-export function classifierOutput(y: Tensor, loss?: LossKind): { logProbs: Tensor; logits?: Tensor } {
-  if (y.rank !== 2 || typeof y.shape[1] !== 'number') {
-    throw new ModelError(
-      `the model's output is ${formatShape(y.shape)}; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
-    );
-  }
-  const last = y.graph.producer(y);
-  const endsInLogSoftmax = last?.op.type === 'LogSoftmax' && [1, -1].includes(Number(last.attrs.axis));
-  const logits = endsInLogSoftmax ? last.inputs[0] : y;
-  const asLogProbs = loss === undefined ? endsInLogSoftmax : loss === 'nll';
-  return { logProbs: asLogProbs ? y : op.logSoftmax(y, 1), logits };
-}
-
-/**
- * Images [batch, C, H, W] (normalised) -> log-probabilities [batch, classes]; `onCall` sees
- * each module call as it is emitted (the summary reads shapes off it).
+ * Inputs [batch, C, H, W] (normalised) -> log-probabilities [batch, classes] (`LOG_PROBS`), or
+ * for the regression losses the output as it is (`OUTPUT`); `onCall` sees each module call as
+ * it is emitted (the summary reads shapes off it).
  */
 export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRecord) => void, options: GraphOptions = {}): Graph {
   const graph = new Graph(`${net.name}-eval`, options);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const binding = new GraphBinding(net, graph);
-  graph.output(classifierOutput(net.forward(x, 'eval', binding, onCall), net.options.loss).logProbs, LOG_PROBS);
+  const y = net.forward(x, 'eval', binding, onCall);
+  const { loss } = net.options;
+  if (isClassification(loss)) {
+    graph.output(classifierOutput(y, loss).logProbs, LOG_PROBS);
+  } else {
+    outputsOf(y); // refuses an output that is not [N, K]
+    graph.output(y, OUTPUT);
+  }
   return graph;
 }
 
-/** The network's classes: its output is [N, classes]. Emitting it finds a layer that does not fit (a ModelError). */
+/** The network's outputs per example (its classes, for a classifier): its output is [N, K]. Emitting it finds a layer that does not fit (a ModelError). */
 export function classCount(net: Network): number {
   return evalGraph(net).outputs[0].tensor.shape[1] as number;
 }
 
 /**
  * One entry of the state a training step carries: fed in under `name`, returned as
- * `next(name)`. The layout of a run's whole state, described once here; the trainer,
- * checkpoints and tests read it instead of parsing names.
+ * `next(name)` (a frozen parameter is fed and never returned). The layout of a run's whole
+ * state, described once here; the trainer, checkpoints and tests read it instead of parsing names.
  */
 export type CarriedEntry = { name: string; shape: readonly number[] } & (
   | { role: 'parameter' }
+  /** A parameter the step does not train (frozen): no gradient, no optimizer state, no `.next`. */
+  | { role: 'frozen' }
   /** A buffer the network updates itself (BatchNorm running statistics). */
   | { role: 'buffer' }
   /** Optimizer state of parameter `of`, e.g. slot `momentum_buffer` of `conv1.weight`. */
@@ -116,13 +110,20 @@ export type CarriedEntry = { name: string; shape: readonly number[] } & (
   | { role: 'average'; of: string }
 );
 
+/** True for the entries that make up the model's state (its state_dict): parameters, trained or frozen, and buffers. */
+export const isModelState = (e: CarriedEntry): boolean => e.role === 'parameter' || e.role === 'frozen' || e.role === 'buffer';
+
 export interface TrainStepGraph {
   graph: Graph;
   batch: number;
   /** Dropout masks to feed each step, in layer order. */
   masks: DropoutMaskInput[];
-  /** The state fed in and returned as `.next`: parameters with their optimizer slots, buffers, then averages. */
+  /** The state fed in (and, but for frozen parameters, returned as `.next`): parameters with their optimizer slots, frozen parameters, buffers, then averages. */
   carried: CarriedEntry[];
+  /** The `target` input: int64 class indices [batch], or float32 [batch, K] for the regression losses. */
+  target: { dtype: 'int64' | 'float32'; shape: number[] };
+  /** True when the step outputs `correct` (classification losses). */
+  counts: boolean;
 }
 
 export interface TrainStepOptions {
@@ -135,6 +136,13 @@ export interface TrainStepOptions {
   average?: boolean;
   /** Only ops every ORT execution provider runs (GraphOptions.portable): what a WebGPU session needs. */
   portable?: boolean;
+  /**
+   * Parameters not to train, by name (PyTorch's `requires_grad_(False)`): they get no gradient
+   * and no optimizer state, so the backward pass stops where nothing trained lies behind it.
+   */
+  frozen?: ReadonlySet<string>;
+  /** Cross-entropy's label smoothing (see loss.ts). */
+  labelSmoothing?: number;
 }
 
 /**
@@ -150,29 +158,32 @@ export function dropoutMasks(net: Network, batch: number): DropoutMaskInput[] {
 }
 
 /**
- * One optimisation step: loss = NLL(log-probabilities, target) averaged over the batch (the
- * cross-entropy, for a network that ends in logits: see classifierOutput),
- * gradients by autodiff, the optimizer update, new BatchNorm running statistics.
- * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, `correct` (count).
+ * One optimisation step: the loss (loss.ts: the network's loss kind, NLL after a final
+ * LogSoftmax else cross-entropy by default) averaged over the batch, gradients by autodiff for
+ * the parameters not frozen, the optimizer update, new BatchNorm running statistics.
+ * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, and `correct` (a count) for
+ * the classification losses.
  */
 export function trainStepGraph(
   net: Network,
   batch: number,
   optimizer: OptimizerOptions,
-  { average = false, portable = false }: TrainStepOptions = {},
+  { average = false, portable = false, frozen = new Set(), labelSmoothing }: TrainStepOptions = {},
 ): TrainStepGraph {
   const graph = new Graph(`${net.name}-train-step`, { portable });
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
-  const target = graph.input(TARGET, 'int64', [batch]);
+  const spec: LossSpec = { kind: net.options.loss, labelSmoothing };
+  const target = targetShape(batch, spec, () => classCount(net));
+  const targetInput = graph.input(TARGET, target.dtype, target.shape);
   const lr = graph.input(LR, 'float32', []);
   const step = optimizer.kind === 'sgd' ? undefined : graph.input(STEP, 'float32', []);
   const binding = new GraphBinding(net, graph);
-  const { logProbs } = classifierOutput(net.forward(x, 'train', binding), net.options.loss);
-  const loss = op.nllLoss(logProbs, target);
+  const { loss, logProbs } = lossOf(net.forward(x, 'train', binding), targetInput, spec);
   graph.output(loss, LOSS);
-  graph.output(op.reduceSum(op.cast(op.equal(op.argMax(logProbs, 1), target), 'float32'), [0]), CORRECT);
+  if (logProbs) graph.output(correctCount(logProbs, targetInput), CORRECT);
 
-  const params = net.parameterSpecs.map((s) => binding.state(s.name));
+  const trained = net.parameterSpecs.filter((s) => !frozen.has(s.name));
+  const params = trained.map((s) => binding.state(s.name));
   const grads = gradients(loss, params);
   const carried: CarriedEntry[] = [];
   const slots = optimizerSlots(optimizer);
@@ -192,6 +203,7 @@ export function trainStepGraph(
       carried.push({ name: s.name, shape, role: 'optimizer', of: p.name, slot: slots[k] });
     });
   });
+  for (const s of net.parameterSpecs) if (frozen.has(s.name)) carried.push({ name: s.name, shape: s.shape, role: 'frozen' });
   for (const [name, value] of binding.bufferUpdates) {
     graph.output(value, next(name));
     updatedModel.push([name, value]);
@@ -205,5 +217,5 @@ export function trainStepGraph(
       carried.push({ name: avg.name, shape: shapeOf(name), role: 'average', of: name });
     }
   }
-  return { graph, batch, masks: binding.masks, carried };
+  return { graph, batch, masks: binding.masks, carried, target, counts: logProbs !== undefined };
 }

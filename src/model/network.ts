@@ -13,6 +13,7 @@ import { BatchNorm2d } from './layers/batch-norm.js';
 import { Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
 import { Identity } from './layers/reshape.js';
+import type { LossKind } from './loss.js';
 import { type Context, type Init, LayerInputError, type Mode, type Module, type StateEntry } from './module.js';
 
 export interface StateSpec {
@@ -77,13 +78,10 @@ export interface BatchNormFold {
   bn: { path: string; module: BatchNorm2d };
 }
 
-/** How the output is read: as log-probabilities (NLL) or as logits (cross-entropy). */
-export type LossKind = 'nll' | 'cross-entropy';
-
 export interface NetworkOptions {
   /** Overrides every Dropout's p (the `--dropout` flag). */
   dropout?: number;
-  /** Overrides the loss the output implies (the `--loss` flag; see graphs.ts classifierOutput). */
+  /** The loss, which says how the output is read (the `--loss` flag; absent: NLL after a final LogSoftmax, else cross-entropy; see loss.ts). */
   loss?: LossKind;
   /** Modules replaced by others where they are called (BatchNorm folding). */
   substitutes?: ReadonlyMap<Module, Module>;

@@ -5,11 +5,19 @@
  * (no copies; ORT refuses SharedArrayBuffer-backed inputs).
  */
 import { Worker } from 'node:worker_threads';
-import type { Split } from '../data/dataset.js';
+import { exampleSize, type Split } from '../data/dataset.js';
 import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, type BatchSource, batchesPerEpoch, batchView } from './core/batch-source.js';
 
+/** A split as the worker receives it: its arrays in shared memory (read, never copied), their types by name. */
+export interface SharedSplit extends Omit<Split, 'images' | 'labels'> {
+  images: SharedArrayBuffer;
+  imageType: 'Uint8Array' | 'Float32Array';
+  labels: SharedArrayBuffer;
+  labelType: 'Uint8Array' | 'Uint16Array' | 'Uint32Array' | 'Int32Array' | 'Float32Array';
+}
+
 export interface WorkerInit extends BatchOptions {
-  split: { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number; rows: number; cols: number };
+  split: SharedSplit;
 }
 
 export interface FillRequest {
@@ -24,10 +32,52 @@ export interface FillReply {
   size: number;
 }
 
-function shared(bytes: Uint8Array): SharedArrayBuffer {
-  const sab = new SharedArrayBuffer(bytes.byteLength);
-  new Uint8Array(sab).set(bytes);
+function shared(array: ArrayBufferView): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(array.byteLength);
+  new Uint8Array(sab).set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
   return sab;
+}
+
+/** The labels' array type (a Node Buffer counts as the Uint8Array it is). */
+function labelTypeOf(labels: Split['labels']): SharedSplit['labelType'] {
+  if (labels instanceof Uint8Array) return 'Uint8Array';
+  if (labels instanceof Uint16Array) return 'Uint16Array';
+  if (labels instanceof Uint32Array) return 'Uint32Array';
+  if (labels instanceof Int32Array) return 'Int32Array';
+  return 'Float32Array';
+}
+
+/** The split in shared memory, for the worker. */
+function sharedSplit(split: Split): SharedSplit {
+  return {
+    ...split,
+    images: shared(split.images),
+    imageType: split.images instanceof Uint8Array ? 'Uint8Array' : 'Float32Array',
+    labels: shared(split.labels),
+    labelType: labelTypeOf(split.labels),
+  };
+}
+
+/** The typed array of `type` over shared memory. */
+function viewOf(type: SharedSplit['labelType'], buffer: SharedArrayBuffer): Split['labels'] {
+  switch (type) {
+    case 'Uint8Array':
+      return new Uint8Array(buffer);
+    case 'Uint16Array':
+      return new Uint16Array(buffer);
+    case 'Uint32Array':
+      return new Uint32Array(buffer);
+    case 'Int32Array':
+      return new Int32Array(buffer);
+    case 'Float32Array':
+      return new Float32Array(buffer);
+  }
+}
+
+/** The worker's view of a shared split. */
+export function splitFromShared(s: SharedSplit): Split {
+  const images = s.imageType === 'Uint8Array' ? new Uint8Array(s.images) : new Float32Array(s.images);
+  return { count: s.count, shape: s.shape, images, labels: viewOf(s.labelType, s.labels) };
 }
 
 export class BatchPrefetcher implements BatchSource {
@@ -40,7 +90,7 @@ export class BatchPrefetcher implements BatchSource {
     private readonly worker: Worker,
     private readonly init: WorkerInit,
   ) {
-    this.imageSize = init.split.rows * init.split.cols;
+    this.imageSize = exampleSize(init.split);
     this.free = [batchBuffers(init, this.imageSize), batchBuffers(init, this.imageSize)];
     worker.on('message', (m: FillReply & { error?: string }) => {
       const p = this.pending;
@@ -54,11 +104,12 @@ export class BatchPrefetcher implements BatchSource {
   static async create(split: Split, options: BatchOptions): Promise<BatchPrefetcher> {
     const init: WorkerInit = {
       ...options,
-      split: { images: shared(split.images), labels: shared(split.labels), count: split.count, rows: split.rows, cols: split.cols },
+      split: sharedSplit(split),
       examples: Math.min(options.examples, split.count),
     };
-    // A .mjs entry that loads the .ts worker through tsx: Node's workers cannot load TypeScript themselves.
-    const worker = new Worker(new URL('./batch-worker.mjs', import.meta.url));
+    // Built (dist/), the worker is batch-worker.js; from source, a .mjs entry loads the .ts worker
+    // through tsx: Node's workers cannot load TypeScript themselves.
+    const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './batch-worker.mjs' : './batch-worker.js', import.meta.url));
     const prefetcher = new BatchPrefetcher(worker, init);
     await prefetcher.request({ init }, []);
     return prefetcher;

@@ -6,15 +6,14 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { BatchFiller } from './core/batch-source.js';
-import type { FillRequest, WorkerInit } from './batch-prefetcher.js';
+import { type FillRequest, splitFromShared, type WorkerInit } from './batch-prefetcher.js';
 
 let filler: BatchFiller;
 
 parentPort!.on('message', (message: { init?: WorkerInit; fill?: FillRequest }) => {
   try {
     if (message.init) {
-      const { split } = message.init;
-      filler = new BatchFiller({ ...split, images: new Uint8Array(split.images), labels: new Uint8Array(split.labels) }, message.init);
+      filler = new BatchFiller(splitFromShared(message.init.split), message.init);
       parentPort!.postMessage({});
     } else if (message.fill) {
       const { set, epoch, batch, step } = message.fill;

@@ -27,6 +27,7 @@ import { decodeSafetensors, encodeSafetensors } from '../util/safetensors.node.j
 import { encodeModelState, SAFETENSORS_METADATA, toSafe } from './core/state-file.js';
 import { CHECKPOINT_FORMAT, firstIssue, type Position, recipeDifference, type TrainConfig, type TrainerState, trainerStateSchema } from './core/config.js';
 import { optimizerSlots } from '../graph/optim.js';
+import { frozenParameters, SelectionError } from './core/freeze.js';
 import { slotName } from '../model/graphs.js';
 
 export interface Checkpoint {
@@ -261,9 +262,15 @@ function readModelState(dir: string, name: string, trainer: TrainerState, net: N
 function readOptimizerState(dir: string, trainer: TrainerState, net: Network): StateDict {
   const file = join(dir, OPTIMIZER);
   const state = readTensors(dir, OPTIMIZER, trainer.files[OPTIMIZER], () => false);
-  const expected = net.parameterSpecs.flatMap((p) =>
-    optimizerSlots(trainer.config.optimizer).map((slot) => ({ name: slotName(p.name, slot), shape: p.shape })),
-  );
+  let frozen: Set<string>;
+  try {
+    frozen = frozenParameters(net, trainer.config);
+  } catch (e) {
+    throw e instanceof SelectionError ? new CheckpointError(`${join(dir, TRAINER)}: ${e.message}`) : e;
+  }
+  const expected = net.parameterSpecs
+    .filter((p) => !frozen.has(p.name))
+    .flatMap((p) => optimizerSlots(trainer.config.optimizer).map((slot) => ({ name: slotName(p.name, slot), shape: p.shape })));
   const kind = trainer.config.optimizer.kind;
   for (const { name, shape } of expected) {
     const t = state.get(name);

@@ -9,6 +9,7 @@ import * as ort from '../util/ort.node.js';
 import { nchwcLowering, nchwcProbeModel, PROBE_INPUT, PROBE_OUTPUT } from '../graph/nchwc.js';
 import type { Lowering } from '../graph/serialize.js';
 import { ExpectedError } from '../util/errors.js';
+import { BatchPrefetcher } from './batch-prefetcher.js';
 import type { Runtime, SessionRole } from './core/runtime.js';
 
 export { OPSET } from './core/opset.js';
@@ -133,6 +134,7 @@ export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string
     lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
     int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
+    batchSource: (split, batchOptions) => BatchPrefetcher.create(split, batchOptions),
     async session(model, role) {
       const profile = role === 'train-step' ? profilePrefix : undefined;
       const session = await createSession(model, optionsFor(role), profile);

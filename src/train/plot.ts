@@ -14,8 +14,8 @@ const PAD = { left: 56, right: 16, top: 32, bottom: 40 };
 
 function panel(x0: number, title: string, epochs: number[], series: Series[], format: (v: number) => string): string {
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-  let lo = Math.min(...all);
-  let hi = Math.max(...all);
+  let lo = all.length ? Math.min(...all) : 0; // a panel with nothing to plot (accuracy, for a regression loss) keeps its frame
+  let hi = all.length ? Math.max(...all) : 1;
   if (hi - lo < 1e-9) [lo, hi] = [lo - 0.5, hi + 0.5];
   const last = Math.max(epochs.at(-1) ?? 1, 2);
   const px = (e: number) => x0 + PAD.left + ((e - 1) / (last - 1)) * (W - PAD.left - PAD.right);
@@ -31,9 +31,10 @@ function panel(x0: number, title: string, epochs: number[], series: Series[], fo
   }
   parts.push(`<text x="${x0 + W / 2}" y="${H - 6}" text-anchor="middle" font-size="12">epoch</text>`);
   series.forEach((s, k) => {
-    const points = s.values.map((v, i) => `${px(epochs[i])},${py(v)}`).join(' ');
+    const known = [...s.values.entries()].filter(([, v]) => Number.isFinite(v)); // an epoch without the figure has no point
+    const points = known.map(([i, v]) => `${px(epochs[i])},${py(v)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points}"/>`);
-    for (const [i, v] of s.values.entries()) parts.push(`<circle cx="${px(epochs[i])}" cy="${py(v)}" r="2.5" fill="${s.color}"/>`);
+    for (const [i, v] of known) parts.push(`<circle cx="${px(epochs[i])}" cy="${py(v)}" r="2.5" fill="${s.color}"/>`);
     parts.push(`<text x="${x0 + W - PAD.right - 4}" y="${PAD.top + 14 + 14 * k}" text-anchor="end" font-size="11" fill="${s.color}">${s.label}</text>`);
   });
   return parts.join('\n');
@@ -41,13 +42,14 @@ function panel(x0: number, title: string, epochs: number[], series: Series[], fo
 
 export function curvesSvg(metrics: readonly EpochMetrics[]): string {
   const epochs = metrics.map((m) => m.epoch);
+  const percent = (v: number | undefined) => (v === undefined ? Number.NaN : 100 * v);
   const loss = panel(
     0,
-    'Loss (NLL)',
+    'Loss',
     epochs,
     [
       { label: 'train', color: '#1f77b4', values: metrics.map((m) => m.train_loss) },
-      { label: 'test', color: '#d62728', values: metrics.map((m) => m.test_loss) },
+      { label: 'test', color: '#d62728', values: metrics.map((m) => m.test_loss ?? Number.NaN) },
     ],
     (v) => v.toFixed(3),
   );
@@ -56,8 +58,8 @@ export function curvesSvg(metrics: readonly EpochMetrics[]): string {
     'Accuracy (%)',
     epochs,
     [
-      { label: 'train', color: '#1f77b4', values: metrics.map((m) => 100 * m.train_acc) },
-      { label: 'test', color: '#d62728', values: metrics.map((m) => 100 * m.test_acc) },
+      { label: 'train', color: '#1f77b4', values: metrics.map((m) => percent(m.train_acc)) },
+      { label: 'test', color: '#d62728', values: metrics.map((m) => percent(m.test_acc)) },
     ],
     (v) => v.toFixed(2),
   );

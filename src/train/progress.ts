@@ -7,9 +7,12 @@ import cliProgress from 'cli-progress';
 import type { EpochMetrics } from './core/config.js';
 import type { TrainEvents } from './core/training-loop.js';
 
-export function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_count'>): string {
-  const pct = ((100 * m.test_correct) / m.test_count).toFixed(2);
-  return `Test set: Average loss: ${m.test_loss.toFixed(4)}, Accuracy: ${m.test_correct}/${m.test_count} (${pct}%)`;
+/** The seed's test line (loss only, for a regression loss; nothing without a validation split). */
+export function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_count'>): string | undefined {
+  if (m.test_loss === undefined || m.test_count === undefined) return undefined;
+  const loss = `Test set: Average loss: ${m.test_loss.toFixed(4)}`;
+  if (m.test_correct === undefined) return loss;
+  return `${loss}, Accuracy: ${m.test_correct}/${m.test_count} (${((100 * m.test_correct) / m.test_count).toFixed(2)}%)`;
 }
 
 export function consoleProgress(epochs: number, stream: NodeJS.WriteStream = process.stderr): TrainEvents {
@@ -34,20 +37,21 @@ export function consoleProgress(epochs: number, stream: NodeJS.WriteStream = pro
       );
       bar.start(batches, first, { loss: '-', rate: '-' });
     },
-    onBatch({ batch, loss }) {
+    onStep({ batch, loss }) {
       lastLoss = loss;
       if (!bar) return;
       const seconds = (performance.now() - started) / 1000;
       bar.update(batch + 1, { loss: loss.toFixed(4), rate: ((batch + 1) / Math.max(seconds, 1e-3)).toFixed(2) });
     },
-    onEpochEnd(m, checkpoint) {
+    onEpoch(m, checkpoint) {
       if (bar) bar.stop();
       else {
         const rate = (m.batches / m.train_seconds).toFixed(2);
         console.log(`loss=${lastLoss.toFixed(4)} batches=${m.batches} [${m.train_seconds.toFixed(1)}s, ${rate}it/s]`);
       }
-      console.log(testLine(m));
-      console.log(`checkpoint: ${checkpoint}`);
+      const test = testLine(m);
+      if (test) console.log(test);
+      if (checkpoint) console.log(`checkpoint: ${checkpoint}`);
     },
   };
 }

@@ -22,7 +22,7 @@ describe('the bundled MNIST', () => {
     const data = loadDataset();
     expect(data.train.count).toBe(60_000);
     expect(data.test.count).toBe(10_000);
-    expect([data.train.rows, data.train.cols]).toEqual([28, 28]);
+    expect(data.train.shape).toEqual([1, 28, 28]);
     expect(data.train.images.length).toBe(60_000 * 784);
     expect(histogram(data.train.labels)).toEqual(TRAIN_HISTOGRAM);
     expect(histogram(data.test.labels)).toEqual(TEST_HISTOGRAM);

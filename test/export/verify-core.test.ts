@@ -12,6 +12,7 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../src/util/safetensors-codec.js';
 import { testSplit } from '../helpers/digits.js';
+import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 
 const net = seedCnn();
 const state = net.initialState(5);
@@ -22,13 +23,13 @@ const head = () => {
 
 test("verifyModel on a Runtime gives verifyExport's result, and a wrong model is refused with the caller's consequence", async () => {
   const good = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, state)));
-  const v = await verifyModel(nodeRuntime(), net, state, good, head());
-  expect(v).toEqual(await verifyExport(net, state, good, head()));
+  const v = await verifyModel(nodeRuntime(), net, state, good, head(), MNIST_NORMALIZATION);
+  expect(v).toEqual(await verifyExport(net, state, good, head(), MNIST_NORMALIZATION));
   expect(() => assertFaithful(v, 'the model is not offered for download')).not.toThrow();
   const folded = foldBatchNorm(net, state);
   const w = folded.get('conv1.weight')!;
   folded.set('conv1.weight', { shape: w.shape, data: w.data.map((x) => x * 3) });
-  const bad = await verifyModel(nodeRuntime(), net, state, inferenceModelBytes(inferenceGraph(net, folded)), head());
+  const bad = await verifyModel(nodeRuntime(), net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(), MNIST_NORMALIZATION);
   expect(() => assertFaithful(bad, 'the model is not offered for download')).toThrow(ExportError);
   expect(() => assertFaithful(bad, 'the model is not offered for download')).toThrow(/disagrees .*; the model is not offered for download$/);
   expect(() => assertFaithful(bad)).toThrow(/; nothing was written$/);

@@ -36,6 +36,8 @@ describe('elementwise arithmetic (with broadcasting)', () => {
   test('Neg', () => expectGradientsMatch([a], (x) => op.neg(x)));
   test('Exp', () => expectGradientsMatch([a], (x) => op.exp(x)));
   test('Sqrt', () => expectGradientsMatch([{ ...a, data: awayFromZero(24).map(Math.abs) }], (x) => op.sqrt(x)));
+  test('Log', () => expectGradientsMatch([{ ...a, data: awayFromZero(24).map(Math.abs) }], (x) => op.log(x)));
+  test('Abs (away from its kink at 0)', () => expectGradientsMatch([{ ...a, data: awayFromZero(24) }], (x) => op.abs(x)));
   test('the same tensor used twice accumulates (x * x)', () => expectGradientsMatch([a], (x) => op.mul(x, x)));
 });
 
@@ -109,6 +111,7 @@ describe('network ops', () => {
   test('LeakyRelu, slope 0.2', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x, 0.2)));
   test('Tanh', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.tanh(op.mul(x, 2))));
   test('Sigmoid', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.sigmoid(op.mul(x, 2))));
+  test('Softplus', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.softplus(op.mul(x, 4))));
 
   test('Dropout: a fed keep-mask of 0 and 1/(1-p) (the mask gets no gradient)', () =>
     expectGradientsMatch(

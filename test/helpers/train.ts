@@ -1,13 +1,10 @@
 /** A small training recipe for tests, and training on Node for the tests that compare against it. */
 import type { Dataset } from '../../src/data/dataset.js';
-import { dropoutMasks } from '../../src/model/graphs.js';
 import type { Network } from '../../src/model/network.js';
-import { InlineBatches } from '../../src/train/core/batch-source.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { recipe } from '../../src/train/core/recipe.js';
-import { type ResumePoint, TrainingLoop } from '../../src/train/core/training-loop.js';
+import { type ResumePoint, TrainerBase } from '../../src/train/core/trainer.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
-import { batchOptions } from '../../web-demo/shared/recipe.js';
 
 /** The CLI's defaults on 128 images, one thread. */
 
@@ -21,14 +18,20 @@ export function quickConfig(): TrainConfig {
  * the run's own test evaluation uses one image.
  */
 export async function nodeLosses(net: Network, config: TrainConfig, data: Dataset, resume?: ResumePoint): Promise<number[]> {
-  const batches = new InlineBatches(data.train, batchOptions(config, data.train, dropoutMasks(net, config.batchSize)));
-  const run = { ...config, testLimit: 1, threads: 1 };
-  const loop = await TrainingLoop.create(net, run, { runtime: nodeRuntime({ threads: 1 }), batches, test: data.test, save: () => 'memory' }, resume);
+  const trainer = await TrainerBase.create(net, { ...config, threads: 1 }, nodeRuntime({ threads: 1 }), { resume });
   const losses: number[] = [];
+  const { position } = trainer;
   try {
-    await loop.run({ onBatch: (info) => losses.push(info.loss) });
+    await trainer.fit(data.train, {
+      epochs: config.epochs - position.epoch,
+      validation: data.test,
+      validationLimit: 1,
+      onStep: (info) => {
+        losses.push(info.loss);
+      },
+    });
   } finally {
-    await loop.close();
+    await trainer.close();
   }
   return losses;
 }

@@ -14,7 +14,7 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import { latestCheckpointDir, loadCheckpoint } from '../../src/train/checkpoint.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { averageDecay } from '../../src/train/core/schedule.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { TrainingRun } from '../../src/train/training-run.js';
 import { Rng } from '../../src/util/rng.js';
 import { run, session } from '../helpers/ort.js';
 import { quickConfig } from '../helpers/train.js';
@@ -76,10 +76,14 @@ describe('a run with a moving average', () => {
   const config: TrainConfig = { ...quickConfig(), trainLimit: 320, testLimit: 200, epochs: 2, average: { decay: 0.9 } };
 
   async function train(c: TrainConfig, dir: string, resume?: ReturnType<typeof loadCheckpoint>) {
-    const trainer = await Trainer.create(seedCnn(), c, data, dir, resume);
+    const trainer = await TrainingRun.create(seedCnn(), c, data, dir, resume);
     const losses: number[] = [];
     try {
-      await trainer.run({ onBatch: (b) => losses.push(b.loss) });
+      await trainer.run({
+        onStep: (b) => {
+          losses.push(b.loss);
+        },
+      });
       return { losses, state: new Map([...trainer.modelState()].map(([k, v]) => [k, Float32Array.from(v.data)])), metrics: [...trainer.history] };
     } finally {
       await trainer.close();

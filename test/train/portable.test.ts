@@ -11,13 +11,13 @@ import { loadDataset } from '../../src/data/mnist.node.js';
 import { dropoutMasks, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { fillImages } from '../../src/data/batches.js';
-import { InlineBatches } from '../../src/train/core/batch-source.js';
+import { batchOptions, InlineBatches } from '../../src/train/core/batch-source.js';
 import { Evaluator } from '../../src/train/core/evaluator.js';
 import type { Runtime } from '../../src/train/core/runtime.js';
-import { TrainingLoop } from '../../src/train/core/training-loop.js';
+import { Stepper } from '../../src/train/core/stepper.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
-import { batchOptions } from '../../web-demo/shared/recipe.js';
 import { quickConfig } from '../helpers/train.js';
+import { MNIST_NORMALIZATION, Normalizer } from '../../src/data/normalize.js';
 
 const net = seedCnn().withDropout(0.1);
 const config = { ...quickConfig(), trainLimit: 192 }; // three batches of 64
@@ -35,16 +35,16 @@ test('from the same state and batches, a portable step gives the standard step l
   const data = loadDataset();
   const node = nodeRuntime({ threads: 1 });
   const portable: Runtime = { ...node, portable: true };
-  const loopOn = (runtime: Runtime) => TrainingLoop.create(net, config, { runtime });
-  const [a, b] = [await loopOn(node), await loopOn(portable)];
-  const has = (loop: TrainingLoop, opType: string) => Buffer.from(loop.trainStepModel).includes(opType);
+  const stepperOn = (runtime: Runtime) => Stepper.create(net, config, runtime, { model: net.initialState(config.seed), from: 'the initial state' });
+  const [a, b] = [stepperOn(node), stepperOn(portable)];
+  const has = (stepper: Stepper, opType: string) => Buffer.from(stepper.trainStepModel).includes(opType);
   expect([has(a, 'MaxUnpool'), has(b, 'MaxUnpool'), has(b, 'BatchNormalization')]).toEqual([true, false, false]);
   const worst = { loss: 0, state: 0 };
   const batches = new InlineBatches(data.train, batchOptions(config, data.train, dropoutMasks(net, config.batchSize)));
   try {
     let step = 0;
     for await (const batch of batches.epoch(0, 0, 0, 3)) {
-      const [la, lb] = [await a.step(batch, config.lr), await b.step(batch, config.lr)];
+      const [la, lb] = [await a.step(batch, config.lr, step), await b.step(batch, config.lr, step)];
       worst.loss = Math.max(worst.loss, Math.abs(la.loss - lb.loss) / la.loss);
       expect(Math.abs(la.loss - lb.loss) / la.loss, `loss, step ${++step}`).toBeLessThan(1e-5);
       for (const [name, t] of a.modelState()) {
@@ -56,9 +56,9 @@ test('from the same state and batches, a portable step gives the standard step l
       }
     }
     // The Evaluator follows the runtime too: the portable evaluation graph gives the same log-probabilities.
-    const [ea, eb] = [await Evaluator.create(net, node), await Evaluator.create(net, portable)];
+    const [ea, eb] = [await Evaluator.create(net, node, MNIST_NORMALIZATION), await Evaluator.create(net, portable, MNIST_NORMALIZATION)];
     const images = new Float32Array(64 * 784);
-    fillImages(data.test, 0, 64, images);
+    fillImages(data.test, 0, 64, images, Normalizer.for(data.test, MNIST_NORMALIZATION));
     const [pa, pb] = [await ea.logProbs(a.modelState(), images, 64), await eb.logProbs(b.modelState(), images, 64)];
     await ea.release();
     await eb.release();

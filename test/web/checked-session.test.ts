@@ -1,13 +1,13 @@
 /**
- * The pages' WebGPU guard (web-demo/shared/checked-session.ts), with stand-in sessions: WebGPU's
+ * The pages' WebGPU guard (src/web/checked-session.ts), with stand-in sessions: WebGPU's
  * results are used only after they agree with WebAssembly's on the same feeds, and a session
  * whose WebGPU side disagrees or fails runs on WebAssembly from then on. (The real providers,
  * in Chromium: test/web/webgpu.e2e.test.ts.)
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { describe, expect, test } from 'vitest';
-import type { Backend } from '../../web-demo/shared/backend.js';
-import { type CheckReport, CheckedSession } from '../../web-demo/shared/checked-session.js';
+import type { Backend } from '../../src/web/backend.js';
+import { type CheckReport, CheckedSession } from '../../src/web/checked-session.js';
 
 type Results = InferenceSession.ReturnType;
 

@@ -21,6 +21,7 @@ import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { digitLabel, digitPng, firstOf, testSplit } from '../helpers/digits.js';
+import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 
 const STATUS = '[data-testid=train-status]';
 const ONNX = '[data-testid=train-download-onnx]';
@@ -126,7 +127,7 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     // Node's own export check, on the downloaded state against the downloaded model.
     const state: StateDict = new Map();
     for (const [name, t] of tensors) if (t.dtype === 'F32') state.set(name, { shape: t.shape, data: t.data });
-    const v = await verifyExport(net, state, readFileSync(onnxFile), testSplit());
+    const v = await verifyExport(net, state, readFileSync(onnxFile), testSplit(), MNIST_NORMALIZATION);
     assertFaithful(v);
     expect(v.count).toBe(10_000);
   }, 120_000);

@@ -24,6 +24,7 @@ import { ROOT } from '../helpers/cli.js';
 import { testSplit } from '../helpers/digits.js';
 import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/shared/recipe.js';
 import { nodeLosses } from '../helpers/train.js';
+import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 
 const STATUS = '[data-testid=train-status]';
 const STEPS = 60;
@@ -92,7 +93,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     );
     const check = await page.evaluate(() => window.mnistTrain.downloadCheck);
     expect(check?.disagreements).toBe(0);
-    const v = await verifyExport(net, state, onnx, testSplit());
+    const v = await verifyExport(net, state, onnx, testSplit(), MNIST_NORMALIZATION);
     expect(() => assertFaithful(v)).not.toThrow();
     expect(v.correct).toBe(check!.correct); // the page's accuracy is the CLI's
   });

@@ -13,7 +13,7 @@ import { type CarriedEntry, trainStepGraph } from '../../src/model/graphs.js';
 import type { StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
-import type { ResumePoint } from '../../src/train/core/training-loop.js';
+import type { ResumePoint } from '../../src/train/core/trainer.js';
 import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/shared/recipe.js';
 import { browserAvailable, type DemoSite, devServer, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
 import { nodeLosses } from '../helpers/train.js';

@@ -23,6 +23,7 @@ import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 import { browserAvailable, noBrowser } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { launchChromium } from '../helpers/demo-site.js';
+import { MNIST_NORMALIZATION, Normalizer } from '../../src/data/normalize.js';
 
 const BATCH = 32;
 /** Below this, a value is rounding noise around an exact zero (float32 sums of ~20,000 terms). */
@@ -74,7 +75,7 @@ describe.skipIf(noBrowser)('the portable training step on WebGPU (skipped withou
     const train = loadSplit(bundledMnistDir(), 'train');
     const state = net.initialState(1);
     const images = new Float32Array(BATCH * 784);
-    fillImages(train, 0, BATCH, images);
+    fillImages(train, 0, BATCH, images, Normalizer.for(train, MNIST_NORMALIZATION));
     const feeds: Record<string, { type: string; dims: number[]; data: number[] }> = {};
     for (const input of step.graph.inputs) {
       const dims = input.shape as number[];

@@ -10,7 +10,7 @@ import { BlankImageError, MAX_IMAGE_PIXELS, mnistInput, type RgbaImage, SIDE } f
 import { argmax } from '../../src/util/argmax.js';
 import { type Backend, loadOrt, type Ort, openSession } from '../shared/backend.js';
 import { setUpBackendChoice, showBackend } from '../shared/backend-choice.js';
-import { CheckedSession, fallbackNote } from '../shared/checked-session.js';
+import { CheckedSession, fallbackNote } from '../../src/web/checked-session.js';
 import { byTestId, paintInput } from '../shared/dom.js';
 import type { InferenceSession } from '../../src/train/core/runtime.js';
 import { demoHook, installDemoHooks } from '../shared/test-hooks.js';
@@ -246,7 +246,7 @@ installDemoHooks(async (input) => (await classify(input)).probabilities);
 
 /**
  * A session of `bytes` on the backend that runs now. On WebGPU its first run is checked against
- * WebAssembly (shared/checked-session.ts); if they disagree the page says so and stays on
+ * WebAssembly (src/web/checked-session.ts); if they disagree the page says so and stays on
  * WebAssembly.
  */
 async function sessionOf(bytes: Uint8Array): Promise<InferenceSession> {

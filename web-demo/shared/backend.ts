@@ -4,18 +4,14 @@
  * `?backend=` in the address). Each backend has its own build of onnxruntime-web, imported on
  * first use so a page loads only the one it runs: the WebAssembly build (a 14 MB .wasm) or the
  * WebGPU one (a 27 MB .wasm, which also runs the WebAssembly provider, the reference WebGPU is
- * checked against: shared/checked-session.ts). Used by the pages and the worker alike.
+ * checked against: src/web/checked-session.ts). Used by the pages and the worker alike.
  */
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import webgpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import type * as OrtWeb from 'onnxruntime-web/wasm';
-import type { InferenceSession } from '../../src/train/core/runtime.js';
+import type { Backend, Ort } from '../../src/web/backend.js';
 
-export type Ort = typeof OrtWeb;
+export { type Backend, BACKENDS, isBackend, type Ort, openSession } from '../../src/web/backend.js';
 
-export const BACKENDS = ['webgpu', 'wasm'] as const;
-export type Backend = (typeof BACKENDS)[number];
-export const isBackend = (name: string | null): name is Backend => BACKENDS.some((b) => b === name);
 export const BACKEND_LABELS: Record<Backend, string> = { webgpu: 'WebGPU', wasm: 'WebAssembly' };
 
 /**
@@ -61,12 +57,4 @@ export function loadOrt(backend: Backend, threads: number): Promise<Ort> {
     loading.set(backend, ort);
   }
   return ort;
-}
-
-/**
- * A session of `model` on `provider`. ORT's warnings are off: on WebGPU every session warns (as
- * a console error) that it placed shape ops on the CPU, which it does by design.
- */
-export function openSession(ort: Ort, model: Uint8Array, provider: Backend, options: InferenceSession.SessionOptions = {}): Promise<InferenceSession> {
-  return ort.InferenceSession.create(model, { ...options, executionProviders: [provider], logSeverityLevel: 3 });
 }

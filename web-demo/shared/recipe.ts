@@ -3,8 +3,6 @@
  * 128, for a number of steps or epochs, as the core's TrainConfig. Pure: the page, its worker
  * and the tests (which replay the same recipe on onnxruntime-node) all build it here.
  */
-import type { Split } from '../../src/data/dataset.js';
-import type { BatchOptions } from '../../src/train/core/batch-source.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { DEFAULT_RECIPE, ONECYCLE, recipe } from '../../src/train/core/recipe.js';
 import type { Schedule } from '../../src/train/core/schedule.js';
@@ -50,18 +48,6 @@ export function trainConfig(choice: RunChoice, examples: number, threads?: numbe
     maxSteps: length.kind === 'steps' ? length.steps : undefined,
     threads,
   });
-}
-
-/** The batches a recipe draws from `train`, as the Node trainer sets them up; `masks` come from the train-step graph. */
-export function batchOptions(config: TrainConfig, train: Split, masks: BatchOptions['masks']): BatchOptions {
-  return {
-    examples: config.trainLimit ?? train.count,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    shuffle: config.shuffle,
-    augment: config.augment,
-    masks,
-  };
 }
 
 /** Optimizer steps the run will take in total. */

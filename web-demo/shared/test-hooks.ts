@@ -4,7 +4,7 @@
  * `window.mnistTrain` on the training page. They are switched on only in a build made for tests
  * (Vite's `mode: 'test'`, as test/helpers/demo-site.ts builds). In any other build TESTING is
  * false when the bundle is made, every function below does nothing, and the pages put nothing on
- * `window` (test/web/shipped-build.test.ts checks the shipped build for the names).
+ * `window` (test/web/shipped-build.slow.test.ts checks the shipped build for the names).
  */
 import type { EpochMetrics } from '../../src/train/core/config.js';
 import type { DownloadCheck, FromWorker, StepReport, ToWorker } from './protocol.js';

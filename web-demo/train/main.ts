@@ -270,10 +270,13 @@ function onMessage(m: FromWorker): void {
       return setStatus(`training: step ${run.step} of ${run.totalSteps}`);
     case 'evaluating':
       return setStatus(`evaluating on ${m.images.toLocaleString('en-US')} test images…`);
-    case 'epoch':
+    case 'epoch': {
       trainHook((h) => h.epochs.push(m.metrics));
-      ui.accuracy.textContent = percent(m.metrics.test_acc);
-      return chart.addAccuracy(m.metrics.step, m.metrics.test_acc);
+      const accuracy = m.metrics.test_acc;
+      if (accuracy === undefined) return; // the pages train classifiers; a metric without accuracy has nothing to show
+      ui.accuracy.textContent = percent(accuracy);
+      return chart.addAccuracy(m.metrics.step, accuracy);
+    }
     case 'done':
       return showDone(m);
     case 'snapshot':

@@ -1,59 +1,45 @@
 /**
- * The pages' training worker: the seed CNN trained from scratch (train.html) or an exported
- * model fine-tuned on the user's own digits (index.html), with the same core as `npm run
- * train` (src/train/core's TrainingLoop, InlineBatches, fine-tune, Evaluator; src/model's
- * graphs; src/data's batches, augmentation and IDX checks). Only the runtime differs:
- * onnxruntime-web on WebGPU or WebAssembly instead of onnxruntime-node. Running here keeps the
- * page responsive; nothing leaves the page (MNIST comes from the page's own server).
+ * The pages' training worker: a network trained from scratch (train.html) with the library's
+ * Trainer, as any app would (src/api/trainer.ts: fit, then the verified export and the state
+ * for the downloads), or an exported model fine-tuned on the user's own digits (index.html,
+ * src/train/core's fineTune). The same core as `npm run train`; only the runtime differs:
+ * onnxruntime-web on WebGPU or WebAssembly (src/web) instead of onnxruntime-node. Running here
+ * keeps the page responsive; nothing leaves the page (MNIST comes from the page's own server).
  */
+import { Trainer } from '../../src/api/trainer.js';
 import type { Split } from '../../src/data/dataset.js';
 import { DataError, isGzip } from '../../src/data/idx-format.js';
 import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../../src/data/mnist-format.js';
+import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 import { inferenceModelBytes } from '../../src/export/inference.js';
 import { INPUT, PROBABILITIES } from '../../src/export/model-io.js';
 import { foldedStateFromModel } from '../../src/export/model-weights.js';
 import { exportVerified, type Verification } from '../../src/export/verify-core.js';
-import { dropoutMasks } from '../../src/model/graphs.js';
 import { ModelExportsError, networkFromExports } from '../../src/model/model-exports.js';
-import { copyState, type Network, type StateDict } from '../../src/model/network.js';
+import type { Network, StateDict } from '../../src/model/network.js';
 import { ImportError, importOnnx } from '../../src/model/onnx-import.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { InlineBatches } from '../../src/train/core/batch-source.js';
 import { dataMismatch } from '../../src/train/core/model-fit.js';
-import { type EvalResult, Evaluator } from '../../src/train/core/evaluator.js';
+import { type ClassifierResult, classifierResult, Evaluator } from '../../src/train/core/evaluator.js';
 import { FINE_TUNE, fineTune, ownExamples } from '../../src/train/core/fine-tune.js';
 import { forgettingNote } from '../../src/train/core/forgetting.js';
 import type { Runtime } from '../../src/train/core/runtime.js';
-import { type Snapshot, TrainingLoop } from '../../src/train/core/training-loop.js';
 import { batchNormNames, encodeModelState } from '../../src/train/core/state-file.js';
 import { ExpectedError } from '../../src/util/errors.js';
 import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
-import { webRuntime, type WebRuntimeOptions } from './web-runtime.js';
+import { webRuntime, type WebRuntimeOptions } from '../../src/web/runtime.js';
 import { type Backend, loadOrt, openSession, webgpuAdapter } from '../shared/backend.js';
-import { fallbackNote, outputData } from '../shared/checked-session.js';
-import { ControlledBatches, RunControl, StoppedError } from './run-control.js';
+import { fallbackNote, outputData } from '../../src/web/checked-session.js';
+import { RunControl } from './run-control.js';
 import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
-import { batchOptions, plannedSteps, trainConfig } from '../shared/recipe.js';
+import { plannedSteps, trainConfig } from '../shared/recipe.js';
 
 /** Sends the page a message of the protocol (shared/protocol.ts), moving `transfer`'s buffers. */
 const post = (message: FromWorker, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
 
-/** The newest snapshot (after each epoch, and at the end of a step-limited run), kept in memory. */
-let latest: Snapshot | undefined;
-
-/** The core hands out views of its live state, which the next step overwrites: keep copies. */
-function save(snapshot: Snapshot): string {
-  latest = { ...snapshot, model: copyState(snapshot.model), optimizer: copyState(snapshot.optimizer), metrics: [...snapshot.metrics] };
-  post({ type: 'snapshot', step: latest.position.step });
-  return `memory (step ${latest.position.step})`;
-}
-
-/** What an ended run leaves for the downloads: the network, its trained state, and what checks an export. */
+/** What an ended run leaves for the downloads: its trainer (its state is the downloads') and the split that checks an export. */
 interface Trained {
-  net: Network;
-  model: StateDict;
-  step: number;
-  runtime: Runtime;
+  trainer: Trainer;
   test: Split;
 }
 let trained: Trained | undefined;
@@ -159,33 +145,26 @@ function stepChecker(steps: number): RuntimeHooks {
   };
 }
 
-/** Test accuracy of the state where a stopped run stopped (the loop evaluates only at an epoch's or the run's end). */
-async function evaluateNow(loop: TrainingLoop, runtime: Runtime, test: Split): Promise<number> {
-  post({ type: 'evaluating', images: test.count });
-  const evaluator = await Evaluator.create(loop.net, runtime);
-  try {
-    const r = await evaluator.evaluate(loop.modelState(), test);
-    return r.correct / r.count;
-  } finally {
-    await evaluator.release();
-  }
-}
-
-/** Runs `loop` to its end or until stopped; returns the final test accuracy. */
-async function runLoop(loop: TrainingLoop, batches: ControlledBatches, runtime: Runtime, test: Split): Promise<{ stopped: boolean; testAccuracy: number }> {
-  try {
-    const history = await loop.run({
-      onBatch: (info) => {
-        currentStep = info.step;
-        post({ type: 'step', report: { epoch: info.epoch, step: info.step, loss: info.loss, lr: info.lr, ms: performance.now() - batches.stepStartedAt } });
-      },
-      onEpochEnd: (metrics) => post({ type: 'epoch', metrics }),
-    });
-    return { stopped: false, testAccuracy: history[history.length - 1].test_acc };
-  } catch (e) {
-    if (!(e instanceof StoppedError)) throw e;
-    return { stopped: true, testAccuracy: await evaluateNow(loop, runtime, test) };
-  }
+/**
+ * Fits `trainer` to its end or until stopped, posting each step and epoch; returns the test
+ * accuracy where it ended (a stopped run's partial epoch is evaluated and counts as one).
+ */
+async function runFit(trainer: Trainer, train: Split, test: Split): Promise<{ stopped: boolean; testAccuracy: number | null }> {
+  const { stopped, history } = await trainer.fit(train, {
+    validation: test,
+    signal: control.signal,
+    onStep: (info) => {
+      currentStep = info.step;
+      post({ type: 'step', report: { epoch: info.epoch, step: info.step, loss: info.loss, lr: info.lr, ms: info.ms } });
+      return control.gate(); // lets the page's messages in, and waits while paused
+    },
+    onEvaluating: (count) => post({ type: 'evaluating', images: count }),
+    onEpoch: (metrics) => {
+      post({ type: 'epoch', metrics });
+      post({ type: 'snapshot', step: metrics.step });
+    },
+  });
+  return { stopped, testAccuracy: history.at(-1)?.test_acc ?? null };
 }
 
 /** The network a file names or an example holds; `where` names it in messages. */
@@ -224,29 +203,24 @@ async function train({ choice, dataUrl, traceSteps, checkSteps, backend, onnx }:
   const started = performance.now();
   const finish = (stopped: boolean, testAccuracy: number | null) =>
     post({ type: 'done', stopped, step: currentStep, testAccuracy, seconds: (performance.now() - started) / 1000 });
+  await trained?.trainer.close(); // a new run: the previous one's downloads are gone with its worker's state
+  trained = undefined;
   post({ type: 'phase', text: 'loading onnxruntime-web…' });
   let carried: readonly string[] = [];
   const { runtime, threads } = await loadRuntime(backend, { ...stateTracer(traceSteps, () => carried), ...stepChecker(checkSteps) });
   post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
   const [train, test] = await Promise.all([fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
   const config = trainConfig(choice, train.count, threads);
-  const net = (await chosenNetwork(choice.model, train, onnx)).withDropout(config.dropout);
+  const net = await chosenNetwork(choice.model, train, onnx);
   post({ type: 'phase', text: 'building the training graph…' });
-  const onEpochDone = () => post({ type: 'evaluating', images: test.count });
-  const batches = new ControlledBatches(new InlineBatches(train, batchOptions(config, train, dropoutMasks(net, config.batchSize))), control, onEpochDone);
-  const loop = await TrainingLoop.create(net, config, { runtime, batches, test, save });
-  carried = loop.carriedNames;
-  try {
-    if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained
-    post({ type: 'started', totalSteps: plannedSteps(config, loop.stepsPerEpoch), stepsPerEpoch: loop.stepsPerEpoch, epochs: config.epochs, threads });
-    const { stopped, testAccuracy } = await runLoop(loop, batches, runtime, test);
-    // A stopped run offers the state where it stopped (evaluated above), a finished one its last snapshot's.
-    trained = { net, model: copyState(loop.modelState()), step: currentStep, runtime, test };
-    if (stopped) post({ type: 'snapshot', step: currentStep });
-    finish(stopped, testAccuracy);
-  } finally {
-    await loop.close();
-  }
+  const trainer = await Trainer.create(net, config, runtime);
+  carried = trainer.carriedNames;
+  trained = { trainer, test };
+  if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained
+  const stepsPerEpoch = Math.ceil(train.count / config.batchSize);
+  post({ type: 'started', totalSteps: plannedSteps(config, stepsPerEpoch), stepsPerEpoch, epochs: config.epochs, threads });
+  const { stopped, testAccuracy } = await runFit(trainer, train, test);
+  finish(stopped, testAccuracy);
 }
 
 /**
@@ -257,13 +231,13 @@ async function train({ choice, dataUrl, traceSteps, checkSteps, backend, onnx }:
  * state dict as safetensors (PyTorch's names, as in a checkpoint's model.safetensors).
  */
 async function prepareDownloads(): Promise<FromWorker> {
-  if (!trained) return { type: 'export-refused', message: 'nothing has been trained yet' };
-  if (downloads?.step === trained.step) return downloads;
-  const { net, model, step, runtime, test } = trained;
+  if (!trained || trained.trainer.history.length === 0) return { type: 'export-refused', message: 'nothing has been trained yet' };
+  const { trainer, test } = trained;
+  const { step } = trainer.position;
+  if (downloads?.step === step) return downloads;
   post({ type: 'phase', text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…` });
-  const metadata = { producer: 'train.html (onnxruntime-web)', steps: String(step), source: 'trained in the browser' };
-  const { onnx, verification } = await exportChecked(runtime, net, model, test, metadata, 'the model is not offered for download');
-  downloads = { type: 'exported', step, onnx, checkpoint: encodeModelState(model, batchNormNames(net), step), verification: downloadCheck(verification) };
+  const { onnx, verification } = await trainer.exportInference(test, { source: 'trained in the browser (train.html, onnxruntime-web)' });
+  downloads = { type: 'exported', step, onnx, checkpoint: trainer.state(), verification: downloadCheck(verification) };
   return downloads;
 }
 
@@ -280,7 +254,7 @@ async function exportChecked(
   metadata: Record<string, string>,
   consequence: string,
 ): Promise<{ onnx: Uint8Array; verification: Verification }> {
-  const { graph, verification } = await exportVerified(runtime, net, model, test, consequence);
+  const { graph, verification } = await exportVerified(runtime, net, model, test, MNIST_NORMALIZATION, consequence);
   return { onnx: inferenceModelBytes(graph, metadata), verification };
 }
 
@@ -293,14 +267,14 @@ const downloadCheck = (v: Verification): DownloadCheck => ({
 });
 
 /** The shipped model's evaluation on the test split, kept for the model it was made of (teaching starts from it each time). */
-let shippedScore: { bytes: Uint8Array; score: EvalResult } | undefined;
+let shippedScore: { bytes: Uint8Array; score: ClassifierResult } | undefined;
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-async function scoreOfShipped(bytes: Uint8Array, net: Network, model: StateDict, runtime: Runtime, test: Split): Promise<EvalResult> {
+async function scoreOfShipped(bytes: Uint8Array, net: Network, model: StateDict, runtime: Runtime, test: Split): Promise<ClassifierResult> {
   if (shippedScore && sameBytes(shippedScore.bytes, bytes)) return shippedScore.score;
-  const evaluator = await Evaluator.create(net, runtime);
+  const evaluator = await Evaluator.create(net, runtime, MNIST_NORMALIZATION);
   try {
-    const score = await evaluator.evaluate(model, test);
+    const score = classifierResult(await evaluator.evaluate(model, test));
     shippedScore = { bytes: bytes.slice(), score };
     return score;
   } finally {

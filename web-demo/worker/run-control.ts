@@ -1,17 +1,8 @@
 /**
  * Pause, resume and stop for a training run in a worker, applied between optimizer steps: the
- * core's loop pulls its batches from a BatchSource, so a source that waits (pause) or throws
- * (stop) before handing over the next batch controls the run without the core knowing.
+ * Trainer's `fit` awaits what its `onStep` returns (`gate`: wait while paused) and ends the run
+ * when its signal is aborted (`stop`).
  */
-import type { Batch, BatchSource } from '../../src/train/core/batch-source.js';
-
-/** Thrown into the training loop by the batch source when the run is stopped. */
-export class StoppedError extends Error {
-  constructor() {
-    super('stopped');
-    this.name = 'StoppedError';
-  }
-}
 
 /**
  * Resolves in a new task. A training step's awaits are all microtasks, so without this a
@@ -36,16 +27,21 @@ export interface ControlEvents {
 
 export class RunControl {
   private paused: { resumed: Promise<void>; resume(): void } | null = null;
-  private stopRequested = false;
+  private readonly aborter = new AbortController();
 
   constructor(private readonly events: ControlEvents) {}
 
   get stopped(): boolean {
-    return this.stopRequested;
+    return this.aborter.signal.aborted;
+  }
+
+  /** Aborted by `stop`: give it to `fit`. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
   }
 
   pause(): void {
-    if (this.paused || this.stopRequested) return;
+    if (this.paused || this.stopped) return;
     let resume = () => {};
     const resumed = new Promise<void>((r) => (resume = r));
     this.paused = { resumed, resume };
@@ -58,58 +54,17 @@ export class RunControl {
   }
 
   stop(): void {
-    this.stopRequested = true;
+    this.aborter.abort();
     this.resume();
   }
 
-  /** Called before each step: lets messages in, waits while paused, throws once stopped. */
+  /** Called after each step: lets messages in, and waits while paused. */
   async gate(): Promise<void> {
     await nextTask();
     if (this.paused) {
       this.events.onPaused();
       await this.paused.resumed;
-      if (!this.stopRequested) this.events.onResumed();
+      if (!this.stopped) this.events.onResumed();
     }
-    if (this.stopRequested) throw new StoppedError();
-  }
-}
-
-/**
- * A BatchSource that passes `control`'s gate before each batch and notes when each step
- * starts (so a step's time excludes pauses and evaluations) and when an epoch's batches
- * have run out (the loop evaluates next).
- */
-export class ControlledBatches implements BatchSource {
-  /** performance.now() when the current step passed the gate. */
-  stepStartedAt = 0;
-
-  constructor(
-    private readonly inner: BatchSource,
-    private readonly control: RunControl,
-    private readonly onEpochDone: () => void,
-  ) {}
-
-  get batchesPerEpoch(): number {
-    return this.inner.batchesPerEpoch;
-  }
-
-  async *epoch(epoch: number, first: number, firstStep: number, last: number): AsyncGenerator<Batch> {
-    const batches = this.inner.epoch(epoch, first, firstStep, last)[Symbol.asyncIterator]();
-    try {
-      for (let b = first; b < last; b++) {
-        await this.control.gate();
-        this.stepStartedAt = performance.now();
-        const next = await batches.next();
-        if (next.done) break;
-        yield next.value;
-      }
-    } finally {
-      await batches.return?.();
-    }
-    this.onEpochDone();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

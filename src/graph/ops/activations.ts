@@ -5,6 +5,7 @@
  *   Tanh:      dx = dy * (1 - y^2)
  *   Sigmoid:   dx = dy * y * (1 - y)
  *   Clip:      dx = dy where min < x < max, 0 elsewhere (ReLU6 is Clip(0, 6))
+ *   Softplus:  dx = dy * sigmoid(x)   (y = log(1 + exp(x)); ORT computes it stably for large |x|)
  */
 import { defineOp, emit, sameAsInput, type Tensor } from '../builder.js';
 
@@ -35,6 +36,14 @@ const Sigmoid = defineOp<[X: Tensor]>({
   gradient: ({ outputs: [y] }, [dy], op) => [op.mul(dy, op.mul(y, op.sub(1, y)))],
 });
 
+const Softplus = defineOp<[X: Tensor]>({
+  type: 'Softplus',
+  since: 1,
+  attrs: {},
+  infer: sameAsInput,
+  gradient: ({ inputs: [x] }, [dy], op) => [op.mul(dy, op.sigmoid(x))],
+});
+
 // min and max are optional inputs (opset 11+), scalars.
 const Clip = defineOp<[input: Tensor, min?: Tensor, max?: Tensor]>({
   type: 'Clip',
@@ -62,6 +71,7 @@ export function clip(x: Tensor, min?: number, max?: number): Tensor {
 export const leakyRelu = (x: Tensor, alpha = 0.01): Tensor => emit(LeakyRelu, [x], { alpha })[0];
 export const tanh = (x: Tensor): Tensor => emit(Tanh, [x], {})[0];
 export const sigmoid = (x: Tensor): Tensor => emit(Sigmoid, [x], {})[0];
+export const softplus = (x: Tensor): Tensor => emit(Softplus, [x], {})[0];
 
 declare module '../builder.js' {
   interface Ops {
@@ -69,5 +79,6 @@ declare module '../builder.js' {
     leakyRelu: typeof leakyRelu;
     tanh: typeof tanh;
     sigmoid: typeof sigmoid;
+    softplus: typeof softplus;
   }
 }

@@ -79,6 +79,31 @@ const Exp = defineOp<Unary>({
   gradient: ({ outputs: [y] }, [dy], op) => [op.mul(dy, y)],
 });
 
+const Log = defineOp<Unary>({
+  type: 'Log',
+  since: 6,
+  attrs: {},
+  infer: sameAsInput,
+  gradient: ({ inputs: [x] }, [dy], op) => [op.div(dy, x)],
+});
+
+// Sign is piecewise constant: no gradient rule (it appears only inside Abs's gradient).
+const Sign = defineOp<Unary>({
+  type: 'Sign',
+  since: 9,
+  attrs: {},
+  infer: sameAsInput,
+});
+
+const Abs = defineOp<Unary>({
+  type: 'Abs',
+  since: 6,
+  attrs: {},
+  infer: sameAsInput,
+  // d|x| = sign(x) dx, 0 at 0 (as PyTorch's abs and l1_loss backward).
+  gradient: ({ inputs: [x] }, [dy], op) => [op.mul(dy, op.sign(x))],
+});
+
 // Pow is used on scalars (Adam's bias correction) and carries no gradient rule.
 const Pow = defineOp<Binary>({
   type: 'Pow',
@@ -113,6 +138,9 @@ export const pow = (a: Operand, b: Operand): Tensor => emit(Pow, pair(a, b), {})
 export const neg = (x: Tensor): Tensor => emit(Neg, [x], {})[0];
 export const sqrt = (x: Tensor): Tensor => emit(Sqrt, [x], {})[0];
 export const exp = (x: Tensor): Tensor => emit(Exp, [x], {})[0];
+export const log = (x: Tensor): Tensor => emit(Log, [x], {})[0];
+export const sign = (x: Tensor): Tensor => emit(Sign, [x], {})[0];
+export const abs = (x: Tensor): Tensor => emit(Abs, [x], {})[0];
 export const cast = (x: Tensor, to: DType): Tensor => emit(Cast, [x], { to: ONNX_DTYPE[to] })[0];
 
 declare module '../builder.js' {
@@ -125,6 +153,9 @@ declare module '../builder.js' {
     neg: typeof neg;
     sqrt: typeof sqrt;
     exp: typeof exp;
+    log: typeof log;
+    sign: typeof sign;
+    abs: typeof abs;
     cast: typeof cast;
   }
 }

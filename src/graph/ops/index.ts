@@ -2,8 +2,8 @@
  * Every op, as functions that read like the math: `op.conv(x, w, b, { pads })`. Autodiff passes
  * this namespace to the gradient rules (as `Ops`, see builder.ts), so op files never import each other.
  */
-export { clip, leakyRelu, sigmoid, tanh } from './activations.js';
-export { add, cast, div, exp, mul, neg, type Operand, pow, sqrt, sub } from './arithmetic.js';
+export { clip, leakyRelu, sigmoid, softplus, tanh } from './activations.js';
+export { abs, add, cast, div, exp, log, mul, neg, type Operand, pow, sign, sqrt, sub } from './arithmetic.js';
 export { averagePool, type AveragePoolOptions } from './average-pool.js';
 export { batchNormInference, batchNormTraining, type BatchNormTraining } from './batch-norm.js';
 export { argMax, equal, greater, where } from './compare.js';

@@ -6,9 +6,12 @@
  */
 import type { AugmentOptions } from '../../data/augment.js';
 import { epochOrder, fillAugmentedImages, fillImages, fillLabels } from '../../data/batches.js';
-import type { Split } from '../../data/dataset.js';
+import { exampleSize, type Split } from '../../data/dataset.js';
+import { type Normalization, Normalizer } from '../../data/normalize.js';
 import { numel } from '../../graph/shape.js';
+import type { TrainConfig } from './config.js';
 import { fillStepMasks } from './dropout-masks.js';
+import { normalizationOf } from './recipe.js';
 
 export interface BatchOptions {
   /** Train on the first `examples` images of the split. */
@@ -19,13 +22,34 @@ export interface BatchOptions {
   augment: AugmentOptions | null;
   /** Dropout masks as shaped for a full batch. */
   masks: { shape: readonly number[]; p: number }[];
+  normalize: Normalization;
+  /** Floats per example's target, for the regression losses; absent: one class index (int64). */
+  targetWidth?: number;
+}
+
+/**
+ * The batches a recipe draws from `train` (`masks` from the training-step graph, as shaped for
+ * a full batch; `targetWidth` for a regression loss's float targets): what every trainer uses.
+ */
+export function batchOptions(config: TrainConfig, train: Split, masks: BatchOptions['masks'], targetWidth?: number): BatchOptions {
+  return {
+    examples: Math.min(config.trainLimit ?? train.count, train.count),
+    batchSize: config.batchSize,
+    seed: config.seed,
+    shuffle: config.shuffle,
+    augment: config.augment,
+    masks,
+    normalize: normalizationOf(config),
+    ...(targetWidth !== undefined && { targetWidth }),
+  };
 }
 
 /** One batch, as views sized to `size` examples. */
 export interface Batch {
   size: number;
   images: Float32Array;
-  labels: BigInt64Array;
+  /** Class indices, or `targetWidth` floats per example. */
+  labels: BigInt64Array | Float32Array;
   masks: Float32Array[];
 }
 
@@ -46,7 +70,7 @@ export interface BatchBuffers {
 export function batchBuffers(options: BatchOptions, imageSize: number): BatchBuffers {
   return {
     images: new ArrayBuffer(options.batchSize * imageSize * 4),
-    labels: new ArrayBuffer(options.batchSize * 8),
+    labels: new ArrayBuffer(options.batchSize * (options.targetWidth === undefined ? 8 : 4 * options.targetWidth)),
     masks: options.masks.map((m) => new ArrayBuffer(numel(m.shape) * 4)),
   };
 }
@@ -58,7 +82,7 @@ export function batchView(options: BatchOptions, buffers: BatchBuffers, size: nu
   return {
     size,
     images: new Float32Array(buffers.images, 0, size * imageSize),
-    labels: new BigInt64Array(buffers.labels, 0, size),
+    labels: options.targetWidth === undefined ? new BigInt64Array(buffers.labels, 0, size) : new Float32Array(buffers.labels, 0, size * options.targetWidth),
     masks: options.masks.map((m, i) => new Float32Array(buffers.masks[i], 0, (size * numel(m.shape)) / m.shape[0])),
   };
 }
@@ -66,21 +90,24 @@ export function batchView(options: BatchOptions, buffers: BatchBuffers, size: nu
 /** Fills batch `batch` of `epoch` (optimizer step `step`) into `buffers`; returns its size. */
 export class BatchFiller {
   private order?: { epoch: number; indices: Uint32Array };
+  private readonly normalizer: Normalizer;
 
   constructor(
     private readonly split: Split,
     private readonly options: BatchOptions,
-  ) {}
+  ) {
+    this.normalizer = Normalizer.for(split, options.normalize);
+  }
 
   fill(buffers: BatchBuffers, epoch: number, batch: number, step: number): number {
-    const { split, options } = this;
+    const { split, options, normalizer } = this;
     if (this.order?.epoch !== epoch) this.order = { epoch, indices: epochOrder(options.examples, options.seed, epoch, options.shuffle) };
     const order = this.order.indices;
     const start = batch * options.batchSize;
     const size = Math.min(options.batchSize, options.examples - start);
-    const view = batchView(options, buffers, size, split.rows * split.cols);
-    if (options.augment) fillAugmentedImages(split, order, start, size, view.images, options.augment, options.seed, step);
-    else fillImages(split, start, size, view.images, order);
+    const view = batchView(options, buffers, size, exampleSize(split));
+    if (options.augment) fillAugmentedImages(split, order, start, size, view.images, normalizer, options.augment, options.seed, step);
+    else fillImages(split, start, size, view.images, normalizer, order);
     fillLabels(split, start, size, view.labels, order);
     fillStepMasks(
       view.masks.map((data, i) => ({ data, p: options.masks[i].p })),
@@ -103,7 +130,7 @@ export class InlineBatches implements BatchSource {
   ) {
     this.options = { ...options, examples: Math.min(options.examples, split.count) };
     this.filler = new BatchFiller(split, this.options);
-    this.imageSize = split.rows * split.cols;
+    this.imageSize = exampleSize(split);
     this.buffers = batchBuffers(this.options, this.imageSize);
   }
 

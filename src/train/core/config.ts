@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 import type { AugmentOptions } from '../../data/augment.js';
+import type { Normalization } from '../../data/normalize.js';
 import type { OptimizerOptions } from '../../graph/optim.js';
+import { LOSS_KINDS } from '../../model/loss.js';
 import type { Schedule } from './schedule.js';
 
 const count = z.number().int().nonnegative();
@@ -37,6 +39,12 @@ export type LrChange = z.infer<typeof lrChangeSchema>;
 export const modelRecordSchema = z.strictObject({ file: z.string().min(1), sha256 });
 export type ModelRecord = z.infer<typeof modelRecordSchema>;
 
+const normalizationSchema = z.strictObject({
+  mean: z.array(z.number()).min(1).readonly(),
+  std: z.array(z.number().positive()).min(1).readonly(),
+}) satisfies z.ZodType<Normalization>;
+const patterns = z.array(z.string().min(1)).min(1);
+
 export const trainConfigSchema = z.strictObject({
   model: modelRecordSchema.optional(),
   epochs: positiveInt,
@@ -47,8 +55,18 @@ export const trainConfigSchema = z.strictObject({
   seed: z.number().int().min(0).max(0xffffffff),
   /** Overrides every Dropout layer's probability (`--dropout`); absent: the model's own. */
   dropout: fraction.optional(),
-  /** How the output is read (`--loss`); absent: as the model's last layer implies (NLL after LogSoftmax, else cross-entropy). */
-  loss: z.enum(['nll', 'cross-entropy']).optional(),
+  /** The loss (`--loss`; model/loss.ts); absent: as the model's last layer implies (NLL after LogSoftmax, else cross-entropy). */
+  loss: z.enum(LOSS_KINDS).optional(),
+  /** Cross-entropy's label smoothing (PyTorch's label_smoothing). */
+  labelSmoothing: fraction.optional(),
+  /** Per-channel input normalisation (data/normalize.ts); absent: MNIST's, as runs recorded before it was configurable used. */
+  normalize: normalizationSchema.optional(),
+  /** Train only the parameters these patterns select (`--train-only`; core/freeze.ts). */
+  trainOnly: patterns.optional(),
+  /** Do not train the parameters these patterns select (`--freeze`). */
+  freeze: patterns.optional(),
+  /** The weights the run started from (`--init`), instead of a fresh initialisation. */
+  init: modelRecordSchema.optional(),
   augment: augmentSchema.nullable(),
   shuffle: z.boolean(),
   /** Train on the first N training images (default all). */
@@ -78,13 +96,15 @@ export const epochMetricsSchema = z.strictObject({
   step: count,
   lr: nonNegative,
   train_loss: z.number(),
-  train_acc: z.number().min(0).max(1),
-  test_loss: z.number(),
-  test_acc: z.number().min(0).max(1),
-  test_correct: count,
-  test_count: count,
+  /** Accuracies and counts of correct answers: classification losses only. */
+  train_acc: z.number().min(0).max(1).optional(),
+  /** The validation split's figures: absent when the run had none. */
+  test_loss: z.number().optional(),
+  test_acc: z.number().min(0).max(1).optional(),
+  test_correct: count.optional(),
+  test_count: count.optional(),
   train_seconds: nonNegative,
-  test_seconds: nonNegative,
+  test_seconds: nonNegative.optional(),
 });
 export type EpochMetrics = z.infer<typeof epochMetricsSchema>;
 

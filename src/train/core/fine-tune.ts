@@ -4,14 +4,13 @@
  * statistics stay frozen, as they should on a handful of examples. SGD steps run on batches that
  * mix the user's examples, augmented, with training-set images, so the model learns the new
  * examples without forgetting the old task, until every example reads as taught. The same
- * TrainingLoop as a training run does the steps. Runtime-neutral.
+ * Stepper as a training run does the steps. Runtime-neutral.
  */
 import type { AugmentOptions } from '../../data/augment.js';
 import { fillAugmentedImages, fillImages, fillLabels } from '../../data/batches.js';
-import type { Split } from '../../data/dataset.js';
-import { optimizerSlots } from '../../graph/optim.js';
-import { numel } from '../../graph/shape.js';
-import { dropoutMasks, slotName } from '../../model/graphs.js';
+import { type ByteSplit, exampleSize, type Split } from '../../data/dataset.js';
+import { MNIST_NORMALIZATION, type Normalization, Normalizer } from '../../data/normalize.js';
+import { dropoutMasks } from '../../model/graphs.js';
 import { copyState, type Network, type StateDict } from '../../model/network.js';
 import { Rng } from '../../util/rng.js';
 import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, batchView } from './batch-source.js';
@@ -20,7 +19,8 @@ import { fillStepMasks } from './dropout-masks.js';
 import { Evaluator } from './evaluator.js';
 import { recipe } from './recipe.js';
 import type { Runtime } from './runtime.js';
-import { DivergedError, type ResumePoint, TrainingLoop } from './training-loop.js';
+import { Stepper } from './stepper.js';
+import { DivergedError } from './training-loop.js';
 
 export interface FineTuneRecipe {
   /** The most optimizer steps a fine-tune takes (a set it cannot learn stops here). */
@@ -66,7 +66,7 @@ const OWN_STREAM = 0x6f776e; // 'own'
 const BASE_STREAM = 0x62617365; // 'base'
 
 /** The user's examples as a Split: 28x28 inputs in [0,1] (as src/preprocess makes them) with their labels. */
-export function ownExamples(inputs: readonly Float32Array[], labels: readonly number[]): Split {
+export function ownExamples(inputs: readonly Float32Array[], labels: readonly number[]): ByteSplit {
   if (inputs.length !== labels.length || inputs.length === 0) throw new Error('fine-tuning needs at least one example, each with a label');
   const images = new Uint8Array(inputs.length * 784);
   inputs.forEach((x, i) => {
@@ -75,7 +75,7 @@ export function ownExamples(inputs: readonly Float32Array[], labels: readonly nu
       images[i * 784 + j] = Math.round(255 * Math.min(1, Math.max(0, v)));
     });
   });
-  return { images, labels: Uint8Array.from(labels), count: inputs.length, rows: 28, cols: 28 };
+  return { images, labels: Uint8Array.from(labels), count: inputs.length, shape: [1, 28, 28] };
 }
 
 /** Places for the user's examples in the batch of step `step` while they are not learned: doubled every `escalateEvery` steps, up to half the batch. */
@@ -92,15 +92,16 @@ export class MixedBatches {
   private readonly options: BatchOptions;
   private readonly buffers: BatchBuffers;
   private readonly imageSize: number;
+  private readonly normalizer: Normalizer;
 
   constructor(
     private readonly own: Split,
     private readonly base: Split,
     private readonly recipe: FineTuneRecipe,
     masks: BatchOptions['masks'],
+    normalize: Normalization,
   ) {
-    if (own.rows !== base.rows || own.cols !== base.cols)
-      throw new Error(`the examples are ${own.rows}x${own.cols}, the training images ${base.rows}x${base.cols}`);
+    if (own.shape.join() !== base.shape.join()) throw new Error(`the examples are [${own.shape}], the training images [${base.shape}]`);
     this.options = {
       examples: recipe.maxSteps * recipe.batchSize,
       batchSize: recipe.batchSize,
@@ -108,9 +109,11 @@ export class MixedBatches {
       shuffle: true,
       augment: recipe.augment,
       masks,
+      normalize,
     };
-    this.imageSize = base.rows * base.cols;
+    this.imageSize = exampleSize(base);
     this.buffers = batchBuffers(this.options, this.imageSize);
+    this.normalizer = Normalizer.for(base, normalize);
   }
 
   /** The batch of optimizer step `step` (0-based) with `ownCount` of the user's examples first. */
@@ -126,7 +129,7 @@ export class MixedBatches {
       const rng = new Rng(recipe.seed, stream, step);
       const order = Uint32Array.from({ length: count }, () => rng.int(split.count));
       const seed = (recipe.seed ^ stream) >>> 0; // the two parts' augmentations must differ
-      fillAugmentedImages(split, order, 0, count, batch.images.subarray(at * size, (at + count) * size), recipe.augment, seed, step);
+      fillAugmentedImages(split, order, 0, count, batch.images.subarray(at * size, (at + count) * size), this.normalizer, recipe.augment, seed, step);
       fillLabels(split, 0, count, batch.labels.subarray(at, at + count), order);
     }
     fillStepMasks(
@@ -160,6 +163,8 @@ export interface FineTuneInput {
   base: Split;
   runtime: Runtime;
   recipe?: FineTuneRecipe;
+  /** How the model normalises its inputs (default MNIST's: the draw page tunes digit readers). */
+  normalize?: Normalization;
   onStep?(step: number, loss: number): void;
 }
 
@@ -174,9 +179,8 @@ export interface FineTuned {
 
 /** Whether each of `own`'s examples reads as its label with at least probability `confidence` under `model`. */
 export async function readsAsTaught(evaluator: Evaluator, model: StateDict, own: Split, confidence: number): Promise<boolean[]> {
-  const size = own.rows * own.cols;
-  const images = new Float32Array(own.count * size);
-  fillImages(own, 0, own.count, images);
+  const images = new Float32Array(own.count * exampleSize(own));
+  fillImages(own, 0, own.count, images, Normalizer.for(own, evaluator.normalize));
   const logp = await evaluator.logProbs(model, images, own.count);
   const classes = logp.length / own.count;
   return Array.from(own.labels, (label, i) => logp[i * classes + label] >= Math.log(confidence));
@@ -188,37 +192,40 @@ export async function readsAsTaught(evaluator: Evaluator, model: StateDict, own:
  * recipe's confidence (checked every `checkEvery` steps on the examples as given, not
  * augmented) or `maxSteps` have run. Stopping as soon as the examples are learned is what keeps
  * the rest of what the model knew: each further step only pulls it away from the shipped
- * weights. It steps the TrainingLoop directly: a fine-tune has no epochs or checkpoints; the
- * caller evaluates what it keeps (the page checks its export on the whole test set).
+ * weights. It drives a Stepper directly: a fine-tune has no epochs or checkpoints; the caller
+ * evaluates what it keeps (the page checks its export on the whole test set).
  */
-export async function fineTune({ net, model, own, base, runtime, recipe = FINE_TUNE, onStep }: FineTuneInput): Promise<FineTuned> {
+export async function fineTune({
+  net,
+  model,
+  own,
+  base,
+  runtime,
+  recipe = FINE_TUNE,
+  normalize = MNIST_NORMALIZATION,
+  onStep,
+}: FineTuneInput): Promise<FineTuned> {
   const config = fineTuneConfig(recipe);
   const masks = dropoutMasks(net, recipe.batchSize);
-  const optimizer: StateDict = new Map(
-    net.parameterSpecs.flatMap((p) =>
-      optimizerSlots(config.optimizer).map((slot) => [slotName(p.name, slot), { shape: p.shape, data: new Float32Array(numel(p.shape)) }] as const),
-    ),
-  );
-  const start: ResumePoint = { model, optimizer, position: { epoch: 0, batch: 0, step: 0 }, metrics: [], savedAt: 'the model being tuned' };
   if (!(recipe.checkEvery >= 1 && recipe.escalateEvery >= 1)) throw new Error('fine-tuning: checkEvery and escalateEvery must be at least 1 step');
-  const evaluator = await Evaluator.create(net, runtime);
-  let loop: TrainingLoop | undefined;
+  const evaluator = await Evaluator.create(net, runtime, normalize);
+  let stepper: Stepper | undefined;
   try {
     let learned = await readsAsTaught(evaluator, model, own, recipe.confidence);
     if (learned.every(Boolean)) return { model: copyState(model), steps: 0, learned };
-    const batches = new MixedBatches(own, base, recipe, masks);
-    loop = await TrainingLoop.create(net, config, { runtime }, start); // it only steps: no epochs, evaluation or snapshots
+    const batches = new MixedBatches(own, base, recipe, masks, normalize);
+    stepper = Stepper.create(net, config, runtime, { model, from: 'the model being tuned' }); // fresh optimizer state
     let steps = 0;
     while (steps < recipe.maxSteps && !learned.every(Boolean)) {
-      const { loss } = await loop.step(batches.batch(steps, ownPlaces(recipe, steps)), recipe.lr);
+      const { loss } = await stepper.step(batches.batch(steps, ownPlaces(recipe, steps)), recipe.lr, steps);
       if (!Number.isFinite(loss)) throw new DivergedError(`fine-tuning diverged: the loss became ${loss} at step ${steps + 1} (lr ${recipe.lr})`);
       steps++;
       onStep?.(steps, loss);
-      if (steps % recipe.checkEvery === 0 || steps === recipe.maxSteps) learned = await readsAsTaught(evaluator, loop.modelState(), own, recipe.confidence);
+      if (steps % recipe.checkEvery === 0 || steps === recipe.maxSteps) learned = await readsAsTaught(evaluator, stepper.modelState(), own, recipe.confidence);
     }
-    return { model: copyState(loop.modelState()), steps, learned };
+    return { model: copyState(stepper.modelState()), steps, learned };
   } finally {
     await evaluator.release();
-    await loop?.close();
+    await stepper?.close();
   }
 }

@@ -3,10 +3,10 @@
  * between two evaluations of the same test split (before and after), and the one sentence the
  * draw page shows when teaching conflicted with MNIST. Pure: it reads two EvalResults.
  */
-import type { EvalResult } from './evaluator.js';
+import type { ClassifierResult } from './evaluator.js';
 
-/** What the comparison reads of an evaluation (an EvalResult, or an export's Verification). */
-export type Scored = Pick<EvalResult, 'correct' | 'count' | 'confusion'>;
+/** What the comparison reads of an evaluation (a classifier's EvalResult, or an export's Verification). */
+export type Scored = Pick<ClassifierResult, 'correct' | 'count' | 'confusion'>;
 
 /** Images of class `label` read as class `as`, as fractions of that class, before and after. */
 export interface GrownConfusion {

@@ -1,17 +1,45 @@
-/** Whether a network can train on a data set: the same check for `--model` files and the training page's models. */
-import { CLASSES, type Split } from '../../data/dataset.js';
+/**
+ * Whether a network can train on a data set: one check for `--model` files, the training
+ * page's models and the library's Trainer, so each refuses a mismatch in the same words.
+ */
+import { exampleSize, type Split } from '../../data/dataset.js';
 import { classCount } from '../../model/graphs.js';
+import { isClassification } from '../../model/loss.js';
 import type { Network } from '../../model/network.js';
 
+const shapeText = (shape: readonly number[]) => `[${shape.join(',')}]`;
+
 /**
- * Why `net` cannot train on `data`'s images and classes, or undefined if it can. Without
- * `classes` known, it emits the network to count them, which throws a ModelError naming a
- * layer that does not fit.
+ * Why `net` cannot train on `data`'s examples and labels, or undefined if it can. Without
+ * `outputs` known, it emits the network to count them, which throws a ModelError naming a
+ * layer that does not fit. The labels are checked as the network's loss reads them: class
+ * indices below its outputs, or one float per output.
  */
-export function dataMismatch(net: Network, data: Split, known?: number): string | undefined {
-  const images = [1, data.rows, data.cols];
-  if (net.inputShape.join() !== images.join()) return `the model takes [${net.inputShape.join(',')}] images; the data gives [${images.join(',')}]`;
-  const classes = known ?? classCount(net);
-  if (classes !== CLASSES) return `the model gives ${classes} outputs per image; the data has ${CLASSES} classes (0-9)`;
+export function dataMismatch(net: Network, data: Split, outputs?: number): string | undefined {
+  if (shapeText(net.inputShape) !== shapeText(data.shape))
+    return `the model takes ${shapeText(net.inputShape)} images; the data gives ${shapeText(data.shape)}`;
+  const k = outputs ?? classCount(net);
+  if (data.classNames && data.classNames.length !== k) {
+    return `the model gives ${k} outputs per image; the data has ${data.classNames.length} classes`;
+  }
+  return dataProblem(data, k, isClassification(net.options.loss));
+}
+
+/** What is wrong with a split's arrays themselves (their sizes, the labels' type and range), or undefined. */
+export function dataProblem(data: Split, outputs: number, classification: boolean): string | undefined {
+  if (!(Number.isInteger(data.count) && data.count >= 1)) return `the data holds ${data.count} examples; it needs at least one`;
+  const size = exampleSize(data);
+  if (data.images.length !== data.count * size) {
+    return `the data's inputs hold ${data.images.length} values, not ${data.count} examples of ${shapeText(data.shape)} (${data.count * size})`;
+  }
+  if (classification) {
+    if (data.labels instanceof Float32Array) return 'the labels are floats; a classification loss takes class indices (Uint8Array, Uint16Array, Int32Array)';
+    if (data.labels.length !== data.count) return `the data has ${data.labels.length} labels for ${data.count} examples`;
+    const bad = data.labels.findIndex((l) => !(l >= 0 && l < outputs));
+    if (bad >= 0) return `label ${data.labels[bad]} (example ${bad}) is out of range: the model gives ${outputs} classes (0-${outputs - 1})`;
+    return undefined;
+  }
+  if (!(data.labels instanceof Float32Array)) return 'the labels are class indices; a regression loss takes float targets (a Float32Array)';
+  if (data.labels.length !== data.count * outputs) return `the data has ${data.labels.length} target values, not ${data.count} examples of ${outputs}`;
   return undefined;
 }

@@ -4,6 +4,7 @@
  * x0.1 every 7 epochs, batch 128, rotation within +-7 degrees and shift within +-2 px, 15
  * epochs, seed 1; dropout as the model has it (the seed CNN's is 0.1).
  */
+import { MNIST_NORMALIZATION, type Normalization } from '../../data/normalize.js';
 import type { TrainConfig } from './config.js';
 import type { Schedule } from './schedule.js';
 
@@ -35,3 +36,6 @@ export const ONECYCLE: Schedule = { kind: 'onecycle', pctStart: 0.3, divFactor: 
 export function recipe(changes: Partial<TrainConfig> = {}): TrainConfig {
   return { ...structuredClone(DEFAULT_RECIPE), ...changes };
 }
+
+/** The input normalisation a recipe applies: its own, else MNIST's (the default, and what runs recorded before it was configurable used). */
+export const normalizationOf = (config: Pick<TrainConfig, 'normalize'>): Normalization => config.normalize ?? MNIST_NORMALIZATION;

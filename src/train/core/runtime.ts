@@ -4,8 +4,10 @@
  * the core itself imports only the types both share (onnxruntime-common).
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { Split } from '../../data/dataset.js';
 import type { Graph } from '../../graph/builder.js';
 import { type Lowering, serializeModel } from '../../graph/serialize.js';
+import type { BatchOptions, BatchSource } from './batch-source.js';
 import { OPSET } from './opset.js';
 
 export type { InferenceSession, Tensor };
@@ -27,6 +29,8 @@ export interface Runtime {
   lowering?(): Promise<Lowering | undefined>;
   /** True when its sessions need portable graphs (GraphOptions.portable: onnxruntime-web on WebGPU): the training step's and the Evaluator's. */
   readonly portable?: boolean;
+  /** Where training batches are made: absent, in the caller's thread (InlineBatches); Node's binding uses a worker thread. */
+  batchSource?(split: Split, options: BatchOptions): Promise<BatchSource>;
 }
 
 /** `graph` serialised as `runtime` runs it: the core's opset, rewritten by the runtime's lowering if it has one. */

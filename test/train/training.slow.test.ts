@@ -11,7 +11,7 @@ import { type Dataset, loadDataset } from '../../src/data/mnist.node.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { latestCheckpointDir, loadCheckpoint } from '../../src/train/checkpoint.js';
 import type { EpochMetrics, TrainConfig } from '../../src/train/core/config.js';
-import { DivergedError, Trainer, type TrainCheckpoint } from '../../src/train/trainer.js';
+import { DivergedError, type TrainCheckpoint, TrainingRun } from '../../src/train/training-run.js';
 import { readSafetensors } from '../../src/util/safetensors.node.js';
 import { quickConfig } from '../helpers/train.js';
 
@@ -26,10 +26,14 @@ const runDir = () => mkdtempSync(join(tmpdir(), 'train-'));
 
 async function train(config: TrainConfig, dir = runDir(), resume?: TrainCheckpoint) {
   const net = seedCnn({ dropout: config.dropout });
-  const trainer = await Trainer.create(net, config, data, dir, resume);
+  const trainer = await TrainingRun.create(net, config, data, dir, resume);
   const losses: number[] = [];
   try {
-    await trainer.run({ onBatch: (b) => losses.push(b.loss) });
+    await trainer.run({
+      onStep: (b) => {
+        losses.push(b.loss);
+      },
+    });
     const state = new Map([...trainer.modelState()].map(([k, v]) => [k, Float32Array.from(v.data)]));
     return { dir, losses, state, metrics: [...trainer.history] as EpochMetrics[] };
   } finally {

@@ -16,8 +16,9 @@ import { copyState, type StateDict } from '../../src/model/network.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { latestCheckpointDir } from '../../src/train/checkpoint.js';
 import { recipe } from '../../src/train/core/recipe.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { TrainingRun } from '../../src/train/training-run.js';
 import { lines, runCli } from '../helpers/cli.js';
+import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 
 const net = seedCnn();
 let data: Dataset;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   data = loadDataset();
   runDir = mkdtempSync(join(tmpdir(), 'export-'));
   // A briefly trained network, so that BatchNorm statistics and weights are far from their initial values.
-  const trainer = await Trainer.create(
+  const trainer = await TrainingRun.create(
     net,
     recipe({ epochs: 1, batchSize: 64, schedule: { kind: 'constant' }, seed: 3, dropout: 0.1, augment: null, trainLimit: 2000, testLimit: 500, threads: 2 }),
     data,
@@ -59,7 +60,7 @@ describe('the inference graph', () => {
 
   test('agrees with the checkpoint evaluation graph within 1e-4 on 2,000 real test images', async () => {
     const bytes = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, state)));
-    const v = await verifyExport(net, state, bytes, head(data.test, 2000));
+    const v = await verifyExport(net, state, bytes, head(data.test, 2000), MNIST_NORMALIZATION);
     expect(v.count).toBe(2000);
     expect(v.maxProbabilityDifference).toBeLessThan(1e-4);
     expect(v.disagreements).toBe(0);
@@ -72,7 +73,7 @@ describe('the inference graph', () => {
     const folded = foldBatchNorm(net, state);
     const w = folded.get('conv6.weight')!;
     folded.set('conv6.weight', { shape: w.shape, data: w.data.map((x) => x * 1.5) });
-    const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 500));
+    const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 500), MNIST_NORMALIZATION);
     expect(() => assertFaithful(v)).toThrow(ExportError);
     expect(() => assertFaithful(v)).toThrow(/max probability difference .* \(limit 0\.0001\), \d+ different predictions; nothing was written/);
   });
@@ -131,7 +132,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
     const broken = withValue('conv1.bias', 0, NaN);
     const folded = foldBatchNorm(net, state);
     folded.get('conv1.bias')!.data[0] = NaN;
-    const v = await verifyExport(net, broken, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200));
+    const v = await verifyExport(net, broken, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200), MNIST_NORMALIZATION);
     expect(v.nonFiniteEvaluation).toBe(200);
     expect(v.nonFiniteExported).toBe(200);
     expect(Number.isNaN(v.maxProbabilityDifference)).toBe(true);
@@ -143,7 +144,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
   test('NaN from the exported model alone is refused', async () => {
     const folded = foldBatchNorm(net, state);
     folded.get('conv6.weight')!.data[0] = NaN;
-    const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200));
+    const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200), MNIST_NORMALIZATION);
     expect(v.nonFiniteEvaluation).toBe(0);
     expect(v.nonFiniteExported).toBe(200);
     expect(() => assertFaithful(v)).toThrow('the exported model gives NaN or infinite outputs on 200 of 200 test images; nothing was written');

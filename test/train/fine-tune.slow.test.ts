@@ -15,7 +15,7 @@ import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.nod
 import { foldedStateFromModel, WeightsError } from '../../src/export/model-weights.js';
 import { PROBABILITIES } from '../../src/export/model-io.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { Evaluator } from '../../src/train/core/evaluator.js';
+import { classifierResult, Evaluator } from '../../src/train/core/evaluator.js';
 import { FINE_TUNE, fineTune, MixedBatches, ownExamples, ownPlaces, readsAsTaught } from '../../src/train/core/fine-tune.js';
 import { forgettingNote } from '../../src/train/core/forgetting.js';
 import { trainStepGraph } from '../../src/model/graphs.js';
@@ -26,6 +26,7 @@ import { ROOT } from '../helpers/cli.js';
 import { digitLabel, firstOf } from '../helpers/digits.js';
 import { drawnDigit } from '../helpers/drawn.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
+import { MNIST_NORMALIZATION, Normalizer } from '../../src/data/normalize.js';
 
 const shippedBytes = () => new Uint8Array(readFileSync(join(ROOT, 'models/mnist.onnx')));
 const folded = seedCnn().withBatchNormFolded();
@@ -44,8 +45,8 @@ describe('an exported model read back for fine-tuning', () => {
     const state = foldedStateFromModel(shippedBytes(), folded);
     const n = 1000;
     const normalized = new Float32Array(n * 784);
-    fillImages(testSet, 0, n, normalized);
-    const evaluator = await Evaluator.create(folded, nodeRuntime({ threads: 1 }));
+    fillImages(testSet, 0, n, normalized, Normalizer.for(testSet, MNIST_NORMALIZATION));
+    const evaluator = await Evaluator.create(folded, nodeRuntime({ threads: 1 }), MNIST_NORMALIZATION);
     const logp = await evaluator.logProbs(state, normalized, n);
     await evaluator.release();
     const session = await ort.InferenceSession.create(shippedBytes());
@@ -78,7 +79,7 @@ describe('fine-tuning batches', () => {
     const masks = trainStepGraph(folded, recipe.batchSize, DEFAULT_SGD).masks;
     const collect = () => {
       const out: { labels: number[]; images: Float32Array }[] = [];
-      const batches = new MixedBatches(own, train, recipe, masks);
+      const batches = new MixedBatches(own, train, recipe, masks, MNIST_NORMALIZATION);
       for (let step = 0; step < recipe.maxSteps; step++) {
         const b = batches.batch(step);
         out.push({ labels: Array.from(b.labels, Number), images: b.images.slice() });
@@ -104,13 +105,13 @@ describe('teaching the shipped model', () => {
     const own = ownExamples(inputs, labels);
     const runtime = nodeRuntime({ threads: 1 });
     const model = foldedStateFromModel(shippedBytes(), folded);
-    const evaluator = await Evaluator.create(folded, runtime);
+    const evaluator = await Evaluator.create(folded, runtime, MNIST_NORMALIZATION);
     try {
       const before = await readsAsTaught(evaluator, model, own, 0.5);
       const losses: number[] = [];
       const tuned = await fineTune({ net: folded, model, own, base: train, runtime, onStep: (_, loss) => losses.push(loss) });
       const after = await readsAsTaught(evaluator, tuned.model, own, 0.5);
-      const [was, now] = [await evaluator.evaluate(model, testSet), await evaluator.evaluate(tuned.model, testSet)];
+      const [was, now] = [classifierResult(await evaluator.evaluate(model, testSet)), classifierResult(await evaluator.evaluate(tuned.model, testSet))];
       const note = forgettingNote(was, now);
       console.log(
         `teach ${labels.join('')}: ${after.filter(Boolean).length}/${labels.length} read as taught after ${tuned.steps} steps, MNIST ${((100 * now.correct) / now.count).toFixed(2)}%; ${note ?? 'no note'}`,

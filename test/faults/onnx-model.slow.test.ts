@@ -98,7 +98,7 @@ const cases: [string, (file: string) => string, () => string][] = [
   ],
   [
     'an output of 5 classes',
-    (f) => `error: ${f}: the model gives 5 outputs per image; the data has 10 classes (0-9)`,
+    (f) => `error: ${f}: the model gives 5 outputs per image; the data has 10 classes`,
     () =>
       edited('five', 'lenet5', (m) => {
         for (const t of m.graph!.initializer!) {

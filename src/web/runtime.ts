@@ -1,12 +1,13 @@
 /**
- * The page's binding of the training core: onnxruntime-web as a `Runtime` (tensors and
+ * The browser's binding of the training core: onnxruntime-web as a `Runtime` (tensors and
  * sessions), the counterpart of src/train/node-runtime.ts for Node. On WebAssembly, or on
  * WebGPU with portable graphs (the ops its provider runs) whose first runs are checked against
- * WebAssembly (shared/checked-session.ts).
+ * WebAssembly (checked-session.ts). Batches are made in the caller's thread (a page runs
+ * training in a Worker).
  */
-import type { InferenceSession, Runtime, SessionRole, Tensor } from '../../src/train/core/runtime.js';
-import { type Backend, type Ort, openSession } from '../shared/backend.js';
-import { type CheckReport, CheckedSession } from '../shared/checked-session.js';
+import type { InferenceSession, Runtime, SessionRole, Tensor } from '../train/core/runtime.js';
+import { type Backend, type Ort, openSession } from './backend.js';
+import { type CheckReport, CheckedSession } from './checked-session.js';
 type Feeds = InferenceSession.FeedsType;
 type Fetches = InferenceSession.FetchesType;
 type RunOptions = InferenceSession.RunOptions;

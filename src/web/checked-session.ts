@@ -4,11 +4,11 @@
  * results are used; the first time they do not (or WebGPU fails), the session falls back to
  * WebAssembly for good and hands back the WebAssembly results, so nothing wrong is ever used.
  * onnxruntime-web 1.30's WebGPU kernels are wrong for some shapes (docs/upstream-reports.md):
- * a network the pages have never seen (an imported .onnx) may hit one, and this is how the
- * pages find out instead of training on wrong numbers.
+ * a network never seen before (an imported .onnx) may hit one, and this is how the library and
+ * the pages find out instead of training on wrong numbers.
  */
-import { type Agreement, agrees, compareOutputs, describeAgreement, emptyAgreement } from '../../src/train/core/agreement.js';
-import type { InferenceSession } from '../../src/train/core/runtime.js';
+import { type Agreement, agrees, compareOutputs, describeAgreement, emptyAgreement } from '../train/core/agreement.js';
+import type { InferenceSession } from '../train/core/runtime.js';
 import type { Backend } from './backend.js';
 
 type Feeds = InferenceSession.FeedsType;

@@ -16,12 +16,40 @@ export function oneLine(e: unknown): string | undefined {
   return undefined;
 }
 
+/** What the command is waiting for now, named for the error should it never finish (see `settled`). */
+let awaiting: string | undefined;
+
+/**
+ * `work`, awaited under a name: if the process runs out of things to do while it is pending (a
+ * model file whose top-level await never settles), the command fails in one line naming it
+ * instead of exiting 0 with nothing done.
+ */
+export async function settled<T>(what: string, work: Promise<T>): Promise<T> {
+  awaiting = what;
+  try {
+    return await work;
+  } finally {
+    awaiting = undefined;
+  }
+}
+
 export function runCommand(main: () => Promise<void>): void {
-  main().catch((e: unknown) => {
-    const line = oneLine(e);
-    console.error(line === undefined ? e : `error: ${line}`);
+  let finished = false;
+  // Node exits when nothing is left to do, even with the command's promise unsettled (exit 0, no output).
+  process.once('beforeExit', () => {
+    if (finished) return;
+    console.error(`error: ${awaiting ?? 'the command'}: never finished (a top-level await that never settles?)`);
     process.exit(1);
   });
+  main()
+    .then(() => {
+      finished = true;
+    })
+    .catch((e: unknown) => {
+      const line = oneLine(e);
+      console.error(line === undefined ? e : `error: ${line}`);
+      process.exit(1);
+    });
 }
 
 /** A checkpoint passed over on resume or export, as one warning line on stderr. */

@@ -1,5 +1,5 @@
 /**
- * `npm run export -- --checkpoint runs/<name> [--out models/mnist.onnx]`: the inference-only
+ * `npm run export -- --checkpoint runs/<name> --out models/mine.onnx [--force]`: the inference-only
  * model (BatchNorm folded, no Dropout, normalisation inside), verified against the
  * checkpoint's evaluation graph on the whole test set before anything is written.
  * The output place is checked first, so a bad --out fails at once; the .onnx and its .json
@@ -27,15 +27,17 @@ import { nonEmptyPath, parseCommand } from './parse.js';
 const program = new Command('export')
   .description('Export a checkpoint as an inference-only ONNX model with a model card')
   .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or one checkpoint folder', nonEmptyPath)
-  .option('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', nonEmptyPath, 'models/mnist.onnx')
+  .requiredOption('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', nonEmptyPath)
+  .option('--force', 'replace --out and its card if they exist (never without it)', false)
   .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)', nonEmptyPath)
   .option('--model <file>', "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)", nonEmptyPath);
 
-/** Fails fast, before the checkpoint is read, when the files could not be written. */
-function checkOutputs(files: readonly string[]): void {
+/** Fails fast, before the checkpoint is read, when the files could not be written, or exist and `force` was not given. */
+function checkOutputs(files: readonly string[], force: boolean): void {
   for (const file of files) {
     const why = unwritableReason(file);
     if (why) throw new FileError(file, `cannot write: ${why}`);
+    if (!force && existsSync(file)) throw new FileError(file, 'exists: export replaces a file only with --force (choose another --out, or pass --force)');
   }
   if (existsSync(dirname(files[0]))) probeWritable(files[0]);
 }
@@ -73,10 +75,10 @@ function recordedAt(path: string): { record: ModelRecord | undefined; runDir: st
 }
 
 runCommand(async () => {
-  const o = parseCommand(program).opts<{ checkpoint: string; out: string; dataDir?: string; model?: string }>();
+  const o = parseCommand(program).opts<{ checkpoint: string; out: string; force: boolean; dataDir?: string; model?: string }>();
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
   const cardFile = cardFileFor(o.out);
-  checkOutputs([o.out, cardFile]);
+  checkOutputs([o.out, cardFile], o.force);
   const { record, runDir } = recordedAt(o.checkpoint);
   const model = o.model === undefined ? await recordedModel(record, runDir) : await loadModelFile(o.model);
   if (o.model !== undefined) assertSameModel(model, record, o.checkpoint);

@@ -16,8 +16,8 @@ import type onnxProto from 'onnx-proto';
 import { checkExternalData, parseModelFile } from '../export/model-file.node.js';
 import { onnx } from '../graph/serialize.js';
 import { classCount } from '../model/graphs.js';
-import { ImportError, importOnnx } from '../model/onnx-import.js';
-import { ModelExportsError, networkFromExports } from '../model/model-exports.js';
+import { importOnnx } from '../model/onnx-import.js';
+import { networkFromExports } from '../model/model-exports.js';
 import { Module } from '../model/module.js';
 import type { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
@@ -26,6 +26,8 @@ import { decodeModelState } from '../train/core/state-file.js';
 import { readFileOr } from '../util/read-file.node.js';
 import { ExpectedError, FileError } from '../util/errors.js';
 import { sha256Hex } from '../util/sha256.node.js';
+import { localImports } from '../util/module-graph.node.js';
+import { settled } from './errors.js';
 
 const MODEL_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
@@ -39,6 +41,9 @@ export interface ModelChoice {
   source?: Uint8Array;
 }
 
+/** A model's one-line problem (an ImportError, a ModelExportsError, a ModelError naming a layer) as an error naming its file too. */
+const namingFile = (file: string, e: unknown): unknown => (e instanceof ExpectedError && !(e instanceof FileError) ? new FileError(file, e.message) : e);
+
 /** How a model is named to the user: its file as given, or the built-in one. */
 export const modelLabel = (record: ModelRecord | undefined): string => record?.file ?? 'the built-in seed CNN';
 
@@ -47,8 +52,7 @@ function classesOf(net: Network, file: string): number {
   try {
     return classCount(net);
   } catch (e) {
-    if (e instanceof ExpectedError) throw new FileError(file, e.message);
-    throw e;
+    throw namingFile(file, e);
   }
 }
 
@@ -99,8 +103,7 @@ function loadOnnxModel(file: string, path: string, source: Uint8Array): ModelCho
   try {
     ({ net } = importOnnx(withExternalData(path, source), basename(path, '.onnx')));
   } catch (e) {
-    if (e instanceof ImportError) throw new FileError(file, e.message);
-    throw e;
+    throw namingFile(file, e);
   }
   return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source) }, source };
 }
@@ -116,7 +119,7 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
   if (ext === '.onnx') return loadOnnxModel(file, path, source);
   let exports: Record<string, unknown>;
   try {
-    exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    exports = (await settled(file, import(pathToFileURL(path).href))) as Record<string, unknown>;
   } catch (e) {
     throw new FileError(file, `failed to load: ${firstLine(e)}`);
   }
@@ -124,8 +127,7 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
   try {
     net = networkFromExports(basename(path, ext), exports);
   } catch (e) {
-    if (e instanceof ModelExportsError) throw new FileError(file, e.message);
-    throw e;
+    throw namingFile(file, e);
   }
   if (!(net.root instanceof Module)) {
     // Node loaded the file as CommonJS, and with it a second copy of this package, whose layers
@@ -135,7 +137,37 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
       'was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: rename it to .mts, or add "type": "module"',
     );
   }
-  return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source) }, source };
+  const imports = importHashes(path);
+  return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source), ...(imports && { imports }) }, source };
+}
+
+/**
+ * The SHA-256 of each local file a model file imports (helpers beside it), so that a run can
+ * tell when one of them changed (a ReLU edited to Tanh in ./helper.ts trains another network);
+ * undefined when it imports none.
+ */
+function importHashes(path: string): Record<string, string> | undefined {
+  const files = localImports(path);
+  return files.length ? Object.fromEntries(files.map((f) => [f, sha256Hex(readFileSync(f))])) : undefined;
+}
+
+/** The first file a recorded model imports that is gone or now holds other bytes, as an error naming it; undefined when all are as recorded. */
+function changedImport(record: ModelRecord): FileError | undefined {
+  for (const [file, sha256] of Object.entries(record.imports ?? {})) {
+    let now: string;
+    try {
+      now = sha256Hex(readFileSync(file));
+    } catch {
+      return new FileError(file, `imported by the run's model file ${record.file}, is gone; restore it or start a new run`);
+    }
+    if (now !== sha256) {
+      return new FileError(
+        file,
+        `imported by the run's model file ${record.file}, edited since the run started (SHA-256 ${sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...): the run would train another network; restore it or start a new run`,
+      );
+    }
+  }
+  return undefined;
 }
 
 /** The run folder's copy of a model file (`model.ts`). */
@@ -152,7 +184,8 @@ export async function recordedModel(record: ModelRecord | undefined, runDir: str
   try {
     bytes = readFileSync(record.file);
   } catch {
-    throw new FileError(record.file, `the run's model file is gone; the run keeps a copy: pass --model ${copy}`);
+    // Restored where it was, the copy finds what it imports (the package, its helpers) as the original did.
+    throw new FileError(record.file, `the run's model file is gone; the run keeps a copy: restore it (cp ${copy} ${record.file}), or pass --model ${copy}`);
   }
   const now = sha256Hex(bytes);
   if (now !== record.sha256) {
@@ -161,12 +194,18 @@ export async function recordedModel(record: ModelRecord | undefined, runDir: str
       `edited since the run started (SHA-256 ${record.sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it (the run keeps a copy: ${copy}) or start a new run`,
     );
   }
+  const changed = changedImport(record);
+  if (changed) throw changed;
   return loadModelFile(record.file);
 }
 
 /** Refuses a --model given to a run that trains another one (compared by content, so a moved copy is fine). */
 export function assertSameModel(given: ModelChoice, recorded: ModelRecord | undefined, what: string): void {
-  if (given.record?.sha256 === recorded?.sha256) return;
+  if (given.record?.sha256 === recorded?.sha256) {
+    const changed = recorded && changedImport(recorded);
+    if (changed) throw changed;
+    return;
+  }
   throw new ExpectedError(
     `--model ${given.record?.file ?? ''}: ${what} trains ${modelLabel(recorded)}${recorded ? ` (SHA-256 ${recorded.sha256.slice(0, 12)}...)` : ''}, not this model; start a new run to train it`,
   );

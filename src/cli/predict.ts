@@ -24,6 +24,12 @@ async function readInput(file: string): Promise<Float32Array> {
 
 const pct = (p: number) => `${(100 * p).toFixed(2)}%`;
 
+/**
+ * A file name as it may go to a terminal: control characters (an escape sequence can clear the
+ * screen or fake an answer; a newline, a line) written as JSON writes them, `\u001b`.
+ */
+const printable = (name: string): string => name.replace(/\p{Cc}/gu, (c) => JSON.stringify(c).slice(1, -1));
+
 const program = new Command('predict')
   .description('Classify pictures of handwritten digits with the exported ONNX model')
   .argument('<images...>', "image files, folders of them, or '-' to read paths from stdin (one per line)")
@@ -67,10 +73,11 @@ runCommand(async () => {
 
   if (o.json) console.log(JSON.stringify(outcomes, null, 2));
   for (const outcome of outcomes) {
-    if ('error' in outcome) console.error(`error: ${outcome.file}: ${outcome.error}`);
+    const file = printable(outcome.file);
+    if ('error' in outcome) console.error(`error: ${file}: ${outcome.error}`);
     else if (!o.json) {
       const { digit, probability, runnerUp } = outcome.prediction;
-      console.log(`${outcome.file}: ${digit} (${pct(probability)}), runner-up ${runnerUp.digit} (${pct(runnerUp.probability)})`);
+      console.log(`${file}: ${digit} (${pct(probability)}), runner-up ${runnerUp.digit} (${pct(runnerUp.probability)})`);
     }
   }
   if (outcomes.some((x) => 'error' in x)) process.exitCode = 1;

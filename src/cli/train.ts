@@ -17,7 +17,8 @@ import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
 import { formatProfile, type ProfileSummary } from '../train/profile.js';
-import { environmentSwitches } from '../train/node-runtime.js';
+import { environmentSwitches, machineMemory } from '../train/node-runtime.js';
+import { estimateMemory, memoryProblem } from '../train/core/memory.js';
 import { type ProfileOptions, type TrainCheckpoint, TrainingRun } from '../train/training-run.js';
 import { UsageError, runCommand, warnSkipped } from './errors.js';
 import {
@@ -27,11 +28,15 @@ import {
   loadModelFile,
   type ModelChoice,
   modelCopyName,
+  modelLabel,
   recordedModel,
   withInitialWeights,
 } from './model-file.js';
 import { frozenParameters } from '../train/core/freeze.js';
 import { timestamp } from '../util/timestamp.js';
+import { FileError } from '../util/errors.js';
+import { ModelError } from '../model/network.js';
+import { BrokenModelError } from '../train/core/training-loop.js';
 import {
   emaDecay,
   nonEmptyPath,
@@ -78,6 +83,7 @@ interface Options {
   dataDir?: string;
   profile?: number | true;
   emaDecay?: number;
+  memoryCheck: boolean;
 }
 
 function toConfig(o: Options): TrainConfig {
@@ -152,6 +158,7 @@ const program = new Command('train')
     patternList,
   )
   .option('--freeze <patterns>', 'do not train the parameters these comma-separated name patterns select', patternList)
+  .option('--no-memory-check', "train even when the run's estimated memory exceeds 80% of the machine's")
   .option(
     '--init <file>',
     'start from these weights: a state dict as safetensors with PyTorch names (safetensors.torch.save_file(model.state_dict(), ...))',
@@ -262,6 +269,13 @@ function checkPosition(checkpoint: TrainCheckpoint, config: TrainConfig, data: D
   );
 }
 
+/** Refuses, before anything is allocated, a run whose estimated memory exceeds the machine's budget (core/memory.ts). */
+function assertFitsMemory(model: ModelChoice, config: TrainConfig): void {
+  const { budget, where } = machineMemory();
+  const problem = memoryProblem(estimateMemory(model.net.withDropout(config.dropout), config, frozenParameters(model.net, config)), budget, where);
+  if (problem) throw new UsageError(`${modelLabel(model.record)}: ${problem}; pass --no-memory-check to go ahead`);
+}
+
 const PROFILE_WARMUP = 5;
 
 function printProfile(summary: ProfileSummary, trace: string): void {
@@ -306,6 +320,7 @@ runCommand(async () => {
     // A run with no checkpoint yet starts again from its --init weights, which must not have changed.
     if (!resume && config.init) model = withInitialWeights(model, config.init.file, config.init).model;
     assertFitsData(model, data.train);
+    if (o.memoryCheck) assertFitsMemory(model, config);
   } else {
     model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
     config = { ...toConfig(o), ...(model.record && { model: model.record }) };
@@ -314,6 +329,7 @@ runCommand(async () => {
     checkLimits(config, data, fromFlag);
     assertFitsData(model, data.train);
     frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder
+    if (o.memoryCheck) assertFitsMemory(model, config);
     // The run keeps a copy of its model file beside run.json, for the record and to restore it.
     const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
     folder = o.out ? createRunFolder(o.out, config, files) : createUniqueRunFolder(join('runs', timestamp()), config, files);
@@ -321,7 +337,13 @@ runCommand(async () => {
   const out = folder.dir;
   const profile: ProfileOptions | undefined =
     o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
-  const run = await TrainingRun.create(model.net, config, data, out, resume, profile);
+  let run: TrainingRun;
+  try {
+    run = await TrainingRun.create(model.net, config, data, out, resume, profile);
+  } catch (e) {
+    folder.discard(); // a new folder that a refused model would leave behind blocks the same --out
+    throw e instanceof ModelError ? new FileError(modelLabel(model.record), e.message) : e;
+  }
   console.log(`run folder: ${out}  (${run.stepsPerEpoch} steps per epoch)`);
   if (run.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);
   process.once('SIGINT', () => {
@@ -329,7 +351,12 @@ runCommand(async () => {
     console.error(`\ninterrupted: the last complete checkpoint is ${last}; continue with --out ${out} --resume`);
     process.exit(130); // the run's lock is given back on exit
   });
-  await run.run(consoleProgress(config.epochs));
+  try {
+    await run.run(consoleProgress(config.epochs));
+  } catch (e) {
+    if (run.lastCheckpoint === undefined) folder.discard(); // nothing worth keeping, and it would block the same --out
+    throw e instanceof BrokenModelError ? new FileError(modelLabel(model.record), e.message) : e;
+  }
   await run.close();
   folder.release();
   const best = Math.max(...run.history.map((m) => m.test_acc ?? 0));

@@ -16,6 +16,8 @@ export interface Prediction {
 }
 
 const EXPECTED = ['N', 1, SIDE, SIDE];
+/** Images per run for a model whose batch size is free: the memory of one run stays bounded. */
+const CHUNK = 256;
 const DIGITS = 10;
 /** Float32 softmax rows are within a few ulps of [0,1] and of summing to 1; 1e-4 per class is far beyond that, far below any real error. */
 const TOLERANCE = 1e-4;
@@ -76,12 +78,14 @@ export class Classifier {
 
   /**
    * One prediction per 28x28 input (values in [0,1]). A model with a fixed batch size runs
-   * in chunks of that size, the last one padded with blank inputs whose outputs are dropped.
-   * Probabilities are passed on as the model gives them, NaN included (see nonFinite).
+   * in chunks of that size, the last one padded with blank inputs whose outputs are dropped;
+   * one with a free batch size in chunks of CHUNK, so that 12,000 pictures do not make one
+   * 12,000-image batch (3.2 GB). Probabilities are passed on as the model gives them, NaN
+   * included (see nonFinite).
    */
   async classify(inputs: readonly Float32Array[]): Promise<Prediction[]> {
     const predictions: Prediction[] = [];
-    const chunk = this.batchSize ?? Math.max(1, inputs.length);
+    const chunk = this.batchSize ?? CHUNK;
     for (let start = 0; start < inputs.length; start += chunk) {
       const part = inputs.slice(start, start + chunk);
       predictions.push(...(await this.run(part, this.batchSize ?? part.length)));

@@ -130,6 +130,17 @@ export interface GraphOptions {
   portable?: boolean;
 }
 
+/** Two values of one graph would have the same name (a model's state entry named like the training graph's own inputs, say). */
+export class NameTakenError extends Error {
+  constructor(
+    readonly valueName: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NameTakenError';
+  }
+}
+
 export class Graph {
   /** The tape, in emission order. */
   readonly nodes: Node[] = [];
@@ -153,9 +164,9 @@ export class Graph {
     return name;
   }
 
-  /** Takes `name` exactly; throws if the graph already uses it. */
+  /** Takes `name` exactly; throws a NameTakenError if the graph already uses it. */
   reserve(name: string): string {
-    if (this.names.has(name)) throw new Error(`graph '${this.name}' already has a value named '${name}'`);
+    if (this.names.has(name)) throw new NameTakenError(name, `graph '${this.name}' already has a value named '${name}'`);
     this.names.add(name);
     return name;
   }
@@ -208,7 +219,7 @@ export class Graph {
   output(tensor: Tensor, name: string = tensor.name): Tensor {
     let t = tensor;
     const taken = this.outputs.some((o) => o.name === name);
-    if (taken) throw new Error(`graph '${this.name}' already has an output named '${name}'`);
+    if (taken) throw new NameTakenError(name, `graph '${this.name}' already has an output named '${name}'`);
     if (t.name !== name || this.inputs.includes(t) || this.initializers.has(t.name)) {
       [t] = emit(Identity, [t], {}, { outputNames: [name] });
     }

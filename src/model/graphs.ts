@@ -6,23 +6,15 @@
  *    comes out as `<name>.next`, to be fed back on the next step.
  */
 import { gradients } from '../graph/autodiff.js';
-import { Graph, type GraphOptions, type Tensor } from '../graph/builder.js';
+import { Graph, type GraphOptions, NameTakenError, type Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph/optim.js';
 import type { Dim } from '../graph/shape.js';
 import { classifierOutput, correctCount, isClassification, type LossSpec, lossOf, outputsOf, targetShape } from './loss.js';
-import type { CallRecord, Network, StateBinding } from './network.js';
+import { AVERAGE_DECAY, CORRECT, GRAPH_NAMES, IMAGE, LOG_PROBS, LOSS, LR, OUTPUT, STEP, TARGET } from './graph-names.js';
+import { type CallRecord, ModelError, type Network, type StateBinding } from './network.js';
 
-export const IMAGE = 'input';
-export const TARGET = 'target';
-export const LOG_PROBS = 'log_probs';
-/** The evaluation graph's output for the regression losses: the network's output as it is. */
-export const OUTPUT = 'output';
-export const LR = 'lr';
-export const STEP = 'step';
-export const LOSS = 'loss';
-export const CORRECT = 'correct';
-export const AVERAGE_DECAY = 'average_decay';
+export { AVERAGE_DECAY, CORRECT, IMAGE, LOG_PROBS, LOSS, LR, OUTPUT, STEP, TARGET };
 
 /** Name of the output that carries the next value of a state entry. */
 export const next = (name: string): string => `${name}.next`;
@@ -30,6 +22,21 @@ export const next = (name: string): string => `${name}.next`;
 export const slotName = (param: string, slot: string): string => `${param}.${slot}`;
 /** Name of the moving average of a model state entry, e.g. `conv1.weight.average`. */
 export const averageName = (entry: string): string => `${entry}.average`;
+
+/**
+ * Runs `build`, turning a clash between a name of the model's state and one the graph gives its
+ * own values (`lr`, `loss`, `<name>.next`, `<name>.momentum_buffer`, ...) into a ModelError.
+ */
+function withOwnNames<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (!(e instanceof NameTakenError)) throw e;
+    throw new ModelError(
+      `the model has a parameter or buffer named '${e.valueName}', a name the training graph gives one of its own values (${GRAPH_NAMES.join(', ')}, <name>.next, <name>.<optimizer slot>, <name>.average, <layer>.mask): rename it`,
+    );
+  }
+}
 
 export interface DropoutMaskInput {
   name: string;
@@ -74,6 +81,10 @@ class GraphBinding implements StateBinding {
  * it is emitted (the summary reads shapes off it).
  */
 export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRecord) => void, options: GraphOptions = {}): Graph {
+  return withOwnNames(() => buildEvalGraph(net, batch, onCall, options));
+}
+
+function buildEvalGraph(net: Network, batch: Dim, onCall: ((call: CallRecord) => void) | undefined, options: GraphOptions): Graph {
   const graph = new Graph(`${net.name}-eval`, options);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const binding = new GraphBinding(net, graph);
@@ -164,11 +175,15 @@ export function dropoutMasks(net: Network, batch: number): DropoutMaskInput[] {
  * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, and `correct` (a count) for
  * the classification losses.
  */
-export function trainStepGraph(
+export function trainStepGraph(net: Network, batch: number, optimizer: OptimizerOptions, options: TrainStepOptions = {}): TrainStepGraph {
+  return withOwnNames(() => buildTrainStepGraph(net, batch, optimizer, options));
+}
+
+function buildTrainStepGraph(
   net: Network,
   batch: number,
   optimizer: OptimizerOptions,
-  { average = false, portable = false, frozen = new Set(), labelSmoothing }: TrainStepOptions = {},
+  { average = false, portable = false, frozen = new Set(), labelSmoothing }: TrainStepOptions,
 ): TrainStepGraph {
   const graph = new Graph(`${net.name}-train-step`, { portable });
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
@@ -191,7 +206,9 @@ export function trainStepGraph(
   const shapeOf = (name: string) => shapes.get(name) ?? fail(`no state entry '${name}'`);
   const updatedModel: [string, Tensor][] = [];
   params.forEach((p, i) => {
-    const grad = grads[i] ?? fail(`parameter '${p.name}' does not affect the loss`);
+    const grad = grads[i];
+    if (!grad)
+      throw new ModelError(`parameter '${p.name}' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze ${p.name})`);
     const shape = shapeOf(p.name);
     const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', shape));
     const updated = optimizerUpdate(optimizer, p, grad, slotInputs, { lr, step });

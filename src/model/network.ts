@@ -13,6 +13,7 @@ import { BatchNorm2d } from './layers/batch-norm.js';
 import { Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
 import { Identity } from './layers/reshape.js';
+import { GRAPH_NAMES } from './graph-names.js';
 import type { LossKind } from './loss.js';
 import { type Context, type Init, LayerInputError, type Mode, type Module, type StateEntry } from './module.js';
 
@@ -90,12 +91,26 @@ export interface NetworkOptions {
 }
 
 const child = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : name);
+
+const isControl = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f;
+
+/** Why `name` cannot name a state entry (safetensors reserves `__metadata__`; a checkpoint keeps one tensor per name), or undefined. */
+function stateNameProblem(name: string, earlier: readonly StateSpec[]): string | undefined {
+  if (name === '__metadata__') return "a parameter or buffer named '__metadata__', which safetensors files reserve: rename it";
+  if ([...name].some(isControl)) return `a parameter or buffer named ${JSON.stringify(name)}, with a control character: rename it`;
+  if (GRAPH_NAMES.includes(name))
+    return `a parameter or buffer named '${name}', a name the training graph gives one of its own inputs or outputs (${GRAPH_NAMES.join(', ')}): rename it`;
+  if (earlier.some((s) => s.name === name)) return `two parameters or buffers named '${name}' (a property name with a dot?): rename one`;
+  return undefined;
+}
 const describeAt = (path: string, m: Module) => (path ? `layer '${path}' (${m.describe()})` : `the model (${m.describe()})`);
 
 export class Network {
   /** Every module of the tree, root first, depth first, as substituted. */
   readonly modules: readonly NamedModule[];
   readonly stateSpecs: readonly StateSpec[];
+  /** Other names of shared state, as PyTorch's state_dict lists them: alias -> the entry's own name. */
+  readonly aliases: ReadonlyMap<string, string>;
   private readonly pathOf = new Map<Module, string>();
   private readonly nameOf = new Map<StateEntry, string>();
   private folds?: BatchNormFold[];
@@ -109,14 +124,26 @@ export class Network {
   ) {
     const modules: NamedModule[] = [];
     const specs: StateSpec[] = [];
+    const aliases = new Map<string, string>();
+    // A module met again (used twice) is named where first met, as its state is; PyTorch's
+    // state_dict lists it under every path too, which `aliases` records.
+    const alias = (module: Module, path: string) => {
+      for (const [local, entry] of module.namedState()) aliases.set(child(path, local), this.nameOf.get(entry)!);
+      for (const [name, m] of module.namedChildren()) alias(this.resolve(m), child(path, name));
+    };
     const walk = (original: Module, path: string) => {
       const module = this.resolve(original);
-      if (this.pathOf.has(module)) return; // shared: named where first met, as its state is
+      if (this.pathOf.has(module)) return alias(module, path);
       this.pathOf.set(original, path).set(module, path);
       modules.push({ path, module });
       for (const [local, entry] of module.namedState()) {
-        if (this.nameOf.has(entry)) continue;
         const name = child(path, local);
+        if (this.nameOf.has(entry)) {
+          aliases.set(name, this.nameOf.get(entry)!); // one Parameter set on two modules
+          continue;
+        }
+        const problem = stateNameProblem(name, specs);
+        if (problem) throw new ModelError(`${describeAt(path, module)}: ${problem}`);
         this.nameOf.set(entry, name);
         specs.push({ name, shape: entry.shape, trainable: entry.trainable, init: entry.init });
       }
@@ -125,6 +152,7 @@ export class Network {
     walk(root, '');
     this.modules = modules;
     this.stateSpecs = specs;
+    this.aliases = aliases;
   }
 
   private resolve(m: Module): Module {

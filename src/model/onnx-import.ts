@@ -557,6 +557,39 @@ function inputShapeOf(input: onnxProto.onnx.IValueInfoProto): number[] {
   return rest;
 }
 
+/** Every node the importer cannot train, in one line: the first by name, then the other kinds with a node of each. */
+function unsupportedMessage(nodes: readonly NodeP[]): string {
+  const kind = (n: NodeP) => `${n.domain ? `${n.domain}.` : ''}${n.opType}`;
+  const [first, ...rest] = nodes;
+  const others = new Map<string, { name: string; count: number }>();
+  for (const n of rest) {
+    const k = kind(n);
+    if (k === kind(first)) continue;
+    const seen = others.get(k);
+    if (seen) seen.count++;
+    else others.set(k, { name: n.name ?? '', count: 1 });
+  }
+  const also = [...others].map(([k, { name, count }]) => `${k} (node '${name}'${count > 1 ? ` and ${count - 1} more` : ''})`);
+  const sameKind = rest.length - [...others.values()].reduce((n, o) => n + o.count, 0);
+  return (
+    `node '${first.name}': ${kind(first)} cannot be trained here${sameKind > 0 ? ` (nor ${sameKind} more ${kind(first)} node${sameKind > 1 ? 's' : ''})` : ''}` +
+    `${also.length ? `; nor can ${also.join(', ')}` : ''} (supported: ${SUPPORTED_OPS.join(', ')})`
+  );
+}
+
+/** Why a node's attributes are not valid ONNX (strides of 0, a kernel_shape its weight disagrees with), or undefined. */
+function attributeProblem(node: NodeP, initializers: ReadonlyMap<string, TensorValues>): string | undefined {
+  if (!['Conv', 'MaxPool', 'AveragePool'].includes(node.opType ?? '')) return undefined;
+  for (const attr of ['kernel_shape', 'strides', 'dilations']) {
+    const values = intsAttr(node, attr);
+    if (values?.some((v) => !(v >= 1))) return `${attr} [${values}] must be positive`;
+  }
+  const kernel = intsAttr(node, 'kernel_shape');
+  const weight = node.opType === 'Conv' ? initializers.get(node.input?.[1] ?? '') : undefined;
+  if (kernel && weight && kernel.join() !== weight.dims.slice(2).join()) return `kernel_shape [${kernel}] disagrees with its weight, [${weight.dims}]`;
+  return undefined;
+}
+
 /**
  * An ONNX model's bytes as a Network named `name`, its state initialised from the file's
  * initializers. Throws an ImportError (one line, without the file name) for what cannot be imported.
@@ -574,13 +607,11 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   if (opset < OPSETS.min || opset > OPSETS.max)
     throw new ImportError(`opset ${opset}: models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`);
   const nodes = graph.node ?? [];
-  const unsupported = nodes.find((n) => !(SUPPORTED_OPS as readonly string[]).includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'));
-  if (unsupported) {
-    const op = `${unsupported.domain ? `${unsupported.domain}.` : ''}${unsupported.opType}`;
-    throw new ImportError(`node '${unsupported.name}': ${op} cannot be trained here (supported: ${SUPPORTED_OPS.join(', ')})`);
-  }
+  const unsupported = nodes.filter((n) => !(SUPPORTED_OPS as readonly string[]).includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'));
+  if (unsupported.length > 0) throw new ImportError(unsupportedMessage(unsupported));
   const initializers = new Map<string, TensorValues>();
   for (const t of graph.initializer ?? []) {
+    if (initializers.has(t.name ?? '')) throw new ImportError(`two initializers are named '${t.name}': not a valid ONNX model`);
     try {
       initializers.set(t.name ?? '', tensorValues(t));
     } catch (e) {
@@ -593,13 +624,20 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   if (outputs.length !== 1) throw new ImportError(`it has ${outputs.length} outputs; an image classifier has one, [N, classes]`);
   const inputShape = inputShapeOf(inputs[0]);
   for (const [n, v] of initializers) if (v.dtype === 'float64') throw new ImportError(`initializer '${n}' is float64; export the model in float32`);
+  for (const node of nodes) {
+    const problem = attributeProblem(node, initializers);
+    if (problem) throw new ImportError(`${node.opType} node '${node.name}': ${problem}`);
+  }
   const root = new OnnxGraphModule(nodes, initializers, inputs[0].name ?? '', outputs[0].name ?? '');
   const net = new Network(name, root, inputShape);
   const initial: StateDict = new Map();
   for (const spec of net.stateSpecs) {
     const v = initializers.get(spec.name);
     if (!v) throw new ImportError(`the state entry '${spec.name}' has no initializer`);
-    initial.set(spec.name, { shape: spec.shape, data: Float32Array.from(v.data as Float32Array) });
+    const data = Float32Array.from(v.data as Float32Array);
+    const bad = data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new ImportError(`initializer '${spec.name}' holds ${data[bad]} (element ${bad}): the model cannot start from it`);
+    initial.set(spec.name, { shape: spec.shape, data });
   }
   if (net.parameterCount === 0) throw new ImportError('it has no trainable initializer (weights, biases or norm scales)');
   return { net: net.withInitialState(initial), opset };

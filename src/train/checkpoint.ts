@@ -24,7 +24,7 @@ import { isAlive } from '../util/pid.node.js';
 import { readFileOr } from '../util/read-file.node.js';
 import { sha256Hex } from '../util/sha256.node.js';
 import { decodeSafetensors, encodeSafetensors } from '../util/safetensors.node.js';
-import { encodeModelState, SAFETENSORS_METADATA, toSafe } from './core/state-file.js';
+import { encodeModelState, isExtraName, SAFETENSORS_METADATA, toSafe } from './core/state-file.js';
 import { CHECKPOINT_FORMAT, firstIssue, type Position, recipeDifference, type TrainConfig, type TrainerState, trainerStateSchema } from './core/config.js';
 import { optimizerSlots } from '../graph/optim.js';
 import { frozenParameters, SelectionError } from './core/freeze.js';
@@ -77,18 +77,18 @@ export function saveCheckpoint(
   model: StateDict,
   optimizer: StateDict,
   trainer: Omit<TrainerState, 'format' | 'files'>,
-  /** PyTorch's BatchNorm counter, written beside each BatchNorm's running statistics. */
-  batchNorms: readonly string[],
+  /** The network (PyTorch's BatchNorm counters and the other names of shared state are written too). */
+  net: Network,
   average?: StateDict,
 ): string {
   const root = join(runDir, CHECKPOINTS);
   const final = join(root, checkpointName(trainer.position));
   const meta = { ...SAFETENSORS_METADATA };
   const files: Record<string, Uint8Array> = {
-    [MODEL]: encodeModelState(model, batchNorms, trainer.position.step),
+    [MODEL]: encodeModelState(model, net, trainer.position.step),
     [OPTIMIZER]: encodeSafetensors(toSafe(optimizer), meta),
   };
-  if (average) files[AVERAGE] = encodeModelState(average, batchNorms, trainer.position.step);
+  if (average) files[AVERAGE] = encodeModelState(average, net, trainer.position.step);
   const state: TrainerState = {
     format: CHECKPOINT_FORMAT,
     ...trainer,
@@ -241,7 +241,7 @@ function readTensors(dir: string, name: string, expectedHash: string | undefined
 /** Reads a state_dict file of the model and checks it holds exactly the network's state, shapes included. */
 function readModelState(dir: string, name: string, trainer: TrainerState, net: Network): StateDict {
   const file = join(dir, name);
-  const model = readTensors(dir, name, trainer.files[name], (tensor) => tensor.endsWith('.num_batches_tracked'));
+  const model = readTensors(dir, name, trainer.files[name], (tensor) => isExtraName(net, tensor));
   for (const spec of net.stateSpecs) {
     const t = model.get(spec.name);
     if (!t) throw new CheckpointError(`${file}: missing '${spec.name}'`);

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from '../util/ort.node.js';
 import { nchwcLowering, nchwcProbeModel, PROBE_INPUT, PROBE_OUTPUT } from '../graph/nchwc.js';
@@ -124,6 +125,12 @@ export function environmentSwitches(): { nchwc: boolean; spinWait: boolean } {
   return { nchwc: envSwitch('ONNX_MNIST_NCHWC', true), spinWait: envSwitch('ONNX_MNIST_SPIN_WAIT', true) };
 }
 
+/** What a run may use of this machine: 80% of its memory (the rest for the system and other programs). */
+export function machineMemory(): { budget: number; where: string } {
+  const total = totalmem();
+  return { budget: 0.8 * total, where: `80% of this machine's ${(total / 1024 ** 3).toFixed(1)} GB` };
+}
+
 /** onnxruntime-node as the training core's runtime; with `profilePrefix`, training-step sessions are profiled. */
 export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string): NodeRuntime {
   const profiled: ort.InferenceSession[] = [];
@@ -135,6 +142,7 @@ export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
     int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
     batchSource: (split, batchOptions) => BatchPrefetcher.create(split, batchOptions),
+    memory: machineMemory(),
     async session(model, role) {
       const profile = role === 'train-step' ? profilePrefix : undefined;
       const session = await createSession(model, optionsFor(role), profile);

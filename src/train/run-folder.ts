@@ -41,7 +41,16 @@ export interface RunFolder {
   record?: RunRecord;
   /** Gives the lock back; also done when the process exits. */
   release(): void;
+  /**
+   * Removes a folder this process just made, when the run failed before training (a model the
+   * graphs refuse): it would block the same --out. Only while it holds nothing but what a run
+   * writes as it starts; anything else keeps it.
+   */
+  discard(): void;
 }
+
+/** What a new run writes before its first step: a folder holding only these is still all ours. */
+const STARTING_FILES = /^(\.lock|run\.json|model\.(m?ts|js|onnx)|train_step\.onnx|eval\.onnx)$/;
 
 function lockOwner(lockFile: string): number | undefined {
   try {
@@ -213,7 +222,22 @@ export function createRunFolder(dir: string, config: TrainConfig, files: Initial
     checkTarget(dir); // says who took it
     throw new RunFolderError(`${dir}: taken by another run while this one started; choose another --out`);
   }
-  return { dir, record, release: holdLock(dir) };
+  return made(dir, record);
+}
+
+/** A run folder this process made, holding its lock. */
+function made(dir: string, record: RunRecord): RunFolder {
+  const release = holdLock(dir);
+  return {
+    dir,
+    record,
+    release,
+    discard() {
+      if (!readdirSync(dir).every((e) => STARTING_FILES.test(e))) return release();
+      rmSync(dir, { recursive: true, force: true });
+      release();
+    },
+  };
 }
 
 /** A new run folder `<base>`, or `<base>-2`, `<base>-3`, ... if that name is taken: default names never collide. */
@@ -222,7 +246,7 @@ export function createUniqueRunFolder(base: string, config: TrainConfig, files: 
   for (let n = 1; n <= 1000; n++) {
     const dir = n === 1 ? base : `${base}-${n}`;
     if (existsSync(dir)) continue;
-    if (createWhole(dir, record, files)) return { dir, record, release: holdLock(dir) };
+    if (createWhole(dir, record, files)) return made(dir, record);
   }
   throw new RunFolderError(`${base}: no free run folder name`);
 }
@@ -234,7 +258,7 @@ export function openRunFolder(dir: string): RunFolder {
   if (!isRunFolder(dir)) throw new RunFolderError(`${dir}: not a run folder (no ${RECORD}, metrics or checkpoints); nothing to resume`);
   const release = lock(dir);
   try {
-    return { dir, record: readRecord(dir), release };
+    return { dir, record: readRecord(dir), release, discard: release };
   } catch (e) {
     release();
     throw e;

@@ -16,7 +16,6 @@ import { ExpectedError } from '../util/errors.js';
 import { type Checkpoint, saveCheckpoint } from './checkpoint.js';
 import type { EpochMetrics, TrainConfig } from './core/config.js';
 import { OPSET } from './core/opset.js';
-import { batchNormNames } from './core/state-file.js';
 import { TrainerBase } from './core/trainer.js';
 import type { Snapshot, TrainEvents } from './core/training-loop.js';
 import { type NodeRuntime, nodeRuntime } from './node-runtime.js';
@@ -63,7 +62,11 @@ export class TrainingRun {
     // rewrites them from the checkpoint it continues.
     if (resume && resume.trainer.metrics.length > 0) await writeRunFiles(runDir, resume.trainer.metrics, () => 'no checkpoint was written yet');
     const runtime = nodeRuntime({ threads: config.threads, device: config.device }, profile && join(runDir, PROFILE));
-    const trainer = await TrainerBase.create(net, config, runtime, { resume: resume && { ...resume, ...resume.trainer, savedAt: resume.dir } });
+    // The CLI has checked the run's memory (or was told not to) before making the run folder.
+    const trainer = await TrainerBase.create(net, config, runtime, {
+      resume: resume && { ...resume, ...resume.trainer, savedAt: resume.dir },
+      allowLargeModel: true,
+    });
     writeFileAtomic(join(runDir, 'train_step.onnx'), trainer.trainStepModel);
     writeFileAtomic(join(runDir, 'eval.onnx'), serializeModel(evalGraph(trainer.net), { opset: OPSET }));
     return new TrainingRun(trainer, data, runDir, runtime, profile);
@@ -103,7 +106,7 @@ export class TrainingRun {
   private async save(s: Snapshot): Promise<string> {
     const trainerState = { position: s.position, config: s.config, metrics: [...s.metrics], savedAt: new Date().toISOString() };
     const dir = keepingLastCheckpoint(
-      () => saveCheckpoint(this.runDir, s.model, s.optimizer, trainerState, batchNormNames(this.trainer.net), s.average),
+      () => saveCheckpoint(this.runDir, s.model, s.optimizer, trainerState, this.trainer.net, s.average),
       () => this.keepNote(),
     );
     await writeRunFiles(this.runDir, s.metrics, () => this.keepNote());

@@ -92,7 +92,15 @@ export class CopyOutSession implements InferenceSession {
   }
 }
 
+/**
+ * What a run may use in a tab: WebAssembly's 32-bit heap stops at 4 GB, which ORT's sessions and
+ * their copies of the state share, and a browser kills a tab that takes much more than that.
+ */
+export const TAB_BUDGET = 2 * 1024 ** 3;
+
 export interface WebRuntimeOptions {
+  /** Bytes a run may use (default TAB_BUDGET). */
+  memoryBudget?: number;
   /** The backend to run on (WebGPU needs `ort` to be onnxruntime-web's WebGPU build). */
   backend: Backend;
   /**
@@ -118,6 +126,7 @@ export function webRuntime(ort: Ort, options: WebRuntimeOptions): Runtime {
   return {
     // Chosen once: the graphs a loop builds must suit every session it may fall back to, and portable graphs run on both.
     portable: options.backend === 'webgpu',
+    memory: { budget: options.memoryBudget ?? TAB_BUDGET, where: "the page's budget" },
     float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
     int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
     async session(model, role) {

@@ -8,10 +8,23 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { trainStepGraph } from '../../src/model/graphs.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
-import { BatchNorm2d, Conv2d, createTrainer, Flatten, IDENTITY_NORMALIZATION, Linear, ReLU, Sequential, type Split } from '../../src/node.js';
+import {
+  BatchNorm2d,
+  type Context,
+  Conv2d,
+  createTrainer,
+  Flatten,
+  IDENTITY_NORMALIZATION,
+  Linear,
+  Module,
+  ReLU,
+  Sequential,
+  type Split,
+  type Tensor,
+} from '../../src/node.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 import * as ort from '../../src/util/ort.node.js';
-import { encodeSafetensors, type SafeTensor } from '../../src/util/safetensors-codec.js';
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../src/util/safetensors-codec.js';
 import { readFixture, relativeError } from '../helpers/fixture.js';
 
 const fx = readFixture('pytorch-library.safetensors');
@@ -176,6 +189,29 @@ describe('any input shape and class count', () => {
   });
 });
 
+test('a module used twice is written under both of its names, as PyTorch’s state_dict lists it (strict loads want both)', async () => {
+  class Twice extends Module {
+    readonly flatten = new Flatten();
+    readonly proj = new Linear(784, 32);
+    readonly fc = new Linear(32, 32);
+    readonly again = this.fc;
+    readonly head = new Linear(32, 10);
+    forward(x: Tensor, ctx: Context): Tensor {
+      return this.head.call(this.again.call(this.fc.call(this.proj.call(this.flatten.call(x, ctx), ctx), ctx), ctx), ctx);
+    }
+  }
+  const trainer = await createTrainer(new Twice(), {}, { inputShape: [1, 28, 28], threads: 1 });
+  try {
+    const { tensors } = decodeSafetensors(trainer.state(), 'state');
+    // torch: {k for k in Twice().state_dict()} (Debian's python3-torch), checked by hand
+    expect([...tensors.keys()].sort()).toEqual(['again.bias', 'again.weight', 'fc.bias', 'fc.weight', 'head.bias', 'head.weight', 'proj.bias', 'proj.weight']);
+    expect(tensors.get('again.weight')!.data).toEqual(tensors.get('fc.weight')!.data);
+    trainer.loadState(trainer.state()); // and reads its own back
+  } finally {
+    await trainer.close();
+  }
+});
+
 describe.each(['mse', 'l1', 'bce-with-logits'] as const)('a regression loss (%s) through fit', (loss) => {
   test('float targets, the loss falls, no accuracy is claimed', async () => {
     const count = 128;
@@ -252,6 +288,13 @@ describe('one-line errors', () => {
     } finally {
       await trainer.close();
     }
+  });
+
+  test('a model too large for the runtime’s memory is refused before its weights are drawn', async () => {
+    const huge = new Sequential({ flatten: new Flatten(), fc: new Linear(784, 1275510), head: new Linear(1275510, 10) });
+    await expect(createTrainer(huge, {}, { inputShape: [1, 28, 28] })).rejects.toThrow(
+      /^the run needs about \d+\.\d GB \(the model 3\.78 GB; .*\), more than 80% of this machine's .*; pass allowLargeModel: true to go ahead$/,
+    );
   });
 
   test('a bad recipe names its field', async () => {

@@ -3,7 +3,7 @@
  * as 28x28 PNGs, enlarged to 280x280, and as black-on-white JPEGs with a margin; and every
  * kind of bad input.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -12,7 +12,7 @@ import { bundledMnistDir, loadSplit } from '../../src/data/mnist.node.js';
 import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
 import { serializeModel } from '../../src/graph/serialize.js';
-import { lines, runCli } from '../helpers/cli.js';
+import { lines, ROOT, runCli } from '../helpers/cli.js';
 
 const COUNT = 50;
 let dir: string;
@@ -75,6 +75,15 @@ describe('predict on real test digits (at least 49 of 50 correct)', () => {
       expect.stringMatching(new RegExp(`small-0\\.png: ${labels[0]} \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`)),
     ]);
   });
+});
+
+test('a file name with control characters is written escaped: it cannot clear the screen or fake a line', () => {
+  const name = join(dir, 'seven\u001b[2J\rnine: 9 (99.99%).png');
+  writeFileSync(name, readFileSync(join(ROOT, 'examples/digits/7.png')));
+  const r = runCli('predict', [name]);
+  expect(r.status).toBe(0);
+  expect(r.stdout).not.toMatch(/\p{Cc}(?<!\n)/u); // no control character but the line ends
+  expect(lines(r.stdout)).toEqual([`${join(dir, 'seven\\u001b[2J\\rnine: 9 (99.99%).png')}: 7 (99.95%), runner-up 9 (0.02%)`]);
 });
 
 describe('bad input: a one-line error naming the file; the others still answered; exit code 1', () => {

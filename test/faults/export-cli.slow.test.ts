@@ -145,6 +145,35 @@ describe('the pair is written whole', () => {
   });
 });
 
+describe('export replaces no file it was not asked to', () => {
+  test('without --out nothing is written (it used to replace the shipped models/mnist.onnx)', () => {
+    const shipped = readFileSync(join(ROOT, 'models', 'mnist.onnx'));
+    const r = runCli('export', ['--checkpoint', checkpoint, '--data-dir', smallData]);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toEqual(["error: required option '--out <file>' not specified"]);
+    expect(readFileSync(join(ROOT, 'models', 'mnist.onnx'))).toEqual(shipped);
+  });
+
+  test('an existing --out, or its card, is refused in one line and kept; --force replaces the pair', () => {
+    const root = mkdtempSync(join(tmpdir(), 'export-exists-'));
+    const out = join(root, 'mine.onnx');
+    writeFileSync(out, 'a model of the user');
+    const r = exportTo(out);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toEqual([`error: ${out}: exists: export replaces a file only with --force (choose another --out, or pass --force)`]);
+    expect(readFileSync(out, 'utf8')).toBe('a model of the user');
+    const card = join(root, 'other.json');
+    writeFileSync(card, '{"a card": "of the user"}');
+    const cardOnly = exportTo(join(root, 'other.onnx'));
+    expect(lines(cardOnly.stderr)).toEqual([`error: ${card}: exists: export replaces a file only with --force (choose another --out, or pass --force)`]);
+    expect(existsSync(join(root, 'other.onnx'))).toBe(false);
+    const forced = exportTo(out, ['--force']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(readFileSync(out).subarray(0, 4)).not.toEqual(Buffer.from('a mo'));
+    expect(JSON.parse(readFileSync(join(root, 'mine.json'), 'utf8')).onnx_sha256).toBe(sha256Hex(readFileSync(out)));
+  });
+});
+
 describe('a checkpoint that would export a broken model is refused, naming the tensor', () => {
   function editedCheckpoint(tensor: string, value: number): string {
     const dir = join(mkdtempSync(join(tmpdir(), 'export-bad-')), 'epoch-001');

@@ -2,7 +2,7 @@
  * `--model` with a file that cannot be trained: each gets one line naming the file (and the
  * layer, where one does not fit), exit 1, and no run folder.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -72,6 +72,61 @@ const cases: [string, string, (file: string) => string][] = [
     (f) => `error: ${f}: failed to load: GroupNorm(3, 8): the groups must divide the channels`,
   ],
   [
+    "a parameter named '__metadata__', which safetensors reserves (a run trained, then no checkpoint loaded)",
+    `class Net extends nn.Module {
+  readonly fc = new nn.Linear(784, 10);
+  readonly __metadata__ = new nn.Parameter([1], () => new Float32Array(1));
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return this.fc.call(new nn.Flatten().call(x, ctx), ctx); }
+}
+export default new Net();`,
+    (f) => `error: ${f}: the model (Net): a parameter or buffer named '__metadata__', which safetensors files reserve: rename it`,
+  ],
+  [
+    "a parameter named 'lr', as the training graph names its learning rate (a stack trace)",
+    `class Net extends nn.Module {
+  readonly fc = new nn.Linear(784, 10);
+  readonly lr = new nn.Parameter([1], () => new Float32Array(1));
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return this.fc.call(new nn.Flatten().call(x, ctx), ctx); }
+}
+export default new Net();`,
+    (f) =>
+      `error: ${f}: the model (Net): a parameter or buffer named 'lr', a name the training graph gives one of its own inputs or outputs (input, target, log_probs, output, lr, step, loss, correct, average_decay): rename it`,
+  ],
+  [
+    "two entries of one name: a property 'fc.weight' beside a Linear 'fc'",
+    `class Net extends nn.Module {
+  readonly fc = new nn.Linear(784, 10);
+  readonly 'fc.weight' = new nn.Parameter([10, 784], () => new Float32Array(7840));
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return this.fc.call(new nn.Flatten().call(x, ctx), ctx); }
+}
+export default new Net();`,
+    (f) => `error: ${f}: layer 'fc' (Linear 784->10): two parameters or buffers named 'fc.weight' (a property name with a dot?): rename one`,
+  ],
+  [
+    'a parameter the forward never uses (a stack trace, and a run folder that blocked the same --out)',
+    `class Net extends nn.Module {
+  readonly fc = new nn.Linear(784, 10);
+  readonly spare = new nn.Linear(10, 10);
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return this.fc.call(new nn.Flatten().call(x, ctx), ctx); }
+}
+export default new Net();`,
+    (f) => `error: ${f}: parameter 'spare.weight' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze spare.weight)`,
+  ],
+  [
+    'a top-level await that never settles (exit 0 with nothing done, before)',
+    'await new Promise(() => {});\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));',
+    (f) => `error: ${f}: never finished (a top-level await that never settles?)`,
+  ],
+  [
+    'a forward that divides by zero: not a learning-rate problem, so no --lr advice',
+    `class DivideByZero extends nn.Module {
+  forward(x: nn.Tensor): nn.Tensor { return nn.op.div(x, 0); }
+}
+export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10), new DivideByZero());`,
+    (f) =>
+      `error: ${f}: loss became NaN at epoch 1, batch 0, step 0 (lr 0.05): the model gives non-finite outputs from its initial weights, before any update; no checkpoint was written yet`,
+  ],
+  [
     'a model with nothing to train',
     'export default new nn.Sequential(new nn.AdaptiveAvgPool2d(1), new nn.Flatten());',
     (f) => `error: ${f}: the model has no parameters to train`,
@@ -114,6 +169,81 @@ describe('--model files that cannot be trained are refused in one line, with no 
     expect(lines(r.stderr)).toEqual([`error: ${file}: layer 'fc1' (Linear 400->120) got 256 features`]);
     expect(r.status).toBe(1);
   });
+});
+
+test('a Linear of 10^9 weights is refused before anything is allocated, with the figures (it grew to 21 GB until the OOM killer ended it)', () => {
+  const file = modelFile('huge.mts', 'export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 1275510), new nn.Linear(1275510, 10));');
+  const out = join(dir, 'run-huge');
+  const started = performance.now();
+  const r = runCli('train', ['--model', file, '--out', out]);
+  expect(r.status).toBe(1);
+  expect(lines(r.stderr)).toHaveLength(1);
+  expect(lines(r.stderr)[0]).toMatch(
+    new RegExp(
+      `^error: ${file}: the run needs about \\d+\\.\\d GB \\(the model 3\\.78 GB; with the optimizer's state and the step's two copies 18\\.9 GB; activations at this batch size \\d+\\.\\d+ GB\\), more than 80% of this machine's \\d+\\.\\d GB \\(\\d+\\.\\d+? GB\\); pass --no-memory-check to go ahead$`,
+    ),
+  );
+  expect(performance.now() - started).toBeLessThan(30_000);
+  expect(existsSync(out)).toBe(false);
+});
+
+test('a model whose evaluation gives NaN is stopped when that happens, with no checkpoint it could not read back', () => {
+  const file = modelFile(
+    'eval-nan.mts',
+    `class NaNWhenEvaluated extends nn.Module {
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return ctx.mode === 'eval' ? nn.op.mul(x, Number.NaN) : x; }
+}
+export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10), new NaNWhenEvaluated());`,
+  );
+  const out = join(dir, 'run-eval-nan');
+  const r = runCli('train', ['--model', file, ...quick, '--out', out]);
+  expect(r.status).toBe(1);
+  expect(lines(r.stderr)).toEqual([
+    'error: the validation loss became NaN after epoch 1, step 2: the evaluated model gives non-finite outputs; no checkpoint was written yet',
+  ]);
+  expect(existsSync(join(out, 'checkpoints')) ? readdirSync(join(out, 'checkpoints')) : []).toEqual([]);
+});
+
+test('a helper the model file imports, edited before --resume or export, is refused by name (it would train another network)', () => {
+  const sub = mkdtempSync(join(dir, 'pinned-'));
+  const helper = join(sub, 'helper.mts');
+  writeFileSync(helper, `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport const act = () => new nn.ReLU();\n`);
+  const file = join(sub, 'net.mts');
+  writeFileSync(
+    file,
+    `import * as nn from '${join(ROOT, 'src/index.js')}';\nimport { act } from './helper.mjs';\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 32), act(), new nn.Linear(32, 10));\n`,
+  );
+  const out = join(sub, 'run');
+  expect(runCli('train', ['--model', file, ...quick, '--out', out]).status).toBe(0);
+  expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).config.model.imports).toEqual({ [helper]: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  writeFileSync(helper, `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport const act = () => new nn.Tanh();\n`);
+  const message = new RegExp(
+    `^error: ${helper}: imported by the run's model file ${file}, edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\): the run would train another network; restore it or start a new run$`,
+  );
+  const resumed = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
+  expect(resumed.status).toBe(1);
+  expect(lines(resumed.stderr)).toHaveLength(1);
+  expect(lines(resumed.stderr)[0]).toMatch(message);
+  const exported = runCli('export', ['--checkpoint', out, '--out', join(sub, 'm.onnx')]);
+  expect(exported.status).toBe(1);
+  expect(lines(exported.stderr)[0]).toMatch(message);
+});
+
+test('a model file gone before --resume: the advice restores the run’s copy where the file was, and the run resumes', () => {
+  const sub = mkdtempSync(join(dir, 'gone-'));
+  const file = join(sub, 'net.mts');
+  writeFileSync(file, `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));\n`);
+  const out = join(sub, 'run');
+  expect(runCli('train', ['--model', file, ...quick, '--out', out]).status).toBe(0);
+  rmSync(file);
+  const refused = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
+  const copy = join(out, 'model.mts');
+  expect(lines(refused.stderr)).toEqual([
+    `error: ${file}: the run's model file is gone; the run keeps a copy: restore it (cp ${copy} ${file}), or pass --model ${copy}`,
+  ]);
+  copyFileSync(copy, file);
+  const resumed = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
+  expect(resumed.status, resumed.stderr).toBe(0);
 });
 
 test('a .ts model file that Node loads as CommonJS (a second copy of the package) is refused, saying what to do', () => {

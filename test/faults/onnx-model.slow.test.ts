@@ -33,6 +33,33 @@ const cases: [string, (file: string) => string, () => string][] = [
     () => edited('erf', 'lenet5', (m) => (node(m, 'Tanh').opType = 'Erf')),
   ],
   [
+    'several ops it cannot train: every kind is named, not only the first',
+    (f) =>
+      `error: ${f}: node '/1/Tanh': Erf cannot be trained here (nor 1 more Erf node); nor can HardSigmoid (node '/8/Tanh'), Selu (node '/10/Tanh') (supported: Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Constant, Conv, Div, Dropout, Flatten, Gather, Gemm, GlobalAveragePool, Identity, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, Relu, Reshape, Shape, Sigmoid, Softmax, Squeeze, Sub, Tanh, Transpose, Unsqueeze)`,
+    () =>
+      edited('several', 'lenet5', (m) => {
+        const nodes = m.graph!.node!;
+        const named = (name: string) => nodes.find((n) => n.name === name)!;
+        named('/1/Tanh').opType = 'Erf';
+        named('/4/Tanh').opType = 'Erf';
+        named('/8/Tanh').opType = 'HardSigmoid';
+        named('/10/Tanh').opType = 'Selu';
+      }),
+  ],
+  [
+    'two initializers of one name (the last used to win)',
+    (f) => `error: ${f}: two initializers are named '0.weight': not a valid ONNX model`,
+    () => edited('twice', 'lenet5', (m) => m.graph!.initializer!.push({ ...m.graph!.initializer!.find((t) => t.name === '0.weight')! })),
+  ],
+  [
+    'a Conv whose kernel_shape disagrees with its weight',
+    (f) => `error: ${f}: Conv node '/0/Conv': kernel_shape [3,3] disagrees with its weight, [6,1,5,5]`,
+    () =>
+      edited('kernel', 'lenet5', (m) => {
+        node(m, 'Conv').attribute!.find((a) => a.name === 'kernel_shape')!.ints = [3, 3];
+      }),
+  ],
+  [
     'an opset below the range',
     (f) => `error: ${f}: opset 11: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
     () => edited('opset11', 'lenet5', (m) => (m.opsetImport![0].version = 11)),

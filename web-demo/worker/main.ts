@@ -24,7 +24,7 @@ import { type ClassifierResult, classifierResult, Evaluator } from '../../src/tr
 import { FINE_TUNE, fineTune, ownExamples } from '../../src/train/core/fine-tune.js';
 import { forgettingNote } from '../../src/train/core/forgetting.js';
 import type { Runtime } from '../../src/train/core/runtime.js';
-import { batchNormNames, encodeModelState } from '../../src/train/core/state-file.js';
+import { encodeModelState } from '../../src/train/core/state-file.js';
 import { ExpectedError } from '../../src/util/errors.js';
 import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
 import { webRuntime, type WebRuntimeOptions } from '../../src/web/runtime.js';
@@ -308,7 +308,7 @@ async function tune({ model: modelBytes, inputs, labels, dataUrl, backend }: Ext
     steps: String(tuned.steps),
   };
   const { onnx, verification } = await exportChecked(runtime, net, tuned.model, test, metadata, 'the page keeps the model it had');
-  const checkpoint = encodeModelState(tuned.model, batchNormNames(net), tuned.steps);
+  const checkpoint = encodeModelState(tuned.model, net, tuned.steps);
   post({
     type: 'tuned',
     onnx,

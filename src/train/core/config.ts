@@ -35,8 +35,12 @@ const augmentSchema = z.strictObject({ rotate: nonNegative, shift: count }) sati
 const lrChangeSchema = z.strictObject({ step: count, lr: positive });
 export type LrChange = z.infer<typeof lrChangeSchema>;
 
-/** The model file a run trains (`--model`), as an absolute path and the SHA-256 of its bytes; absent: the built-in seed CNN. */
-export const modelRecordSchema = z.strictObject({ file: z.string().min(1), sha256 });
+/**
+ * The model file a run trains (`--model`), as an absolute path and the SHA-256 of its bytes, and
+ * of each local file it imports (by absolute path; absent in runs recorded before these were);
+ * absent: the built-in seed CNN. Also the weights a run started from (`--init`).
+ */
+export const modelRecordSchema = z.strictObject({ file: z.string().min(1), sha256, imports: z.record(z.string(), sha256).optional() });
 export type ModelRecord = z.infer<typeof modelRecordSchema>;
 
 const normalizationSchema = z.strictObject({

@@ -19,10 +19,12 @@ import { ExpectedError } from '../../util/errors.js';
 import { type BatchOptions, type BatchSource, BatchFiller, batchBuffers, batchOptions, batchView, InlineBatches } from './batch-source.js';
 import { type EpochMetrics, firstIssue, type Position, type TrainConfig, trainConfigSchema } from './config.js';
 import { type EvalResult, Evaluator } from './evaluator.js';
+import { frozenParameters } from './freeze.js';
+import { estimateMemory, memoryProblem } from './memory.js';
 import { dataProblem, dataMismatch } from './model-fit.js';
 import { ADAM_CONSTANTS, DEFAULT_SGD, normalizationOf, recipe as defaultRecipe } from './recipe.js';
 import type { Runtime } from './runtime.js';
-import { batchNormNames, decodeModelState, encodeModelState } from './state-file.js';
+import { decodeModelState, encodeModelState } from './state-file.js';
 import { type Snapshot, type StepInfo, type TrainEvents, TrainingLoop } from './training-loop.js';
 import { type StepResult, Stepper } from './stepper.js';
 
@@ -46,6 +48,8 @@ export interface TrainerSetup {
   name?: string;
   /** Continue a run from this point (the CLI's --resume): state, position and metrics. */
   resume?: ResumePoint;
+  /** Go ahead when the run's estimated memory exceeds the runtime's budget (core/memory.ts). */
+  allowLargeModel?: boolean;
 }
 
 /** Where a run continues from: a saved snapshot and the name it was saved under. */
@@ -167,6 +171,9 @@ export class TrainerBase {
     const net = networkOf(model, setup).withDropout(config.dropout).withLoss(config.loss);
     const outputs = classCount(net);
     const { resume } = setup;
+    const budget = runtime.memory;
+    const tooLarge = budget && !setup.allowLargeModel && memoryProblem(estimateMemory(net, config, frozenParameters(net, config)), budget.budget, budget.where);
+    if (tooLarge) throw new RecipeError(`${tooLarge}; pass allowLargeModel: true to go ahead`);
     const start = resume
       ? { model: resume.model, optimizer: resume.optimizer, average: resume.average, from: resume.savedAt }
       : { model: net.initialState(config.seed), from: 'the initial state' };
@@ -300,7 +307,7 @@ export class TrainerBase {
 
   /** The evaluated state as safetensors bytes with PyTorch's names (what `load_state_dict` takes). */
   state(): Uint8Array {
-    return encodeModelState(this.modelState(), batchNormNames(this.net), this.progress.position.step);
+    return encodeModelState(this.modelState(), this.net, this.progress.position.step);
   }
 
   /**

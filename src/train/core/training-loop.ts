@@ -47,6 +47,9 @@ export interface TrainEvents {
 /** The loss or the state stopped being finite; the last good snapshot is kept. */
 export class DivergedError extends ExpectedError {}
 
+/** The loss was not finite at a run's first step, before any update: the model itself is broken, not the training. */
+export class BrokenModelError extends DivergedError {}
+
 /** A run's whole state at an epoch's end, as handed to `save`. */
 export interface Snapshot {
   /** The live weights and BatchNorm statistics. */
@@ -147,9 +150,12 @@ export class TrainingLoop {
       p.lr = lr;
       const r = await this.stepper.step(batch, lr, position.step);
       if (!Number.isFinite(r.loss)) {
-        throw new DivergedError(
-          `loss became ${r.loss} at epoch ${epoch + 1}, batch ${p.next}, step ${position.step} (lr ${lr}); ${this.keepNote()}. Try a lower --lr.`,
-        );
+        // A step's loss is computed before its update: at the first step no learning rate has acted yet.
+        const where = `loss became ${r.loss} at epoch ${epoch + 1}, batch ${p.next}, step ${position.step} (lr ${lr})`;
+        if (position.step === 0) {
+          throw new BrokenModelError(`${where}: the model gives non-finite outputs from its initial weights, before any update; ${this.keepNote()}`);
+        }
+        throw new DivergedError(`${where}; ${this.keepNote()}. Try a lower --lr.`);
       }
       p.lossSum += r.loss * batch.size;
       if (r.correct !== undefined) {
@@ -178,7 +184,7 @@ export class TrainingLoop {
       validation && (await validation.evaluator.evaluate(this.stepper.modelState(), validation.split, { limit: validation.limit }));
     if (test && !Number.isFinite(test.loss)) {
       throw new DivergedError(
-        `the validation loss became ${test.loss} after epoch ${p.epoch + 1}, step ${position.step}; ${this.keepNote()}. Try a lower --lr.`,
+        `the validation loss became ${test.loss} after epoch ${p.epoch + 1}, step ${position.step}: the evaluated model gives non-finite outputs; ${this.keepNote()}`,
       );
     }
     // In the schema's order: checkpoints keep it (zod writes what it parses in that order), metrics.jsonl too.

@@ -9,7 +9,7 @@
  * one-line error; the others still get their answers; the exit code is 1 if any failed.
  */
 import { Command } from 'commander';
-import { Classifier, nonFinite, notProbabilities, type Prediction } from '../export/classifier.node.js';
+import { Classifier, answerProblem, type Prediction } from '../export/classifier.node.js';
 import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand, UsageError } from './errors.js';
 import { expandImageArguments, ImageError, readImage } from './image-file.js';
@@ -62,12 +62,8 @@ runCommand(async () => {
   ready.forEach((r, i) => {
     const { file } = files[r.slot];
     // A broken model can give NaN, or numbers that are not probabilities; never print them as an answer.
-    const p = predictions[i].probabilities;
-    const nan = nonFinite(p);
-    const odd = notProbabilities(p);
-    if (nan) outcomes[r.slot] = { file, error: `the model's output is not finite (${nan}); ${o.model} is broken` };
-    else if (odd) outcomes[r.slot] = { file, error: `the model's output is not a probability distribution (${odd}); ${o.model} is broken` };
-    else outcomes[r.slot] = { file, prediction: predictions[i] };
+    const problem = answerProblem(predictions[i].probabilities);
+    outcomes[r.slot] = problem ? { file, error: `${problem}; ${o.model} is broken` } : { file, prediction: predictions[i] };
   });
   await classifier.release();
 

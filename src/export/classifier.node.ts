@@ -1,12 +1,13 @@
 /** Loads an exported model and classifies preprocessed 28x28 inputs (the `predict` CLI's engine). */
 import { readFileOr } from '../util/read-file.node.js';
-import type onnxProto from 'onnx-proto';
 import * as ort from '../util/ort.node.js';
 import { SIDE } from '../preprocess/mnist-style.js';
+import { cardClasses, cardOf, graphProblem, outputProblem } from './classifier-check.js';
 import { INPUT, PROBABILITIES } from './model-io.js';
 import { checkExternalData, inputElementType, ModelError, parseModelFile } from './model-file.node.js';
 
 export { ModelError };
+export { answerProblem, nonFinite, notProbabilities } from './classifier-check.js';
 
 export interface Prediction {
   digit: number;
@@ -18,16 +19,7 @@ export interface Prediction {
 const EXPECTED = ['N', 1, SIDE, SIDE];
 /** Images per run for a model whose batch size is free: the memory of one run stays bounded. */
 const CHUNK = 256;
-const DIGITS = 10;
-/** Float32 softmax rows are within a few ulps of [0,1] and of summing to 1; 1e-4 per class is far beyond that, far below any real error. */
-const TOLERANCE = 1e-4;
 const PIXELS = SIDE * SIDE;
-
-/** The first value that is not a finite number ('NaN', 'Infinity', '-Infinity'), if any. */
-export function nonFinite(values: readonly number[]): string | undefined {
-  const bad = values.find((v) => !Number.isFinite(v));
-  return bad === undefined ? undefined : String(bad);
-}
 
 export class Classifier {
   private constructor(
@@ -52,7 +44,11 @@ export class Classifier {
     const external = checkExternalData(file, proto);
     const type = inputElementType(proto, INPUT);
     if (type !== undefined && type !== 'float32') throw new ModelError(file, `the model's input ${INPUT} is ${type}, expected float32`);
-    const classes = cardClasses(file, proto);
+    const graph = graphProblem(proto);
+    if (graph) throw new ModelError(file, graph);
+    const fromCard = cardClasses(cardOf(proto));
+    if ('problem' in fromCard) throw new ModelError(file, fromCard.problem);
+    const { classes } = fromCard;
     let session: ort.InferenceSession;
     try {
       // Fatal messages only: the reason goes into our one-line error, not onto stderr too.
@@ -106,37 +102,6 @@ export class Classifier {
   async release(): Promise<void> {
     await this.session.release();
   }
-}
-
-/** The card's class count from the model's metadata; 10 (digits) when the card does not say. */
-function cardClasses(file: string, proto: onnxProto.onnx.IModelProto): number {
-  const entry = proto.metadataProps?.find((p) => p.key === 'classes');
-  if (!entry) return DIGITS;
-  const n = Number(entry.value);
-  if (!Number.isInteger(n) || n < 2) throw new ModelError(file, `the model card's classes is '${entry.value}', expected a whole number of at least 2`);
-  return n;
-}
-
-/** Why an output of shape `dims` is not one row of `classes` probabilities per image, or undefined. */
-function outputProblem(dims: readonly number[], batch: number, classes: number): string | undefined {
-  if (dims.length === 2 && dims[0] === batch && dims[1] === classes) return undefined;
-  return `its ${PROBABILITIES} output is [${dims.join(',')}] for ${batch} image${batch === 1 ? '' : 's'}, expected [${batch},${classes}]`;
-}
-
-/** Four significant digits: enough to show what is wrong, without float32's noise. */
-const round = (v: number): number => Number(v.toPrecision(4));
-
-/**
- * Why a row is not a probability distribution (values in [0,1] summing to 1, to float32
- * rounding), or undefined. A non-finite value is left to nonFinite, which names it.
- */
-export function notProbabilities(p: readonly number[]): string | undefined {
-  if (nonFinite(p)) return undefined;
-  const outside = p.find((v) => v < -TOLERANCE || v > 1 + TOLERANCE);
-  if (outside !== undefined) return `a probability of ${round(outside)}, outside [0,1]`;
-  const sum = p.reduce((a, b) => a + b, 0);
-  if (Math.abs(sum - 1) > TOLERANCE * p.length) return `probabilities that sum to ${round(sum)}, not 1`;
-  return undefined;
 }
 
 function toPrediction(p: number[]): Prediction {

@@ -38,27 +38,39 @@ function externalLocation(t: TensorP | null | undefined): string | undefined {
 
 const sparseTensors = (s: SparseP | null | undefined): (TensorP | null | undefined)[] => (s ? [s.values, s.indices] : []);
 
-function nodeTensors(node: NodeP): (TensorP | null | undefined)[] {
-  return (node.attribute ?? []).flatMap((a) => [
-    a.t,
-    ...(a.tensors ?? []),
-    ...sparseTensors(a.sparseTensor),
-    ...(a.sparseTensors ?? []).flatMap(sparseTensors),
-    ...[a.g, ...(a.graphs ?? [])].flatMap(graphTensors),
-  ]);
-}
-
-function graphTensors(g: GraphP | null | undefined): (TensorP | null | undefined)[] {
-  if (!g) return [];
-  return [...(g.initializer ?? []), ...(g.sparseInitializer ?? []).flatMap(sparseTensors), ...(g.node ?? []).flatMap(nodeTensors)];
+/**
+ * Every tensor of the graphs given and of the graphs nested in their nodes' attributes, in
+ * order. Walked with a list, not recursion: a model can nest If inside If 2,000 deep.
+ */
+function tensorsOf(roots: readonly (GraphP | null | undefined)[], nodes: readonly NodeP[] = []): (TensorP | null | undefined)[] {
+  type Item = { graph: GraphP } | { node: NodeP };
+  const graphs = (gs: readonly (GraphP | null | undefined)[]): Item[] => gs.filter((g): g is GraphP => !!g).map((graph) => ({ graph }));
+  const out: (TensorP | null | undefined)[] = [];
+  const work: Item[] = [...nodes.map((node) => ({ node })), ...graphs(roots)].reverse();
+  while (work.length > 0) {
+    const item = work.pop()!;
+    if ('node' in item) {
+      for (const a of item.node.attribute ?? []) {
+        out.push(a.t, ...(a.tensors ?? []), ...sparseTensors(a.sparseTensor), ...(a.sparseTensors ?? []).flatMap(sparseTensors));
+        work.push(...graphs([a.g, ...(a.graphs ?? [])]).reverse());
+      }
+    } else {
+      out.push(...(item.graph.initializer ?? []), ...(item.graph.sparseInitializer ?? []).flatMap(sparseTensors));
+      work.push(...(item.graph.node ?? []).map((node) => ({ node })).reverse());
+    }
+  }
+  return out;
 }
 
 /** Every external-data location in the model, in order, without repeats. */
 export function externalLocations(model: Model): string[] {
   const tensors = [
-    ...graphTensors(model.graph),
-    ...(model.functions ?? []).flatMap((f) => (f.node ?? []).flatMap(nodeTensors)),
-    ...(model.trainingInfo ?? []).flatMap((t) => [...graphTensors(t.initialization), ...graphTensors(t.algorithm)]),
+    ...tensorsOf([model.graph]),
+    ...tensorsOf(
+      [],
+      (model.functions ?? []).flatMap((f) => f.node ?? []),
+    ),
+    ...tensorsOf((model.trainingInfo ?? []).flatMap((t) => [t.initialization, t.algorithm])),
   ];
   const found = tensors.map(externalLocation).filter((l): l is string => l !== undefined);
   return [...new Set(found)];

@@ -245,3 +245,55 @@ describe('external data (an untrusted model must not read files of its choosing)
     expect(lines(r.stderr)).toEqual([`error: ${elsewhere}: refused external data location 'weights.bin': no such file beside the model`]);
   });
 });
+
+describe('control flow, whose run time nothing bounds', () => {
+  /** The shipped model with `node` added to its graph (never reached by its outputs: the check reads the graph, not a run). */
+  function withNode(name: string, node: onnxProto.onnx.INodeProto): string {
+    const m = shippedModel();
+    graphOf(m).node.push(onnx.NodeProto.create(node));
+    const file = join(dir, `${name}.onnx`);
+    writeFileSync(file, encodeModel(m));
+    return file;
+  }
+
+  test('a Loop is refused before anything runs (one of 2^62 iterations made predict hang)', () => {
+    const loop = withNode('loop', {
+      name: 'forever',
+      opType: 'Loop',
+      input: ['trip', 'cond'],
+      output: ['out'],
+      attribute: [{ name: 'body', type: onnx.AttributeProto.AttributeType.GRAPH, g: { name: 'body', node: [] } }],
+    });
+    const started = performance.now();
+    const r = runCli('predict', [images[0], '--model', loop]);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${loop}: it uses control flow (Loop node 'forever'), whose run time nothing bounds: only feed-forward models are run here`,
+    ]);
+    expect(performance.now() - started).toBeLessThan(30_000);
+  });
+
+  test('If nested 2,000 deep: one line, no stack overflow', () => {
+    let inner: onnxProto.onnx.IGraphProto = { name: 'leaf', node: [] };
+    for (let i = 0; i < 2000; i++) {
+      inner = {
+        name: `g${i}`,
+        node: [
+          {
+            name: `if${i}`,
+            opType: 'If',
+            input: ['cond'],
+            output: [`o${i}`],
+            attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: inner }],
+          },
+        ],
+      };
+    }
+    const nested = withNode('nested', inner.node![0]);
+    const r = runCli('predict', [images[0], '--model', nested]);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${nested}: it uses control flow (If node 'if1999'), whose run time nothing bounds: only feed-forward models are run here`,
+    ]);
+  });
+});

@@ -87,9 +87,9 @@ describe('the shape of the output', () => {
     );
   });
 
-  test('a card whose classes is not a whole number of at least 2: refused before anything runs', () => {
-    const file = model('card-bad', softmaxOf(10), 1);
-    refusedWhole(file, "the model card's classes is '1', expected a whole number of at least 2");
+  test('a card whose classes is not a whole number from 2 to 100,000 (10^8 froze the draw page): refused before anything runs', () => {
+    refusedWhole(model('card-bad', softmaxOf(10), 1), "the model card's classes is '1', expected a whole number from 2 to 100,000");
+    refusedWhole(model('card-huge', softmaxOf(10), 100_000_000), "the model card's classes is '100000000', expected a whole number from 2 to 100,000");
   });
 });
 

@@ -16,7 +16,12 @@ import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.nod
 import { foldedStateFromModel } from '../../src/export/model-weights.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
-import { browserAvailable, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
+import onnxProto from 'onnx-proto';
+import { Graph } from '../../src/graph/builder.js';
+import * as op from '../../src/graph/ops/index.js';
+import { serializeModel } from '../../src/graph/serialize.js';
+import { encodeModel, graphOf, shippedModel } from '../helpers/models.js';
 import { ROOT } from '../helpers/cli.js';
 import { digitPixels, firstOf } from '../helpers/digits.js';
 import { jpegWith, paperDigit, storedFor } from '../helpers/orientation.js';
@@ -302,6 +307,75 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     const { page } = await open('?model=missing.onnx');
     expect(await page.textContent('[data-testid=status]')).toBe('error: could not load the model missing.onnx (HTTP 404)');
     await page.close();
+  });
+
+  describe('a model the page must not believe (each used to freeze the page or show nonsense)', () => {
+    /** The shipped model with its card's `key` set to `value` (or rewritten by `edit`), served at /<name>.onnx. */
+    function edited(edit: (m: onnxProto.onnx.ModelProto) => void): Uint8Array {
+      const m = shippedModel();
+      edit(m);
+      return encodeModel(m);
+    }
+    const withCard = (key: string, value: string) =>
+      edited((m) => {
+        m.metadataProps = [...m.metadataProps.filter((p) => p.key !== key), onnxProto.onnx.StringStringEntryProto.create({ key, value })];
+      });
+    /** A model that gives NaN for every class. */
+    function nanModel(): Uint8Array {
+      const g = new Graph('nan');
+      const x = op.flatten(g.input('image', 'float32', ['N', 1, 28, 28]));
+      const logits = op.mul(op.matmul(x, g.constant('float32', [784, 10], new Array(7840).fill(0))), Number.NaN);
+      g.output(logits, 'logits');
+      g.output(op.softmax(logits, 1), 'probabilities');
+      return serializeModel(g, { opset: 13 });
+    }
+
+    async function served(name: string, bytes: Uint8Array): Promise<{ page: Page; errors: string[]; status: string }> {
+      const page = await site.browser.newPage({ viewport: { width: 1100, height: 720 } });
+      const errors: string[] = [];
+      await guardPage(page, errors, outside);
+      await page.route(`**/${name}.onnx`, (r) => r.fulfill({ body: Buffer.from(bytes), contentType: 'application/octet-stream' }));
+      await page.goto(`${site.url}index.html?model=${name}.onnx`);
+      await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…', null, { timeout: 30_000 });
+      return { page, errors, status: (await page.textContent('[data-testid=status]'))! };
+    }
+
+    test.each([
+      ['huge', () => withCard('classes', '100000000'), "error: huge.onnx: the model card's classes is '100000000', expected a whole number from 2 to 100,000"],
+      ['three', () => withCard('classes', '3'), 'error: three.onnx: its probabilities output has 10 classes; its card says 3'],
+      ['minus', () => withCard('classes', '-1'), "error: minus.onnx: the model card's classes is '-1', expected a whole number from 2 to 100,000"],
+      [
+        'loop',
+        () =>
+          edited((m) => {
+            graphOf(m).node.push(onnxProto.onnx.NodeProto.create({ name: 'forever', opType: 'Loop', input: ['trip', 'cond'], output: ['out'] }));
+          }),
+        "error: loop.onnx: it uses control flow (Loop node 'forever'), whose run time nothing bounds: only feed-forward models are run here",
+      ],
+    ])('%s: refused in one line before anything runs', async (name, bytes, message) => {
+      const { page, errors, status } = await served(name, bytes());
+      expect(status).toBe(message);
+      expect(await page.locator('[data-testid=probabilities] li').count()).toBeLessThanOrEqual(10);
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+
+    test('a model whose probabilities are NaN: the page says so, never "NaN% sure"', async () => {
+      const { page, status } = await served('nan', nanModel());
+      const message = "error: nan.onnx: the model's output is not finite (NaN); the model is broken";
+      expect(status).toBe(message);
+      await draw(page, 0);
+      expect(await page.textContent('[data-testid=prediction]')).toBe('–');
+      expect(await page.textContent('[data-testid=confidence]')).not.toMatch(/NaN/);
+      expect(await page.textContent('[data-testid=status]')).toBe(message);
+      await page.close();
+    });
+
+    test('?model= on another site is refused, and nothing is fetched from there', async () => {
+      const { page } = await open('?model=https://example.com/x.onnx');
+      expect(await page.textContent('[data-testid=status]')).toBe('error: ?model=https://example.com/x.onnx: the page loads models from its own site only');
+      await page.close();
+    });
   });
 
   test('no request left 127.0.0.1', () => {

@@ -21,6 +21,8 @@ import type { StateDict } from '../../src/model/network.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
+import onnxProto from 'onnx-proto';
+import { parseModel } from '../../src/graph/serialize.js';
 import { testSplit } from '../helpers/digits.js';
 import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/shared/recipe.js';
 import { nodeLosses } from '../helpers/train.js';
@@ -98,24 +100,26 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     expect(v.correct).toBe(check!.correct); // the page's accuracy is the CLI's
   });
 
-  test('the draw page serves it by its card (classes, input shape), and refuses a card whose input it cannot draw', async () => {
-    const card = { name: 'resnet-gn-mnist', parameters: 19714, test_accuracy: 0.9, epochs: 1, classes: 10, input_shape: [1, 28, 28] };
+  test('the draw page serves it by the card in its metadata (classes, input shape), and refuses a card whose input it cannot draw', async () => {
     const draw = await site.browser.newPage({ viewport: { width: 1000, height: 900 } });
     const drawErrors: string[] = [];
     await guardPage(draw, drawErrors, outside);
     // The downloaded model, served as if exported into models/ (the draw page's public folder).
-    await draw.route('**/resnet.onnx', (r) => r.fulfill({ body: onnx, contentType: 'application/octet-stream' }));
-    await draw.route('**/resnet.json', (r) => r.fulfill({ body: JSON.stringify(card), contentType: 'application/json' }));
+    let served: Uint8Array = onnx;
+    await draw.route('**/resnet.onnx', (r) => r.fulfill({ body: Buffer.from(served), contentType: 'application/octet-stream' }));
     await draw.goto(`${site.url}index.html?model=resnet.onnx`);
     await draw.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready');
-    expect(await draw.textContent('[data-testid=model-card]')).toContain('resnet-gn-mnist, 19,714 parameters');
+    expect(await draw.textContent('[data-testid=model-card]')).toContain('resnet-gn, 19,714 parameters');
+    expect(await draw.textContent('[data-testid=subtitle]')).toContain('A 19,714-parameter network');
     expect(await draw.$$eval('[data-testid=probabilities] li', (li) => li.length)).toBe(10);
     const digit = Array.from(testSplit().images.subarray(0, 784), (v) => v / 255);
     const probabilities = await draw.evaluate((x) => window.mnistDemo.classify(x), digit);
     expect(probabilities).toHaveLength(10);
     expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
 
-    await draw.route('**/resnet.json', (r) => r.fulfill({ body: JSON.stringify({ ...card, input_shape: [3, 32, 32] }), contentType: 'application/json' }));
+    const m = parseModel(onnx);
+    m.metadataProps = m.metadataProps.map((p) => (p.key === 'input_shape' ? { key: 'input_shape', value: '[3,32,32]' } : p));
+    served = onnxProto.onnx.ModelProto.encode(m).finish();
     await draw.reload();
     await draw.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent!.startsWith('error'));
     expect(await draw.textContent('[data-testid=status]')).toBe('error: resnet.onnx takes [3,32,32] images (its card says); this page draws 1x28x28 digits');

@@ -13,3 +13,14 @@ export function paintInput(canvas: HTMLCanvasElement, input: Float32Array): void
   });
   canvas.getContext('2d')!.putImageData(image, 0, 0);
 }
+
+/** A status line's setter: its text, marked as an error or not. */
+export function statusLine(el: HTMLElement): (text: string, error?: boolean) => void {
+  return (text, error = false) => {
+    el.textContent = text;
+    el.classList.toggle('error', error);
+  };
+}
+
+/** A share as a percentage with two decimals: 0.9953 -> "99.53%". */
+export const percent = (x: number): string => `${(100 * x).toFixed(2)}%`;

@@ -3,7 +3,8 @@
  * worker (worker/main.ts), so this page only turns messages into text and pixels and stays
  * responsive while a step runs.
  */
-import { byTestId } from '../shared/dom.js';
+import { byTestId, percent, statusLine } from '../shared/dom.js';
+import { startWorker } from '../shared/worker.js';
 import { TrainChart } from './chart.js';
 import type { FromWorker, OnnxUpload, StepReport, ToWorker } from '../shared/protocol.js';
 import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from '../shared/example-models.js';
@@ -105,10 +106,7 @@ function dropFiles(): void {
   wanted = new Set();
 }
 
-function setStatus(text: string, error = false): void {
-  ui.status.textContent = text;
-  ui.status.classList.toggle('error', error);
-}
+const setStatus = statusLine(ui.status);
 
 /** Enters `next`: which buttons and settings work in each state of a run. */
 function setState(next: RunState): void {
@@ -160,8 +158,6 @@ function onExported(m: Extract<FromWorker, { type: 'exported' }>): void {
   updateDownloads();
 }
 
-const percent = (acc: number) => `${(100 * acc).toFixed(2)}%`;
-
 function duration(seconds: number): string {
   const s = Math.round(seconds);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
@@ -191,9 +187,7 @@ async function start(): Promise<void> {
   if (typeof choice === 'string') return setStatus(`error: ${choice}`, true);
   worker?.terminate(); // a finished run's worker held its snapshot; a new run starts clean
   dropFiles();
-  worker = new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
-  worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
-  worker.addEventListener('error', (e) => onMessage({ type: 'error', message: e.message || 'the training worker failed to start' }));
+  worker = startWorker(onMessage);
   resetTrainHooks(send);
   snapshotStep = null;
   downloadRefused = null;

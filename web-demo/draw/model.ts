@@ -1,0 +1,153 @@
+/**
+ * The draw page's model: fetched from this site only (`?model=`, else the shipped mnist.onnx),
+ * checked as `predict` checks one (src/export/classifier-check.ts: no control flow, a sane card
+ * in its own metadata whose classes agree with its output, a 1x28x28 input), and run with
+ * onnxruntime-web, on WebGPU (each session's first run checked against WebAssembly) or on
+ * WebAssembly. A tuned model (teaching) can stand in for the shipped one until Reset.
+ */
+import { answerProblem, cardClasses, cardOf, declaredClasses, graphProblem, outputProblem } from '../../src/export/classifier-check.js';
+import { INPUT, PROBABILITIES } from '../../src/export/model-io.js';
+import { parseModel } from '../../src/graph/serialize.js';
+import { SIDE } from '../../src/preprocess/mnist-style.js';
+import type { InferenceSession } from '../../src/train/core/runtime.js';
+import { CheckedSession, fallbackNote } from '../../src/web/checked-session.js';
+import { type Backend, loadOrt, type Ort, openSession } from '../shared/backend.js';
+
+/** A model that cannot be used here; the message names it and says why. */
+export class ModelLoadError extends Error {}
+
+/** What the page shows of a model, from the card in its metadata. */
+export interface ModelCardInfo {
+  classNames: string[];
+  name?: string;
+  parameters?: number;
+  testAccuracy?: number;
+  epochs?: number;
+}
+
+/** The model's URL on this site: a `?model=` elsewhere would show someone else's model under this page's name. */
+export function modelUrl(requested: string | null): string {
+  const url = new URL(requested ?? 'mnist.onnx', location.href);
+  if (url.origin !== location.origin) throw new ModelLoadError(`?model=${requested}: the page loads models from its own site only`);
+  return url.href;
+}
+
+/** The card of a model's bytes, checked; a ModelLoadError naming `label` says what is wrong. */
+export function checkedCard(bytes: Uint8Array, label: string): ModelCardInfo {
+  let proto: ReturnType<typeof parseModel>;
+  try {
+    proto = parseModel(bytes);
+  } catch (e) {
+    throw new ModelLoadError(`${label} is not an ONNX model (${(e as Error).message.split('\n')[0]})`);
+  }
+  const graph = graphProblem(proto);
+  if (graph) throw new ModelLoadError(`${label}: ${graph}`);
+  const card = cardOf(proto);
+  const inputShape = Array.isArray(card.input_shape) ? card.input_shape : [1, SIDE, SIDE];
+  if (inputShape.join() !== [1, SIDE, SIDE].join()) {
+    throw new ModelLoadError(`${label} takes [${inputShape.join(',')}] images (its card says); this page draws 1x${SIDE}x${SIDE} digits`);
+  }
+  const classes = cardClasses(card);
+  if ('problem' in classes) throw new ModelLoadError(`${label}: ${classes.problem}`);
+  const declared = declaredClasses(proto);
+  if (declared !== undefined && declared !== classes.classes) {
+    throw new ModelLoadError(`${label}: its ${PROBABILITIES} output has ${declared} classes; its card says ${classes.classes}`);
+  }
+  const names = Array.isArray(card.class_names) && card.class_names.length === classes.classes ? card.class_names.map(String) : undefined;
+  const number = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    classNames: names ?? Array.from({ length: classes.classes }, (_, d) => String(d)),
+    name: typeof card.name === 'string' ? card.name : undefined,
+    parameters: number(card.parameters),
+    testAccuracy: number(card.test_accuracy),
+    epochs: number(card.epochs),
+  };
+}
+
+export class PageModel {
+  /** onnxruntime-web's build for the backend (one WebAssembly thread needs no cross-origin isolation). */
+  private ort?: Ort;
+  private session?: InferenceSession;
+  /** The shipped model: its bytes and session; `session` may be a tuned model's. */
+  private shipped?: { bytes: Uint8Array; session: InferenceSession };
+  /** The tuned model's bytes while it is in use (null: the shipped model). */
+  private tunedBytes: Uint8Array | null = null;
+
+  constructor(
+    /** What runs the models now: the choice, or WebAssembly once WebGPU disagreed with it. */
+    public backend: Backend,
+    private readonly classes: number,
+    /** Told when WebGPU disagreed with WebAssembly and the page fell back. */
+    private readonly onFallback: (note: string) => void,
+  ) {}
+
+  /** The shipped model's bytes (teaching starts from them). */
+  get shippedBytes(): Uint8Array | undefined {
+    return this.shipped?.bytes;
+  }
+
+  /** Opens the shipped model on the backend and runs it once (see warmUp). */
+  async load(bytes: Uint8Array): Promise<void> {
+    this.ort = await loadOrt(this.backend, 1);
+    const session = await this.sessionOf(bytes);
+    this.shipped = { bytes, session };
+    this.session = session;
+    await this.warmUp();
+  }
+
+  /** Probabilities of one 28x28 input, and how long the model took; an output of the wrong shape is a ModelLoadError. */
+  async classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
+    const started = performance.now();
+    const out = (await this.session!.run({ [INPUT]: new this.ort!.Tensor('float32', input, [1, 1, SIDE, SIDE]) }))[PROBABILITIES];
+    const problem = outputProblem(out.dims, 1, this.classes);
+    if (problem) throw new ModelLoadError(`${problem}; the model does not answer as its card says`);
+    return { probabilities: Array.from(out.data as Float32Array), ms: performance.now() - started };
+  }
+
+  /**
+   * A session of `bytes` on the backend that runs now. On WebGPU its first run is checked against
+   * WebAssembly (src/web/checked-session.ts); if they disagree the page says so and stays on WebAssembly.
+   */
+  private sessionOf(bytes: Uint8Array): Promise<InferenceSession> {
+    const ort = this.ort!;
+    const open = (provider: Backend) => openSession(ort, bytes, provider);
+    if (this.backend === 'wasm') return open('wasm');
+    return CheckedSession.open(open, 1, (report) => {
+      if (report.trusted) return;
+      this.backend = 'wasm';
+      this.onFallback(fallbackNote('inference', report));
+    });
+  }
+
+  /**
+   * A first run on a fixed input: it compiles WebGPU's shaders and checks WebGPU, the output's
+   * shape and its values (a model that answers NaN is broken) before anyone draws.
+   */
+  private async warmUp(): Promise<void> {
+    const bar = new Float32Array(SIDE * SIDE);
+    for (let y = 6; y < 22; y++) for (let x = 13; x < 16; x++) bar[y * SIDE + x] = 1;
+    const problem = answerProblem((await this.classify(bar)).probabilities);
+    if (problem) throw new ModelLoadError(`${problem}; the model is broken`);
+  }
+
+  /** Predict with a tuned model's bytes, or the shipped model again (null). */
+  async use(onnx: Uint8Array | null): Promise<void> {
+    if (!this.shipped) return;
+    const previous = this.session;
+    this.session = onnx ? await this.sessionOf(onnx) : this.shipped.session;
+    this.tunedBytes = onnx;
+    if (previous && previous !== this.shipped.session) await previous.release();
+  }
+
+  /** Runs the models on `next` from now on: the shipped model's session (and a tuned one's) made again there. */
+  async switchTo(next: Backend): Promise<void> {
+    if (!this.shipped) return;
+    this.ort = await loadOrt(next, 1);
+    this.backend = next;
+    const old = [this.shipped.session, this.session];
+    this.shipped = { bytes: this.shipped.bytes, session: await this.sessionOf(this.shipped.bytes) };
+    this.session = this.tunedBytes ? await this.sessionOf(this.tunedBytes) : this.shipped.session;
+    for (const s of new Set(old)) await s?.release();
+    await this.warmUp();
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * train.html's runs: the chosen network (the seed CNN, an examples/ file, or an .onnx the page
+ * was given) fitted by the library's Trainer on MNIST, with pause and stop between steps
+ * (run-control.ts), and the downloads made from the trainer: its verified export and its state.
+ */
+import { Trainer } from '../../src/api/trainer.js';
+import type { Split } from '../../src/data/dataset.js';
+import type { Verification } from '../../src/export/verify-core.js';
+import { ModelExportsError, networkFromExports } from '../../src/model/model-exports.js';
+import type { Network } from '../../src/model/network.js';
+import { ImportError, importOnnx } from '../../src/model/onnx-import.js';
+import { seedCnn } from '../../src/model/seed-cnn.js';
+import { dataMismatch } from '../../src/train/core/model-fit.js';
+import { ExpectedError } from '../../src/util/errors.js';
+import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
+import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
+import { plannedSteps, trainConfig } from '../shared/recipe.js';
+import { fetchSplit } from './mnist.js';
+import { post } from './post.js';
+import { RunControl } from './run-control.js';
+import { loadRuntime, stateTracer, stepChecker } from './runtime.js';
+
+/** What an ended run leaves for the downloads: its trainer (its state is the downloads') and the split that checks an export. */
+interface Trained {
+  trainer: Trainer;
+  test: Split;
+}
+let trained: Trained | undefined;
+/** The downloads of `trained`, made (and checked) once. */
+let downloads: Extract<FromWorker, { type: 'exported' }> | undefined;
+
+let currentStep = 0;
+/** Pause, resume and stop of the run (a worker runs one). */
+export const control = new RunControl({
+  onPaused: () => post({ type: 'paused', step: currentStep }),
+  onResumed: () => post({ type: 'resumed' }),
+});
+
+/**
+ * Fits `trainer` to its end or until stopped, posting each step and epoch; returns the test
+ * accuracy where it ended (a stopped run's partial epoch is evaluated and counts as one).
+ */
+async function runFit(trainer: Trainer, train: Split, test: Split): Promise<{ stopped: boolean; testAccuracy: number | null }> {
+  const { stopped, history } = await trainer.fit(train, {
+    validation: test,
+    signal: control.signal,
+    onStep: (info) => {
+      currentStep = info.step;
+      post({ type: 'step', report: { epoch: info.epoch, step: info.step, loss: info.loss, lr: info.lr, ms: info.ms } });
+      return control.gate(); // lets the page's messages in, and waits while paused
+    },
+    onEvaluating: (count) => post({ type: 'evaluating', images: count }),
+    onEpoch: (metrics) => {
+      post({ type: 'epoch', metrics });
+      post({ type: 'snapshot', step: metrics.step });
+    },
+  });
+  return { stopped, testAccuracy: history.at(-1)?.test_acc ?? null };
+}
+
+/** The network a file names or an example holds; `where` names it in messages. */
+async function networkOf(id: string, onnx: OnnxUpload | undefined): Promise<{ net: Network; where: string }> {
+  if (isFileModel(id)) {
+    if (!onnx) throw new ExpectedError('no .onnx was given to the page');
+    try {
+      return { net: importOnnx(onnx.bytes, onnx.name.replace(/\.onnx$/i, '')).net, where: onnx.name };
+    } catch (e) {
+      throw e instanceof ImportError ? new ExpectedError(`${onnx.name}: ${e.message}`) : e;
+    }
+  }
+  const where = `examples/${id}.ts`;
+  try {
+    return { net: networkFromExports(id, await exampleExports(id)), where };
+  } catch (e) {
+    throw e instanceof ModelExportsError ? new ExpectedError(`${where}: ${e.message}`) : e;
+  }
+}
+
+/** The chosen network, checked as `--model` checks a file: it takes the data's images and gives its classes. */
+async function chosenNetwork(id: string, data: Split, onnx?: OnnxUpload): Promise<Network> {
+  if (id === BUILTIN) return seedCnn();
+  const { net, where } = await networkOf(id, onnx);
+  let problem: string | undefined;
+  try {
+    problem = dataMismatch(net, data);
+  } catch (e) {
+    problem = e instanceof ExpectedError ? e.message : String(e); // a layer that does not fit, named
+  }
+  if (problem) throw new ExpectedError(`${where}: ${problem}`);
+  return net;
+}
+
+export async function train({ choice, dataUrl, traceSteps, checkSteps, backend, onnx }: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  const started = performance.now();
+  const finish = (stopped: boolean, testAccuracy: number | null) =>
+    post({ type: 'done', stopped, step: currentStep, testAccuracy, seconds: (performance.now() - started) / 1000 });
+  await trained?.trainer.close(); // a new run: the previous one's downloads are gone with its worker's state
+  trained = undefined;
+  post({ type: 'phase', text: 'loading onnxruntime-web…' });
+  let carried: readonly string[] = [];
+  const { runtime, threads } = await loadRuntime(backend, { ...stateTracer(traceSteps, () => carried), ...stepChecker(checkSteps) });
+  post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
+  const [train, test] = await Promise.all([fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
+  const config = trainConfig(choice, train.count, threads);
+  const net = await chosenNetwork(choice.model, train, onnx);
+  post({ type: 'phase', text: 'building the training graph…' });
+  const trainer = await Trainer.create(net, config, runtime);
+  carried = trainer.carriedNames;
+  trained = { trainer, test };
+  if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained
+  const stepsPerEpoch = Math.ceil(train.count / config.batchSize);
+  post({ type: 'started', totalSteps: plannedSteps(config, stepsPerEpoch), stepsPerEpoch, epochs: config.epochs, threads });
+  const { stopped, testAccuracy } = await runFit(trainer, train, test);
+  finish(stopped, testAccuracy);
+}
+
+/**
+ * The downloads, as `npm run export` makes and checks them: BatchNorm folded into the convs,
+ * the inference graph (no dropout, normalisation inside) serialised, and that model checked
+ * against the evaluation graph of the same state on the whole test split (src/export's
+ * verify-core, here on onnxruntime-web): a failed check offers nothing. With it, the model's
+ * state dict as safetensors (PyTorch's names, as in a checkpoint's model.safetensors).
+ */
+export async function prepareDownloads(): Promise<FromWorker> {
+  if (!trained || trained.trainer.history.length === 0) return { type: 'export-refused', message: 'nothing has been trained yet' };
+  const { trainer, test } = trained;
+  const { step } = trainer.position;
+  if (downloads?.step === step) return downloads;
+  post({ type: 'phase', text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…` });
+  const { onnx, verification } = await trainer.exportInference(test, { source: 'trained in the browser (train.html, onnxruntime-web)' });
+  downloads = { type: 'exported', step, onnx, checkpoint: trainer.state(), verification: downloadCheck(verification) };
+  return downloads;
+}
+
+/** What the page is told of an export check. */
+export const downloadCheck = (v: Verification): DownloadCheck => ({
+  count: v.count,
+  correct: v.correct,
+  maxProbabilityDifference: v.maxProbabilityDifference,
+  disagreements: v.disagreements,
+});

@@ -17,6 +17,8 @@ export type { ByteSplit, ClassLabels, Dataset, Split } from './data/dataset.js';
 export { IDENTITY_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, normalization } from './data/normalize.js';
 export { DIGITS, MNIST_FILES, splitFromIdx } from './data/mnist-format.js';
 export { DataError, parseIdx } from './data/idx-format.js';
+export { type CsvOptions, splitFromCsv } from './data/csv-format.js';
+export { CIFAR10_CLASSES, splitFromCifar } from './data/cifar-format.js';
 export type { AugmentOptions } from './data/augment.js';
 export type { OptimizerOptions } from './graph/optim.js';
 export { LOSS_KINDS, type LossKind } from './model/loss.js';

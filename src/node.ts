@@ -1,8 +1,8 @@
 /**
  * `onnx-mnist-train/node`: the library on onnxruntime-node. Everything the pure entry gives
  * (layers, Module, op), and the Trainer made on onnxruntime-node (CPU, or CUDA where its
- * provider is installed) with a worker thread preparing the next batch; MNIST and IDX loaders;
- * the classifier `predict` uses. The same Trainer as `onnx-mnist-train/web`: only this file differs.
+ * provider is installed) with a worker thread preparing the next batch; MNIST, and `loadData`
+ * for your own (IDX, CIFAR-10, CSV, a folder of images per class); the classifier `predict` uses. The same Trainer as `onnx-mnist-train/web`: only this file differs.
  */
 import type { Dataset, ByteSplit } from './data/dataset.js';
 import { bundledMnistDir, loadDataset } from './data/mnist.node.js';
@@ -11,7 +11,8 @@ import { type Device, nodeRuntime } from './train/node-runtime.js';
 
 export * from './index.js';
 export * from './api/trainer.js';
-export { Classifier, type Prediction } from './export/classifier.node.js';
+export { type ClassAnswer, Classifier, type Prediction } from './export/classifier.node.js';
+export { type DataFormat, type DataOptions, holdOut, type LoadedData, loadData } from './data/source.node.js';
 export { mnistInput } from './preprocess/mnist-style.js';
 
 export interface NodeTrainerOptions extends TrainerSetup {

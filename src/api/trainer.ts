@@ -5,7 +5,7 @@
  * their runtime.
  */
 import type { Split } from '../data/dataset.js';
-import { cardMetadata, type ModelCard, modelCard } from '../export/model-card.js';
+import { cardMetadata, type ModelCard, modelCard, preprocessFor } from '../export/model-card.js';
 import { inferenceModelBytes } from '../export/inference.js';
 import { exportVerified, type Verification } from '../export/verify-core.js';
 import { isClassification } from '../model/loss.js';
@@ -57,6 +57,7 @@ export class Trainer extends TrainerBase {
       steps: this.position.step,
       normalize,
       classNames: data.classNames,
+      preprocess: preprocessFor(this.net.inputShape, data),
       checkpoint: options.source ?? 'trained with onnx-mnist-train',
       sourceCommit: options.sourceCommit ?? 'unknown',
     });

@@ -6,11 +6,11 @@
  * card are written as a pair (the card, holding the .onnx's SHA-256, last).
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Command } from 'commander';
-import { bundledMnistDir, loadSplit } from '../data/mnist.node.js';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { readRunData } from './data-choice.js';
 import { inferenceModelBytes } from '../export/inference.js';
-import { cardFileFor, cardFileText, cardMetadata, type ModelCard, modelCard, sourceCommit } from '../export/model-card.node.js';
+import { cardFileFor, cardFileText, cardMetadata, type ModelCard, modelCard, preprocessFor, sourceCommit } from '../export/model-card.node.js';
 import { exportVerified } from '../export/verify.node.js';
 import type { Network } from '../model/network.js';
 import { type Checkpoint, checkpointDirs, evaluatedState, loadCheckpoint, loadNewestCheckpoint, readTrainerState } from '../train/checkpoint.js';
@@ -29,7 +29,8 @@ const program = new Command('export')
   .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or one checkpoint folder', nonEmptyPath)
   .requiredOption('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', nonEmptyPath)
   .option('--force', 'replace --out and its card if they exist (never without it)', false)
-  .option('--data-dir <dir>', 'folder with the MNIST-style IDX files to verify on (default: the bundled MNIST)', nonEmptyPath)
+  .option('--data <path>', "the data to verify on, where it is no longer where the run recorded it (default: the run's own)", nonEmptyPath)
+  .addOption(new Option('--data-dir <dir>', 'the same as --data').argParser(nonEmptyPath).hideHelp())
   .option('--model <file>', "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)", nonEmptyPath);
 
 /** Fails fast, before the checkpoint is read, when the files could not be written, or exist and `force` was not given. */
@@ -74,8 +75,14 @@ function recordedAt(path: string): { record: ModelRecord | undefined; runDir: st
   return { record: existsSync(join(path, 'run.json')) ? readRecord(path)?.config.model : fromCheckpoint(), runDir: path };
 }
 
+/** A data set's name from its path: the folder's (`fashion-mnist`), or a file's without its extension (`train.csv` names its folder). */
+function dataName(path: string): string {
+  const file = basename(path).replace(/\.[^.]*$/, '');
+  return (extname(path) && /^(train|data_batch_\d+)$/i.test(file) ? basename(dirname(path)) : file).toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
 runCommand(async () => {
-  const o = parseCommand(program).opts<{ checkpoint: string; out: string; force: boolean; dataDir?: string; model?: string }>();
+  const o = parseCommand(program).opts<{ checkpoint: string; out: string; force: boolean; data?: string; dataDir?: string; model?: string }>();
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
   const cardFile = cardFileFor(o.out);
   checkOutputs([o.out, cardFile], o.force);
@@ -87,7 +94,9 @@ runCommand(async () => {
   const { dir } = checkpoint;
   const state = evaluatedState(checkpoint); // the weights the run's test accuracy was measured on
 
-  const test = loadSplit(o.dataDir ?? bundledMnistDir(), 'test'); // the training split is not needed
+  const recipe = checkpoint.trainer.config;
+  const given = o.data ?? o.dataDir;
+  const { test } = await readRunData({ ...recipe, ...(given !== undefined && { dataDir: resolve(given) }) }, net.inputShape);
   console.log(`verifying ${dir} exported against its evaluation graph on ${test.count} test images...`);
   const normalize = normalizationOf(checkpoint.trainer.config);
   const { graph, verification } = await exportVerified(nodeRuntime(), net, state, test, normalize);
@@ -101,9 +110,11 @@ runCommand(async () => {
       checkpoint: dir,
       sourceCommit: sourceCommit(),
       modelFile: model.record,
-      task: `handwritten digit classification (MNIST, ${model.classes} classes)`,
+      classNames: test.classNames,
+      preprocess: preprocessFor(net.inputShape, test),
+      ...(recipe.dataDir === undefined && { task: `handwritten digit classification (MNIST, ${model.classes} classes)` }),
     }),
-    name: `${net.name}-mnist`,
+    name: `${net.name}-${recipe.dataDir === undefined ? 'mnist' : dataName(recipe.dataDir)}`,
   };
   const onnx = inferenceModelBytes(graph, cardMetadata(card));
   writePair([

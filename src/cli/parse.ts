@@ -38,6 +38,23 @@ export function probability(value: string): number {
   return n;
 }
 
+/** A share strictly between 0 and 1 (`--val-split 0.1`). */
+export function share(value: string): number {
+  const n = number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('must be between 0 and 1.');
+  return n;
+}
+
+/** `--augment`: none, or rotate, shift and flip joined by + (rotate+shift). */
+export function augmentKinds(value: string): string[] {
+  const kinds = value.split('+');
+  const known = ['none', 'rotate', 'shift', 'flip'];
+  if (kinds.some((k) => !known.includes(k)) || (kinds.includes('none') && kinds.length > 1)) {
+    throw new InvalidArgumentError('expected none, or rotate, shift and flip joined by + (rotate+shift).');
+  }
+  return kinds;
+}
+
 /** A seed: the random streams take 32-bit words, so larger values would silently wrap. */
 export function uint32(value: string): number {
   const n = nonNegativeInt(value);

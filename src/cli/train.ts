@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { batchesPerEpoch } from '../train/core/batch-source.js';
 import type { AugmentOptions } from '../data/augment.js';
-import { type Dataset, loadDataset } from '../data/mnist.node.js';
+import type { Dataset } from '../data/dataset.js';
+import { classNamesOf, dataDefaults, readRunData } from './data-choice.js';
 import type { OptimizerOptions } from '../graph/optim.js';
 import { assertRecipeOf, CheckpointError, loadNewestCheckpoint, prepareCheckpointsForResume } from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/core/config.js';
@@ -38,6 +39,7 @@ import { FileError } from '../util/errors.js';
 import { ModelError } from '../model/network.js';
 import { BrokenModelError } from '../train/core/training-loop.js';
 import {
+  augmentKinds,
   emaDecay,
   nonEmptyPath,
   parseCommand,
@@ -47,6 +49,7 @@ import {
   positiveInt,
   positiveNumber,
   probability,
+  share,
   uint32,
 } from './parse.js';
 
@@ -71,7 +74,7 @@ interface Options {
   trainOnly?: string[];
   freeze?: string[];
   init?: string;
-  augment: 'none' | 'rotate' | 'shift' | 'rotate+shift';
+  augment?: string[];
   rotateDegrees: number;
   shiftPixels: number;
   shuffle: boolean;
@@ -80,7 +83,10 @@ interface Options {
   maxSteps?: number;
   out?: string;
   resume: boolean;
+  data?: string;
   dataDir?: string;
+  valSplit?: number;
+  classNames?: string[];
   profile?: number | true;
   emaDecay?: number;
   memoryCheck: boolean;
@@ -94,8 +100,16 @@ function toConfig(o: Options): TrainConfig {
   if (o.nesterov && (o.optimizer !== 'sgd' || o.momentum === 0)) throw new UsageError('--nesterov needs --optimizer sgd and a non-zero --momentum');
   const schedule: Schedule =
     o.schedule === 'step' ? { kind: 'step', stepSize: o.stepSize, gamma: o.gamma } : o.schedule === 'onecycle' ? { ...ONECYCLE } : { kind: 'constant' };
-  const augment: AugmentOptions | null =
-    o.augment === 'none' ? null : { rotate: o.augment.includes('rotate') ? o.rotateDegrees : 0, shift: o.augment.includes('shift') ? o.shiftPixels : 0 };
+  // Without --augment, the data decides (data-choice.ts's dataDefaults); this is the flag's own.
+  const kinds = o.augment ?? ['rotate', 'shift'];
+  const augment: AugmentOptions | null = kinds.includes('none')
+    ? null
+    : {
+        rotate: kinds.includes('rotate') ? o.rotateDegrees : 0,
+        shift: kinds.includes('shift') ? o.shiftPixels : 0,
+        ...(kinds.includes('flip') && { flip: true }),
+      };
+  const data = o.data ?? o.dataDir;
   return {
     epochs: o.epochs,
     batchSize: o.batchSize,
@@ -115,7 +129,9 @@ function toConfig(o: Options): TrainConfig {
     maxSteps: o.maxSteps,
     threads: o.threads,
     device: o.device,
-    dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+    dataDir: data === undefined ? undefined : resolve(data),
+    valSplit: o.valSplit,
+    classNames: o.classNames,
     ...(o.emaDecay === undefined ? {} : { average: { decay: o.emaDecay } }),
   };
 }
@@ -125,7 +141,7 @@ const DEFAULT_STEP = D.schedule as Extract<Schedule, { kind: 'step' }>;
 const DEFAULT_AUGMENT = D.augment!;
 
 const program = new Command('train')
-  .description('Train a network (the seed CNN, or your own with --model) on MNIST with an ONNX training-step graph run by onnxruntime-node')
+  .description('Train a network (the seed CNN, or your own with --model) on your data (the bundled MNIST by default) with an ONNX training-step graph run by onnxruntime-node')
   .option(
     '--model <file>',
     "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)",
@@ -164,7 +180,11 @@ const program = new Command('train')
     'start from these weights: a state dict as safetensors with PyTorch names (safetensors.torch.save_file(model.state_dict(), ...))',
     nonEmptyPath,
   )
-  .addOption(new Option('--augment <kind>', 'training augmentation').choices(['none', 'rotate', 'shift', 'rotate+shift']).default('rotate+shift'))
+  .option(
+    '--augment <kinds>',
+    'training augmentation: none, or rotate, shift and flip joined by + (default: rotate+shift for one channel, as for digits; shift+flip with --shift-pixels 4 for colour images)',
+    augmentKinds,
+  )
   .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, DEFAULT_AUGMENT.rotate)
   .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, DEFAULT_AUGMENT.shift)
   .option('--ema-decay <d>', 'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it', emaDecay)
@@ -174,7 +194,14 @@ const program = new Command('train')
   .option('--max-steps <n>', 'stop after N optimizer steps in total', positiveInt)
   .option('--out <dir>', 'run folder (default runs/<date-time>)', nonEmptyPath)
   .option('--resume', 'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)', false)
-  .option('--data-dir <dir>', 'folder with the four MNIST-style IDX files (default: the bundled MNIST)', nonEmptyPath)
+  .option(
+    '--data <path>',
+    'the data: a folder of MNIST-style IDX files, CIFAR-10 batches, a .csv (label,pixel0,...), or a folder of one image folder per class (default: the bundled MNIST)',
+    nonEmptyPath,
+  )
+  .addOption(new Option('--data-dir <dir>', 'the same as --data').argParser(nonEmptyPath).hideHelp())
+  .option('--val-split <share>', 'the share of training examples held out to test on when the data has no test split (default 0.1)', share)
+  .option('--class-names <names>', "the classes' names, comma-separated or a .txt of one per line, for data without its own", classNamesOf)
   .option(
     '--profile [steps]',
     "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: a trace in the run folder and a table by op type",
@@ -197,13 +224,17 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
   labelSmoothing: (c) => c.labelSmoothing,
   trainOnly: (c) => c.trainOnly,
   freeze: (c) => c.freeze,
-  augment: (c) => (c.augment ? [c.augment.rotate > 0 && 'rotate', c.augment.shift > 0 && 'shift'].filter(Boolean).join('+') || 'none' : 'none'),
+  augment: (c) =>
+    c.augment ? [c.augment.rotate > 0 && 'rotate', c.augment.shift > 0 && 'shift', c.augment.flip && 'flip'].filter(Boolean).join('+') || 'none' : 'none',
   rotateDegrees: (c) => c.augment?.rotate,
   shiftPixels: (c) => c.augment?.shift,
   shuffle: (c) => c.shuffle,
   emaDecay: (c) => c.average?.decay,
   trainLimit: (c) => c.trainLimit,
+  data: (c) => c.dataDir ?? 'the bundled MNIST',
   dataDir: (c) => c.dataDir ?? 'the bundled MNIST',
+  valSplit: (c) => c.valSplit,
+  classNames: (c) => c.classNames,
 };
 
 /**
@@ -312,7 +343,7 @@ runCommand(async () => {
     const recordFile = resume ? join(resume.dir, 'trainer.json') : runFile;
     config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
     console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
-    data = loadDataset(config.dataDir);
+    data = await readRunData(config, model.net.inputShape);
     checkLimits(config, data, (key, value) =>
       given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`,
     );
@@ -325,7 +356,8 @@ runCommand(async () => {
     model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
     config = { ...toConfig(o), ...(model.record && { model: model.record }) };
     if (o.init !== undefined) ({ model, record: config.init } = withInitialWeights(model, o.init));
-    data = loadDataset(config.dataDir); // bad data is refused before a run folder exists
+    data = await readRunData(config, model.net.inputShape); // bad data is refused before a run folder exists
+    config = { ...config, ...dataDefaults(data, config, o.augment !== undefined) };
     checkLimits(config, data, fromFlag);
     assertFitsData(model, data.train);
     frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder

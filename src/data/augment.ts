@@ -1,7 +1,8 @@
 /**
  * Training-time augmentation: a random rotation (bilinear) and a random whole-pixel shift,
- * like torchvision's RandomAffine(degrees, translate) with integer translations; the
- * uncovered border is background (0). Writes normalised floats directly.
+ * like torchvision's RandomAffine(degrees, translate) with integer translations (a shift of up
+ * to p pixels with the border filled with 0 is RandomCrop(size, padding=p)), and for natural
+ * images a random horizontal flip (RandomHorizontalFlip). Writes normalised floats directly.
  */
 import type { Normalizer } from './normalize.js';
 
@@ -10,6 +11,13 @@ export interface AugmentOptions {
   rotate: number;
   /** Maximum shift in pixels (integer, uniform in [-shift, shift]) on each axis. */
   shift: number;
+  /** Mirror half the examples left to right (not for digits: a mirrored 2 is no 2). */
+  flip?: boolean;
+}
+
+/** Mirrors each row of an example [C, H, W] in `out` at `offset`, in place. */
+export function flipRows(out: Float32Array, offset: number, [channels, rows, cols]: readonly number[]): void {
+  for (let r = 0; r < channels * rows; r++) out.subarray(offset + r * cols, offset + (r + 1) * cols).reverse();
 }
 
 export interface Affine {

@@ -1,5 +1,5 @@
 /** Turning a split into normalised float batches: epoch order, augmentation, labels. */
-import { type AugmentOptions, affineInto } from './augment.js';
+import { type AugmentOptions, affineInto, flipRows } from './augment.js';
 import { exampleSize, type Split } from './dataset.js';
 import type { Normalizer } from './normalize.js';
 import { Rng } from '../util/rng.js';
@@ -20,7 +20,7 @@ export function fillImages(split: Split, start: number, count: number, out: Floa
   for (let b = 0; b < count; b++) normalizer.example(split.images, (order ? order[start + b] : start + b) * size, out, b * size);
 }
 
-/** As `fillImages`, each example randomly rotated and shifted with draws from (seed, step). */
+/** As `fillImages`, each example randomly rotated, shifted (and flipped, if asked) with draws from (seed, step). */
 export function fillAugmentedImages(
   split: Split,
   order: ArrayLike<number>,
@@ -39,6 +39,7 @@ export function fillAugmentedImages(
     const dx = rng.int(2 * augment.shift + 1) - augment.shift;
     const dy = rng.int(2 * augment.shift + 1) - augment.shift;
     affineInto(split.images, order[start + b] * size, split.shape, out, b * size, normalizer, { degrees, dx, dy });
+    if (augment.flip && rng.int(2) === 1) flipRows(out, b * size, split.shape); // drawn after the others: digits' draws stay as they were
   }
 }
 

@@ -6,7 +6,8 @@
  * Pure: the page runs it on the bytes it fetched.
  */
 import type onnxProto from 'onnx-proto';
-import { PROBABILITIES } from './model-io.js';
+import type { Preprocess } from './model-card.js';
+import { INPUT, PROBABILITIES } from './model-io.js';
 
 type GraphP = onnxProto.onnx.IGraphProto;
 type NodeP = onnxProto.onnx.INodeProto;
@@ -65,6 +66,44 @@ export function cardClasses(card: Record<string, unknown>): { classes: number } 
     return { problem: `the model card's classes is '${String(value)}', expected a whole number from 2 to ${MAX_CLASSES.toLocaleString('en-US')}` };
   }
   return { classes: n };
+}
+
+/** The card's class names (undefined when it gives none), or why they cannot be the classes'. */
+export function cardClassNames(card: Record<string, unknown>, classes: number): { names?: readonly string[] } | { problem: string } {
+  const names = card.class_names;
+  if (names === undefined) return {};
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return { problem: "the model card's class_names is not a list of names" };
+  if (names.length !== classes) return { problem: `the model card names ${names.length} classes; its classes is ${classes}` };
+  return { names };
+}
+
+/** The largest input side read here: a card or graph claiming more is not a picture model. */
+export const MAX_SIDE = 4096;
+
+/** Why a model's input of one example, [C, H, W], is not one a picture can fill, or undefined. */
+export function pictureShapeProblem(shape: readonly (number | string)[]): string | undefined {
+  const [c, h, w] = shape;
+  const side = (d: number | string) => typeof d === 'number' && Number.isInteger(d) && d >= 1 && d <= MAX_SIDE;
+  if (shape.length === 3 && (c === 1 || c === 3) && side(h) && side(w)) return undefined;
+  return `[${shape.join(',')}] is not a picture's shape: expected [C,H,W] with 1 (grey) or 3 (RGB) channels and sides from 1 to ${MAX_SIDE}`;
+}
+
+/** How the card says pictures become the input: its `preprocess`, else (cards before it) MNIST-style for 1x28x28, stretched for any other shape. */
+export function cardPreprocess(card: Record<string, unknown>, shape: readonly (number | string)[]): { preprocess: Preprocess } | { problem: string } {
+  const value = card.preprocess;
+  if (value === undefined) return { preprocess: shape.join() === '1,28,28' ? 'digit' : 'resize' };
+  if (value !== 'digit' && value !== 'resize' && value !== 'none')
+    return { problem: `the model card's preprocess is '${String(value)}', expected digit, resize or none` };
+  if (value === 'digit' && shape.join() !== '1,28,28')
+    return { problem: `the model card says MNIST-style digits, which are 1x28x28; its input is [${shape.join(',')}]` };
+  return { preprocess: value };
+}
+
+/** The `image` input's shape per example ([C, H, W]) as the graph declares it, when it fixes every dimension. */
+export function declaredInput(model: onnxProto.onnx.IModelProto): number[] | undefined {
+  const dims = model.graph?.input?.find((i) => i.name === INPUT)?.type?.tensorType?.shape?.dim;
+  const example = dims?.slice(1).map((d) => (d.dimValue === undefined || d.dimValue === null ? undefined : Number(d.dimValue)));
+  return example && example.length > 0 && example.every((d) => d !== undefined) ? (example as number[]) : undefined;
 }
 
 /** The `probabilities` output's class count as the graph declares it, when it fixes one. */

@@ -1,25 +1,31 @@
-/** Loads an exported model and classifies preprocessed 28x28 inputs (the `predict` CLI's engine). */
+/**
+ * Loads an exported model and classifies inputs made from pictures (the `predict` CLI's
+ * engine): any [C, H, W] of one or three channels, the card's class names and preprocessing.
+ */
 import { readFileOr } from '../util/read-file.node.js';
 import * as ort from '../util/ort.node.js';
-import { SIDE } from '../preprocess/mnist-style.js';
-import { cardClasses, cardOf, graphProblem, outputProblem } from './classifier-check.js';
+import { cardClasses, cardClassNames, cardOf, cardPreprocess, graphProblem, outputProblem, pictureShapeProblem } from './classifier-check.js';
+import type { Preprocess } from './model-card.js';
 import { INPUT, PROBABILITIES } from './model-io.js';
 import { checkExternalData, inputElementType, ModelError, parseModelFile } from './model-file.node.js';
 
 export { ModelError };
 export { answerProblem, nonFinite, notProbabilities } from './classifier-check.js';
 
-export interface Prediction {
-  digit: number;
+/** A class by index, and by name when the card names the classes. */
+export interface ClassAnswer {
+  label: number;
+  name?: string;
   probability: number;
-  runnerUp: { digit: number; probability: number };
+}
+
+export interface Prediction extends ClassAnswer {
+  runnerUp: ClassAnswer;
   probabilities: number[];
 }
 
-const EXPECTED = ['N', 1, SIDE, SIDE];
 /** Images per run for a model whose batch size is free: the memory of one run stays bounded. */
 const CHUNK = 256;
-const PIXELS = SIDE * SIDE;
 
 export class Classifier {
   private constructor(
@@ -29,14 +35,20 @@ export class Classifier {
     private readonly batchSize: number | undefined,
     /** Probabilities per image: the model card's classes. */
     readonly classes: number,
+    /** One example, [C, H, W]. */
+    readonly inputShape: readonly number[],
+    /** How a picture becomes an input (the card's `preprocess`). */
+    readonly preprocess: Preprocess,
+    /** The card's class names, if it has them. */
+    readonly classNames: readonly string[] | undefined,
   ) {}
 
   /**
-   * Opens an exported model, checking it takes exactly one input, float32 `image`
-   * [N,1,28,28] (N free or fixed), and gives float32 `probabilities`. The file is parsed
-   * first: external data is only read from a file beside the model, and then the session is
-   * loaded from the model's path. The number of classes is the card's (`classes` in the
-   * model's metadata), or 10 for a card without it.
+   * Opens an exported model, checking it takes exactly one input, float32 `image` [N,C,H,W]
+   * (N free or fixed; C 1 or 3; H and W fixed), and gives float32 `probabilities`. The file is
+   * parsed first: external data is only read from a file beside the model, and then the session
+   * is loaded from the model's path. The classes, their names and the preprocessing are the
+   * card's (in the model's metadata): a card without them means the ten digits, MNIST-style.
    */
   static async load(file: string): Promise<Classifier> {
     const bytes = readFileOr(file, (problem) => new ModelError(file, problem), 'model file');
@@ -46,7 +58,8 @@ export class Classifier {
     if (type !== undefined && type !== 'float32') throw new ModelError(file, `the model's input ${INPUT} is ${type}, expected float32`);
     const graph = graphProblem(proto);
     if (graph) throw new ModelError(file, graph);
-    const fromCard = cardClasses(cardOf(proto));
+    const card = cardOf(proto);
+    const fromCard = cardClasses(card);
     if ('problem' in fromCard) throw new ModelError(file, fromCard.problem);
     const { classes } = fromCard;
     let session: ort.InferenceSession;
@@ -59,9 +72,10 @@ export class Classifier {
     }
     const input = session.inputMetadata.find((m) => m.name === INPUT) ?? session.inputMetadata[0];
     const shape = input && 'shape' in input ? input.shape : [];
-    const fits = shape.length === 4 && shape.every((d, i) => (i === 0 ? typeof d !== 'number' || d > 0 : d === EXPECTED[i]));
-    if (!input || input.name !== INPUT || !fits) {
-      throw new ModelError(file, `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,1,28,28]`);
+    const batch = shape[0];
+    const example = shape.slice(1);
+    if (!input || input.name !== INPUT || shape.length !== 4 || (typeof batch === 'number' && batch < 1) || pictureShapeProblem(example)) {
+      throw new ModelError(file, `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,C,H,W] with C 1 or 3`);
     }
     if (session.inputNames.length > 1) {
       throw new ModelError(file, `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); predict feeds only ${INPUT}`);
@@ -69,11 +83,15 @@ export class Classifier {
     const output = session.outputMetadata.find((m) => m.name === PROBABILITIES);
     if (!output) throw new ModelError(file, `the model has no '${PROBABILITIES}' output`);
     if (output.isTensor && output.type !== 'float32') throw new ModelError(file, `the model's output ${PROBABILITIES} is ${output.type}, expected float32`);
-    return new Classifier(file, session, typeof shape[0] === 'number' ? shape[0] : undefined, classes);
+    const named = cardClassNames(card, classes);
+    if ('problem' in named) throw new ModelError(file, named.problem);
+    const how = cardPreprocess(card, example);
+    if ('problem' in how) throw new ModelError(file, how.problem);
+    return new Classifier(file, session, typeof batch === 'number' ? batch : undefined, classes, example as number[], how.preprocess, named.names);
   }
 
   /**
-   * One prediction per 28x28 input (values in [0,1]). A model with a fixed batch size runs
+   * One prediction per input (an example of inputShape, values in [0,1]). A model with a fixed batch size runs
    * in chunks of that size, the last one padded with blank inputs whose outputs are dropped;
    * one with a free batch size in chunks of CHUNK, so that 12,000 pictures do not make one
    * 12,000-image batch (3.2 GB). Probabilities are passed on as the model gives them, NaN
@@ -90,21 +108,23 @@ export class Classifier {
   }
 
   private async run(inputs: readonly Float32Array[], batch: number): Promise<Prediction[]> {
-    const data = new Float32Array(batch * PIXELS);
-    for (const [i, x] of inputs.entries()) data.set(x, i * PIXELS);
-    const out = (await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, 1, SIDE, SIDE]) }))[PROBABILITIES];
+    const size = this.inputShape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(batch * size);
+    for (const [i, x] of inputs.entries()) data.set(x, i * size);
+    const out = (await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, ...this.inputShape]) }))[PROBABILITIES];
     const problem = outputProblem(out.dims, batch, this.classes);
     if (problem) throw new ModelError(this.file, `${problem}; the model does not answer as its card says`);
     const probs = out.data as Float32Array;
-    return inputs.map((_, i) => toPrediction(Array.from(probs.subarray(i * this.classes, (i + 1) * this.classes))));
+    return inputs.map((_, i) => this.prediction(Array.from(probs.subarray(i * this.classes, (i + 1) * this.classes))));
+  }
+
+  private prediction(p: number[]): Prediction {
+    const order = p.map((_, k) => k).sort((a, b) => p[b] - p[a]);
+    const answer = (label: number): ClassAnswer => ({ label, ...(this.classNames && { name: this.classNames[label] }), probability: p[label] });
+    return { ...answer(order[0]), runnerUp: answer(order[1]), probabilities: p };
   }
 
   async release(): Promise<void> {
     await this.session.release();
   }
-}
-
-function toPrediction(p: number[]): Prediction {
-  const order = p.map((_, d) => d).sort((a, b) => p[b] - p[a]);
-  return { digit: order[0], probability: p[order[0]], runnerUp: { digit: order[1], probability: p[order[1]] }, probabilities: p };
 }

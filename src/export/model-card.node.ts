@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { sha256Hex } from '../util/sha256.node.js';
 import type { ModelCard } from './model-card.js';
 
-export { cardMetadata, type ModelCard, modelCard } from './model-card.js';
+export { cardMetadata, type ModelCard, modelCard, preprocessFor } from './model-card.js';
 
 /** `git rev-parse HEAD`, marked -dirty when the working tree has changes; 'unknown' outside git. */
 export function sourceCommit(): string {

@@ -21,6 +21,8 @@ export interface ModelCard {
   classes: number;
   /** The classes' names by index, when the data had them. */
   class_names?: readonly string[];
+  /** How a picture becomes the input (see Preprocess). */
+  preprocess: Preprocess;
   outputs: string;
   normalization: string;
   /** Accuracy of the exported graph on the verification split, measured at export. */
@@ -51,11 +53,33 @@ export function normalizationText(n: Normalization): string {
   return `(x - ${stats(0)}) / ${stats(1)}${channels > 1 ? ' per channel' : ''}, applied inside the graph`;
 }
 
+/**
+ * How `predict` and the draw page turn a picture into the model's input:
+ * - `digit`: MNIST-style (src/preprocess: the ink's bounding box fitted into 20x20, centred by
+ *   its mass, white on black), for a 1x28x28 model of the ten digits;
+ * - `resize`: the picture stretched to the input's height and width, grey or RGB, pixels in
+ *   [0,1], as `--data` decodes a folder of images;
+ * - `none`: the model was trained on float values, not pictures: nothing reads a picture for it.
+ */
+export type Preprocess = 'digit' | 'resize' | 'none';
+
+const isDigits = (names: readonly string[] | undefined) => names === undefined || (names.length === 10 && names.every((n, d) => n === String(d)));
+
+/** The preprocessing that fits a model of `shape` trained on `data` (its images bytes or floats, its class names). */
+export function preprocessFor(shape: readonly number[], data: { images: ArrayLike<number>; classNames?: readonly string[] }): Preprocess {
+  if (!(data.images instanceof Uint8Array)) return 'none';
+  return shape.join() === '1,28,28' && isDigits(data.classNames) ? 'digit' : 'resize';
+}
+
 /** The input a model takes, in words. */
-export const inputConvention = (shape: readonly number[]): string =>
-  shape[0] === 1 && shape[1] === 28 && shape[2] === 28
-    ? `image: float32 [N,${shape.join(',')}], pixel values in [0,1], a white digit on black, MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)`
-    : `image: float32 [N,${shape.join(',')}], pixel values in [0,1] (or the data's own values, for float data)`;
+export function inputConvention(shape: readonly number[], preprocess: Preprocess): string {
+  const tensor = `image: float32 [N,${shape.join(',')}]`;
+  if (preprocess === 'digit')
+    return `${tensor}, pixel values in [0,1], a white digit on black, MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)`;
+  if (preprocess === 'resize')
+    return `${tensor}, pixel values in [0,1], the picture stretched to ${shape[2]}x${shape[1]}${shape[0] === 3 ? ', RGB planes' : ', grey'}`;
+  return `${tensor}, the data's own values (it was trained on floats, not pictures)`;
+}
 
 /** metadata_props hold strings: objects are stored as JSON. */
 export function cardMetadata(card: ModelCard): Record<string, string> {
@@ -79,6 +103,8 @@ export interface CardSource {
   steps: number;
   normalize: Normalization;
   classNames?: readonly string[];
+  /** How pictures were made into the training data (preprocessFor). */
+  preprocess: Preprocess;
   /** The checkpoint exported, or what made the model. */
   checkpoint: string;
   sourceCommit: string;
@@ -93,10 +119,11 @@ export function modelCard(net: Network, graph: Graph, verification: Verification
   return {
     name: net.name,
     task: source.task ?? `classification (${classes} classes)`,
-    input: inputConvention(net.inputShape),
+    input: inputConvention(net.inputShape, source.preprocess),
     input_shape: net.inputShape,
     classes,
     ...(source.classNames && { class_names: source.classNames }),
+    preprocess: source.preprocess,
     outputs: `logits: float32 [N,${classes}]; probabilities: float32 [N,${classes}] (softmax of the logits)`,
     normalization: normalizationText(source.normalize),
     ...verificationFields(verification),

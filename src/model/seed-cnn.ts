@@ -17,6 +17,10 @@ import { Network } from './network.js';
 export interface SeedCnnOptions {
   /** Dropout probability after every 3x3 conv (the seed uses 0.1). */
   dropout?: number;
+  /** Input channels (1, grey; 3 for colour images). */
+  inChannels?: number;
+  /** Classes out of conv6 (10, the digits). */
+  classes?: number;
 }
 
 /** conv{i} -> bn{i} -> dropout{i} -> relu{i} */
@@ -30,9 +34,9 @@ function convUnit(i: number, inChannels: number, outChannels: number, padding: n
 }
 
 /** The seed CNN as a module tree (what a model file's default export is). */
-export function seedCnnModule({ dropout = 0.1 }: SeedCnnOptions = {}): Sequential {
+export function seedCnnModule({ dropout = 0.1, inChannels = 1, classes = 10 }: SeedCnnOptions = {}): Sequential {
   return new Sequential({
-    ...convUnit(1, 1, 12, 1, dropout),
+    ...convUnit(1, inChannels, 12, 1, dropout),
     ...convUnit(2, 12, 32, 1, dropout),
     pool1: new MaxPool2d(2),
     trans1: new Conv2d(32, 12, 1),
@@ -41,7 +45,7 @@ export function seedCnnModule({ dropout = 0.1 }: SeedCnnOptions = {}): Sequentia
     pool2: new MaxPool2d(2),
     trans2: new Conv2d(32, 12, 1),
     ...convUnit(5, 12, 32, 1, dropout),
-    ...convUnit(6, 32, 10, 0, dropout),
+    ...convUnit(6, 32, classes, 0, dropout),
     gap: new AdaptiveAvgPool2d(1),
     flatten: new Flatten(),
     log_softmax: new LogSoftmax(1),

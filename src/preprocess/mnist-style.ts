@@ -69,7 +69,7 @@ export function inkMap(image: RgbaImage): Float32Array {
   return g;
 }
 
-interface Box {
+export interface Box {
   x: number;
   y: number;
   w: number;
@@ -95,7 +95,7 @@ function inkBox(ink: Float32Array, width: number, height: number): Box {
 }
 
 /** Resamples the `box` region of `src` to w x h. */
-function resample(src: Float32Array, width: number, box: Box, w: number, h: number): Float32Array {
+export function resample(src: Float32Array, width: number, box: Box, w: number, h: number): Float32Array {
   const out = new Float32Array(w * h);
   const sx = box.w / w;
   const sy = box.h / h;

@@ -7,7 +7,11 @@
  */
 import { FileError } from './errors.js';
 
-export type SafeTensor = { dtype: 'F32'; shape: readonly number[]; data: Float32Array } | { dtype: 'I64'; shape: readonly number[]; data: BigInt64Array };
+export type SafeTensor =
+  | { dtype: 'F32'; shape: readonly number[]; data: Float32Array }
+  | { dtype: 'I64'; shape: readonly number[]; data: BigInt64Array }
+  | { dtype: 'U8'; shape: readonly number[]; data: Uint8Array }
+  | { dtype: 'U16'; shape: readonly number[]; data: Uint16Array };
 
 export interface SafeTensors {
   tensors: Map<string, SafeTensor>;
@@ -63,7 +67,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 interface Entry {
   name: string;
-  dtype: 'F32' | 'I64';
+  dtype: SafeTensor['dtype'];
   shape: number[];
   begin: number;
   end: number;
@@ -103,7 +107,7 @@ function parseEntry(name: string, entry: unknown, dataLength: number, file: stri
   if (!isObject(entry)) throw fail('not an object with dtype, shape and data_offsets');
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZES)) throw fail(`unknown dtype ${JSON.stringify(dtype)}`);
-  if (dtype !== 'F32' && dtype !== 'I64') throw fail(`dtype ${dtype} is not supported (F32, I64)`);
+  if (dtype !== 'F32' && dtype !== 'I64' && dtype !== 'U8' && dtype !== 'U16') throw fail(`dtype ${dtype} is not supported (F32, I64, U8, U16)`);
   if (!Array.isArray(shape) || !shape.every(isCount)) throw fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isSafeInteger)) {
     throw fail(`data_offsets ${JSON.stringify(offsets)} is not two integers`);
@@ -151,8 +155,10 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafeTensors 
   checkLayout(entries, data.length, file);
   const tensors = new Map<string, SafeTensor>();
   for (const { name, dtype, shape, begin, end } of entries) {
-    const raw = data.slice(begin, end); // a copy, aligned for the typed array
+    const raw = new Uint8Array(data.subarray(begin, end)); // a copy, aligned for the typed array (a Buffer's slice would be a view)
     if (dtype === 'F32') tensors.set(name, { dtype, shape, data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) });
+    else if (dtype === 'U8') tensors.set(name, { dtype, shape, data: raw });
+    else if (dtype === 'U16') tensors.set(name, { dtype, shape, data: new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2) });
     else tensors.set(name, { dtype, shape, data: new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8) });
   }
   return { tensors, metadata };

@@ -130,9 +130,9 @@ describe('examples/tiny-gap.ts (convs without bias, each followed by BatchNorm)'
     // predict serves it: ten real test digits, one of each class, read as the card's accuracy promises
     const indices = Array.from({ length: 10 }, (_, d) => firstOf(d));
     const pngs = await Promise.all(indices.map((i) => digitPng(dir, i)));
-    const answers = JSON.parse(ok(runCli('predict', [...pngs, '--model', out, '--json'])).stdout) as { prediction: { digit: number; probability: number } }[];
+    const answers = JSON.parse(ok(runCli('predict', [...pngs, '--model', out, '--json'])).stdout) as { prediction: { label: number; probability: number } }[];
     expect(answers).toHaveLength(10);
-    const right = answers.filter((a, k) => a.prediction.digit === digitLabel(indices[k])).length;
+    const right = answers.filter((a, k) => a.prediction.label === digitLabel(indices[k])).length;
     expect(right).toBeGreaterThanOrEqual(8);
   });
 });

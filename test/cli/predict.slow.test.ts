@@ -44,7 +44,7 @@ beforeAll(async () => {
 
 interface Outcome {
   file: string;
-  prediction?: { digit: number; probability: number; runnerUp: { digit: number } };
+  prediction?: { label: number; probability: number; runnerUp: { label: number } };
   error?: string;
 }
 
@@ -61,10 +61,10 @@ describe('predict on real test digits (at least 49 of 50 correct)', () => {
     test(kind === 'small' ? '28x28 PNG' : kind === 'large' ? '280x280 PNG' : 'black-on-white JPEG with a margin', () => {
       const outcomes = predictAll(kind);
       expect(outcomes).toHaveLength(COUNT);
-      const correct = outcomes.filter((o, i) => o.prediction?.digit === labels[i]).length;
+      const correct = outcomes.filter((o, i) => o.prediction?.label === labels[i]).length;
       console.log(`predict ${kind}: ${correct}/${COUNT} correct`);
       expect(correct).toBeGreaterThanOrEqual(49);
-      expect(outcomes[0].prediction!.runnerUp.digit).not.toBe(outcomes[0].prediction!.digit);
+      expect(outcomes[0].prediction!.runnerUp.label).not.toBe(outcomes[0].prediction!.label);
     });
   }
 
@@ -106,14 +106,61 @@ describe('bad input: a one-line error naming the file; the others still answered
     expect(lines(r.stdout)).toEqual([expect.stringMatching(new RegExp(`^${good}: ${labels[1]} `))]);
   });
 
-  test('a model whose input is not [N,1,28,28]', () => {
+  test('a model whose input is not a picture: two channels', () => {
     const g = new Graph();
-    g.output(op.relu(g.input('image', 'float32', ['N', 3, 32, 32])), 'probabilities');
-    const model = join(dir, 'rgb.onnx');
+    g.output(op.relu(g.input('image', 'float32', ['N', 2, 32, 32])), 'probabilities');
+    const model = join(dir, 'two.onnx');
     writeFileSync(model, serializeModel(g, { opset: 13 }));
     const r = runCli('predict', [join(dir, 'small-0.png'), '--model', model]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${model}: the model's input is image [N,3,32,32], expected image [N,1,28,28]`]);
+    expect(lines(r.stderr)).toEqual([`error: ${model}: the model's input is image [N,2,32,32], expected image [N,C,H,W] with C 1 or 3`]);
+  });
+
+  /** A colour model of 3 classes: the softmax of each RGB plane's mean (10x its mean, to be sure), named by the card. */
+  function colourModel(file: string, card: Record<string, unknown>): void {
+    const g = new Graph();
+    const image = g.input('image', 'float32', ['N', 3, 12, 8]);
+    g.output(op.softmax(op.mul(op.reduceMean(image, [2, 3]), 10), 1), 'probabilities');
+    const metadata = Object.fromEntries(Object.entries(card).map(([k, v]) => [k, JSON.stringify(v)]));
+    writeFileSync(file, serializeModel(g, { opset: 18, metadata }));
+  }
+
+  test("a colour model of named classes: pictures stretched to its 8x12 RGB input, answers by the card's names (text and --json)", async () => {
+    const model = join(dir, 'colours.onnx');
+    colourModel(model, { classes: 3, class_names: ['red', 'green', 'blue'], preprocess: 'resize' });
+    const swatches = [
+      ['red', { r: 230, g: 20, b: 20 }],
+      ['green', { r: 10, g: 200, b: 40 }],
+      ['blue', { r: 0, g: 30, b: 250 }],
+    ] as const;
+    for (const [name, background] of swatches) {
+      await sharp({ create: { width: 50, height: 30, channels: 4, background: { ...background, alpha: 1 } } })
+        .png()
+        .toFile(join(dir, `${name}.png`));
+    }
+    const files = swatches.map(([name]) => join(dir, `${name}.png`));
+    const r = runCli('predict', [...files, '--model', model]);
+    expect(r.status).toBe(0);
+    expect(lines(r.stdout).map((l) => l.replace(/ \(.*/, ''))).toEqual(files.map((f, i) => `${f}: ${swatches[i][0]}`));
+    const json = JSON.parse(runCli('predict', [files[2], '--model', model, '--json']).stdout) as { prediction: { label: number; name: string } }[];
+    expect(json[0].prediction).toMatchObject({ label: 2, name: 'blue' });
+  });
+
+  test('a card whose names are not its classes, or whose preprocessing is unknown, is refused in one line', () => {
+    const cases = [
+      [{ classes: 3, class_names: ['red', 'green'] }, 'the model card names 2 classes; its classes is 3'],
+      [{ classes: 3, class_names: 'red' }, "the model card's class_names is not a list of names"],
+      [{ classes: 3, preprocess: 'sepia' }, "the model card's preprocess is 'sepia', expected digit, resize or none"],
+      [{ classes: 3, preprocess: 'digit' }, 'the model card says MNIST-style digits, which are 1x28x28; its input is [3,12,8]'],
+      [{ classes: 3, preprocess: 'none' }, 'it was trained on float values, not pictures: predict cannot make its input from an image'],
+    ] as const;
+    for (const [i, [card, problem]] of cases.entries()) {
+      const model = join(dir, `card-${i}.onnx`);
+      colourModel(model, card);
+      const r = runCli('predict', [join(dir, 'small-0.png'), '--model', model]);
+      expect(r.status).toBe(1);
+      expect(lines(r.stderr)).toEqual([`error: ${model}: ${problem}`]);
+    }
   });
 
   test('a file that is not an ONNX model, and a missing model', () => {

@@ -14,7 +14,7 @@ import { jpegWith, paperDigit, storedFor, TAGS } from '../helpers/orientation.js
 
 interface Outcome {
   file: string;
-  prediction: { digit: number; probabilities: number[] };
+  prediction: { label: number; probabilities: number[] };
 }
 
 const SIX = firstOf(6); // #11: rotated 180 degrees, it reads 9
@@ -68,10 +68,10 @@ describe('EXIF orientation', () => {
     const byFile = new Map((JSON.parse(r.stdout) as Outcome[]).map((o) => [o.file, o.prediction]));
     for (const index of DIGITS) {
       const upright = byFile.get(path(index, 'upright'))!;
-      expect(upright.digit).toBe(digitLabel(index));
+      expect(upright.label).toBe(digitLabel(index));
       for (const tag of TAGS) {
         const oriented = byFile.get(path(index, `tag${tag}`))!;
-        expect(oriented.digit, `#${index} tag ${tag}`).toBe(digitLabel(index));
+        expect(oriented.label, `#${index} tag ${tag}`).toBe(digitLabel(index));
         expect(maxDiff(oriented.probabilities, upright.probabilities), `#${index} tag ${tag}`).toBeLessThan(1e-3);
         // The transform matters: the stored pixels alone read differently (except tag 1).
         const ignored = byFile.get(path(index, `stored${tag}`))!;

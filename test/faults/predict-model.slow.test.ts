@@ -20,7 +20,7 @@ const { onnx } = onnxProto;
 
 interface Outcome {
   file: string;
-  prediction?: { digit: number; probability: number; probabilities: number[] };
+  prediction?: { label: number; probability: number; probabilities: number[] };
   error?: string;
 }
 
@@ -87,7 +87,7 @@ describe('a model with a fixed batch size', () => {
       writeFileSync(model, encodeModel(fixBatch(shippedModel(), size)));
       const fixed = predictJson(model, images);
       const free = predictJson(SHIPPED_MODEL, images);
-      expect(fixed.map((o) => o.prediction!.digit)).toEqual(INDICES.map(digitLabel));
+      expect(fixed.map((o) => o.prediction!.label)).toEqual(INDICES.map(digitLabel));
       fixed.forEach((o, i) => {
         expect(o.file).toBe(images[i]);
         o.prediction!.probabilities.forEach((p, d) => {
@@ -149,7 +149,7 @@ describe('external data (an untrusted model must not read files of its choosing)
     writeFileSync(join(folder, 'weights.bin'), data);
     const outcomes = predictJson(model, images);
     expect(outcomes).toEqual(predictJson(SHIPPED_MODEL, images));
-    expect(outcomes.map((o) => o.prediction!.digit)).toEqual(INDICES.map(digitLabel));
+    expect(outcomes.map((o) => o.prediction!.label)).toEqual(INDICES.map(digitLabel));
   });
 
   test('a location that is not a plain file name beside the model is refused, naming it', () => {

@@ -76,10 +76,10 @@ describe('the shape of the output', () => {
     const r = runCli('predict', [...images, '--model', three, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const outcomes: { prediction: { digit: number; probabilities: number[] } }[] = JSON.parse(r.stdout);
+    const outcomes: { prediction: { label: number; probabilities: number[] } }[] = JSON.parse(r.stdout);
     for (const o of outcomes) {
       expect(o.prediction.probabilities).toHaveLength(3);
-      expect(o.prediction.digit).toBeLessThan(3);
+      expect(o.prediction.label).toBeLessThan(3);
     }
     refusedWhole(
       model('card-3-gives-10', softmaxOf(10), 3),

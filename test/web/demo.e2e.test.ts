@@ -371,6 +371,54 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       await page.close();
     });
 
+    /** A colour model of 3 named classes: the softmax of each RGB plane's mean (x10), input [3,12,8]. */
+    function colourModel(card: Record<string, unknown>): Uint8Array {
+      const g = new Graph('colours');
+      const image = g.input('image', 'float32', ['N', 3, 12, 8]);
+      g.output(op.softmax(op.mul(op.reduceMean(image, [2, 3]), 10), 1), 'probabilities');
+      const metadata = Object.fromEntries(Object.entries({ input_shape: [3, 12, 8], classes: 3, ...card }).map(([k, v]) => [k, JSON.stringify(v)]));
+      return serializeModel(g, { opset: 18, metadata });
+    }
+
+    test('a model that is not a digit reader: the page says what it reads, stretches an opened picture to its RGB input, answers by name, offers no teaching', async () => {
+      const { page, errors, status } = await served('colours', colourModel({ class_names: ['red', 'green', 'blue'], preprocess: 'resize' }));
+      expect(status).toBe('ready');
+      expect(await page.textContent('[data-testid=title]')).toBe('Draw or open a picture');
+      expect(await page.textContent('[data-testid=reads]')).toBe(
+        'This model reads pictures of its 3 classes (red, green, blue), not digits: what you draw or open is stretched to 8x12 in colour, as its training images were.',
+      );
+      expect(await page.locator('[data-testid=teach]').isHidden()).toBe(true);
+      expect(await page.locator('[data-testid=probabilities] li').allTextContents()).toEqual([
+        expect.stringMatching(/^red/),
+        expect.stringMatching(/^green/),
+        expect.stringMatching(/^blue/),
+      ]);
+      for (const [name, background] of [
+        ['blue', { r: 10, g: 30, b: 240 }],
+        ['green', { r: 20, g: 220, b: 30 }],
+      ] as const) {
+        const png = await sharp({ create: { width: 60, height: 90, channels: 3, background } })
+          .png()
+          .toBuffer();
+        const before = await shown(page);
+        await page.setInputFiles('[data-testid=file]', { name: `${name}.png`, mimeType: 'image/png', buffer: png });
+        await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, before);
+        expect(await page.textContent('[data-testid=prediction]')).toBe(name);
+      }
+      expect(await page.$eval('[data-testid=input-preview]', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])).toEqual([8, 12]);
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+
+    test("a model of float data, and a card whose input is not the graph's, are refused in one line", async () => {
+      const floats = await served('floats', colourModel({ preprocess: 'none' }));
+      expect(floats.status).toBe('error: floats.onnx was trained on float values, not pictures: this page cannot make its input');
+      await floats.page.close();
+      const wrong = await served('wrong', colourModel({ input_shape: [1, 28, 28] }));
+      expect(wrong.status).toBe('error: wrong.onnx: its image input is [3,12,8] per example; its card says [1,28,28]');
+      await wrong.page.close();
+    });
+
     test('?model= on another site is refused, and nothing is fetched from there', async () => {
       const { page } = await open('?model=https://example.com/x.onnx');
       expect(await page.textContent('[data-testid=status]')).toBe('error: ?model=https://example.com/x.onnx: the page loads models from its own site only');

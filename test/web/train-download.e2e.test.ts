@@ -32,7 +32,7 @@ browserAvailable('training page download');
 
 interface Outcome {
   file: string;
-  prediction?: { digit: number; probabilities: number[] };
+  prediction?: { label: number; probabilities: number[] };
   error?: string;
 }
 
@@ -105,7 +105,7 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
       expect(cli).toHaveLength(10);
       for (let c = 0; c < 10; c++) worst = Math.max(worst, Math.abs(cli[c] - inPage[i * 10 + c]));
     });
-    const right = outcomes.filter((o, i) => o.prediction!.digit === digitLabel(indices[i])).length;
+    const right = outcomes.filter((o, i) => o.prediction!.label === digitLabel(indices[i])).length;
     console.log(
       `downloaded model: predict (onnxruntime-node) vs the page (onnxruntime-web): largest probability difference ${worst.toExponential(2)}; ${right}/${images.length} digits right`,
     );

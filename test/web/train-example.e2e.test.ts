@@ -100,7 +100,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     expect(v.correct).toBe(check!.correct); // the page's accuracy is the CLI's
   });
 
-  test('the draw page serves it by the card in its metadata (classes, input shape), and refuses a card whose input it cannot draw', async () => {
+  test("the draw page serves it by the card in its metadata (classes, input shape), and refuses a card whose input is not the graph's", async () => {
     const draw = await site.browser.newPage({ viewport: { width: 1000, height: 900 } });
     const drawErrors: string[] = [];
     await guardPage(draw, drawErrors, outside);
@@ -122,7 +122,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     served = onnxProto.onnx.ModelProto.encode(m).finish();
     await draw.reload();
     await draw.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent!.startsWith('error'));
-    expect(await draw.textContent('[data-testid=status]')).toBe('error: resnet.onnx takes [3,32,32] images (its card says); this page draws 1x28x28 digits');
+    expect(await draw.textContent('[data-testid=status]')).toBe('error: resnet.onnx: its image input is [1,28,28] per example; its card says [3,32,32]');
     expect(drawErrors).toEqual([]);
     await draw.close();
   });

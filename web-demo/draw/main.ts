@@ -6,6 +6,7 @@
  * (pad.ts), the answer (result.ts), the model (model.ts), teaching (teach.ts).
  */
 import { BlankImageError, mnistInput, type RgbaImage } from '../../src/preprocess/mnist-style.js';
+import { stretchedInput } from '../../src/preprocess/stretch.js';
 import type { Backend } from '../shared/backend.js';
 import { setUpBackendChoice, showBackend } from '../shared/backend-choice.js';
 import { byTestId, statusLine } from '../shared/dom.js';
@@ -18,6 +19,8 @@ import { setUpTeaching } from './teach.js';
 const setStatus = statusLine(byTestId('status'));
 const result = new ResultView();
 let model: PageModel | undefined;
+/** The model's card, checked (its classes, input shape and preprocessing). */
+let card: ModelCardInfo | undefined;
 /** The input of what is on the pad now (null when blank). */
 let currentInput: Float32Array | null = null;
 
@@ -34,7 +37,7 @@ async function read(image: RgbaImage): Promise<string | undefined> {
     return undefined;
   }
   try {
-    currentInput = mnistInput(image);
+    currentInput = card?.preprocess === 'resize' ? stretchedInput(image, card.inputShape) : mnistInput(image);
   } catch (e) {
     if (!(e instanceof BlankImageError)) throw e;
     currentInput = null;
@@ -45,7 +48,7 @@ async function read(image: RgbaImage): Promise<string | undefined> {
   demoHook((h) => {
     h.lastInput = Array.from(input);
   });
-  result.showInput(input);
+  result.showInput(input, card?.inputShape ?? [1, 28, 28]);
   const { probabilities, ms } = await model.classify(input);
   show(probabilities, ms);
   return undefined;
@@ -89,6 +92,21 @@ setUpTeaching({
   clearDrawing: () => pad.clear(),
 });
 
+/**
+ * A model that is not a digit reader: the page says what it reads and how it sees a picture,
+ * and teaching (which teaches digits) is not offered.
+ */
+function showReader(card: ModelCardInfo): void {
+  if (card.preprocess === 'digit') return;
+  const [channels, height, width] = card.inputShape;
+  const names = card.classNames.slice(0, 12).join(', ') + (card.classNames.length > 12 ? ', …' : '');
+  byTestId('title').textContent = 'Draw or open a picture';
+  const reads = byTestId('reads');
+  reads.textContent = `This model reads pictures of its ${card.classNames.length} classes (${names}), not digits: what you draw or open is stretched to ${width}x${height}${channels === 3 ? ' in colour' : ' in grey'}, as its training images were.`;
+  reads.hidden = false;
+  byTestId('teach').hidden = true;
+}
+
 /** The card's line under the answer, and the subtitle's size of the network. */
 function showCard(card: ModelCardInfo): void {
   if (card.parameters !== undefined) byTestId('subtitle-size').textContent = `${card.parameters.toLocaleString('en-US')}-parameter `;
@@ -119,18 +137,22 @@ async function start(): Promise<void> {
   const choice = await setUpBackendChoice(byTestId<HTMLSelectElement>('backend-choice'), (next) => void switchBackend(next));
   showBackend(byTestId('backend'), choice.chosen);
   try {
-    const { bytes, card, label } = await fetchModel();
+    const fetched = await fetchModel();
+    const { bytes, label } = fetched;
+    card = fetched.card;
     result.setClasses(card.classNames);
-    model = new PageModel(choice.chosen, card.classNames.length, (note) => showBackend(byTestId('backend'), 'wasm', note));
+    model = new PageModel(choice.chosen, card.classNames.length, card.inputShape, (note) => showBackend(byTestId('backend'), 'wasm', note));
     try {
       await model.load(bytes);
     } catch (e) {
       throw new ModelLoadError(e instanceof ModelLoadError ? `${label}: ${e.message}` : `onnxruntime-web could not start the model (${(e as Error).message})`);
     }
     showCard(card);
+    showReader(card);
     setStatus('ready');
   } catch (e) {
     model = undefined;
+    card = undefined;
     if (!(e instanceof ModelLoadError)) throw e;
     setStatus(`error: ${e.message}`, true);
   }

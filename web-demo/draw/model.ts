@@ -1,11 +1,23 @@
 /**
  * The draw page's model: fetched from this site only (`?model=`, else the shipped mnist.onnx),
  * checked as `predict` checks one (src/export/classifier-check.ts: no control flow, a sane card
- * in its own metadata whose classes agree with its output, a 1x28x28 input), and run with
+ * in its own metadata whose classes and input agree with the graph, a picture's input shape), and run with
  * onnxruntime-web, on WebGPU (each session's first run checked against WebAssembly) or on
  * WebAssembly. A tuned model (teaching) can stand in for the shipped one until Reset.
  */
-import { answerProblem, cardClasses, cardOf, declaredClasses, graphProblem, outputProblem } from '../../src/export/classifier-check.js';
+import {
+  answerProblem,
+  cardClasses,
+  cardClassNames,
+  cardOf,
+  cardPreprocess,
+  declaredClasses,
+  declaredInput,
+  graphProblem,
+  outputProblem,
+  pictureShapeProblem,
+} from '../../src/export/classifier-check.js';
+import type { Preprocess } from '../../src/export/model-card.js';
 import { INPUT, PROBABILITIES } from '../../src/export/model-io.js';
 import { parseModel } from '../../src/graph/serialize.js';
 import { SIDE } from '../../src/preprocess/mnist-style.js';
@@ -18,7 +30,11 @@ export class ModelLoadError extends Error {}
 
 /** What the page shows of a model, from the card in its metadata. */
 export interface ModelCardInfo {
-  classNames: string[];
+  classNames: readonly string[];
+  /** One example, [C, H, W]. */
+  inputShape: readonly number[];
+  /** How a picture becomes the input: MNIST-style for a digit reader, else stretched. */
+  preprocess: Exclude<Preprocess, 'none'>;
   name?: string;
   parameters?: number;
   testAccuracy?: number;
@@ -44,8 +60,11 @@ export function checkedCard(bytes: Uint8Array, label: string): ModelCardInfo {
   if (graph) throw new ModelLoadError(`${label}: ${graph}`);
   const card = cardOf(proto);
   const inputShape = Array.isArray(card.input_shape) ? card.input_shape : [1, SIDE, SIDE];
-  if (inputShape.join() !== [1, SIDE, SIDE].join()) {
-    throw new ModelLoadError(`${label} takes [${inputShape.join(',')}] images (its card says); this page draws 1x${SIDE}x${SIDE} digits`);
+  const notPicture = pictureShapeProblem(inputShape);
+  if (notPicture) throw new ModelLoadError(`${label}: its input, ${notPicture} (its card says)`);
+  const graphInput = declaredInput(proto);
+  if (graphInput && graphInput.join() !== inputShape.join()) {
+    throw new ModelLoadError(`${label}: its ${INPUT} input is [${graphInput.join(',')}] per example; its card says [${inputShape.join(',')}]`);
   }
   const classes = cardClasses(card);
   if ('problem' in classes) throw new ModelLoadError(`${label}: ${classes.problem}`);
@@ -53,10 +72,16 @@ export function checkedCard(bytes: Uint8Array, label: string): ModelCardInfo {
   if (declared !== undefined && declared !== classes.classes) {
     throw new ModelLoadError(`${label}: its ${PROBABILITIES} output has ${declared} classes; its card says ${classes.classes}`);
   }
-  const names = Array.isArray(card.class_names) && card.class_names.length === classes.classes ? card.class_names.map(String) : undefined;
+  const named = cardClassNames(card, classes.classes);
+  if ('problem' in named) throw new ModelLoadError(`${label}: ${named.problem}`);
+  const how = cardPreprocess(card, inputShape);
+  if ('problem' in how) throw new ModelLoadError(`${label}: ${how.problem}`);
+  if (how.preprocess === 'none') throw new ModelLoadError(`${label} was trained on float values, not pictures: this page cannot make its input`);
   const number = (v: unknown) => (typeof v === 'number' ? v : undefined);
   return {
-    classNames: names ?? Array.from({ length: classes.classes }, (_, d) => String(d)),
+    classNames: named.names ?? Array.from({ length: classes.classes }, (_, d) => String(d)),
+    inputShape: inputShape as number[],
+    preprocess: how.preprocess,
     name: typeof card.name === 'string' ? card.name : undefined,
     parameters: number(card.parameters),
     testAccuracy: number(card.test_accuracy),
@@ -77,6 +102,8 @@ export class PageModel {
     /** What runs the models now: the choice, or WebAssembly once WebGPU disagreed with it. */
     public backend: Backend,
     private readonly classes: number,
+    /** One example, [C, H, W]. */
+    private readonly inputShape: readonly number[],
     /** Told when WebGPU disagreed with WebAssembly and the page fell back. */
     private readonly onFallback: (note: string) => void,
   ) {}
@@ -95,10 +122,10 @@ export class PageModel {
     await this.warmUp();
   }
 
-  /** Probabilities of one 28x28 input, and how long the model took; an output of the wrong shape is a ModelLoadError. */
+  /** Probabilities of one input, and how long the model took; an output of the wrong shape is a ModelLoadError. */
   async classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
     const started = performance.now();
-    const out = (await this.session!.run({ [INPUT]: new this.ort!.Tensor('float32', input, [1, 1, SIDE, SIDE]) }))[PROBABILITIES];
+    const out = (await this.session!.run({ [INPUT]: new this.ort!.Tensor('float32', input, [1, ...this.inputShape]) }))[PROBABILITIES];
     const problem = outputProblem(out.dims, 1, this.classes);
     if (problem) throw new ModelLoadError(`${problem}; the model does not answer as its card says`);
     return { probabilities: Array.from(out.data as Float32Array), ms: performance.now() - started };
@@ -124,9 +151,11 @@ export class PageModel {
    * shape and its values (a model that answers NaN is broken) before anyone draws.
    */
   private async warmUp(): Promise<void> {
-    const bar = new Float32Array(SIDE * SIDE);
-    for (let y = 6; y < 22; y++) for (let x = 13; x < 16; x++) bar[y * SIDE + x] = 1;
-    const problem = answerProblem((await this.classify(bar)).probabilities);
+    const input = new Float32Array(this.inputShape.reduce((a, b) => a * b, 1));
+    if (this.inputShape.join() === [1, SIDE, SIDE].join())
+      for (let y = 6; y < 22; y++) for (let x = 13; x < 16; x++) input[y * SIDE + x] = 1; // a 1
+    else input.fill(0.5);
+    const problem = answerProblem((await this.classify(input)).probabilities);
     if (problem) throw new ModelLoadError(`${problem}; the model is broken`);
   }
 

@@ -4,7 +4,6 @@
  * model) is never shown as one: the status says what is wrong instead.
  */
 import { answerProblem } from '../../src/export/classifier-check.js';
-import { SIDE } from '../../src/preprocess/mnist-style.js';
 import { argmax } from '../../src/util/argmax.js';
 import { byTestId, paintInput } from '../shared/dom.js';
 import { demoHook } from '../shared/test-hooks.js';
@@ -34,9 +33,9 @@ export class ResultView {
     });
   }
 
-  /** What the model sees of the drawing. */
-  showInput(input: Float32Array): void {
-    paintInput(this.preview, input);
+  /** What the model sees of the drawing, an input of `shape`. */
+  showInput(input: Float32Array, shape: readonly number[]): void {
+    paintInput(this.preview, input, shape);
   }
 
   /**
@@ -60,7 +59,7 @@ export class ResultView {
       li.querySelector('.pct')!.textContent = shown ? `${(100 * p).toFixed(1)}%` : '–';
       li.classList.toggle('best', d === best);
     });
-    if (!probabilities) this.preview.getContext('2d')!.clearRect(0, 0, SIDE, SIDE);
+    if (!probabilities) this.preview.getContext('2d')!.clearRect(0, 0, this.preview.width, this.preview.height);
     return problem;
   }
 }

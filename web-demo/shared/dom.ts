@@ -4,13 +4,15 @@ import { SIDE } from '../../src/preprocess/mnist-style.js';
 /** The element with `data-testid="id"` (the pages' stable handles, the ones the tests use too). */
 export const byTestId = <T extends HTMLElement>(id: string): T => document.querySelector<T>(`[data-testid="${id}"]`)!;
 
-/** Paints a 28x28 input (values in [0,1]) into `canvas` as grey pixels, white ink on black. */
-export function paintInput(canvas: HTMLCanvasElement, input: Float32Array): void {
-  const image = new ImageData(SIDE, SIDE);
-  input.forEach((v, i) => {
-    const g = Math.round(255 * v);
-    image.data.set([g, g, g, 255], 4 * i);
-  });
+/** Paints a model input of `shape` (values in [0,1]; 28x28 grey by default) into `canvas`, one pixel per value. */
+export function paintInput(canvas: HTMLCanvasElement, input: Float32Array, [channels, height, width]: readonly number[] = [1, SIDE, SIDE]): void {
+  if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
+  const image = new ImageData(width, height);
+  const plane = width * height;
+  for (let i = 0; i < plane; i++) {
+    const value = (c: number) => Math.round(255 * input[(channels === 1 ? 0 : c) * plane + i]);
+    image.data.set([value(0), value(1), value(2), 255], 4 * i);
+  }
   canvas.getContext('2d')!.putImageData(image, 0, 0);
 }
 

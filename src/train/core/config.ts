@@ -29,7 +29,7 @@ export const scheduleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('onecycle'), pctStart: z.number().gt(0).lt(1), divFactor: positive, finalDivFactor: positive }),
 ]) satisfies z.ZodType<Schedule>;
 
-const augmentSchema = z.strictObject({ rotate: nonNegative, shift: count }) satisfies z.ZodType<AugmentOptions>;
+const augmentSchema = z.strictObject({ rotate: nonNegative, shift: count, flip: z.boolean().optional() }) satisfies z.ZodType<AugmentOptions>;
 
 /** A learning rate set on resume: from optimizer step `step` on, the schedule is rescaled to pass through `lr`. */
 const lrChangeSchema = z.strictObject({ step: count, lr: positive });
@@ -81,8 +81,12 @@ export const trainConfigSchema = z.strictObject({
   maxSteps: positiveInt.optional(),
   threads: positiveInt.optional(),
   device: z.enum(['cpu', 'cuda']),
-  /** Folder of the four IDX files, as an absolute path; absent for the bundled MNIST. */
+  /** The data (`--data`: IDX files, CIFAR-10 batches, a CSV, a folder of images per class), as an absolute path; absent for the bundled MNIST. */
   dataDir: z.string().min(1).optional(),
+  /** The share of the training examples held out to test on, when the data has no test split (default 0.1). */
+  valSplit: z.number().gt(0).lt(1).optional(),
+  /** The classes' names (`--class-names`), for data that has none of its own. */
+  classNames: z.array(z.string().min(1)).min(2).optional(),
   /** Learning rates set on resume, oldest first. */
   lrChanges: z.array(lrChangeSchema).optional(),
   /**

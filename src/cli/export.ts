@@ -14,7 +14,7 @@ import { cardFileFor, cardFileText, cardMetadata, type ModelCard, modelCard, pre
 import { exportVerified } from '../export/verify.node.js';
 import type { Network } from '../model/network.js';
 import { type Checkpoint, checkpointDirs, evaluatedState, loadCheckpoint, loadNewestCheckpoint, readTrainerState } from '../train/checkpoint.js';
-import type { ModelRecord } from '../train/core/config.js';
+import type { BuiltinShape, ModelRecord, TrainConfig } from '../train/core/config.js';
 import { normalizationOf } from '../train/core/recipe.js';
 import { readRecord } from '../train/run-folder.js';
 import { nodeRuntime } from '../train/node-runtime.js';
@@ -67,12 +67,13 @@ function loadForExport(path: string, net: Network): Checkpoint {
   throw new UsageError(`${path}: neither a checkpoint nor a run folder with checkpoints`);
 }
 
-/** The model a checkpoint (or a run folder's checkpoints) trained, as recorded, and the run folder that keeps its copy. */
-function recordedAt(path: string): { record: ModelRecord | undefined; runDir: string } {
-  if (existsSync(join(path, 'trainer.json'))) return { record: readTrainerState(path).config.model, runDir: dirname(dirname(path)) };
+/** The model a checkpoint (or a run folder's checkpoints) trained, as recorded (a file, or the built-in's shape), and the run folder that keeps its copy. */
+function recordedAt(path: string): { record: ModelRecord | undefined; builtin: BuiltinShape | undefined; runDir: string } {
+  const of = (config: TrainConfig | undefined) => ({ record: config?.model, builtin: config?.builtin });
+  if (existsSync(join(path, 'trainer.json'))) return { ...of(readTrainerState(path).config), runDir: dirname(dirname(path)) };
   const newest = checkpointDirs(path).find((dir) => existsSync(join(dir, 'trainer.json')));
-  const fromCheckpoint = () => (newest ? readTrainerState(newest).config.model : undefined);
-  return { record: existsSync(join(path, 'run.json')) ? readRecord(path)?.config.model : fromCheckpoint(), runDir: path };
+  const config = existsSync(join(path, 'run.json')) ? readRecord(path)?.config : newest ? readTrainerState(newest).config : undefined;
+  return { ...of(config), runDir: path };
 }
 
 /** A data set's name from its path: the folder's (`fashion-mnist`), or a file's without its extension (`train.csv` names its folder). */
@@ -86,8 +87,8 @@ runCommand(async () => {
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
   const cardFile = cardFileFor(o.out);
   checkOutputs([o.out, cardFile], o.force);
-  const { record, runDir } = recordedAt(o.checkpoint);
-  const model = o.model === undefined ? await recordedModel(record, runDir) : await loadModelFile(o.model);
+  const { record, runDir, builtin } = recordedAt(o.checkpoint);
+  const model = o.model === undefined ? await recordedModel(record, runDir, builtin) : await loadModelFile(o.model);
   if (o.model !== undefined) assertSameModel(model, record, o.checkpoint);
   const checkpoint = loadForExport(o.checkpoint, model.net);
   const net = model.net.withLoss(checkpoint.trainer.config.loss); // the output read as the run read it

@@ -21,7 +21,7 @@ import { networkFromExports } from '../model/model-exports.js';
 import { Module } from '../model/module.js';
 import type { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
-import type { ModelRecord } from '../train/core/config.js';
+import type { BuiltinShape, ModelRecord } from '../train/core/config.js';
 import { decodeModelState } from '../train/core/state-file.js';
 import { readFileOr } from '../util/read-file.node.js';
 import { ExpectedError, FileError } from '../util/errors.js';
@@ -56,8 +56,27 @@ function classesOf(net: Network, file: string): number {
   }
 }
 
-export function builtinModel(): ModelChoice {
-  return { net: seedCnn(), classes: MNIST_CLASSES };
+/** The built-in seed CNN: on 1x28x28 images of 10 classes, or of `shape`. */
+export function builtinModel(shape?: BuiltinShape): ModelChoice {
+  return shape ? { net: seedCnn(shape), classes: shape.classes } : { net: seedCnn(), classes: MNIST_CLASSES };
+}
+
+/**
+ * The built-in seed CNN's shape for `data` when it is not MNIST's: the images' shape (an image
+ * tree is decoded at 1x28x28 for it; CIFAR-10 gives 3x32x32) and the number of classes.
+ */
+export function builtinShapeFor(data: Split): BuiltinShape | undefined {
+  const classes = data.classNames?.length ?? classCountOfLabels(data);
+  const fits = data.shape.join() === '1,28,28' && classes === MNIST_CLASSES;
+  return fits ? undefined : { inputShape: [...data.shape], classes };
+}
+
+/** Classes that integer labels name: one more than the largest (at least two). */
+function classCountOfLabels(data: Split): number {
+  if (data.labels instanceof Float32Array) return MNIST_CLASSES;
+  let max = 1;
+  for (const l of data.labels) if (l > max) max = l;
+  return max + 1;
 }
 
 /** Refuses a model that cannot take the data's images or give its classes. */
@@ -177,8 +196,8 @@ export const modelCopyName = (record: ModelRecord): string => `model${extname(re
  * The model a run recorded: the built-in one, or its file, which must still hold the bytes it
  * had when the run started (an edited file would silently train something else).
  */
-export async function recordedModel(record: ModelRecord | undefined, runDir: string): Promise<ModelChoice> {
-  if (!record) return builtinModel();
+export async function recordedModel(record: ModelRecord | undefined, runDir: string, builtin?: BuiltinShape): Promise<ModelChoice> {
+  if (!record) return builtinModel(builtin);
   const copy = join(runDir, modelCopyName(record));
   let bytes: Uint8Array;
   try {

@@ -9,7 +9,9 @@ import { Command, Option } from 'commander';
 import { batchesPerEpoch } from '../train/core/batch-source.js';
 import type { AugmentOptions } from '../data/augment.js';
 import type { Dataset } from '../data/dataset.js';
-import { classNamesOf, dataDefaults, readRunData } from './data-choice.js';
+import { classNamesOf, readRunData } from './data-choice.js';
+import { dataDefaults } from '../train/core/data-recipe.js';
+import { builtinInputShape } from '../data/source.node.js';
 import type { OptimizerOptions } from '../graph/optim.js';
 import { assertRecipeOf, CheckpointError, loadNewestCheckpoint, prepareCheckpointsForResume } from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/core/config.js';
@@ -26,6 +28,7 @@ import {
   assertFitsData,
   assertSameModel,
   builtinModel,
+  builtinShapeFor,
   loadModelFile,
   type ModelChoice,
   modelCopyName,
@@ -100,7 +103,7 @@ function toConfig(o: Options): TrainConfig {
   if (o.nesterov && (o.optimizer !== 'sgd' || o.momentum === 0)) throw new UsageError('--nesterov needs --optimizer sgd and a non-zero --momentum');
   const schedule: Schedule =
     o.schedule === 'step' ? { kind: 'step', stepSize: o.stepSize, gamma: o.gamma } : o.schedule === 'onecycle' ? { ...ONECYCLE } : { kind: 'constant' };
-  // Without --augment, the data decides (data-choice.ts's dataDefaults); this is the flag's own.
+  // Without --augment, the data decides (core/data-recipe.ts's dataDefaults); this is the flag's own.
   const kinds = o.augment ?? ['rotate', 'shift'];
   const augment: AugmentOptions | null = kinds.includes('none')
     ? null
@@ -141,7 +144,9 @@ const DEFAULT_STEP = D.schedule as Extract<Schedule, { kind: 'step' }>;
 const DEFAULT_AUGMENT = D.augment!;
 
 const program = new Command('train')
-  .description('Train a network (the seed CNN, or your own with --model) on your data (the bundled MNIST by default) with an ONNX training-step graph run by onnxruntime-node')
+  .description(
+    'Train a network (the seed CNN, or your own with --model) on your data (the bundled MNIST by default) with an ONNX training-step graph run by onnxruntime-node',
+  )
   .option(
     '--model <file>',
     "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)",
@@ -334,7 +339,7 @@ runCommand(async () => {
     prepareCheckpointsForResume(folder.dir);
     // The model is fixed when the run starts (run.json); a --model must be the same one.
     const recordedModelFile = folder.record?.config.model;
-    model = o.model === undefined ? await recordedModel(recordedModelFile, folder.dir) : await loadModelFile(o.model);
+    model = o.model === undefined ? await recordedModel(recordedModelFile, folder.dir, folder.record?.config.builtin) : await loadModelFile(o.model);
     if (o.model !== undefined) assertSameModel(model, recordedModelFile, `the run in ${folder.dir}`);
     const runFile = join(folder.dir, 'run.json');
     resume = loadNewestCheckpoint(folder.dir, model.net, warnSkipped, folder.record && assertRecipeOf(folder.record.config, runFile));
@@ -355,9 +360,16 @@ runCommand(async () => {
   } else {
     model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
     config = { ...toConfig(o), ...(model.record && { model: model.record }) };
+    const shape = o.model === undefined ? await builtinInputShape(config.dataDir) : model.net.inputShape;
+    data = await readRunData(config, shape); // bad data is refused before a run folder exists
+    const builtin = o.model === undefined ? builtinShapeFor(data.train) : undefined;
+    if (builtin) model = builtinModel(builtin); // the seed CNN fitted to the data's channels, size and classes
     if (o.init !== undefined) ({ model, record: config.init } = withInitialWeights(model, o.init));
-    data = await readRunData(config, model.net.inputShape); // bad data is refused before a run folder exists
-    config = { ...config, ...dataDefaults(data, config, o.augment !== undefined) };
+    config = {
+      ...config,
+      ...(builtin && { builtin }),
+      ...dataDefaults(data.train, { bundledMnist: config.dataDir === undefined, augment: o.augment === undefined ? undefined : config.augment }),
+    };
     checkLimits(config, data, fromFlag);
     assertFitsData(model, data.train);
     frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder

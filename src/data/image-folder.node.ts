@@ -11,6 +11,7 @@ import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { DataError } from './idx-format.js';
+import { byName, classFoldersProblem, EMPTY_CLASS, isImageName } from './image-tree.js';
 
 /** One image file of the tree, with its class and what identifies its content for the cache. */
 export interface ImageEntry {
@@ -20,14 +21,13 @@ export interface ImageEntry {
   mtimeMs: number;
 }
 
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?|bmp)$/i;
 /** The most images one data set may hold: beyond it, memory, not the loader, is the limit to say. */
 export const MAX_IMAGES = 2_000_000;
 
 /** The entries of a folder, sorted by name (the order ImageFolder uses), links to folders not followed. */
 function entries(dir: string): Dirent[] {
   try {
-    return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return readdirSync(dir, { withFileTypes: true }).sort((a, b) => byName(a.name, b.name));
   } catch (e) {
     throw new DataError(dir, `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
@@ -47,15 +47,15 @@ function filesUnder(dir: string, out: string[] = []): string[] {
 /** The class folders of a tree (its subfolders, sorted; `exclude` left out), each with its files. */
 export function scanTree(root: string, exclude: readonly string[] = []): { classNames: string[]; files: ImageEntry[]; ignored: string[] } {
   const classes = entries(root).filter((e) => e.isDirectory() && !exclude.includes(e.name) && !e.name.startsWith('.'));
-  if (classes.length === 0) throw new DataError(root, 'holds no class folders (one subfolder of images per class)');
-  if (classes.length === 1) throw new DataError(root, `holds one class folder only ('${classes[0].name}'): a classifier needs at least two classes`);
+  const problem = classFoldersProblem(classes.map((c) => c.name));
+  if (problem) throw new DataError(root, problem);
   const files: ImageEntry[] = [];
   const ignored: string[] = [];
   classes.forEach((c, label) => {
     const all = filesUnder(join(root, c.name));
-    const images = all.filter((f) => IMAGE_EXTENSIONS.test(f));
-    ignored.push(...all.filter((f) => !IMAGE_EXTENSIONS.test(f)));
-    if (images.length === 0) throw new DataError(join(root, c.name), 'holds no images (PNG, JPEG, WebP, GIF or TIFF): an empty class cannot be learned');
+    const images = all.filter(isImageName);
+    ignored.push(...all.filter((f) => !isImageName(f)));
+    if (images.length === 0) throw new DataError(join(root, c.name), EMPTY_CLASS);
     for (const path of images) {
       const { size, mtimeMs } = statSync(path);
       files.push({ path, label, size, mtimeMs });

@@ -17,7 +17,8 @@ import { splitFromCifar } from './cifar-format.js';
 import { splitFromCsv } from './csv-format.js';
 import type { ByteSplit, Dataset, Split } from './dataset.js';
 import { holdOut } from './hold-out.js';
-import { decodeImages, type ImageEntry, scanTree } from './image-folder.node.js';
+import { decodeImage, decodeImages, type ImageEntry, scanTree } from './image-folder.node.js';
+import { COLOUR_SAMPLE, decodedSizeProblem, hasColour, spread, treeInputShape } from './image-tree.js';
 import { DataError } from './idx.node.js';
 import { readCache, writeCache } from './decode-cache.node.js';
 import { MNIST_FILES } from './mnist-format.js';
@@ -134,21 +135,10 @@ function loadCsv(path: string, options: DataOptions, notes: string[]): { train: 
 /** The share of the machine's memory the decoded images of a tree may take: the run needs the rest. */
 const DECODED_SHARE = 0.5;
 
-/** Refuses a tree whose decoded bytes would not fit in memory, saying how many images would. */
-function checkDecodedSize(root: string, files: number, shape: readonly number[], memory: number): void {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const budget = DECODED_SHARE * memory;
-  if (files * size <= budget) return;
-  const gb = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`);
-  throw new DataError(
-    root,
-    `${files.toLocaleString('en-US')} images at [${shape.join(',')}] take ${gb(files * size)} decoded; half this machine's memory, ${gb(budget)}, holds ${Math.floor(budget / size).toLocaleString('en-US')}: use fewer images or a smaller input`,
-  );
-}
-
 /** An image tree decoded at the model's shape, from the cache when nothing changed. */
 async function decodeTree(root: string, classNames: readonly string[], files: ImageEntry[], options: DataOptions, notes: string[]): Promise<ByteSplit> {
-  checkDecodedSize(root, files.length, options.shape, options.memory ?? totalmem());
+  const tooBig = decodedSizeProblem(files.length, options.shape, DECODED_SHARE * (options.memory ?? totalmem()), "half this machine's memory");
+  if (tooBig) throw new DataError(root, tooBig);
   const cached = readCache(root, options.shape, files);
   const decoded = cached ?? (await decodeImages(files, options.shape, (done) => options.onProgress?.(done, files.length)));
   if (!cached) writeCache(root, options.shape, files, decoded);
@@ -161,10 +151,32 @@ async function decodeTree(root: string, classNames: readonly string[], files: Im
   return { images: decoded.images, labels: decoded.labels as Uint8Array, count, shape: options.shape, classNames };
 }
 
-async function loadImageFolder(path: string, options: DataOptions, notes: string[]): Promise<{ train: ByteSplit; test: ByteSplit }> {
+/** A tree's training folder and the name of its test folder, if it has one. */
+function treeRoots(path: string): { trainRoot: string; testName: string | undefined; exclude: string[] } {
   const testName = ['test', 'val'].find((n) => isDir(join(path, n)));
   const trainRoot = isDir(join(path, 'train')) ? join(path, 'train') : path;
-  const scanned = scanTree(trainRoot, trainRoot === path && testName ? [testName] : []);
+  return { trainRoot, testName, exclude: trainRoot === path && testName ? [testName] : [] };
+}
+
+/**
+ * The input shape the built-in seed CNN takes for the data at `path`: for a tree of images,
+ * 3x32x32 when a few images spread over it hold colour, else 1x28x28; for other data 1x28x28
+ * (CIFAR-10 and CSV give their own shape).
+ */
+export async function builtinInputShape(path: string | undefined): Promise<number[]> {
+  if (path === undefined || formatOf(path) !== 'image-folder') return treeInputShape(false);
+  const { trainRoot, exclude } = treeRoots(path);
+  const { files } = scanTree(trainRoot, exclude);
+  for (const i of spread(files.length, COLOUR_SAMPLE)) {
+    const rgb = await decodeImage(files[i].path, [3, 32, 32]);
+    if (rgb && hasColour(rgb)) return treeInputShape(true);
+  }
+  return treeInputShape(false);
+}
+
+async function loadImageFolder(path: string, options: DataOptions, notes: string[]): Promise<{ train: ByteSplit; test: ByteSplit }> {
+  const { trainRoot, testName, exclude } = treeRoots(path);
+  const scanned = scanTree(trainRoot, exclude);
   if (scanned.ignored.length > 0)
     notes.push(
       `${trainRoot}: skipped ${scanned.ignored.length === 1 ? '1 file that is not an image' : `${scanned.ignored.length} files that are not images`} (${scanned.ignored[0]}${scanned.ignored.length > 1 ? ', ...' : ''})`,

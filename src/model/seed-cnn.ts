@@ -57,7 +57,11 @@ export function seedCnnModule({ dropout = 0.1, inChannels = 1, classes = 10 }: S
   });
 }
 
-/** The built-in default network: the seed CNN on 1x28x28 images. */
-export function seedCnn(options: SeedCnnOptions = {}): Network {
-  return new Network('seed-cnn', seedCnnModule(options), [1, 28, 28]);
+/**
+ * The built-in default network: the seed CNN on 1x28x28 images, or on `inputShape` [C, H, W]
+ * (its global average pool takes any size of at least 4x4; C sets its input channels).
+ */
+export function seedCnn(options: SeedCnnOptions & { inputShape?: readonly number[] } = {}): Network {
+  const inputShape = options.inputShape ?? [options.inChannels ?? 1, 28, 28];
+  return new Network('seed-cnn', seedCnnModule({ ...options, inChannels: inputShape[0] }), inputShape);
 }

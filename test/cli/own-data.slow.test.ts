@@ -96,6 +96,23 @@ describe('a folder of colour images per class, through train, resume, export and
   });
 });
 
+describe('the built-in seed CNN, fitted to the data', () => {
+  const run = join(dir, 'builtin-run');
+  const flags = ['--data', tree, '--batch-size', '16', '--lr', '0.02', '--threads', '1', '--out', run];
+
+  test('without --model: colour images give it 3x32x32 inputs and three classes, recorded; resume and export rebuild it', () => {
+    expect(runCli('train', [...flags, '--epochs', '1'], { env }).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).config.builtin).toEqual({ inputShape: [3, 32, 32], classes: 3 });
+    expect(runCli('train', [...flags, '--epochs', '2', '--resume'], { env }).status).toBe(0);
+    const r = runCli('export', ['--checkpoint', run, '--out', join(dir, 'builtin.onnx')], { env });
+    expect(r.status).toBe(0);
+    const card = JSON.parse(readFileSync(join(dir, 'builtin.json'), 'utf8'));
+    expect(card.name).toBe('seed-cnn-swatches');
+    expect(card.class_names).toEqual(['blue', 'green', 'red']);
+    expect(card.input).toBe('image: float32 [N,3,32,32], pixel values in [0,1], the picture stretched to 32x32, RGB planes');
+  });
+});
+
 describe('MNIST as a Kaggle CSV', () => {
   test('without a test split: a seeded tenth is held out to test on, and the run says so', () => {
     const csv = join(dir, 'mnist.csv');

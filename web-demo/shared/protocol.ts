@@ -9,7 +9,17 @@ export type ToWorker =
   /** `onnx`: the model file the user gave the page, when `choice.model` names it (`file:<name>`). */
   /** `backend`: the one chosen (WebGPU falls back to WebAssembly where the worker has no adapter). */
   /** `checkSteps`: report both sides of the first N WebGPU steps checked against WebAssembly (a test hook; 0 for none). */
-  | { type: 'start'; choice: RunChoice; dataUrl: string; traceSteps: number; checkSteps: number; backend: Backend; onnx?: OnnxUpload }
+  /** `folder`: the user's images to train on instead of MNIST. */
+  | {
+      type: 'start';
+      choice: RunChoice;
+      dataUrl: string;
+      traceSteps: number;
+      checkSteps: number;
+      backend: Backend;
+      onnx?: OnnxUpload;
+      folder?: ImageFolderUpload;
+    }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -29,6 +39,21 @@ export interface OnnxUpload {
   bytes: Uint8Array;
 }
 
+/** Image files with their class indices. */
+export interface LabelledFiles {
+  files: File[];
+  labels: number[];
+}
+
+/** A folder of one subfolder of images per class, dropped on or chosen in the page, listed (src/data/image-tree.ts). */
+export interface ImageFolderUpload {
+  name: string;
+  classNames: string[];
+  train: LabelledFiles;
+  /** Its own test/ (or val/) split; without one, a seeded 10% of `train` is held out. */
+  test?: LabelledFiles;
+}
+
 export interface StepReport {
   epoch: number;
   /** Optimizer steps taken so far (this one included). */
@@ -41,6 +66,8 @@ export interface StepReport {
 
 export type FromWorker =
   | { type: 'phase'; text: string }
+  /** Something the user should hear that is not an error (files skipped, a share held out). */
+  | { type: 'note'; text: string }
   /**
    * The backend that runs the models (`adapter`: the WebGPU adapter's name, if any); sent when a
    * run or tuning starts, and again when WebGPU is dropped, `note` saying why.

@@ -6,7 +6,8 @@
 import { byTestId, percent, statusLine } from '../shared/dom.js';
 import { startWorker } from '../shared/worker.js';
 import { TrainChart } from './chart.js';
-import type { FromWorker, OnnxUpload, StepReport, ToWorker } from '../shared/protocol.js';
+import type { FromWorker, ImageFolderUpload, OnnxUpload, StepReport, ToWorker } from '../shared/protocol.js';
+import { droppedFolder, folderUpload, pickedFolder } from './folder.js';
 import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from '../shared/example-models.js';
 import { answerClassify, checkSteps, recordStep, resetTrainHooks, setTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
 import type { Backend } from '../shared/backend.js';
@@ -16,6 +17,10 @@ import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type Run
 const $ = byTestId;
 const ui = {
   settings: $<HTMLFormElement>('train-settings'),
+  data: $<HTMLSelectElement>('train-data'),
+  dataFolder: $<HTMLInputElement>('train-data-folder'),
+  dataSummary: $('train-data-summary'),
+  notes: $('train-notes'),
   steps: $<HTMLInputElement>('train-steps'),
   epochs: $<HTMLInputElement>('train-epochs'),
   bySteps: $<HTMLInputElement>('train-length-steps'),
@@ -45,6 +50,10 @@ const chart = new TrainChart($<HTMLCanvasElement>('train-chart'));
 
 for (const { id, label } of MODEL_CHOICES) ui.model.add(new Option(label, id, false, id === DEFAULT_CHOICE.model));
 
+/** The data list's values: the bundled MNIST, or the folder the user gave. */
+const MNIST = 'mnist';
+const FOLDER = 'folder';
+
 /** The .onnx the user gave the page (chosen or dropped), offered and chosen in the model list. */
 let upload: OnnxUpload | undefined;
 async function useOnnx(file: File): Promise<void> {
@@ -59,9 +68,36 @@ ui.modelFile.addEventListener('change', () => {
   const file = ui.modelFile.files?.[0];
   if (file) void useOnnx(file);
 });
+/** The folder of images the user gave the page (chosen or dropped), offered and chosen in the data list. */
+let folder: ImageFolderUpload | undefined;
+function useFolder(given: Parameters<typeof folderUpload>[0]): void {
+  if (state !== 'idle') return;
+  let listed: ReturnType<typeof folderUpload>;
+  try {
+    listed = folderUpload(given);
+  } catch (e) {
+    return setStatus(`error: ${e instanceof Error ? e.message : String(e)}`, true);
+  }
+  folder = listed.upload;
+  for (const o of [...ui.data.options]) if (o.value !== MNIST) o.remove();
+  ui.data.add(new Option(`${folder.name} (your images)`, FOLDER, true, true));
+  ui.dataSummary.textContent = listed.summary;
+  ui.dataSummary.hidden = false;
+  setStatus(`${folder.name} chosen: Start trains on it`);
+}
+ui.dataFolder.addEventListener('change', () => {
+  if (ui.dataFolder.files && ui.dataFolder.files.length > 0) useFolder(pickedFolder(ui.dataFolder.files));
+});
+ui.data.addEventListener('change', () => (ui.dataSummary.hidden = ui.data.value !== FOLDER));
 document.addEventListener('dragover', (e) => e.preventDefault());
 document.addEventListener('drop', (e) => {
   e.preventDefault();
+  // Entries must be taken while the event lasts; a folder is read from them afterwards.
+  const entry = e.dataTransfer?.items[0]?.webkitGetAsEntry();
+  if (entry?.isDirectory) {
+    droppedFolder(entry as FileSystemDirectoryEntry).then(useFolder, (error: unknown) => setStatus(`error: ${entry.name}: ${String(error)}`, true));
+    return;
+  }
   const file = e.dataTransfer?.files[0];
   if (file) void useOnnx(file);
 });
@@ -88,7 +124,11 @@ let state: RunState = 'idle';
 let run = { totalSteps: 0, epochs: 0, step: 0 };
 
 type DownloadKind = 'onnx' | 'checkpoint';
-const DOWNLOAD_NAMES: Record<DownloadKind, string> = { onnx: 'mnist-trained.onnx', checkpoint: 'mnist-trained.safetensors' };
+/** The downloads' names: `mnist-trained.onnx`, or after the user's folder, `pets-trained.onnx`. */
+const downloadName = (kind: DownloadKind, data: string) =>
+  `${data.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-trained.${kind === 'onnx' ? 'onnx' : 'safetensors'}`;
+/** The data the downloads were trained on. */
+let trainedOn = 'mnist';
 /** Blob URLs of the prepared downloads (for the snapshot at `step`). */
 let files: { step: number; urls: Record<DownloadKind, string> } | null = null;
 /** The step of the run's newest snapshot, which the downloads would hold (null: none yet). */
@@ -130,7 +170,7 @@ function save(kind: DownloadKind): void {
   if (!files) return;
   const a = document.createElement('a');
   a.href = files.urls[kind];
-  a.download = DOWNLOAD_NAMES[kind];
+  a.download = downloadName(kind, trainedOn);
   a.click();
 }
 
@@ -194,6 +234,10 @@ async function start(): Promise<void> {
   recentMs = [];
   for (const el of [ui.step, ui.loss, ui.rate, ui.eta, ui.accuracy, ui.threads]) el.textContent = '–';
   ui.backendNote.hidden = true;
+  ui.notes.textContent = '';
+  ui.notes.hidden = true;
+  const ownData = ui.data.value === FOLDER ? folder : undefined;
+  trainedOn = ownData?.name ?? 'mnist';
   setState('running');
   setStatus('starting…');
   send({
@@ -204,6 +248,7 @@ async function start(): Promise<void> {
     checkSteps: checkSteps(),
     backend,
     onnx: isFileModel(choice.model) ? upload : undefined,
+    folder: ownData,
   });
 }
 
@@ -235,6 +280,10 @@ function onMessage(m: FromWorker): void {
   switch (m.type) {
     case 'phase':
       return setStatus(m.text);
+    case 'note':
+      ui.notes.textContent = [ui.notes.textContent, m.text].filter(Boolean).join(' · ');
+      ui.notes.hidden = false;
+      return;
     case 'backend':
       showBackend(ui.backend, m.backend, m.note);
       ui.backendNote.textContent = m.note ?? '';

@@ -4,17 +4,21 @@
  * (run-control.ts), and the downloads made from the trainer: its verified export and its state.
  */
 import { Trainer } from '../../src/api/trainer.js';
-import type { Split } from '../../src/data/dataset.js';
+import { MNIST_CLASSES, type Split } from '../../src/data/dataset.js';
 import type { Verification } from '../../src/export/verify-core.js';
 import { ModelExportsError, networkFromExports } from '../../src/model/model-exports.js';
 import type { Network } from '../../src/model/network.js';
 import { ImportError, importOnnx } from '../../src/model/onnx-import.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
+import type { TrainConfig } from '../../src/train/core/config.js';
+import { dataDefaults } from '../../src/train/core/data-recipe.js';
 import { dataMismatch } from '../../src/train/core/model-fit.js';
+import { DEFAULT_RECIPE } from '../../src/train/core/recipe.js';
 import { ExpectedError } from '../../src/util/errors.js';
 import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
 import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
 import { plannedSteps, trainConfig } from '../shared/recipe.js';
+import { decodeFolder, folderInputShape } from './image-folder.js';
 import { fetchSplit } from './mnist.js';
 import { post } from './post.js';
 import { RunControl } from './run-control.js';
@@ -76,10 +80,8 @@ async function networkOf(id: string, onnx: OnnxUpload | undefined): Promise<{ ne
   }
 }
 
-/** The chosen network, checked as `--model` checks a file: it takes the data's images and gives its classes. */
-async function chosenNetwork(id: string, data: Split, onnx?: OnnxUpload): Promise<Network> {
-  if (id === BUILTIN) return seedCnn();
-  const { net, where } = await networkOf(id, onnx);
+/** A network checked as `--model` checks a file: it takes the data's images and gives its classes. */
+function checkedAgainst({ net, where }: { net: Network; where: string }, data: Split): Network {
   let problem: string | undefined;
   try {
     problem = dataMismatch(net, data);
@@ -90,7 +92,43 @@ async function chosenNetwork(id: string, data: Split, onnx?: OnnxUpload): Promis
   return net;
 }
 
-export async function train({ choice, dataUrl, traceSteps, checkSteps, backend, onnx }: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+/** MNIST from the page's server, or the user's folder decoded at `shape`, with what the user should hear of it. */
+async function runData(start: StartMessage, shape: () => Promise<readonly number[]>, seed: number): Promise<{ train: Split; test: Split }> {
+  const { folder, dataUrl } = start;
+  if (!folder) {
+    post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
+    const [train, test] = await Promise.all([fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
+    return { train, test };
+  }
+  post({ type: 'phase', text: `looking at ${folder.name}…` });
+  const at = await shape();
+  const { train, test, notes } = await decodeFolder(folder, at, seed, (done, total) =>
+    post({ type: 'phase', text: `decoding ${folder.name}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} images at [${at.join(',')}]…` }),
+  );
+  for (const note of notes) post({ type: 'note', text: `${folder.name}: ${note}` });
+  return { train, test };
+}
+
+/**
+ * The run's network, data and recipe: the chosen network (the seed CNN fitted to the data's
+ * shape and classes, or a model checked against them), and the recipe's normalisation and
+ * augmentation as `--data` takes them from the data (core/data-recipe.ts).
+ */
+async function prepareRun(start: StartMessage, threads: number): Promise<{ net: Network; train: Split; test: Split; config: TrainConfig }> {
+  const chosen = start.choice.model === BUILTIN ? undefined : await networkOf(start.choice.model, start.onnx);
+  const folder = start.folder;
+  const shape = async () => chosen?.net.inputShape ?? (folder ? await folderInputShape(folder) : [1, 28, 28]);
+  const { train, test } = await runData(start, shape, DEFAULT_RECIPE.seed);
+  const classes = train.classNames?.length ?? MNIST_CLASSES;
+  const net = chosen ? checkedAgainst(chosen, train) : seedCnn({ inputShape: train.shape, classes });
+  const config = { ...trainConfig(start.choice, train.count, threads), ...dataDefaults(train, { bundledMnist: !folder }) };
+  return { net, train, test, config };
+}
+
+type StartMessage = Extract<ToWorker, { type: 'start' }>;
+
+export async function train(start: StartMessage): Promise<void> {
+  const { traceSteps, checkSteps, backend } = start;
   const started = performance.now();
   const finish = (stopped: boolean, testAccuracy: number | null) =>
     post({ type: 'done', stopped, step: currentStep, testAccuracy, seconds: (performance.now() - started) / 1000 });
@@ -99,10 +137,7 @@ export async function train({ choice, dataUrl, traceSteps, checkSteps, backend, 
   post({ type: 'phase', text: 'loading onnxruntime-web…' });
   let carried: readonly string[] = [];
   const { runtime, threads } = await loadRuntime(backend, { ...stateTracer(traceSteps, () => carried), ...stepChecker(checkSteps) });
-  post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
-  const [train, test] = await Promise.all([fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
-  const config = trainConfig(choice, train.count, threads);
-  const net = await chosenNetwork(choice.model, train, onnx);
+  const { net, train, test, config } = await prepareRun(start, threads);
   post({ type: 'phase', text: 'building the training graph…' });
   const trainer = await Trainer.create(net, config, runtime);
   carried = trainer.carriedNames;

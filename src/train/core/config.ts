@@ -49,8 +49,14 @@ const normalizationSchema = z.strictObject({
 }) satisfies z.ZodType<Normalization>;
 const patterns = z.array(z.string().min(1)).min(1);
 
+/** The built-in seed CNN fitted to data of another shape or class count (absent: 1x28x28, 10 classes). */
+export const builtinShapeSchema = z.strictObject({ inputShape: z.array(positiveInt).length(3).readonly(), classes: positiveInt.min(2) });
+export type BuiltinShape = z.infer<typeof builtinShapeSchema>;
+
 export const trainConfigSchema = z.strictObject({
   model: modelRecordSchema.optional(),
+  /** With no model file: the seed CNN's input shape and classes, when the data is not MNIST's shape. */
+  builtin: builtinShapeSchema.optional(),
   epochs: positiveInt,
   batchSize: positiveInt,
   lr: positive,

@@ -4,12 +4,16 @@
  * x0.1 every 7 epochs, batch 128, rotation within +-7 degrees and shift within +-2 px, 15
  * epochs, seed 1; dropout as the model has it (the seed CNN's is 0.1).
  */
+import type { AugmentOptions } from '../../data/augment.js';
 import { MNIST_NORMALIZATION, type Normalization } from '../../data/normalize.js';
 import type { TrainConfig } from './config.js';
 import type { Schedule } from './schedule.js';
 
 /** The default optimizer, SGD with momentum 0.9 (also for graphs built without a whole recipe). */
 export const DEFAULT_SGD = Object.freeze({ kind: 'sgd', momentum: 0.9, weightDecay: 0, nesterov: false } as const);
+
+/** The digits' augmentation: rotation within +-7 degrees and shift within +-2 px. */
+export const DIGIT_AUGMENT: Readonly<AugmentOptions> = Object.freeze({ rotate: 7, shift: 2 });
 
 const config: TrainConfig = {
   epochs: 15,
@@ -18,7 +22,7 @@ const config: TrainConfig = {
   optimizer: { ...DEFAULT_SGD },
   schedule: { kind: 'step', stepSize: 7, gamma: 0.1 },
   seed: 1,
-  augment: { rotate: 7, shift: 2 },
+  augment: { ...DIGIT_AUGMENT },
   shuffle: true,
   device: 'cpu',
 };

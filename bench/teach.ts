@@ -26,11 +26,12 @@ import { Rng } from '../src/util/rng.js';
 import { ROOT } from '../test/helpers/cli.js';
 import { drawnDigit } from '../test/helpers/drawn.js';
 import { MNIST_NORMALIZATION } from '../src/data/normalize.js';
+import { withBatchNormFolded } from '../src/export/fold.js';
 
 const { values: args } = parseArgs({ options: { seeds: { type: 'string', default: '1,2,3' } } });
 const seeds = args.seeds.split(',').map(Number);
 
-const folded = seedCnn().withBatchNormFolded();
+const folded = withBatchNormFolded(seedCnn());
 const shipped = foldedStateFromModel(new Uint8Array(readFileSync(join(ROOT, 'models/mnist.onnx'))), folded);
 const train = loadSplit(bundledMnistDir(), 'train');
 const test = loadSplit(bundledMnistDir(), 'test');

@@ -110,7 +110,8 @@ runCommand(async () => {
       normalize,
       checkpoint: dir,
       sourceCommit: sourceCommit(),
-      modelFile: model.record,
+      // The file's name only: a card is published with its model, a path on this machine is not.
+      modelFile: model.record && { file: basename(model.record.file), sha256: model.record.sha256 },
       classNames: test.classNames,
       preprocess: preprocessFor(net.inputShape, test),
       ...(recipe.dataDir === undefined && { task: `handwritten digit classification (MNIST, ${model.classes} classes)` }),

@@ -3,10 +3,68 @@
  *   s = gamma / sqrt(running_var + eps)
  *   W' = W * s (per output channel),  b' = (b - running_mean) * s + beta
  * computed in float64 and stored as float32. The folded state has no BatchNorm entries.
- * A state that would fold into NaN or infinity is refused, naming the tensor to blame.
+ * A state that would fold into NaN or infinity is refused, naming the tensor to blame. Which
+ * BatchNorms fold is found here too (`batchNormFolds`), as PyTorch keeps fusion in
+ * torch/nn/utils/fusion.py, apart from the module tree.
  */
-import { firstNonFinite as firstNonFiniteEntry, type Network, type StateDict } from '../model/network.js';
+import { Graph, type Tensor } from '../graph/builder.js';
+import { BatchNorm2d } from '../model/layers/batch-norm.js';
+import { Conv2d } from '../model/layers/conv.js';
+import { Identity } from '../model/layers/reshape.js';
+import type { Module } from '../model/module.js';
+import { type CallRecord, Network } from '../model/network.js';
+import { firstNonFinite as firstNonFiniteEntry, type StateDict } from '../model/state-dict.js';
 import { ExportError } from './errors.js';
+
+/** A BatchNorm that reads only the output of the conv before it: export folds it into that conv. */
+export interface BatchNormFold {
+  conv: { path: string; module: Conv2d };
+  bn: { path: string; module: BatchNorm2d };
+}
+
+const foldsOf = new WeakMap<Network, BatchNormFold[]>();
+
+/**
+ * The BatchNorms of `net` that fold into a conv: each reads the output of a Conv2d and nothing
+ * else reads that output, and both are called once. Found by tracing the evaluation graph, so it
+ * holds for any forward, not only Sequential ones.
+ */
+export function batchNormFolds(net: Network): BatchNormFold[] {
+  const known = foldsOf.get(net);
+  if (known) return known;
+  const graph = new Graph(`${net.name}-trace`);
+  const calls: CallRecord[] = [];
+  const inputs = new Map(net.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
+  net.forward(graph.input('input', 'float32', ['N', ...net.inputShape]), 'eval', { state: (n) => inputs.get(n)! }, (c) => calls.push(c));
+  const callCount = new Map<Module, number>();
+  for (const c of calls) callCount.set(c.module, (callCount.get(c.module) ?? 0) + 1);
+  const readers = (t: Tensor) => graph.nodes.filter((n) => n.inputs.includes(t)).length;
+  const folds: BatchNormFold[] = [];
+  for (const bn of calls) {
+    if (!(bn.module instanceof BatchNorm2d)) continue;
+    const conv = calls.find((c) => c.output === bn.input);
+    if (!conv || !(conv.module instanceof Conv2d) || readers(bn.input) !== 1) continue;
+    if (callCount.get(conv.module) !== 1 || callCount.get(bn.module) !== 1) continue;
+    folds.push({ conv: { path: conv.path, module: conv.module }, bn: { path: bn.path, module: bn.module } });
+  }
+  foldsOf.set(net, folds);
+  return folds;
+}
+
+/**
+ * `net` with each foldable BatchNorm folded into its conv (an Identity in its place, the conv
+ * given a bias): the architecture of an exported model, whose state `foldBatchNorm` makes.
+ * Training it is fine-tuning with frozen BatchNorm statistics, as one does on a handful of
+ * examples, whose batch statistics would mean nothing.
+ */
+export function withBatchNormFolded(net: Network): Network {
+  const substitutes = new Map(net.options.substitutes);
+  for (const { conv, bn } of batchNormFolds(net)) {
+    substitutes.set(bn.module, new Identity());
+    substitutes.set(conv.module, conv.module.withBias());
+  }
+  return new Network(`${net.name}-folded`, net.root, net.inputShape, { ...net.options, substitutes });
+}
 
 /** Index of the first non-finite value, or -1. */
 const firstNonFinite = (data: Float32Array): number => data.findIndex((v) => !Number.isFinite(v));
@@ -20,8 +78,8 @@ function assertFiniteState(state: StateDict): void {
 const BATCH_NORM_STATE = ['weight', 'bias', 'running_mean', 'running_var'];
 
 /**
- * The state of `net.withBatchNormFolded()`: every BatchNorm that follows a conv
- * (`net.batchNormFolds()`) folded into that conv's weight and bias (a conv without a bias gets
+ * The state of `withBatchNormFolded(net)`: every BatchNorm that follows a conv
+ * (`batchNormFolds(net)`) folded into that conv's weight and bias (a conv without a bias gets
  * one); BatchNorms elsewhere stay as they are.
  */
 export function foldBatchNorm(net: Network, state: StateDict): StateDict {
@@ -30,7 +88,7 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
   for (const {
     conv: { path: conv },
     bn: { path: bn, module },
-  } of net.batchNormFolds()) {
+  } of batchNormFolds(net)) {
     const get = (name: string) => {
       const t = state.get(name);
       if (!t) throw new Error(`cannot fold ${bn}: the state has no '${name}'`);
@@ -68,7 +126,7 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
   }
   // In the folded network's order (a bias added to a conv goes after its weight, not last).
   return new Map(
-    net.withBatchNormFolded().stateSpecs.flatMap((s) => {
+    withBatchNormFolded(net).stateSpecs.flatMap((s) => {
       const t = folded.get(s.name);
       return t ? [[s.name, t] as const] : [];
     }),

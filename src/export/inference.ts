@@ -9,9 +9,11 @@ import * as op from '../graph/ops/index.js';
 import { minimumOpset, serializeModel } from '../graph/serialize.js';
 import { channelStats, MNIST_NORMALIZATION, type Normalization } from '../data/normalize.js';
 import { classifierOutput } from '../model/loss.js';
-import type { Network, StateDict } from '../model/network.js';
+import type { Network } from '../model/network.js';
+import type { StateDict } from '../model/state-dict.js';
 
 import { INPUT, LOGITS, PROBABILITIES } from './model-io.js';
+import { withBatchNormFolded } from './fold.js';
 
 /** (x - mean) / std, with scalars for one pair and [1, C, 1, 1] constants for one per channel. */
 function normalized(image: Tensor, n: Normalization): Tensor {
@@ -42,7 +44,7 @@ export function inferenceGraph(net: Network, folded: StateDict, normalize: Norma
     return t;
   };
   // What goes into a final LogSoftmax are the logits; a network without one ends in them.
-  const { logits } = classifierOutput(net.withBatchNormFolded().forward(normalized(image, normalize), 'eval', { state }));
+  const { logits } = classifierOutput(withBatchNormFolded(net).forward(normalized(image, normalize), 'eval', { state }));
   if (!logits) throw new Error('unreachable: a classifier output always has logits here');
   graph.output(logits, LOGITS);
   graph.output(op.softmax(logits, 1), PROBABILITIES);

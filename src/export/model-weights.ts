@@ -8,7 +8,8 @@ import type onnxProto from 'onnx-proto';
 import { parseModel } from '../graph/serialize.js';
 import { TensorDataError, type TensorValues, tensorValues } from '../graph/tensor-proto.js';
 import { numel } from '../graph/shape.js';
-import type { Network, StateDict } from '../model/network.js';
+import type { Network } from '../model/network.js';
+import type { StateDict } from '../model/state-dict.js';
 import { ExpectedError } from '../util/errors.js';
 
 /** A model whose weights are not those of the network asked for; the message names the tensor. */

@@ -9,7 +9,8 @@
 import { fillImages } from '../data/batches.js';
 import { exampleSize, type Split } from '../data/dataset.js';
 import { type Normalization, Normalizer } from '../data/normalize.js';
-import type { Network, StateDict } from '../model/network.js';
+import type { Network } from '../model/network.js';
+import type { StateDict } from '../model/state-dict.js';
 import { countReading, Evaluator } from '../train/core/evaluator.js';
 import type { Runtime } from '../train/core/runtime.js';
 import { argmax } from '../util/argmax.js';

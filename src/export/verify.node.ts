@@ -5,7 +5,8 @@
  */
 import type { Split } from '../data/dataset.js';
 import type { Normalization } from '../data/normalize.js';
-import type { Network, StateDict } from '../model/network.js';
+import type { Network } from '../model/network.js';
+import type { StateDict } from '../model/state-dict.js';
 import { nodeRuntime } from '../train/node-runtime.js';
 import { type Verification, verifyModel } from './verify-core.js';
 

@@ -4,16 +4,15 @@
  * PyTorch's state_dict rules (`features.0.weight`), in PyTorch's order, and emits the tree
  * into a graph with a Context that binds those names to the graph's tensors.
  */
-import { Graph, type Tensor } from '../graph/builder.js';
+import type { Tensor } from '../graph/builder.js';
 import * as op from '../graph/ops/index.js';
 import { numel, ShapeError } from '../graph/shape.js';
 import { ExpectedError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { BatchNorm2d } from './layers/batch-norm.js';
-import { Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
-import { Identity } from './layers/reshape.js';
 import { GRAPH_NAMES } from './graph-names.js';
+import { copyState, type StateDict } from './state-dict.js';
 import type { LossKind } from './loss.js';
 import { type Context, type Init, LayerInputError, type Mode, type Module, type StateEntry } from './module.js';
 
@@ -24,27 +23,6 @@ export interface StateSpec {
   /** Parameters get gradients; buffers (running statistics) do not. */
   trainable: boolean;
   init: Init;
-}
-
-/** One tensor of a state_dict: float32 values and their shape. */
-export interface StateTensor {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
-
-/** PyTorch-style state_dict: `conv1.weight` -> tensor, in the network's order. */
-export type StateDict = Map<string, StateTensor>;
-
-/** A copy of a state that shares no data with it (a snapshot that later steps cannot change). */
-export const copyState = (state: StateDict): StateDict => new Map([...state].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
-
-/** The first non-finite value of a state, as `'name' holds NaN (element i)`, or undefined if all are finite. */
-export function firstNonFinite(state: StateDict): string | undefined {
-  for (const [name, t] of state) {
-    const i = t.data.findIndex((v) => !Number.isFinite(v));
-    if (i >= 0) return `'${name}' holds ${t.data[i]} (element ${i})`;
-  }
-  return undefined;
 }
 
 /** A model that cannot be emitted as written; the message names the layer. */
@@ -71,12 +49,6 @@ export interface CallRecord {
 export interface NamedModule {
   path: string;
   module: Module;
-}
-
-/** A BatchNorm that reads only the output of the conv before it: export folds it into that conv. */
-export interface BatchNormFold {
-  conv: { path: string; module: Conv2d };
-  bn: { path: string; module: BatchNorm2d };
 }
 
 export interface NetworkOptions {
@@ -113,7 +85,6 @@ export class Network {
   readonly aliases: ReadonlyMap<string, string>;
   private readonly pathOf = new Map<Module, string>();
   private readonly nameOf = new Map<StateEntry, string>();
-  private folds?: BatchNormFold[];
 
   constructor(
     readonly name: string,
@@ -215,46 +186,6 @@ export class Network {
 
   /** @internal */ substitute(m: Module): Module {
     return this.resolve(m);
-  }
-
-  /**
-   * The BatchNorms that fold into a conv: each reads the output of a Conv2d and nothing else
-   * reads that output, and both are called once. Found by tracing the evaluation graph, so it
-   * holds for any forward, not only Sequential ones.
-   */
-  batchNormFolds(): BatchNormFold[] {
-    if (this.folds) return this.folds;
-    const graph = new Graph(`${this.name}-trace`);
-    const calls: CallRecord[] = [];
-    const inputs = new Map(this.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
-    this.forward(graph.input('input', 'float32', ['N', ...this.inputShape]), 'eval', { state: (n) => inputs.get(n)! }, (c) => calls.push(c));
-    const callCount = new Map<Module, number>();
-    for (const c of calls) callCount.set(c.module, (callCount.get(c.module) ?? 0) + 1);
-    const readers = (t: Tensor) => graph.nodes.filter((n) => n.inputs.includes(t)).length;
-    this.folds = [];
-    for (const bn of calls) {
-      if (!(bn.module instanceof BatchNorm2d)) continue;
-      const conv = calls.find((c) => c.output === bn.input);
-      if (!conv || !(conv.module instanceof Conv2d) || readers(bn.input) !== 1) continue;
-      if (callCount.get(conv.module) !== 1 || callCount.get(bn.module) !== 1) continue;
-      this.folds.push({ conv: { path: conv.path, module: conv.module }, bn: { path: bn.path, module: bn.module } });
-    }
-    return this.folds;
-  }
-
-  /**
-   * The same network with each foldable BatchNorm folded into its conv (an Identity in its
-   * place, the conv given a bias): the architecture of an exported model, whose state
-   * `foldBatchNorm` makes. Training it is fine-tuning with frozen BatchNorm statistics, as one
-   * does on a handful of examples, whose batch statistics would mean nothing.
-   */
-  withBatchNormFolded(): Network {
-    const substitutes = new Map(this.options.substitutes);
-    for (const { conv, bn } of this.batchNormFolds()) {
-      substitutes.set(bn.module, new Identity());
-      substitutes.set(conv.module, conv.module.withBias());
-    }
-    return this.derived({ substitutes }, `${this.name}-folded`);
   }
 
   /** Fresh state with PyTorch's default initialisation, drawn from `seed` (or the `initial` state given, copied). */

@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { firstNonFinite, type Network, type StateDict } from '../model/network.js';
+import type { Network } from '../model/network.js';
+import { firstNonFinite, type StateDict } from '../model/state-dict.js';
 import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
 import { isAlive } from '../util/pid.node.js';
 import { readFileOr } from '../util/read-file.node.js';

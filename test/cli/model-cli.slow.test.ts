@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { onnx, parseModel } from '../../src/graph/serialize.js';
 import { digitLabel, digitPng, firstOf } from '../helpers/digits.js';
@@ -102,7 +102,7 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     expect(ops).toContain('Gemm');
     expect(ops).not.toContain('BatchNormalization');
     const card = JSON.parse(readFileSync(join(dir, 'resnet.json'), 'utf8'));
-    expect(card).toMatchObject({ name: 'resnet-gn-mnist', parameters: 19714, classes: 10, input_shape: [1, 28, 28], model_file: { file: model } });
+    expect(card).toMatchObject({ name: 'resnet-gn-mnist', parameters: 19714, classes: 10, input_shape: [1, 28, 28], model_file: { file: basename(model) } });
     expect(card.architecture).toContain('block2.shortcut: Conv2d 8->16, 1x1, stride 2x2 -> [N,16,14,14] (128)');
   });
 });

@@ -12,7 +12,7 @@ import { foldBatchNorm } from '../../src/export/fold.js';
 import { inferenceGraph, inferenceModelBytes } from '../../src/export/inference.js';
 import { assertFaithful, ExportError, verifyExport } from '../../src/export/verify.node.js';
 import { parseModel } from '../../src/graph/serialize.js';
-import { copyState, type StateDict } from '../../src/model/network.js';
+import { copyState, type StateDict } from '../../src/model/state-dict.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { latestCheckpointDir } from '../../src/train/checkpoint.js';
 import { recipe } from '../../src/train/core/recipe.js';

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
-import { serializeModel } from '../../src/graph/serialize.js';
+import { parseModel, serializeModel } from '../../src/graph/serialize.js';
 import { numel } from '../../src/graph/shape.js';
 import { classCount, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
@@ -32,7 +32,7 @@ const get = (key: string): FixtureTensor => {
 };
 const f32 = (t: FixtureTensor) => new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.shape);
 
-describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn'])('%s.onnx, exported by PyTorch in training mode', (name) => {
+describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn', 'modern-13', 'modern-17'])('%s.onnx, exported by PyTorch in training mode', (name) => {
   test('imports with its state_dict names and takes the SGD step PyTorch takes', async () => {
     const { net } = importOnnx(onnxFile(name), name);
     const after = [...fx.keys()].filter((k) => k.startsWith(`${name}.after.`)).map((k) => k.slice(`${name}.after.`.length));
@@ -80,17 +80,43 @@ test('the seed CNN exported by PyTorch trains as the built-in definition: 20 ste
   });
 });
 
-test('a model exported in eval mode (BatchNorm folded into the convs by the exporter) imports under its names and trains', async () => {
+test('a model exported in eval mode (BatchNorm folded into the convs, equal biases merged by the exporter) imports untied and trains', async () => {
   const { net } = importOnnx(onnxFile('bn-residual-eval'), 'bn-residual-eval');
   const names = net.stateSpecs.map((s) => s.name);
-  // conv1's and conv2's folded weights and one bias: the exporter found both folded biases equal
-  // (zeros, from a fresh BatchNorm) and kept one, read by conv2 through an Identity; so here they
-  // are one tensor, trained as one, as the file has it.
-  expect(names.filter((n) => n.startsWith('onnx::Conv_')).sort()).toEqual(['onnx::Conv_39', 'onnx::Conv_40', 'onnx::Conv_42']);
+  // conv1's and conv2's folded weights and biases: the exporter found both folded biases equal
+  // (zeros, from a fresh BatchNorm) and kept one, read by conv2 through an Identity; the import
+  // unties them again, so each conv trains its own bias, as in PyTorch.
+  const convs = names.filter((n) => n.startsWith('onnx::Conv_')).sort();
+  expect(convs).toHaveLength(4);
   expect(names).not.toContain('bn1.running_mean');
-  expect(net.parameterCount).toBe(9674); // bn-residual's 9,698, less its BatchNorms' 32 scales and shifts, plus one folded bias of 8
+  expect(net.parameterCount).toBe(9682); // bn-residual's 9,698, less its BatchNorms' 32 scales and shifts, plus two folded biases of 8
+  const initial = net.initialState(0);
+  const biases = convs.filter((n) => initial.get(n)?.shape.length === 1);
+  expect(biases).toHaveLength(2);
+  expect(initial.get(biases[0])?.data).not.toBe(initial.get(biases[1])?.data);
   const losses = await nodeLosses(net, { ...shortRecipe, maxSteps: 30 }, loadDataset());
   expect(losses.every(Number.isFinite)).toBe(true);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   expect(mean(losses.slice(-5))).toBeLessThan(0.8 * mean(losses.slice(0, 5)));
+});
+
+test('a weight the exporter named and several nodes read directly (equal values merged) is refused in one line', () => {
+  const model = parseModel(onnxFile('bn-residual-eval'));
+  const nodes = model.graph?.node ?? [];
+  const alias = nodes.find((n) => n.opType === 'Identity' && n.input?.[0]?.startsWith('onnx::Conv_'));
+  if (!alias?.input || !alias.output) throw new Error('the fixture has no Identity of a conv bias');
+  for (const n of nodes) n.input = (n.input ?? []).map((i) => (i === alias.output?.[0] ? (alias.input?.[0] ?? i) : i));
+  model.graph!.node = nodes.filter((n) => n !== alias);
+  expect(() => importOnnx(model, 'merged')).toThrow(
+    new RegExp(`^initializer '${alias.input[0]}' is read by 2 nodes \\(Conv '.*', Conv '.*'\\): the exporter merged equal values, .* export in training mode`),
+  );
+});
+
+test('every node the importer cannot train is named in the one error, with what it can', () => {
+  const model = parseModel(onnxFile('mixed'));
+  const nodes = model.graph?.node ?? [];
+  for (const n of nodes.filter((x) => x.opType === 'Tanh' || x.opType === 'Sigmoid')) n.opType = n.opType === 'Tanh' ? 'Erf' : 'Mish';
+  expect(() => importOnnx(model, 'mixed')).toThrow(
+    /^node '.*': (Erf|Mish) cannot be trained here; nor can (Erf|Mish) \(node '.*'\) \(supported: Add, AveragePool, /,
+  );
 });

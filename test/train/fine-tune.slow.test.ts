@@ -27,9 +27,10 @@ import { digitLabel, firstOf } from '../helpers/digits.js';
 import { drawnDigit } from '../helpers/drawn.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 import { MNIST_NORMALIZATION, Normalizer } from '../../src/data/normalize.js';
+import { withBatchNormFolded } from '../../src/export/fold.js';
 
 const shippedBytes = () => new Uint8Array(readFileSync(join(ROOT, 'models/mnist.onnx')));
-const folded = seedCnn().withBatchNormFolded();
+const folded = withBatchNormFolded(seedCnn());
 
 let train: Split;
 let testSet: Split;

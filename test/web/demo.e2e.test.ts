@@ -26,6 +26,7 @@ import { ROOT } from '../helpers/cli.js';
 import { digitPixels, firstOf } from '../helpers/digits.js';
 import { jpegWith, paperDigit, storedFor } from '../helpers/orientation.js';
 import { digitStrokes } from '../helpers/strokes.js';
+import { withBatchNormFolded } from '../../src/export/fold.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
@@ -270,7 +271,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) })).probabilities.data as Float32Array;
     expect(Math.max(...probabilities.map((p, i) => Math.abs(p - node[i])))).toBeLessThan(1e-4);
     // The .safetensors holds the same weights as the .onnx (the folded network's state dict).
-    const folded = seedCnn().withBatchNormFolded();
+    const folded = withBatchNormFolded(seedCnn());
     const inOnnx = foldedStateFromModel(Uint8Array.from(onnx), folded);
     const inSafetensors = decodeSafetensors(Uint8Array.from(weights), 'mnist-tuned.safetensors').tensors;
     expect([...inSafetensors.keys()]).toEqual(folded.stateSpecs.map((s) => s.name));

@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readImage } from '../../src/cli/image-file.js';
 import { assertFaithful, PROBABILITY_TOLERANCE, verifyExport } from '../../src/export/verify.node.js';
-import type { StateDict } from '../../src/model/network.js';
+import type { StateDict } from '../../src/model/state-dict.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { mnistInput } from '../../src/preprocess/mnist-style.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';

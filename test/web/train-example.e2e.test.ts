@@ -17,7 +17,7 @@ import { loadModelFile } from '../../src/cli/model-file.js';
 import { loadDataset } from '../../src/data/mnist.node.js';
 import { assertFaithful, verifyExport } from '../../src/export/verify.node.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
-import type { StateDict } from '../../src/model/network.js';
+import type { StateDict } from '../../src/model/state-dict.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Dataset, loadDataset } from '../../src/data/mnist.node.js';
 import { type CarriedEntry, trainStepGraph } from '../../src/model/graphs.js';
-import type { StateDict } from '../../src/model/network.js';
+import type { StateDict } from '../../src/model/state-dict.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import type { ResumePoint } from '../../src/train/core/trainer.js';

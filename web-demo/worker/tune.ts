@@ -8,7 +8,8 @@ import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 import { inferenceModelBytes } from '../../src/export/inference.js';
 import { foldedStateFromModel } from '../../src/export/model-weights.js';
 import { exportVerified, type Verification } from '../../src/export/verify-core.js';
-import type { Network, StateDict } from '../../src/model/network.js';
+import type { Network } from '../../src/model/network.js';
+import type { StateDict } from '../../src/model/state-dict.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { type ClassifierResult, classifierResult, Evaluator } from '../../src/train/core/evaluator.js';
 import { FINE_TUNE, fineTune, ownExamples } from '../../src/train/core/fine-tune.js';
@@ -20,6 +21,7 @@ import { fetchSplit } from './mnist.js';
 import { post } from './post.js';
 import { loadRuntime } from './runtime.js';
 import { downloadCheck } from './train-run.js';
+import { withBatchNormFolded } from '../../src/export/fold.js';
 
 /**
  * Exports `model` of `net` and checks it on `test` against the evaluation graph, as `npm run
@@ -63,7 +65,7 @@ async function scoreOfShipped(bytes: Uint8Array, net: Network, model: StateDict,
  */
 export async function tune({ model: modelBytes, inputs, labels, dataUrl, backend }: Extract<ToWorker, { type: 'tune' }>): Promise<void> {
   const started = performance.now();
-  const net = seedCnn().withBatchNormFolded();
+  const net = withBatchNormFolded(seedCnn());
   const model = foldedStateFromModel(modelBytes, net);
   const own = ownExamples(
     Array.from(labels, (_, i) => inputs.subarray(i * 784, (i + 1) * 784)),

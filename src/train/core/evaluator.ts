@@ -5,7 +5,8 @@ import { type Normalization, Normalizer } from '../../data/normalize.js';
 import { numel } from '../../graph/shape.js';
 import { evalGraph, IMAGE, LOG_PROBS, OUTPUT } from '../../model/graphs.js';
 import { isClassification, type LossKind } from '../../model/loss.js';
-import type { Network, StateDict } from '../../model/network.js';
+import type { Network } from '../../model/network.js';
+import type { StateDict } from '../../model/state-dict.js';
 import { argmax } from '../../util/argmax.js';
 import { type InferenceSession, modelFor, type Runtime, type Tensor } from './runtime.js';
 

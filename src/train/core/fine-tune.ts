@@ -11,7 +11,8 @@ import { fillAugmentedImages, fillImages, fillLabels } from '../../data/batches.
 import { type ByteSplit, exampleSize, type Split } from '../../data/dataset.js';
 import { MNIST_NORMALIZATION, type Normalization, Normalizer } from '../../data/normalize.js';
 import { dropoutMasks } from '../../model/graphs.js';
-import { copyState, type Network, type StateDict } from '../../model/network.js';
+import type { Network } from '../../model/network.js';
+import { copyState, type StateDict } from '../../model/state-dict.js';
 import { Rng } from '../../util/rng.js';
 import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, batchView } from './batch-source.js';
 import type { TrainConfig } from './config.js';

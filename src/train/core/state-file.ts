@@ -6,7 +6,8 @@
  * nothing from Node: checkpoint.ts writes `model.safetensors` with it, and the training page
  * its downloadable checkpoint.
  */
-import { firstNonFinite, type Network, type StateDict } from '../../model/network.js';
+import type { Network } from '../../model/network.js';
+import { firstNonFinite, type StateDict } from '../../model/state-dict.js';
 import { ExpectedError } from '../../util/errors.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../util/safetensors-codec.js';
 

@@ -26,7 +26,8 @@ import {
   trainStepGraph,
   type TrainStepGraph,
 } from '../../model/graphs.js';
-import type { Network, StateDict } from '../../model/network.js';
+import type { Network } from '../../model/network.js';
+import type { StateDict } from '../../model/state-dict.js';
 import type { Batch } from './batch-source.js';
 import type { TrainConfig } from './config.js';
 import { frozenParameters } from './freeze.js';

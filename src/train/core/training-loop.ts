@@ -9,8 +9,8 @@
  * position and the metrics so far, lives in a `Progress` the caller owns.
  */
 import type { Split } from '../../data/dataset.js';
-import type { StateDict } from '../../model/network.js';
-import { firstNonFinite } from '../../model/network.js';
+import type { StateDict } from '../../model/state-dict.js';
+import { firstNonFinite } from '../../model/state-dict.js';
 import { ExpectedError } from '../../util/errors.js';
 import type { BatchSource } from './batch-source.js';
 import type { EpochMetrics, Position, TrainConfig } from './config.js';

@@ -48,6 +48,20 @@ def mnist(data_dir, split, mean=0.1307, std=0.3081):
     return x.unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
 
+def affine_batch(pixels):
+    """The batch-wise augmentation: one affine_grid + grid_sample for the whole batch of [0,1]
+    pixels (rotation within +-7 degrees, whole-pixel shifts within +-2)."""
+    n = pixels.shape[0]
+    angle = (torch.rand(n) * 14 - 7) * math.pi / 180
+    shift = torch.randint(-2, 3, (n, 2)).float() * 2 / 28
+    theta = torch.stack([
+        torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], 1),
+        torch.stack([angle.sin(), angle.cos(), shift[:, 1]], 1),
+    ], 1)
+    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
+    return F.grid_sample(pixels, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+
+
 def train(args):
     """The default recipe (SGD, momentum 0.9, lr 0.05, StepLR, batch 128, rotation within +-7
     degrees and whole-pixel shifts within +-2 per image, dropout 0.1), with the data's own mean
@@ -67,15 +81,7 @@ def train(args):
         perm = torch.randperm(x_train.shape[0])
         for start in range(0, x_train.shape[0], 128):
             idx = perm[start:start + 128]
-            n = idx.shape[0]
-            angle = (torch.rand(n) * 14 - 7) * math.pi / 180
-            shift = torch.randint(-2, 3, (n, 2)).float() * 2 / 28
-            theta = torch.stack([
-                torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], 1),
-                torch.stack([angle.sin(), angle.cos(), shift[:, 1]], 1),
-            ], 1)
-            grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
-            xb = (F.grid_sample(raw[idx], grid, mode='bilinear', padding_mode='zeros', align_corners=False) - mean) / std
+            xb = (affine_batch(raw[idx]) - mean) / std
             opt.zero_grad()
             F.nll_loss(model(xb), y_train[idx]).backward()
             opt.step()
@@ -131,15 +137,7 @@ def speed(args):
             if args.epoch == 'per-image':
                 xb = torch.stack([augment(img) for img in x_train[idx]])
             else:
-                n = idx.shape[0]
-                angle = (torch.rand(n) * 14 - 7) * math.pi / 180
-                shift = torch.randint(-2, 3, (n, 2)).float() * 2 / 28
-                theta = torch.stack([
-                    torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], 1),
-                    torch.stack([angle.sin(), angle.cos(), shift[:, 1]], 1),
-                ], 1)
-                grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
-                xb = (F.grid_sample(raw[idx], grid, mode='bilinear', padding_mode='zeros', align_corners=False) - 0.1307) / 0.3081
+                xb = (affine_batch(raw[idx]) - 0.1307) / 0.3081
             step(xb, y_train[idx])
         epoch_seconds = round(time.perf_counter() - t, 2)
 

@@ -38,6 +38,18 @@ export function hasColour(rgb: ArrayLike<number>): boolean {
   return false;
 }
 
+/**
+ * The seed CNN's input shape for a tree of `total` images: colour when any of a few spread over
+ * it, decoded as RGB planes by `decodeRgb` (undefined: it would not decode), holds colour.
+ */
+export async function sampledInputShape(total: number, decodeRgb: (index: number) => Promise<Uint8Array | undefined>): Promise<number[]> {
+  for (const i of spread(total, COLOUR_SAMPLE)) {
+    const rgb = await decodeRgb(i);
+    if (rgb && hasColour(rgb)) return treeInputShape(true);
+  }
+  return treeInputShape(false);
+}
+
 /** `count` indices spread evenly over `total` (all of them when there are fewer). */
 export function spread(total: number, count: number): number[] {
   if (total <= count) return Array.from({ length: total }, (_, i) => i);

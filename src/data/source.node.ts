@@ -18,7 +18,7 @@ import { splitFromCsv } from './csv-format.js';
 import type { ByteSplit, Dataset, Split } from './dataset.js';
 import { holdOut } from './hold-out.js';
 import { decodeImage, decodeImages, type ImageEntry, scanTree } from './image-folder.node.js';
-import { COLOUR_SAMPLE, decodedSizeProblem, hasColour, spread, treeInputShape } from './image-tree.js';
+import { decodedSizeProblem, sampledInputShape, treeInputShape } from './image-tree.js';
 import { DataError } from './idx.node.js';
 import { readCache, writeCache } from './decode-cache.node.js';
 import { MNIST_FILES } from './mnist-format.js';
@@ -167,11 +167,7 @@ export async function builtinInputShape(path: string | undefined): Promise<numbe
   if (path === undefined || formatOf(path) !== 'image-folder') return treeInputShape(false);
   const { trainRoot, exclude } = treeRoots(path);
   const { files } = scanTree(trainRoot, exclude);
-  for (const i of spread(files.length, COLOUR_SAMPLE)) {
-    const rgb = await decodeImage(files[i].path, [3, 32, 32]);
-    if (rgb && hasColour(rgb)) return treeInputShape(true);
-  }
-  return treeInputShape(false);
+  return sampledInputShape(files.length, (i) => decodeImage(files[i].path, [3, 32, 32]));
 }
 
 async function loadImageFolder(path: string, options: DataOptions, notes: string[]): Promise<{ train: ByteSplit; test: ByteSplit }> {

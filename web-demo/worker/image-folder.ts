@@ -8,7 +8,7 @@
 import type { ByteSplit } from '../../src/data/dataset.js';
 import { holdOut } from '../../src/data/hold-out.js';
 import { DataError } from '../../src/data/idx-format.js';
-import { COLOUR_SAMPLE, decodedSizeProblem, hasColour, spread, treeInputShape } from '../../src/data/image-tree.js';
+import { decodedSizeProblem, sampledInputShape } from '../../src/data/image-tree.js';
 import type { ImageFolderUpload, LabelledFiles } from '../shared/protocol.js';
 
 /** The decoded images a page may hold: 512 MB, a quarter of what a 32-bit WebAssembly tab can address at most. */
@@ -42,11 +42,7 @@ async function decodeFile(file: Blob, [channels, height, width]: readonly number
 /** The input shape for the built-in seed CNN: colour 32x32 when a few images spread over the folder hold colour, else grey 28x28. */
 export async function folderInputShape(folder: ImageFolderUpload): Promise<number[]> {
   const { files } = folder.train;
-  for (const i of spread(files.length, COLOUR_SAMPLE)) {
-    const rgb = await decodeFile(files[i], [3, 32, 32]);
-    if (rgb && hasColour(rgb)) return treeInputShape(true);
-  }
-  return treeInputShape(false);
+  return sampledInputShape(files.length, (i) => decodeFile(files[i], [3, 32, 32]));
 }
 
 /** One split decoded at `shape`, telling `onProgress` how far it got; undecodable files skipped and named. */

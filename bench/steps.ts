@@ -11,7 +11,11 @@
  *          a FILE is a model file as --model takes it, e.g. PyTorch's export of the same network)
  *          --train-only PATTERNS  also time each model with only these parameters trained (as
  *          `train --train-only`: the rest frozen), beside its full step
+ *          --pytorch  also time PyTorch's step of each model bench/torchvision_nets.py knows
+ *          (a FILE named `<net>.onnx`, as its `export` writes them), in the same alternating
+ *          rounds (Debian's python3-torch; --python PATH)
  */
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +33,8 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '2' },
     models: { type: 'string', default: 'builtin' },
     'train-only': { type: 'string' },
+    pytorch: { type: 'boolean', default: false },
+    python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
 const trainOnly = args['train-only']?.split(',');
@@ -46,20 +52,41 @@ const models = await Promise.all(
 );
 
 const selections: { suffix: string; trainOnly?: string[] }[] = [{ suffix: '' }, ...(trainOnly ? [{ suffix: '_train_only', trainOnly }] : [])];
-const variants = models.flatMap(({ tag, net }) =>
+const oursVariants = models.flatMap(({ tag, net }) =>
   sizes.flatMap((batchSize) =>
     spins.flatMap((spin) =>
-      selections.map(({ suffix, trainOnly }) => ({ net, batchSize, spin, trainOnly, key: `batch_${batchSize}${spin ? '' : '_no_spin'}${tag}${suffix}` })),
+      selections.map(({ suffix, trainOnly }) => ({
+        batchSize,
+        key: `batch_${batchSize}${spin ? '' : '_no_spin'}${tag}${suffix}`,
+        time: async () => {
+          process.env.ONNX_MNIST_SPIN_WAIT = spin ? '1' : '0'; // read when the trainer makes its step sessions
+          const steps = Math.max(10, Math.round(images / batchSize));
+          return (await stepTimes({ ...benchRecipe, batchSize, threads, ...(trainOnly && { trainOnly }) }, data, steps, net)).step_ms_median;
+        },
+      })),
     ),
   ),
 );
+
+/** PyTorch's step of a torchvision net (bench/torchvision_nets.py speed), as many steps as ours times. */
+function pytorchStepMs(net: string, batchSize: number): number {
+  const steps = String(Math.max(10, Math.round(images / batchSize)));
+  const cli = ['bench/torchvision_nets.py', 'speed', '--models', net, '--threads', String(threads), '--batch', String(batchSize), '--steps', steps];
+  const r = spawnSync(args.python!, cli, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench:steps: PyTorch's ${net} failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`);
+  return (JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { steps: Record<string, { step_ms_median: number }> }).steps[net].step_ms_median;
+}
+const torchvisionNet = (file: string) => /^(resnet18|efficientnet_b0|densenet)\.onnx$/.exec(basename(file))?.[1];
+const pytorchVariants = args.pytorch
+  ? modelFiles.flatMap((file) => {
+      const net = torchvisionNet(file);
+      return net ? sizes.map((batchSize) => ({ batchSize, key: `batch_${batchSize}_${basename(file)}_pytorch`, time: async () => pytorchStepMs(net, batchSize) })) : [];
+    })
+  : [];
+const variants = [...oursVariants, ...pytorchVariants];
 const stepMs: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
 for (let r = 1; r <= rounds; r++) {
-  for (const { net, batchSize, spin, trainOnly, key } of r % 2 ? variants : [...variants].reverse()) {
-    process.env.ONNX_MNIST_SPIN_WAIT = spin ? '1' : '0'; // read when the trainer makes its step sessions
-    const steps = Math.max(10, Math.round(images / batchSize));
-    stepMs[key].push((await stepTimes({ ...benchRecipe, batchSize, threads, ...(trainOnly && { trainOnly }) }, data, steps, net)).step_ms_median);
-  }
+  for (const { key, time } of r % 2 ? variants : [...variants].reverse()) stepMs[key].push(await time());
   console.error(`round ${r}: ${variants.map((v) => `${v.key} ${stepMs[v.key].at(-1)} ms`).join(', ')}`);
 }
 

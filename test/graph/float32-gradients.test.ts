@@ -27,6 +27,12 @@ describe.each([false, true])('Conv gradient (dX, dW, dB) vs float64 reference, p
     { label: 'groups 2', x: [2, 4, 5, 5], w: [6, 2, 3, 3], pads: [1, 1, 1, 1], group: 2 },
     { label: 'depthwise (groups = channels), stride 2', x: [2, 3, 6, 6], w: [3, 1, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2], group: 3 },
     { label: 'depthwise with channel multiplier 2', x: [1, 2, 5, 5], w: [4, 1, 3, 3], pads: [1, 1, 1, 1], group: 2 },
+    // More filter than image: dW contracts over the batch (a conv of the input by dY; the columns in portable graphs and for groups).
+    { label: 'small image, more filter than image', x: [3, 8, 2, 2], w: [8, 8, 3, 3], pads: [1, 1, 1, 1] },
+    { label: 'small image, stride 2, pad 1', x: [2, 6, 4, 4], w: [6, 6, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2] },
+    { label: 'small image, stride 2, rows left unread', x: [1, 8, 6, 5], w: [8, 8, 3, 3], pads: [0, 0, 0, 0], strides: [2, 2] },
+    { label: 'small image, dilation 2', x: [2, 8, 2, 2], w: [8, 8, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2] },
+    { label: 'small image, groups 2', x: [2, 8, 2, 2], w: [8, 4, 3, 3], pads: [1, 1, 1, 1], group: 2 },
   ];
   for (const c of cases) {
     test(c.label, async () => {

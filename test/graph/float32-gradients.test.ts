@@ -1,5 +1,5 @@
 /**
- * Conv, GlobalAveragePool and MaxUnpool (MaxPool's gradient) have no float64 kernel in ORT,
+ * Conv, GlobalAveragePool, MaxUnpool (MaxPool's gradient) and Erf have no float64 kernel in ORT,
  * so these gradients (run in float32 by ORT) are checked against finite differences of a
  * float64 JS reference.
  * Tolerance 2e-5 relative: float32 rounding of sums of a few dozen products of O(1) terms.
@@ -52,6 +52,23 @@ describe.each([false, true])('Conv gradient (dX, dW, dB) vs float64 reference, p
       }
     });
   }
+});
+
+/** erf by its Maclaurin series, to float64's precision for |x| <= 3 (finite differences need more than a float32-grade approximation). */
+function erfReference(x: number): number {
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 80; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+test('Erf gradient (GELU) vs float64 reference', async () => {
+  const [r] = await gradCheckAgainstReference([{ name: 'x', shape: [3, 8] }], (x) => op.erf(x), ([x]) => x.map(erfReference));
+  expect(r.maxRelError).toBeLessThan(TOL);
+  expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-2);
 });
 
 test('GlobalAveragePool gradient vs float64 reference', async () => {

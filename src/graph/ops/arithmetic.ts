@@ -104,12 +104,25 @@ const Abs = defineOp<Unary>({
   gradient: ({ inputs: [x] }, [dy], op) => [op.mul(dy, op.sign(x))],
 });
 
-// Pow is used on scalars (Adam's bias correction) and carries no gradient rule.
 const Pow = defineOp<Binary>({
   type: 'Pow',
   since: 7,
   attrs: {},
   infer: broadcastRule('Pow'),
+  // d(a^b) = b a^(b-1) da + a^b ln(a) db; the exponent's term is pruned where it is a constant (LayerNorm's x^2).
+  gradient: ({ inputs: [a, b], outputs: [y] }, [dy], op) => [
+    op.sumTo(op.mul(dy, op.mul(b, op.pow(a, op.sub(b, 1)))), a.shape),
+    op.sumTo(op.mul(dy, op.mul(y, op.log(a))), b.shape),
+  ],
+});
+
+const Erf = defineOp<Unary>({
+  type: 'Erf',
+  since: 9,
+  attrs: {},
+  infer: sameAsInput,
+  // d erf(x) = 2/sqrt(pi) exp(-x^2) dx
+  gradient: ({ inputs: [x] }, [dy], op) => [op.mul(dy, op.mul(op.exp(op.neg(op.mul(x, x))), 2 / Math.sqrt(Math.PI)))],
 });
 
 const Cast = defineOp<Unary, { to: number }>({
@@ -139,6 +152,7 @@ export const neg = (x: Tensor): Tensor => emit(Neg, [x], {})[0];
 export const sqrt = (x: Tensor): Tensor => emit(Sqrt, [x], {})[0];
 export const exp = (x: Tensor): Tensor => emit(Exp, [x], {})[0];
 export const log = (x: Tensor): Tensor => emit(Log, [x], {})[0];
+export const erf = (x: Tensor): Tensor => emit(Erf, [x], {})[0];
 export const sign = (x: Tensor): Tensor => emit(Sign, [x], {})[0];
 export const abs = (x: Tensor): Tensor => emit(Abs, [x], {})[0];
 export const cast = (x: Tensor, to: DType): Tensor => emit(Cast, [x], { to: ONNX_DTYPE[to] })[0];
@@ -154,6 +168,7 @@ declare module '../builder.js' {
     sqrt: typeof sqrt;
     exp: typeof exp;
     log: typeof log;
+    erf: typeof erf;
     sign: typeof sign;
     abs: typeof abs;
     cast: typeof cast;

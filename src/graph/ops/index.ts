@@ -3,7 +3,7 @@
  * this namespace to the gradient rules (as `Ops`, see builder.ts), so op files never import each other.
  */
 export { clip, leakyRelu, sigmoid, softplus, tanh } from './activations.js';
-export { abs, add, cast, div, exp, log, mul, neg, type Operand, pow, sign, sqrt, sub } from './arithmetic.js';
+export { abs, add, cast, div, erf, exp, log, mul, neg, type Operand, pow, sign, sqrt, sub } from './arithmetic.js';
 export { averagePool, type AveragePoolOptions } from './average-pool.js';
 export { batchNormInference, batchNormTraining, type BatchNormTraining } from './batch-norm.js';
 export { argMax, equal, greater, where } from './compare.js';

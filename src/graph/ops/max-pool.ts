@@ -113,19 +113,39 @@ export interface PoolOptions {
   strides?: readonly number[];
   /** [top, left, bottom, right] (default none). */
   pads?: readonly number[];
+  /** PyTorch's ceil_mode: a last, partial window where the input leaves one (emitted as extra bottom/right padding, which never wins). */
+  ceilMode?: boolean;
 }
 
-function attrs(kernel: number | readonly number[], stride: number | PoolOptions | undefined): MaxPoolAttrs {
+/**
+ * The bottom/right padding that makes floor-mode pooling count PyTorch's ceil-mode windows:
+ * ceil((size + pads - k) / s) + 1 of them, less one that would start in the bottom padding
+ * (torch's pooling_output_shape).
+ */
+export function ceilModePads(sizes: readonly number[], kernel: readonly number[], strides: readonly number[], pads: readonly number[]): number[] {
+  const extra = sizes.map((size, i) => {
+    const [k, s, before, after] = [kernel[i], strides[i], pads[i], pads[i + 2]];
+    let out = Math.ceil((size + before + after - k) / s) + 1;
+    if ((out - 1) * s >= size + before) out--;
+    return Math.max(0, (out - 1) * s + k - (size + before + after));
+  });
+  return [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]];
+}
+
+function attrs(x: Tensor, kernel: number | readonly number[], stride: number | PoolOptions | undefined): MaxPoolAttrs {
   const k = typeof kernel === 'number' ? [kernel, kernel] : kernel;
   const opts: PoolOptions = typeof stride === 'number' ? { strides: [stride, stride] } : (stride ?? {});
   const a: MaxPoolAttrs = { kernel_shape: k, strides: opts.strides ?? k };
-  if (opts.pads?.some((p) => p !== 0)) a.pads = opts.pads;
+  const spatial = x.shape.slice(2);
+  if (opts.ceilMode && !spatial.every((d) => typeof d === 'number')) throw shapeError('MaxPool', 'ceil mode needs the spatial dims', x);
+  const pads = opts.ceilMode ? ceilModePads(spatial as number[], k, a.strides, opts.pads ?? [0, 0, 0, 0]) : opts.pads;
+  if (pads?.some((p) => p !== 0)) a.pads = pads;
   return a;
 }
 
 /** Max over kernel x kernel windows (inference). */
 export function maxPool(x: Tensor, kernel: number | readonly number[], options?: number | PoolOptions): Tensor {
-  return emit(MaxPool, [x], attrs(kernel, options), { outputCount: 1 })[0];
+  return emit(MaxPool, [x], attrs(x, kernel, options), { outputCount: 1 })[0];
 }
 
 /**
@@ -134,7 +154,7 @@ export function maxPool(x: Tensor, kernel: number | readonly number[], options?:
  * is then a first-maximum mask, the same values).
  */
 export function maxPoolWithIndices(x: Tensor, kernel: number | readonly number[], options?: number | PoolOptions): Tensor {
-  const a = attrs(kernel, options);
+  const a = attrs(x, kernel, options);
   if (!x.graph.options.portable) return emit(MaxPool, [x], a)[0];
   if (!tiles(a))
     throw new Error(

@@ -1,5 +1,5 @@
 /** Every layer, named and shaped as in torch.nn. */
-export { LeakyReLU, ReLU, Sigmoid, Tanh } from './activation.js';
+export { GELU, Hardsigmoid, Hardswish, LeakyReLU, ReLU, Sigmoid, SiLU, Tanh } from './activation.js';
 export { BatchNorm2d, type BatchNormOptions } from './batch-norm.js';
 export { Residual, Sequential } from './containers.js';
 export { Conv2d, type Conv2dOptions } from './conv.js';

@@ -10,6 +10,11 @@ export interface PoolOptions {
   padding?: Size2;
 }
 
+export interface MaxPoolOptions extends PoolOptions {
+  /** PyTorch's ceil_mode: keep a last, partial window (SqueezeNet's pools). */
+  ceilMode?: boolean;
+}
+
 /** Kernel, stride and [top, left, bottom, right] pads from PyTorch's arguments. */
 function windowOf(kernelSize: Size2, { stride, padding = 0 }: PoolOptions): { kernel: [number, number]; strides: [number, number]; pads: number[] } {
   const kernel = pair(kernelSize);
@@ -24,21 +29,23 @@ const describeWindow = (kind: string, { kernel, strides, pads }: ReturnType<type
 
 export class MaxPool2d extends Module {
   private readonly window: ReturnType<typeof windowOf>;
+  readonly ceilMode: boolean;
 
-  constructor(kernelSize: Size2, options: PoolOptions = {}) {
+  constructor(kernelSize: Size2, { ceilMode = false, ...options }: MaxPoolOptions = {}) {
     super();
     this.window = windowOf(kernelSize, options);
+    this.ceilMode = ceilMode;
   }
 
   override describe(): string {
-    return describeWindow('MaxPool2d', this.window);
+    return `${describeWindow('MaxPool2d', this.window)}${this.ceilMode ? ', ceil_mode' : ''}`;
   }
 
   forward(x: Tensor, ctx: Context): Tensor {
     const { kernel, strides, pads } = this.window;
     // Training needs the arg-max indices for the gradient; eval uses the plain op.
     const pool = ctx.mode === 'train' ? op.maxPoolWithIndices : op.maxPool;
-    return pool(x, kernel, { strides, pads });
+    return pool(x, kernel, { strides, pads, ceilMode: this.ceilMode });
   }
 }
 

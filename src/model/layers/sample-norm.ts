@@ -9,8 +9,8 @@ import * as op from '../../graph/ops/index.js';
 import { type Context, LayerInputError, Module, Parameter } from '../module.js';
 import { constant } from './init.js';
 
-/** (x - mean) / sqrt(var + eps) over `axes`, each statistic kept for broadcasting. */
-function standardize(x: Tensor, axes: readonly number[], eps: number): Tensor {
+/** (x - mean) / sqrt(var + eps) over `axes`, each statistic kept for broadcasting (also ONNX's LayerNormalization, imported). */
+export function standardize(x: Tensor, axes: readonly number[], eps: number): Tensor {
   const centred = op.sub(x, op.reduceMean(x, axes, true));
   const variance = op.reduceMean(op.mul(centred, centred), axes, true);
   return op.div(centred, op.sqrt(op.add(variance, eps)));

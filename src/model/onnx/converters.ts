@@ -7,6 +7,8 @@
 import type { Tensor } from '../../graph/builder.js';
 import * as op from '../../graph/ops/index.js';
 import { type Dim, normalizeAxis, type Shape } from '../../graph/shape.js';
+import { hardSigmoid, hardSwish } from '../layers/activation.js';
+import { standardize } from '../layers/sample-norm.js';
 import { constantValue, foldBinary, foldElementwise, foldSlice, unsqueezedShape } from './folding.js';
 import { type AttributeSpecs, type Attributes, float, int, ints, parseAttributes, string } from './attributes.js';
 import { castTarget, ImportError, type Known, type NodeP, numbers, type Value } from './values.js';
@@ -49,9 +51,6 @@ const unary = (f: (x: Tensor) => Tensor): Converter => convert({}, { emit: ({ t 
 const binary = (f: (a: Tensor, b: Tensor) => Tensor, type: string): Converter =>
   convert({}, { emit: ({ t }) => [f(t(0), t(1))], fold: ({ inputs: [a, b] }) => foldBinary(type, a, b) });
 
-/** HardSigmoid, max(0, min(1, alpha x + beta)), from ops that have gradients. */
-const hardSigmoid = (x: Tensor, alpha: number, beta: number): Tensor =>
-  op.clip(op.add(op.mul(x, x.graph.scalar(alpha, x.dtype)), x.graph.scalar(beta, x.dtype)), 0, 1);
 
 /** The axes a node reduces or squeezes: its `axes` input (opset 13+ for Squeeze/Unsqueeze, 18 for reductions) or attribute. */
 function axesOf(inputs: NodeInputs, attribute: number[] | undefined, index = 1): number[] | undefined {
@@ -84,7 +83,7 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
   Softplus: unary(op.softplus),
   LeakyRelu: convert({ alpha: float(0.01) }, { emit: ({ t, attrs }) => [op.leakyRelu(t(0), attrs.alpha)] }),
   HardSigmoid: convert({ alpha: float(0.2), beta: float(0.5) }, { emit: ({ t, attrs }) => [hardSigmoid(t(0), attrs.alpha, attrs.beta)] }),
-  HardSwish: unary((x) => op.mul(x, hardSigmoid(x, 1 / 6, 0.5))),
+  HardSwish: unary(hardSwish),
   Clip: convert(
     {},
     {
@@ -102,6 +101,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
   Neg: unary(op.neg),
   Exp: unary(op.exp),
   Sqrt: unary(op.sqrt),
+  Erf: unary(op.erf),
+  Pow: binary(op.pow, 'Pow'),
   MatMul: convert({}, { emit: ({ t }) => [op.matmul(t(0), t(1))] }),
   Gemm: convert(
     { alpha: float(1), beta: float(1), transA: int(0), transB: int(0) },
@@ -146,8 +147,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     { ...POOL, dilations: ints() },
     {
       emit: ({ t, where, mode, attrs }) => {
-        if (attrs.ceil_mode !== 0 || (attrs.dilations ?? []).some((d) => d !== 1)) throw new ImportError(`${where}: ceil_mode and dilations are not supported`);
-        const options = { strides: attrs.strides ?? [1, 1], pads: attrs.pads };
+        if ((attrs.dilations ?? []).some((d) => d !== 1)) throw new ImportError(`${where}: dilations are not supported`);
+        const options = { strides: attrs.strides ?? [1, 1], pads: attrs.pads, ceilMode: attrs.ceil_mode === 1 };
         return [mode === 'train' ? op.maxPoolWithIndices(t(0), attrs.kernel_shape ?? [], options) : op.maxPool(t(0), attrs.kernel_shape ?? [], options)];
       },
     },
@@ -165,6 +166,19 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
   GlobalAveragePool: unary(op.globalAveragePool),
   LogSoftmax: convert({ axis: int(-1) }, { emit: ({ t, attrs }) => [op.logSoftmax(t(0), attrs.axis)] }),
   Softmax: convert({ axis: int(-1) }, { emit: ({ t, attrs }) => [op.softmax(t(0), attrs.axis)] }),
+  // Opset 17's LayerNormalization (nn.LayerNorm), as the layer writes it: Y only (Mean and InvStdDev are training byproducts nothing reads).
+  LayerNormalization: convert(
+    { axis: int(-1), epsilon: float(1e-5), stash_type: int(1) },
+    {
+      emit: ({ t, has, where, attrs, node }) => {
+        if ((node.output ?? []).slice(1).some((o) => o !== '')) throw new ImportError(`${where}: only the Y output is supported`);
+        const x = t(0);
+        const first = normalizeAxis(attrs.axis, x.rank);
+        const y = op.mul(standardize(x, [...Array(x.rank - first).keys()].map((i) => first + i), attrs.epsilon), t(1));
+        return [has(2) ? op.add(y, t(2)) : y];
+      },
+    },
+  ),
   // Moving data
   Identity: convert({}, { emit: ({ t }) => [t(0)], fold: ({ inputs: [a] }) => a }),
   Pad: convert(

@@ -25,6 +25,7 @@ const ARITHMETIC: Record<string, (x: number, y: number, integer: boolean) => num
   Sub: (x, y) => x - y,
   Mul: (x, y) => x * y,
   Div: (x, y, integer) => (integer ? Math.trunc(x / y) : x / y),
+  Pow: (x, y) => x ** y,
 };
 
 /** Numpy-style elementwise arithmetic on known values (one side a single value, or both the same length). */

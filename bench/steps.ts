@@ -76,7 +76,9 @@ function pytorchStepMs(net: string, batchSize: number): number {
   if (r.status !== 0) throw new Error(`bench:steps: PyTorch's ${net} failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`);
   return (JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { steps: Record<string, { step_ms_median: number }> }).steps[net].step_ms_median;
 }
-const torchvisionNet = (file: string) => /^(resnet18|efficientnet_b0|densenet)\.onnx$/.exec(basename(file))?.[1];
+/** bench/torchvision_nets.py's NETS. */
+const TORCHVISION_NETS = ['resnet18', 'efficientnet_b0', 'densenet', 'mobilenet_v3_small', 'squeezenet1_1', 'shufflenet_v2_x0_5'];
+const torchvisionNet = (file: string) => TORCHVISION_NETS.find((net) => basename(file) === `${net}.onnx`);
 const pytorchVariants = args.pytorch
   ? modelFiles.flatMap((file) => {
       const net = torchvisionNet(file);

@@ -46,7 +46,26 @@ def densenet():
     return nn.Sequential(features, nn.BatchNorm2d(channels), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
 
 
-NETS = {'resnet18': resnet18, 'efficientnet_b0': efficientnet_b0, 'densenet': densenet}
+def mobilenet_v3_small():
+    m = tv.mobilenet_v3_small(num_classes=10)
+    m.features[0][0] = one_channel(m.features[0][0])
+    return m
+
+
+def squeezenet1_1():
+    m = tv.squeezenet1_1(num_classes=10)
+    m.features[0] = one_channel(m.features[0])
+    return m
+
+
+def shufflenet_v2_x0_5():
+    m = tv.shufflenet_v2_x0_5(num_classes=10)
+    m.conv1[0] = one_channel(m.conv1[0])
+    return m
+
+
+NETS = {'resnet18': resnet18, 'efficientnet_b0': efficientnet_b0, 'densenet': densenet, 'mobilenet_v3_small': mobilenet_v3_small,
+        'squeezenet1_1': squeezenet1_1, 'shufflenet_v2_x0_5': shufflenet_v2_x0_5}
 
 
 def build(name):

@@ -32,7 +32,7 @@ const get = (key: string): FixtureTensor => {
 };
 const f32 = (t: FixtureTensor) => new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.shape);
 
-describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn', 'modern-13', 'modern-17', 'fire-gelu-13', 'fire-gelu-17'])('%s.onnx, exported by PyTorch in training mode', (name) => {
+describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn', 'modern-13', 'modern-17', 'fire-gelu-13', 'fire-gelu-17', 'tv-mobilenet-v3-13', 'tv-mobilenet-v3-17', 'tv-efficientnet', 'tv-shufflenet', 'tv-densenet'])('%s.onnx, exported by PyTorch in training mode', (name) => {
   test('imports with its state_dict names and takes the SGD step PyTorch takes', async () => {
     const { net } = importOnnx(onnxFile(name), name);
     const after = [...fx.keys()].filter((k) => k.startsWith(`${name}.after.`)).map((k) => k.slice(`${name}.after.`.length));
@@ -54,8 +54,11 @@ describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn', 'modern-13', 'moder
     const loss = (out[LOSS].data as Float32Array)[0];
     const ref = Number(get(`${name}.loss`).data[0]);
     expect(Math.abs(loss - ref) / ref).toBeLessThan(1e-5);
+    // Within 1e-4 of the tensor's largest value, or 1e-7 (float32's step at 1) where PyTorch's is 0 but for rounding:
+    // a bias a BatchNorm cancels through a 1x1 conv (MobileNetV3, ShuffleNetV2) has an exact gradient of 0, and the
+    // running mean of a bias-free conv of a BatchNorm's output an exact batch mean of 0; float32 leaves ~1e-8 of each.
     for (const s of net.stateSpecs) {
-      expect(relativeError(out[next(s.name)].data as Float32Array, get(`${name}.after.${s.name}`).data as Float64Array), s.name).toBeLessThan(1e-4);
+      expect(relativeError(out[next(s.name)].data as Float32Array, get(`${name}.after.${s.name}`).data as Float64Array, 1e-3), s.name).toBeLessThan(1e-4);
     }
     await session.release();
   });

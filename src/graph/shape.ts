@@ -61,14 +61,27 @@ interface SymbolicProduct {
   symbols: string[];
 }
 
+/** A symbolic dim may itself be a product, written '4*N' (attention's batch times heads). */
 function product(dims: Shape): SymbolicProduct {
   let value = 1;
   const symbols: string[] = [];
   for (const d of dims) {
     if (typeof d === 'number') value *= d;
-    else symbols.push(d);
+    else for (const factor of d.split('*')) /^\d+$/.test(factor) ? (value *= Number(factor)) : symbols.push(factor);
   }
   return { value, symbols };
+}
+
+/** A product as a dim: a number, a symbol, or the canonical '4*N' (the number first, the symbols sorted). */
+function productDim({ value, symbols }: SymbolicProduct): Dim {
+  if (symbols.length === 0) return value;
+  const sorted = [...symbols].sort().join('*');
+  return value === 1 ? sorted : `${value}*${sorted}`;
+}
+
+/** a * b for dims, symbolic ones included ('N' * 4 = '4*N'). */
+export function multiplyDims(a: Dim, b: Dim): Dim {
+  return productDim(product([a, b]));
 }
 
 /** `total / known`, or undefined if it does not divide exactly. */
@@ -82,8 +95,5 @@ export function divideDims(total: Shape, known: Shape): Dim | undefined {
     rest.splice(i, 1);
   }
   if (k.value === 0 || t.value % k.value !== 0) return undefined;
-  const value = t.value / k.value;
-  if (rest.length === 0) return value;
-  if (rest.length === 1 && value === 1) return rest[0];
-  return undefined;
+  return productDim({ value: t.value / k.value, symbols: rest });
 }

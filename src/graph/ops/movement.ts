@@ -41,14 +41,16 @@ const Reshape = defineOp<[data: Tensor, shape: Tensor]>({
   gradient: reshapeBack,
 });
 
-/** `shape` may use 0 (keep) and -1 (infer); symbolic dims in `shape` must match x's by position. */
+/**
+ * `shape` may use 0 (keep) and -1 (infer). A symbolic dim at its position in x is kept (0); one
+ * elsewhere, or a product such as '4*N' (attention's batch times heads), is inferred (-1).
+ */
 export function reshape(x: Tensor, shape: Shape): Tensor {
-  const numeric = shape.map((d, i) => {
-    if (typeof d === 'number') return d;
-    if (x.shape[i] === d) return 0;
-    throw shapeError('Reshape', `symbolic dim '${d}' is not at the same position in the input`, x);
-  });
-  return emit(Reshape, [x, int64s(x, numeric)], {})[0];
+  const numeric = shape.map((d, i) => (typeof d === 'number' ? d : x.shape[i] === d ? 0 : -1));
+  if (numeric.filter((d) => d === -1).length > 1) throw shapeError('Reshape', `more than one dim to infer in [${shape.join(',')}]`, x);
+  const y = emit(Reshape, [x, int64s(x, numeric)], {})[0];
+  if (y.shape.some((d, i) => d !== shape[i] && shape[i] !== -1 && shape[i] !== 0)) throw shapeError('Reshape', `cannot reshape to [${shape.join(',')}]`, x);
+  return y;
 }
 
 const Flatten = defineOp<[input: Tensor], { axis: number }>({
@@ -114,12 +116,15 @@ export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   return emit(Unsqueeze, [x, int64s(x, axes)], {})[0];
 }
 
+/** The static form (a symbolic batch included) of shape vectors computed at run time, for Expand's shape rule. */
+const runtimeShapes = new WeakMap<Tensor, readonly Dim[]>();
+
 const Expand = defineOp<[input: Tensor, shape: Tensor]>({
   type: 'Expand',
   since: 8,
   attrs: {},
   infer: ([x, shape]) => {
-    const target = constValues(shape, 'Expand');
+    const target = runtimeShapes.get(shape) ?? constValues(shape, 'Expand');
     const out = broadcastShapes(x.shape, target);
     if (!out) throw shapeError('Expand', `cannot expand to [${target}]`, x);
     return [{ dtype: x.dtype, shape: out }];
@@ -127,8 +132,32 @@ const Expand = defineOp<[input: Tensor, shape: Tensor]>({
   gradient: ({ inputs: [x] }, [dy], op) => [op.sumTo(dy, x.shape)],
 });
 
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  return emit(Expand, [x, int64s(x, shape)], {})[0];
+/** Dims start..end-1 of x's shape, read at run time (Shape-15). */
+const ShapeOf = defineOp<[x: Tensor], { start: number; end: number }>({
+  type: 'Shape',
+  since: 15,
+  attrs: { start: 'int', end: 'int' },
+  infer: (_x, { start, end }) => [{ dtype: 'int64', shape: [end - start] }],
+});
+
+/** A symbolic dim's value at run time, read from the first graph input that has it (the image's batch). */
+function runtimeDim(like: Tensor, dim: string): Tensor {
+  for (const input of like.graph.inputs) {
+    const axis = input.shape.indexOf(dim);
+    if (axis >= 0) return emit(ShapeOf, [input], { start: axis, end: axis + 1 })[0];
+  }
+  throw shapeError('Expand', `no graph input has the dim '${dim}'`, like);
+}
+
+/** x broadcast to `shape`; a symbolic dim (the batch of a cls token, `cls.expand(n, -1, -1)`) is read at run time. */
+export function expand(x: Tensor, shape: readonly Dim[]): Tensor {
+  if (shape.every((d): d is number => typeof d === 'number')) return emit(Expand, [x, int64s(x, shape)], {})[0];
+  const target = concat(
+    shape.map((d) => (typeof d === 'number' ? int64s(x, [d]) : runtimeDim(x, d))),
+    0,
+  );
+  runtimeShapes.set(target, shape);
+  return emit(Expand, [x, target], {})[0];
 }
 
 const Concat = defineOp<readonly Tensor[], { axis: number }>({

@@ -52,6 +52,17 @@ const binary = (f: (a: Tensor, b: Tensor) => Tensor, type: string): Converter =>
   convert({}, { emit: ({ t }) => [f(t(0), t(1))], fold: ({ inputs: [a, b] }) => foldBinary(type, a, b) });
 
 
+/** A known value's shape after Reshape (0 copies a dim, -1 takes the rest): `tensor.expand(n, -1, -1)` reshapes its shape vector. */
+function reshapedShape(a: Known, target: number[], where: string): number[] {
+  const dims = target.map((d, i) => (d === 0 ? a.shape[i] : d));
+  const rest = dims.indexOf(-1);
+  if (rest >= 0) dims[rest] = a.values.length / dims.reduce((n, d, i) => (i === rest ? n : n * d), 1);
+  if (!dims.every(Number.isInteger) || dims.reduce((n, d) => n * d, 1) !== a.values.length) {
+    throw new ImportError(`${where}: cannot reshape ${a.values.length} values to [${target}]`);
+  }
+  return dims;
+}
+
 /** The axes a node reduces or squeezes: its `axes` input (opset 13+ for Squeeze/Unsqueeze, 18 for reductions) or attribute. */
 function axesOf(inputs: NodeInputs, attribute: number[] | undefined, index = 1): number[] | undefined {
   return inputs.has(index) ? numbers(inputs.k(index), inputs.where) : attribute;
@@ -192,7 +203,13 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     },
   ),
   Flatten: convert({ axis: int(1) }, { emit: ({ t, attrs }) => [op.flatten(t(0), attrs.axis)] }),
-  Reshape: convert({}, { emit: ({ t, k }) => [op.reshape(t(0), k(1).values)] }), // a symbolic dim (the batch, from Shape) keeps that dim
+  Reshape: convert(
+    {},
+    {
+      emit: ({ t, k }) => [op.reshape(t(0), k(1).values)], // a symbolic dim (the batch, from Shape) keeps that dim
+      fold: ({ inputs: [a, shape], where }) => ({ ...a, shape: reshapedShape(a, numbers(shape, where), where) }),
+    },
+  ),
   Squeeze: convert(
     { axes: ints() },
     {
@@ -236,7 +253,7 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     },
   ),
   Split: convert({ axis: int(0) }, { emit: ({ node, attrs, ...inputs }) => splitOutputs(inputs, node, attrs.axis) }),
-  Expand: convert({}, { emit: ({ t, k, where }) => [op.expand(t(0), numbers(k(1), where))] }),
+  Expand: convert({}, { emit: ({ t, k }) => [op.expand(t(0), k(1).values)] }), // a symbolic dim (the batch) is read at run time
   // Shape computations (x.view(x.size(0), -1) exports Shape -> Gather -> Unsqueeze -> Concat -> Reshape)
   Shape: convert(
     {},
@@ -257,6 +274,21 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
   Gather: convert(
     { axis: int(0) },
     {
+      // x[:, 0] (a ViT's cls token) and other constant indices: Slices along the axis, concatenated (their gradients are the Slices').
+      emit: ({ t, k, where, attrs }) => {
+        const x = t(0);
+        const axis = normalizeAxis(attrs.axis, x.rank);
+        const size = x.shape[axis];
+        if (typeof size !== 'number') throw new ImportError(`${where}: gathering along the batch is not supported`);
+        const indices = k(1);
+        const picked = numbers(indices, where).map((i) => {
+          const at = i < 0 ? i + size : i;
+          return op.slice(x, [at], [at + 1], [axis]);
+        });
+        const y = picked.length === 1 ? picked[0] : op.concat(picked, axis);
+        const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+        return [op.reshape(y, shape)];
+      },
       fold: ({ inputs: [a, b], attrs, where }) => {
         if (attrs.axis !== 0 || a.shape.length !== 1) throw new ImportError(`${where}: only gathers from a 1-D constant are folded`);
         const idx = numbers(b, where).map((i) => (i < 0 ? i + a.values.length : i));

@@ -4,7 +4,7 @@
  * holds only the ops on data.
  */
 import type { DType } from '../../graph/dtype.js';
-import { normalizeAxis } from '../../graph/shape.js';
+import { multiplyDims, normalizeAxis } from '../../graph/shape.js';
 import { tensorValues, toNumber } from '../../graph/tensor-proto.js';
 import { ImportError, type Known, known, type NodeP, numbers } from './values.js';
 
@@ -38,6 +38,7 @@ export function foldBinary(type: string, a: Known, b: Known): Known {
   const at = (k: Known, i: number) => (k.values.length === 1 ? k.values[0] : k.values[i]);
   const values = big.values.map((_, i) => {
     const [x, y] = [at(a, i), at(b, i)];
+    if (type === 'Mul' && (typeof x !== 'number' || typeof y !== 'number')) return multiplyDims(x, y); // the batch times heads
     if (typeof x !== 'number' || typeof y !== 'number') throw new ImportError(`${type} on a value that depends on the batch size`);
     return f(x, y, a.dtype === 'int64');
   });

@@ -82,7 +82,9 @@ const torchvisionNet = (file: string) => TORCHVISION_NETS.find((net) => basename
 const pytorchVariants = args.pytorch
   ? modelFiles.flatMap((file) => {
       const net = torchvisionNet(file);
-      return net ? sizes.map((batchSize) => ({ batchSize, key: `batch_${batchSize}_${basename(file)}_pytorch`, time: async () => pytorchStepMs(net, batchSize) })) : [];
+      return net
+        ? sizes.map((batchSize) => ({ batchSize, key: `batch_${batchSize}_${basename(file)}_pytorch`, time: async () => pytorchStepMs(net, batchSize) }))
+        : [];
     })
   : [];
 const variants = [...oursVariants, ...pytorchVariants];

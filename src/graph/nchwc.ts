@@ -92,9 +92,18 @@ export function nchwcLowering(block: number): Lowering | undefined {
       // as transposes that each move one axis (ORT runs those with MLAS's transpose; one 6-D
       // permutation went element by element: 7 ms for resnet18's 512x512x3x3 filters).
       // Bo to the end: [O/B, Bo, I*kh*kw] -> [O/B, I*kh*kw, Bo], i.e. OIHWBo.
-      const stages: [number[], number[]][] = [[[p.paddedOut / block, block, p.paddedIn * kh * kw], [0, 2, 1]]];
+      const stages: [number[], number[]][] = [
+        [
+          [p.paddedOut / block, block, p.paddedIn * kh * kw],
+          [0, 2, 1],
+        ],
+      ];
       // Then Bi after kh, kw: [O/B * I/B, Bi, kh*kw, Bo] -> [O/B * I/B, kh*kw, Bi, Bo], i.e. OIHWBiBo.
-      if (!p.nchwInput) stages.push([[(p.paddedOut / block) * (p.paddedIn / block), block, kh * kw, block], [0, 2, 1, 3]]);
+      if (!p.nchwInput)
+        stages.push([
+          [(p.paddedOut / block) * (p.paddedIn / block), block, kh * kw, block],
+          [0, 2, 1, 3],
+        ]);
       stages.forEach(([shape, perm], i) => {
         const [viewed, moved] = [id(`filter_view${i}`), id(`filter_moved${i}`)];
         initializers.push(int64Initializer(id(`filter_shape${i}`), shape));

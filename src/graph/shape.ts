@@ -67,7 +67,12 @@ function product(dims: Shape): SymbolicProduct {
   const symbols: string[] = [];
   for (const d of dims) {
     if (typeof d === 'number') value *= d;
-    else for (const factor of d.split('*')) /^\d+$/.test(factor) ? (value *= Number(factor)) : symbols.push(factor);
+    else {
+      for (const factor of d.split('*')) {
+        if (/^\d+$/.test(factor)) value *= Number(factor);
+        else symbols.push(factor);
+      }
+    }
   }
   return { value, symbols };
 }

@@ -66,7 +66,11 @@ function erfReference(x: number): number {
 }
 
 test('Erf gradient (GELU) vs float64 reference', async () => {
-  const [r] = await gradCheckAgainstReference([{ name: 'x', shape: [3, 8] }], (x) => op.erf(x), ([x]) => x.map(erfReference));
+  const [r] = await gradCheckAgainstReference(
+    [{ name: 'x', shape: [3, 8] }],
+    (x) => op.erf(x),
+    ([x]) => x.map(erfReference),
+  );
   expect(r.maxRelError).toBeLessThan(TOL);
   expect(Math.max(...r.numeric.map(Math.abs))).toBeGreaterThan(1e-2);
 });

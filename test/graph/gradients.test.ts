@@ -38,7 +38,13 @@ describe('elementwise arithmetic (with broadcasting)', () => {
   test('Sqrt', () => expectGradientsMatch([{ ...a, data: awayFromZero(24).map(Math.abs) }], (x) => op.sqrt(x)));
   test('Log', () => expectGradientsMatch([{ ...a, data: awayFromZero(24).map(Math.abs) }], (x) => op.log(x)));
   test('Pow, base and exponent (positive base)', () =>
-    expectGradientsMatch([{ ...a, data: awayFromZero(24).map(Math.abs) }, { ...b, data: [2, 0.5, -1.3] }], (x, y) => op.pow(x, y)));
+    expectGradientsMatch(
+      [
+        { ...a, data: awayFromZero(24).map(Math.abs) },
+        { ...b, data: [2, 0.5, -1.3] },
+      ],
+      (x, y) => op.pow(x, y),
+    ));
   test('Pow by a constant 2 (LayerNorm as exported at opset 13), any sign', () => expectGradientsMatch([a], (x) => op.pow(x, 2)));
   test('Abs (away from its kink at 0)', () => expectGradientsMatch([{ ...a, data: awayFromZero(24) }], (x) => op.abs(x)));
   test('the same tensor used twice accumulates (x * x)', () => expectGradientsMatch([a], (x) => op.mul(x, x)));

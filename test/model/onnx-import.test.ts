@@ -32,7 +32,23 @@ const get = (key: string): FixtureTensor => {
 };
 const f32 = (t: FixtureTensor) => new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.shape);
 
-describe.each(['lenet5', 'bn-residual', 'mixed', 'seed-cnn', 'modern-13', 'modern-17', 'fire-gelu-13', 'fire-gelu-17', 'tv-mobilenet-v3-13', 'tv-mobilenet-v3-17', 'tv-efficientnet', 'tv-shufflenet', 'tv-densenet', 'vit-13', 'vit-17'])('%s.onnx, exported by PyTorch in training mode', (name) => {
+describe.each([
+  'lenet5',
+  'bn-residual',
+  'mixed',
+  'seed-cnn',
+  'modern-13',
+  'modern-17',
+  'fire-gelu-13',
+  'fire-gelu-17',
+  'tv-mobilenet-v3-13',
+  'tv-mobilenet-v3-17',
+  'tv-efficientnet',
+  'tv-shufflenet',
+  'tv-densenet',
+  'vit-13',
+  'vit-17',
+])('%s.onnx, exported by PyTorch in training mode', (name) => {
   test('imports with its state_dict names and takes the SGD step PyTorch takes', async () => {
     const { net } = importOnnx(onnxFile(name), name);
     const after = [...fx.keys()].filter((k) => k.startsWith(`${name}.after.`)).map((k) => k.slice(`${name}.after.`.length));

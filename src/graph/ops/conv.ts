@@ -184,7 +184,13 @@ function im2colBatchInside(op: Ops, x: Tensor, attrs: ConvAttrs, [oh, ow]: reado
   const [n, cin] = staticShape(x, 'Conv gradient');
   const channelsFirst = op.transpose(x, [1, 0, 2, 3]);
   const taps = windowTaps(op, channelsFirst, attrs, [oh, ow]);
-  const stacked = taps.length === 1 ? taps[0] : op.concat(taps.map((t) => op.unsqueeze(t, [1])), 1);
+  const stacked =
+    taps.length === 1
+      ? taps[0]
+      : op.concat(
+          taps.map((t) => op.unsqueeze(t, [1])),
+          1,
+        );
   return op.reshape(stacked, [cin * taps.length, n * oh * ow]);
 }
 

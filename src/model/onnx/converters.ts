@@ -51,7 +51,6 @@ const unary = (f: (x: Tensor) => Tensor): Converter => convert({}, { emit: ({ t 
 const binary = (f: (a: Tensor, b: Tensor) => Tensor, type: string): Converter =>
   convert({}, { emit: ({ t }) => [f(t(0), t(1))], fold: ({ inputs: [a, b] }) => foldBinary(type, a, b) });
 
-
 /** A known value's shape after Reshape (0 copies a dim, -1 takes the rest): `tensor.expand(n, -1, -1)` reshapes its shape vector. */
 function reshapedShape(a: Known, target: number[], where: string): number[] {
   const dims = target.map((d, i) => (d === 0 ? a.shape[i] : d));
@@ -185,7 +184,14 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
         if ((node.output ?? []).slice(1).some((o) => o !== '')) throw new ImportError(`${where}: only the Y output is supported`);
         const x = t(0);
         const first = normalizeAxis(attrs.axis, x.rank);
-        const y = op.mul(standardize(x, [...Array(x.rank - first).keys()].map((i) => first + i), attrs.epsilon), t(1));
+        const y = op.mul(
+          standardize(
+            x,
+            [...Array(x.rank - first).keys()].map((i) => first + i),
+            attrs.epsilon,
+          ),
+          t(1),
+        );
         return [has(2) ? op.add(y, t(2)) : y];
       },
     },

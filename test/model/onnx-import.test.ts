@@ -48,6 +48,8 @@ describe.each([
   'tv-densenet',
   'vit-13',
   'vit-17',
+  'lstm-rows',
+  'gru-rows',
 ])('%s.onnx, exported by PyTorch in training mode', (name) => {
   test('imports with its state_dict names and takes the SGD step PyTorch takes', async () => {
     const { net } = importOnnx(onnxFile(name), name);

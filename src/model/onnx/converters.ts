@@ -11,6 +11,7 @@ import { hardSigmoid, hardSwish } from '../layers/activation.js';
 import { standardize } from '../layers/sample-norm.js';
 import { constantValue, foldBinary, foldElementwise, foldSlice, unsqueezedShape } from './folding.js';
 import { type AttributeSpecs, type Attributes, float, int, ints, parseAttributes, string } from './attributes.js';
+import { gru, lstm } from './recurrent.js';
 import { castTarget, ImportError, type Known, type NodeP, numbers, type Value } from './values.js';
 
 /** A node's inputs as a converter reads them. */
@@ -60,6 +61,30 @@ function reshapedShape(a: Known, target: number[], where: string): number[] {
     throw new ImportError(`${where}: cannot reshape ${a.values.length} values to [${target}]`);
   }
   return dims;
+}
+
+/** LSTM or GRU: the forms nn.LSTM and nn.GRU export (one direction, default activations, no clip or sequence lengths). */
+function recurrentConverter(unroll: typeof lstm): Converter {
+  return convert(
+    { hidden_size: int(0), direction: string('forward'), clip: float(0), layout: int(0), input_forget: int(0), linear_before_reset: int(0) },
+    {
+      emit: ({ t, has, where, attrs, node }) => {
+        const unsupported = [
+          attrs.direction !== 'forward' && `direction ${attrs.direction}`,
+          attrs.clip !== 0 && 'clip',
+          attrs.layout !== 0 && 'layout 1',
+          attrs.input_forget === 1 && 'input_forget',
+          node.opType === 'GRU' && attrs.linear_before_reset === 0 && 'linear_before_reset 0 (PyTorch exports 1)',
+          (node.attribute ?? []).some((a) => a.name === 'activations') && 'activations',
+          has(4) && 'sequence_lens',
+        ].filter(Boolean);
+        if (unsupported.length) throw new ImportError(`${where}: ${unsupported.join(', ')} not supported`);
+        const given = (i: number) => (has(i) ? t(i) : undefined);
+        const [h, c] = node.opType === 'LSTM' ? [given(5), given(6)] : [given(5), undefined];
+        return unroll(t(0), { w: t(1), r: t(2), b: given(3) }, attrs.hidden_size, { h, c });
+      },
+    },
+  );
 }
 
 /** The axes a node reduces or squeezes: its `axes` input (opset 13+ for Squeeze/Unsqueeze, 18 for reductions) or attribute. */
@@ -196,6 +221,9 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
       },
     },
   ),
+  // nn.LSTM and nn.GRU (one layer and direction, as exported), unrolled over the sequence; the initial state zeros or given.
+  LSTM: recurrentConverter(lstm),
+  GRU: recurrentConverter(gru),
   // Moving data
   Identity: convert({}, { emit: ({ t }) => [t(0)], fold: ({ inputs: [a] }) => a }),
   Pad: convert(
@@ -269,7 +297,7 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     },
   ),
   Constant: convert({}, { fold: ({ node }) => constantValue(node) }),
-  ConstantOfShape: convert({}, { fold: ({ node, inputs: [shape], where }) => constantOfShape(node, numbers(shape, where)) }),
+  ConstantOfShape: convert({}, { fold: ({ node, inputs: [shape] }) => constantOfShape(node, shape.values) }),
   Cast: convert(
     { to: int(1) },
     {
@@ -305,9 +333,12 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
 };
 
 /** ConstantOfShape: `shape` filled with the node's `value` (a one-element tensor; default float 0). */
-function constantOfShape(node: NodeP, shape: number[]): Known {
+function constantOfShape(node: NodeP, shape: Dim[]): Known {
   const value = (node.attribute ?? []).some((a) => a.name === 'value') ? constantValue(node) : { dtype: 'float32' as const, shape: [1], values: [0] };
-  return { dtype: value.dtype, shape, values: Array(shape.reduce((a, b) => a * b, 1)).fill(value.values[0]) };
+  const dims = shape.filter((d): d is number => typeof d === 'number');
+  // A symbolic dim (the batch): the value, expanded when used.
+  if (dims.length < shape.length) return { dtype: value.dtype, shape: [], values: [value.values[0]], filled: shape };
+  return { dtype: value.dtype, shape: dims, values: Array(dims.reduce((a, b) => a * b, 1)).fill(value.values[0]) };
 }
 
 /** The ops an imported graph may hold. */

@@ -5,6 +5,8 @@
 import type onnxProto from 'onnx-proto';
 import type { Tensor } from '../../graph/builder.js';
 import type { AnyTypedArray, DType } from '../../graph/dtype.js';
+import * as op from '../../graph/ops/index.js';
+import type { Dim } from '../../graph/shape.js';
 import { type TensorValues, toNumber } from '../../graph/tensor-proto.js';
 import { ExpectedError } from '../../util/errors.js';
 
@@ -18,6 +20,11 @@ export interface Known {
   dtype: DType;
   shape: number[];
   values: (number | string)[];
+  /**
+   * A constant of a symbolic shape (ConstantOfShape of [1, N, H]: an LSTM's initial state): every
+   * value is values[0], and it becomes a tensor expanded to this shape at run time.
+   */
+  filled?: Dim[];
 }
 
 export type Value = Tensor | Known;
@@ -43,7 +50,8 @@ export function numbers(k: Known, what: string): number[] {
 export function tensorOf(v: Value, like: Tensor, what: string): Tensor {
   if (!isKnown(v)) return v;
   const dtype = v.dtype === 'float64' ? like.dtype : v.dtype;
-  return like.graph.constant(dtype, v.shape, numbers(v, `${what}: a value used as data`));
+  const values = numbers(v, `${what}: a value used as data`);
+  return v.filled ? op.expand(like.graph.constant(dtype, [], values), v.filled) : like.graph.constant(dtype, v.shape, values);
 }
 
 /** The ONNX element type `to` (Cast's attribute) as this project's dtype: int64 or float32. */

@@ -1,9 +1,10 @@
 /**
- * The small ViT PyTorch exported (test/fixtures/pytorch_onnx.py's TinyVit) evaluated with a
- * symbolic batch, as predict and export run it: the cls token is expanded to the batch read at
- * run time, and attention's reshapes carry the batch times heads ('4*N'). Its loss on the
- * fixture's 16 images is PyTorch's (the step test checks the fixed-batch training graph), and
- * any batch size gives the same rows.
+ * Models PyTorch exported (test/fixtures/pytorch_onnx.py) evaluated with a symbolic batch, as
+ * predict and export run them, where the batch size enters the graph: the small ViT's cls token
+ * is expanded to the batch read at run time and attention's reshapes carry the batch times heads
+ * ('4*N'); the LSTM's and GRU's zero initial state is a constant of shape [1, N, H]. The loss on
+ * the fixture's 16 images is PyTorch's (the step test checks the fixed-batch training graphs),
+ * and any batch size gives the same rows.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ function values(key: string): number[] {
   return Array.from(t.data, (v: number | bigint) => Number(v));
 }
 
-describe.each(['vit-13', 'vit-17'])('%s.onnx evaluated with a symbolic batch', (name) => {
+describe.each(['vit-13', 'vit-17', 'lstm-rows', 'gru-rows'])('%s.onnx evaluated with a symbolic batch', (name) => {
   test("PyTorch's loss on 16 images; 16 and 3 at a time give the same rows", async () => {
     const bytes = readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
     const { net } = importOnnx(bytes, name);

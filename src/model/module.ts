@@ -107,4 +107,9 @@ export abstract class Module {
   macs(_input: Shape, _output: Shape): number {
     return 0;
   }
+
+  /** What a summary (and training, once) should say beyond the rows: an imported graph's constants, say. */
+  notes(): string[] {
+    return [];
+  }
 }

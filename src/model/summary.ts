@@ -30,6 +30,8 @@ export interface Summary {
   totalParams: number;
   trainableParams: number;
   macsPerImage: number;
+  /** The modules' notes (what is frozen and why), each once. */
+  notes: string[];
 }
 
 /** Top-level child name -> block name. */
@@ -48,8 +50,10 @@ function blockOf(net: Network): (path: string) => string | undefined {
 export function summarize(net: Network): Summary {
   // Emit the evaluation graph once and read every layer's output shape off it.
   const rows: LayerRow[] = [];
+  const notes = new Set<string>();
   const block = blockOf(net);
   evalGraph(net, 'N', ({ path, module, input, output }) => {
+    for (const note of module.notes()) notes.add(note);
     const own = module.namedState();
     if (module.namedChildren().length > 0 && own.length === 0) return; // a container: its layers have rows
     const params = own.filter(([, e]) => e.trainable).reduce((n, [, e]) => n + numel(e.shape), 0);
@@ -74,6 +78,7 @@ export function summarize(net: Network): Summary {
     totalParams,
     trainableParams: net.parameterCount,
     macsPerImage: rows.reduce((n, r) => n + r.macs, 0),
+    notes: [...notes],
   };
 }
 
@@ -105,6 +110,7 @@ export function formatSummary(s: Summary): string {
   out.push(`Total params: ${fmt(s.totalParams)}`);
   out.push(`Trainable params: ${fmt(s.trainableParams)}`);
   out.push(`Non-trainable params: ${fmt(s.totalParams - s.trainableParams)}`);
+  out.push(...s.notes);
   out.push(`Forward MACs per image: ${fmt(s.macsPerImage)} (${(s.macsPerImage / 1e6).toFixed(2)} M)`);
   out.push(line);
   return out.join('\n');

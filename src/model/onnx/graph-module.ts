@@ -63,6 +63,24 @@ export class OnnxGraphModule extends Module {
     }
   }
 
+  /**
+   * The float initializers this import keeps as constants: names the exporter made up (not
+   * state_dict keys) that no Conv, Gemm or MatMul reads as a weight, which PyTorch computed
+   * rather than trained. Said, because an `nn.Parameter` the exporter renamed would land here.
+   */
+  override notes(): string[] {
+    const constants = [...this.initializers].filter(
+      ([name, v]) => v.dtype === 'float32' && this.roles.uses.has(name) && !this.taken.has(name) && !this.looseState.has(name),
+    );
+    if (constants.length === 0) return [];
+    const values = constants.reduce((n, [, v]) => n + v.data.length, 0).toLocaleString('en-US');
+    const names = constants.map(([name]) => name);
+    const listed = `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+    return [
+      `Constants (not trained): ${constants.length} tensor${constants.length === 1 ? '' : 's'}, ${values} values (${listed}): exporter-made names, read by no Conv, Gemm or MatMul as weights`,
+    ];
+  }
+
   private layerModule(node: NodeP): Module | undefined {
     if (node.opType === 'Conv') return this.convModule(node);
     if (node.opType === 'Gemm') return this.linearModule(node);

@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModelFile } from '../src/cli/model-file.js';
+import { loadModelFile } from '../src/cli/training-model.js';
 import { loadDataset } from '../src/data/mnist.node.js';
 import { seedCnn } from '../src/model/seed-cnn.js';
 import { benchRecipe, median, round, stepTimes } from './trainer-steps.js';

@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import type { ByteSplit } from '../src/data/dataset.js';
 import { loadData } from '../src/data/source.node.js';
 import { Rng } from '../src/util/rng.js';
+import { messageOf } from '../src/util/errors.js';
 
 const LAYOUTS = ['png-tree', 'kaggle-csv', 'rgb-tree'] as const;
 type Layout = (typeof LAYOUTS)[number];
@@ -27,7 +28,7 @@ function parsed() {
       options: { as: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string', default: '1' } },
     }).values;
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n${USAGE}`);
+    console.error(`error: ${messageOf(error)}\n${USAGE}`);
     process.exit(2);
   }
 }

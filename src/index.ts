@@ -8,7 +8,7 @@
  */
 export * from './model/layers/index.js';
 export { type Context, type Init, LayerInputError, type Mode, Module, Parameter, StateBuffer, StateEntry } from './model/module.js';
-export { Network, ModelError } from './model/network.js';
+export { Network, NetworkError } from './model/network.js';
 export { seedCnn, seedCnnModule } from './model/seed-cnn.js';
 export type { Tensor } from './graph/builder.js';
 export type { Shape } from './graph/shape.js';

@@ -10,7 +10,7 @@ import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.
 export class UsageError extends ExpectedError {}
 
 /** The one line a user sees for an error, or undefined for a bug (which keeps its stack). */
-export function oneLine(e: unknown): string | undefined {
+function oneLine(e: unknown): string | undefined {
   if (e instanceof ExpectedError) return e.message;
   if (isSystemError(e) && e.path) return `${e.path}: ${systemErrorReason(e)}`;
   return undefined;

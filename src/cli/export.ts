@@ -21,7 +21,7 @@ import { nodeRuntime } from '../train/node-runtime.js';
 import { probeWritable, unwritableReason, writeError, writeFilesAtomic } from '../util/atomic.node.js';
 import { FileError } from '../util/errors.js';
 import { runCommand, UsageError, warnSkipped } from './errors.js';
-import { assertSameModel, loadModelFile, recordedModel } from './model-file.js';
+import { assertSameModel, loadModelFile, recordedModel } from './training-model.js';
 import { nonEmptyPath, parseCommand } from './parse.js';
 
 const program = new Command('export')

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import sharp from 'sharp';
 import { MAX_IMAGE_PIXELS, type RgbaImage } from '../preprocess/mnist-style.js';
-import { FileError, systemErrorReason } from '../util/errors.js';
+import { FileError, systemErrorReason, messageOf } from '../util/errors.js';
 import { readFileOr } from '../util/read-file.node.js';
 
 /** A picture predict cannot use; `problem` is the message without the file name. */
@@ -25,7 +25,7 @@ export class ImageError extends FileError {
 export type RasterFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff';
 
 export const ACCEPTED = 'PNG, JPEG, WebP, GIF, TIFF';
-export const NOT_AN_IMAGE = 'not an image (unsupported or unrecognised format)';
+const NOT_AN_IMAGE = 'not an image (unsupported or unrecognised format)';
 
 const startsWith = (bytes: Uint8Array, magic: readonly number[], at = 0): boolean =>
   bytes.length >= at + magic.length && magic.every((b, i) => bytes[at + i] === b);
@@ -56,7 +56,7 @@ function refusedKind(bytes: Uint8Array): string | undefined {
 }
 
 /** The raster format of the bytes, or the reason they are refused. */
-export function sniff(bytes: Uint8Array): { format: RasterFormat } | { problem: string } {
+function sniff(bytes: Uint8Array): { format: RasterFormat } | { problem: string } {
   const raster = RASTER.find(([, is]) => is(bytes));
   if (raster) return { format: raster[0] };
   const kind = refusedKind(bytes);
@@ -86,7 +86,7 @@ export async function readImage(file: string): Promise<RgbaImage> {
     const { data, info } = await image.autoOrient().ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data };
   } catch (e) {
-    throw new ImageError(file, `cannot decode the image (${(e as Error).message.split('\n')[0]})`);
+    throw new ImageError(file, `cannot decode the image (${messageOf(e).split('\n')[0]})`);
   }
 }
 

@@ -90,12 +90,10 @@ export function patternList(value: string): string[] {
 export function parseCommand(program: Command, env: NodeJS.ProcessEnv = process.env): Command {
   if (env.npm_lifecycle_event !== undefined) {
     const taken = program.options
-      .filter((o) => o.long !== undefined)
-      .map((o) => ({
-        long: o.long as string,
-        takesValue: o.required || o.optional,
-        value: env[`npm_config_${(o.long as string).slice(2).replace(/-/g, '_')}`],
-      }))
+      .flatMap(({ long, required, optional }) => {
+        const value = long === undefined ? undefined : env[`npm_config_${long.slice(2).replace(/-/g, '_')}`];
+        return long === undefined ? [] : [{ long, takesValue: required || optional, value }];
+      })
       .filter((f) => f.value !== undefined);
     if (taken.length > 0) {
       const given = (f: (typeof taken)[number]) => (!f.takesValue ? f.long : `${f.long} ${f.value === 'true' || f.value === '' ? '<value>' : f.value}`);

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { formatSummary, summarize } from '../model/summary.js';
 import { runCommand } from './errors.js';
-import { builtinModel, loadModelFile } from './model-file.js';
+import { builtinModel, loadModelFile } from './training-model.js';
 import { nonEmptyPath, parseCommand } from './parse.js';
 
 runCommand(async () => {

@@ -15,7 +15,7 @@ import { builtinInputShape } from '../data/source.node.js';
 import type { OptimizerOptions } from '../graph/optim.js';
 import { assertRecipeOf, CheckpointError, loadNewestCheckpoint, prepareCheckpointsForResume } from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/core/config.js';
-import { ADAM_CONSTANTS, DEFAULT_RECIPE, DEFAULT_SGD, ONECYCLE } from '../train/core/recipe.js';
+import { ADAM_CONSTANTS, DEFAULT_RECIPE, DEFAULT_SGD, DEFAULT_STEP_LR, DIGIT_AUGMENT, ONECYCLE } from '../train/core/recipe.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
@@ -35,11 +35,11 @@ import {
   modelLabel,
   recordedModel,
   withInitialWeights,
-} from './model-file.js';
+} from './training-model.js';
 import { frozenParameters } from '../train/core/freeze.js';
 import { timestamp } from '../util/timestamp.js';
 import { FileError } from '../util/errors.js';
-import { ModelError } from '../model/network.js';
+import { NetworkError } from '../model/network.js';
 import { BrokenModelError } from '../train/core/training-loop.js';
 import {
   augmentKinds,
@@ -140,8 +140,6 @@ function toConfig(o: Options): TrainConfig {
 }
 
 const D = DEFAULT_RECIPE;
-const DEFAULT_STEP = D.schedule as Extract<Schedule, { kind: 'step' }>;
-const DEFAULT_AUGMENT = D.augment!;
 
 const program = new Command('train')
   .description(
@@ -159,9 +157,9 @@ const program = new Command('train')
   .option('--momentum <x>', 'SGD momentum', nonNegativeNumber, DEFAULT_SGD.momentum)
   .option('--nesterov', 'Nesterov momentum', DEFAULT_SGD.nesterov)
   .option('--weight-decay <x>', 'L2 penalty (decoupled for adamw)', nonNegativeNumber, DEFAULT_SGD.weightDecay)
-  .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['step', 'onecycle', 'constant']).default(DEFAULT_STEP.kind))
-  .option('--step-size <epochs>', 'StepLR: epochs between decays', positiveInt, DEFAULT_STEP.stepSize)
-  .option('--gamma <x>', 'StepLR: decay factor', positiveNumber, DEFAULT_STEP.gamma)
+  .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['step', 'onecycle', 'constant']).default(DEFAULT_STEP_LR.kind))
+  .option('--step-size <epochs>', 'StepLR: epochs between decays', positiveInt, DEFAULT_STEP_LR.stepSize)
+  .option('--gamma <x>', 'StepLR: decay factor', positiveNumber, DEFAULT_STEP_LR.gamma)
   .option('--seed <n>', 'seed for initialisation, shuffling, augmentation and dropout (0 to 4294967295)', uint32, D.seed)
   .option('--threads <n>', "ORT intra-op threads (default: ORT's choice, one per core)", positiveInt)
   .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default(D.device))
@@ -190,8 +188,8 @@ const program = new Command('train')
     'training augmentation: none, or rotate, shift and flip joined by + (default: rotate+shift for one channel, as for digits; shift+flip with --shift-pixels 4 for colour images)',
     augmentKinds,
   )
-  .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, DEFAULT_AUGMENT.rotate)
-  .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, DEFAULT_AUGMENT.shift)
+  .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, DIGIT_AUGMENT.rotate)
+  .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, DIGIT_AUGMENT.shift)
   .option('--ema-decay <d>', 'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it', emaDecay)
   .option('--no-shuffle', 'keep the training set in file order')
   .option('--train-limit <n>', 'train on the first N training images', positiveInt)
@@ -322,72 +320,81 @@ function printProfile(summary: ProfileSummary, trace: string): void {
   console.log(formatProfile(summary));
 }
 
-runCommand(async () => {
-  const o = parseCommand(program).opts<Options>();
-  const given = (key: keyof Options) => program.getOptionValueSource(key) === 'cli';
-  if (o.resume && !o.out) throw new UsageError('--resume needs --out <dir>, the run folder to continue');
-  if (o.resume && o.init !== undefined) throw new UsageError('--init sets the weights a run starts from; a resumed run continues from its own (drop --init)');
-  environmentSwitches(); // a junk ONNX_MNIST_* value is refused before anything is made
+/** What a run needs before it trains: its folder, recipe, data and model, and the checkpoint it resumes from. */
+interface PreparedRun {
+  folder: RunFolder;
+  config: TrainConfig;
+  data: Dataset;
+  model: ModelChoice;
+  resume?: TrainCheckpoint;
+}
 
-  let folder: RunFolder;
-  let config: TrainConfig;
-  let data: Dataset;
-  let model: ModelChoice;
-  let resume: TrainCheckpoint | undefined;
-  if (o.resume) {
-    folder = openRunFolder(o.out!);
-    prepareCheckpointsForResume(folder.dir);
-    // The model is fixed when the run starts (run.json); a --model must be the same one.
-    const recordedModelFile = folder.record?.config.model;
-    model = o.model === undefined ? await recordedModel(recordedModelFile, folder.dir, folder.record?.config.builtin) : await loadModelFile(o.model);
-    if (o.model !== undefined) assertSameModel(model, recordedModelFile, `the run in ${folder.dir}`);
-    const runFile = join(folder.dir, 'run.json');
-    resume = loadNewestCheckpoint(folder.dir, model.net, warnSkipped, folder.record && assertRecipeOf(folder.record.config, runFile));
-    const recorded = resume?.trainer.config ?? folder.record?.config;
-    if (!recorded) throw new UsageError(`${folder.dir}: no checkpoint and no run.json; nothing to resume`);
-    const recordFile = resume ? join(resume.dir, 'trainer.json') : runFile;
-    config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
-    console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
-    data = await readRunData(config, model.net.inputShape);
-    checkLimits(config, data, (key, value) =>
-      given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`,
-    );
-    if (resume) checkPosition(resume, config, data);
-    // A run with no checkpoint yet starts again from its --init weights, which must not have changed.
-    if (!resume && config.init) model = withInitialWeights(model, config.init.file, config.init).model;
-    assertFitsData(model, data.train);
-    if (o.memoryCheck) assertFitsMemory(model, config);
-  } else {
-    model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
-    config = { ...toConfig(o), ...(model.record && { model: model.record }) };
-    const shape = o.model === undefined ? await builtinInputShape(config.dataDir) : model.net.inputShape;
-    data = await readRunData(config, shape); // bad data is refused before a run folder exists
-    const builtin = o.model === undefined ? builtinShapeFor(data.train) : undefined;
-    if (builtin) model = builtinModel(builtin); // the seed CNN fitted to the data's channels, size and classes
-    if (o.init !== undefined) ({ model, record: config.init } = withInitialWeights(model, o.init));
-    config = {
-      ...config,
-      ...(builtin && { builtin }),
-      ...dataDefaults(data.train, { bundledMnist: config.dataDir === undefined, augment: o.augment === undefined ? undefined : config.augment }),
-    };
-    checkLimits(config, data, fromFlag);
-    assertFitsData(model, data.train);
-    frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder
-    if (o.memoryCheck) assertFitsMemory(model, config);
-    // The run keeps a copy of its model file beside run.json, for the record and to restore it.
-    const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
-    folder = o.out ? createRunFolder(o.out, config, files) : createUniqueRunFolder(join('runs', timestamp()), config, files);
-  }
-  const out = folder.dir;
+/** Opens the run folder `out` and what it recorded: the model, the newest checkpoint, the recipe with the flags a resume may change. */
+async function prepareResumedRun(o: Options, out: string, given: (key: keyof Options) => boolean): Promise<PreparedRun> {
+  const folder = openRunFolder(out);
+  prepareCheckpointsForResume(folder.dir);
+  // The model is fixed when the run starts (run.json); a --model must be the same one.
+  const recordedModelFile = folder.record?.config.model;
+  let model = o.model === undefined ? await recordedModel(recordedModelFile, folder.dir, folder.record?.config.builtin) : await loadModelFile(o.model);
+  if (o.model !== undefined) assertSameModel(model, recordedModelFile, `the run in ${folder.dir}`);
+  const runFile = join(folder.dir, 'run.json');
+  const resume = loadNewestCheckpoint(folder.dir, model.net, warnSkipped, folder.record && assertRecipeOf(folder.record.config, runFile));
+  const recorded = resume?.trainer.config ?? folder.record?.config;
+  if (!recorded) throw new UsageError(`${folder.dir}: no checkpoint and no run.json; nothing to resume`);
+  const recordFile = resume ? join(resume.dir, 'trainer.json') : runFile;
+  const config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
+  console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
+  const data = await readRunData(config, model.net.inputShape);
+  checkLimits(config, data, (key, value) =>
+    given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`,
+  );
+  if (resume) checkPosition(resume, config, data);
+  // A run with no checkpoint yet starts again from its --init weights, which must not have changed.
+  if (!resume && config.init) model = withInitialWeights(model, config.init.file, config.init).model;
+  assertFitsData(model, data.train);
+  if (o.memoryCheck) assertFitsMemory(model, config);
+  return { folder, config, data, model, resume };
+}
+
+/** Reads the data, fits the model to it and checks the recipe, then makes the run folder: nothing is written before a refusal. */
+async function prepareNewRun(o: Options): Promise<PreparedRun> {
+  let model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
+  let config: TrainConfig = { ...toConfig(o), ...(model.record && { model: model.record }) };
+  const shape = o.model === undefined ? await builtinInputShape(config.dataDir) : model.net.inputShape;
+  const data = await readRunData(config, shape); // bad data is refused before a run folder exists
+  const builtin = o.model === undefined ? builtinShapeFor(data.train) : undefined;
+  if (builtin) model = builtinModel(builtin); // the seed CNN fitted to the data's channels, size and classes
+  if (o.init !== undefined) ({ model, record: config.init } = withInitialWeights(model, o.init));
+  config = {
+    ...config,
+    ...(builtin && { builtin }),
+    ...dataDefaults(data.train, { bundledMnist: config.dataDir === undefined, augment: o.augment === undefined ? undefined : config.augment }),
+  };
+  checkLimits(config, data, fromFlag);
+  assertFitsData(model, data.train);
+  frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder
+  if (o.memoryCheck) assertFitsMemory(model, config);
+  // The run keeps a copy of its model file beside run.json, for the record and to restore it.
+  const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
+  const folder = o.out ? createRunFolder(o.out, config, files) : createUniqueRunFolder(join('runs', timestamp()), config, files);
+  return { folder, config, data, model };
+}
+
+/** Builds the run's sessions; a model ORT refuses is the model file's error, and leaves no new folder behind. */
+async function createRun({ folder, config, data, model, resume }: PreparedRun, o: Options): Promise<TrainingRun> {
   const profile: ProfileOptions | undefined =
     o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
-  let run: TrainingRun;
   try {
-    run = await TrainingRun.create(model.net, config, data, out, resume, profile);
+    return await TrainingRun.create(model.net, config, data, folder.dir, resume, profile);
   } catch (e) {
     folder.discard(); // a new folder that a refused model would leave behind blocks the same --out
-    throw e instanceof ModelError ? new FileError(modelLabel(model.record), e.message) : e;
+    throw e instanceof NetworkError ? new FileError(modelLabel(model.record), e.message) : e;
   }
+}
+
+/** Trains to the last epoch, saying on Ctrl-C which checkpoint to resume from. */
+async function trainToEnd(run: TrainingRun, { folder, config, model }: PreparedRun): Promise<void> {
+  const out = folder.dir;
   console.log(`run folder: ${out}  (${run.stepsPerEpoch} steps per epoch)`);
   if (run.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);
   process.once('SIGINT', () => {
@@ -405,4 +412,14 @@ runCommand(async () => {
   folder.release();
   const best = Math.max(...run.history.map((m) => m.test_acc ?? 0));
   console.log(`best test accuracy ${(100 * best).toFixed(2)}%; metrics in ${join(out, 'metrics.jsonl')}`);
+}
+
+runCommand(async () => {
+  const o = parseCommand(program).opts<Options>();
+  const given = (key: keyof Options) => program.getOptionValueSource(key) === 'cli';
+  if (o.resume && !o.out) throw new UsageError('--resume needs --out <dir>, the run folder to continue');
+  if (o.resume && o.init !== undefined) throw new UsageError('--init sets the weights a run starts from; a resumed run continues from its own (drop --init)');
+  environmentSwitches(); // a junk ONNX_MNIST_* value is refused before anything is made
+  const prepared = o.resume && o.out ? await prepareResumedRun(o, o.out, given) : await prepareNewRun(o);
+  await trainToEnd(await createRun(prepared, o), prepared);
 });

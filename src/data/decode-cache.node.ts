@@ -29,7 +29,7 @@ export interface Decoded {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** What the files are: their paths, sizes and modification times, hashed. */
-export const fingerprint = (files: readonly ImageEntry[], shape: readonly number[]): string =>
+const fingerprint = (files: readonly ImageEntry[], shape: readonly number[]): string =>
   sha256(JSON.stringify([shape, files.map((f) => [resolve(f.path), f.size, Math.round(f.mtimeMs), f.label])]));
 
 /** The cache file of the tree at `root` decoded at `shape`. */

@@ -5,9 +5,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { readFileOr } from '../util/read-file.node.js';
-import { DataError, type IdxArray, isGzip, parseIdx } from './idx-format.js';
-
-export { DataError, type IdxArray, parseIdx } from './idx-format.js';
+import { DataError, isGzip } from './idx-format.js';
+import { messageOf } from '../util/errors.js';
 
 /** A file's IDX bytes, gunzipped if the file is gzipped (by its magic bytes, not its name). */
 export function readIdxBytes(file: string): Uint8Array {
@@ -16,12 +15,8 @@ export function readIdxBytes(file: string): Uint8Array {
     try {
       return gunzipSync(bytes);
     } catch (e) {
-      throw new DataError(file, `corrupt gzip data (${(e as Error).message})`);
+      throw new DataError(file, `corrupt gzip data (${messageOf(e)})`);
     }
   }
   return bytes;
-}
-
-export function readIdx(file: string, expectedRank?: number): IdxArray {
-  return parseIdx(readIdxBytes(file), file, expectedRank);
 }

@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { DataError } from './idx-format.js';
 import { byName, classFoldersProblem, EMPTY_CLASS, isImageName } from './image-tree.js';
+import { isSystemError, messageOf } from '../util/errors.js';
 
 /** One image file of the tree, with its class and what identifies its content for the cache. */
 export interface ImageEntry {
@@ -22,14 +23,14 @@ export interface ImageEntry {
 }
 
 /** The most images one data set may hold: beyond it, memory, not the loader, is the limit to say. */
-export const MAX_IMAGES = 2_000_000;
+const MAX_IMAGES = 2_000_000;
 
 /** The entries of a folder, sorted by name (the order ImageFolder uses), links to folders not followed. */
 function entries(dir: string): Dirent[] {
   try {
     return readdirSync(dir, { withFileTypes: true }).sort((a, b) => byName(a.name, b.name));
   } catch (e) {
-    throw new DataError(dir, `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new DataError(dir, `cannot read the folder (${isSystemError(e) ? e.code : messageOf(e)})`);
   }
 }
 

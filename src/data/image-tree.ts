@@ -6,7 +6,7 @@
  */
 import { DataError } from './idx-format.js';
 
-export const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?|bmp)$/i;
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?|bmp)$/i;
 export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.test(name);
 /** Names in ImageFolder's order (Python's sorted(): by code unit, not by locale). */
 export const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -22,7 +22,7 @@ export const EMPTY_CLASS = 'holds no images (PNG, JPEG, WebP, GIF or TIFF): an e
 /** The input shape of the built-in seed CNN for a tree of images: grey 28x28 (as MNIST), or colour 32x32 (as CIFAR-10). */
 export const treeInputShape = (colour: boolean): number[] => (colour ? [3, 32, 32] : [1, 28, 28]);
 /** How many images, spread over a tree, are looked at to tell colour from grey. */
-export const COLOUR_SAMPLE = 16;
+const COLOUR_SAMPLE = 16;
 /** Channels differing by more than this are colour, not a grey image's compression noise. */
 const COLOUR_SPREAD = 24;
 

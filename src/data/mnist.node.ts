@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ByteSplit, Dataset } from './dataset.js';
-import { DataError, readIdxBytes } from './idx.node.js';
+import { DataError } from './idx-format.js';
+import { readIdxBytes } from './idx.node.js';
 import { type ImageSize, MNIST_FILES, MNIST_IMAGE_SIZE, type SplitName, splitFromIdx } from './mnist-format.js';
 
 export type { ByteSplit, Dataset, Split } from './dataset.js';

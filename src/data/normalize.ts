@@ -12,15 +12,15 @@ export interface Normalization {
 }
 
 /** The seed's input normalisation: MNIST's pixel mean and standard deviation. */
-export const MNIST_MEAN = 0.1307;
-export const MNIST_STD = 0.3081;
+const MNIST_MEAN = 0.1307;
+const MNIST_STD = 0.3081;
 export const MNIST_NORMALIZATION: Normalization = Object.freeze({ mean: Object.freeze([MNIST_MEAN]), std: Object.freeze([MNIST_STD]) });
 
 /** No normalisation: inputs go to the network as they are (bytes scaled to [0,1]). */
 export const IDENTITY_NORMALIZATION: Normalization = Object.freeze({ mean: Object.freeze([0]), std: Object.freeze([1]) });
 
 /** Why `n` cannot normalise `channels` channels, or undefined when it can. */
-export function normalizationProblem(n: Normalization, channels: number): string | undefined {
+function normalizationProblem(n: Normalization, channels: number): string | undefined {
   if (n.mean.length !== n.std.length) return `normalize has ${n.mean.length} means and ${n.std.length} standard deviations`;
   if (n.mean.length !== 1 && n.mean.length !== channels) return `normalize has ${n.mean.length} channels' mean and std; the data has ${channels} channels`;
   if (!n.mean.every(Number.isFinite)) return 'normalize: every mean must be a finite number';

@@ -19,7 +19,7 @@ import type { ByteSplit, Dataset, Split } from './dataset.js';
 import { holdOut } from './hold-out.js';
 import { decodeImage, decodeImages, type ImageEntry, scanTree } from './image-folder.node.js';
 import { decodedSizeProblem, sampledInputShape, treeInputShape } from './image-tree.js';
-import { DataError } from './idx.node.js';
+import { DataError } from './idx-format.js';
 import { readCache, writeCache } from './decode-cache.node.js';
 import { MNIST_FILES } from './mnist-format.js';
 import { bundledMnistDir, loadDataset } from './mnist.node.js';

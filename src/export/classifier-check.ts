@@ -15,14 +15,14 @@ type NodeP = onnxProto.onnx.INodeProto;
 /** Float32 softmax rows are within a few ulps of [0,1] and of summing to 1; 1e-4 per class is far beyond that, far below any real error. */
 const TOLERANCE = 1e-4;
 /** The most classes a card may claim: a card of 10^8 classes froze the draw page. */
-export const MAX_CLASSES = 100_000;
+const MAX_CLASSES = 100_000;
 const CONTROL_FLOW = new Set(['Loop', 'If', 'Scan']);
 
 /**
  * The first Loop, If or Scan anywhere in the model (subgraphs and functions included), as
  * `Loop node 'x'`, or undefined. Walked with a list, not recursion: a model can nest 2,000 deep.
  */
-export function controlFlowNode(model: onnxProto.onnx.IModelProto): string | undefined {
+function controlFlowNode(model: onnxProto.onnx.IModelProto): string | undefined {
   const graphs: (GraphP | null | undefined)[] = [model.graph];
   const nodes: NodeP[] = (model.functions ?? []).flatMap((f) => f.node ?? []);
   while (graphs.length > 0 || nodes.length > 0) {
@@ -78,7 +78,7 @@ export function cardClassNames(card: Record<string, unknown>, classes: number): 
 }
 
 /** The largest input side read here: a card or graph claiming more is not a picture model. */
-export const MAX_SIDE = 4096;
+const MAX_SIDE = 4096;
 
 /** Why a model's input of one example, [C, H, W], is not one a picture can fill, or undefined. */
 export function pictureShapeProblem(shape: readonly (number | string)[]): string | undefined {
@@ -103,7 +103,7 @@ export function cardPreprocess(card: Record<string, unknown>, shape: readonly (n
 export function declaredInput(model: onnxProto.onnx.IModelProto): number[] | undefined {
   const dims = model.graph?.input?.find((i) => i.name === INPUT)?.type?.tensorType?.shape?.dim;
   const example = dims?.slice(1).map((d) => (d.dimValue === undefined || d.dimValue === null ? undefined : Number(d.dimValue)));
-  return example && example.length > 0 && example.every((d) => d !== undefined) ? (example as number[]) : undefined;
+  return example && example.length > 0 && example.every((d): d is number => d !== undefined) ? example : undefined;
 }
 
 /** The `probabilities` output's class count as the graph declares it, when it fixes one. */

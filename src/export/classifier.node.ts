@@ -7,9 +7,11 @@ import * as ort from '../util/ort.node.js';
 import { cardClasses, cardClassNames, cardOf, cardPreprocess, graphProblem, outputProblem, pictureShapeProblem } from './classifier-check.js';
 import type { Preprocess } from './model-card.js';
 import { INPUT, PROBABILITIES } from './model-io.js';
-import { checkExternalData, inputElementType, ModelError, parseModelFile } from './model-file.node.js';
+import { checkExternalData, inputElementType, OnnxFileError, parseModelFile } from './onnx-file.node.js';
+import { messageOf } from '../util/errors.js';
+import { floatData } from '../util/tensor-data.js';
 
-export { ModelError };
+export { OnnxFileError };
 export { answerProblem, nonFinite, notProbabilities } from './classifier-check.js';
 
 /** A class by index, and by name when the card names the classes. */
@@ -51,16 +53,16 @@ export class Classifier {
    * card's (in the model's metadata): a card without them means the ten digits, MNIST-style.
    */
   static async load(file: string): Promise<Classifier> {
-    const bytes = readFileOr(file, (problem) => new ModelError(file, problem), 'model file');
+    const bytes = readFileOr(file, (problem) => new OnnxFileError(file, problem), 'model file');
     const proto = parseModelFile(file, bytes);
     const external = checkExternalData(file, proto);
     const type = inputElementType(proto, INPUT);
-    if (type !== undefined && type !== 'float32') throw new ModelError(file, `the model's input ${INPUT} is ${type}, expected float32`);
+    if (type !== undefined && type !== 'float32') throw new OnnxFileError(file, `the model's input ${INPUT} is ${type}, expected float32`);
     const graph = graphProblem(proto);
-    if (graph) throw new ModelError(file, graph);
+    if (graph) throw new OnnxFileError(file, graph);
     const card = cardOf(proto);
     const fromCard = cardClasses(card);
-    if ('problem' in fromCard) throw new ModelError(file, fromCard.problem);
+    if ('problem' in fromCard) throw new OnnxFileError(file, fromCard.problem);
     const { classes } = fromCard;
     let session: ort.InferenceSession;
     try {
@@ -68,25 +70,25 @@ export class Classifier {
       const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4 };
       session = await (external ? ort.InferenceSession.create(file, options) : ort.InferenceSession.create(bytes, options));
     } catch (e) {
-      throw new ModelError(file, `not a loadable ONNX model (${(e as Error).message.split('\n')[0]})`);
+      throw new OnnxFileError(file, `not a loadable ONNX model (${messageOf(e).split('\n')[0]})`);
     }
     const input = session.inputMetadata.find((m) => m.name === INPUT) ?? session.inputMetadata[0];
     const shape = input && 'shape' in input ? input.shape : [];
     const batch = shape[0];
     const example = shape.slice(1);
     if (!input || input.name !== INPUT || shape.length !== 4 || (typeof batch === 'number' && batch < 1) || pictureShapeProblem(example)) {
-      throw new ModelError(file, `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,C,H,W] with C 1 or 3`);
+      throw new OnnxFileError(file, `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,C,H,W] with C 1 or 3`);
     }
     if (session.inputNames.length > 1) {
-      throw new ModelError(file, `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); predict feeds only ${INPUT}`);
+      throw new OnnxFileError(file, `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); predict feeds only ${INPUT}`);
     }
     const output = session.outputMetadata.find((m) => m.name === PROBABILITIES);
-    if (!output) throw new ModelError(file, `the model has no '${PROBABILITIES}' output`);
-    if (output.isTensor && output.type !== 'float32') throw new ModelError(file, `the model's output ${PROBABILITIES} is ${output.type}, expected float32`);
+    if (!output) throw new OnnxFileError(file, `the model has no '${PROBABILITIES}' output`);
+    if (output.isTensor && output.type !== 'float32') throw new OnnxFileError(file, `the model's output ${PROBABILITIES} is ${output.type}, expected float32`);
     const named = cardClassNames(card, classes);
-    if ('problem' in named) throw new ModelError(file, named.problem);
+    if ('problem' in named) throw new OnnxFileError(file, named.problem);
     const how = cardPreprocess(card, example);
-    if ('problem' in how) throw new ModelError(file, how.problem);
+    if ('problem' in how) throw new OnnxFileError(file, how.problem);
     return new Classifier(file, session, typeof batch === 'number' ? batch : undefined, classes, example as number[], how.preprocess, named.names);
   }
 
@@ -113,8 +115,8 @@ export class Classifier {
     for (const [i, x] of inputs.entries()) data.set(x, i * size);
     const out = (await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, ...this.inputShape]) }))[PROBABILITIES];
     const problem = outputProblem(out.dims, batch, this.classes);
-    if (problem) throw new ModelError(this.file, `${problem}; the model does not answer as its card says`);
-    const probs = out.data as Float32Array;
+    if (problem) throw new OnnxFileError(this.file, `${problem}; the model does not answer as its card says`);
+    const probs = floatData(out);
     return inputs.map((_, i) => this.prediction(Array.from(probs.subarray(i * this.classes, (i + 1) * this.classes))));
   }
 

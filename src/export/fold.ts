@@ -29,7 +29,7 @@ const foldsOf = new WeakMap<Network, BatchNormFold[]>();
  * else reads that output, and both are called once. Found by tracing the evaluation graph, so it
  * holds for any forward, not only Sequential ones.
  */
-export function batchNormFolds(net: Network): BatchNormFold[] {
+function batchNormFolds(net: Network): BatchNormFold[] {
   const known = foldsOf.get(net);
   if (known) return known;
   const graph = new Graph(`${net.name}-trace`);

@@ -35,7 +35,7 @@ export function cardFileText(card: ModelCard, onnx: Uint8Array): string {
 
 /** Why a parsed .json card does not describe these .onnx bytes, or undefined (also for cards without a hash). */
 export function cardMismatch(card: unknown, onnx: Uint8Array): string | undefined {
-  const recorded = typeof card === 'object' && card !== null ? (card as { onnx_sha256?: unknown }).onnx_sha256 : undefined;
+  const recorded = typeof card === 'object' && card !== null && 'onnx_sha256' in card ? card.onnx_sha256 : undefined;
   if (recorded === undefined) return undefined;
   const actual = sha256Hex(onnx);
   return recorded === actual

@@ -46,7 +46,7 @@ export interface ModelCard {
 }
 
 /** The normalisation, in words: `(x - 0.1307) / 0.3081, applied inside the graph`. */
-export function normalizationText(n: Normalization): string {
+function normalizationText(n: Normalization): string {
   const channels = n.mean.length;
   const stats = (i: 0 | 1) =>
     channels === 1 ? String(channelStats(n, 0)[i]) : `[${Array.from({ length: channels }, (_, c) => channelStats(n, c)[i]).join(', ')}]`;
@@ -72,7 +72,7 @@ export function preprocessFor(shape: readonly number[], data: { images: ArrayLik
 }
 
 /** The input a model takes, in words. */
-export function inputConvention(shape: readonly number[], preprocess: Preprocess): string {
+function inputConvention(shape: readonly number[], preprocess: Preprocess): string {
   const tensor = `image: float32 [N,${shape.join(',')}]`;
   if (preprocess === 'digit')
     return `${tensor}, pixel values in [0,1], a white digit on black, MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)`;
@@ -86,7 +86,7 @@ export function cardMetadata(card: ModelCard): Record<string, string> {
   return Object.fromEntries(Object.entries(card).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
-export function verificationFields(v: Verification): Pick<ModelCard, 'test_accuracy' | 'test_correct' | 'test_count' | 'export_check'> {
+function verificationFields(v: Verification): Pick<ModelCard, 'test_accuracy' | 'test_correct' | 'test_count' | 'export_check'> {
   return {
     test_accuracy: v.correct / v.count,
     test_correct: v.correct,

@@ -10,7 +10,8 @@ import { TensorDataError, type TensorValues, tensorValues } from '../graph/tenso
 import { numel } from '../graph/shape.js';
 import type { Network } from '../model/network.js';
 import type { StateDict } from '../model/state-dict.js';
-import { ExpectedError } from '../util/errors.js';
+import { ExpectedError, messageOf } from '../util/errors.js';
+import { floatData } from '../util/tensor-data.js';
 
 /** A model whose weights are not those of the network asked for; the message names the tensor. */
 export class WeightsError extends ExpectedError {}
@@ -26,7 +27,7 @@ function float32Values(t: onnxProto.onnx.ITensorProto, count: number): Float32Ar
   }
   if (values.dtype !== 'float32') throw new WeightsError(`initializer '${t.name}' is not float32`);
   if (values.data.length !== count) throw new WeightsError(`initializer '${t.name}' holds ${values.data.length} values, expected ${count}`);
-  return values.data as Float32Array;
+  return floatData(values);
 }
 
 /**
@@ -38,7 +39,7 @@ export function foldedStateFromModel(bytes: Uint8Array, folded: Network): StateD
   try {
     model = parseModel(bytes);
   } catch (e) {
-    throw new WeightsError(`not an ONNX model (${(e as Error).message.split('\n')[0]})`);
+    throw new WeightsError(`not an ONNX model (${messageOf(e).split('\n')[0]})`);
   }
   const initializers = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
   const state: StateDict = new Map();

@@ -19,6 +19,7 @@ import { ExportError } from './errors.js';
 import { foldBatchNorm } from './fold.js';
 import { inferenceGraph, inferenceModelBytes } from './inference.js';
 import { INPUT, LOGITS, PROBABILITIES } from './model-io.js';
+import { floatData } from '../util/tensor-data.js';
 
 export { ExportError };
 
@@ -80,8 +81,8 @@ export async function verifyModel(
       const logp = await evaluator.logProbs(state, normalized, n);
       const input = runtime.float32(pixels.subarray(0, n * size), [n, ...net.inputShape]);
       const outputs = await exported.run({ [INPUT]: input });
-      const probs = outputs[PROBABILITIES].data as Float32Array;
-      const logits = outputs[LOGITS].data as Float32Array;
+      const probs = floatData(outputs[PROBABILITIES]);
+      const logits = floatData(outputs[LOGITS]);
       const classes = probs.length / n;
       for (let i = 0; i < n; i++) {
         const row = (a: Float32Array) => a.subarray(i * classes, (i + 1) * classes);

@@ -12,7 +12,7 @@ import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph
 import type { Dim } from '../graph/shape.js';
 import { classifierOutput, correctCount, isClassification, type LossSpec, lossOf, outputsOf, targetShape } from './loss.js';
 import { AVERAGE_DECAY, CORRECT, GRAPH_NAMES, IMAGE, LOG_PROBS, LOSS, LR, OUTPUT, STEP, TARGET } from './graph-names.js';
-import { type CallRecord, ModelError, type Network, type StateBinding } from './network.js';
+import { type CallRecord, NetworkError, type Network, type StateBinding } from './network.js';
 
 export { AVERAGE_DECAY, CORRECT, IMAGE, LOG_PROBS, LOSS, LR, OUTPUT, STEP, TARGET };
 
@@ -25,14 +25,14 @@ export const averageName = (entry: string): string => `${entry}.average`;
 
 /**
  * Runs `build`, turning a clash between a name of the model's state and one the graph gives its
- * own values (`lr`, `loss`, `<name>.next`, `<name>.momentum_buffer`, ...) into a ModelError.
+ * own values (`lr`, `loss`, `<name>.next`, `<name>.momentum_buffer`, ...) into a NetworkError.
  */
 function withOwnNames<T>(build: () => T): T {
   try {
     return build();
   } catch (e) {
     if (!(e instanceof NameTakenError)) throw e;
-    throw new ModelError(
+    throw new NetworkError(
       `the model has a parameter or buffer named '${e.valueName}', a name the training graph gives one of its own values (${GRAPH_NAMES.join(', ')}, <name>.next, <name>.<optimizer slot>, <name>.average, <layer>.mask): rename it`,
     );
   }
@@ -99,7 +99,7 @@ function buildEvalGraph(net: Network, batch: Dim, onCall: ((call: CallRecord) =>
   return graph;
 }
 
-/** The network's outputs per example (its classes, for a classifier): its output is [N, K]. Emitting it finds a layer that does not fit (a ModelError). */
+/** The network's outputs per example (its classes, for a classifier): its output is [N, K]. Emitting it finds a layer that does not fit (a NetworkError). */
 export function classCount(net: Network): number {
   return evalGraph(net).outputs[0].tensor.shape[1] as number;
 }
@@ -208,7 +208,7 @@ function buildTrainStepGraph(
   params.forEach((p, i) => {
     const grad = grads[i];
     if (!grad)
-      throw new ModelError(`parameter '${p.name}' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze ${p.name})`);
+      throw new NetworkError(`parameter '${p.name}' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze ${p.name})`);
     const shape = shapeOf(p.name);
     const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', shape));
     const updated = optimizerUpdate(optimizer, p, grad, slotInputs, { lr, step });

@@ -20,7 +20,7 @@ export type LossKind = (typeof LOSS_KINDS)[number];
 export const isClassification = (kind: LossKind | undefined): boolean => kind === undefined || kind === 'cross-entropy' || kind === 'nll';
 
 /** A model whose output does not fit its loss; the message says what it should end in. */
-export class OutputError extends ExpectedError {}
+class OutputError extends ExpectedError {}
 
 /** The outputs per example of y, checked to be [N, K] with K known (`what`: a classifier's [N, classes], or [N, outputs]). */
 export function outputsOf(y: Tensor, what = 'it must be [N, outputs]'): number {

@@ -8,17 +8,18 @@ import { Module } from './module.js';
 import { Network } from './network.js';
 
 /** The shape of one MNIST image, which a model takes unless its file says otherwise. */
-export const DEFAULT_INPUT_SHAPE: readonly number[] = [1, 28, 28];
+const DEFAULT_INPUT_SHAPE: readonly number[] = [1, 28, 28];
 
 /** Exports that do not make a model; the message says what to write instead (the caller names the file). */
 export class ModelExportsError extends ExpectedError {}
 
 function inputShapeOf(value: unknown): readonly number[] {
   if (value === undefined) return DEFAULT_INPUT_SHAPE;
-  if (!Array.isArray(value) || value.length !== 3 || !value.every((d) => Number.isInteger(d) && d > 0)) {
+  const isSize = (d: unknown): d is number => typeof d === 'number' && Number.isInteger(d) && d > 0;
+  if (!Array.isArray(value) || value.length !== 3 || !value.every(isSize)) {
     throw new ModelExportsError(`its inputShape export must be [channels, height, width] of positive integers, not ${JSON.stringify(value)}`);
   }
-  return value as number[];
+  return value;
 }
 
 export function networkFromExports(name: string, exports: Readonly<Record<string, unknown>>): Network {

@@ -71,7 +71,7 @@ export abstract class Module {
 
   /** True for modules of this package's Module class, from any copy of it. */
   static is(value: unknown): value is Module {
-    return typeof value === 'object' && value !== null && (value as { [MODULE]?: unknown })[MODULE] === true;
+    return typeof value === 'object' && value !== null && MODULE in value && value[MODULE] === true;
   }
 
   /** PyTorch's class name (Conv2d, BatchNorm2d, ...), for summaries and errors. */

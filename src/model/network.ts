@@ -26,7 +26,7 @@ export interface StateSpec {
 }
 
 /** A model that cannot be emitted as written; the message names the layer. */
-export class ModelError extends ExpectedError {}
+export class NetworkError extends ExpectedError {}
 
 /** Where a forward reads and writes state in the graph being built, by state_dict name. */
 export interface StateBinding {
@@ -114,7 +114,7 @@ export class Network {
           continue;
         }
         const problem = stateNameProblem(name, specs);
-        if (problem) throw new ModelError(`${describeAt(path, module)}: ${problem}`);
+        if (problem) throw new NetworkError(`${describeAt(path, module)}: ${problem}`);
         this.nameOf.set(entry, name);
         specs.push({ name, shape: entry.shape, trainable: entry.trainable, init: entry.init });
       }
@@ -165,7 +165,9 @@ export class Network {
 
   /** The dropout probability each Dropout layer trains with, by path. */
   get dropoutRates(): Map<string, number> {
-    return new Map(this.modules.filter((m) => m.module instanceof Dropout).map((m) => [m.path, this.options.dropout ?? (m.module as Dropout).p]));
+    const rates = new Map<string, number>();
+    for (const { path, module } of this.modules) if (module instanceof Dropout) rates.set(path, this.options.dropout ?? module.p);
+    return rates;
   }
 
   /**
@@ -213,7 +215,7 @@ class NetworkContext implements Context {
   private entryName(entry: StateEntry): string {
     const name = this.net.nameFor(entry);
     if (name === undefined) {
-      throw new ModelError(`${this.here()} uses a parameter or buffer that is not a property of a module in the model: set it in the constructor`);
+      throw new NetworkError(`${this.here()} uses a parameter or buffer that is not a property of a module in the model: set it in the constructor`);
     }
     return name;
   }
@@ -237,9 +239,9 @@ class NetworkContext implements Context {
     const path = this.net.pathFor(module) ?? this.stack.at(-1) ?? 'dropout';
     const calls = (this.maskCalls.get(path) ?? 0) + 1;
     this.maskCalls.set(path, calls);
-    if (!this.binding.dropoutMask) throw new ModelError(`${this.here()}: this graph takes no dropout masks`);
+    if (!this.binding.dropoutMask) throw new NetworkError(`${this.here()}: this graph takes no dropout masks`);
     const shape = x.shape;
-    if (!shape.every((d): d is number => typeof d === 'number')) throw new ModelError(`${this.here()}: dropout needs a fixed batch size`);
+    if (!shape.every((d): d is number => typeof d === 'number')) throw new NetworkError(`${this.here()}: dropout needs a fixed batch size`);
     return op.mul(x, this.binding.dropoutMask(calls === 1 ? `${path}.mask` : `${path}.mask_${calls}`, shape, rate));
   }
 
@@ -249,7 +251,7 @@ class NetworkContext implements Context {
     if (path === undefined) {
       // A stateless module made inside a forward (`new ReLU().call(x, ctx)`) is fine; one with state would go untrained.
       if (module.namedState().length > 0 || module.namedChildren().length > 0) {
-        throw new ModelError(`${this.here()} calls a ${module.describe()} that is not a property of a module in the model: set it in the constructor`);
+        throw new NetworkError(`${this.here()} calls a ${module.describe()} that is not a property of a module in the model: set it in the constructor`);
       }
       path = child(this.stack.at(-1) ?? '', module.kind);
     }
@@ -258,8 +260,8 @@ class NetworkContext implements Context {
     try {
       y = module.forward(x, this);
     } catch (e) {
-      if (e instanceof LayerInputError) throw new ModelError(`${describeAt(path, module)} ${e.message}`);
-      if (e instanceof ShapeError) throw new ModelError(`${describeAt(path, module)}: ${e.message}`);
+      if (e instanceof LayerInputError) throw new NetworkError(`${describeAt(path, module)} ${e.message}`);
+      if (e instanceof ShapeError) throw new NetworkError(`${describeAt(path, module)}: ${e.message}`);
       throw e;
     } finally {
       this.stack.pop();

@@ -20,11 +20,13 @@ import { untieAliases } from './onnx/state-roles.js';
 import { ImportError, type NodeP } from './onnx/values.js';
 import { Network } from './network.js';
 import type { StateDict } from './state-dict.js';
+import { messageOf } from '../util/errors.js';
+import { floatData } from '../util/tensor-data.js';
 
 export { ImportError } from './onnx/values.js';
 export { SUPPORTED_OPS } from './onnx/converters.js';
 
-export const OPSETS = { min: 13, max: 17 } as const;
+const OPSETS = { min: 13, max: 17 } as const;
 
 // ---- the whole model -------------------------------------------------------------------------
 
@@ -91,7 +93,7 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   try {
     model = bytes instanceof Uint8Array ? parseModel(bytes) : bytes;
   } catch (e) {
-    throw new ImportError(`not an ONNX model (${(e as Error).message.split('\n')[0]})`);
+    throw new ImportError(`not an ONNX model (${messageOf(e).split('\n')[0]})`);
   }
   const graph = model.graph;
   if (!graph) throw new ImportError('not an ONNX model (no graph)');
@@ -127,7 +129,8 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   for (const spec of net.stateSpecs) {
     const v = untied.initializers.get(spec.name);
     if (!v) throw new ImportError(`the state entry '${spec.name}' has no initializer`);
-    const data = Float32Array.from(v.data as Float32Array);
+    if (v.dtype !== 'float32') throw new ImportError(`initializer '${spec.name}' is ${v.dtype}; a layer's state must be float32`);
+    const data = Float32Array.from(floatData(v));
     const bad = data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new ImportError(`initializer '${spec.name}' holds ${data[bad]} (element ${bad}): the model cannot start from it`);
     initial.set(spec.name, { shape: spec.shape, data });

@@ -57,7 +57,7 @@ function borderMedian(values: Float32Array, width: number, height: number): numb
 }
 
 /** Ink intensity in [0,1]: 0 is background, 1 the strongest stroke. */
-export function inkMap(image: RgbaImage): Float32Array {
+function inkMap(image: RgbaImage): Float32Array {
   const { width, height } = image;
   const g = grey(image);
   if (borderMedian(g, width, height) > 0.5) for (let i = 0; i < g.length; i++) g[i] = 1 - g[i];

@@ -7,20 +7,23 @@
 import { parentPort } from 'node:worker_threads';
 import { BatchFiller } from './core/batch-source.js';
 import { type FillRequest, splitFromShared, type WorkerInit } from './batch-prefetcher.js';
+import { messageOf } from '../util/errors.js';
 
+const port = parentPort;
+if (!port) throw new Error('batch-worker.ts runs in a worker thread (started through batch-worker.mjs)');
 let filler: BatchFiller;
 
-parentPort!.on('message', (message: { init?: WorkerInit; fill?: FillRequest }) => {
+port.on('message', (message: { init?: WorkerInit; fill?: FillRequest }) => {
   try {
     if (message.init) {
       filler = new BatchFiller(splitFromShared(message.init.split), message.init);
-      parentPort!.postMessage({});
+      port.postMessage({});
     } else if (message.fill) {
       const { set, epoch, batch, step } = message.fill;
       const size = filler.fill(set, epoch, batch, step);
-      parentPort!.postMessage({ set, size }, [set.images, set.labels, ...set.masks]);
+      port.postMessage({ set, size }, [set.images, set.labels, ...set.masks]);
     }
   } catch (e) {
-    parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
+    port.postMessage({ error: messageOf(e) });
   }
 });

@@ -20,7 +20,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writ
 import { join } from 'node:path';
 import type { Network } from '../model/network.js';
 import { firstNonFinite, type StateDict } from '../model/state-dict.js';
-import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
+import { ExpectedError, isSystemError, systemErrorReason, messageOf } from '../util/errors.js';
 import { isAlive } from '../util/pid.node.js';
 import { readFileOr } from '../util/read-file.node.js';
 import { sha256Hex } from '../util/sha256.node.js';
@@ -209,9 +209,9 @@ export function readTrainerState(dir: string): TrainerState {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(`${file}: not valid JSON (${messageOf(e)})`);
   }
-  const format = typeof json === 'object' && json !== null ? (json as { format?: unknown }).format : undefined;
+  const format = typeof json === 'object' && json !== null && 'format' in json ? json.format : undefined;
   if (format === 1) {
     throw new CheckpointError(`${file}: written by an older version (format 1, without file hashes), so it cannot be checked; train a new run`);
   }

@@ -48,13 +48,13 @@ function ortNativeDir(): string | undefined {
   return undefined;
 }
 
-export const CUDA_INSTALL_HINT =
+const CUDA_INSTALL_HINT =
   "onnxruntime-node's CUDA provider is not installed (CUDA 12 and cuDNN 9 are needed too). " +
   'Install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js';
 
-export class DeviceError extends ExpectedError {}
+class DeviceError extends ExpectedError {}
 
-export function cudaProviderInstalled(): boolean {
+function cudaProviderInstalled(): boolean {
   const dir = ortNativeDir();
   return dir !== undefined && existsSync(join(dir, 'libonnxruntime_providers_cuda.so'));
 }
@@ -139,8 +139,8 @@ export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string
   const optionsFor = (role: SessionRole): SessionOptions => (role === 'train-step' ? { ...options, spinWait: stepSpinWait } : options);
   return {
     lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),
-    float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
-    int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
+    float32: (data, dims) => new ort.Tensor('float32', data, dims),
+    int64: (data, dims) => new ort.Tensor('int64', data, dims),
     batchSource: (split, batchOptions) => BatchPrefetcher.create(split, batchOptions),
     memory: machineMemory(),
     async session(model, role) {

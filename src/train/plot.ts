@@ -40,7 +40,7 @@ function panel(x0: number, title: string, epochs: number[], series: Series[], fo
   return parts.join('\n');
 }
 
-export function curvesSvg(metrics: readonly EpochMetrics[]): string {
+function curvesSvg(metrics: readonly EpochMetrics[]): string {
   const epochs = metrics.map((m) => m.epoch);
   const percent = (v: number | undefined) => (v === undefined ? Number.NaN : 100 * v);
   const loss = panel(

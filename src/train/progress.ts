@@ -8,7 +8,7 @@ import type { EpochMetrics } from './core/config.js';
 import type { TrainEvents } from './core/training-loop.js';
 
 /** The seed's test line (loss only, for a regression loss; nothing without a validation split). */
-export function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_count'>): string | undefined {
+function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_count'>): string | undefined {
   if (m.test_loss === undefined || m.test_count === undefined) return undefined;
   const loss = `Test set: Average loss: ${m.test_loss.toFixed(4)}`;
   if (m.test_correct === undefined) return loss;

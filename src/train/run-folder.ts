@@ -24,11 +24,11 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { nearestExisting, writeFileAtomic } from '../util/atomic.node.js';
-import { ExpectedError, isSystemError, systemErrorReason } from '../util/errors.js';
+import { ExpectedError, isSystemError, systemErrorReason, messageOf } from '../util/errors.js';
 import { isAlive } from '../util/pid.node.js';
 import { firstIssue, type RunRecord, runRecordSchema, type TrainConfig } from './core/config.js';
 
-export class RunFolderError extends ExpectedError {}
+class RunFolderError extends ExpectedError {}
 
 const LOCK = '.lock';
 const RECORD = 'run.json';
@@ -61,7 +61,7 @@ function lockOwner(lockFile: string): number | undefined {
   }
 }
 
-export function isRunFolder(dir: string): boolean {
+function isRunFolder(dir: string): boolean {
   return RUN_FILES.some((f) => existsSync(join(dir, f)));
 }
 
@@ -126,7 +126,7 @@ export function readRecord(dir: string): RunRecord | undefined {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new RunFolderError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new RunFolderError(`${file}: not valid JSON (${messageOf(e)})`);
   }
   const parsed = runRecordSchema.safeParse(json);
   if (!parsed.success) throw new RunFolderError(`${file}: invalid run record: ${firstIssue(parsed.error)}`);

@@ -36,15 +36,18 @@ const REASONS: Record<string, string> = {
   EIO: 'input/output error',
 };
 
+/** What was thrown, in words: an Error's message, anything else as a string. */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /** Node's system errors (fs, child processes) carry a code such as 'ENOSPC'. */
 export function isSystemError(e: unknown): e is Error & { code: string; path?: string; syscall?: string } {
-  const code: unknown = e instanceof Error ? (e as { code?: unknown }).code : undefined;
+  const code: unknown = e instanceof Error && 'code' in e ? e.code : undefined;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 /** A short reason for a system error, e.g. "no space left on device (ENOSPC)". */
 export function systemErrorReason(e: unknown): string {
-  if (!isSystemError(e)) return String(e instanceof Error ? e.message : e);
+  if (!isSystemError(e)) return messageOf(e);
   const reason = REASONS[e.code];
   return reason ? `${reason} (${e.code})` : e.code;
 }

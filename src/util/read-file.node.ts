@@ -1,10 +1,10 @@
 /** Reads a whole file; failure becomes the caller's error, with a short reason ("file not found"). */
 import { readFileSync, statSync } from 'node:fs';
-import { systemErrorReason } from './errors.js';
+import { isSystemError, systemErrorReason } from './errors.js';
 
 export function readFileOr(file: string, fail: (problem: string) => Error, what = 'file'): Uint8Array {
   const problem = (e: unknown): string => {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = isSystemError(e) ? e.code : undefined;
     if (code === 'ENOENT') return `${what} not found`;
     if (code === 'EISDIR') return 'is a folder, not a file';
     return `cannot read: ${systemErrorReason(e)}`;

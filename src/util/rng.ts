@@ -5,7 +5,7 @@
  */
 
 /** Mixes 32-bit words into one well-spread 32-bit word (murmur3's finaliser over a running hash). */
-export function hash32(...words: number[]): number {
+function hash32(...words: number[]): number {
   let h = 0x9e3779b9;
   for (const w of words) {
     h = Math.imul(h ^ (w >>> 0), 0x85ebca6b);

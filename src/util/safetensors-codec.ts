@@ -74,7 +74,8 @@ interface Entry {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isInteger = (v: unknown): v is number => Number.isSafeInteger(v);
+const isCount = (v: unknown): v is number => isInteger(v) && v >= 0;
 
 /** Reads and parses the JSON header; returns it with the data section that follows it. */
 function splitHeader(bytes: Uint8Array, file: string): { header: Record<string, unknown>; data: Uint8Array } {
@@ -109,17 +110,17 @@ function parseEntry(name: string, entry: unknown, dataLength: number, file: stri
   if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZES)) throw fail(`unknown dtype ${JSON.stringify(dtype)}`);
   if (dtype !== 'F32' && dtype !== 'I64' && dtype !== 'U8' && dtype !== 'U16') throw fail(`dtype ${dtype} is not supported (F32, I64, U8, U16)`);
   if (!Array.isArray(shape) || !shape.every(isCount)) throw fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isSafeInteger)) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isInteger)) {
     throw fail(`data_offsets ${JSON.stringify(offsets)} is not two integers`);
   }
-  const [begin, end] = offsets as [number, number];
+  const [begin, end] = offsets;
   if (!(begin >= 0 && begin <= end && end <= dataLength)) {
     throw fail(`data_offsets ${JSON.stringify(offsets)} are not 0 <= begin <= end <= ${dataLength}`);
   }
   // In floating point a huge shape's byte count is inexact, but never equal to a small true one.
-  const bytes = (shape as number[]).reduce((a, b) => a * b, DTYPE_SIZES[dtype]);
+  const bytes = shape.reduce((a, b) => a * b, DTYPE_SIZES[dtype]);
   if (bytes !== end - begin) throw fail(`${dtype} ${JSON.stringify(shape)} needs ${bytes} bytes, data_offsets ${JSON.stringify(offsets)} give ${end - begin}`);
-  return { name, dtype, shape: shape as number[], begin, end };
+  return { name, dtype, shape, begin, end };
 }
 
 /** The tensors must tile the data section exactly, as the reference implementation requires. */
@@ -136,11 +137,11 @@ function checkLayout(entries: Entry[], dataLength: number, file: string): void {
   if (at !== dataLength) throw new SafetensorsError(file, `${dataLength - at} bytes after the last tensor belong to no tensor (trailing data)`);
 }
 
+const isStringMap = (v: unknown): v is Record<string, string> => isObject(v) && Object.values(v).every((x) => typeof x === 'string');
+
 function parseMetadata(value: unknown, file: string): Record<string, string> {
-  if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'string')) {
-    throw new SafetensorsError(file, '__metadata__ is not a map of strings');
-  }
-  return value as Record<string, string>;
+  if (!isStringMap(value)) throw new SafetensorsError(file, '__metadata__ is not a map of strings');
+  return value;
 }
 
 /** Decodes a whole file; anything malformed is a SafetensorsError naming `file`. */

@@ -10,6 +10,7 @@
 import { type Agreement, agrees, compareOutputs, describeAgreement, emptyAgreement } from '../train/core/agreement.js';
 import type { InferenceSession } from '../train/core/runtime.js';
 import type { Backend } from './backend.js';
+import { messageOf } from '../util/errors.js';
 
 type Feeds = InferenceSession.FeedsType;
 type RunOptions = InferenceSession.RunOptions;
@@ -40,7 +41,7 @@ export function outputData(results: Results): Record<string, Float32Array | BigI
 export const fallbackNote = (what: string, r: CheckReport): string =>
   `WebGPU ${what} disagreed with WebAssembly (${r.failed ?? describeAgreement(r.agreement)}): running on WebAssembly`;
 
-const failure = (e: unknown) => `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
+const failure = (e: unknown) => `WebGPU failed: ${messageOf(e)}`;
 
 export class CheckedSession implements InferenceSession {
   private runs = 0;

@@ -29,7 +29,7 @@ function bytesOf(t: Tensor, name: string): Uint8Array {
  * the caller's tensor: the core sees Node's behaviour, at the cost of one copy of the state
  * (about 70k floats) per step.
  */
-export class CopyOutSession implements InferenceSession {
+class CopyOutSession implements InferenceSession {
   constructor(
     private readonly inner: InferenceSession,
     /** Sees the feeds of every run before it starts (a test hook: see WebRuntimeOptions). */
@@ -96,7 +96,7 @@ export class CopyOutSession implements InferenceSession {
  * What a run may use in a tab: WebAssembly's 32-bit heap stops at 4 GB, which ORT's sessions and
  * their copies of the state share, and a browser kills a tab that takes much more than that.
  */
-export const TAB_BUDGET = 2 * 1024 ** 3;
+const TAB_BUDGET = 2 * 1024 ** 3;
 
 export interface WebRuntimeOptions {
   /** Bytes a run may use (default TAB_BUDGET). */
@@ -127,8 +127,8 @@ export function webRuntime(ort: Ort, options: WebRuntimeOptions): Runtime {
     // Chosen once: the graphs a loop builds must suit every session it may fall back to, and portable graphs run on both.
     portable: options.backend === 'webgpu',
     memory: { budget: options.memoryBudget ?? TAB_BUDGET, where: "the page's budget" },
-    float32: (data, dims) => new ort.Tensor('float32', data, dims as number[]),
-    int64: (data, dims) => new ort.Tensor('int64', data, dims as number[]),
+    float32: (data, dims) => new ort.Tensor('float32', data, dims),
+    int64: (data, dims) => new ort.Tensor('int64', data, dims),
     async session(model, role) {
       const onRun = role === 'train-step' ? options.onTrainStep : undefined;
       if (backend === 'wasm') return new CopyOutSession(await create(model, 'wasm'), onRun);

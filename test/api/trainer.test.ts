@@ -26,6 +26,7 @@ import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
 import * as ort from '../../src/util/ort.node.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../src/util/safetensors-codec.js';
 import { readFixture, relativeError } from '../helpers/fixture.js';
+import { entry, last, must } from '../helpers/must.js';
 
 const fx = readFixture('pytorch-library.safetensors');
 const get = (name: string) => {
@@ -59,12 +60,12 @@ describe.each([
       const frozen = trainer.frozen;
       expect(frozen.size).toBeGreaterThan(0);
       for (const [entry, t] of state) {
-        if (frozen.has(entry)) expect(t.data, `${entry} (frozen)`).toEqual(initial.get(entry)!.data);
+        if (frozen.has(entry)) expect(t.data, `${entry} (frozen)`).toEqual(must(initial.get(entry), entry).data);
         else expect(relativeError(t.data, get(`frozen.${name}.after.${entry}`).data as Float64Array), entry).toBeLessThan(1e-4);
       }
       // what PyTorch trained moved, and what it did not is where it was
       for (const entry of state.keys()) {
-        const moved = relativeError(initial.get(entry)!.data, get(`frozen.${name}.after.${entry}`).data as Float64Array) > 1e-6;
+        const moved = relativeError(must(initial.get(entry), entry).data, get(`frozen.${name}.after.${entry}`).data as Float64Array) > 1e-6;
         expect(moved, `${entry} moved in PyTorch`).toBe(!frozen.has(entry));
       }
     } finally {
@@ -205,7 +206,7 @@ test('a module used twice is written under both of its names, as PyTorch’s sta
     const { tensors } = decodeSafetensors(trainer.state(), 'state');
     // torch: {k for k in Twice().state_dict()} (Debian's python3-torch), checked by hand
     expect([...tensors.keys()].sort()).toEqual(['again.bias', 'again.weight', 'fc.bias', 'fc.weight', 'head.bias', 'head.weight', 'proj.bias', 'proj.weight']);
-    expect(tensors.get('again.weight')!.data).toEqual(tensors.get('fc.weight')!.data);
+    expect(entry(tensors, 'again.weight').data).toEqual(entry(tensors, 'fc.weight').data);
     trainer.loadState(trainer.state()); // and reads its own back
   } finally {
     await trainer.close();
@@ -231,11 +232,12 @@ describe.each(['mse', 'l1', 'bce-with-logits'] as const)('a regression loss (%s)
     );
     try {
       const { history } = await trainer.fit(data, { validation: data });
-      expect(history.at(-1)!.test_loss!).toBeLessThan(0.6 * history[0].test_loss!);
+      const [first, final] = [must(history[0].test_loss, 'the first test loss'), must(last(history).test_loss, 'the last test loss')];
+      expect(final).toBeLessThan(0.6 * first);
       expect(history.every((m) => m.test_acc === undefined && m.train_acc === undefined)).toBe(true);
       const evaluation = await trainer.evaluate(data);
       expect(evaluation.accuracy).toBeUndefined();
-      expect(evaluation.loss).toBeCloseTo(history.at(-1)!.test_loss!, 5);
+      expect(evaluation.loss).toBeCloseTo(final, 5);
       await expect(trainer.exportInference(data)).rejects.toThrow(`exportInference: only classifiers export (this model's loss is ${loss})`);
     } finally {
       await trainer.close();

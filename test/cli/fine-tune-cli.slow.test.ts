@@ -12,6 +12,7 @@ import { describe, expect, test } from 'vitest';
 import { importOnnx } from '../../src/model/onnx-import.js';
 import { readSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
+import { entry } from '../helpers/must.js';
 
 const MODEL = join(ROOT, 'examples/node-transfer/transfer-cnn.onnx');
 const quick = ['--train-limit', '256', '--test-limit', '100', '--epochs', '1', '--threads', '1', '--batch-size', '64', '--model', MODEL];
@@ -27,16 +28,17 @@ describe('--train-only and --freeze', () => {
     const checkpoint = join(out, 'checkpoints/epoch-001');
     const model = tensors(join(checkpoint, 'model.safetensors'));
     for (const name of ['features.0.weight', 'features.0.bias', 'features.2.weight', 'features.2.bias']) {
-      expect(model.get(name)!.data, name).toEqual(initial.get(name)!.data);
+      expect(entry(model, name).data, name).toEqual(entry(initial, name).data);
     }
-    expect(model.get('classifier.4.weight')!.data).not.toEqual(initial.get('classifier.4.weight')!.data);
+    expect(entry(model, 'classifier.4.weight').data).not.toEqual(entry(initial, 'classifier.4.weight').data);
     expect([...tensors(join(checkpoint, 'optimizer.safetensors')).keys()].sort()).toEqual(
       ['classifier.1.bias', 'classifier.1.weight', 'classifier.4.bias', 'classifier.4.weight'].map((p) => `${p}.momentum_buffer`),
     );
     // the run resumes with its selection
     const resumed = runCli('train', [...quick.slice(0, 4), '--epochs', '2', '--out', out, '--resume']);
     expect(resumed.status, resumed.stderr).toBe(0);
-    expect(tensors(join(out, 'checkpoints/epoch-002/model.safetensors')).get('features.0.weight')!.data).toEqual(initial.get('features.0.weight')!.data);
+    const resumedState = tensors(join(out, 'checkpoints/epoch-002/model.safetensors'));
+    expect(entry(resumedState, 'features.0.weight').data).toEqual(entry(initial, 'features.0.weight').data);
   });
 
   test('--freeze features.* freezes those and trains the rest', () => {
@@ -75,7 +77,7 @@ describe('--init', () => {
     const start = tensors(weights);
     for (const [name, t] of tensors(join(out, 'checkpoints/epoch-001-batch-1/model.safetensors'))) {
       if (name.endsWith('num_batches_tracked')) continue;
-      const given = start.get(name)!.data as Float32Array;
+      const given = entry(start, name).data as Float32Array;
       const worst = (t.data as Float32Array).reduce((m, v, i) => Math.max(m, Math.abs(v - given[i])), 0);
       expect(worst, name).toBeLessThan(1e-6);
     }

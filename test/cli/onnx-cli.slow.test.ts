@@ -11,6 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { parseModel } from '../../src/graph/serialize.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
+import { graphOf } from '../helpers/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onnx-cli-'));
 const fixture = (name: string) => join(ROOT, 'test/fixtures/onnx', `${name}.onnx`);
@@ -61,9 +62,9 @@ describe('bn-residual.onnx (BatchNorm, a residual add, a stride-2 conv, view(x.s
     const out = join(dir, 'bn-residual-trained.onnx');
     const r = ok(runCli('export', ['--checkpoint', split, '--out', out]));
     expect(r.stdout).toMatch(/0 different predictions/);
-    const graph = parseModel(readFileSync(out)).graph!;
-    expect((graph.node ?? []).map((n) => n.opType)).not.toContain('BatchNormalization');
-    expect((graph.initializer ?? []).find((t) => t.name === 'conv1.bias')?.dims?.map(Number)).toEqual([8]);
+    const graph = graphOf(parseModel(readFileSync(out)));
+    expect(graph.node.map((n) => n.opType)).not.toContain('BatchNormalization');
+    expect(graph.initializer.find((t) => t.name === 'conv1.bias')?.dims?.map(Number)).toEqual([8]);
     const card = JSON.parse(readFileSync(join(dir, 'bn-residual-trained.json'), 'utf8'));
     expect(card).toMatchObject({ name: 'bn-residual-mnist', parameters: 9698, classes: 10, input_shape: [1, 28, 28] });
     expect(existsSync(out)).toBe(true);

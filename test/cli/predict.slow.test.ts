@@ -13,6 +13,7 @@ import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
+import { must } from '../helpers/must.js';
 
 const COUNT = 50;
 let dir: string;
@@ -64,7 +65,8 @@ describe('predict on real test digits (at least 49 of 50 correct)', () => {
       const correct = outcomes.filter((o, i) => o.prediction?.label === labels[i]).length;
       console.log(`predict ${kind}: ${correct}/${COUNT} correct`);
       expect(correct).toBeGreaterThanOrEqual(49);
-      expect(outcomes[0].prediction!.runnerUp.label).not.toBe(outcomes[0].prediction!.label);
+      const first = must(outcomes[0].prediction, 'the first prediction');
+      expect(first.runnerUp.label).not.toBe(first.label);
     });
   }
 

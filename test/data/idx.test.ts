@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { DataError } from '../../src/data/idx.node.js';
+import { DataError } from '../../src/data/idx-format.js';
 import { bundledMnistDir, loadDataset, loadSplit } from '../../src/data/mnist.node.js';
 import { idx } from '../faults/export-fixtures.js';
 

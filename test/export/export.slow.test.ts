@@ -18,6 +18,8 @@ import { latestCheckpointDir } from '../../src/train/checkpoint.js';
 import { recipe } from '../../src/train/core/recipe.js';
 import { TrainingRun } from '../../src/train/training-run.js';
 import { lines, runCli } from '../helpers/cli.js';
+import { graphOf } from '../helpers/models.js';
+import { entry } from '../helpers/must.js';
 import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 
 const net = seedCnn();
@@ -48,14 +50,14 @@ describe('the inference graph', () => {
   test('has no BatchNormalization or Dropout, takes plain pixels and needs only opset 13', () => {
     const bytes = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, state)));
     const model = parseModel(bytes);
-    const ops = model.graph!.node!.map((n) => n.opType);
+    const ops = graphOf(model).node.map((n) => n.opType);
     expect(ops).not.toContain('BatchNormalization');
     expect(ops).not.toContain('Dropout');
     expect(ops.filter((o) => o === 'Conv')).toHaveLength(8);
-    expect(Number(model.opsetImport![0].version)).toBe(13);
+    expect(Number(model.opsetImport[0].version)).toBe(13);
     expect(Number(model.irVersion)).toBe(7);
-    expect(model.graph!.input!.map((i) => i.name)).toEqual(['image']);
-    expect(model.graph!.output!.map((o) => o.name)).toEqual(['logits', 'probabilities']);
+    expect(graphOf(model).input.map((i) => i.name)).toEqual(['image']);
+    expect(graphOf(model).output.map((o) => o.name)).toEqual(['logits', 'probabilities']);
   });
 
   test('agrees with the checkpoint evaluation graph within 1e-4 on 2,000 real test images', async () => {
@@ -71,7 +73,7 @@ describe('the inference graph', () => {
   test('a model that does not match is refused', async () => {
     // Fold one BatchNorm wrongly: scale conv6's folded weights.
     const folded = foldBatchNorm(net, state);
-    const w = folded.get('conv6.weight')!;
+    const w = entry(folded, 'conv6.weight');
     folded.set('conv6.weight', { shape: w.shape, data: w.data.map((x) => x * 1.5) });
     const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 500), MNIST_NORMALIZATION);
     expect(() => assertFaithful(v)).toThrow(ExportError);
@@ -94,7 +96,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
   /** A copy of the trained state with one element of one tensor replaced. */
   function withValue(name: string, index: number, value: number): StateDict {
     const copy: StateDict = new Map([...state].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
-    copy.get(name)!.data[index] = value;
+    entry(copy, name).data[index] = value;
     return copy;
   }
   const foldError = (s: StateDict): string => {
@@ -123,7 +125,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
 
   test('a fold that overflows float32', () => {
     const huge = withValue('bn3.weight', 1, 3e38);
-    huge.get('bn3.running_var')!.data[1] = 0;
+    entry(huge, 'bn3.running_var').data[1] = 0;
     expect(foldError(huge)).toMatch(/^cannot export: folding bn3 into conv3 gives -?Infinity in 'conv3\.(weight|bias)' \(element \d+\)$/);
   });
 
@@ -131,7 +133,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
     // Build the broken model by hand, past the fold's own check, as a buggy fold would.
     const broken = withValue('conv1.bias', 0, NaN);
     const folded = foldBatchNorm(net, state);
-    folded.get('conv1.bias')!.data[0] = NaN;
+    entry(folded, 'conv1.bias').data[0] = NaN;
     const v = await verifyExport(net, broken, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200), MNIST_NORMALIZATION);
     expect(v.nonFiniteEvaluation).toBe(200);
     expect(v.nonFiniteExported).toBe(200);
@@ -143,7 +145,7 @@ describe('broken checkpoints are refused, naming the tensor', () => {
 
   test('NaN from the exported model alone is refused', async () => {
     const folded = foldBatchNorm(net, state);
-    folded.get('conv6.weight')!.data[0] = NaN;
+    entry(folded, 'conv6.weight').data[0] = NaN;
     const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200), MNIST_NORMALIZATION);
     expect(v.nonFiniteEvaluation).toBe(0);
     expect(v.nonFiniteExported).toBe(200);
@@ -166,17 +168,17 @@ describe('npm run export', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/wrote .*mnist\.onnx \(opset 13\) and .*mnist\.json: test accuracy \d+\.\d\d% \(\d+\/10000\)/);
-    const meta = Object.fromEntries(parseModel(readFileSync(out)).metadataProps!.map((p) => [p.key, p.value]));
+    const meta = Object.fromEntries(parseModel(readFileSync(out)).metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
     const card = JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8'));
     expect(Number(meta.test_accuracy)).toBe(card.test_accuracy);
     expect(card.test_count).toBe(10000);
     expect(card.test_accuracy).toBeGreaterThan(0.2);
-    expect(JSON.parse(meta.training_recipe!).batchSize).toBe(64);
-    expect(JSON.parse(meta.export_check!).different_predictions).toBe(0);
+    expect(JSON.parse(meta.training_recipe).batchSize).toBe(64);
+    expect(JSON.parse(meta.export_check).different_predictions).toBe(0);
     expect(meta.checkpoint).toBe(latestCheckpointDir(runDir));
     expect(meta.source_commit).toMatch(/^([0-9a-f]{40}(-dirty)?|unknown)$/);
     expect(meta.input).toMatch(/float32 \[N,1,28,28\], pixel values in \[0,1\]/);
-    expect(Number.isNaN(Date.parse(meta.date!))).toBe(false);
+    expect(Number.isNaN(Date.parse(meta.date))).toBe(false);
   });
 
   test('a folder without checkpoints is a one-line error', () => {

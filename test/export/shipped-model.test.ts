@@ -21,7 +21,7 @@ test('models/mnist.onnx scores >= 99.40% on the 10,000 test images, as its card 
     }
   }
   expect(correct / split.count).toBeGreaterThanOrEqual(0.994);
-  const meta = Object.fromEntries(parseModel(readFileSync(file)).metadataProps!.map((p) => [p.key, p.value]));
+  const meta = Object.fromEntries(parseModel(readFileSync(file)).metadataProps.map((p) => [p.key, p.value]));
   expect(Number(meta.test_correct)).toBe(correct);
   const card = JSON.parse(readFileSync(file.replace(/\.onnx$/, '.json'), 'utf8'));
   expect(card.test_correct).toBe(correct);

@@ -13,6 +13,7 @@ import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../src/util/safetensors-codec.js';
 import { testSplit } from '../helpers/digits.js';
 import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
+import { entry } from '../helpers/must.js';
 
 const net = seedCnn();
 const state = net.initialState(5);
@@ -27,7 +28,7 @@ test("verifyModel on a Runtime gives verifyExport's result, and a wrong model is
   expect(v).toEqual(await verifyExport(net, state, good, head(), MNIST_NORMALIZATION));
   expect(() => assertFaithful(v, 'the model is not offered for download')).not.toThrow();
   const folded = foldBatchNorm(net, state);
-  const w = folded.get('conv1.weight')!;
+  const w = entry(folded, 'conv1.weight');
   folded.set('conv1.weight', { shape: w.shape, data: w.data.map((x) => x * 3) });
   const bad = await verifyModel(nodeRuntime(), net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(), MNIST_NORMALIZATION);
   expect(() => assertFaithful(bad, 'the model is not offered for download')).toThrow(ExportError);

@@ -32,7 +32,7 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   let startupMs = 0; // node, tsx, data, graphs, sessions: until the first epoch begins
   let firstEpochMs = 0; // its steps (the first ones warm ORT up), evaluation and checkpoint
   const first = startCli('train', [...recipe, '--out', reference]);
-  first.child.stdout!.on('data', (d: string) => {
+  first.child.stdout.on('data', (d: string) => {
     if (!startupMs && d.includes('Epoch 1/')) startupMs = performance.now() - started;
     if (startupMs && !firstEpochMs && d.includes('checkpoint:')) firstEpochMs = performance.now() - started - startupMs;
   });
@@ -65,7 +65,7 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
     let timer: NodeJS.Timeout | undefined;
     if (!afterEpochStarts) timer = setTimeout(() => child.kill('SIGKILL'), delay);
     else {
-      child.stdout!.on('data', (d: string) => {
+      child.stdout.on('data', (d: string) => {
         if (!timer && d.includes('Epoch ')) timer = setTimeout(() => child.kill('SIGKILL'), delay);
       });
     }

@@ -13,6 +13,7 @@ import { sha256Hex } from '../../src/util/sha256.node.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
 import { idx, replaceCheckpointFile, shortRun, writeDataDir } from './export-fixtures.js';
+import { entry } from '../helpers/must.js';
 
 let checkpoint: string;
 /** 200 real MNIST test images (and 10 training images): a full export in a few seconds. */
@@ -181,7 +182,7 @@ describe('a checkpoint that would export a broken model is refused, naming the t
     for (const f of readdirSync(checkpoint)) writeFileSync(join(dir, f), readFileSync(join(checkpoint, f)));
     const file = join(dir, 'model.safetensors');
     const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
-    const t = tensors.get(tensor)!;
+    const t = entry(tensors, tensor);
     if (t.dtype !== 'F32') throw new Error(`${tensor} is not F32`);
     t.data[0] = value;
     // trainer.json's hash is updated, so the edit reaches export's own checks

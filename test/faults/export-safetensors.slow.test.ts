@@ -10,6 +10,7 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensors, SafetensorsError } from '../../src/util/safetensors.node.js';
 import { lines, runCli } from '../helpers/cli.js';
 import { replaceCheckpointFile, shortRun } from './export-fixtures.js';
+import { entry } from '../helpers/must.js';
 
 const FILE = 'ckpt/model.safetensors';
 
@@ -66,10 +67,10 @@ describe('decodeSafetensors from a file read into a Buffer', () => {
     ]);
     const bytes = Buffer.concat([Buffer.alloc(3), Buffer.from(encodeSafetensors(tensors))]).subarray(3); // at an odd offset of its pool
     const decoded = decodeSafetensors(bytes, 'x.safetensors').tensors;
-    expect(Array.from(decoded.get('a')!.data as Float32Array)).toEqual([1, 2, 3]);
-    expect(decoded.get('b')!.data[0]).toBe(7n);
-    expect(Array.from(decoded.get('c')!.data as Uint8Array)).toEqual([1, 2, 3]);
-    expect(decoded.get('d')!.data[0]).toBe(513);
+    expect(Array.from(entry(decoded, 'a').data as Float32Array)).toEqual([1, 2, 3]);
+    expect(entry(decoded, 'b').data[0]).toBe(7n);
+    expect(Array.from(entry(decoded, 'c').data as Uint8Array)).toEqual([1, 2, 3]);
+    expect(entry(decoded, 'd').data[0]).toBe(513);
   });
 });
 
@@ -170,7 +171,7 @@ describe('decodeSafetensors on corrupted headers', () => {
   test('a file safetensors.torch writes (header padded with spaces, empty metadata, a 0-d tensor) decodes', () => {
     const bytes = file(null, 8, '{"__metadata__":{},"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}   ');
     const { tensors } = decodeSafetensors(bytes, FILE);
-    expect(tensors.get('n')!.data).toEqual(BigInt64Array.of(0n));
+    expect(entry(tensors, 'n').data).toEqual(BigInt64Array.of(0n));
   });
 });
 

@@ -9,6 +9,8 @@ import type onnxProto from 'onnx-proto';
 import { describe, expect, test } from 'vitest';
 import { onnx, parseModel } from '../../src/graph/serialize.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
+import { dimsOf, graphOf, initializerOf, nodeOf } from '../helpers/models.js';
+import { last, must } from '../helpers/must.js';
 import { SUPPORTED_OPS } from '../../src/model/onnx-import.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onnx-model-'));
@@ -23,25 +25,27 @@ function edited(name: string, from: string, edit: (m: onnxProto.onnx.ModelProto)
   writeFileSync(file, onnx.ModelProto.encode(model).finish());
   return file;
 }
-const node = (m: onnxProto.onnx.ModelProto, opType: string) => m.graph!.node!.find((n) => n.opType === opType)!;
-const dims = (m: onnxProto.onnx.ModelProto, which: 'input' | 'output') => m.graph![which]![0].type!.tensorType!.shape!.dim!;
+const dims = (m: onnxProto.onnx.ModelProto, which: 'input' | 'output') => dimsOf(graphOf(m)[which][0]);
 
 const cases: [string, (file: string) => string, () => string][] = [
   [
     'an op it cannot train',
-    (f) => `error: ${f}: node '/1/Tanh': Erf cannot be trained here (supported: ${SUPPORTED_OPS.join(', ')})`,
-    () => edited('erf', 'lenet5', (m) => (node(m, 'Tanh').opType = 'Erf')),
+    (f) => `error: ${f}: node '/1/Tanh': Celu cannot be trained here (supported: ${SUPPORTED_OPS.join(', ')})`,
+    () => edited('celu', 'lenet5', (m) => (nodeOf(m, 'Tanh').opType = 'Celu')),
   ],
   [
     'several ops it cannot train: every kind is named, not only the first',
     (f) =>
-      `error: ${f}: node '/1/Tanh': Erf cannot be trained here (nor 1 more Erf node); nor can Mish (node '/8/Tanh'), Selu (node '/10/Tanh') (supported: ${SUPPORTED_OPS.join(', ')})`,
+      `error: ${f}: node '/1/Tanh': Celu cannot be trained here (nor 1 more Celu node); nor can Mish (node '/8/Tanh'), Selu (node '/10/Tanh') (supported: ${SUPPORTED_OPS.join(', ')})`,
     () =>
       edited('several', 'lenet5', (m) => {
-        const nodes = m.graph!.node!;
-        const named = (name: string) => nodes.find((n) => n.name === name)!;
-        named('/1/Tanh').opType = 'Erf';
-        named('/4/Tanh').opType = 'Erf';
+        const named = (name: string) =>
+          must(
+            graphOf(m).node.find((n) => n.name === name),
+            `node ${name}`,
+          );
+        named('/1/Tanh').opType = 'Celu';
+        named('/4/Tanh').opType = 'Celu';
         named('/8/Tanh').opType = 'Mish';
         named('/10/Tanh').opType = 'Selu';
       }),
@@ -49,32 +53,35 @@ const cases: [string, (file: string) => string, () => string][] = [
   [
     'two initializers of one name (the last used to win)',
     (f) => `error: ${f}: two initializers are named '0.weight': not a valid ONNX model`,
-    () => edited('twice', 'lenet5', (m) => m.graph!.initializer!.push({ ...m.graph!.initializer!.find((t) => t.name === '0.weight')! })),
+    () => edited('twice', 'lenet5', (m) => graphOf(m).initializer.push({ ...initializerOf(m, '0.weight') })),
   ],
   [
     'a Conv whose kernel_shape disagrees with its weight',
     (f) => `error: ${f}: Conv node '/0/Conv': kernel_shape [3,3] disagrees with its weight, [6,1,5,5]`,
     () =>
       edited('kernel', 'lenet5', (m) => {
-        node(m, 'Conv').attribute!.find((a) => a.name === 'kernel_shape')!.ints = [3, 3];
+        must(
+          nodeOf(m, 'Conv').attribute?.find((a) => a.name === 'kernel_shape'),
+          'kernel_shape',
+        ).ints = [3, 3];
       }),
   ],
   [
     'an opset below the range',
     (f) => `error: ${f}: opset 11: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
-    () => edited('opset11', 'lenet5', (m) => (m.opsetImport![0].version = 11)),
+    () => edited('opset11', 'lenet5', (m) => (m.opsetImport[0].version = 11)),
   ],
   [
     'an opset above the range',
     (f) => `error: ${f}: opset 19: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
-    () => edited('opset19', 'lenet5', (m) => (m.opsetImport![0].version = 19)),
+    () => edited('opset19', 'lenet5', (m) => (m.opsetImport[0].version = 19)),
   ],
   [
     'no trainable initializer',
     (f) => `error: ${f}: it has no trainable initializer (weights, biases or norm scales)`,
     () =>
       edited('nothing', 'lenet5', (m) => {
-        const g = m.graph!;
+        const g = graphOf(m);
         g.node = [
           { name: 'gap', opType: 'GlobalAveragePool', input: ['input'], output: ['p'] },
           { name: 'flat', opType: 'Flatten', input: ['p'], output: ['output'] },
@@ -89,7 +96,7 @@ const cases: [string, (file: string) => string, () => string][] = [
     () =>
       edited('rgb', 'lenet5', (m) => {
         dims(m, 'input')[1] = { dimValue: 3 };
-        const w = m.graph!.initializer!.find((t) => t.name === '0.weight')!;
+        const w = initializerOf(m, '0.weight');
         w.dims = [6, 3, 5, 5];
         w.rawData = new Uint8Array(6 * 3 * 25 * 4);
       }),
@@ -104,11 +111,11 @@ const cases: [string, (file: string) => string, () => string][] = [
     (f) => `error: ${f}: Reshape node '/6/Flatten': Reshape: cannot reshape to [-1,123] ('AveragePool_3:0' float32[N,16,5,5])`,
     () =>
       edited('reshape', 'lenet5', (m) => {
-        const flatten = node(m, 'Flatten');
+        const flatten = nodeOf(m, 'Flatten');
         flatten.opType = 'Reshape';
         flatten.attribute = [];
-        flatten.input = [flatten.input![0], 'bad_shape'];
-        m.graph!.initializer!.push({ name: 'bad_shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1, 123] });
+        flatten.input = [must(flatten.input, 'the Flatten input')[0], 'bad_shape'];
+        graphOf(m).initializer.push({ name: 'bad_shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1, 123] });
       }),
   ],
   [
@@ -117,10 +124,12 @@ const cases: [string, (file: string) => string, () => string][] = [
       `error: ${f}: the model's output is [N,16,5,5]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
     () =>
       edited('features', 'lenet5', (m) => {
-        const g = m.graph!;
-        const flatten = g.node!.findIndex((n) => n.opType === 'Flatten');
-        g.node = g.node!.slice(0, flatten);
-        g.node.at(-1)!.output = ['output'];
+        const g = graphOf(m);
+        g.node = g.node.slice(
+          0,
+          g.node.findIndex((n) => n.opType === 'Flatten'),
+        );
+        last(g.node).output = ['output'];
       }),
   ],
   [
@@ -128,7 +137,7 @@ const cases: [string, (file: string) => string, () => string][] = [
     (f) => `error: ${f}: the model gives 5 outputs per image; the data has 10 classes`,
     () =>
       edited('five', 'lenet5', (m) => {
-        for (const t of m.graph!.initializer!) {
+        for (const t of graphOf(m).initializer) {
           if (t.name === '11.weight') {
             t.dims = [5, 84];
             t.rawData = new Uint8Array(5 * 84 * 4);
@@ -145,7 +154,7 @@ const cases: [string, (file: string) => string, () => string][] = [
     (f) => `error: ${f}: refused external data location '../weights.bin': only a plain file name beside the model is accepted`,
     () =>
       edited('outside', 'lenet5', (m) => {
-        const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
+        const t = initializerOf(m, '7.weight');
         t.rawData = new Uint8Array(0);
         t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
         t.externalData = [{ key: 'location', value: '../weights.bin' }];
@@ -178,19 +187,19 @@ describe('.onnx models that cannot be trained are refused in one line, with no r
 test('external data in a plain file beside the model is read, at its offset', () => {
   const folder = join(dir, 'external');
   mkdirSync(folder);
-  const weight = fixture('lenet5').graph!.initializer!.find((i) => i.name === '7.weight')!;
-  writeFileSync(join(folder, 'weights.bin'), Buffer.concat([Buffer.alloc(16), Buffer.from(weight.rawData!)]));
+  const weights = must(initializerOf(fixture('lenet5'), '7.weight').rawData, '7.weight data');
+  writeFileSync(join(folder, 'weights.bin'), Buffer.concat([Buffer.alloc(16), Buffer.from(weights)]));
   const file = edited(
     'lenet5-external',
     'lenet5',
     (m) => {
-      const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
+      const t = initializerOf(m, '7.weight');
       t.rawData = new Uint8Array(0);
       t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       t.externalData = [
         { key: 'location', value: 'weights.bin' },
         { key: 'offset', value: '16' },
-        { key: 'length', value: String(weight.rawData!.length) },
+        { key: 'length', value: String(weights.length) },
       ];
     },
     folder,
@@ -207,7 +216,7 @@ test('external data in a plain file beside the model is read, at its offset', ()
     'lenet5-link',
     'lenet5',
     (m) => {
-      const t = m.graph!.initializer!.find((i) => i.name === '7.weight')!;
+      const t = initializerOf(m, '7.weight');
       t.rawData = new Uint8Array(0);
       t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       t.externalData = [{ key: 'location', value: 'weights.bin' }];

@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { lines, runCli } from '../helpers/cli.js';
 import { digitLabel, digitPixels, firstOf } from '../helpers/digits.js';
 import { jpegWith, paperDigit, storedFor, TAGS } from '../helpers/orientation.js';
+import { entry } from '../helpers/must.js';
 
 interface Outcome {
   file: string;
@@ -67,14 +68,14 @@ describe('EXIF orientation', () => {
     expect(r.status).toBe(0);
     const byFile = new Map((JSON.parse(r.stdout) as Outcome[]).map((o) => [o.file, o.prediction]));
     for (const index of DIGITS) {
-      const upright = byFile.get(path(index, 'upright'))!;
+      const upright = entry(byFile, path(index, 'upright'));
       expect(upright.label).toBe(digitLabel(index));
       for (const tag of TAGS) {
-        const oriented = byFile.get(path(index, `tag${tag}`))!;
+        const oriented = entry(byFile, path(index, `tag${tag}`));
         expect(oriented.label, `#${index} tag ${tag}`).toBe(digitLabel(index));
         expect(maxDiff(oriented.probabilities, upright.probabilities), `#${index} tag ${tag}`).toBeLessThan(1e-3);
         // The transform matters: the stored pixels alone read differently (except tag 1).
-        const ignored = byFile.get(path(index, `stored${tag}`))!;
+        const ignored = entry(byFile, path(index, `stored${tag}`));
         if (tag !== 1) expect(maxDiff(ignored.probabilities, upright.probabilities), `#${index} stored for tag ${tag}`).toBeGreaterThan(0.1);
       }
     }

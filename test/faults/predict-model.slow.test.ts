@@ -15,6 +15,7 @@ import { mnistInput } from '../../src/preprocess/mnist-style.js';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
 import { digitLabel, digitPng } from '../helpers/digits.js';
 import { encodeModel, fixBatch, graphOf, SHIPPED_MODEL, shippedModel } from '../helpers/models.js';
+import { must } from '../helpers/must.js';
 
 const { onnx } = onnxProto;
 
@@ -23,6 +24,7 @@ interface Outcome {
   prediction?: { label: number; probability: number; probabilities: number[] };
   error?: string;
 }
+const predictionOf = (o: Outcome) => must(o.prediction, `the prediction for ${o.file}`);
 
 let dir: string;
 let images: string[];
@@ -76,7 +78,7 @@ describe('a model whose output is not finite', () => {
     expect(lines(json.stderr)).toEqual([`error: ${light}: the model's output is not finite (NaN); ${model} is broken`]);
     const outcomes: Outcome[] = JSON.parse(json.stdout);
     expect(outcomes[0]).toEqual({ file: light, error: `the model's output is not finite (NaN); ${model} is broken` });
-    expect(outcomes[1].prediction!.probabilities.every(Number.isFinite)).toBe(true);
+    expect(predictionOf(outcomes[1]).probabilities.every(Number.isFinite)).toBe(true);
   });
 });
 
@@ -87,11 +89,11 @@ describe('a model with a fixed batch size', () => {
       writeFileSync(model, encodeModel(fixBatch(shippedModel(), size)));
       const fixed = predictJson(model, images);
       const free = predictJson(SHIPPED_MODEL, images);
-      expect(fixed.map((o) => o.prediction!.label)).toEqual(INDICES.map(digitLabel));
+      expect(fixed.map((o) => predictionOf(o).label)).toEqual(INDICES.map(digitLabel));
       fixed.forEach((o, i) => {
         expect(o.file).toBe(images[i]);
-        o.prediction!.probabilities.forEach((p, d) => {
-          expect(p).toBeCloseTo(free[i].prediction!.probabilities[d], 6);
+        predictionOf(o).probabilities.forEach((p, d) => {
+          expect(p).toBeCloseTo(predictionOf(free[i]).probabilities[d], 6);
         });
       });
     });
@@ -101,7 +103,7 @@ describe('a model with a fixed batch size', () => {
 describe('a model whose input is not float32', () => {
   test('the shipped model with its input retyped uint8: one line naming the model and both types', () => {
     const m = shippedModel();
-    graphOf(m).input[0].type!.tensorType!.elemType = onnx.TensorProto.DataType.UINT8;
+    must(graphOf(m).input[0].type?.tensorType, 'the input type').elemType = onnx.TensorProto.DataType.UINT8;
     const model = join(dir, 'uint8-retyped.onnx');
     writeFileSync(model, encodeModel(m));
     const r = runCli('predict', [images[0], '--model', model]);
@@ -149,7 +151,7 @@ describe('external data (an untrusted model must not read files of its choosing)
     writeFileSync(join(folder, 'weights.bin'), data);
     const outcomes = predictJson(model, images);
     expect(outcomes).toEqual(predictJson(SHIPPED_MODEL, images));
-    expect(outcomes.map((o) => o.prediction!.label)).toEqual(INDICES.map(digitLabel));
+    expect(outcomes.map((o) => predictionOf(o).label)).toEqual(INDICES.map(digitLabel));
   });
 
   test('a location that is not a plain file name beside the model is refused, naming it', () => {
@@ -274,7 +276,7 @@ describe('control flow, whose run time nothing bounds', () => {
   });
 
   test('If nested 2,000 deep: one line, no stack overflow', () => {
-    let inner: onnxProto.onnx.IGraphProto = { name: 'leaf', node: [] };
+    let inner: { name: string; node: onnxProto.onnx.INodeProto[] } = { name: 'leaf', node: [] };
     for (let i = 0; i < 2000; i++) {
       inner = {
         name: `g${i}`,
@@ -289,7 +291,7 @@ describe('control flow, whose run time nothing bounds', () => {
         ],
       };
     }
-    const nested = withNode('nested', inner.node![0]);
+    const nested = withNode('nested', inner.node[0]);
     const r = runCli('predict', [images[0], '--model', nested]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([

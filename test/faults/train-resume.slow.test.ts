@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import type { EpochMetrics, TrainerState } from '../../src/train/core/config.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, runCli } from '../helpers/cli.js';
+import { entry, last } from '../helpers/must.js';
 
 const quick = ['--train-limit', '128', '--test-limit', '100', '--threads', '1', '--batch-size', '64'];
 const tmp = () => mkdtempSync(join(tmpdir(), 'resume-'));
@@ -52,7 +53,7 @@ function flipBits(file: string, fromEnd: number, mask: number): void {
 function rewriteTensor(dir: string, file: string, name: string, edit: (data: Float32Array) => void): void {
   const path = join(dir, file);
   const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
-  const t = tensors.get(name)!;
+  const t = entry(tensors, name);
   if (t.dtype !== 'F32') throw new Error('expected F32');
   edit(t.data);
   const bytes = encodeSafetensors(tensors, metadata);
@@ -122,7 +123,7 @@ describe('flags on --resume', () => {
       const b = readFileSync(join(checkpoint(join(dir, 'stopped'), 'epoch-003'), file));
       expect(sha256(b), file).toBe(sha256(a));
     }
-    const lrs = (run: string) => metrics(run).at(-1)!.lr;
+    const lrs = (run: string) => last(metrics(run)).lr;
     expect(lrs(join(dir, 'stopped'))).toBe(lrs(join(dir, 'straight')));
     const longer = runCli('train', ['--out', join(dir, 'stopped'), '--resume', '--epochs', '5']);
     expect(lines(longer.stderr)).toEqual(["error: --epochs 5: a onecycle schedule spans the run's 3 epochs and cannot change on resume"]);

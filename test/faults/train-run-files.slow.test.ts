@@ -12,6 +12,7 @@ import { describe, expect, test } from 'vitest';
 import { decodeSafetensors, encodeSafetensors } from '../../src/util/safetensors.node.js';
 import { lines, runCli } from '../helpers/cli.js';
 import { QUICK_TRAIN, trainedRunCopies } from '../helpers/runs.js';
+import { entry, must } from '../helpers/must.js';
 
 const checkpoint = (run: string, name: string) => join(run, 'checkpoints', name);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -113,7 +114,7 @@ describe('edits that change the recipe, and optimizer files that do not match it
       'an optimizer tensor of the wrong shape (its hash re-recorded)',
       (run) =>
         rewriteOptimizer(run, (tensors) => {
-          const t = tensors.get('conv1.weight.momentum_buffer')!;
+          const t = entry(tensors, 'conv1.weight.momentum_buffer');
           tensors.set('conv1.weight.momentum_buffer', { ...t, shape: [t.data.length] });
         }),
       (run) => `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: 'conv1.weight.momentum_buffer' has shape [108], its parameter has [12,1,3,3]`,
@@ -139,5 +140,5 @@ function rewriteOptimizer(run: string, edit: (tensors: ReturnType<typeof decodeS
   edit(tensors);
   const bytes = encodeSafetensors(tensors, metadata);
   writeFileSync(path, bytes);
-  editJson(join(dir, 'trainer.json'), (j) => (j.files!['optimizer.safetensors'] = sha256(bytes)));
+  editJson(join(dir, 'trainer.json'), (j) => (must(j.files, 'trainer.json files')['optimizer.safetensors'] = sha256(bytes)));
 }

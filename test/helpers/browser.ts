@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import { CHROMIUM, type DemoSite } from './demo-site.js';
+import { must } from './must.js';
 
 export { type DemoSite, devServer, serveDemo } from './demo-site.js';
 
@@ -59,4 +60,9 @@ export async function saveDownload(page: Page, button: string, dir: string): Pro
   const path = join(dir, d.suggestedFilename());
   await d.saveAs(path);
   return { path, name: d.suggestedFilename() };
+}
+
+/** The text of the element `selector` picks, or a failure naming it. */
+export async function textOf(page: Page, selector: string): Promise<string> {
+  return must(await page.textContent(selector), `the text of ${selector}`);
 }

@@ -1,6 +1,7 @@
 /** Runs a CLI entry point the way `npm run <script>` does (node + tsx), capturing its output. */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,12 +41,12 @@ export function startCli(
   script: string,
   args: readonly string[],
   { cwd = ROOT, env: extra }: CliOptions = {},
-): { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+): { child: ChildProcessByStdio<null, Readable, Readable>; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
   const child = spawn(process.execPath, command(script, args), { cwd, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const result = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
   );

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { ROOT } from './cli.js';
+import { must } from './must.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const CONFIG = join(ROOT, 'web-demo/vite.config.ts');
@@ -44,7 +45,7 @@ export async function serveDemo(chromiumArgs: readonly string[] = []): Promise<D
   });
   const browser = await launchChromium(chromiumArgs);
   return {
-    url: server.resolvedUrls!.local[0],
+    url: must(server.resolvedUrls, 'the preview server URLs').local[0],
     browser,
     async close() {
       await browser.close();
@@ -58,5 +59,5 @@ export async function serveDemo(chromiumArgs: readonly string[] = []): Promise<D
 export async function devServer(): Promise<{ url: string; server: ViteDevServer }> {
   const server = await createServer({ configFile: CONFIG, mode: MODE, logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false } });
   await server.listen();
-  return { url: server.resolvedUrls!.local[0], server };
+  return { url: must(server.resolvedUrls, 'the dev server URLs').local[0], server };
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
-import { loadModelFile } from '../../src/cli/model-file.js';
+import { loadModelFile } from '../../src/cli/training-model.js';
 import { serializeModel } from '../../src/graph/serialize.js';
 import { numel } from '../../src/graph/shape.js';
 import { dropoutMasks, evalGraph, IMAGE, LOSS, LR, next, TARGET, trainStepGraph } from '../../src/model/graphs.js';

@@ -5,6 +5,7 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import { Evaluator } from '../../src/train/core/evaluator.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { MNIST_NORMALIZATION, Normalizer } from '../../src/data/normalize.js';
+import { must } from '../helpers/must.js';
 
 describe('evaluation graph on real MNIST test images', () => {
   const net = seedCnn();
@@ -43,7 +44,7 @@ describe('evaluation graph on real MNIST test images', () => {
   test('untrained, the network is near chance on the test set', async () => {
     const r = await evaluator.evaluate(state, test10k, { limit: 2000 });
     expect(r.count).toBe(2000);
-    expect(r.correct! / r.count).toBeLessThan(0.35);
+    expect(must(r.correct, 'the correct count') / r.count).toBeLessThan(0.35);
     expect(r.loss).toBeGreaterThan(1.5);
   });
 });

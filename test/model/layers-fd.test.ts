@@ -25,6 +25,7 @@ import {
 } from '../../src/index.js';
 import { Network } from '../../src/model/network.js';
 import { gradCheck, type InputSpec } from '../helpers/gradcheck.js';
+import { entry } from '../helpers/must.js';
 
 /** Values away from 0, so that a kink (LeakyReLU) is never crossed by the difference. */
 const awayFromZero = (n: number) => Array.from({ length: n }, (_, i) => Math.sign(Math.sin(i * 7.1 + 1)) * (0.2 + Math.abs(Math.sin(i * 3.3))));
@@ -63,7 +64,7 @@ describe.each(CASES)('%s', (_label, make, shape, data) => {
     const results = await gradCheck(usesMask ? [...specs, mask] : specs, (x, ...rest) => {
       const byName = new Map(state.map((s, i) => [s.name, rest[i]]));
       return net.forward(x, 'train', {
-        state: (n) => byName.get(n)!,
+        state: (n) => entry(byName, n),
         updateBuffer: () => {},
         dropoutMask: (): Tensor => rest[state.length],
       });

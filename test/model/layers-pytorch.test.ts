@@ -41,6 +41,7 @@ import {
 import { Network } from '../../src/model/network.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
+import { must } from '../helpers/must.js';
 
 const fx = readFixture('pytorch-layers.safetensors');
 
@@ -122,16 +123,17 @@ describe.each(Object.keys(CASES))('%s: as PyTorch', (name) => {
     const state = new Map(net.stateSpecs.map((s) => [s.name, g.input(s.name, 'float32', s.shape)]));
     const buffers = new Map<string, Tensor>();
     const y = net.forward(x, 'train', {
-      state: (n) => state.get(n)!,
+      state: (n) => must(state.get(n), n),
       updateBuffer: (n, v) => buffers.set(n, v),
       dropoutMask: (_n, shape) => g.input('mask', 'float32', shape),
     });
     const r = g.input('r', 'float32', get(`${name}.r`).shape);
     const loss = op.reduceSum(op.mul(y, r), [...Array(y.rank).keys()]);
     g.output(y, 'y');
-    const params = net.parameterSpecs.map((s) => state.get(s.name)!);
+    const params = net.parameterSpecs.map((s) => must(state.get(s.name), s.name));
     gradients(loss, [x, ...params]).forEach((d, i) => {
-      g.output(d!, `grad.${i === 0 ? 'input' : params[i - 1].name}`);
+      const of = i === 0 ? 'input' : params[i - 1].name;
+      g.output(must(d, `the gradient of ${of}`), `grad.${of}`);
     });
     for (const [n, v] of buffers) g.output(v, `next.${n}`);
 

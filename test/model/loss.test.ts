@@ -11,6 +11,7 @@ import { type LossKind, lossOf, targetShape } from '../../src/model/loss.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import * as ort from '../../src/util/ort.node.js';
 import { readFixture, relativeError } from '../helpers/fixture.js';
+import { must } from '../helpers/must.js';
 
 const fx = readFixture('pytorch-library.safetensors');
 const get = (name: string) => {
@@ -39,7 +40,7 @@ describe.each(CASES)('%s against PyTorch', (name, kind, labelSmoothing) => {
     const t = targetShape(n, spec, () => k);
     const { loss } = lossOf(y, g.input('t', t.dtype, t.shape), spec);
     g.output(loss, 'loss');
-    g.output(gradients(loss, [y])[0]!, 'dy');
+    g.output(must(gradients(loss, [y])[0], 'the gradient of y'), 'dy');
     const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET }));
     const out = await session.run({
       y: new ort.Tensor('float32', Float32Array.from(input.data as Float64Array), [n, k]),

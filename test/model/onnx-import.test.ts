@@ -22,6 +22,8 @@ import { DEFAULT_SGD, recipe } from '../../src/train/core/recipe.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { nodeLosses } from '../helpers/train.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
+import { entry } from '../helpers/must.js';
+import { graphOf } from '../helpers/models.js';
 
 const onnxFile = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
 const fx = readFixture('pytorch-onnx-steps.safetensors');
@@ -66,7 +68,7 @@ describe.each([
       [LR]: new ort.Tensor('float32', Float32Array.of(0.05), []),
     };
     for (const e of step.carried) {
-      feeds[e.name] = new ort.Tensor('float32', e.role === 'optimizer' ? new Float32Array(numel(e.shape)) : initial.get(e.name)!.data, e.shape);
+      feeds[e.name] = new ort.Tensor('float32', e.role === 'optimizer' ? new Float32Array(numel(e.shape)) : entry(initial, e.name).data, e.shape);
     }
     const out = await session.run(feeds);
     const loss = (out[LOSS].data as Float32Array)[0];
@@ -123,11 +125,12 @@ test('a model exported in eval mode (BatchNorm folded into the convs, equal bias
 
 test('a weight the exporter named and several nodes read directly (equal values merged) is refused in one line', () => {
   const model = parseModel(onnxFile('bn-residual-eval'));
-  const nodes = model.graph?.node ?? [];
+  const graph = graphOf(model);
+  const nodes = graph.node;
   const alias = nodes.find((n) => n.opType === 'Identity' && n.input?.[0]?.startsWith('onnx::Conv_'));
   if (!alias?.input || !alias.output) throw new Error('the fixture has no Identity of a conv bias');
   for (const n of nodes) n.input = (n.input ?? []).map((i) => (i === alias.output?.[0] ? (alias.input?.[0] ?? i) : i));
-  model.graph!.node = nodes.filter((n) => n !== alias);
+  graph.node = nodes.filter((n) => n !== alias);
   expect(() => importOnnx(model, 'merged')).toThrow(
     new RegExp(`^initializer '${alias.input[0]}' is read by 2 nodes \\(Conv '.*', Conv '.*'\\): the exporter merged equal values, .* export in training mode`),
   );
@@ -135,7 +138,8 @@ test('a weight the exporter named and several nodes read directly (equal values 
 
 test('every node the importer cannot train is named in the one error, with what it can', () => {
   const model = parseModel(onnxFile('mixed'));
-  const nodes = model.graph?.node ?? [];
+  const graph = graphOf(model);
+  const nodes = graph.node;
   for (const n of nodes.filter((x) => x.opType === 'Tanh' || x.opType === 'Sigmoid')) n.opType = n.opType === 'Tanh' ? 'Selu' : 'Mish';
   expect(() => importOnnx(model, 'mixed')).toThrow(
     /^node '.*': (Selu|Mish) cannot be trained here; nor can (Selu|Mish) \(node '.*'\) \(supported: Add, AveragePool, /,

@@ -21,6 +21,7 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { sha256Hex } from '../../src/util/sha256.node.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
+import { entry } from '../helpers/must.js';
 
 const sgd = DEFAULT_SGD;
 
@@ -79,7 +80,7 @@ describe('the seed CNN emits the graphs it did before the layer API, or a delibe
     expect(sha256Hex(exported)).toBe('a5342d661bed6bf63aed0a3de29e8bb162a2805ef1ceea188e38acbf72d8c463');
   });
   test('initial state (same draws per entry)', () => {
-    expect(sha256Hex(new Uint8Array(net.initialState(5).get('conv3.weight')!.data.buffer))).toBe(
+    expect(sha256Hex(new Uint8Array(entry(net.initialState(5), 'conv3.weight').data.buffer))).toBe(
       '063b22bcd374e20bf54573664f861252b3f3e31ea3c875a044d1993be3402f60',
     );
   });

@@ -3,6 +3,7 @@ import { evalGraph, trainStepGraph } from '../../src/model/graphs.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { formatSummary, summarize } from '../../src/model/summary.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
+import { entry, last } from '../helpers/must.js';
 
 const net = seedCnn();
 const kinds = net.modules.map((m) => m.module.kind);
@@ -44,21 +45,21 @@ describe('structure', () => {
     const text = formatSummary(s);
     expect(text).toContain('Total params: 17,430');
     expect(text).toContain('Block 1: 4,092');
-    expect(s.rows.at(-1)!.outputShape).toEqual(['N', 10]);
+    expect(last(s.rows).outputShape).toEqual(['N', 10]);
     expect(s.macsPerImage).toBe(4_371_456);
   });
   test("initialisation follows PyTorch's defaults, reproducibly from the seed", () => {
     const a = net.initialState(7);
     const b = net.initialState(7);
     const c = net.initialState(8);
-    expect(a.get('conv2.weight')!.data).toEqual(b.get('conv2.weight')!.data);
-    expect(a.get('conv2.weight')!.data).not.toEqual(c.get('conv2.weight')!.data);
+    expect(entry(a, 'conv2.weight').data).toEqual(entry(b, 'conv2.weight').data);
+    expect(entry(a, 'conv2.weight').data).not.toEqual(entry(c, 'conv2.weight').data);
     const bound = 1 / Math.sqrt(12 * 9); // fan_in of conv2
-    const w = a.get('conv2.weight')!.data;
+    const w = entry(a, 'conv2.weight').data;
     expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(bound);
     expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.95 * bound);
-    expect(Array.from(a.get('bn1.weight')!.data)).toEqual(new Array(12).fill(1));
-    expect(Array.from(a.get('bn1.running_var')!.data)).toEqual(new Array(12).fill(1));
-    expect(Array.from(a.get('bn1.running_mean')!.data)).toEqual(new Array(12).fill(0));
+    expect(Array.from(entry(a, 'bn1.weight').data)).toEqual(new Array(12).fill(1));
+    expect(Array.from(entry(a, 'bn1.running_var').data)).toEqual(new Array(12).fill(1));
+    expect(Array.from(entry(a, 'bn1.running_mean').data)).toEqual(new Array(12).fill(0));
   });
 });

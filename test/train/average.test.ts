@@ -19,6 +19,7 @@ import { Rng } from '../../src/util/rng.js';
 import { run, session } from '../helpers/ort.js';
 import { quickConfig } from '../helpers/train.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
+import { entry, must } from '../helpers/must.js';
 
 describe('the moving average in the training-step graph', () => {
   test('avg.next = avg + (1 - d) (value.next - avg) for every parameter and BatchNorm statistic', async () => {
@@ -39,7 +40,7 @@ describe('the moving average in the training-step graph', () => {
       if (e.role === 'average')
         feeds[e.name] = random(numel(e.shape)); // an average away from the weights
       else if (e.role === 'optimizer') feeds[e.name] = random(numel(e.shape), 0.01);
-      else feeds[e.name] = initial.get(e.name)!.data;
+      else feeds[e.name] = entry(initial, e.name).data;
     }
     const out = await run(await session(step.graph), step.graph, feeds);
 
@@ -93,15 +94,15 @@ describe('a run with a moving average', () => {
   test('evaluates and checkpoints the average, and resumes it exactly', async () => {
     const straightDir = mkdtempSync(join(tmpdir(), 'average-'));
     const straight = await train(config, straightDir);
-    const saved = loadCheckpoint(latestCheckpointDir(straightDir)!, seedCnn());
-    expect(saved.average).toBeDefined();
+    const saved = loadCheckpoint(must(latestCheckpointDir(straightDir), 'a checkpoint'), seedCnn());
+    const average = must(saved.average, "the checkpoint's average");
     // what the run evaluates is the average, which is not the live weights
-    for (const [name, values] of straight.state) expect(saved.average!.get(name)!.data, name).toEqual(values);
-    expect(saved.model.get('conv1.weight')!.data).not.toEqual(saved.average!.get('conv1.weight')!.data);
+    for (const [name, values] of straight.state) expect(entry(average, name).data, name).toEqual(values);
+    expect(entry(saved.model, 'conv1.weight').data).not.toEqual(entry(average, 'conv1.weight').data);
 
     const dir = mkdtempSync(join(tmpdir(), 'average-'));
     await train({ ...config, maxSteps: 5 }, dir); // stops after epoch 1 (320 / 64 steps)
-    const resumed = await train(config, dir, loadCheckpoint(latestCheckpointDir(dir)!, seedCnn()));
+    const resumed = await train(config, dir, loadCheckpoint(must(latestCheckpointDir(dir), 'a checkpoint'), seedCnn()));
     expect(resumed.losses).toEqual(straight.losses.slice(5));
     for (const [name, values] of straight.state) expect(resumed.state.get(name), name).toEqual(values);
     expect(resumed.metrics[1].test_acc).toBe(straight.metrics[1].test_acc);

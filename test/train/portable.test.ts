@@ -18,6 +18,7 @@ import { Stepper } from '../../src/train/core/stepper.js';
 import { nodeRuntime } from '../../src/train/node-runtime.js';
 import { quickConfig } from '../helpers/train.js';
 import { MNIST_NORMALIZATION, Normalizer } from '../../src/data/normalize.js';
+import { entry } from '../helpers/must.js';
 
 const net = seedCnn().withDropout(0.1);
 const config = { ...quickConfig(), trainLimit: 192 }; // three batches of 64
@@ -48,7 +49,7 @@ test('from the same state and batches, a portable step gives the standard step l
       worst.loss = Math.max(worst.loss, Math.abs(la.loss - lb.loss) / la.loss);
       expect(Math.abs(la.loss - lb.loss) / la.loss, `loss, step ${++step}`).toBeLessThan(1e-5);
       for (const [name, t] of a.modelState()) {
-        const u = b.modelState().get(name)!.data;
+        const u = entry(b.modelState(), name).data;
         const scale = Math.max(1e-3, ...t.data.map(Math.abs));
         const diff = Math.max(...t.data.map((v, i) => Math.abs(v - u[i]))) / scale;
         worst.state = Math.max(worst.state, diff);

@@ -19,6 +19,7 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import { OPSET } from '../../src/train/core/opset.js';
 import { nchwcBlockSize } from '../../src/train/node-runtime.js';
 import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixture.js';
+import { must } from '../helpers/must.js';
 
 const net = seedCnn({ dropout: 0 });
 const nchwc = nchwcLowering(await nchwcBlockSize());
@@ -47,13 +48,13 @@ describe.each(forms)('whole network vs PyTorch (float64 reference), graph %s', (
     const x = g.input(IMAGE, 'float32', [BATCH, 1, 28, 28]);
     const target = g.input(TARGET, 'int64', [BATCH]);
     const tensors = new Map(net.stateSpecs.map((s) => [s.name, g.input(s.name, 'float32', s.shape)]));
-    const logp = net.forward(x, 'train', { state: (n) => tensors.get(n)!, updateBuffer: () => {} });
+    const logp = net.forward(x, 'train', { state: (n) => must(tensors.get(n), n), updateBuffer: () => {} });
     const loss = op.nllLoss(logp, target);
     g.output(logp, 'log_probs');
     g.output(loss, LOSS);
-    const params = net.parameterSpecs.map((s) => tensors.get(s.name)!);
+    const params = net.parameterSpecs.map((s) => must(tensors.get(s.name), s.name));
     gradients(loss, params).forEach((d, i) => {
-      g.output(d!, `grad.${params[i].name}`);
+      g.output(must(d, `the gradient of ${params[i].name}`), `grad.${params[i].name}`);
     });
     const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET, lowering }), { intraOpNumThreads: 1 });
     const out = await session.run({

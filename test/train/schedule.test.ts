@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest';
+import { DEFAULT_RECIPE, ONECYCLE, recipeFor } from '../../src/train/core/recipe.js';
 import { learningRate } from '../../src/train/core/schedule.js';
 
 const clock = (step: number) => ({ step, stepsPerEpoch: 10, totalSteps: 100 });
@@ -21,4 +22,11 @@ test("OneCycleLR matches PyTorch's anchors (pct_start 0.3, div 25, final div 1e4
   const mid2 = 2e-7 + ((0.05 - 2e-7) / 2) * (Math.cos((Math.PI * (64 - 29)) / 70) + 1);
   expect(learningRate(s, 0.05, clock(14))).toBeCloseTo(mid1, 12);
   expect(learningRate(s, 0.05, clock(64))).toBeCloseTo(mid2, 12);
+});
+
+test('a step-limited run plans the whole epochs it touches and stops at maxSteps (recipeFor, the page runs)', () => {
+  const steps = recipeFor({ kind: 'steps', steps: 300 }, 1000, { batchSize: 64, schedule: ONECYCLE });
+  expect([steps.epochs, steps.maxSteps, steps.batchSize, steps.schedule]).toEqual([19, 300, 64, ONECYCLE]); // 16 steps an epoch
+  const epochs = recipeFor({ kind: 'epochs', epochs: 3 }, 1000);
+  expect([epochs.epochs, epochs.maxSteps, epochs.batchSize]).toEqual([3, undefined, DEFAULT_RECIPE.batchSize]);
 });

@@ -14,6 +14,7 @@ import type { EpochMetrics, TrainConfig } from '../../src/train/core/config.js';
 import { DivergedError, type TrainCheckpoint, TrainingRun } from '../../src/train/training-run.js';
 import { readSafetensors } from '../../src/util/safetensors.node.js';
 import { quickConfig } from '../helpers/train.js';
+import { must } from '../helpers/must.js';
 
 let data: Dataset;
 beforeAll(() => {
@@ -71,7 +72,7 @@ describe('training on real MNIST', () => {
 
     const dir = runDir();
     await train({ ...config, maxSteps: 11 }, dir); // stops after epoch 1
-    const checkpoint = latestCheckpointDir(dir)!;
+    const checkpoint = must(latestCheckpointDir(dir), 'a checkpoint');
     expect(checkpoint).toMatch(/epoch-001$/);
     const net = seedCnn({ dropout: config.dropout });
     const resumed = await train(config, dir, loadCheckpoint(checkpoint, net));
@@ -88,14 +89,14 @@ describe('training on real MNIST', () => {
     const dir = runDir();
     await train({ ...config, maxSteps: 4 }, dir);
     const net = seedCnn({ dropout: config.dropout });
-    const resumed = await train(config, dir, loadCheckpoint(latestCheckpointDir(dir)!, net));
+    const resumed = await train(config, dir, loadCheckpoint(must(latestCheckpointDir(dir), 'a checkpoint'), net));
     expect(resumed.losses).toEqual(straight.losses.slice(4));
     for (const [name, values] of straight.state) expect(resumed.state.get(name), name).toEqual(values);
   });
 
   test('checkpoints are PyTorch state_dicts (names, shapes, num_batches_tracked)', async () => {
     const r = await train({ ...base, trainLimit: 256, testLimit: 100 });
-    const dir = latestCheckpointDir(r.dir)!;
+    const dir = must(latestCheckpointDir(r.dir), 'a checkpoint');
     const { tensors } = readSafetensors(join(dir, 'model.safetensors'));
     const net = seedCnn();
     for (const spec of net.stateSpecs) expect(tensors.get(spec.name)?.shape, spec.name).toEqual(spec.shape);
@@ -112,7 +113,7 @@ describe('training on real MNIST', () => {
     const dir = runDir();
     const config = { ...base, trainLimit: 256, testLimit: 100, epochs: 2 };
     await train({ ...config, epochs: 1 }, dir);
-    const good = latestCheckpointDir(dir)!;
+    const good = must(latestCheckpointDir(dir), 'a checkpoint');
     const net = seedCnn();
     const checkpoint = loadCheckpoint(good, net);
     const error = await train({ ...config, lr: 1e12 }, dir, checkpoint).catch((e: unknown) => e);

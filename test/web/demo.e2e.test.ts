@@ -16,7 +16,8 @@ import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.nod
 import { foldedStateFromModel } from '../../src/export/model-weights.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, openGuarded, serveDemo, textOf } from '../helpers/browser.js';
+import { must } from '../helpers/must.js';
 import onnxProto from 'onnx-proto';
 import { Graph } from '../../src/graph/builder.js';
 import * as op from '../../src/graph/ops/index.js';
@@ -57,7 +58,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
 
   /** Draws digit `index` of the test set with the mouse, stroke by stroke; returns the prediction. */
   async function draw(page: Page, index: number): Promise<string> {
-    const canvas = (await page.locator('[data-testid=canvas]').boundingBox())!;
+    const canvas = must(await page.locator('[data-testid=canvas]').boundingBox(), 'the canvas box');
     const strokes = digitStrokes(split.images.subarray(index * 784, (index + 1) * 784));
     const scale = canvas.width / 28;
     const at = ([x, y]: [number, number]) => [canvas.x + (x + 0.5) * scale, canvas.y + (y + 0.5) * scale] as const;
@@ -69,7 +70,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       await page.mouse.up();
       await page.waitForFunction((n) => window.mnistDemo.shown > n, before);
     }
-    return (await page.textContent('[data-testid=prediction]'))!;
+    return await textOf(page, '[data-testid=prediction]');
   }
 
   test('loads the model, then draws 40 real test digits (4 of each class) and reads >= 90% of them right', async () => {
@@ -174,7 +175,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       await page.dispatchEvent('[data-testid=canvas]', 'drop', { dataTransfer: transfer });
     }
     await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, before);
-    return (await page.textContent('[data-testid=prediction]'))!;
+    return await textOf(page, '[data-testid=prediction]');
   }
 
   test('a phone photo with EXIF orientation 3 or 6, dropped or opened, is read upright', async () => {
@@ -235,9 +236,9 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       true,
       true,
     ]);
-    await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')!.textContent!.includes('done'), null, { timeout: 240_000 });
-    const status = (await page.textContent('[data-testid=teach-status]'))!;
-    const accuracy = (await page.evaluate(() => window.mnistDemo.teach.tunedAccuracy))!;
+    await page.waitForFunction(() => (document.querySelector('[data-testid=teach-status]')?.textContent ?? '').includes('done'), null, { timeout: 240_000 });
+    const status = await textOf(page, '[data-testid=teach-status]');
+    const accuracy = must(await page.evaluate(() => window.mnistDemo.teach.tunedAccuracy), 'the tuned accuracy');
     const forgetting = page.locator('[data-testid=teach-forgetting]');
     console.log(`teach: ${status} (${((performance.now() - started) / 1000).toFixed(1)} s in the test); ${await forgetting.textContent()}`);
     expect(status).toContain('all 4 of your digits read as you taught them');
@@ -278,7 +279,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     for (const [name, t] of inOnnx) expect(inSafetensors.get(name)?.data).toEqual(t.data);
 
     await page.click('[data-testid=teach-reset]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')!.textContent === 'back to the shipped model');
+    await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')?.textContent === 'back to the shipped model');
     expect(await forgetting.isVisible()).toBe(false);
     await page.click('[data-testid=clear]');
     expect(await draw(page, ones[0])).toBe('1');
@@ -338,7 +339,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       await page.route(`**/${name}.onnx`, (r) => r.fulfill({ body: Buffer.from(bytes), contentType: 'application/octet-stream' }));
       await page.goto(`${site.url}index.html?model=${name}.onnx`);
       await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…', null, { timeout: 30_000 });
-      return { page, errors, status: (await page.textContent('[data-testid=status]'))! };
+      return { page, errors, status: await textOf(page, '[data-testid=status]') };
     }
 
     test.each([

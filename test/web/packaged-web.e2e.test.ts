@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { browserAvailable, guardPage, noBrowser } from '../helpers/browser.js';
+import { must } from '../helpers/must.js';
 import { launchChromium } from '../helpers/demo-site.js';
 import { installExample, pack } from '../helpers/packaged.js';
 
@@ -29,7 +30,7 @@ describe.skipIf(noBrowser)('examples/web-worker, installed from the tarball and 
       const errors: string[] = [];
       const outside: string[] = [];
       await guardPage(page, errors, outside);
-      await page.goto(server.resolvedUrls!.local[0]);
+      await page.goto(must(server.resolvedUrls, 'the dev server URLs').local[0]);
       await page.waitForFunction(() => window.training.done !== null || window.training.error !== null, null, { timeout: 180_000 });
       const training = await page.evaluate(() => window.training);
       expect(training.error).toBeNull();

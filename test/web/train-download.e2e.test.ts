@@ -18,7 +18,8 @@ import type { StateDict } from '../../src/model/state-dict.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { mnistInput } from '../../src/preprocess/mnist-style.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo, textOf } from '../helpers/browser.js';
+import { entry, must } from '../helpers/must.js';
 import { runCli } from '../helpers/cli.js';
 import { digitLabel, digitPng, firstOf, testSplit } from '../helpers/digits.js';
 import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
@@ -63,7 +64,7 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     await page.fill('[data-testid=train-steps]', String(STEPS));
     await page.selectOption('[data-testid=train-batch]', '64');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)!.textContent!), STATUS, { timeout: 300_000, polling: 500 });
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 300_000, polling: 500 });
     expect(await page.textContent(STATUS)).toMatch(new RegExp(`^done: ${STEPS} steps`));
     await page.waitForFunction((s) => !(document.querySelector(s) as HTMLButtonElement).disabled, ONNX);
     onnxFile = await download(ONNX, 'mnist-trained.onnx');
@@ -75,14 +76,13 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
   });
 
   test('the .onnx was offered only after the page checked it against the evaluation graph on the 10,000 test images', async () => {
-    const check = await page.evaluate(() => window.mnistTrain.downloadCheck);
-    const status = (await page.textContent(STATUS))!;
+    const check = must(await page.evaluate(() => window.mnistTrain.downloadCheck), 'the download check');
+    const status = await textOf(page, STATUS);
     console.log(`train page download check after ${STEPS} steps of batch 64: ${status}`);
-    expect(check).not.toBeNull();
-    expect(check!.count).toBe(10_000);
-    expect(check!.disagreements).toBe(0);
-    expect(check!.maxProbabilityDifference).toBeLessThanOrEqual(PROBABILITY_TOLERANCE);
-    expect(check!.correct / check!.count).toBeGreaterThan(0.5);
+    expect(check.count).toBe(10_000);
+    expect(check.disagreements).toBe(0);
+    expect(check.maxProbabilityDifference).toBeLessThanOrEqual(PROBABILITY_TOLERANCE);
+    expect(check.correct / check.count).toBeGreaterThan(0.5);
     expect(status).toMatch(/^model checked against the evaluation graph on 10,000 test images/);
   });
 
@@ -101,11 +101,11 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     let worst = 0;
     outcomes.forEach((o, i) => {
       expect(o.error, o.file).toBeUndefined();
-      const cli = o.prediction!.probabilities;
+      const cli = must(o.prediction, o.file).probabilities;
       expect(cli).toHaveLength(10);
       for (let c = 0; c < 10; c++) worst = Math.max(worst, Math.abs(cli[c] - inPage[i * 10 + c]));
     });
-    const right = outcomes.filter((o, i) => o.prediction!.label === digitLabel(indices[i])).length;
+    const right = outcomes.filter((o, i) => o.prediction?.label === digitLabel(indices[i])).length;
     console.log(
       `downloaded model: predict (onnxruntime-node) vs the page (onnxruntime-web): largest probability difference ${worst.toExponential(2)}; ${right}/${images.length} digits right`,
     );
@@ -118,7 +118,7 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     const expected = new Map<string, readonly number[]>([...net.initialState(0)].map(([name, t]) => [name, t.shape]));
     for (const bn of net.batchNormPaths) expected.set(`${bn}.num_batches_tracked`, []);
     expect([...tensors.keys()].sort()).toEqual([...expected.keys()].sort());
-    for (const [name, shape] of expected) expect(tensors.get(name)!.shape, name).toEqual(shape);
+    for (const [name, shape] of expected) expect(entry(tensors, name).shape, name).toEqual(shape);
     for (const [name, t] of tensors) {
       if (t.dtype === 'I64') expect(t.data[0], name).toBe(BigInt(STEPS));
       else expect(t.data.every(Number.isFinite), name).toBe(true);
@@ -143,7 +143,7 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     expect(await second.isDisabled(ONNX)).toBe(true);
     expect(await second.isDisabled(CHECKPOINT)).toBe(true);
     await second.click('[data-testid=train-stop]');
-    await second.waitForFunction((s) => document.querySelector(s)!.textContent!.includes('done'), STATUS, { timeout: 120_000 });
+    await second.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').includes('done'), STATUS, { timeout: 120_000 });
     const stoppedAt = await second.evaluate(() => window.mnistTrain.losses.length);
     expect(await second.evaluate(() => window.mnistTrain.snapshotStep)).toBe(stoppedAt);
     await second.waitForFunction((s) => !(document.querySelector(s) as HTMLButtonElement).disabled, CHECKPOINT);
@@ -155,7 +155,7 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     const counters = [...tensors].filter(([name]) => name.endsWith('.num_batches_tracked'));
     expect(counters.length).toBeGreaterThan(0);
     for (const [name, t] of counters) expect(t.data[0], name).toBe(BigInt(stoppedAt));
-    expect((await second.evaluate(() => window.mnistTrain.downloadCheck))!.disagreements).toBe(0);
+    expect((await second.evaluate(() => window.mnistTrain.downloadCheck))?.disagreements).toBe(0);
     await second.close();
   }, 300_000);
 

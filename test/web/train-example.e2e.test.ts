@@ -13,18 +13,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadModelFile } from '../../src/cli/model-file.js';
+import { loadModelFile } from '../../src/cli/training-model.js';
 import { loadDataset } from '../../src/data/mnist.node.js';
 import { assertFaithful, verifyExport } from '../../src/export/verify.node.js';
 import { importOnnx } from '../../src/model/onnx-import.js';
 import type { StateDict } from '../../src/model/state-dict.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
 import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
+import { entry, last } from '../helpers/must.js';
 import { ROOT } from '../helpers/cli.js';
 import onnxProto from 'onnx-proto';
 import { parseModel } from '../../src/graph/serialize.js';
 import { testSplit } from '../helpers/digits.js';
-import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/shared/recipe.js';
+import { recipeFor } from '../../src/train/core/recipe.js';
 import { nodeLosses } from '../helpers/train.js';
 import { MNIST_NORMALIZATION } from '../../src/data/normalize.js';
 
@@ -53,7 +54,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     await page.fill('[data-testid=train-steps]', String(STEPS));
     await page.selectOption('[data-testid=train-batch]', '64');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)!.textContent!), STATUS, { timeout: 400_000, polling: 500 });
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 400_000, polling: 500 });
     onnx = await download('[data-testid=train-download-onnx]');
     checkpoint = await download('[data-testid=train-download-checkpoint]');
   }, 600_000);
@@ -70,11 +71,11 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     // Node's side: the same model file, recipe and batches on onnxruntime-node, free-running.
     const { net } = await loadModelFile(join(ROOT, 'examples/resnet-gn.ts'));
     const data = loadDataset();
-    const config = trainConfig({ ...DEFAULT_CHOICE, model: 'resnet-gn', batchSize: 64, length: { kind: 'steps', steps: 5 } }, data.train.count);
+    const config = recipeFor({ kind: 'steps', steps: 5 }, data.train.count, { batchSize: 64 });
     const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
     console.log(
-      `train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} -> ${losses.at(-1)!.toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
+      `train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} -> ${last(losses).toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
     );
     for (const d of diffs) expect(d).toBeLessThan(1e-4);
     expect(errors).toEqual([]);
@@ -87,7 +88,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     expect([...tensors.keys()].sort()).toEqual(net.stateSpecs.map((s) => s.name).sort()); // no BatchNorm: no num_batches_tracked
     const state: StateDict = new Map(
       net.stateSpecs.map((s) => {
-        const t = tensors.get(s.name)!;
+        const t = entry(tensors, s.name);
         if (t.dtype !== 'F32') throw new Error(`${s.name} is ${t.dtype}`);
         expect(t.shape, s.name).toEqual(s.shape);
         return [s.name, { shape: t.shape, data: t.data }];
@@ -97,7 +98,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     expect(check?.disagreements).toBe(0);
     const v = await verifyExport(net, state, onnx, testSplit(), MNIST_NORMALIZATION);
     expect(() => assertFaithful(v)).not.toThrow();
-    expect(v.correct).toBe(check!.correct); // the page's accuracy is the CLI's
+    expect(v.correct).toBe(check?.correct); // the page's accuracy is the CLI's
   });
 
   test("the draw page serves it by the card in its metadata (classes, input shape), and refuses a card whose input is not the graph's", async () => {
@@ -108,7 +109,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     let served: Uint8Array = onnx;
     await draw.route('**/resnet.onnx', (r) => r.fulfill({ body: Buffer.from(served), contentType: 'application/octet-stream' }));
     await draw.goto(`${site.url}index.html?model=resnet.onnx`);
-    await draw.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready');
+    await draw.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'ready');
     expect(await draw.textContent('[data-testid=model-card]')).toContain('resnet-gn, 19,714 parameters');
     expect(await draw.textContent('[data-testid=subtitle]')).toContain('A 19,714-parameter network');
     expect(await draw.$$eval('[data-testid=probabilities] li', (li) => li.length)).toBe(10);
@@ -121,7 +122,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     m.metadataProps = m.metadataProps.map((p) => (p.key === 'input_shape' ? { key: 'input_shape', value: '[3,32,32]' } : p));
     served = onnxProto.onnx.ModelProto.encode(m).finish();
     await draw.reload();
-    await draw.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent!.startsWith('error'));
+    await draw.waitForFunction(() => (document.querySelector('[data-testid=status]')?.textContent ?? '').startsWith('error'));
     expect(await draw.textContent('[data-testid=status]')).toBe('error: resnet.onnx: its image input is [1,28,28] per example; its card says [3,32,32]');
     expect(drawErrors).toEqual([]);
     await draw.close();
@@ -133,12 +134,12 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     await page.waitForFunction(() => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:lenet5.onnx');
     await page.fill('[data-testid=train-steps]', '5');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /^(done|error)/.test(document.querySelector(s)!.textContent!), STATUS, { timeout: 300_000, polling: 500 });
+    await page.waitForFunction((s) => /^(done|error)/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 300_000, polling: 500 });
     expect(await page.textContent(STATUS)).toMatch(/^done: 5 steps/);
     const losses = await page.evaluate(() => window.mnistTrain.losses);
     const { net } = importOnnx(readFileSync(lenet), 'lenet5');
     const data = loadDataset();
-    const config = trainConfig({ ...DEFAULT_CHOICE, model: 'file:lenet5.onnx', batchSize: 64, length: { kind: 'steps', steps: 5 } }, data.train.count);
+    const config = recipeFor({ kind: 'steps', steps: 5 }, data.train.count, { batchSize: 64 });
     const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
     console.log(`train page, lenet5.onnx from PyTorch: first 5 losses vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
@@ -151,7 +152,7 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     await page.setInputFiles('[data-testid=train-model-file]', bad);
     await page.waitForFunction(() => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:notes.onnx');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => document.querySelector(s)!.textContent!.startsWith('error'), STATUS, { timeout: 120_000 });
+    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('error'), STATUS, { timeout: 120_000 });
     expect(await page.textContent(STATUS)).toBe('error: notes.onnx: not an ONNX model (invalid wire type 6 at offset 1)');
     expect(errors).toEqual([]);
   }, 400_000);

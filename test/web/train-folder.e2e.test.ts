@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundledMnistDir, loadSplit } from '../../src/data/mnist.node.js';
 import { Classifier } from '../../src/export/classifier.node.js';
 import { Rng } from '../../src/util/rng.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo, textOf } from '../helpers/browser.js';
 import { lines, runCli } from '../helpers/cli.js';
 
 const STATUS = '[data-testid=train-status]';
@@ -82,7 +82,7 @@ describe.skipIf(noBrowser)('train.html on a folder of images (skipped without /u
     await page.fill('[data-testid=train-epochs]', '3');
     await page.selectOption('[data-testid=train-batch]', '64');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)!.textContent!), STATUS, { timeout: 400_000, polling: 500 });
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 400_000, polling: 500 });
     await page.waitForFunction(() => !(document.querySelector('[data-testid=train-download-onnx]') as HTMLButtonElement).disabled);
     const saved = await saveDownload(page, '[data-testid=train-download-onnx]', dir);
     expect(saved.name).toBe('digits-trained.onnx');
@@ -103,7 +103,7 @@ describe.skipIf(noBrowser)('train.html on a folder of images (skipped without /u
   });
 
   test('it trained on the images in the worker: a tenth held out, and the held-out images read', async () => {
-    const status = (await page.textContent(STATUS))!;
+    const status = await textOf(page, STATUS);
     console.log(`train page on a 2,000-image folder: ${status}; ${await page.textContent('[data-testid=train-notes]')}`);
     expect(status).toMatch(/^model checked against the evaluation graph on 200 test images: .*0 different predictions/);
     expect(await page.textContent('[data-testid=train-notes]')).toBe(
@@ -140,7 +140,7 @@ describe.skipIf(noBrowser)('train.html on a folder of images (skipped without /u
     mkdirSync(join(single, 'cats'), { recursive: true });
     writeFileSync(join(single, 'cats', 'a.png'), await colouredDigit(loadSplit(bundledMnistDir(), 'test').images, 0, new Rng(1)));
     await page.setInputFiles(FOLDER, single);
-    await page.waitForFunction((s) => /^error/.test(document.querySelector(s)!.textContent!), STATUS);
+    await page.waitForFunction((s) => /^error/.test(document.querySelector(s)?.textContent ?? ''), STATUS);
     expect(await page.textContent(STATUS)).toBe("error: single: holds one class folder only ('cats'): a classifier needs at least two classes");
     expect(await page.inputValue('[data-testid=train-data]')).toBe('folder');
   });

@@ -14,8 +14,9 @@ import type { StateDict } from '../../src/model/state-dict.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import type { ResumePoint } from '../../src/train/core/trainer.js';
-import { DEFAULT_CHOICE, trainConfig } from '../../web-demo/shared/recipe.js';
-import { browserAvailable, type DemoSite, devServer, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
+import { recipeFor } from '../../src/train/core/recipe.js';
+import { browserAvailable, type DemoSite, devServer, noBrowser, openGuarded, serveDemo, textOf } from '../helpers/browser.js';
+import { entry } from '../helpers/must.js';
 import { nodeLosses } from '../helpers/train.js';
 
 const STATUS = '[data-testid=train-status]';
@@ -41,7 +42,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
   async function startAndWait(page: Page, timeout: number): Promise<number> {
     const started = Date.now();
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)!.textContent!), STATUS, { timeout, polling: 500 });
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout, polling: 500 });
     return (Date.now() - started) / 1000;
   }
 
@@ -49,8 +50,8 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     const { page, errors } = await open();
     await page.fill('[data-testid=train-steps]', '300');
     const seconds = await startAndWait(page, 560_000);
-    const status = (await page.textContent(STATUS))!;
-    const accuracy = (await page.textContent('[data-testid=train-test-accuracy]'))!;
+    const status = await textOf(page, STATUS);
+    const accuracy = await textOf(page, '[data-testid=train-test-accuracy]');
     console.log(`train page: 300 steps of batch 128 from scratch in ${seconds.toFixed(1)} s (click to "done"), test accuracy ${accuracy}; status: ${status}`);
     expect(status).toContain('done');
     expect(accuracy).toMatch(/^\d{1,3}\.\d\d%$/);
@@ -76,16 +77,16 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       return Math.max(...times);
     });
     await page.click('[data-testid=train-pause]');
-    await page.waitForFunction((s) => document.querySelector(s)!.textContent!.startsWith('paused at step'), STATUS);
+    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('paused at step'), STATUS);
     const held = await step();
     await page.waitForTimeout(2000);
     expect(await step()).toBe(held);
     await page.click('[data-testid=train-resume]');
     await page.waitForFunction((n) => window.mnistTrain.losses.length >= n + 2, held);
     await page.click('[data-testid=train-stop]');
-    await page.waitForFunction((s) => document.querySelector(s)!.textContent!.includes('done'), STATUS, { timeout: 120_000 });
+    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').includes('done'), STATUS, { timeout: 120_000 });
     const stoppedAt = await step();
-    const status = (await page.textContent(STATUS))!;
+    const status = await textOf(page, STATUS);
     console.log(`train page: paused at step ${held}, stopped at step ${stoppedAt}; slowest frame while training ${frameMs.toFixed(0)} ms; status: ${status}`);
     expect(status).toMatch(new RegExp(`^done \\(stopped at step ${stoppedAt}\\)`));
     expect(await page.textContent('[data-testid=train-test-accuracy]')).toMatch(/^\d{1,3}\.\d\d%$/);
@@ -105,7 +106,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     await page.context().route('**/mnist/t10k-labels-idx1-ubyte.gz', (route) => route.fulfill({ status: 404, body: 'not here' }));
     await page.fill('[data-testid=train-steps]', '5');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => document.querySelector(s)!.textContent!.startsWith('error'), STATUS, { timeout: 60_000 });
+    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('error'), STATUS, { timeout: 60_000 });
     expect(await page.textContent(STATUS)).toBe(`error: could not load ${site.url}mnist/t10k-labels-idx1-ubyte.gz (HTTP 404)`);
     expect(await page.isEnabled('[data-testid=train-start]')).toBe(true);
     expect(errors).toEqual([]);
@@ -145,7 +146,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
 
     beforeAll(async () => {
       data = loadDataset();
-      config = trainConfig({ ...DEFAULT_CHOICE, length: { kind: 'steps', steps: STEPS } }, data.train.count);
+      config = recipeFor({ kind: 'steps', steps: STEPS }, data.train.count); // the page's defaults: the CLI's recipe, batch 128
       layout = trainStepGraph(seedCnn({ dropout: config.dropout }), config.batchSize, config.optimizer).carried;
       const { page, errors } = await open(`?trace=${STEPS}`);
       await page.fill('[data-testid=train-steps]', String(STEPS));
@@ -163,7 +164,7 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       const initial = seedCnn({ dropout: config.dropout }).initialState(config.seed);
       expect(browserStates).toHaveLength(STEPS);
       for (const e of layout) {
-        const expected = e.role === 'optimizer' ? new Float32Array(browserStates[0][e.name].length) : initial.get(e.name)!.data;
+        const expected = e.role === 'optimizer' ? new Float32Array(browserStates[0][e.name].length) : entry(initial, e.name).data;
         expect(Float32Array.from(browserStates[0][e.name]), e.name).toEqual(expected);
       }
     });

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundledMnistDir, loadSplit } from '../../src/data/mnist.node.js';
 import { compareOutputs } from '../../src/train/core/agreement.js';
-import { browserAvailable, type DemoSite, noBrowser, openGuarded, serveDemo } from '../helpers/browser.js';
+import { browserAvailable, type DemoSite, noBrowser, openGuarded, serveDemo, textOf } from '../helpers/browser.js';
 
 const BACKEND = '[data-testid=backend]';
 const CHECKED_STEPS = 2;
@@ -81,7 +81,7 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
 
   test('draw page: WebGPU by default where there is an adapter, the same probabilities as WebAssembly, and a chooser', async () => {
     const { page, errors } = await openGuarded(site, '', outside);
-    const ready = () => page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready', null, { timeout: 120_000 });
+    const ready = () => page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'ready', null, { timeout: 120_000 });
     await ready();
     expect(await page.textContent(BACKEND)).toBe('webgpu');
     expect(await page.textContent('[data-testid=backend-choice] option[value=webgpu]')).toMatch(/^WebGPU \(.+\)$/);
@@ -95,7 +95,7 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
       }, digits);
     const onWebgpu = await classifyAll();
     await page.selectOption('[data-testid=backend-choice]', 'wasm');
-    await page.waitForFunction((s) => document.querySelector(s)!.textContent === 'wasm', BACKEND);
+    await page.waitForFunction((s) => document.querySelector(s)?.textContent === 'wasm', BACKEND);
     await ready();
     const onWasm = await classifyAll();
     let worst = 0;
@@ -117,7 +117,7 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
     await page.click('[data-testid=train-start]');
     await page.waitForFunction(() => window.mnistTrain.losses.length >= 5, null, { timeout: 240_000, polling: 500 });
     expect(await page.textContent(BACKEND)).toBe('wasm');
-    const note = (await page.textContent('[data-testid=backend-note]'))!;
+    const note = await textOf(page, '[data-testid=backend-note]');
     console.log(`LeNet-5 on WebGPU: ${note}`);
     expect(note).toMatch(/^WebGPU training step disagreed with WebAssembly \(spread .+ in .+; elementwise .+\): running on WebAssembly$/);
     expect(await page.isVisible('[data-testid=backend-note]')).toBe(true);

@@ -15,6 +15,7 @@ import { checkedCard, type ModelCardInfo, ModelLoadError, modelUrl, PageModel } 
 import { DrawingPad } from './pad.js';
 import { ResultView } from './result.js';
 import { setUpTeaching } from './teach.js';
+import { messageOf } from '../../src/util/errors.js';
 
 const setStatus = statusLine(byTestId('status'));
 const result = new ResultView();
@@ -127,7 +128,7 @@ async function fetchModel(): Promise<{ bytes: Uint8Array; card: ModelCardInfo; l
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     bytes = new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    throw new ModelLoadError(`could not load the model ${label} (${(e as Error).message})`);
+    throw new ModelLoadError(`could not load the model ${label} (${messageOf(e)})`);
   }
   return { bytes, card: checkedCard(bytes, label), label };
 }
@@ -145,7 +146,7 @@ async function start(): Promise<void> {
     try {
       await model.load(bytes);
     } catch (e) {
-      throw new ModelLoadError(e instanceof ModelLoadError ? `${label}: ${e.message}` : `onnxruntime-web could not start the model (${(e as Error).message})`);
+      throw new ModelLoadError(e instanceof ModelLoadError ? `${label}: ${e.message}` : `onnxruntime-web could not start the model (${messageOf(e)})`);
     }
     showCard(card);
     showReader(card);

@@ -24,6 +24,8 @@ import { SIDE } from '../../src/preprocess/mnist-style.js';
 import type { InferenceSession } from '../../src/train/core/runtime.js';
 import { CheckedSession, fallbackNote } from '../../src/web/checked-session.js';
 import { type Backend, loadOrt, type Ort, openSession } from '../shared/backend.js';
+import { messageOf } from '../../src/util/errors.js';
+import { floatData } from '../../src/util/tensor-data.js';
 
 /** A model that cannot be used here; the message names it and says why. */
 export class ModelLoadError extends Error {}
@@ -54,7 +56,7 @@ export function checkedCard(bytes: Uint8Array, label: string): ModelCardInfo {
   try {
     proto = parseModel(bytes);
   } catch (e) {
-    throw new ModelLoadError(`${label} is not an ONNX model (${(e as Error).message.split('\n')[0]})`);
+    throw new ModelLoadError(`${label} is not an ONNX model (${messageOf(e).split('\n')[0]})`);
   }
   const graph = graphProblem(proto);
   if (graph) throw new ModelLoadError(`${label}: ${graph}`);
@@ -128,7 +130,7 @@ export class PageModel {
     const out = (await this.session!.run({ [INPUT]: new this.ort!.Tensor('float32', input, [1, ...this.inputShape]) }))[PROBABILITIES];
     const problem = outputProblem(out.dims, 1, this.classes);
     if (problem) throw new ModelLoadError(`${problem}; the model does not answer as its card says`);
-    return { probabilities: Array.from(out.data as Float32Array), ms: performance.now() - started };
+    return { probabilities: Array.from(floatData(out)), ms: performance.now() - started };
   }
 
   /**

@@ -1,8 +1,12 @@
 /** What the pages share about their DOM: finding elements by test id, and showing a model input. */
 import { SIDE } from '../../src/preprocess/mnist-style.js';
 
-/** The element with `data-testid="id"` (the pages' stable handles, the ones the tests use too). */
-export const byTestId = <T extends HTMLElement>(id: string): T => document.querySelector<T>(`[data-testid="${id}"]`)!;
+/** The element with `data-testid="id"` (the pages' stable handles, the ones the tests use too); none is a bug, said by name. */
+export function byTestId<T extends HTMLElement>(id: string): T {
+  const el = document.querySelector<T>(`[data-testid="${id}"]`);
+  if (!el) throw new Error(`the page has no element with data-testid="${id}"`);
+  return el;
+}
 
 /** Paints a model input of `shape` (values in [0,1]; 28x28 grey by default) into `canvas`, one pixel per value. */
 export function paintInput(canvas: HTMLCanvasElement, input: Float32Array, [channels, height, width]: readonly number[] = [1, SIDE, SIDE]): void {

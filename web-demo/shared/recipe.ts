@@ -4,7 +4,7 @@
  * and the tests (which replay the same recipe on onnxruntime-node) all build it here.
  */
 import type { TrainConfig } from '../../src/train/core/config.js';
-import { DEFAULT_RECIPE, ONECYCLE, recipe } from '../../src/train/core/recipe.js';
+import { DEFAULT_RECIPE, ONECYCLE, recipeFor, type RunLength } from '../../src/train/core/recipe.js';
 import type { Schedule } from '../../src/train/core/schedule.js';
 
 export const BATCH_SIZES = [64, 128] as const;
@@ -18,9 +18,6 @@ export const SCHEDULES = {
 export type SchedulePreset = keyof typeof SCHEDULES;
 export const isSchedulePreset = (name: string): name is SchedulePreset => Object.hasOwn(SCHEDULES, name);
 
-/** How long to train: a number of optimizer steps, or of whole epochs. */
-export type RunLength = { kind: 'steps'; steps: number } | { kind: 'epochs'; epochs: number };
-
 /** What the page's controls choose. */
 export interface RunChoice {
   /** The network: 'builtin' (the seed CNN) or the name of an examples/ model file (shared/example-models.ts). */
@@ -33,21 +30,13 @@ export interface RunChoice {
 export const DEFAULT_CHOICE: RunChoice = { model: 'builtin', length: { kind: 'steps', steps: 300 }, batchSize: 128, schedule: 'step' };
 
 /**
- * The core's recipe for `choice` on a training set of `examples` images: the CLI's defaults
- * (SGD momentum 0.9, lr 0.05, each model's own dropout, +-7 degrees and +-2 px augmentation, seed 1). A
- * step-limited run plans the whole epochs it touches and stops at maxSteps, as `--max-steps`
- * does, so OneCycle then spans those epochs (it is not squeezed into the steps).
+ * The core's recipe for `choice` on a training set of `examples` images (recipeFor): the CLI's
+ * defaults (SGD momentum 0.9, lr 0.05, each model's own dropout, +-7 degrees and +-2 px
+ * augmentation, seed 1) at the chosen batch size and schedule.
  */
 export function trainConfig(choice: RunChoice, examples: number, threads?: number): TrainConfig {
-  const stepsPerEpoch = Math.ceil(examples / choice.batchSize);
-  const { length } = choice;
-  return recipe({
-    epochs: length.kind === 'epochs' ? length.epochs : Math.ceil(length.steps / stepsPerEpoch),
-    batchSize: choice.batchSize,
-    schedule: structuredClone(SCHEDULES[choice.schedule].schedule),
-    maxSteps: length.kind === 'steps' ? length.steps : undefined,
-    threads,
-  });
+  const schedule = structuredClone(SCHEDULES[choice.schedule].schedule);
+  return { ...recipeFor(choice.length, examples, { batchSize: choice.batchSize, schedule }), threads };
 }
 
 /** Optimizer steps the run will take in total. */

@@ -9,7 +9,7 @@
 import type { EpochMetrics } from '../../src/train/core/config.js';
 import type { DownloadCheck, FromWorker, StepReport, ToWorker } from './protocol.js';
 
-export const TESTING = import.meta.env.MODE === 'test';
+const TESTING = import.meta.env.MODE === 'test';
 
 /** The draw page's "Teach it your handwriting": what the last fine-tune gave. */
 export interface TeachHooks {

@@ -12,7 +12,9 @@ import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from '../share
 import { answerClassify, checkSteps, recordStep, resetTrainHooks, setTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
 import type { Backend } from '../shared/backend.js';
 import { setUpBackendChoice, showBackend } from '../shared/backend-choice.js';
-import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, type RunLength, SCHEDULES } from '../shared/recipe.js';
+import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, SCHEDULES } from '../shared/recipe.js';
+import type { RunLength } from '../../src/train/core/recipe.js';
+import { messageOf } from '../../src/util/errors.js';
 
 const $ = byTestId;
 const ui = {
@@ -76,7 +78,7 @@ function useFolder(given: Parameters<typeof folderUpload>[0]): void {
   try {
     listed = folderUpload(given);
   } catch (e) {
-    return setStatus(`error: ${e instanceof Error ? e.message : String(e)}`, true);
+    return setStatus(`error: ${messageOf(e)}`, true);
   }
   folder = listed.upload;
   for (const o of [...ui.data.options]) if (o.value !== MNIST) o.remove();
@@ -181,7 +183,10 @@ function download(kind: DownloadKind): void {
   send({ type: 'export' });
 }
 
-function onExported(m: Extract<FromWorker, { type: 'exported' }>): void {
+/** A message of one kind from the worker. */
+type Message<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
+
+function onExported(m: Message<'exported'>): void {
   const pending = wanted;
   dropFiles();
   wanted = pending;
@@ -265,7 +270,7 @@ function showStep(r: StepReport): void {
   if (state === 'running') setStatus(`training: epoch ${r.epoch + 1} of ${run.epochs}, step ${r.step} of ${run.totalSteps}`);
 }
 
-function showDone(m: Extract<FromWorker, { type: 'done' }>): void {
+function showDone(m: Message<'done'>): void {
   setTrainHooks({ testAccuracy: m.testAccuracy, done: true });
   if (m.testAccuracy !== null) ui.accuracy.textContent = percent(m.testAccuracy);
   if (m.stopped && m.testAccuracy !== null) chart.addAccuracy(m.step, m.testAccuracy);
@@ -276,29 +281,67 @@ function showDone(m: Extract<FromWorker, { type: 'done' }>): void {
   setState('idle');
 }
 
+function addNote(text: string): void {
+  ui.notes.textContent = [ui.notes.textContent, text].filter(Boolean).join(' · ');
+  ui.notes.hidden = false;
+}
+
+function showBackendOf(m: Message<'backend'>): void {
+  showBackend(ui.backend, m.backend, m.note);
+  ui.backendNote.textContent = m.note ?? '';
+  ui.backendNote.hidden = !m.note;
+}
+
+function showStarted(m: Message<'started'>): void {
+  run = { totalSteps: m.totalSteps, epochs: m.epochs, step: 0 };
+  setTrainHooks({ threads: m.threads });
+  ui.threads.textContent = String(m.threads);
+  chart.reset(m.totalSteps);
+  setStatus(`training: epoch 1 of ${m.epochs}, step 0 of ${m.totalSteps}`);
+}
+
+function showEpoch(m: Message<'epoch'>): void {
+  trainHook((h) => h.epochs.push(m.metrics));
+  const accuracy = m.metrics.test_acc;
+  if (accuracy === undefined) return; // the pages train classifiers; a metric without accuracy has nothing to show
+  ui.accuracy.textContent = percent(accuracy);
+  chart.addAccuracy(m.metrics.step, accuracy);
+}
+
+function onSnapshot(m: Message<'snapshot'>): void {
+  snapshotStep = m.step;
+  setTrainHooks({ snapshotStep: m.step });
+  updateDownloads();
+}
+
+function onExportRefused(m: Message<'export-refused'>): void {
+  downloadRefused = m.message;
+  setTrainHooks({ downloadRefused: m.message });
+  wanted = new Set();
+  updateDownloads();
+  setStatus(`error: ${m.message}`, true);
+}
+
+function onError(m: Message<'error'>): void {
+  setTrainHooks({ done: true });
+  setState('idle');
+  setStatus(`error: ${m.message}`, true);
+}
+
 function onMessage(m: FromWorker): void {
   switch (m.type) {
     case 'phase':
       return setStatus(m.text);
     case 'note':
-      ui.notes.textContent = [ui.notes.textContent, m.text].filter(Boolean).join(' · ');
-      ui.notes.hidden = false;
-      return;
+      return addNote(m.text);
     case 'backend':
-      showBackend(ui.backend, m.backend, m.note);
-      ui.backendNote.textContent = m.note ?? '';
-      ui.backendNote.hidden = !m.note;
-      return;
+      return showBackendOf(m);
     case 'step-check':
       return trainHook((h) => {
         h.checks[m.step] = { webgpu: m.webgpu, wasm: m.wasm };
       });
     case 'started':
-      run = { totalSteps: m.totalSteps, epochs: m.epochs, step: 0 };
-      setTrainHooks({ threads: m.threads });
-      ui.threads.textContent = String(m.threads);
-      chart.reset(m.totalSteps);
-      return setStatus(`training: epoch 1 of ${m.epochs}, step 0 of ${m.totalSteps}`);
+      return showStarted(m);
     case 'step':
       return showStep(m.report);
     case 'trace':
@@ -313,34 +356,21 @@ function onMessage(m: FromWorker): void {
       return setStatus(`training: step ${run.step} of ${run.totalSteps}`);
     case 'evaluating':
       return setStatus(`evaluating on ${m.images.toLocaleString('en-US')} test images…`);
-    case 'epoch': {
-      trainHook((h) => h.epochs.push(m.metrics));
-      const accuracy = m.metrics.test_acc;
-      if (accuracy === undefined) return; // the pages train classifiers; a metric without accuracy has nothing to show
-      ui.accuracy.textContent = percent(accuracy);
-      return chart.addAccuracy(m.metrics.step, accuracy);
-    }
+    case 'epoch':
+      return showEpoch(m);
     case 'done':
       return showDone(m);
     case 'snapshot':
-      snapshotStep = m.step;
-      setTrainHooks({ snapshotStep: m.step });
-      return updateDownloads();
+      return onSnapshot(m);
     case 'exported':
       return onExported(m);
     case 'export-refused':
-      downloadRefused = m.message;
-      setTrainHooks({ downloadRefused: m.message });
-      wanted = new Set();
-      updateDownloads();
-      return setStatus(`error: ${m.message}`, true);
+      return onExportRefused(m);
     case 'classified':
     case 'classify-failed':
       return answerClassify(m);
     case 'error':
-      setTrainHooks({ done: true });
-      setState('idle');
-      return setStatus(`error: ${m.message}`, true);
+      return onError(m);
   }
 }
 

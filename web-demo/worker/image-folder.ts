@@ -12,7 +12,7 @@ import { decodedSizeProblem, sampledInputShape } from '../../src/data/image-tree
 import type { ImageFolderUpload, LabelledFiles } from '../shared/protocol.js';
 
 /** The decoded images a page may hold: 512 MB, a quarter of what a 32-bit WebAssembly tab can address at most. */
-export const PAGE_DECODED_BUDGET = 512 * 1024 ** 2;
+const PAGE_DECODED_BUDGET = 512 * 1024 ** 2;
 /** The share of a folder without a test split held out to test on (as `--val-split`'s default). */
 const HELD_OUT = 0.1;
 

@@ -6,13 +6,14 @@
  * the page (MNIST comes from the page's own server, mnist.ts).
  */
 import { INPUT, PROBABILITIES } from '../../src/export/model-io.js';
-import { ExpectedError } from '../../src/util/errors.js';
+import { ExpectedError, messageOf } from '../../src/util/errors.js';
 import { loadOrt, openSession } from '../shared/backend.js';
 import type { ToWorker } from '../shared/protocol.js';
-import { messageOf, post } from './post.js';
+import { post } from './post.js';
 import { threadCount } from './runtime.js';
 import { control, prepareDownloads, train } from './train-run.js';
 import { tune } from './tune.js';
+import { floatData } from '../../src/util/tensor-data.js';
 
 let running = false;
 
@@ -22,7 +23,7 @@ async function classify(model: Uint8Array, inputs: Float32Array, count: number):
   const session = await openSession(ort, model, 'wasm');
   try {
     const out = await session.run({ [INPUT]: new ort.Tensor('float32', inputs, [count, 1, 28, 28]) });
-    return (out[PROBABILITIES].data as Float32Array).slice();
+    return floatData(out[PROBABILITIES]).slice();
   } finally {
     await session.release();
   }

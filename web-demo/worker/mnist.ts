@@ -2,6 +2,7 @@
 import type { Split } from '../../src/data/dataset.js';
 import { DataError, isGzip } from '../../src/data/idx-format.js';
 import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../../src/data/mnist-format.js';
+import { messageOf } from '../../src/util/errors.js';
 
 /**
  * Fetches one gzipped IDX file and gunzips it. Some static servers (Vite's preview among them)
@@ -18,7 +19,7 @@ async function fetchIdx(dataUrl: string, name: string): Promise<IdxFile> {
   try {
     return { name: `${name}.gz`, bytes: new Uint8Array(await new Response(plain).arrayBuffer()) };
   } catch (e) {
-    throw new DataError(url, `corrupt gzip data (${e instanceof Error ? e.message : String(e)})`);
+    throw new DataError(url, `corrupt gzip data (${messageOf(e)})`);
   }
 }
 

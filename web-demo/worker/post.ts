@@ -3,6 +3,3 @@ import type { FromWorker } from '../shared/protocol.js';
 
 /** Sends the page a message, moving `transfer`'s buffers. */
 export const post = (message: FromWorker, transfer: Transferable[] = []): void => self.postMessage(message, { transfer });
-
-/** An error's message, for the page. */
-export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));

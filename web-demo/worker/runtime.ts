@@ -7,6 +7,7 @@ import { fallbackNote, outputData } from '../../src/web/checked-session.js';
 import { webRuntime, type WebRuntimeOptions } from '../../src/web/runtime.js';
 import { type Backend, loadOrt, webgpuAdapter } from '../shared/backend.js';
 import { post } from './post.js';
+import { floatData } from '../../src/util/tensor-data.js';
 
 /** WebAssembly threads: more than one needs SharedArrayBuffer, i.e. a cross-origin isolated page. */
 export const threadCount = () => (crossOriginIsolated ? navigator.hardwareConcurrency : 1);
@@ -41,7 +42,7 @@ export function stateTracer(steps: number, carried: () => readonly string[]): Ru
   return {
     onTrainStep(feeds) {
       if (step >= steps) return;
-      const state = Object.fromEntries(carried().map((name) => [name, (feeds[name].data as Float32Array).slice()]));
+      const state = Object.fromEntries(carried().map((name) => [name, floatData(feeds[name]).slice()]));
       post(
         { type: 'trace', step: step++, state },
         Object.values(state).map((a) => a.buffer),

@@ -17,8 +17,7 @@ export class Sequential extends Module {
   constructor(...modules: Module[] | [Readonly<Record<string, Module>>]) {
     super();
     const [first] = modules;
-    const named =
-      modules.length === 1 && !Module.is(first) ? Object.entries(first as Record<string, Module>) : modules.map((m, i) => [String(i), m] as [string, Module]);
+    const named = modules.length === 1 && !Module.is(first) ? Object.entries(first) : modules.map((m, i) => [String(i), m] as [string, Module]);
     for (const [name, m] of named) {
       if (!Module.is(m)) throw new LayerInputError(`Sequential: child '${name}' is not a module (${m === null ? 'null' : typeof m})`);
     }

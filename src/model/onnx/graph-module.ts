@@ -18,6 +18,7 @@ import { CONVERTERS, type NodeInputs } from './converters.js';
 import { constantValue } from './folding.js';
 import { type StateRoles, stateRoles } from './state-roles.js';
 import { ImportError, isKnown, type Known, known, type NodeP, tensorOf, type Value } from './values.js';
+import { floatData } from '../../util/tensor-data.js';
 
 /** What the importer made of a node: a layer module, or an op emitted in place. */
 type Step = { node: NodeP; module?: Module };
@@ -91,7 +92,7 @@ export class OnnxGraphModule extends Module {
   private addLooseState(name: string): void {
     const values = this.initializers.get(name);
     if (!values || this.taken.has(name) || this.looseState.has(name)) return;
-    const init = () => Float32Array.from(values.data as Float32Array);
+    const init = () => Float32Array.from(floatData(values));
     if (this.roles.trainable.has(name)) this.looseState.set(name, new Parameter(values.dims, init));
     else if (this.roles.buffers.has(name)) this.looseState.set(name, new StateBuffer(values.dims, init));
   }

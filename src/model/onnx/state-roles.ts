@@ -19,7 +19,7 @@ export interface StateRoles {
 }
 
 /** A name PyTorch's state_dict would write, not one the exporter made up (`onnx::Conv_123`, `123`). */
-export const isStateName = (name: string): boolean => !name.includes('::') && !/^\d+$/.test(name);
+const isStateName = (name: string): boolean => !name.includes('::') && !/^\d+$/.test(name);
 
 const WEIGHT_READERS = new Set(['Conv', 'Gemm', 'MatMul']);
 

@@ -18,16 +18,16 @@
 export type Outputs = Readonly<Record<string, ArrayLike<number | bigint>>>;
 
 /** Below this in magnitude, both sides are rounding noise around an exact zero (float32 sums of ~20,000 terms give ~1e-6). */
-export const ZERO_NOISE = 1e-5;
+const ZERO_NOISE = 1e-5;
 /** The smallest scale an elementwise difference is measured against (a tensor of tiny values is not held to their size). */
-export const SCALE_FLOOR = 0.01;
+const SCALE_FLOOR = 0.01;
 /**
  * The spread the pages allow WebGPU before they stop trusting it with a network: above what
  * rounding and the step's kinks give (1.5e-3 measured), well below a wrong kernel (0.1 and up).
  * A wrong kernel under it would still move each update by less than 2%, far less than the
  * noise of a minibatch.
  */
-export const SPREAD_TOLERANCE = 2e-2;
+const SPREAD_TOLERANCE = 2e-2;
 
 export interface Agreement {
   /** The largest elementwise difference of any output, relative to that output's largest |value| (at least SCALE_FLOOR). */

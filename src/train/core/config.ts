@@ -18,12 +18,12 @@ const positive = z.number().positive();
 const fraction = z.number().min(0).lt(1);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex');
 
-export const optimizerSchema = z.discriminatedUnion('kind', [
+const optimizerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sgd'), momentum: nonNegative, weightDecay: nonNegative, nesterov: z.boolean() }),
   z.strictObject({ kind: z.enum(['adam', 'adamw']), beta1: fraction, beta2: fraction, eps: positive, weightDecay: nonNegative }),
 ]) satisfies z.ZodType<OptimizerOptions>;
 
-export const scheduleSchema = z.discriminatedUnion('kind', [
+const scheduleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('constant') }),
   z.strictObject({ kind: z.literal('step'), stepSize: positiveInt, gamma: positive }),
   z.strictObject({ kind: z.literal('onecycle'), pctStart: z.number().gt(0).lt(1), divFactor: positive, finalDivFactor: positive }),
@@ -40,7 +40,7 @@ export type LrChange = z.infer<typeof lrChangeSchema>;
  * of each local file it imports (by absolute path; absent in runs recorded before these were);
  * absent: the built-in seed CNN. Also the weights a run started from (`--init`).
  */
-export const modelRecordSchema = z.strictObject({ file: z.string().min(1), sha256, imports: z.record(z.string(), sha256).optional() });
+const modelRecordSchema = z.strictObject({ file: z.string().min(1), sha256, imports: z.record(z.string(), sha256).optional() });
 export type ModelRecord = z.infer<typeof modelRecordSchema>;
 
 const normalizationSchema = z.strictObject({
@@ -50,7 +50,7 @@ const normalizationSchema = z.strictObject({
 const patterns = z.array(z.string().min(1)).min(1);
 
 /** The built-in seed CNN fitted to data of another shape or class count (absent: 1x28x28, 10 classes). */
-export const builtinShapeSchema = z.strictObject({ inputShape: z.array(positiveInt).length(3).readonly(), classes: positiveInt.min(2) });
+const builtinShapeSchema = z.strictObject({ inputShape: z.array(positiveInt).length(3).readonly(), classes: positiveInt.min(2) });
 export type BuiltinShape = z.infer<typeof builtinShapeSchema>;
 
 export const trainConfigSchema = z.strictObject({
@@ -103,7 +103,7 @@ export const trainConfigSchema = z.strictObject({
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
-export const epochMetricsSchema = z.strictObject({
+const epochMetricsSchema = z.strictObject({
   epoch: positiveInt,
   /** Batches run in this epoch (fewer than an epoch's when --max-steps stopped it). */
   batches: count,
@@ -122,7 +122,7 @@ export const epochMetricsSchema = z.strictObject({
 });
 export type EpochMetrics = z.infer<typeof epochMetricsSchema>;
 
-export const positionSchema = z.strictObject({
+const positionSchema = z.strictObject({
   /** Epoch to continue in (0-based). */
   epoch: count,
   /** First batch of that epoch still to run. */
@@ -156,14 +156,14 @@ export const runRecordSchema = z.strictObject({
 export type RunRecord = z.infer<typeof runRecordSchema>;
 
 /** What a resumed run may change in its recipe (the flags that apply from the resume point); the rest is fixed for its life. */
-const CHANGEABLE_ON_RESUME = new Set<keyof TrainConfig>(['epochs', 'lrChanges', 'maxSteps', 'testLimit', 'threads', 'device']);
+const CHANGEABLE_ON_RESUME: ReadonlySet<string> = new Set<keyof TrainConfig>(['epochs', 'lrChanges', 'maxSteps', 'testLimit', 'threads', 'device']);
 
 /** The first difference between two values, as `path: a vs b`, or undefined when they are equal (key order aside). */
 function firstDifference(a: unknown, b: unknown, path: string): string | undefined {
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    for (const key of keys) {
-      const d = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    const [x, y] = [new Map<string, unknown>(Object.entries(a)), new Map<string, unknown>(Object.entries(b))];
+    for (const key of new Set([...x.keys(), ...y.keys()])) {
+      const d = firstDifference(x.get(key), y.get(key), path ? `${path}.${key}` : key);
       if (d) return d;
     }
     return undefined;
@@ -173,7 +173,7 @@ function firstDifference(a: unknown, b: unknown, path: string): string | undefin
 
 /** Where two recipes of one run disagree in what a resume may not change, or undefined. */
 export function recipeDifference(run: TrainConfig, checkpoint: TrainConfig): string | undefined {
-  const fixed = (c: TrainConfig) => Object.fromEntries(Object.entries(c).filter(([k]) => !CHANGEABLE_ON_RESUME.has(k as keyof TrainConfig)));
+  const fixed = (c: TrainConfig) => Object.fromEntries(Object.entries(c).filter(([k]) => !CHANGEABLE_ON_RESUME.has(k)));
   return firstDifference(fixed(run), fixed(checkpoint), '');
 }
 

@@ -11,10 +11,10 @@ import type { TrainConfig } from './config.js';
 import { DIGIT_AUGMENT } from './recipe.js';
 
 /** The augmentation for natural (colour) images: RandomCrop(padding=4) as a shift, and RandomHorizontalFlip. */
-export const NATURAL_AUGMENT: AugmentOptions = { rotate: 0, shift: 4, flip: true };
+const NATURAL_AUGMENT: AugmentOptions = { rotate: 0, shift: 4, flip: true };
 
 /** The augmentation that fits images of `channels` channels when none is chosen. */
-export const augmentFor = (channels: number): AugmentOptions => ({ ...(channels === 1 ? DIGIT_AUGMENT : NATURAL_AUGMENT) });
+const augmentFor = (channels: number): AugmentOptions => ({ ...(channels === 1 ? DIGIT_AUGMENT : NATURAL_AUGMENT) });
 
 /**
  * The recipe's normalisation and augmentation for `train`: `bundledMnist` keeps MNIST's

@@ -5,13 +5,13 @@
  */
 import { sfc32 } from '../../util/rng.js';
 
-export const DROPOUT_STREAM = 0x64726f70; // 'drop'
+const DROPOUT_STREAM = 0x64726f70; // 'drop'
 
 /**
  * Fills `out` from the stream (seed, step, layer). The generator (sfc32, as in `Rng`) is
  * inlined with its state in locals: this loop runs over ~6 million elements a step.
  */
-export function fillDropoutMask(out: Float32Array, p: number, seed: number, step: number, layer: number): void {
+function fillDropoutMask(out: Float32Array, p: number, seed: number, step: number, layer: number): void {
   // Branch-free: write the float bit patterns of `keep` or 0 through an integer view.
   const bits = new Int32Array(out.buffer, out.byteOffset, out.length);
   const keep = new Int32Array(Float32Array.of(1 / (1 - p)).buffer)[0];

@@ -9,6 +9,7 @@ import type { Network } from '../../model/network.js';
 import type { StateDict } from '../../model/state-dict.js';
 import { argmax } from '../../util/argmax.js';
 import { type InferenceSession, modelFor, type Runtime, type Tensor } from './runtime.js';
+import { floatData } from '../../util/tensor-data.js';
 
 export interface EvalResult {
   /** Mean loss: the negative log-likelihood for classifiers, else the run's loss (mse, l1, bce-with-logits). */
@@ -80,7 +81,7 @@ export class Evaluator {
 
   private async run(feeds: Record<string, Tensor>, images: Float32Array, count: number): Promise<Float32Array> {
     const input = this.runtime.float32(images.subarray(0, count * numel(this.net.inputShape)), [count, ...this.net.inputShape]);
-    return (await this.session.run({ ...feeds, [IMAGE]: input }))[this.classifies ? LOG_PROBS : OUTPUT].data as Float32Array;
+    return floatData((await this.session.run({ ...feeds, [IMAGE]: input }))[this.classifies ? LOG_PROBS : OUTPUT]);
   }
 
   async evaluate(state: StateDict, split: Split, { batchSize = 1000, limit = split.count } = {}): Promise<EvalResult> {

@@ -143,7 +143,7 @@ export class MixedBatches {
 }
 
 /** The TrainConfig a fine-tune runs under: at most one pass of `recipe.maxSteps` batches at a constant rate. */
-export function fineTuneConfig(tune: FineTuneRecipe): TrainConfig {
+function fineTuneConfig(tune: FineTuneRecipe): TrainConfig {
   return recipe({
     epochs: 1,
     batchSize: tune.batchSize,

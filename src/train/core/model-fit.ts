@@ -11,7 +11,7 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(',')}]`;
 
 /**
  * Why `net` cannot train on `data`'s examples and labels, or undefined if it can. Without
- * `outputs` known, it emits the network to count them, which throws a ModelError naming a
+ * `outputs` known, it emits the network to count them, which throws a NetworkError naming a
  * layer that does not fit. The labels are checked as the network's loss reads them: class
  * indices below its outputs, or one float per output.
  */

@@ -22,7 +22,7 @@ const COUNTER = 'num_batches_tracked';
 const moduleOf = (name: string) => name.slice(0, name.lastIndexOf('.'));
 
 /** The model's tensors of `net` as PyTorch's state_dict holds them, after `step` optimizer steps. */
-export function modelTensors(model: StateDict, net: Network, step: number): Map<string, SafeTensor> {
+function modelTensors(model: StateDict, net: Network, step: number): Map<string, SafeTensor> {
   const tensors = toSafe(model);
   for (const bn of net.batchNormPaths) tensors.set(`${bn}.${COUNTER}`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(step)) });
   for (const [alias, name] of net.aliases) {
@@ -43,7 +43,7 @@ export function encodeModelState(model: StateDict, net: Network, step: number): 
 export const isExtraName = (net: Network, name: string): boolean => name.endsWith(`.${COUNTER}`) || net.aliases.has(name);
 
 /** Weights that do not fit a network: the message names the first three problems. */
-export class StateMismatchError extends ExpectedError {}
+class StateMismatchError extends ExpectedError {}
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(',')}]`;
 

@@ -34,6 +34,7 @@ import { frozenParameters } from './freeze.js';
 import { OPSET } from './opset.js';
 import { type InferenceSession, modelFor, type Runtime, type Tensor } from './runtime.js';
 import { averageDecay } from './schedule.js';
+import { floatData } from '../../util/tensor-data.js';
 
 /** The values a stepper starts from: model state (all of it), and optionally optimizer slots and averages (else zeros and the model's values). */
 export interface StartState {
@@ -81,14 +82,14 @@ class CarriedState {
   snapshot(select: (entry: CarriedEntry) => boolean, named: (entry: CarriedEntry) => string = (e) => e.name): StateDict {
     const state: StateDict = new Map();
     for (const entry of this.layout) {
-      if (select(entry)) state.set(named(entry), { shape: entry.shape, data: this.current.get(entry.name)!.data as Float32Array });
+      if (select(entry)) state.set(named(entry), { shape: entry.shape, data: floatData(this.current.get(entry.name)!) });
     }
     return state;
   }
 
   /** Overwrites the current values of the entries in `state` (same names, same shapes). */
   load(state: StateDict): void {
-    for (const [name, t] of state) (this.current.get(name)!.data as Float32Array).set(t.data);
+    for (const [name, t] of state) floatData(this.current.get(name)!).set(t.data);
   }
 }
 
@@ -211,8 +212,8 @@ export class Stepper {
     });
     await s.session.run(feeds, { ...this.state.fetches(), [LOSS]: s.loss, ...(s.graph.counts && { [CORRECT]: s.correct }) });
     this.state.swap();
-    const loss = (s.loss.data as Float32Array)[0];
-    return s.graph.counts ? { loss, correct: (s.correct.data as Float32Array)[0] } : { loss };
+    const loss = floatData(s.loss)[0];
+    return s.graph.counts ? { loss, correct: floatData(s.correct)[0] } : { loss };
   }
 
   async close(): Promise<void> {

@@ -109,7 +109,7 @@ function optimizerOf(o: Recipe['optimizer']): OptimizerOptions | undefined {
 }
 
 /** The whole recipe: the default with `changes`, checked by the run-record schema (one line naming the field). */
-export function fullRecipe(changes: Recipe = {}): TrainConfig {
+function fullRecipe(changes: Recipe = {}): TrainConfig {
   const { optimizer, ...rest } = changes;
   const config = defaultRecipe({ ...rest, ...(optimizer !== undefined && { optimizer: optimizerOf(optimizer) }) });
   const parsed = trainConfigSchema.safeParse(config);
@@ -168,7 +168,7 @@ export class TrainerBase {
     runtime: Runtime,
     setup: TrainerSetup = {},
   ): Promise<T> {
-    const config = fullRecipe(recipe as Recipe);
+    const config = fullRecipe(recipe);
     const net = networkOf(model, setup).withDropout(config.dropout).withLoss(config.loss);
     const outputs = classCount(net);
     const { resume } = setup;

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { MNIST_CLASSES, type Split } from '../data/dataset.js';
 import { dataMismatch } from '../train/core/model-fit.js';
 import type onnxProto from 'onnx-proto';
-import { checkExternalData, parseModelFile } from '../export/model-file.node.js';
+import { checkExternalData, parseModelFile } from '../export/onnx-file.node.js';
 import { onnx } from '../graph/serialize.js';
 import { classCount } from '../model/graphs.js';
 import { importOnnx } from '../model/onnx-import.js';
@@ -24,7 +24,7 @@ import { seedCnn } from '../model/seed-cnn.js';
 import type { BuiltinShape, ModelRecord } from '../train/core/config.js';
 import { decodeModelState } from '../train/core/state-file.js';
 import { readFileOr } from '../util/read-file.node.js';
-import { ExpectedError, FileError } from '../util/errors.js';
+import { ExpectedError, FileError, messageOf } from '../util/errors.js';
 import { sha256Hex } from '../util/sha256.node.js';
 import { localImports } from '../util/module-graph.node.js';
 import { settled } from './errors.js';
@@ -41,7 +41,7 @@ export interface ModelChoice {
   source?: Uint8Array;
 }
 
-/** A model's one-line problem (an ImportError, a ModelExportsError, a ModelError naming a layer) as an error naming its file too. */
+/** A model's one-line problem (an ImportError, a ModelExportsError, a NetworkError naming a layer) as an error naming its file too. */
 const namingFile = (file: string, e: unknown): unknown => (e instanceof ExpectedError && !(e instanceof FileError) ? new FileError(file, e.message) : e);
 
 /** How a model is named to the user: its file as given, or the built-in one. */
@@ -86,7 +86,7 @@ export function assertFitsData(model: ModelChoice, data: Split): void {
 }
 
 function firstLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
+  const text = messageOf(e);
   const lines = text
     .split('\n')
     .map((l) => l.trim())
@@ -96,7 +96,7 @@ function firstLine(e: unknown): string {
 
 /**
  * An exported model's bytes with any external tensor data read in: only from a plain file
- * beside the model (predict's rule, src/export/model-file.node.ts), at the offset and length given.
+ * beside the model (predict's rule, src/export/onnx-file.node.ts), at the offset and length given.
  */
 function withExternalData(file: string, bytes: Uint8Array): Uint8Array | onnxProto.onnx.ModelProto {
   const model = parseModelFile(file, bytes);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { lines, ROOT, runCli } from '../helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'model-file-'));
+const dir = mkdtempSync(join(tmpdir(), 'training-model-'));
 /**
  * A model file in a temporary folder, importing the package's source by its absolute path
  * (an .mts file: a .ts one there, with no "type": "module" above it, would load as CommonJS).

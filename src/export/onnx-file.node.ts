@@ -9,7 +9,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, posix, win32 } from 'node:path';
 import type onnxProto from 'onnx-proto';
 import { onnx, parseModel } from '../graph/serialize.js';
-import { FileError } from '../util/errors.js';
+import { FileError, messageOf } from '../util/errors.js';
 
 type Model = onnxProto.onnx.IModelProto;
 type GraphP = onnxProto.onnx.IGraphProto;
@@ -17,14 +17,15 @@ type NodeP = onnxProto.onnx.INodeProto;
 type TensorP = onnxProto.onnx.ITensorProto;
 type SparseP = onnxProto.onnx.ISparseTensorProto;
 
-export class ModelError extends FileError {}
+/** An `.onnx` file that cannot be used as it is: not a model, data from a refused place, or (predict) not a classifier it can feed. */
+export class OnnxFileError extends FileError {}
 
 /** Parses `.onnx` bytes, or says the file is not a model. */
 export function parseModelFile(file: string, bytes: Uint8Array): onnxProto.onnx.ModelProto {
   try {
     return parseModel(bytes);
   } catch (e) {
-    throw new ModelError(file, `not a loadable ONNX model (${(e as Error).message.split('\n')[0]})`);
+    throw new OnnxFileError(file, `not a loadable ONNX model (${messageOf(e).split('\n')[0]})`);
   }
 }
 
@@ -63,7 +64,7 @@ function tensorsOf(roots: readonly (GraphP | null | undefined)[], nodes: readonl
 }
 
 /** Every external-data location in the model, in order, without repeats. */
-export function externalLocations(model: Model): string[] {
+function externalLocations(model: Model): string[] {
   const tensors = [
     ...tensorsOf([model.graph]),
     ...tensorsOf(
@@ -77,7 +78,7 @@ export function externalLocations(model: Model): string[] {
 }
 
 /** Why `location` may not be read for `modelFile`, or undefined when it is a file beside it. */
-export function refusedLocation(modelFile: string, location: string): string | undefined {
+function refusedLocation(modelFile: string, location: string): string | undefined {
   const why = (reason: string) => `refused external data location '${location}': ${reason}`;
   const plain =
     location !== '' &&
@@ -98,14 +99,14 @@ export function refusedLocation(modelFile: string, location: string): string | u
 }
 
 /**
- * Throws a ModelError naming the first refused location; returns whether the model has
+ * Throws a OnnxFileError naming the first refused location; returns whether the model has
  * (accepted) external data, in which case it must be loaded from its path.
  */
 export function checkExternalData(modelFile: string, model: Model): boolean {
   const locations = externalLocations(model);
   for (const location of locations) {
     const problem = refusedLocation(modelFile, location);
-    if (problem) throw new ModelError(modelFile, problem);
+    if (problem) throw new OnnxFileError(modelFile, problem);
   }
   return locations.length > 0;
 }

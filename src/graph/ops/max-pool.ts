@@ -10,7 +10,7 @@
  * exact ties common (measured: up to 120% error); Indices pick the first maximum, as PyTorch does.
  */
 import { defineOp, emit, type Ops, shapeError, staticShape, type Tensor } from '../builder.js';
-import { numel } from '../shape.js';
+import { isStatic, numel } from '../shape.js';
 import { constValues, int64s } from './helpers.js';
 
 interface MaxPoolAttrs {
@@ -137,8 +137,8 @@ function attrs(x: Tensor, kernel: number | readonly number[], stride: number | P
   const opts: PoolOptions = typeof stride === 'number' ? { strides: [stride, stride] } : (stride ?? {});
   const a: MaxPoolAttrs = { kernel_shape: k, strides: opts.strides ?? k };
   const spatial = x.shape.slice(2);
-  if (opts.ceilMode && !spatial.every((d) => typeof d === 'number')) throw shapeError('MaxPool', 'ceil mode needs the spatial dims', x);
-  const pads = opts.ceilMode ? ceilModePads(spatial as number[], k, a.strides, opts.pads ?? [0, 0, 0, 0]) : opts.pads;
+  if (opts.ceilMode && !isStatic(spatial)) throw shapeError('MaxPool', 'ceil mode needs the spatial dims', x);
+  const pads = opts.ceilMode && isStatic(spatial) ? ceilModePads(spatial, k, a.strides, opts.pads ?? [0, 0, 0, 0]) : opts.pads;
   if (pads?.some((p) => p !== 0)) a.pads = pads;
   return a;
 }

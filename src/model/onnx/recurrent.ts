@@ -37,12 +37,13 @@ function unrollParts(x: Tensor, { w, r, b }: RecurrentWeights, hidden: number, g
   const wBias = biases && op.slice(biases, [0], [gates], [0]);
   const rBias = biases && op.slice(biases, [gates], [2 * gates], [0]);
   const product = op.matmul(x, op.transpose(op.reshape(w, [gates, -1]), [1, 0]));
+  const inputPart = wBias ? op.add(product, wBias) : product; // once for the whole sequence, sliced per step
   const steps = x.shape[0];
   if (typeof steps !== 'number') throw new Error('the sequence length must be fixed');
   const [, batch] = x.shape;
   return {
     steps,
-    fromInput: (t: number) => op.reshape(op.slice(wBias ? op.add(product, wBias) : product, [t], [t + 1], [0]), [batch, gates]),
+    fromInput: (t: number) => op.reshape(op.slice(inputPart, [t], [t + 1], [0]), [batch, gates]),
     recurrent: op.transpose(op.reshape(r, [gates, hidden]), [1, 0]),
     rBias,
     gate: (all: Tensor, k: number) => op.slice(all, [k * hidden], [(k + 1) * hidden], [1]),

@@ -27,7 +27,10 @@ export default defineConfig({
     // ORT sessions use native threads; one test file at a time keeps 2-core machines responsive.
     fileParallelism: false,
     projects: [
-      { extends: true, test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...SLOW] } },
+      {
+        extends: true,
+        test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...SLOW] },
+      },
       { extends: true, test: { name: 'slow', include: SLOW } },
     ],
   },

@@ -35,9 +35,13 @@ const readMetrics = (file: string): EpochMetrics[] =>
 /** Runs `npm run train`'s default recipe with a seed; the wall seconds at which each epoch's test line appeared. */
 function train(seed: number, out: string): Promise<number[]> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', ...trainArgs, '--seed', String(seed), '--out', out], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/train.ts', ...trainArgs, '--seed', String(seed), '--out', out],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const epochEnds: number[] = [];
   let pending = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -48,7 +52,9 @@ function train(seed: number, out: string): Promise<number[]> {
     for (const line of lines) if (line.startsWith('Test set:')) epochEnds.push((performance.now() - started) / 1000);
   });
   return new Promise((resolve, reject) =>
-    child.on('close', (code) => (code === 0 ? resolve(epochEnds) : reject(new Error(`training with seed ${seed} exited with ${code}`)))),
+    child.on('close', (code) =>
+      code === 0 ? resolve(epochEnds) : reject(new Error(`training with seed ${seed} exited with ${code}`)),
+    ),
   );
 }
 
@@ -84,7 +90,8 @@ if (args.metrics) {
   console.log(JSON.stringify({ metrics: args.metrics, ...judge(readMetrics(args.metrics)) }, null, 2));
 } else {
   const seeds = args.seeds.split(',').map(Number);
-  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds ${args.seeds}: expected a comma-separated list of seeds`);
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new Error(`--seeds ${args.seeds}: expected a comma-separated list of seeds`);
   const stamp = timestamp();
   const results: Record<string, unknown> = {};
   for (const seed of seeds) {

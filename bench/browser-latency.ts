@@ -21,11 +21,13 @@ import { serveDemo } from '../test/helpers/demo-site.js';
 const { values: args } = parseArgs({
   options: { backend: { type: 'string', default: 'both' }, steps: { type: 'string' }, warmup: { type: 'string' } },
 });
-if (!['wasm', 'webgpu', 'both'].includes(args.backend)) throw new Error(`--backend: ${args.backend} is not wasm, webgpu or both`);
+if (!['wasm', 'webgpu', 'both'].includes(args.backend))
+  throw new Error(`--backend: ${args.backend} is not wasm, webgpu or both`);
 const count = (flag: 'steps' | 'warmup', value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < (flag === 'steps' ? 1 : 0)) throw new Error(`--${flag}: ${value} is not a whole number${flag === 'steps' ? ' >= 1' : ''}`);
+  if (!Number.isInteger(n) || n < (flag === 'steps' ? 1 : 0))
+    throw new Error(`--${flag}: ${value} is not a whole number${flag === 'steps' ? ' >= 1' : ''}`);
   return n;
 };
 const STEPS = count('steps', args.steps);
@@ -52,11 +54,15 @@ async function adapterOf(browser: Browser, url: string): Promise<string | null> 
 async function inference(browser: Browser, url: string, backend: Backend, adapter: string | null): Promise<void> {
   const page = await browser.newPage();
   await page.goto(`${url}?backend=${backend}`);
-  await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready', null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready', null, {
+    timeout: 120_000,
+  });
   const running = await page.textContent('[data-testid=backend]');
   if (running !== backend) throw new Error(`draw page: asked for ${backend}, runs on ${running}`);
   const split = loadSplit(bundledMnistDir(), 'test');
-  const inputs = Array.from({ length: 20 }, (_, i) => Array.from(split.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255));
+  const inputs = Array.from({ length: 20 }, (_, i) =>
+    Array.from(split.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255),
+  );
   const blocks = await page.evaluate(async (digits) => {
     const means: number[] = [];
     for (let block = 0; block < 11; block++) {
@@ -96,7 +102,10 @@ async function trainingSteps(
   await page.fill('[data-testid=train-steps]', String(warmup + steps + 100));
   await page.selectOption('[data-testid=train-batch]', String(batch));
   await page.click('[data-testid=train-start]');
-  await page.waitForFunction((n) => window.mnistTrain.stepMs.length >= n || window.mnistTrain.done, warmup + steps, { timeout: 3_600_000, polling: 500 });
+  await page.waitForFunction((n) => window.mnistTrain.stepMs.length >= n || window.mnistTrain.done, warmup + steps, {
+    timeout: 3_600_000,
+    polling: 500,
+  });
   const { stepMs, threads, running, note, status } = await page.evaluate(() => ({
     ...window.mnistTrain,
     running: document.querySelector('[data-testid=backend]')!.textContent,
@@ -105,7 +114,8 @@ async function trainingSteps(
   }));
   await page.close();
   if (stepMs.length < warmup + steps) throw new Error(`training page at batch ${batch} on ${backend}: ${status}`);
-  if (running !== backend) throw new Error(`training page at batch ${batch}: asked for ${backend}, ran on ${running} (${note})`);
+  if (running !== backend)
+    throw new Error(`training page at batch ${batch}: asked for ${backend}, ran on ${running} (${note})`);
   return { ms: stepMs.slice(warmup, warmup + steps), threads: threads ?? 0 };
 }
 
@@ -138,8 +148,14 @@ try {
   const backends: Backend[] = args.backend === 'both' ? ['wasm', 'webgpu'] : [args.backend as Backend];
   for (const backend of backends) {
     if (backend === 'webgpu' && !adapter) {
-      if (args.backend === 'webgpu') throw new Error('--backend webgpu: this Chromium gives the page no WebGPU adapter');
-      console.log(JSON.stringify({ backend: 'onnxruntime-web webgpu', skipped: 'this Chromium gives the page no WebGPU adapter' }));
+      if (args.backend === 'webgpu')
+        throw new Error('--backend webgpu: this Chromium gives the page no WebGPU adapter');
+      console.log(
+        JSON.stringify({
+          backend: 'onnxruntime-web webgpu',
+          skipped: 'this Chromium gives the page no WebGPU adapter',
+        }),
+      );
       continue;
     }
     await inference(site.browser, site.url, backend, adapter);

@@ -18,18 +18,28 @@ import { createSession, nchwcBlockSize } from '../src/train/node-runtime.js';
 import { Rng } from '../src/util/rng.js';
 import { DEFAULT_SGD } from '../src/train/core/recipe.js';
 
-const { values: args } = parseArgs({ options: { steps: { type: 'string', default: '30' }, threads: { type: 'string', default: '1,2' } } });
+const { values: args } = parseArgs({
+  options: { steps: { type: 'string', default: '30' }, threads: { type: 'string', default: '1,2' } },
+});
 const steps = Number(args.steps);
 const block = await nchwcBlockSize();
 const lowering = nchwcLowering(block);
 if (!lowering) {
-  console.log(JSON.stringify({ nchwc_block: block, unavailable: 'this ONNX Runtime build has no NCHWc kernels on this CPU: graphs run as built' }));
+  console.log(
+    JSON.stringify({
+      nchwc_block: block,
+      unavailable: 'this ONNX Runtime build has no NCHWc kernels on this CPU: graphs run as built',
+    }),
+  );
   process.exit(0);
 }
 
 const net = seedCnn();
 const step = trainStepGraph(net, 128, DEFAULT_SGD);
-const models = { as_built: serializeModel(step.graph, { opset: OPSET }), nchwc: serializeModel(step.graph, { opset: OPSET, lowering }) };
+const models = {
+  as_built: serializeModel(step.graph, { opset: OPSET }),
+  nchwc: serializeModel(step.graph, { opset: OPSET, lowering }),
+};
 
 /** Inputs of one step: the seed-1 initial state, zero momentum, one random batch, dropout masks keeping 90%. */
 function initialFeeds(): Record<string, ort.Tensor> {
@@ -54,7 +64,8 @@ function initialFeeds(): Record<string, ort.Tensor> {
         Float32Array.from({ length: n }, () => (rng.uniform() < 0.1 ? 0 : 1 / 0.9)),
         shape,
       );
-    else if (step.carried.some((e) => e.name === input.name)) feeds[input.name] = new Tensor('float32', new Float32Array(n), shape);
+    else if (step.carried.some((e) => e.name === input.name))
+      feeds[input.name] = new Tensor('float32', new Float32Array(n), shape);
     else
       feeds[input.name] = new Tensor(
         'float32',

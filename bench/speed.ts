@@ -37,10 +37,24 @@ async function epoch(threads: number): Promise<{ epoch_seconds: number; eval_sec
 }
 
 /** One call of bench/pytorch_reference.py speed; `epoch` also times one epoch with that augmentation. */
-function pytorch(threads: number, epoch: 'none' | 'per-image' | 'batch' = 'none'): Record<string, number> | { unavailable: string } {
+function pytorch(
+  threads: number,
+  epoch: 'none' | 'per-image' | 'batch' = 'none',
+): Record<string, number> | { unavailable: string } {
   const r = spawnSync(
     args.python!,
-    ['bench/pytorch_reference.py', 'speed', '--data-dir', bundledMnistDir(), '--threads', String(threads), '--steps', String(steps), '--epoch', epoch],
+    [
+      'bench/pytorch_reference.py',
+      'speed',
+      '--data-dir',
+      bundledMnistDir(),
+      '--threads',
+      String(threads),
+      '--steps',
+      String(steps),
+      '--epoch',
+      epoch,
+    ],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) return { unavailable: (r.stderr || String(r.error)).trim().split('\n').at(-1) ?? 'failed' };
@@ -58,7 +72,8 @@ for (let round = 1; round <= rounds; round++) {
   for (const threads of [1, 2]) {
     for (const side of order) {
       if (side === 'pytorch' && (!withPytorch || pytorchUnavailable)) continue;
-      if (side === 'ours') stepRuns.ours[threads].push((await stepTimes({ ...recipe, threads }, data, steps)).step_ms_median);
+      if (side === 'ours')
+        stepRuns.ours[threads].push((await stepTimes({ ...recipe, threads }, data, steps)).step_ms_median);
       else {
         const r = pytorch(threads);
         if ('unavailable' in r) pytorchUnavailable = String(r.unavailable);
@@ -77,7 +92,10 @@ const result: Record<string, unknown> = {
   batch: 128,
   rounds,
 };
-const summary = (side: Side, threads: number) => ({ step_ms_median: round(median(stepRuns[side][threads])), step_ms_rounds: stepRuns[side][threads] });
+const summary = (side: Side, threads: number) => ({
+  step_ms_median: round(median(stepRuns[side][threads])),
+  step_ms_rounds: stepRuns[side][threads],
+});
 const ours: Record<string, Record<string, unknown>> = { threads_1: summary('ours', 1), threads_2: summary('ours', 2) };
 if (!args['no-epoch']) Object.assign(ours.threads_2, await epoch(2));
 result.ours = ours;
@@ -85,7 +103,10 @@ result.ours = ours;
 if (withPytorch) {
   if (pytorchUnavailable) result.pytorch = { unavailable: pytorchUnavailable };
   else {
-    const torch: Record<string, Record<string, unknown>> = { threads_1: summary('pytorch', 1), threads_2: summary('pytorch', 2) };
+    const torch: Record<string, Record<string, unknown>> = {
+      threads_1: summary('pytorch', 1),
+      threads_2: summary('pytorch', 2),
+    };
     if (!args['no-epoch']) {
       const perImage = pytorch(2, 'per-image');
       const batch = pytorch(2, 'batch');
@@ -99,7 +120,11 @@ if (withPytorch) {
       if (typeof a === 'number' && typeof b === 'number') ratio[key] = round(a / b, 3);
     };
     for (const threads of [1, 2])
-      put(`step_ms_median_threads_${threads}`, ours[`threads_${threads}`].step_ms_median, torch[`threads_${threads}`].step_ms_median);
+      put(
+        `step_ms_median_threads_${threads}`,
+        ours[`threads_${threads}`].step_ms_median,
+        torch[`threads_${threads}`].step_ms_median,
+      );
     put('epoch_seconds_threads_2_vs_per_image', ours.threads_2.epoch_seconds, torch.threads_2.epoch_seconds_per_image);
     put('epoch_seconds_threads_2_vs_batchwise', ours.threads_2.epoch_seconds, torch.threads_2.epoch_seconds_batchwise);
     put('eval_seconds_threads_2', ours.threads_2.eval_seconds, torch.threads_2.eval_seconds);

@@ -42,16 +42,24 @@ const sizes = args.sizes!.split(',').map(Number);
 const spins = ({ on: [true], off: [false], both: [true, false] } as Record<string, boolean[]>)[args.spin!];
 const [images, rounds, threads] = [args.images, args.rounds, args.threads].map(Number);
 if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !spins || !(images >= 1) || !(rounds >= 1) || !(threads >= 1)) {
-  console.error('bench:steps: --sizes takes positive integers, --spin on|off|both, --images, --rounds and --threads positive numbers');
+  console.error(
+    'bench:steps: --sizes takes positive integers, --spin on|off|both, --images, --rounds and --threads positive numbers',
+  );
   process.exit(2);
 }
 const data = loadDataset();
 const modelFiles = args.models!.split(',');
 const models = await Promise.all(
-  modelFiles.map(async (m) => ({ tag: m === 'builtin' ? '' : `_${basename(m)}`, net: m === 'builtin' ? seedCnn() : (await loadModelFile(m)).net })),
+  modelFiles.map(async (m) => ({
+    tag: m === 'builtin' ? '' : `_${basename(m)}`,
+    net: m === 'builtin' ? seedCnn() : (await loadModelFile(m)).net,
+  })),
 );
 
-const selections: { suffix: string; trainOnly?: string[] }[] = [{ suffix: '' }, ...(trainOnly ? [{ suffix: '_train_only', trainOnly }] : [])];
+const selections: { suffix: string; trainOnly?: string[] }[] = [
+  { suffix: '' },
+  ...(trainOnly ? [{ suffix: '_train_only', trainOnly }] : []),
+];
 const oursVariants = models.flatMap(({ tag, net }) =>
   sizes.flatMap((batchSize) =>
     spins.flatMap((spin) =>
@@ -61,7 +69,9 @@ const oursVariants = models.flatMap(({ tag, net }) =>
         time: async () => {
           process.env.ONNX_MNIST_SPIN_WAIT = spin ? '1' : '0'; // read when the trainer makes its step sessions
           const steps = Math.max(10, Math.round(images / batchSize));
-          return (await stepTimes({ ...benchRecipe, batchSize, threads, ...(trainOnly && { trainOnly }) }, data, steps, net)).step_ms_median;
+          return (
+            await stepTimes({ ...benchRecipe, batchSize, threads, ...(trainOnly && { trainOnly }) }, data, steps, net)
+          ).step_ms_median;
         },
       })),
     ),
@@ -71,19 +81,44 @@ const oursVariants = models.flatMap(({ tag, net }) =>
 /** PyTorch's step of a torchvision net (bench/torchvision_nets.py speed), as many steps as ours times. */
 function pytorchStepMs(net: string, batchSize: number): number {
   const steps = String(Math.max(10, Math.round(images / batchSize)));
-  const cli = ['bench/torchvision_nets.py', 'speed', '--models', net, '--threads', String(threads), '--batch', String(batchSize), '--steps', steps];
+  const cli = [
+    'bench/torchvision_nets.py',
+    'speed',
+    '--models',
+    net,
+    '--threads',
+    String(threads),
+    '--batch',
+    String(batchSize),
+    '--steps',
+    steps,
+  ];
   const r = spawnSync(args.python!, cli, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`bench:steps: PyTorch's ${net} failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`);
-  return (JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { steps: Record<string, { step_ms_median: number }> }).steps[net].step_ms_median;
+  if (r.status !== 0)
+    throw new Error(`bench:steps: PyTorch's ${net} failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`);
+  return (
+    JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { steps: Record<string, { step_ms_median: number }> }
+  ).steps[net].step_ms_median;
 }
 /** bench/torchvision_nets.py's NETS. */
-const TORCHVISION_NETS = ['resnet18', 'efficientnet_b0', 'densenet', 'mobilenet_v3_small', 'squeezenet1_1', 'shufflenet_v2_x0_5'];
+const TORCHVISION_NETS = [
+  'resnet18',
+  'efficientnet_b0',
+  'densenet',
+  'mobilenet_v3_small',
+  'squeezenet1_1',
+  'shufflenet_v2_x0_5',
+];
 const torchvisionNet = (file: string) => TORCHVISION_NETS.find((net) => basename(file) === `${net}.onnx`);
 const pytorchVariants = args.pytorch
   ? modelFiles.flatMap((file) => {
       const net = torchvisionNet(file);
       return net
-        ? sizes.map((batchSize) => ({ batchSize, key: `batch_${batchSize}_${basename(file)}_pytorch`, time: async () => pytorchStepMs(net, batchSize) }))
+        ? sizes.map((batchSize) => ({
+            batchSize,
+            key: `batch_${batchSize}_${basename(file)}_pytorch`,
+            time: async () => pytorchStepMs(net, batchSize),
+          }))
         : [];
     })
   : [];

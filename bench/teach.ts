@@ -69,16 +69,33 @@ for (const [a, b, n] of [
   [3, 8, 6],
   [0, 6, 10],
 ]) {
-  sets.push({ name: `${a}as${b}-${n}`, kind: 'conflict', items: pick(readAs(a), n, rng), labels: new Array(n).fill(b) });
+  sets.push({
+    name: `${a}as${b}-${n}`,
+    kind: 'conflict',
+    items: pick(readAs(a), n, rng),
+    labels: new Array(n).fill(b),
+  });
 }
 for (const n of [2, 5, 10]) {
   const items = pick(all, n, rng);
-  sets.push({ name: `random-${n}`, kind: 'conflict', items, labels: items.map((k) => (labels[k] + 1 + rng.int(9)) % 10) });
+  sets.push({
+    name: `random-${n}`,
+    kind: 'conflict',
+    items,
+    labels: items.map((k) => (labels[k] + 1 + rng.int(9)) % 10),
+  });
 }
 
 const percent = (x: number) => Number((100 * x).toFixed(2));
 const results: { set: TeachSet; taught: boolean; accuracy: number; note?: string }[] = [];
-console.log(JSON.stringify({ shipped_accuracy: percent(before.correct / before.count), drawn: indices.length, misread: misread.length, recipe: FINE_TUNE }));
+console.log(
+  JSON.stringify({
+    shipped_accuracy: percent(before.correct / before.count),
+    drawn: indices.length,
+    misread: misread.length,
+    recipe: FINE_TUNE,
+  }),
+);
 for (const set of sets) {
   for (const seed of seeds) {
     const own: Split = ownExamples(
@@ -86,7 +103,14 @@ for (const set of sets) {
       set.labels,
     );
     const started = performance.now();
-    const tuned = await fineTune({ net: folded, model: shipped, own, base: train, runtime, recipe: { ...FINE_TUNE, seed } });
+    const tuned = await fineTune({
+      net: folded,
+      model: shipped,
+      own,
+      base: train,
+      runtime,
+      recipe: { ...FINE_TUNE, seed },
+    });
     const seconds = (performance.now() - started) / 1000;
     const after = classifierResult(await evaluator.evaluate(tuned.model, test));
     const learned = tuned.learned.filter(Boolean).length;
@@ -117,6 +141,8 @@ console.log(
     true_label_mnist_accuracy: { min: percent(Math.min(...truths)), max: percent(Math.max(...truths)) },
     true_label_runs_at_or_above_99_3: `${truths.filter((a) => a >= 0.993).length}/${truths.length}`,
     conflicting_runs_reported: `${conflicts.filter((r) => r.note).length}/${conflicts.length}`,
-    conflicting_runs_that_lost_over_0_3_points: conflicts.filter((r) => before.correct / before.count - r.accuracy > FORGETTING_REPORTED).length,
+    conflicting_runs_that_lost_over_0_3_points: conflicts.filter(
+      (r) => before.correct / before.count - r.accuracy > FORGETTING_REPORTED,
+    ).length,
   }),
 );

@@ -23,7 +23,12 @@ export const median = (xs: readonly number[]): number => {
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 /** Runs `body` with a trainer for `config` (of `net`, by default the seed CNN) in a temporary run folder, removed afterwards. */
-export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (t: TrainingRun) => Promise<T>, net: Network = seedCnn()): Promise<T> {
+export async function withTrainer<T>(
+  config: TrainConfig,
+  data: Dataset,
+  body: (t: TrainingRun) => Promise<T>,
+  net: Network = seedCnn(),
+): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const trainer = await TrainingRun.create(net, config, data, dir);
   try {
@@ -35,7 +40,12 @@ export async function withTrainer<T>(config: TrainConfig, data: Dataset, body: (
 }
 
 /** Wall-clock ms between consecutive steps of `steps` steps, after 5 warm-up steps. */
-export async function stepTimes(config: TrainConfig, data: Dataset, steps: number, net?: Network): Promise<{ step_ms_median: number; step_ms_min: number }> {
+export async function stepTimes(
+  config: TrainConfig,
+  data: Dataset,
+  steps: number,
+  net?: Network,
+): Promise<{ step_ms_median: number; step_ms_min: number }> {
   const times: number[] = [];
   await withTrainer(
     { ...config, maxSteps: steps + 5, testLimit: 100 },

@@ -8,7 +8,19 @@
  *   npm run summary -- --model examples/seed-cnn.ts
  *   npm run train -- --model examples/seed-cnn.ts
  */
-import { AdaptiveAvgPool2d, BatchNorm2d, type Context, Conv2d, Dropout, Flatten, LogSoftmax, MaxPool2d, Module, ReLU, type Tensor } from 'onnx-mnist-train';
+import {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  type Context,
+  Conv2d,
+  Dropout,
+  Flatten,
+  LogSoftmax,
+  MaxPool2d,
+  Module,
+  ReLU,
+  type Tensor,
+} from 'onnx-mnist-train';
 
 class Net extends Module {
   readonly conv1 = new Conv2d(1, 12, 3, { padding: 1 });

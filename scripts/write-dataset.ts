@@ -25,7 +25,12 @@ const USAGE = `usage: write-dataset.ts --as ${LAYOUTS.join('|')} --out <dir> [--
 function parsed() {
   try {
     return parseArgs({
-      options: { as: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string', default: '1' } },
+      options: {
+        as: { type: 'string' },
+        out: { type: 'string' },
+        data: { type: 'string' },
+        seed: { type: 'string', default: '1' },
+      },
     }).values;
   } catch (error) {
     console.error(`error: ${messageOf(error)}\n${USAGE}`);
@@ -93,7 +98,9 @@ async function writeTree(split: ByteSplit, part: string, rgb: boolean): Promise<
 function writeCsv(split: ByteSplit, file: string): void {
   const size = split.images.length / split.count;
   const header = ['label', ...Array.from({ length: size }, (_, p) => `pixel${p}`)].join(',');
-  const rows = Array.from({ length: split.count }, (_, i) => [split.labels[i], ...split.images.subarray(i * size, (i + 1) * size)].join(','));
+  const rows = Array.from({ length: split.count }, (_, i) =>
+    [split.labels[i], ...split.images.subarray(i * size, (i + 1) * size)].join(','),
+  );
   writeFileSync(file, `${header}\n${rows.join('\n')}\n`);
 }
 

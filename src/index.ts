@@ -7,7 +7,16 @@
  * bundle it, and `onnx-mnist-train/node` and `/web` add a Trainer on their runtime.
  */
 export * from './model/layers/index.js';
-export { type Context, type Init, LayerInputError, type Mode, Module, Parameter, StateBuffer, StateEntry } from './model/module.js';
+export {
+  type Context,
+  type Init,
+  LayerInputError,
+  type Mode,
+  Module,
+  Parameter,
+  StateBuffer,
+  StateEntry,
+} from './model/module.js';
 export { Network, NetworkError } from './model/network.js';
 export { seedCnn, seedCnnModule } from './model/seed-cnn.js';
 export type { Tensor } from './graph/builder.js';

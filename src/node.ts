@@ -23,7 +23,11 @@ export interface NodeTrainerOptions extends TrainerSetup {
 }
 
 /** A Trainer of `model` with `recipe` on onnxruntime-node. */
-export function createTrainer(model: ModelSource, recipe: Recipe = {}, options: NodeTrainerOptions = {}): Promise<Trainer> {
+export function createTrainer(
+  model: ModelSource,
+  recipe: Recipe = {},
+  options: NodeTrainerOptions = {},
+): Promise<Trainer> {
   const { threads, device, ...setup } = options;
   return Trainer.create(model, recipe, nodeRuntime({ threads, device }), setup);
 }

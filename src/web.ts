@@ -27,8 +27,13 @@ export interface WebTrainerOptions extends TrainerSetup, Pick<WebRuntimeOptions,
 }
 
 /** A Trainer of `model` with `recipe` on onnxruntime-web. */
-export async function createTrainer(model: ModelSource, recipe: Recipe = {}, options: WebTrainerOptions = {}): Promise<Trainer> {
+export async function createTrainer(
+  model: ModelSource,
+  recipe: Recipe = {},
+  options: WebTrainerOptions = {},
+): Promise<Trainer> {
   const { backend = 'wasm', ort, onCheck, ...setup } = options;
-  const module: Ort = ort ?? (backend === 'webgpu' ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web/wasm'));
+  const module: Ort =
+    ort ?? (backend === 'webgpu' ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web/wasm'));
   return Trainer.create(model, recipe, webRuntime(module, { backend, onCheck }), setup);
 }

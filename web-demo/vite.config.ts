@@ -52,7 +52,8 @@ function mnistFiles(): Plugin {
       });
     },
     generateBundle() {
-      for (const name of names) this.emitFile({ type: 'asset', fileName: `${MNIST_PREFIX}${name}.gz`, source: gzipped(name) });
+      for (const name of names)
+        this.emitFile({ type: 'asset', fileName: `${MNIST_PREFIX}${name}.gz`, source: gzipped(name) });
     },
   };
 }
@@ -98,7 +99,11 @@ export default defineConfig({
     rollupOptions: {
       input: { index: page('index.html'), train: page('train.html') },
       // What both pages load (web-demo/shared, the style sheet, Vite's preload polyfill): one chunk, named for what it is.
-      output: { codeSplitting: { groups: [{ name: 'shared', test: /web-demo[\\/](shared[\\/]|style\.css)|modulepreload-polyfill/ }] } },
+      output: {
+        codeSplitting: {
+          groups: [{ name: 'shared', test: /web-demo[\\/](shared[\\/]|style\.css)|modulepreload-polyfill/ }],
+        },
+      },
     },
   },
 });

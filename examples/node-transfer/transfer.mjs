@@ -13,7 +13,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createTrainer, loadMnist } from 'onnx-mnist-train/node';
 
-const { values: args } = parseArgs({ options: { limit: { type: 'string' }, out: { type: 'string', default: 'transfer.onnx' } } });
+const { values: args } = parseArgs({
+  options: { limit: { type: 'string' }, out: { type: 'string', default: 'transfer.onnx' } },
+});
 const limit = args.limit === undefined ? Infinity : Number(args.limit);
 
 /** The examples of `split` whose label is in `digits` (at most `max` of them): plain typed arrays, as any data set is. */
@@ -23,7 +25,13 @@ function digitsOf(split, digits, max = Infinity) {
   for (let i = 0; i < split.count && keep.length < max; i++) if (digits.includes(split.labels[i])) keep.push(i);
   const images = new Uint8Array(keep.length * size);
   for (const [to, from] of keep.entries()) images.set(split.images.subarray(from * size, (from + 1) * size), to * size);
-  return { images, labels: Uint8Array.from(keep, (i) => split.labels[i]), count: keep.length, shape: split.shape, classNames: split.classNames };
+  return {
+    images,
+    labels: Uint8Array.from(keep, (i) => split.labels[i]),
+    count: keep.length,
+    shape: split.shape,
+    classNames: split.classNames,
+  };
 }
 
 const mnist = loadMnist();
@@ -32,7 +40,14 @@ const high = [5, 6, 7, 8, 9];
 const model = new Uint8Array(readFileSync(new URL('./transfer-cnn.onnx', import.meta.url)));
 const recipe = { epochs: 1, batchSize: 64, lr: 0.01, schedule: { kind: 'constant' } };
 const report = (stage, trainer, evaluation) =>
-  console.log(JSON.stringify({ stage, steps: trainer.position.step, frozen: trainer.frozen.size, accuracy: Number(evaluation.accuracy.toFixed(4)) }));
+  console.log(
+    JSON.stringify({
+      stage,
+      steps: trainer.position.step,
+      frozen: trainer.frozen.size,
+      accuracy: Number(evaluation.accuracy.toFixed(4)),
+    }),
+  );
 
 // 1. The whole network on 0-4.
 const base = await createTrainer(model, recipe);
@@ -51,6 +66,8 @@ report('head tuned on 5-9', head, await head.evaluate(highTest));
 const { onnx, card } = await head.exportInference(highTest, { source: 'examples/node-transfer/transfer.mjs' });
 writeFileSync(args.out, onnx);
 writeFileSync(args.out.replace(/\.onnx$/, '.json'), `${JSON.stringify(card, null, 2)}\n`);
-console.log(JSON.stringify({ stage: 'exported', file: args.out, bytes: onnx.length, test_accuracy: card.test_accuracy }));
+console.log(
+  JSON.stringify({ stage: 'exported', file: args.out, bytes: onnx.length, test_accuracy: card.test_accuracy }),
+);
 await base.close();
 await head.close();

@@ -2,7 +2,16 @@
  * The example's task, network and recipe, shared by the worker (onnx-mnist-train/web) and
  * node-losses.mjs (onnx-mnist-train/node): 16x16 images whose one bright quarter is the class.
  */
-import { BatchNorm2d, Conv2d, Flatten, IDENTITY_NORMALIZATION, Linear, MaxPool2d, ReLU, Sequential } from 'onnx-mnist-train';
+import {
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  IDENTITY_NORMALIZATION,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+} from 'onnx-mnist-train';
 
 /** `count` images (bytes) with their labels, drawn from a seeded generator. */
 export function quarters(count, seed) {
@@ -18,10 +27,18 @@ export function quarters(count, seed) {
     for (let y = 0; y < 16; y++)
       for (let x = 0; x < 16; x++) {
         const quarter = (y < 8 ? 0 : 2) + (x < 8 ? 0 : 1);
-        images[n * 256 + y * 16 + x] = Math.round(255 * (quarter === labels[n] ? 0.25 + 0.75 * random() : 0.85 * random()));
+        images[n * 256 + y * 16 + x] = Math.round(
+          255 * (quarter === labels[n] ? 0.25 + 0.75 * random() : 0.85 * random()),
+        );
       }
   }
-  return { images, labels, count, shape: [1, 16, 16], classNames: ['top left', 'top right', 'bottom left', 'bottom right'] };
+  return {
+    images,
+    labels,
+    count,
+    shape: [1, 16, 16],
+    classNames: ['top left', 'top right', 'bottom left', 'bottom right'],
+  };
 }
 
 export const smallCnn = () =>

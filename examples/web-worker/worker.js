@@ -4,7 +4,10 @@ import { quarters, RECIPE, STEPS, smallCnn } from './task.js';
 
 async function train() {
   const trainer = await createTrainer(smallCnn(), RECIPE, { inputShape: [1, 16, 16] });
-  await trainer.fit(quarters(512, 1), { steps: STEPS, onStep: ({ step, loss }) => self.postMessage({ type: 'step', step, loss }) });
+  await trainer.fit(quarters(512, 1), {
+    steps: STEPS,
+    onStep: ({ step, loss }) => self.postMessage({ type: 'step', step, loss }),
+  });
   const { accuracy } = await trainer.evaluate(quarters(128, 2));
   self.postMessage({ type: 'done', steps: trainer.position.step, accuracy });
 }

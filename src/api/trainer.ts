@@ -45,12 +45,25 @@ export class Trainer extends TrainerBase {
    * the last validation or evaluation data) before it is returned: every probability within
    * 1e-4 and every prediction the same, else an ExportError. Classifiers only.
    */
-  async exportInference(data: Split | undefined = this.verificationData, options: ExportOptions = {}): Promise<ExportedModel> {
+  async exportInference(
+    data: Split | undefined = this.verificationData,
+    options: ExportOptions = {},
+  ): Promise<ExportedModel> {
     if (!isClassification(this.net.options.loss))
       throw new RecipeError(`exportInference: only classifiers export (this model's loss is ${this.net.options.loss})`);
-    if (!data) throw new RecipeError('exportInference: give the data to verify the export on (or evaluate, or fit with validation data, first)');
+    if (!data)
+      throw new RecipeError(
+        'exportInference: give the data to verify the export on (or evaluate, or fit with validation data, first)',
+      );
     const normalize = normalizationOf(this.recipe);
-    const { graph, verification } = await exportVerified(this.runtime, this.net, this.modelState(), data, normalize, 'nothing was exported');
+    const { graph, verification } = await exportVerified(
+      this.runtime,
+      this.net,
+      this.modelState(),
+      data,
+      normalize,
+      'nothing was exported',
+    );
     const card = modelCard(this.net, graph, verification, {
       recipe: this.recipe,
       epochs: this.history.at(-1)?.epoch ?? 0,

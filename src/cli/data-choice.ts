@@ -12,7 +12,8 @@ import { FileError } from '../util/errors.js';
 
 /** `--class-names`: a comma-separated list, or a file of one name per line. */
 export function classNamesOf(value: string): string[] {
-  const names = value.includes(',') || !/\.txt$/i.test(value) ? value.split(',') : readFileSync(value, 'utf8').split(/\r?\n/);
+  const names =
+    value.includes(',') || !/\.txt$/i.test(value) ? value.split(',') : readFileSync(value, 'utf8').split(/\r?\n/);
   const kept = names.map((n) => n.trim()).filter((n) => n !== '');
   if (kept.length < 2) throw new FileError(value, 'needs at least two class names');
   return kept;
@@ -36,11 +37,19 @@ function decodingBar(): { onProgress(done: number, total: number): void; stop():
 }
 
 /** The run's data, read as `config` says, for a model taking `shape`, with its notes printed. */
-export async function readRunData(config: Pick<TrainConfig, 'dataDir' | 'valSplit' | 'seed' | 'classNames'>, shape: readonly number[]): Promise<LoadedData> {
+export async function readRunData(
+  config: Pick<TrainConfig, 'dataDir' | 'valSplit' | 'seed' | 'classNames'>,
+  shape: readonly number[],
+): Promise<LoadedData> {
   const bar = decodingBar();
   let data: LoadedData;
   try {
-    data = await loadData(config.dataDir, { shape, valSplit: config.valSplit, seed: config.seed, onProgress: bar.onProgress });
+    data = await loadData(config.dataDir, {
+      shape,
+      valSplit: config.valSplit,
+      seed: config.seed,
+      onProgress: bar.onProgress,
+    });
   } finally {
     bar.stop();
   }

@@ -10,10 +10,25 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { readRunData } from './data-choice.js';
 import { inferenceModelBytes } from '../export/inference.js';
-import { cardFileFor, cardFileText, cardMetadata, type ModelCard, modelCard, preprocessFor, sourceCommit } from '../export/model-card.node.js';
+import {
+  cardFileFor,
+  cardFileText,
+  cardMetadata,
+  type ModelCard,
+  modelCard,
+  preprocessFor,
+  sourceCommit,
+} from '../export/model-card.node.js';
 import { exportVerified } from '../export/verify.node.js';
 import type { Network } from '../model/network.js';
-import { type Checkpoint, checkpointDirs, evaluatedState, loadCheckpoint, loadNewestCheckpoint, readTrainerState } from '../train/checkpoint.js';
+import {
+  type Checkpoint,
+  checkpointDirs,
+  evaluatedState,
+  loadCheckpoint,
+  loadNewestCheckpoint,
+  readTrainerState,
+} from '../train/checkpoint.js';
 import type { BuiltinShape, ModelRecord, TrainConfig } from '../train/core/config.js';
 import { normalizationOf } from '../train/core/recipe.js';
 import { readRecord } from '../train/run-folder.js';
@@ -29,16 +44,28 @@ const program = new Command('export')
   .requiredOption('--checkpoint <path>', 'a run folder (its newest checkpoint) or one checkpoint folder', nonEmptyPath)
   .requiredOption('--out <file>', 'the .onnx file to write (a .json model card goes beside it)', nonEmptyPath)
   .option('--force', 'replace --out and its card if they exist (never without it)', false)
-  .option('--data <path>', "the data to verify on, where it is no longer where the run recorded it (default: the run's own)", nonEmptyPath)
+  .option(
+    '--data <path>',
+    "the data to verify on, where it is no longer where the run recorded it (default: the run's own)",
+    nonEmptyPath,
+  )
   .addOption(new Option('--data-dir <dir>', 'the same as --data').argParser(nonEmptyPath).hideHelp())
-  .option('--model <file>', "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)", nonEmptyPath);
+  .option(
+    '--model <file>',
+    "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)",
+    nonEmptyPath,
+  );
 
 /** Fails fast, before the checkpoint is read, when the files could not be written, or exist and `force` was not given. */
 function checkOutputs(files: readonly string[], force: boolean): void {
   for (const file of files) {
     const why = unwritableReason(file);
     if (why) throw new FileError(file, `cannot write: ${why}`);
-    if (!force && existsSync(file)) throw new FileError(file, 'exists: export replaces a file only with --force (choose another --out, or pass --force)');
+    if (!force && existsSync(file))
+      throw new FileError(
+        file,
+        'exists: export replaces a file only with --force (choose another --out, or pass --force)',
+      );
   }
   if (existsSync(dirname(files[0]))) probeWritable(files[0]);
 }
@@ -68,22 +95,40 @@ function loadForExport(path: string, net: Network): Checkpoint {
 }
 
 /** The model a checkpoint (or a run folder's checkpoints) trained, as recorded (a file, or the built-in's shape), and the run folder that keeps its copy. */
-function recordedAt(path: string): { record: ModelRecord | undefined; builtin: BuiltinShape | undefined; runDir: string } {
+function recordedAt(path: string): {
+  record: ModelRecord | undefined;
+  builtin: BuiltinShape | undefined;
+  runDir: string;
+} {
   const of = (config: TrainConfig | undefined) => ({ record: config?.model, builtin: config?.builtin });
-  if (existsSync(join(path, 'trainer.json'))) return { ...of(readTrainerState(path).config), runDir: dirname(dirname(path)) };
+  if (existsSync(join(path, 'trainer.json')))
+    return { ...of(readTrainerState(path).config), runDir: dirname(dirname(path)) };
   const newest = checkpointDirs(path).find((dir) => existsSync(join(dir, 'trainer.json')));
-  const config = existsSync(join(path, 'run.json')) ? readRecord(path)?.config : newest ? readTrainerState(newest).config : undefined;
+  const config = existsSync(join(path, 'run.json'))
+    ? readRecord(path)?.config
+    : newest
+      ? readTrainerState(newest).config
+      : undefined;
   return { ...of(config), runDir: path };
 }
 
 /** A data set's name from its path: the folder's (`fashion-mnist`), or a file's without its extension (`train.csv` names its folder). */
 function dataName(path: string): string {
   const file = basename(path).replace(/\.[^.]*$/, '');
-  return (extname(path) && /^(train|data_batch_\d+)$/i.test(file) ? basename(dirname(path)) : file).toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  return (extname(path) && /^(train|data_batch_\d+)$/i.test(file) ? basename(dirname(path)) : file)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-');
 }
 
 runCommand(async () => {
-  const o = parseCommand(program).opts<{ checkpoint: string; out: string; force: boolean; data?: string; dataDir?: string; model?: string }>();
+  const o = parseCommand(program).opts<{
+    checkpoint: string;
+    out: string;
+    force: boolean;
+    data?: string;
+    dataDir?: string;
+    model?: string;
+  }>();
   if (!o.out.endsWith('.onnx')) throw new UsageError(`--out ${o.out}: the file name must end in .onnx`);
   const cardFile = cardFileFor(o.out);
   checkOutputs([o.out, cardFile], o.force);
@@ -97,7 +142,10 @@ runCommand(async () => {
 
   const recipe = checkpoint.trainer.config;
   const given = o.data ?? o.dataDir;
-  const { test } = await readRunData({ ...recipe, ...(given !== undefined && { dataDir: resolve(given) }) }, net.inputShape);
+  const { test } = await readRunData(
+    { ...recipe, ...(given !== undefined && { dataDir: resolve(given) }) },
+    net.inputShape,
+  );
   console.log(`verifying ${dir} exported against its evaluation graph on ${test.count} test images...`);
   const normalize = normalizationOf(checkpoint.trainer.config);
   const { graph, verification } = await exportVerified(nodeRuntime(), net, state, test, normalize);
@@ -114,7 +162,9 @@ runCommand(async () => {
       modelFile: model.record && { file: basename(model.record.file), sha256: model.record.sha256 },
       classNames: test.classNames,
       preprocess: preprocessFor(net.inputShape, test),
-      ...(recipe.dataDir === undefined && { task: `handwritten digit classification (MNIST, ${model.classes} classes)` }),
+      ...(recipe.dataDir === undefined && {
+        task: `handwritten digit classification (MNIST, ${model.classes} classes)`,
+      }),
     }),
     name: `${net.name}-${recipe.dataDir === undefined ? 'mnist' : dataName(recipe.dataDir)}`,
   };

@@ -135,7 +135,10 @@ async function pathLines(input: NodeJS.ReadableStream): Promise<string[]> {
  * `-` the paths read from `stdin` (themselves files or folders). A long list on stdin or as a
  * folder needs no long command line.
  */
-export async function expandImageArguments(args: readonly string[], stdin: NodeJS.ReadableStream): Promise<ImageArgument[]> {
+export async function expandImageArguments(
+  args: readonly string[],
+  stdin: NodeJS.ReadableStream,
+): Promise<ImageArgument[]> {
   const out: ImageArgument[] = [];
   let piped: string[] | undefined;
   for (const arg of args) {

@@ -78,7 +78,8 @@ export function nonEmptyPath(value: string): string {
 /** A comma-separated list of name patterns (`--train-only fc,classifier`): none empty. */
 export function patternList(value: string): string[] {
   const patterns = value.split(',').map((p) => p.trim());
-  if (patterns.some((p) => p === '')) throw new InvalidArgumentError('expected name patterns separated by commas, none empty.');
+  if (patterns.some((p) => p === ''))
+    throw new InvalidArgumentError('expected name patterns separated by commas, none empty.');
   return patterns;
 }
 
@@ -96,7 +97,8 @@ export function parseCommand(program: Command, env: NodeJS.ProcessEnv = process.
       })
       .filter((f) => f.value !== undefined);
     if (taken.length > 0) {
-      const given = (f: (typeof taken)[number]) => (!f.takesValue ? f.long : `${f.long} ${f.value === 'true' || f.value === '' ? '<value>' : f.value}`);
+      const given = (f: (typeof taken)[number]) =>
+        !f.takesValue ? f.long : `${f.long} ${f.value === 'true' || f.value === '' ? '<value>' : f.value}`;
       const flags = taken.map(given).join(' ');
       const script = env.npm_lifecycle_event;
       throw new UsageError(

@@ -12,7 +12,13 @@
  */
 import { Command } from 'commander';
 import { decodeImage } from '../data/image-folder.node.js';
-import { answerProblem, type ClassAnswer, Classifier, OnnxFileError, type Prediction } from '../export/classifier.node.js';
+import {
+  answerProblem,
+  type ClassAnswer,
+  Classifier,
+  OnnxFileError,
+  type Prediction,
+} from '../export/classifier.node.js';
 import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand, UsageError } from './errors.js';
 import { expandImageArguments, ImageError, readImage } from './image-file.js';
@@ -53,7 +59,10 @@ runCommand(async () => {
   if (files.length === 0) throw new UsageError('-: no image paths were read from stdin');
   const classifier = await Classifier.load(o.model);
   if (classifier.preprocess === 'none') {
-    throw new OnnxFileError(o.model, 'it was trained on float values, not pictures: predict cannot make its input from an image');
+    throw new OnnxFileError(
+      o.model,
+      'it was trained on float values, not pictures: predict cannot make its input from an image',
+    );
   }
   // One slot per file, in argument order; the readable ones are classified together (in chunks if the model fixes its batch size).
   const outcomes: Outcome[] = [];
@@ -76,7 +85,9 @@ runCommand(async () => {
     const { file } = files[r.slot];
     // A broken model can give NaN, or numbers that are not probabilities; never print them as an answer.
     const problem = answerProblem(predictions[i].probabilities);
-    outcomes[r.slot] = problem ? { file, error: `${problem}; ${o.model} is broken` } : { file, prediction: predictions[i] };
+    outcomes[r.slot] = problem
+      ? { file, error: `${problem}; ${o.model} is broken` }
+      : { file, prediction: predictions[i] };
   });
   await classifier.release();
 

@@ -13,9 +13,21 @@ import { classNamesOf, readRunData } from './data-choice.js';
 import { dataDefaults } from '../train/core/data-recipe.js';
 import { builtinInputShape } from '../data/source.node.js';
 import type { OptimizerOptions } from '../graph/optim.js';
-import { assertRecipeOf, CheckpointError, loadNewestCheckpoint, prepareCheckpointsForResume } from '../train/checkpoint.js';
+import {
+  assertRecipeOf,
+  CheckpointError,
+  loadNewestCheckpoint,
+  prepareCheckpointsForResume,
+} from '../train/checkpoint.js';
 import type { Position, TrainConfig } from '../train/core/config.js';
-import { ADAM_CONSTANTS, DEFAULT_RECIPE, DEFAULT_SGD, DEFAULT_STEP_LR, DIGIT_AUGMENT, ONECYCLE } from '../train/core/recipe.js';
+import {
+  ADAM_CONSTANTS,
+  DEFAULT_RECIPE,
+  DEFAULT_SGD,
+  DEFAULT_STEP_LR,
+  DIGIT_AUGMENT,
+  ONECYCLE,
+} from '../train/core/recipe.js';
 import { consoleProgress } from '../train/progress.js';
 import type { Schedule } from '../train/core/schedule.js';
 import { createRunFolder, createUniqueRunFolder, openRunFolder, type RunFolder } from '../train/run-folder.js';
@@ -100,9 +112,14 @@ function toConfig(o: Options): TrainConfig {
     o.optimizer === 'sgd'
       ? { kind: 'sgd', momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov }
       : { kind: o.optimizer, ...ADAM_CONSTANTS, weightDecay: o.weightDecay };
-  if (o.nesterov && (o.optimizer !== 'sgd' || o.momentum === 0)) throw new UsageError('--nesterov needs --optimizer sgd and a non-zero --momentum');
+  if (o.nesterov && (o.optimizer !== 'sgd' || o.momentum === 0))
+    throw new UsageError('--nesterov needs --optimizer sgd and a non-zero --momentum');
   const schedule: Schedule =
-    o.schedule === 'step' ? { kind: 'step', stepSize: o.stepSize, gamma: o.gamma } : o.schedule === 'onecycle' ? { ...ONECYCLE } : { kind: 'constant' };
+    o.schedule === 'step'
+      ? { kind: 'step', stepSize: o.stepSize, gamma: o.gamma }
+      : o.schedule === 'onecycle'
+        ? { ...ONECYCLE }
+        : { kind: 'constant' };
   // Without --augment, the data decides (core/data-recipe.ts's dataDefaults); this is the flag's own.
   const kinds = o.augment ?? ['rotate', 'shift'];
   const augment: AugmentOptions | null = kinds.includes('none')
@@ -157,13 +174,26 @@ const program = new Command('train')
   .option('--momentum <x>', 'SGD momentum', nonNegativeNumber, DEFAULT_SGD.momentum)
   .option('--nesterov', 'Nesterov momentum', DEFAULT_SGD.nesterov)
   .option('--weight-decay <x>', 'L2 penalty (decoupled for adamw)', nonNegativeNumber, DEFAULT_SGD.weightDecay)
-  .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['step', 'onecycle', 'constant']).default(DEFAULT_STEP_LR.kind))
+  .addOption(
+    new Option('--schedule <name>', 'learning-rate schedule')
+      .choices(['step', 'onecycle', 'constant'])
+      .default(DEFAULT_STEP_LR.kind),
+  )
   .option('--step-size <epochs>', 'StepLR: epochs between decays', positiveInt, DEFAULT_STEP_LR.stepSize)
   .option('--gamma <x>', 'StepLR: decay factor', positiveNumber, DEFAULT_STEP_LR.gamma)
-  .option('--seed <n>', 'seed for initialisation, shuffling, augmentation and dropout (0 to 4294967295)', uint32, D.seed)
+  .option(
+    '--seed <n>',
+    'seed for initialisation, shuffling, augmentation and dropout (0 to 4294967295)',
+    uint32,
+    D.seed,
+  )
   .option('--threads <n>', "ORT intra-op threads (default: ORT's choice, one per core)", positiveInt)
   .addOption(new Option('--device <name>', 'execution provider').choices(['cpu', 'cuda']).default(D.device))
-  .option('--dropout <p>', "dropout probability of every Dropout layer (default: the model's own; the seed CNN's is 0.1)", probability)
+  .option(
+    '--dropout <p>',
+    "dropout probability of every Dropout layer (default: the model's own; the seed CNN's is 0.1)",
+    probability,
+  )
   .addOption(
     new Option(
       '--loss <kind>',
@@ -190,21 +220,37 @@ const program = new Command('train')
   )
   .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, DIGIT_AUGMENT.rotate)
   .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, DIGIT_AUGMENT.shift)
-  .option('--ema-decay <d>', 'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it', emaDecay)
+  .option(
+    '--ema-decay <d>',
+    'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it',
+    emaDecay,
+  )
   .option('--no-shuffle', 'keep the training set in file order')
   .option('--train-limit <n>', 'train on the first N training images', positiveInt)
   .option('--test-limit <n>', 'evaluate on the first N test images', positiveInt)
   .option('--max-steps <n>', 'stop after N optimizer steps in total', positiveInt)
   .option('--out <dir>', 'run folder (default runs/<date-time>)', nonEmptyPath)
-  .option('--resume', 'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)', false)
+  .option(
+    '--resume',
+    'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)',
+    false,
+  )
   .option(
     '--data <path>',
     'the data: a folder of MNIST-style IDX files, CIFAR-10 batches, a .csv (label,pixel0,...), or a folder of one image folder per class (default: the bundled MNIST)',
     nonEmptyPath,
   )
   .addOption(new Option('--data-dir <dir>', 'the same as --data').argParser(nonEmptyPath).hideHelp())
-  .option('--val-split <share>', 'the share of training examples held out to test on when the data has no test split (default 0.1)', share)
-  .option('--class-names <names>', "the classes' names, comma-separated or a .txt of one per line, for data without its own", classNamesOf)
+  .option(
+    '--val-split <share>',
+    'the share of training examples held out to test on when the data has no test split (default 0.1)',
+    share,
+  )
+  .option(
+    '--class-names <names>',
+    "the classes' names, comma-separated or a .txt of one per line, for data without its own",
+    classNamesOf,
+  )
   .option(
     '--profile [steps]',
     "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: a trace in the run folder and a table by op type",
@@ -228,7 +274,11 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
   trainOnly: (c) => c.trainOnly,
   freeze: (c) => c.freeze,
   augment: (c) =>
-    c.augment ? [c.augment.rotate > 0 && 'rotate', c.augment.shift > 0 && 'shift', c.augment.flip && 'flip'].filter(Boolean).join('+') || 'none' : 'none',
+    c.augment
+      ? [c.augment.rotate > 0 && 'rotate', c.augment.shift > 0 && 'shift', c.augment.flip && 'flip']
+          .filter(Boolean)
+          .join('+') || 'none'
+      : 'none',
   rotateDegrees: (c) => c.augment?.rotate,
   shiftPixels: (c) => c.augment?.shift,
   shuffle: (c) => c.shuffle,
@@ -246,7 +296,12 @@ const FIXED_ON_RESUME: Partial<Record<keyof Options, (c: TrainConfig) => unknown
  * them the run keeps its own. A flag that would
  * change the rest is refused by name; none is ignored.
  */
-function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Options) => boolean, at: Position): TrainConfig {
+function resumedConfig(
+  recorded: TrainConfig,
+  o: Options,
+  given: (key: keyof Options) => boolean,
+  at: Position,
+): TrainConfig {
   const requested = toConfig(o);
   for (const [key, project] of Object.entries(FIXED_ON_RESUME) as [keyof Options, (c: TrainConfig) => unknown][]) {
     if (!given(key) || JSON.stringify(project(requested)) === JSON.stringify(project(recorded))) continue;
@@ -258,14 +313,19 @@ function resumedConfig(recorded: TrainConfig, o: Options, given: (key: keyof Opt
   const config: TrainConfig = { ...recorded, maxSteps: o.maxSteps };
   const onecycle = recorded.schedule.kind === 'onecycle';
   if (given('epochs') && o.epochs !== recorded.epochs) {
-    if (onecycle) throw new UsageError(`--epochs ${o.epochs}: a onecycle schedule spans the run's ${recorded.epochs} epochs and cannot change on resume`);
+    if (onecycle)
+      throw new UsageError(
+        `--epochs ${o.epochs}: a onecycle schedule spans the run's ${recorded.epochs} epochs and cannot change on resume`,
+      );
     const started = at.epoch + (at.batch > 0 ? 1 : 0);
     if (o.epochs < started) throw new UsageError(`--epochs ${o.epochs}: the run has already trained ${started} epochs`);
     config.epochs = o.epochs;
   }
   if (given('lr')) {
     if (onecycle && o.lr !== recorded.lr)
-      throw new UsageError(`--lr ${o.lr}: a onecycle schedule is fixed at the start of the run; start a new run to change it`);
+      throw new UsageError(
+        `--lr ${o.lr}: a onecycle schedule is fixed at the start of the run; start a new run to change it`,
+      );
     if (!onecycle) config.lrChanges = [...(recorded.lrChanges ?? []), { step: at.step, lr: o.lr }];
   }
   if (given('testLimit')) config.testLimit = o.testLimit;
@@ -281,13 +341,20 @@ const flag = (key: keyof Options) => program.options.find((opt) => opt.attribute
  * crash later, 999 threads would stall the machine), wherever the value comes from: `source`
  * names the flag, or the run file a resumed run read it from.
  */
-function checkLimits(config: TrainConfig, data: Dataset, source: (key: 'batchSize' | 'threads', value: number) => string): void {
+function checkLimits(
+  config: TrainConfig,
+  data: Dataset,
+  source: (key: 'batchSize' | 'threads', value: number) => string,
+): void {
   const maxThreads = 4 * availableParallelism();
   if (config.threads !== undefined && config.threads > maxThreads) {
-    throw new UsageError(`${source('threads', config.threads)}: more than 4 per core (${availableParallelism()} cores here, at most ${maxThreads})`);
+    throw new UsageError(
+      `${source('threads', config.threads)}: more than 4 per core (${availableParallelism()} cores here, at most ${maxThreads})`,
+    );
   }
   const examples = Math.min(config.trainLimit ?? data.train.count, data.train.count);
-  if (config.batchSize > examples) throw new UsageError(`${source('batchSize', config.batchSize)}: larger than the training set (${examples} images)`);
+  if (config.batchSize > examples)
+    throw new UsageError(`${source('batchSize', config.batchSize)}: larger than the training set (${examples} images)`);
 }
 
 /** The value as its flag gives it: `--threads 999`. */
@@ -295,7 +362,10 @@ const fromFlag = (key: keyof Options, value: number) => `${flag(key)} ${value}`;
 
 /** Refuses a resume point that is not a place in the run (a position edited in trainer.json). */
 function checkPosition(checkpoint: TrainCheckpoint, config: TrainConfig, data: Dataset): void {
-  const perEpoch = batchesPerEpoch({ examples: Math.min(config.trainLimit ?? data.train.count, data.train.count), batchSize: config.batchSize });
+  const perEpoch = batchesPerEpoch({
+    examples: Math.min(config.trainLimit ?? data.train.count, data.train.count),
+    batchSize: config.batchSize,
+  });
   const { epoch, batch, step } = checkpoint.trainer.position;
   if (batch < perEpoch && step === epoch * perEpoch + batch) return;
   throw new CheckpointError(
@@ -306,7 +376,11 @@ function checkPosition(checkpoint: TrainCheckpoint, config: TrainConfig, data: D
 /** Refuses, before anything is allocated, a run whose estimated memory exceeds the machine's budget (core/memory.ts). */
 function assertFitsMemory(model: ModelChoice, config: TrainConfig): void {
   const { budget, where } = machineMemory();
-  const problem = memoryProblem(estimateMemory(model.net.withDropout(config.dropout), config, frozenParameters(model.net, config)), budget, where);
+  const problem = memoryProblem(
+    estimateMemory(model.net.withDropout(config.dropout), config, frozenParameters(model.net, config)),
+    budget,
+    where,
+  );
   if (problem) throw new UsageError(`${modelLabel(model.record)}: ${problem}; pass --no-memory-check to go ahead`);
 }
 
@@ -330,23 +404,39 @@ interface PreparedRun {
 }
 
 /** Opens the run folder `out` and what it recorded: the model, the newest checkpoint, the recipe with the flags a resume may change. */
-async function prepareResumedRun(o: Options, out: string, given: (key: keyof Options) => boolean): Promise<PreparedRun> {
+async function prepareResumedRun(
+  o: Options,
+  out: string,
+  given: (key: keyof Options) => boolean,
+): Promise<PreparedRun> {
   const folder = openRunFolder(out);
   prepareCheckpointsForResume(folder.dir);
   // The model is fixed when the run starts (run.json); a --model must be the same one.
   const recordedModelFile = folder.record?.config.model;
-  let model = o.model === undefined ? await recordedModel(recordedModelFile, folder.dir, folder.record?.config.builtin) : await loadModelFile(o.model);
+  let model =
+    o.model === undefined
+      ? await recordedModel(recordedModelFile, folder.dir, folder.record?.config.builtin)
+      : await loadModelFile(o.model);
   if (o.model !== undefined) assertSameModel(model, recordedModelFile, `the run in ${folder.dir}`);
   const runFile = join(folder.dir, 'run.json');
-  const resume = loadNewestCheckpoint(folder.dir, model.net, warnSkipped, folder.record && assertRecipeOf(folder.record.config, runFile));
+  const resume = loadNewestCheckpoint(
+    folder.dir,
+    model.net,
+    warnSkipped,
+    folder.record && assertRecipeOf(folder.record.config, runFile),
+  );
   const recorded = resume?.trainer.config ?? folder.record?.config;
   if (!recorded) throw new UsageError(`${folder.dir}: no checkpoint and no run.json; nothing to resume`);
   const recordFile = resume ? join(resume.dir, 'trainer.json') : runFile;
   const config = resumedConfig(recorded, o, given, resume?.trainer.position ?? { epoch: 0, batch: 0, step: 0 });
-  console.log(resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`);
+  console.log(
+    resume ? `resuming from ${resume.dir}` : `no checkpoint yet in ${folder.dir}: starting its run from the beginning`,
+  );
   const data = await readRunData(config, model.net.inputShape);
   checkLimits(config, data, (key, value) =>
-    given(key) ? fromFlag(key, value) : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`,
+    given(key)
+      ? fromFlag(key, value)
+      : `${recordFile}: ${key} ${value}${key === 'threads' ? ' (pass --threads to override)' : ''}`,
   );
   if (resume) checkPosition(resume, config, data);
   // A run with no checkpoint yet starts again from its --init weights, which must not have changed.
@@ -368,22 +458,30 @@ async function prepareNewRun(o: Options): Promise<PreparedRun> {
   config = {
     ...config,
     ...(builtin && { builtin }),
-    ...dataDefaults(data.train, { bundledMnist: config.dataDir === undefined, augment: o.augment === undefined ? undefined : config.augment }),
+    ...dataDefaults(data.train, {
+      bundledMnist: config.dataDir === undefined,
+      augment: o.augment === undefined ? undefined : config.augment,
+    }),
   };
   checkLimits(config, data, fromFlag);
   assertFitsData(model, data.train);
   frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder
   if (o.memoryCheck) assertFitsMemory(model, config);
   // The run keeps a copy of its model file beside run.json, for the record and to restore it.
-  const files: [string, Uint8Array][] = model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
-  const folder = o.out ? createRunFolder(o.out, config, files) : createUniqueRunFolder(join('runs', timestamp()), config, files);
+  const files: [string, Uint8Array][] =
+    model.record && model.source ? [[modelCopyName(model.record), model.source]] : [];
+  const folder = o.out
+    ? createRunFolder(o.out, config, files)
+    : createUniqueRunFolder(join('runs', timestamp()), config, files);
   return { folder, config, data, model };
 }
 
 /** Builds the run's sessions; a model ORT refuses is the model file's error, and leaves no new folder behind. */
 async function createRun({ folder, config, data, model, resume }: PreparedRun, o: Options): Promise<TrainingRun> {
   const profile: ProfileOptions | undefined =
-    o.profile === undefined ? undefined : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
+    o.profile === undefined
+      ? undefined
+      : { warmup: PROFILE_WARMUP, steps: o.profile === true ? 20 : o.profile, report: printProfile };
   try {
     return await TrainingRun.create(model.net, config, data, folder.dir, resume, profile);
   } catch (e) {
@@ -418,7 +516,10 @@ runCommand(async () => {
   const o = parseCommand(program).opts<Options>();
   const given = (key: keyof Options) => program.getOptionValueSource(key) === 'cli';
   if (o.resume && !o.out) throw new UsageError('--resume needs --out <dir>, the run folder to continue');
-  if (o.resume && o.init !== undefined) throw new UsageError('--init sets the weights a run starts from; a resumed run continues from its own (drop --init)');
+  if (o.resume && o.init !== undefined)
+    throw new UsageError(
+      '--init sets the weights a run starts from; a resumed run continues from its own (drop --init)',
+    );
   environmentSwitches(); // a junk ONNX_MNIST_* value is refused before anything is made
   const prepared = o.resume && o.out ? await prepareResumedRun(o, o.out, given) : await prepareNewRun(o);
   await trainToEnd(await createRun(prepared, o), prepared);

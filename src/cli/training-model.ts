@@ -42,7 +42,8 @@ export interface ModelChoice {
 }
 
 /** A model's one-line problem (an ImportError, a ModelExportsError, a NetworkError naming a layer) as an error naming its file too. */
-const namingFile = (file: string, e: unknown): unknown => (e instanceof ExpectedError && !(e instanceof FileError) ? new FileError(file, e.message) : e);
+const namingFile = (file: string, e: unknown): unknown =>
+  e instanceof ExpectedError && !(e instanceof FileError) ? new FileError(file, e.message) : e;
 
 /** How a model is named to the user: its file as given, or the built-in one. */
 export const modelLabel = (record: ModelRecord | undefined): string => record?.file ?? 'the built-in seed CNN';
@@ -104,11 +105,17 @@ function withExternalData(file: string, bytes: Uint8Array): Uint8Array | onnxPro
   for (const t of model.graph?.initializer ?? []) {
     if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
     const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value;
-    const data = readFileOr(join(dirname(file), entry('location') ?? ''), (problem) => new FileError(file, `external data of '${t.name}': ${problem}`));
+    const data = readFileOr(
+      join(dirname(file), entry('location') ?? ''),
+      (problem) => new FileError(file, `external data of '${t.name}': ${problem}`),
+    );
     const offset = Number(entry('offset') ?? 0);
     const length = entry('length') === undefined ? data.length - offset : Number(entry('length'));
     if (!(offset >= 0 && length >= 0 && offset + length <= data.length))
-      throw new FileError(file, `external data of '${t.name}': offset ${offset} and length ${length} do not fit its file`);
+      throw new FileError(
+        file,
+        `external data of '${t.name}': offset ${offset} and length ${length} do not fit its file`,
+      );
     t.rawData = data.subarray(offset, offset + length);
     t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
     t.externalData = [];
@@ -132,7 +139,10 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
   const path = resolve(file);
   const ext = extname(path);
   if (ext !== '.onnx' && !MODEL_EXTENSIONS.includes(ext)) {
-    throw new FileError(file, `not a model file: expected a TypeScript module (${MODEL_EXTENSIONS.join(', ')}) or an .onnx`);
+    throw new FileError(
+      file,
+      `not a model file: expected a TypeScript module (${MODEL_EXTENSIONS.join(', ')}) or an .onnx`,
+    );
   }
   const source = readFileOr(path, (problem) => new FileError(file, problem));
   if (ext === '.onnx') return loadOnnxModel(file, path, source);
@@ -157,7 +167,12 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
     );
   }
   const imports = importHashes(path);
-  return { net, classes: classesOf(net, file), record: { file: path, sha256: sha256Hex(source), ...(imports && { imports }) }, source };
+  return {
+    net,
+    classes: classesOf(net, file),
+    record: { file: path, sha256: sha256Hex(source), ...(imports && { imports }) },
+    source,
+  };
 }
 
 /**
@@ -177,7 +192,10 @@ function changedImport(record: ModelRecord): FileError | undefined {
     try {
       now = sha256Hex(readFileSync(file));
     } catch {
-      return new FileError(file, `imported by the run's model file ${record.file}, is gone; restore it or start a new run`);
+      return new FileError(
+        file,
+        `imported by the run's model file ${record.file}, is gone; restore it or start a new run`,
+      );
     }
     if (now !== sha256) {
       return new FileError(
@@ -196,7 +214,11 @@ export const modelCopyName = (record: ModelRecord): string => `model${extname(re
  * The model a run recorded: the built-in one, or its file, which must still hold the bytes it
  * had when the run started (an edited file would silently train something else).
  */
-export async function recordedModel(record: ModelRecord | undefined, runDir: string, builtin?: BuiltinShape): Promise<ModelChoice> {
+export async function recordedModel(
+  record: ModelRecord | undefined,
+  runDir: string,
+  builtin?: BuiltinShape,
+): Promise<ModelChoice> {
   if (!record) return builtinModel(builtin);
   const copy = join(runDir, modelCopyName(record));
   let bytes: Uint8Array;
@@ -204,7 +226,10 @@ export async function recordedModel(record: ModelRecord | undefined, runDir: str
     bytes = readFileSync(record.file);
   } catch {
     // Restored where it was, the copy finds what it imports (the package, its helpers) as the original did.
-    throw new FileError(record.file, `the run's model file is gone; the run keeps a copy: restore it (cp ${copy} ${record.file}), or pass --model ${copy}`);
+    throw new FileError(
+      record.file,
+      `the run's model file is gone; the run keeps a copy: restore it (cp ${copy} ${record.file}), or pass --model ${copy}`,
+    );
   }
   const now = sha256Hex(bytes);
   if (now !== record.sha256) {
@@ -235,7 +260,11 @@ export function assertSameModel(given: ModelChoice, recorded: ModelRecord | unde
  * PyTorch's names, every entry with its shape, as load_state_dict(strict=True) wants), and the
  * record of that file. With `recorded` (a resumed run's), the file must still hold those bytes.
  */
-export function withInitialWeights(model: ModelChoice, file: string, recorded?: ModelRecord): { model: ModelChoice; record: ModelRecord } {
+export function withInitialWeights(
+  model: ModelChoice,
+  file: string,
+  recorded?: ModelRecord,
+): { model: ModelChoice; record: ModelRecord } {
   const path = resolve(file);
   const bytes = readFileOr(path, (problem) => new FileError(file, problem));
   const record = { file: path, sha256: sha256Hex(bytes) };

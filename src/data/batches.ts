@@ -15,9 +15,17 @@ export function epochOrder(count: number, seed: number, epoch: number, shuffle: 
 }
 
 /** Writes examples `order[start .. start+count)` (or start.. in file order) normalised into `out`. */
-export function fillImages(split: Split, start: number, count: number, out: Float32Array, normalizer: Normalizer, order?: ArrayLike<number>): void {
+export function fillImages(
+  split: Split,
+  start: number,
+  count: number,
+  out: Float32Array,
+  normalizer: Normalizer,
+  order?: ArrayLike<number>,
+): void {
   const size = exampleSize(split);
-  for (let b = 0; b < count; b++) normalizer.example(split.images, (order ? order[start + b] : start + b) * size, out, b * size);
+  for (let b = 0; b < count; b++)
+    normalizer.example(split.images, (order ? order[start + b] : start + b) * size, out, b * size);
 }
 
 /** As `fillImages`, each example randomly rotated, shifted (and flipped, if asked) with draws from (seed, step). */
@@ -47,7 +55,13 @@ export function fillAugmentedImages(
  * Labels `order[start .. start+count)` (or start.. in file order): class indices as int64, the
  * type the classification losses take, or `width` floats each for the regression losses.
  */
-export function fillLabels(split: Split, start: number, count: number, out: BigInt64Array | Float32Array, order?: ArrayLike<number>): void {
+export function fillLabels(
+  split: Split,
+  start: number,
+  count: number,
+  out: BigInt64Array | Float32Array,
+  order?: ArrayLike<number>,
+): void {
   const index = (b: number) => (order ? order[start + b] : start + b);
   if (out instanceof BigInt64Array) {
     for (let b = 0; b < count; b++) out[b] = BigInt(split.labels[index(b)]);

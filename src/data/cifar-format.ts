@@ -11,14 +11,31 @@ const IMAGE = 3 * 32 * 32;
 const RECORD = 1 + IMAGE;
 
 /** CIFAR-10's classes, in label order (batches.meta.txt). */
-export const CIFAR10_CLASSES: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+export const CIFAR10_CLASSES: readonly string[] = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+];
 
 /** The examples of one or more batch files, in order; `files` names them in errors. */
-export function splitFromCifar(batches: readonly { name: string; bytes: Uint8Array }[], classNames: readonly string[] = CIFAR10_CLASSES): ByteSplit {
+export function splitFromCifar(
+  batches: readonly { name: string; bytes: Uint8Array }[],
+  classNames: readonly string[] = CIFAR10_CLASSES,
+): ByteSplit {
   let count = 0;
   for (const { name, bytes } of batches) {
     if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-      throw new DataError(name, `${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each: a label, then 3x32x32 pixels)`);
+      throw new DataError(
+        name,
+        `${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each: a label, then 3x32x32 pixels)`,
+      );
     }
     count += bytes.length / RECORD;
   }
@@ -28,7 +45,11 @@ export function splitFromCifar(batches: readonly { name: string; bytes: Uint8Arr
   for (const { name, bytes } of batches) {
     for (let at = 0; at < bytes.length; at += RECORD, n++) {
       const label = bytes[at];
-      if (label >= classNames.length) throw new DataError(name, `record ${at / RECORD}: label ${label} is out of range (${classNames.length} classes)`);
+      if (label >= classNames.length)
+        throw new DataError(
+          name,
+          `record ${at / RECORD}: label ${label} is out of range (${classNames.length} classes)`,
+        );
       labels[n] = label;
       images.set(bytes.subarray(at + 1, at + RECORD), n * IMAGE);
     }

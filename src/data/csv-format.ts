@@ -31,11 +31,15 @@ export function splitFromCsv(text: string, file: string, options: CsvOptions = {
   const labelName = options.labelColumn === undefined ? 'label' : options.labelColumn;
   const labelAt = labelName === null ? -1 : header.indexOf(labelName);
   if (labelName !== null && labelAt < 0)
-    throw new DataError(file, `has no '${labelName}' column (its header: ${header.slice(0, 4).join(',')}${header.length > 4 ? ',...' : ''})`);
+    throw new DataError(
+      file,
+      `has no '${labelName}' column (its header: ${header.slice(0, 4).join(',')}${header.length > 4 ? ',...' : ''})`,
+    );
   const values = header.length - (labelAt >= 0 ? 1 : 0);
   const shape = options.shape ?? squareShape(values);
   if (!shape) throw new DataError(file, `rows hold ${values} values, not a square image: give the shape`);
-  if (exampleSize({ shape }) !== values) throw new DataError(file, `rows hold ${values} values; [${shape.join(',')}] needs ${exampleSize({ shape })}`);
+  if (exampleSize({ shape }) !== values)
+    throw new DataError(file, `rows hold ${values} values; [${shape.join(',')}] needs ${exampleSize({ shape })}`);
   const count = lines.length - 1;
   const floats = new Float32Array(count * values);
   const labels = new Uint16Array(count);
@@ -43,13 +47,16 @@ export function splitFromCsv(text: string, file: string, options: CsvOptions = {
   for (let n = 0; n < count; n++) {
     const cells = lines[n + 1].split(',');
     const where = `line ${n + 2}`;
-    if (cells.length !== header.length) throw new DataError(file, `${where} has ${cells.length} columns, the header ${header.length}`);
+    if (cells.length !== header.length)
+      throw new DataError(file, `${where} has ${cells.length} columns, the header ${header.length}`);
     let k = 0;
     for (let c = 0; c < cells.length; c++) {
       const v = Number(cells[c]);
-      if (cells[c].trim() === '' || !Number.isFinite(v)) throw new DataError(file, `${where}, column '${header[c]}': '${cells[c]}' is not a number`);
+      if (cells[c].trim() === '' || !Number.isFinite(v))
+        throw new DataError(file, `${where}, column '${header[c]}': '${cells[c]}' is not a number`);
       if (c === labelAt) {
-        if (!Number.isInteger(v) || v < 0 || v > 65535) throw new DataError(file, `${where}: label '${cells[c]}' is not a class index`);
+        if (!Number.isInteger(v) || v < 0 || v > 65535)
+          throw new DataError(file, `${where}: label '${cells[c]}' is not a class index`);
         if (options.classes !== undefined && v >= options.classes)
           throw new DataError(file, `${where}: label ${v} is out of range: the model gives ${options.classes} classes`);
         labels[n] = v;

@@ -52,7 +52,12 @@ export function readCache(root: string, shape: readonly number[], files: readonl
 }
 
 /** Keeps a decoding for the next run (a write that fails only costs that run the time). */
-export function writeCache(root: string, shape: readonly number[], files: readonly ImageEntry[], decoded: Decoded): void {
+export function writeCache(
+  root: string,
+  shape: readonly number[],
+  files: readonly ImageEntry[],
+  decoded: Decoded,
+): void {
   const labels: SafeTensor =
     decoded.labels instanceof Uint16Array
       ? { dtype: 'U16', shape: [decoded.labels.length], data: decoded.labels }
@@ -65,7 +70,11 @@ export function writeCache(root: string, shape: readonly number[], files: readon
     mkdirSync(cacheFolder(), { recursive: true });
     writeFileAtomic(
       cacheFile(root, shape),
-      encodeSafetensors(tensors, { fingerprint: fingerprint(files, shape), root, failed: JSON.stringify(decoded.failed) }),
+      encodeSafetensors(tensors, {
+        fingerprint: fingerprint(files, shape),
+        root,
+        failed: JSON.stringify(decoded.failed),
+      }),
     );
   } catch {
     // a read-only or full home: the next run decodes again

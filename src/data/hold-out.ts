@@ -23,10 +23,12 @@ export function subset<S extends Split>(split: S, indices: ArrayLike<number>): S
 
 /** A seeded share of `split` held out: the rest to train on, the share to test on. */
 export function holdOut<S extends Split>(split: S, share: number, seed: number): { train: S; test: S } {
-  if (!(share > 0 && share < 1)) throw new DataError('--val-split', `${share}: the share held out must be between 0 and 1`);
+  if (!(share > 0 && share < 1))
+    throw new DataError('--val-split', `${share}: the share held out must be between 0 and 1`);
   const order = Uint32Array.from({ length: split.count }, (_, i) => i);
   new Rng(seed, SALT).shuffle(order);
   const held = Math.max(1, Math.round(share * split.count));
-  if (held >= split.count) throw new DataError('--val-split', `holding out ${held} of ${split.count} examples leaves none to train on`);
+  if (held >= split.count)
+    throw new DataError('--val-split', `holding out ${held} of ${split.count} examples leaves none to train on`);
   return { train: subset(split, order.subarray(held).sort()), test: subset(split, order.subarray(0, held).sort()) };
 }

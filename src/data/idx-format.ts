@@ -28,16 +28,23 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedRank?: number)
   const rank = bytes[3];
   if (bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== UBYTE || rank === 0 || (expectedRank && rank !== expectedRank)) {
     const want = expectedRank ? `0x000008${expectedRank.toString(16).padStart(2, '0')}` : '0x000008NN';
-    throw new DataError(file, `wrong magic number 0x${magic.toString(16).padStart(8, '0')}, expected ${want} (unsigned-byte IDX)`);
+    throw new DataError(
+      file,
+      `wrong magic number 0x${magic.toString(16).padStart(8, '0')}, expected ${want} (unsigned-byte IDX)`,
+    );
   }
   const headerSize = 4 + 4 * rank;
-  if (bytes.length < headerSize) throw new DataError(file, `truncated: the header needs ${headerSize} bytes, the file has ${bytes.length}`);
+  if (bytes.length < headerSize)
+    throw new DataError(file, `truncated: the header needs ${headerSize} bytes, the file has ${bytes.length}`);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
   const expected = dims.reduce((a, b) => a * b, 1);
   const actual = bytes.length - headerSize;
   if (actual !== expected) {
     const what = actual < expected ? 'truncated' : 'too long';
-    throw new DataError(file, `${what}: header says ${dims.join('x')} = ${expected} bytes of data, the file has ${actual}`);
+    throw new DataError(
+      file,
+      `${what}: header says ${dims.join('x')} = ${expected} bytes of data, the file has ${actual}`,
+    );
   }
   return { dims, data: bytes.subarray(headerSize) };
 }

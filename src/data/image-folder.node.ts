@@ -40,13 +40,17 @@ function filesUnder(dir: string, out: string[] = []): string[] {
     const path = join(dir, e.name);
     if (e.isDirectory()) filesUnder(path, out);
     else if (e.isFile() || (e.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isFile())) out.push(path);
-    if (out.length > MAX_IMAGES) throw new DataError(dir, `holds more than ${MAX_IMAGES.toLocaleString('en-US')} files`);
+    if (out.length > MAX_IMAGES)
+      throw new DataError(dir, `holds more than ${MAX_IMAGES.toLocaleString('en-US')} files`);
   }
   return out;
 }
 
 /** The class folders of a tree (its subfolders, sorted; `exclude` left out), each with its files. */
-export function scanTree(root: string, exclude: readonly string[] = []): { classNames: string[]; files: ImageEntry[]; ignored: string[] } {
+export function scanTree(
+  root: string,
+  exclude: readonly string[] = [],
+): { classNames: string[]; files: ImageEntry[]; ignored: string[] } {
   const classes = entries(root).filter((e) => e.isDirectory() && !exclude.includes(e.name) && !e.name.startsWith('.'));
   const problem = classFoldersProblem(classes.map((c) => c.name));
   if (problem) throw new DataError(root, problem);
@@ -70,9 +74,15 @@ export function scanTree(root: string, exclude: readonly string[] = []): { class
  * shape, alpha dropped as PIL's convert('RGB') drops it), or undefined when sharp cannot decode
  * it. `predict` reads a picture for a model of such data the same way.
  */
-export async function decodeImage(path: string, [channels, height, width]: readonly number[]): Promise<Uint8Array | undefined> {
+export async function decodeImage(
+  path: string,
+  [channels, height, width]: readonly number[],
+): Promise<Uint8Array | undefined> {
   try {
-    let image = sharp(path, { failOn: 'error', limitInputPixels: 50_000_000 }).rotate().resize(width, height, { fit: 'fill' }).removeAlpha();
+    let image = sharp(path, { failOn: 'error', limitInputPixels: 50_000_000 })
+      .rotate()
+      .resize(width, height, { fit: 'fill' })
+      .removeAlpha();
     image = channels === 1 ? image.grayscale() : image.toColourspace('srgb');
     const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== channels) return undefined;

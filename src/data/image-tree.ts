@@ -42,7 +42,10 @@ export function hasColour(rgb: ArrayLike<number>): boolean {
  * The seed CNN's input shape for a tree of `total` images: colour when any of a few spread over
  * it, decoded as RGB planes by `decodeRgb` (undefined: it would not decode), holds colour.
  */
-export async function sampledInputShape(total: number, decodeRgb: (index: number) => Promise<Uint8Array | undefined>): Promise<number[]> {
+export async function sampledInputShape(
+  total: number,
+  decodeRgb: (index: number) => Promise<Uint8Array | undefined>,
+): Promise<number[]> {
   for (const i of spread(total, COLOUR_SAMPLE)) {
     const rgb = await decodeRgb(i);
     if (rgb && hasColour(rgb)) return treeInputShape(true);
@@ -57,13 +60,19 @@ export function spread(total: number, count: number): number[] {
 }
 
 /** Megabytes, or gigabytes from 1 GB up, to one decimal. */
-const bytesText = (bytes: number): string => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`);
+const bytesText = (bytes: number): string =>
+  bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 
 /**
  * Why `images` decoded at `shape` (one byte a value) would not fit in `budget` bytes, saying how
  * many would, or undefined when they fit. `whose` names the budget ("this page's budget").
  */
-export function decodedSizeProblem(images: number, shape: readonly number[], budget: number, whose: string): string | undefined {
+export function decodedSizeProblem(
+  images: number,
+  shape: readonly number[],
+  budget: number,
+  whose: string,
+): string | undefined {
   const size = shape.reduce((a, b) => a * b, 1);
   if (images * size <= budget) return undefined;
   return (
@@ -100,7 +109,13 @@ function classesUnder(paths: readonly string[], prefix: string, exclude: readonl
 }
 
 /** The images of one split, labelled by `classNames`; an empty class is refused. */
-function labelled(root: string, paths: readonly string[], classes: Map<string, number[]>, classNames: readonly string[], ignored: string[]): TreeImage[] {
+function labelled(
+  root: string,
+  paths: readonly string[],
+  classes: Map<string, number[]>,
+  classNames: readonly string[],
+  ignored: string[],
+): TreeImage[] {
   const images: TreeImage[] = [];
   classNames.forEach((name, label) => {
     const files = classes.get(name) ?? [];
@@ -131,6 +146,9 @@ export function listImageTree(root: string, paths: readonly string[]): ImageTree
   const testClasses = classesUnder(paths, `${testName}/`, []);
   const testNames = [...testClasses.keys()].sort(byName);
   if (testNames.join('\n') !== classNames.join('\n'))
-    throw new DataError(`${root}/${testName}`, `its class folders (${testNames.join(', ')}) are not the training folders' (${classNames.join(', ')})`);
+    throw new DataError(
+      `${root}/${testName}`,
+      `its class folders (${testNames.join(', ')}) are not the training folders' (${classNames.join(', ')})`,
+    );
   return { classNames, train, test: labelled(`${root}/${testName}`, paths, testClasses, classNames, ignored), ignored };
 }

@@ -32,7 +32,11 @@ function locate(dir: string, base: string): string {
 /** One split, checked as `splitFromIdx` does (the same checks a page runs on what it fetched). */
 export function loadSplit(dir: string, split: SplitName, size: ImageSize = MNIST_IMAGE_SIZE): ByteSplit {
   const [imageFile, labelFile] = MNIST_FILES[split].map((base) => locate(dir, base));
-  return splitFromIdx({ name: imageFile, bytes: readIdxBytes(imageFile) }, { name: labelFile, bytes: readIdxBytes(labelFile) }, size);
+  return splitFromIdx(
+    { name: imageFile, bytes: readIdxBytes(imageFile) },
+    { name: labelFile, bytes: readIdxBytes(labelFile) },
+    size,
+  );
 }
 
 /** Both splits of `dataDir` (default: the bundled MNIST), each checked as loadSplit does. */

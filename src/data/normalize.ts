@@ -14,22 +14,31 @@ export interface Normalization {
 /** The seed's input normalisation: MNIST's pixel mean and standard deviation. */
 const MNIST_MEAN = 0.1307;
 const MNIST_STD = 0.3081;
-export const MNIST_NORMALIZATION: Normalization = Object.freeze({ mean: Object.freeze([MNIST_MEAN]), std: Object.freeze([MNIST_STD]) });
+export const MNIST_NORMALIZATION: Normalization = Object.freeze({
+  mean: Object.freeze([MNIST_MEAN]),
+  std: Object.freeze([MNIST_STD]),
+});
 
 /** No normalisation: inputs go to the network as they are (bytes scaled to [0,1]). */
-export const IDENTITY_NORMALIZATION: Normalization = Object.freeze({ mean: Object.freeze([0]), std: Object.freeze([1]) });
+export const IDENTITY_NORMALIZATION: Normalization = Object.freeze({
+  mean: Object.freeze([0]),
+  std: Object.freeze([1]),
+});
 
 /** Why `n` cannot normalise `channels` channels, or undefined when it can. */
 function normalizationProblem(n: Normalization, channels: number): string | undefined {
-  if (n.mean.length !== n.std.length) return `normalize has ${n.mean.length} means and ${n.std.length} standard deviations`;
-  if (n.mean.length !== 1 && n.mean.length !== channels) return `normalize has ${n.mean.length} channels' mean and std; the data has ${channels} channels`;
+  if (n.mean.length !== n.std.length)
+    return `normalize has ${n.mean.length} means and ${n.std.length} standard deviations`;
+  if (n.mean.length !== 1 && n.mean.length !== channels)
+    return `normalize has ${n.mean.length} channels' mean and std; the data has ${channels} channels`;
   if (!n.mean.every(Number.isFinite)) return 'normalize: every mean must be a finite number';
   if (!n.std.every((s) => Number.isFinite(s) && s > 0)) return 'normalize: every std must be a positive number';
   return undefined;
 }
 
 /** Channel c's mean and std (one pair serves every channel). */
-export const channelStats = (n: Normalization, c: number): [mean: number, std: number] => (n.mean.length === 1 ? [n.mean[0], n.std[0]] : [n.mean[c], n.std[c]]);
+export const channelStats = (n: Normalization, c: number): [mean: number, std: number] =>
+  n.mean.length === 1 ? [n.mean[0], n.std[0]] : [n.mean[c], n.std[c]];
 
 /**
  * Writes normalised examples: `value(c, x)` for one sample x of channel c, `example` for a

@@ -97,7 +97,9 @@ function withIdxClassNames(data: Dataset<ByteSplit>): Dataset<ByteSplit> {
         .filter((n) => n !== '')
     : undefined;
   const names = listed ?? KNOWN_IDX_CLASSES[createHash('sha256').update(data.train.labels).digest('hex')];
-  return names ? { ...data, train: { ...data.train, classNames: names }, test: { ...data.test, classNames: names } } : data;
+  return names
+    ? { ...data, train: { ...data.train, classNames: names }, test: { ...data.test, classNames: names } }
+    : data;
 }
 
 /** The held-out share of `train` as its test split, noted. */
@@ -118,16 +120,23 @@ function loadCifar(path: string, options: DataOptions, notes: string[]): { train
     .filter((n) => /^data_batch_\d+\.bin$/.test(n))
     .sort();
   const train = splitFromCifar(batches.map((n) => read(join(dir, n))));
-  return existsSync(join(dir, 'test_batch.bin')) ? { train, test: splitFromCifar([read(join(dir, 'test_batch.bin'))]) } : withHeldOut(train, options, notes);
+  return existsSync(join(dir, 'test_batch.bin'))
+    ? { train, test: splitFromCifar([read(join(dir, 'test_batch.bin'))]) }
+    : withHeldOut(train, options, notes);
 }
 
 function loadCsv(path: string, options: DataOptions, notes: string[]): { train: Split; test: Split } {
   const file = isDir(path) ? join(path, 'train.csv') : path;
-  const read = (f: string) => splitFromCsv(readFileSync(f, 'utf8'), f, { shape: options.shape.length === 3 ? options.shape : undefined });
+  const read = (f: string) =>
+    splitFromCsv(readFileSync(f, 'utf8'), f, { shape: options.shape.length === 3 ? options.shape : undefined });
   const train = read(file);
   const testFile = join(dirname(file), 'test.csv');
   // Kaggle's test.csv has no labels: it cannot test; then a share of train.csv does.
-  if (isDir(path) && existsSync(testFile) && readFileSync(testFile, 'utf8').split('\n', 1)[0].split(',').includes('label'))
+  if (
+    isDir(path) &&
+    existsSync(testFile) &&
+    readFileSync(testFile, 'utf8').split('\n', 1)[0].split(',').includes('label')
+  )
     return { train, test: read(testFile) };
   return withHeldOut(train, options, notes);
 }
@@ -136,11 +145,23 @@ function loadCsv(path: string, options: DataOptions, notes: string[]): { train: 
 const DECODED_SHARE = 0.5;
 
 /** An image tree decoded at the model's shape, from the cache when nothing changed. */
-async function decodeTree(root: string, classNames: readonly string[], files: ImageEntry[], options: DataOptions, notes: string[]): Promise<ByteSplit> {
-  const tooBig = decodedSizeProblem(files.length, options.shape, DECODED_SHARE * (options.memory ?? totalmem()), "half this machine's memory");
+async function decodeTree(
+  root: string,
+  classNames: readonly string[],
+  files: ImageEntry[],
+  options: DataOptions,
+  notes: string[],
+): Promise<ByteSplit> {
+  const tooBig = decodedSizeProblem(
+    files.length,
+    options.shape,
+    DECODED_SHARE * (options.memory ?? totalmem()),
+    "half this machine's memory",
+  );
   if (tooBig) throw new DataError(root, tooBig);
   const cached = readCache(root, options.shape, files);
-  const decoded = cached ?? (await decodeImages(files, options.shape, (done) => options.onProgress?.(done, files.length)));
+  const decoded =
+    cached ?? (await decodeImages(files, options.shape, (done) => options.onProgress?.(done, files.length)));
   if (!cached) writeCache(root, options.shape, files, decoded);
   if (decoded.failed.length > 0)
     notes.push(
@@ -170,7 +191,11 @@ export async function builtinInputShape(path: string | undefined): Promise<numbe
   return sampledInputShape(files.length, (i) => decodeImage(files[i].path, [3, 32, 32]));
 }
 
-async function loadImageFolder(path: string, options: DataOptions, notes: string[]): Promise<{ train: ByteSplit; test: ByteSplit }> {
+async function loadImageFolder(
+  path: string,
+  options: DataOptions,
+  notes: string[],
+): Promise<{ train: ByteSplit; test: ByteSplit }> {
   const { trainRoot, testName, exclude } = treeRoots(path);
   const scanned = scanTree(trainRoot, exclude);
   if (scanned.ignored.length > 0)
@@ -182,7 +207,10 @@ async function loadImageFolder(path: string, options: DataOptions, notes: string
   const testRoot = join(path, testName);
   const test = scanTree(testRoot);
   if (test.classNames.join('\n') !== scanned.classNames.join('\n')) {
-    throw new DataError(testRoot, `its class folders (${test.classNames.join(', ')}) are not the training folders' (${scanned.classNames.join(', ')})`);
+    throw new DataError(
+      testRoot,
+      `its class folders (${test.classNames.join(', ')}) are not the training folders' (${scanned.classNames.join(', ')})`,
+    );
   }
   return { train, test: await decodeTree(testRoot, scanned.classNames, test.files, options, notes) };
 }

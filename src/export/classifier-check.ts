@@ -40,7 +40,9 @@ function controlFlowNode(model: onnxProto.onnx.IModelProto): string | undefined 
 /** Why a model cannot be run as a classifier here because of its graph, or undefined. */
 export function graphProblem(model: onnxProto.onnx.IModelProto): string | undefined {
   const loop = controlFlowNode(model);
-  return loop ? `it uses control flow (${loop}), whose run time nothing bounds: only feed-forward models are run here` : undefined;
+  return loop
+    ? `it uses control flow (${loop}), whose run time nothing bounds: only feed-forward models are run here`
+    : undefined;
 }
 
 /** The model card in a model's metadata_props: each value as the JSON it was written as, else the string. */
@@ -63,17 +65,24 @@ export function cardClasses(card: Record<string, unknown>): { classes: number } 
   if (value === undefined) return { classes: 10 };
   const n = Number(value);
   if (!Number.isInteger(n) || n < 2 || n > MAX_CLASSES) {
-    return { problem: `the model card's classes is '${String(value)}', expected a whole number from 2 to ${MAX_CLASSES.toLocaleString('en-US')}` };
+    return {
+      problem: `the model card's classes is '${String(value)}', expected a whole number from 2 to ${MAX_CLASSES.toLocaleString('en-US')}`,
+    };
   }
   return { classes: n };
 }
 
 /** The card's class names (undefined when it gives none), or why they cannot be the classes'. */
-export function cardClassNames(card: Record<string, unknown>, classes: number): { names?: readonly string[] } | { problem: string } {
+export function cardClassNames(
+  card: Record<string, unknown>,
+  classes: number,
+): { names?: readonly string[] } | { problem: string } {
   const names = card.class_names;
   if (names === undefined) return {};
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return { problem: "the model card's class_names is not a list of names" };
-  if (names.length !== classes) return { problem: `the model card names ${names.length} classes; its classes is ${classes}` };
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
+    return { problem: "the model card's class_names is not a list of names" };
+  if (names.length !== classes)
+    return { problem: `the model card names ${names.length} classes; its classes is ${classes}` };
   return { names };
 }
 
@@ -89,7 +98,10 @@ export function pictureShapeProblem(shape: readonly (number | string)[]): string
 }
 
 /** How the card says pictures become the input: its `preprocess`, else (cards before it) MNIST-style for 1x28x28, stretched for any other shape. */
-export function cardPreprocess(card: Record<string, unknown>, shape: readonly (number | string)[]): { preprocess: Preprocess } | { problem: string } {
+export function cardPreprocess(
+  card: Record<string, unknown>,
+  shape: readonly (number | string)[],
+): { preprocess: Preprocess } | { problem: string } {
   const value = card.preprocess;
   if (value === undefined) return { preprocess: shape.join() === '1,28,28' ? 'digit' : 'resize' };
   if (value !== 'digit' && value !== 'resize' && value !== 'none')
@@ -102,7 +114,9 @@ export function cardPreprocess(card: Record<string, unknown>, shape: readonly (n
 /** The `image` input's shape per example ([C, H, W]) as the graph declares it, when it fixes every dimension. */
 export function declaredInput(model: onnxProto.onnx.IModelProto): number[] | undefined {
   const dims = model.graph?.input?.find((i) => i.name === INPUT)?.type?.tensorType?.shape?.dim;
-  const example = dims?.slice(1).map((d) => (d.dimValue === undefined || d.dimValue === null ? undefined : Number(d.dimValue)));
+  const example = dims
+    ?.slice(1)
+    .map((d) => (d.dimValue === undefined || d.dimValue === null ? undefined : Number(d.dimValue)));
   return example && example.length > 0 && example.every((d): d is number => d !== undefined) ? example : undefined;
 }
 

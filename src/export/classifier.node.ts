@@ -4,7 +4,15 @@
  */
 import { readFileOr } from '../util/read-file.node.js';
 import * as ort from '../util/ort.node.js';
-import { cardClasses, cardClassNames, cardOf, cardPreprocess, graphProblem, outputProblem, pictureShapeProblem } from './classifier-check.js';
+import {
+  cardClasses,
+  cardClassNames,
+  cardOf,
+  cardPreprocess,
+  graphProblem,
+  outputProblem,
+  pictureShapeProblem,
+} from './classifier-check.js';
 import type { Preprocess } from './model-card.js';
 import { INPUT, PROBABILITIES } from './model-io.js';
 import { checkExternalData, inputElementType, OnnxFileError, parseModelFile } from './onnx-file.node.js';
@@ -57,7 +65,8 @@ export class Classifier {
     const proto = parseModelFile(file, bytes);
     const external = checkExternalData(file, proto);
     const type = inputElementType(proto, INPUT);
-    if (type !== undefined && type !== 'float32') throw new OnnxFileError(file, `the model's input ${INPUT} is ${type}, expected float32`);
+    if (type !== undefined && type !== 'float32')
+      throw new OnnxFileError(file, `the model's input ${INPUT} is ${type}, expected float32`);
     const graph = graphProblem(proto);
     if (graph) throw new OnnxFileError(file, graph);
     const card = cardOf(proto);
@@ -68,7 +77,9 @@ export class Classifier {
     try {
       // Fatal messages only: the reason goes into our one-line error, not onto stderr too.
       const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4 };
-      session = await (external ? ort.InferenceSession.create(file, options) : ort.InferenceSession.create(bytes, options));
+      session = await (external
+        ? ort.InferenceSession.create(file, options)
+        : ort.InferenceSession.create(bytes, options));
     } catch (e) {
       throw new OnnxFileError(file, `not a loadable ONNX model (${messageOf(e).split('\n')[0]})`);
     }
@@ -76,20 +87,41 @@ export class Classifier {
     const shape = input && 'shape' in input ? input.shape : [];
     const batch = shape[0];
     const example = shape.slice(1);
-    if (!input || input.name !== INPUT || shape.length !== 4 || (typeof batch === 'number' && batch < 1) || pictureShapeProblem(example)) {
-      throw new OnnxFileError(file, `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,C,H,W] with C 1 or 3`);
+    if (
+      !input ||
+      input.name !== INPUT ||
+      shape.length !== 4 ||
+      (typeof batch === 'number' && batch < 1) ||
+      pictureShapeProblem(example)
+    ) {
+      throw new OnnxFileError(
+        file,
+        `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,C,H,W] with C 1 or 3`,
+      );
     }
     if (session.inputNames.length > 1) {
-      throw new OnnxFileError(file, `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); predict feeds only ${INPUT}`);
+      throw new OnnxFileError(
+        file,
+        `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); predict feeds only ${INPUT}`,
+      );
     }
     const output = session.outputMetadata.find((m) => m.name === PROBABILITIES);
     if (!output) throw new OnnxFileError(file, `the model has no '${PROBABILITIES}' output`);
-    if (output.isTensor && output.type !== 'float32') throw new OnnxFileError(file, `the model's output ${PROBABILITIES} is ${output.type}, expected float32`);
+    if (output.isTensor && output.type !== 'float32')
+      throw new OnnxFileError(file, `the model's output ${PROBABILITIES} is ${output.type}, expected float32`);
     const named = cardClassNames(card, classes);
     if ('problem' in named) throw new OnnxFileError(file, named.problem);
     const how = cardPreprocess(card, example);
     if ('problem' in how) throw new OnnxFileError(file, how.problem);
-    return new Classifier(file, session, typeof batch === 'number' ? batch : undefined, classes, example as number[], how.preprocess, named.names);
+    return new Classifier(
+      file,
+      session,
+      typeof batch === 'number' ? batch : undefined,
+      classes,
+      example as number[],
+      how.preprocess,
+      named.names,
+    );
   }
 
   /**
@@ -113,7 +145,9 @@ export class Classifier {
     const size = this.inputShape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(batch * size);
     for (const [i, x] of inputs.entries()) data.set(x, i * size);
-    const out = (await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, ...this.inputShape]) }))[PROBABILITIES];
+    const out = (await this.session.run({ [INPUT]: new ort.Tensor('float32', data, [batch, ...this.inputShape]) }))[
+      PROBABILITIES
+    ];
     const problem = outputProblem(out.dims, batch, this.classes);
     if (problem) throw new OnnxFileError(this.file, `${problem}; the model does not answer as its card says`);
     const probs = floatData(out);
@@ -122,7 +156,11 @@ export class Classifier {
 
   private prediction(p: number[]): Prediction {
     const order = p.map((_, k) => k).sort((a, b) => p[b] - p[a]);
-    const answer = (label: number): ClassAnswer => ({ label, ...(this.classNames && { name: this.classNames[label] }), probability: p[label] });
+    const answer = (label: number): ClassAnswer => ({
+      label,
+      ...(this.classNames && { name: this.classNames[label] }),
+      probability: p[label],
+    });
     return { ...answer(order[0]), runnerUp: answer(order[1]), probabilities: p };
   }
 

@@ -35,7 +35,12 @@ function batchNormFolds(net: Network): BatchNormFold[] {
   const graph = new Graph(`${net.name}-trace`);
   const calls: CallRecord[] = [];
   const inputs = new Map(net.stateSpecs.map((s) => [s.name, graph.input(s.name, 'float32', s.shape)]));
-  net.forward(graph.input('input', 'float32', ['N', ...net.inputShape]), 'eval', { state: (n) => inputs.get(n)! }, (c) => calls.push(c));
+  net.forward(
+    graph.input('input', 'float32', ['N', ...net.inputShape]),
+    'eval',
+    { state: (n) => inputs.get(n)! },
+    (c) => calls.push(c),
+  );
   const callCount = new Map<Module, number>();
   for (const c of calls) callCount.set(c.module, (callCount.get(c.module) ?? 0) + 1);
   const readers = (t: Tensor) => graph.nodes.filter((n) => n.inputs.includes(t)).length;
@@ -118,7 +123,10 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
       [`${conv}.bias`, b2],
     ] as const) {
       const bad = firstNonFinite(data);
-      if (bad >= 0) throw new ExportError(`cannot export: folding ${bn} into ${conv} gives ${data[bad]} in '${name}' (element ${bad})`);
+      if (bad >= 0)
+        throw new ExportError(
+          `cannot export: folding ${bn} into ${conv} gives ${data[bad]} in '${name}' (element ${bad})`,
+        );
     }
     folded.set(`${conv}.weight`, { shape: weight.shape, data: w2 });
     folded.set(`${conv}.bias`, { shape: [b.length], data: b2 });

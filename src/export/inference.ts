@@ -44,7 +44,9 @@ export function inferenceGraph(net: Network, folded: StateDict, normalize: Norma
     return t;
   };
   // What goes into a final LogSoftmax are the logits; a network without one ends in them.
-  const { logits } = classifierOutput(withBatchNormFolded(net).forward(normalized(image, normalize), 'eval', { state }));
+  const { logits } = classifierOutput(
+    withBatchNormFolded(net).forward(normalized(image, normalize), 'eval', { state }),
+  );
   if (!logits) throw new Error('unreachable: a classifier output always has logits here');
   graph.output(logits, LOGITS);
   graph.output(op.softmax(logits, 1), PROBABILITIES);
@@ -53,5 +55,9 @@ export function inferenceGraph(net: Network, folded: StateDict, normalize: Norma
 
 /** The .onnx bytes at the lowest opset the graph's ops need, with a model card as metadata. */
 export function inferenceModelBytes(graph: Graph, metadata: Record<string, string> = {}): Uint8Array {
-  return serializeModel(graph, { opset: minimumOpset(graph), metadata, docString: 'MNIST digit classifier: see metadata_props' });
+  return serializeModel(graph, {
+    opset: minimumOpset(graph),
+    metadata,
+    docString: 'MNIST digit classifier: see metadata_props',
+  });
 }

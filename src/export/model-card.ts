@@ -49,7 +49,9 @@ export interface ModelCard {
 function normalizationText(n: Normalization): string {
   const channels = n.mean.length;
   const stats = (i: 0 | 1) =>
-    channels === 1 ? String(channelStats(n, 0)[i]) : `[${Array.from({ length: channels }, (_, c) => channelStats(n, c)[i]).join(', ')}]`;
+    channels === 1
+      ? String(channelStats(n, 0)[i])
+      : `[${Array.from({ length: channels }, (_, c) => channelStats(n, c)[i]).join(', ')}]`;
   return `(x - ${stats(0)}) / ${stats(1)}${channels > 1 ? ' per channel' : ''}, applied inside the graph`;
 }
 
@@ -63,10 +65,14 @@ function normalizationText(n: Normalization): string {
  */
 export type Preprocess = 'digit' | 'resize' | 'none';
 
-const isDigits = (names: readonly string[] | undefined) => names === undefined || (names.length === 10 && names.every((n, d) => n === String(d)));
+const isDigits = (names: readonly string[] | undefined) =>
+  names === undefined || (names.length === 10 && names.every((n, d) => n === String(d)));
 
 /** The preprocessing that fits a model of `shape` trained on `data` (its images bytes or floats, its class names). */
-export function preprocessFor(shape: readonly number[], data: { images: ArrayLike<number>; classNames?: readonly string[] }): Preprocess {
+export function preprocessFor(
+  shape: readonly number[],
+  data: { images: ArrayLike<number>; classNames?: readonly string[] },
+): Preprocess {
   if (!(data.images instanceof Uint8Array)) return 'none';
   return shape.join() === '1,28,28' && isDigits(data.classNames) ? 'digit' : 'resize';
 }
@@ -86,7 +92,9 @@ export function cardMetadata(card: ModelCard): Record<string, string> {
   return Object.fromEntries(Object.entries(card).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
-function verificationFields(v: Verification): Pick<ModelCard, 'test_accuracy' | 'test_correct' | 'test_count' | 'export_check'> {
+function verificationFields(
+  v: Verification,
+): Pick<ModelCard, 'test_accuracy' | 'test_correct' | 'test_count' | 'export_check'> {
   return {
     test_accuracy: v.correct / v.count,
     test_correct: v.correct,

@@ -26,7 +26,8 @@ function float32Values(t: onnxProto.onnx.ITensorProto, count: number): Float32Ar
     throw e;
   }
   if (values.dtype !== 'float32') throw new WeightsError(`initializer '${t.name}' is not float32`);
-  if (values.data.length !== count) throw new WeightsError(`initializer '${t.name}' holds ${values.data.length} values, expected ${count}`);
+  if (values.data.length !== count)
+    throw new WeightsError(`initializer '${t.name}' holds ${values.data.length} values, expected ${count}`);
   return floatData(values);
 }
 
@@ -45,7 +46,8 @@ export function foldedStateFromModel(bytes: Uint8Array, folded: Network): StateD
   const state: StateDict = new Map();
   for (const spec of folded.stateSpecs) {
     const t = initializers.get(spec.name);
-    if (!t) throw new WeightsError(`the model has no initializer '${spec.name}': it is not an export of ${folded.name}`);
+    if (!t)
+      throw new WeightsError(`the model has no initializer '${spec.name}': it is not an export of ${folded.name}`);
     const dims = (t.dims ?? []).map(Number);
     if (dims.join(',') !== spec.shape.join(','))
       throw new WeightsError(`initializer '${spec.name}' is [${dims.join(',')}], expected [${spec.shape.join(',')}]`);

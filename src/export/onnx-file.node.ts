@@ -37,22 +37,32 @@ function externalLocation(t: TensorP | null | undefined): string | undefined {
   return entries.find((e) => e.key === 'location')?.value ?? '';
 }
 
-const sparseTensors = (s: SparseP | null | undefined): (TensorP | null | undefined)[] => (s ? [s.values, s.indices] : []);
+const sparseTensors = (s: SparseP | null | undefined): (TensorP | null | undefined)[] =>
+  s ? [s.values, s.indices] : [];
 
 /**
  * Every tensor of the graphs given and of the graphs nested in their nodes' attributes, in
  * order. Walked with a list, not recursion: a model can nest If inside If 2,000 deep.
  */
-function tensorsOf(roots: readonly (GraphP | null | undefined)[], nodes: readonly NodeP[] = []): (TensorP | null | undefined)[] {
+function tensorsOf(
+  roots: readonly (GraphP | null | undefined)[],
+  nodes: readonly NodeP[] = [],
+): (TensorP | null | undefined)[] {
   type Item = { graph: GraphP } | { node: NodeP };
-  const graphs = (gs: readonly (GraphP | null | undefined)[]): Item[] => gs.filter((g): g is GraphP => !!g).map((graph) => ({ graph }));
+  const graphs = (gs: readonly (GraphP | null | undefined)[]): Item[] =>
+    gs.filter((g): g is GraphP => !!g).map((graph) => ({ graph }));
   const out: (TensorP | null | undefined)[] = [];
   const work: Item[] = [...nodes.map((node) => ({ node })), ...graphs(roots)].reverse();
   while (work.length > 0) {
     const item = work.pop()!;
     if ('node' in item) {
       for (const a of item.node.attribute ?? []) {
-        out.push(a.t, ...(a.tensors ?? []), ...sparseTensors(a.sparseTensor), ...(a.sparseTensors ?? []).flatMap(sparseTensors));
+        out.push(
+          a.t,
+          ...(a.tensors ?? []),
+          ...sparseTensors(a.sparseTensor),
+          ...(a.sparseTensors ?? []).flatMap(sparseTensors),
+        );
         work.push(...graphs([a.g, ...(a.graphs ?? [])]).reverse());
       }
     } else {

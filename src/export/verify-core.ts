@@ -92,7 +92,8 @@ export async function verifyModel(
         if (!allFinite(lq)) result.nonFiniteEvaluation++;
         const q = lq.map(Math.exp);
         // Math.max keeps NaN, so one NaN difference makes the maximum NaN and fails the check.
-        for (let c = 0; c < classes; c++) result.maxProbabilityDifference = Math.max(result.maxProbabilityDifference, Math.abs(p[c] - q[c]));
+        for (let c = 0; c < classes; c++)
+          result.maxProbabilityDifference = Math.max(result.maxProbabilityDifference, Math.abs(p[c] - q[c]));
         const predicted = argmax(p);
         if (predicted !== argmax(q)) result.disagreements++;
         const label = split.labels[start + i];
@@ -120,7 +121,9 @@ export function assertFaithful(v: Verification, consequence = 'nothing was writt
     );
   }
   if (v.nonFiniteExported > 0) {
-    throw refuse(`the exported model gives NaN or infinite outputs on ${v.nonFiniteExported} of ${v.count} test images`);
+    throw refuse(
+      `the exported model gives NaN or infinite outputs on ${v.nonFiniteExported} of ${v.count} test images`,
+    );
   }
   if (!(v.maxProbabilityDifference <= PROBABILITY_TOLERANCE) || !(v.disagreements === 0)) {
     throw refuse(

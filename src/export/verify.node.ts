@@ -10,7 +10,14 @@ import type { StateDict } from '../model/state-dict.js';
 import { nodeRuntime } from '../train/node-runtime.js';
 import { type Verification, verifyModel } from './verify-core.js';
 
-export { assertFaithful, ExportError, exportVerified, PROBABILITY_TOLERANCE, type Verification, verifyModel } from './verify-core.js';
+export {
+  assertFaithful,
+  ExportError,
+  exportVerified,
+  PROBABILITY_TOLERANCE,
+  type Verification,
+  verifyModel,
+} from './verify-core.js';
 
 export function verifyExport(
   net: Network,

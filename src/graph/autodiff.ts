@@ -20,7 +20,8 @@ function nodesBetween(nodes: readonly Node[], y: Tensor, wrt: readonly Tensor[])
   const dependsOnWrt = new Set<Tensor>(wrt);
   for (const node of nodes) {
     // Only float values carry gradients: a comparison's bool output (or an index) ends the path.
-    if (node.inputs.some((t) => t && dependsOnWrt.has(t))) for (const t of node.outputs) if (isFloat(t.dtype)) dependsOnWrt.add(t);
+    if (node.inputs.some((t) => t && dependsOnWrt.has(t)))
+      for (const t of node.outputs) if (isFloat(t.dtype)) dependsOnWrt.add(t);
   }
   const needed = new Set<Tensor>([y]);
   const path: Node[] = [];

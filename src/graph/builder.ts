@@ -16,7 +16,13 @@ export type AttrsOf<A> = { readonly [K in keyof A]: AttrValue | undefined };
 export type NoAttrs = Record<string, never>;
 /** Attributes with their op's type forgotten, as serialisation reads them. */
 export type AnyAttrs = Readonly<Record<string, AttrValue | undefined>>;
-type AttrTypeOf<V> = V extends string ? 'string' : V extends readonly number[] ? 'ints' | 'floats' : V extends number ? 'int' | 'float' : never;
+type AttrTypeOf<V> = V extends string
+  ? 'string'
+  : V extends readonly number[]
+    ? 'ints' | 'floats'
+    : V extends number
+      ? 'int' | 'float'
+      : never;
 /** The ONNX type of each attribute; it must agree with the attribute's TypeScript type. */
 export type AttrSchema<A> = { readonly [K in keyof A]-?: AttrTypeOf<Exclude<A[K], undefined>> };
 
@@ -35,7 +41,9 @@ export type OutputSpecs<Out extends Outputs> = { [K in keyof Out]: OutputSpec };
  * The gradients flowing into a node's outputs: undefined where none flows. A single-output
  * op always has its one, since autodiff only asks rules of nodes that receive some gradient.
  */
-export type OutputGradients<Out extends Outputs> = Out extends readonly [Tensor] ? readonly [dy: Tensor] : { readonly [K in keyof Out]: Tensor | undefined };
+export type OutputGradients<Out extends Outputs> = Out extends readonly [Tensor]
+  ? readonly [dy: Tensor]
+  : { readonly [K in keyof Out]: Tensor | undefined };
 /** One gradient per input, by position; left out or undefined where none flows. */
 export type InputGradients<In extends Inputs> = { readonly [K in keyof In]?: Tensor };
 
@@ -45,7 +53,11 @@ export interface OutputSpec {
 }
 
 /** One emitted node. Autodiff and serialisation see it with its op's types forgotten (the defaults). */
-export interface Node<In extends Inputs = Inputs, A extends AttrsOf<A> = AnyAttrs, Out extends Outputs = readonly Tensor[]> {
+export interface Node<
+  In extends Inputs = Inputs,
+  A extends AttrsOf<A> = AnyAttrs,
+  Out extends Outputs = readonly Tensor[],
+> {
   readonly op: OpDef<In, A, Out>;
   readonly name: string;
   readonly inputs: In;
@@ -73,7 +85,11 @@ export type GradientRule<In extends Inputs, A extends AttrsOf<A>, Out extends Ou
 ) => InputGradients<In>;
 
 /** Everything about one ONNX op: its inputs, attributes and outputs, its shape rule, its gradient rule. */
-export interface OpDef<In extends Inputs = Inputs, A extends AttrsOf<A> = AnyAttrs, Out extends Outputs = readonly Tensor[]> {
+export interface OpDef<
+  In extends Inputs = Inputs,
+  A extends AttrsOf<A> = AnyAttrs,
+  Out extends Outputs = readonly Tensor[],
+> {
   readonly type: string;
   /** The opset from which the op has the form emitted here (inputs, attributes, semantics). */
   readonly since: number;
@@ -166,7 +182,8 @@ export class Graph {
 
   /** Takes `name` exactly; throws a NameTakenError if the graph already uses it. */
   reserve(name: string): string {
-    if (this.names.has(name)) throw new NameTakenError(name, `graph '${this.name}' already has a value named '${name}'`);
+    if (this.names.has(name))
+      throw new NameTakenError(name, `graph '${this.name}' already has a value named '${name}'`);
     this.names.add(name);
     return name;
   }
@@ -195,7 +212,12 @@ export class Graph {
    * An anonymous constant. Identical constants are stored once, unless `shared` is false
    * (for an input a kernel may write into; see ops/batch-norm.ts).
    */
-  constant(dtype: DType, shape: readonly number[], values: ArrayLike<number>, { shared = true, hint = 'const' } = {}): Tensor {
+  constant(
+    dtype: DType,
+    shape: readonly number[],
+    values: ArrayLike<number>,
+    { shared = true, hint = 'const' } = {},
+  ): Tensor {
     const key = `${dtype}${formatShape(shape)}:${Array.from(values).join(',')}`;
     const cacheable = shared && key.length < 512;
     const cached = cacheable ? this.constants.get(key) : undefined;

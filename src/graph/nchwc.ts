@@ -34,14 +34,20 @@ const int = (name: string, value: number) => attributeProto(name, 'int', value);
 
 function int64Initializer(name: string, values: readonly number[]) {
   const data = new BigInt64Array(values.map(BigInt));
-  return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(data.buffer) };
+  return {
+    name,
+    dims: [values.length],
+    dataType: onnx.TensorProto.DataType.INT64,
+    rawData: new Uint8Array(data.buffer),
+  };
 }
 
 /** How a conv maps onto the NCHWc kernels, or undefined where it stays a plain Conv. */
 function plan(node: Node, block: number, constants: ReadonlySet<string>) {
   const attrs = node.attrs as unknown as ConvAttrs;
   // Grouped and dilated convs stay plain: the lowering writes only kernel, pads and strides.
-  if (node.op.type !== 'Conv' || (attrs.group ?? 1) !== 1 || (attrs.dilations ?? []).some((d) => d !== 1)) return undefined;
+  if (node.op.type !== 'Conv' || (attrs.group ?? 1) !== 1 || (attrs.dilations ?? []).some((d) => d !== 1))
+    return undefined;
   const [x, w] = node.inputs;
   // The batch may be symbolic (the evaluation graph); the filter may not.
   if (!x || !w || x.rank !== 4 || w.rank !== 4 || !isStatic(w.shape) || constants.has(w.name)) return undefined;
@@ -80,11 +86,21 @@ export function nchwcLowering(block: number): Lowering | undefined {
       let bias = p.b?.name;
       if (extra > 0 || p.paddedIn > p.cin) {
         initializers.push(int64Initializer(id('filter_pads'), [0, 0, 0, 0, extra, p.paddedIn - p.cin, 0, 0]));
-        nodes.push({ name: id('pad_filter'), opType: 'Pad', input: [filter, id('filter_pads')], output: [id('filter_padded')] });
+        nodes.push({
+          name: id('pad_filter'),
+          opType: 'Pad',
+          input: [filter, id('filter_pads')],
+          output: [id('filter_padded')],
+        });
         filter = id('filter_padded');
         if (bias && extra > 0) {
           initializers.push(int64Initializer(id('bias_pads'), [0, extra]));
-          nodes.push({ name: id('pad_bias'), opType: 'Pad', input: [bias, id('bias_pads')], output: [id('bias_padded')] });
+          nodes.push({
+            name: id('pad_bias'),
+            opType: 'Pad',
+            input: [bias, id('bias_pads')],
+            output: [id('bias_padded')],
+          });
           bias = id('bias_padded');
         }
       }
@@ -109,15 +125,32 @@ export function nchwcLowering(block: number): Lowering | undefined {
         initializers.push(int64Initializer(id(`filter_shape${i}`), shape));
         nodes.push(
           { name: id(`view_filter${i}`), opType: 'Reshape', input: [filter, id(`filter_shape${i}`)], output: [viewed] },
-          { name: id(`reorder_filter${i}`), opType: 'Transpose', input: [viewed], output: [moved], attribute: [ints('perm', perm)] },
+          {
+            name: id(`reorder_filter${i}`),
+            opType: 'Transpose',
+            input: [viewed],
+            output: [moved],
+            attribute: [ints('perm', perm)],
+          },
         );
         filter = moved;
       });
       initializers.push(int64Initializer(id('filter_shape'), [p.paddedOut, p.paddedIn, kh, kw]));
-      nodes.push({ name: id('view_filter'), opType: 'Reshape', input: [filter, id('filter_shape')], output: [id('filter')] });
+      nodes.push({
+        name: id('view_filter'),
+        opType: 'Reshape',
+        input: [filter, id('filter_shape')],
+        output: [id('filter')],
+      });
       let input = p.x.name;
       if (!p.nchwInput) {
-        nodes.push({ name: id('reorder_input'), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [input], output: [id('input')] });
+        nodes.push({
+          name: id('reorder_input'),
+          opType: 'ReorderInput',
+          domain: NCHWC_DOMAIN,
+          input: [input],
+          output: [id('input')],
+        });
         input = id('input');
       }
       nodes.push(
@@ -127,7 +160,11 @@ export function nchwcLowering(block: number): Lowering | undefined {
           domain: NCHWC_DOMAIN,
           input: [input, id('filter'), ...(bias ? [bias] : [])],
           output: [id('output')],
-          attribute: [ints('kernel_shape', attrs.kernel_shape), ints('pads', attrs.pads), ints('strides', attrs.strides)],
+          attribute: [
+            ints('kernel_shape', attrs.kernel_shape),
+            ints('pads', attrs.pads),
+            ints('strides', attrs.strides),
+          ],
         },
         {
           name: id('reorder_output'),
@@ -169,7 +206,9 @@ export function nchwcProbeModel(): Uint8Array {
     ],
     graph: {
       name: 'nchwc-probe',
-      node: [{ name: 'reorder', opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [PROBE_INPUT], output: [PROBE_OUTPUT] }],
+      node: [
+        { name: 'reorder', opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [PROBE_INPUT], output: [PROBE_OUTPUT] },
+      ],
       input: [value(PROBE_INPUT, 4)],
       output: [value(PROBE_OUTPUT, 'block')],
     },

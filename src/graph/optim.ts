@@ -46,7 +46,13 @@ export interface Updated {
   slots: Tensor[];
 }
 
-export function optimizerUpdate(opts: OptimizerOptions, param: Tensor, grad: Tensor, slots: readonly Tensor[], { lr, step }: UpdateInputs): Updated {
+export function optimizerUpdate(
+  opts: OptimizerOptions,
+  param: Tensor,
+  grad: Tensor,
+  slots: readonly Tensor[],
+  { lr, step }: UpdateInputs,
+): Updated {
   if (opts.kind === 'sgd') {
     const g = opts.weightDecay ? op.add(grad, op.mul(param, opts.weightDecay)) : grad;
     if (opts.momentum === 0) return { param: op.sub(param, op.mul(g, lr)), slots: [] };

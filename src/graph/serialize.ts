@@ -106,7 +106,12 @@ export function minimumOpset(graph: Graph): number {
 }
 
 /** The nodes' protos, each replaced by its lowering where `lowering` has one (its constants go to `initializer`). */
-function lowered(nodes: Node[], lowering: Lowering | undefined, constants: ReadonlySet<string>, initializer: onnxProto.onnx.ITensorProto[]) {
+function lowered(
+  nodes: Node[],
+  lowering: Lowering | undefined,
+  constants: ReadonlySet<string>,
+  initializer: onnxProto.onnx.ITensorProto[],
+) {
   if (!lowering) return nodes.map(nodeProto);
   return nodes.flatMap((n) => {
     const replacement = lowering.lower(n, constants);
@@ -119,7 +124,10 @@ function lowered(nodes: Node[], lowering: Lowering | undefined, constants: Reado
 export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
   const nodes = liveNodes(graph);
   const late = nodes.find((n) => n.op.since > options.opset);
-  if (late) throw new Error(`opset ${options.opset} is too low for ${late.op.type} (node '${late.name}'), which needs ${late.op.since}`);
+  if (late)
+    throw new Error(
+      `opset ${options.opset} is too low for ${late.op.type} (node '${late.name}'), which needs ${late.op.since}`,
+    );
   const used = new Set(nodes.flatMap((n) => n.inputs.map((t) => t?.name)));
   for (const o of graph.outputs) used.add(o.tensor.name);
   const initializers = [...graph.initializers.values()].filter((i) => used.has(i.tensor.name));

@@ -11,7 +11,8 @@ import { onnx } from './serialize.js';
 type TensorP = onnxProto.onnx.ITensorProto;
 
 /** A protobuf int64 (a number, or a Long that protobufjs makes for large values) as a number. */
-export const toNumber = (v: number | { toString(): string }): number => (typeof v === 'number' ? v : Number(v.toString()));
+export const toNumber = (v: number | { toString(): string }): number =>
+  typeof v === 'number' ? v : Number(v.toString());
 
 export interface TensorValues {
   dtype: DType;
@@ -26,7 +27,8 @@ const BYTES: Partial<Record<DType, number>> = { float32: 4, float64: 8, int64: 8
 
 function fromRaw(dtype: DType, raw: Uint8Array, count: number, name: string): AnyTypedArray {
   const size = BYTES[dtype]!;
-  if (raw.length !== count * size) throw new TensorDataError(`tensor '${name}' holds ${raw.length} bytes, expected ${count * size}`);
+  if (raw.length !== count * size)
+    throw new TensorDataError(`tensor '${name}' holds ${raw.length} bytes, expected ${count * size}`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   switch (dtype) {
     case 'float32':
@@ -46,7 +48,8 @@ function fromRaw(dtype: DType, raw: Uint8Array, count: number, name: string): An
 /** Reads a tensor's values; throws a TensorDataError for external data, another element type or a wrong count. */
 export function tensorValues(t: TensorP): TensorValues {
   const name = t.name ?? '';
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new TensorDataError(`tensor '${name}' keeps its data in an external file`);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+    throw new TensorDataError(`tensor '${name}' keeps its data in an external file`);
   let dtype: DType;
   try {
     dtype = dtypeFromOnnx(t.dataType ?? 0);
@@ -62,6 +65,7 @@ export function tensorValues(t: TensorP): TensorValues {
   else if (dtype === 'float64') data = Float64Array.from(t.doubleData ?? []);
   else if (dtype === 'int64') data = BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNumber(v))));
   else data = dtype === 'int32' ? Int32Array.from(t.int32Data ?? []) : Uint8Array.from(t.int32Data ?? []);
-  if (data.length !== count) throw new TensorDataError(`tensor '${name}' holds ${data.length} values, expected ${count}`);
+  if (data.length !== count)
+    throw new TensorDataError(`tensor '${name}' holds ${data.length} values, expected ${count}`);
   return { dtype, dims, data };
 }

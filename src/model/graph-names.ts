@@ -10,4 +10,14 @@ export const LOSS = 'loss';
 export const CORRECT = 'correct';
 export const AVERAGE_DECAY = 'average_decay';
 
-export const GRAPH_NAMES: readonly string[] = [IMAGE, TARGET, LOG_PROBS, OUTPUT, LR, STEP, LOSS, CORRECT, AVERAGE_DECAY];
+export const GRAPH_NAMES: readonly string[] = [
+  IMAGE,
+  TARGET,
+  LOG_PROBS,
+  OUTPUT,
+  LR,
+  STEP,
+  LOSS,
+  CORRECT,
+  AVERAGE_DECAY,
+];

@@ -10,8 +10,27 @@ import { Graph, type GraphOptions, NameTakenError, type Tensor } from '../graph/
 import * as op from '../graph/ops/index.js';
 import { type OptimizerOptions, optimizerSlots, optimizerUpdate } from '../graph/optim.js';
 import type { Dim } from '../graph/shape.js';
-import { classifierOutput, correctCount, isClassification, type LossSpec, lossOf, outputsOf, targetShape } from './loss.js';
-import { AVERAGE_DECAY, CORRECT, GRAPH_NAMES, IMAGE, LOG_PROBS, LOSS, LR, OUTPUT, STEP, TARGET } from './graph-names.js';
+import {
+  classifierOutput,
+  correctCount,
+  isClassification,
+  type LossSpec,
+  lossOf,
+  outputsOf,
+  targetShape,
+} from './loss.js';
+import {
+  AVERAGE_DECAY,
+  CORRECT,
+  GRAPH_NAMES,
+  IMAGE,
+  LOG_PROBS,
+  LOSS,
+  LR,
+  OUTPUT,
+  STEP,
+  TARGET,
+} from './graph-names.js';
 import { type CallRecord, NetworkError, type Network, type StateBinding } from './network.js';
 
 export { AVERAGE_DECAY, CORRECT, IMAGE, LOG_PROBS, LOSS, LR, OUTPUT, STEP, TARGET };
@@ -80,11 +99,21 @@ class GraphBinding implements StateBinding {
  * for the regression losses the output as it is (`OUTPUT`); `onCall` sees each module call as
  * it is emitted (the summary reads shapes off it).
  */
-export function evalGraph(net: Network, batch: Dim = 'N', onCall?: (call: CallRecord) => void, options: GraphOptions = {}): Graph {
+export function evalGraph(
+  net: Network,
+  batch: Dim = 'N',
+  onCall?: (call: CallRecord) => void,
+  options: GraphOptions = {},
+): Graph {
   return withOwnNames(() => buildEvalGraph(net, batch, onCall, options));
 }
 
-function buildEvalGraph(net: Network, batch: Dim, onCall: ((call: CallRecord) => void) | undefined, options: GraphOptions): Graph {
+function buildEvalGraph(
+  net: Network,
+  batch: Dim,
+  onCall: ((call: CallRecord) => void) | undefined,
+  options: GraphOptions,
+): Graph {
   const graph = new Graph(`${net.name}-eval`, options);
   const x = graph.input(IMAGE, 'float32', [batch, ...net.inputShape]);
   const binding = new GraphBinding(net, graph);
@@ -122,7 +151,8 @@ export type CarriedEntry = { name: string; shape: readonly number[] } & (
 );
 
 /** True for the entries that make up the model's state (its state_dict): parameters, trained or frozen, and buffers. */
-export const isModelState = (e: CarriedEntry): boolean => e.role === 'parameter' || e.role === 'frozen' || e.role === 'buffer';
+export const isModelState = (e: CarriedEntry): boolean =>
+  e.role === 'parameter' || e.role === 'frozen' || e.role === 'buffer';
 
 export interface TrainStepGraph {
   graph: Graph;
@@ -175,7 +205,12 @@ export function dropoutMasks(net: Network, batch: number): DropoutMaskInput[] {
  * Extra inputs: `lr` (and `step` for Adam). Extra outputs: `loss`, and `correct` (a count) for
  * the classification losses.
  */
-export function trainStepGraph(net: Network, batch: number, optimizer: OptimizerOptions, options: TrainStepOptions = {}): TrainStepGraph {
+export function trainStepGraph(
+  net: Network,
+  batch: number,
+  optimizer: OptimizerOptions,
+  options: TrainStepOptions = {},
+): TrainStepGraph {
   return withOwnNames(() => buildTrainStepGraph(net, batch, optimizer, options));
 }
 
@@ -208,7 +243,9 @@ function buildTrainStepGraph(
   params.forEach((p, i) => {
     const grad = grads[i];
     if (!grad)
-      throw new NetworkError(`parameter '${p.name}' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze ${p.name})`);
+      throw new NetworkError(
+        `parameter '${p.name}' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze ${p.name})`,
+      );
     const shape = shapeOf(p.name);
     const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', shape));
     const updated = optimizerUpdate(optimizer, p, grad, slotInputs, { lr, step });
@@ -220,7 +257,8 @@ function buildTrainStepGraph(
       carried.push({ name: s.name, shape, role: 'optimizer', of: p.name, slot: slots[k] });
     });
   });
-  for (const s of net.parameterSpecs) if (frozen.has(s.name)) carried.push({ name: s.name, shape: s.shape, role: 'frozen' });
+  for (const s of net.parameterSpecs)
+    if (frozen.has(s.name)) carried.push({ name: s.name, shape: s.shape, role: 'frozen' });
   for (const [name, value] of binding.bufferUpdates) {
     graph.output(value, next(name));
     updatedModel.push([name, value]);

@@ -17,7 +17,8 @@ export const LOSS_KINDS = ['cross-entropy', 'nll', 'mse', 'l1', 'bce-with-logits
 export type LossKind = (typeof LOSS_KINDS)[number];
 
 /** Losses whose targets are class indices (int64), and whose outputs give accuracy. */
-export const isClassification = (kind: LossKind | undefined): boolean => kind === undefined || kind === 'cross-entropy' || kind === 'nll';
+export const isClassification = (kind: LossKind | undefined): boolean =>
+  kind === undefined || kind === 'cross-entropy' || kind === 'nll';
 
 /** A model whose output does not fit its loss; the message says what it should end in. */
 class OutputError extends ExpectedError {}
@@ -25,7 +26,9 @@ class OutputError extends ExpectedError {}
 /** The outputs per example of y, checked to be [N, K] with K known (`what`: a classifier's [N, classes], or [N, outputs]). */
 export function outputsOf(y: Tensor, what = 'it must be [N, outputs]'): number {
   if (y.rank !== 2 || typeof y.shape[1] !== 'number') {
-    throw new OutputError(`the model's output is ${formatShape(y.shape)}; ${what}: end it with a Linear, or with Flatten after global average pooling`);
+    throw new OutputError(
+      `the model's output is ${formatShape(y.shape)}; ${what}: end it with a Linear, or with Flatten after global average pooling`,
+    );
   }
   return y.shape[1];
 }
@@ -53,22 +56,32 @@ export interface LossSpec {
 }
 
 /** The step's target input: class indices, or one float per output (`outputs()` counts them). */
-export function targetShape(batch: number, { kind }: LossSpec, outputs: () => number): { dtype: 'int64' | 'float32'; shape: number[] } {
+export function targetShape(
+  batch: number,
+  { kind }: LossSpec,
+  outputs: () => number,
+): { dtype: 'int64' | 'float32'; shape: number[] } {
   return isClassification(kind) ? { dtype: 'int64', shape: [batch] } : { dtype: 'float32', shape: [batch, outputs()] };
 }
 
 /** The loss of output y against `target` (see targetShape), and for classification the log-probabilities it read y as. */
 export function lossOf(y: Tensor, target: Tensor, spec: LossSpec): { loss: Tensor; logProbs?: Tensor } {
   const { kind, labelSmoothing = 0 } = spec;
-  if (labelSmoothing > 0 && kind !== 'cross-entropy' && kind !== undefined) throw new OutputError(`label smoothing applies to cross-entropy, not ${kind}`);
+  if (labelSmoothing > 0 && kind !== 'cross-entropy' && kind !== undefined)
+    throw new OutputError(`label smoothing applies to cross-entropy, not ${kind}`);
   if (isClassification(kind)) {
     const { logProbs } = classifierOutput(y, kind);
     const nll = op.nllLoss(logProbs, target);
-    const loss = labelSmoothing > 0 ? op.add(op.mul(nll, 1 - labelSmoothing), op.mul(op.reduceMean(op.neg(logProbs), [0, 1]), labelSmoothing)) : nll;
+    const loss =
+      labelSmoothing > 0
+        ? op.add(op.mul(nll, 1 - labelSmoothing), op.mul(op.reduceMean(op.neg(logProbs), [0, 1]), labelSmoothing))
+        : nll;
     return { loss, logProbs };
   }
   if (target.shape.join() !== y.shape.join())
-    throw new OutputError(`the targets are ${formatShape(target.shape)}; the model's output is ${formatShape(y.shape)}`);
+    throw new OutputError(
+      `the targets are ${formatShape(target.shape)}; the model's output is ${formatShape(y.shape)}`,
+    );
   const all = [0, 1];
   if (kind === 'mse') {
     const d = op.sub(y, target);
@@ -79,4 +92,5 @@ export function lossOf(y: Tensor, target: Tensor, spec: LossSpec): { loss: Tenso
 }
 
 /** How many examples' highest log-probability is their target class (a float scalar). */
-export const correctCount = (logProbs: Tensor, target: Tensor): Tensor => op.reduceSum(op.cast(op.equal(op.argMax(logProbs, 1), target), 'float32'), [0]);
+export const correctCount = (logProbs: Tensor, target: Tensor): Tensor =>
+  op.reduceSum(op.cast(op.equal(op.argMax(logProbs, 1), target), 'float32'), [0]);

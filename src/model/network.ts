@@ -68,14 +68,18 @@ const isControl = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0
 
 /** Why `name` cannot name a state entry (safetensors reserves `__metadata__`; a checkpoint keeps one tensor per name), or undefined. */
 function stateNameProblem(name: string, earlier: readonly StateSpec[]): string | undefined {
-  if (name === '__metadata__') return "a parameter or buffer named '__metadata__', which safetensors files reserve: rename it";
-  if ([...name].some(isControl)) return `a parameter or buffer named ${JSON.stringify(name)}, with a control character: rename it`;
+  if (name === '__metadata__')
+    return "a parameter or buffer named '__metadata__', which safetensors files reserve: rename it";
+  if ([...name].some(isControl))
+    return `a parameter or buffer named ${JSON.stringify(name)}, with a control character: rename it`;
   if (GRAPH_NAMES.includes(name))
     return `a parameter or buffer named '${name}', a name the training graph gives one of its own inputs or outputs (${GRAPH_NAMES.join(', ')}): rename it`;
-  if (earlier.some((s) => s.name === name)) return `two parameters or buffers named '${name}' (a property name with a dot?): rename one`;
+  if (earlier.some((s) => s.name === name))
+    return `two parameters or buffers named '${name}' (a property name with a dot?): rename one`;
   return undefined;
 }
-const describeAt = (path: string, m: Module) => (path ? `layer '${path}' (${m.describe()})` : `the model (${m.describe()})`);
+const describeAt = (path: string, m: Module) =>
+  path ? `layer '${path}' (${m.describe()})` : `the model (${m.describe()})`;
 
 export class Network {
   /** Every module of the tree, root first, depth first, as substituted. */
@@ -166,7 +170,8 @@ export class Network {
   /** The dropout probability each Dropout layer trains with, by path. */
   get dropoutRates(): Map<string, number> {
     const rates = new Map<string, number>();
-    for (const { path, module } of this.modules) if (module instanceof Dropout) rates.set(path, this.options.dropout ?? module.p);
+    for (const { path, module } of this.modules)
+      if (module instanceof Dropout) rates.set(path, this.options.dropout ?? module.p);
     return rates;
   }
 
@@ -195,7 +200,8 @@ export class Network {
     const { initial } = this.options;
     if (initial) return copyState(initial);
     const state: StateDict = new Map();
-    for (const [i, spec] of this.stateSpecs.entries()) state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) });
+    for (const [i, spec] of this.stateSpecs.entries())
+      state.set(spec.name, { shape: spec.shape, data: spec.init(new Rng(seed, i)) });
     return state;
   }
 }
@@ -215,7 +221,9 @@ class NetworkContext implements Context {
   private entryName(entry: StateEntry): string {
     const name = this.net.nameFor(entry);
     if (name === undefined) {
-      throw new NetworkError(`${this.here()} uses a parameter or buffer that is not a property of a module in the model: set it in the constructor`);
+      throw new NetworkError(
+        `${this.here()} uses a parameter or buffer that is not a property of a module in the model: set it in the constructor`,
+      );
     }
     return name;
   }
@@ -241,7 +249,8 @@ class NetworkContext implements Context {
     this.maskCalls.set(path, calls);
     if (!this.binding.dropoutMask) throw new NetworkError(`${this.here()}: this graph takes no dropout masks`);
     const shape = x.shape;
-    if (!shape.every((d): d is number => typeof d === 'number')) throw new NetworkError(`${this.here()}: dropout needs a fixed batch size`);
+    if (!shape.every((d): d is number => typeof d === 'number'))
+      throw new NetworkError(`${this.here()}: dropout needs a fixed batch size`);
     return op.mul(x, this.binding.dropoutMask(calls === 1 ? `${path}.mask` : `${path}.mask_${calls}`, shape, rate));
   }
 
@@ -251,7 +260,9 @@ class NetworkContext implements Context {
     if (path === undefined) {
       // A stateless module made inside a forward (`new ReLU().call(x, ctx)`) is fine; one with state would go untrained.
       if (module.namedState().length > 0 || module.namedChildren().length > 0) {
-        throw new NetworkError(`${this.here()} calls a ${module.describe()} that is not a property of a module in the model: set it in the constructor`);
+        throw new NetworkError(
+          `${this.here()} calls a ${module.describe()} that is not a property of a module in the model: set it in the constructor`,
+        );
       }
       path = child(this.stack.at(-1) ?? '', module.kind);
     }

@@ -45,7 +45,8 @@ function defaultOpset(model: onnxProto.onnx.ModelProto): number {
 function inputShapeOf(input: onnxProto.onnx.IValueInfoProto): number[] {
   const dims = input.type?.tensorType?.shape?.dim ?? [];
   if (input.type?.tensorType?.elemType !== 1) throw new ImportError(`its input '${input.name}' is not float32`);
-  if (dims.length !== 4) throw new ImportError(`its input '${input.name}' has ${dims.length} dims; an image batch has 4 ([N, C, H, W])`);
+  if (dims.length !== 4)
+    throw new ImportError(`its input '${input.name}' has ${dims.length} dims; an image batch has 4 ([N, C, H, W])`);
   const rest = dims.slice(1).map((d) => (d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : NaN));
   if (rest.some((d) => !(d > 0))) throw new ImportError(`its input '${input.name}' must have fixed C, H and W`);
   return rest;
@@ -63,7 +64,9 @@ function unsupportedMessage(nodes: readonly NodeP[]): string {
     if (seen) seen.count++;
     else others.set(k, { name: n.name ?? '', count: 1 });
   }
-  const also = [...others].map(([k, { name, count }]) => `${k} (node '${name}'${count > 1 ? ` and ${count - 1} more` : ''})`);
+  const also = [...others].map(
+    ([k, { name, count }]) => `${k} (node '${name}'${count > 1 ? ` and ${count - 1} more` : ''})`,
+  );
   const sameKind = rest.length - [...others.values()].reduce((n, o) => n + o.count, 0);
   return (
     `node '${first.name}': ${kind(first)} cannot be trained here${sameKind > 0 ? ` (nor ${sameKind} more ${kind(first)} node${sameKind > 1 ? 's' : ''})` : ''}` +
@@ -80,7 +83,8 @@ function attributeProblem(node: NodeP, initializers: ReadonlyMap<string, TensorV
   }
   const kernel = attrs.kernel_shape;
   const weight = node.opType === 'Conv' ? initializers.get(node.input?.[1] ?? '') : undefined;
-  if (kernel && weight && kernel.join() !== weight.dims.slice(2).join()) return `kernel_shape [${kernel}] disagrees with its weight, [${weight.dims}]`;
+  if (kernel && weight && kernel.join() !== weight.dims.slice(2).join())
+    return `kernel_shape [${kernel}] disagrees with its weight, [${weight.dims}]`;
   return undefined;
 }
 
@@ -99,13 +103,18 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   if (!graph) throw new ImportError('not an ONNX model (no graph)');
   const opset = defaultOpset(model);
   if (opset < OPSETS.min || opset > OPSETS.max)
-    throw new ImportError(`opset ${opset}: models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`);
+    throw new ImportError(
+      `opset ${opset}: models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`,
+    );
   const nodes = graph.node ?? [];
-  const unsupported = nodes.filter((n) => !SUPPORTED_OPS.includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'));
+  const unsupported = nodes.filter(
+    (n) => !SUPPORTED_OPS.includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'),
+  );
   if (unsupported.length > 0) throw new ImportError(unsupportedMessage(unsupported));
   const initializers = new Map<string, TensorValues>();
   for (const t of graph.initializer ?? []) {
-    if (initializers.has(t.name ?? '')) throw new ImportError(`two initializers are named '${t.name}': not a valid ONNX model`);
+    if (initializers.has(t.name ?? ''))
+      throw new ImportError(`two initializers are named '${t.name}': not a valid ONNX model`);
     try {
       initializers.set(t.name ?? '', tensorValues(t));
     } catch (e) {
@@ -113,11 +122,16 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
     }
   }
   const inputs = (graph.input ?? []).filter((i) => !initializers.has(i.name ?? ''));
-  if (inputs.length !== 1) throw new ImportError(`it has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); an image classifier has one`);
+  if (inputs.length !== 1)
+    throw new ImportError(
+      `it has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); an image classifier has one`,
+    );
   const outputs = graph.output ?? [];
-  if (outputs.length !== 1) throw new ImportError(`it has ${outputs.length} outputs; an image classifier has one, [N, classes]`);
+  if (outputs.length !== 1)
+    throw new ImportError(`it has ${outputs.length} outputs; an image classifier has one, [N, classes]`);
   const inputShape = inputShapeOf(inputs[0]);
-  for (const [n, v] of initializers) if (v.dtype === 'float64') throw new ImportError(`initializer '${n}' is float64; export the model in float32`);
+  for (const [n, v] of initializers)
+    if (v.dtype === 'float64') throw new ImportError(`initializer '${n}' is float64; export the model in float32`);
   for (const node of nodes) {
     const problem = attributeProblem(node, initializers);
     if (problem) throw new ImportError(`${node.opType} node '${node.name}': ${problem}`);
@@ -129,12 +143,17 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   for (const spec of net.stateSpecs) {
     const v = untied.initializers.get(spec.name);
     if (!v) throw new ImportError(`the state entry '${spec.name}' has no initializer`);
-    if (v.dtype !== 'float32') throw new ImportError(`initializer '${spec.name}' is ${v.dtype}; a layer's state must be float32`);
+    if (v.dtype !== 'float32')
+      throw new ImportError(`initializer '${spec.name}' is ${v.dtype}; a layer's state must be float32`);
     const data = Float32Array.from(floatData(v));
     const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new ImportError(`initializer '${spec.name}' holds ${data[bad]} (element ${bad}): the model cannot start from it`);
+    if (bad >= 0)
+      throw new ImportError(
+        `initializer '${spec.name}' holds ${data[bad]} (element ${bad}): the model cannot start from it`,
+      );
     initial.set(spec.name, { shape: spec.shape, data });
   }
-  if (net.parameterCount === 0) throw new ImportError('it has no trainable initializer (weights, biases or norm scales)');
+  if (net.parameterCount === 0)
+    throw new ImportError('it has no trainable initializer (weights, biases or norm scales)');
   return { net: net.withInitialState(initial), opset };
 }

@@ -10,7 +10,17 @@
  * twin's attributes (bench/pytorch_reference.py), so its state_dict names are `conv1.weight`,
  * `bn1.running_mean`, ...
  */
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LogSoftmax, MaxPool2d, ReLU, Sequential } from './layers/index.js';
+import {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Dropout,
+  Flatten,
+  LogSoftmax,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+} from './layers/index.js';
 import type { Module } from './module.js';
 import { Network } from './network.js';
 
@@ -24,7 +34,13 @@ export interface SeedCnnOptions {
 }
 
 /** conv{i} -> bn{i} -> dropout{i} -> relu{i} */
-function convUnit(i: number, inChannels: number, outChannels: number, padding: number, dropout: number): Record<string, Module> {
+function convUnit(
+  i: number,
+  inChannels: number,
+  outChannels: number,
+  padding: number,
+  dropout: number,
+): Record<string, Module> {
   return {
     [`conv${i}`]: new Conv2d(inChannels, outChannels, 3, { padding }),
     [`bn${i}`]: new BatchNorm2d(outChannels),

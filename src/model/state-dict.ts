@@ -14,7 +14,8 @@ export interface StateTensor {
 export type StateDict = Map<string, StateTensor>;
 
 /** A copy of a state that shares no data with it (a snapshot that later steps cannot change). */
-export const copyState = (state: StateDict): StateDict => new Map([...state].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
+export const copyState = (state: StateDict): StateDict =>
+  new Map([...state].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
 
 /** The first non-finite value of a state, as `'name' holds NaN (element i)`, or undefined if all are finite. */
 export function firstNonFinite(state: StateDict): string | undefined {

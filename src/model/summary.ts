@@ -68,7 +68,10 @@ export function summarize(net: Network): Summary {
     });
   });
   const blockNames = [...new Set(rows.map((r) => r.block).filter((b): b is string => b !== undefined))];
-  const blocks = blockNames.map((name) => ({ name, params: rows.filter((r) => r.block === name).reduce((n, r) => n + r.params, 0) }));
+  const blocks = blockNames.map((name) => ({
+    name,
+    params: rows.filter((r) => r.block === name).reduce((n, r) => n + r.params, 0),
+  }));
   const totalParams = net.parameterCount;
   return {
     name: net.name,
@@ -92,7 +95,11 @@ export function architectureLines(s: Summary): string[] {
 
 export function formatSummary(s: Summary): string {
   const line = '-'.repeat(72);
-  const out = [line, `${'Layer (type)'.padStart(28)}  ${'Output Shape'.padStart(22)}  ${'Param #'.padStart(12)}`, '='.repeat(72)];
+  const out = [
+    line,
+    `${'Layer (type)'.padStart(28)}  ${'Output Shape'.padStart(22)}  ${'Param #'.padStart(12)}`,
+    '='.repeat(72),
+  ];
   const seen = new Map<string, number>();
   for (const r of s.rows) {
     const k = (seen.get(r.kind) ?? 0) + 1;

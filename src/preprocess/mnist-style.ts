@@ -126,7 +126,8 @@ export function resample(src: Float32Array, width: number, box: Box, w: number, 
         const y1 = Math.min(y0 + 1, box.h - 1);
         const ax = fx - x0;
         const ay = fy - y0;
-        out[j * w + i] = (1 - ay) * ((1 - ax) * at(x0, y0) + ax * at(x1, y0)) + ay * ((1 - ax) * at(x0, y1) + ax * at(x1, y1));
+        out[j * w + i] =
+          (1 - ay) * ((1 - ax) * at(x0, y0) + ax * at(x1, y0)) + ay * ((1 - ax) * at(x0, y1) + ax * at(x1, y1));
       }
     }
   }

@@ -11,7 +11,9 @@ import { type RgbaImage, resample } from './mnist-style.js';
 function plane({ width, height, data }: RgbaImage, channel: number): Float32Array {
   const out = new Float32Array(width * height);
   for (let i = 0; i < out.length; i++) {
-    out[i] = (channel >= 0 ? data[4 * i + channel] : 0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2]) / 255;
+    out[i] =
+      (channel >= 0 ? data[4 * i + channel] : 0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2]) /
+      255;
   }
   return out;
 }

@@ -6,7 +6,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import { exampleSize, type Split } from '../data/dataset.js';
-import { type Batch, type BatchBuffers, batchBuffers, type BatchOptions, type BatchSource, batchesPerEpoch, batchView } from './core/batch-source.js';
+import {
+  type Batch,
+  type BatchBuffers,
+  batchBuffers,
+  type BatchOptions,
+  type BatchSource,
+  batchesPerEpoch,
+  batchView,
+} from './core/batch-source.js';
 
 /** A split as the worker receives it: its arrays in shared memory (read, never copied), their types by name. */
 export interface SharedSplit extends Omit<Split, 'images' | 'labels'> {
@@ -109,7 +117,9 @@ export class BatchPrefetcher implements BatchSource {
     };
     // Built (dist/), the worker is batch-worker.js; from source, a .mjs entry loads the .ts worker
     // through tsx: Node's workers cannot load TypeScript themselves.
-    const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './batch-worker.mjs' : './batch-worker.js', import.meta.url));
+    const worker = new Worker(
+      new URL(import.meta.url.endsWith('.ts') ? './batch-worker.mjs' : './batch-worker.js', import.meta.url),
+    );
     const prefetcher = new BatchPrefetcher(worker, init);
     await prefetcher.request({ init }, []);
     return prefetcher;

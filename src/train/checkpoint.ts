@@ -26,7 +26,15 @@ import { readFileOr } from '../util/read-file.node.js';
 import { sha256Hex } from '../util/sha256.node.js';
 import { decodeSafetensors, encodeSafetensors } from '../util/safetensors.node.js';
 import { encodeModelState, isExtraName, SAFETENSORS_METADATA, toSafe } from './core/state-file.js';
-import { CHECKPOINT_FORMAT, firstIssue, type Position, recipeDifference, type TrainConfig, type TrainerState, trainerStateSchema } from './core/config.js';
+import {
+  CHECKPOINT_FORMAT,
+  firstIssue,
+  type Position,
+  recipeDifference,
+  type TrainConfig,
+  type TrainerState,
+  trainerStateSchema,
+} from './core/config.js';
 import { optimizerSlots } from '../graph/optim.js';
 import { frozenParameters, SelectionError } from './core/freeze.js';
 import { slotName } from '../model/graphs.js';
@@ -59,7 +67,9 @@ const PARTIAL = /\.partial-(\d+)(?:-[0-9a-f]+)?$/;
 
 function checkpointName({ epoch, batch }: Position): string {
   // A checkpoint after a full epoch is named by epochs done; a mid-epoch one by its batch too.
-  return batch === 0 ? `epoch-${String(epoch).padStart(3, '0')}` : `epoch-${String(epoch + 1).padStart(3, '0')}-batch-${batch}`;
+  return batch === 0
+    ? `epoch-${String(epoch).padStart(3, '0')}`
+    : `epoch-${String(epoch + 1).padStart(3, '0')}-batch-${batch}`;
 }
 
 /** Progress encoded in a checkpoint's name, for ordering without reading it: [epochs done, batch]. */
@@ -102,7 +112,10 @@ export function saveCheckpoint(
     const foreign = foreignContent(final);
     if (foreign) throw new CheckpointError(foreign);
     partial = newPartialFolder(final);
-    const contents: [string, string | Uint8Array][] = [...Object.entries(files), [TRAINER, `${JSON.stringify(state, null, 2)}\n`]];
+    const contents: [string, string | Uint8Array][] = [
+      ...Object.entries(files),
+      [TRAINER, `${JSON.stringify(state, null, 2)}\n`],
+    ];
     for (const [name, data] of contents) {
       writing = join(partial, name);
       writeFileSync(writing, data, { flag: 'wx' });
@@ -158,7 +171,9 @@ function checkCheckpointsFolder(runDir: string, { create = false } = {}): void {
     return;
   }
   if (st.isSymbolicLink())
-    throw new CheckpointError(`${root}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`);
+    throw new CheckpointError(
+      `${root}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`,
+    );
   if (!st.isDirectory()) throw new CheckpointError(`${root}: is a file, not a folder; move it away, then --resume`);
 }
 
@@ -192,7 +207,8 @@ export function prepareCheckpointsForResume(runDir: string): void {
     const path = join(root, name);
     const partial = PARTIAL.exec(name);
     if (partial) {
-      if (Number(partial[1]) !== process.pid && !isAlive(Number(partial[1])) && !foreignContent(path)) rmSync(path, { recursive: true, force: true });
+      if (Number(partial[1]) !== process.pid && !isAlive(Number(partial[1])) && !foreignContent(path))
+        rmSync(path, { recursive: true, force: true });
     } else if (progressOf(name)) {
       const foreign = foreignContent(path);
       if (foreign) throw new CheckpointError(foreign);
@@ -213,7 +229,9 @@ export function readTrainerState(dir: string): TrainerState {
   }
   const format = typeof json === 'object' && json !== null && 'format' in json ? json.format : undefined;
   if (format === 1) {
-    throw new CheckpointError(`${file}: written by an older version (format 1, without file hashes), so it cannot be checked; train a new run`);
+    throw new CheckpointError(
+      `${file}: written by an older version (format 1, without file hashes), so it cannot be checked; train a new run`,
+    );
   }
   const parsed = trainerStateSchema.safeParse(json);
   if (!parsed.success) throw new CheckpointError(`${file}: invalid checkpoint record: ${firstIssue(parsed.error)}`);
@@ -221,12 +239,19 @@ export function readTrainerState(dir: string): TrainerState {
 }
 
 /** Reads one tensor file, checking its hash against trainer.json and that it holds finite float32 values. */
-function readTensors(dir: string, name: string, expectedHash: string | undefined, skip: (tensor: string) => boolean): StateDict {
+function readTensors(
+  dir: string,
+  name: string,
+  expectedHash: string | undefined,
+  skip: (tensor: string) => boolean,
+): StateDict {
   const file = join(dir, name);
   if (expectedHash === undefined) throw new CheckpointError(`${join(dir, TRAINER)}: no hash recorded for ${name}`);
   const bytes = readFileOr(file, (problem) => new CheckpointError(`${file}: ${problem}`));
   if (sha256Hex(bytes) !== expectedHash) {
-    throw new CheckpointError(`${file}: its SHA-256 does not match the one in ${TRAINER}: the file was changed or damaged after it was saved`);
+    throw new CheckpointError(
+      `${file}: its SHA-256 does not match the one in ${TRAINER}: the file was changed or damaged after it was saved`,
+    );
   }
   const state: StateDict = new Map();
   for (const [tensor, t] of decodeSafetensors(bytes, file).tensors) {
@@ -271,15 +296,19 @@ function readOptimizerState(dir: string, trainer: TrainerState, net: Network): S
   }
   const expected = net.parameterSpecs
     .filter((p) => !frozen.has(p.name))
-    .flatMap((p) => optimizerSlots(trainer.config.optimizer).map((slot) => ({ name: slotName(p.name, slot), shape: p.shape })));
+    .flatMap((p) =>
+      optimizerSlots(trainer.config.optimizer).map((slot) => ({ name: slotName(p.name, slot), shape: p.shape })),
+    );
   const kind = trainer.config.optimizer.kind;
   for (const { name, shape } of expected) {
     const t = state.get(name);
     if (!t) throw new CheckpointError(`${file}: missing '${name}', which the recorded optimizer (${kind}) keeps`);
-    if (t.shape.join() !== shape.join()) throw new CheckpointError(`${file}: '${name}' has shape [${t.shape}], its parameter has [${shape}]`);
+    if (t.shape.join() !== shape.join())
+      throw new CheckpointError(`${file}: '${name}' has shape [${t.shape}], its parameter has [${shape}]`);
   }
   const extra = [...state.keys()].filter((k) => !expected.some((e) => e.name === k));
-  if (extra.length) throw new CheckpointError(`${file}: unexpected entries ${extra.join(', ')} for the recorded optimizer (${kind})`);
+  if (extra.length)
+    throw new CheckpointError(`${file}: unexpected entries ${extra.join(', ')} for the recorded optimizer (${kind})`);
   return state;
 }
 
@@ -330,7 +359,9 @@ export function assertRecipeOf(runRecipe: TrainConfig, runFile: string): (c: Che
   return (c) => {
     const difference = recipeDifference(runRecipe, c.trainer.config);
     if (difference) {
-      throw new CheckpointError(`${join(c.dir, TRAINER)}: its recipe differs from ${runFile} (${difference}): edited after it was saved`);
+      throw new CheckpointError(
+        `${join(c.dir, TRAINER)}: its recipe differs from ${runFile} (${difference}): edited after it was saved`,
+      );
     }
   };
 }

@@ -81,7 +81,8 @@ export async function createSession(
   /** ORT's profiler: it writes `<prefix>_<date>.json`, a Chrome/Perfetto trace, at endProfiling. */
   profilePrefix?: string,
 ): Promise<ort.InferenceSession> {
-  if (options.device === 'cuda' && !cudaProviderInstalled()) throw new DeviceError(`--device cuda: ${CUDA_INSTALL_HINT}`);
+  if (options.device === 'cuda' && !cudaProviderInstalled())
+    throw new DeviceError(`--device cuda: ${CUDA_INSTALL_HINT}`);
   return ort.InferenceSession.create(model, ortSessionOptions(options, profilePrefix));
 }
 
@@ -136,7 +137,8 @@ export function nodeRuntime(options: SessionOptions = {}, profilePrefix?: string
   const profiled: ort.InferenceSession[] = [];
   const nchwc = (options.nchwc ?? environmentSwitches().nchwc) && (options.device ?? 'cpu') === 'cpu';
   const stepSpinWait = options.spinWait ?? environmentSwitches().spinWait;
-  const optionsFor = (role: SessionRole): SessionOptions => (role === 'train-step' ? { ...options, spinWait: stepSpinWait } : options);
+  const optionsFor = (role: SessionRole): SessionOptions =>
+    role === 'train-step' ? { ...options, spinWait: stepSpinWait } : options;
   return {
     lowering: async (): Promise<Lowering | undefined> => (nchwc ? nchwcLowering(await nchwcBlockSize()) : undefined),
     float32: (data, dims) => new ort.Tensor('float32', data, dims),

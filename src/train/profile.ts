@@ -59,7 +59,12 @@ export function summarizeTrace(events: readonly TraceEvent[], warmup: number): P
   const stepMs = median(runs.map((r) => (r.dur ?? 0) / 1000));
   const wallMs = runs.reduce((s, r) => s + (r.dur ?? 0), 0) / 1000 / steps;
   const ops = [...totals]
-    .map(([op, t]) => ({ op, ms: t.us / 1000 / steps, share: t.us / 1000 / steps / Math.max(wallMs, 1e-9), nodes: t.nodes / steps }))
+    .map(([op, t]) => ({
+      op,
+      ms: t.us / 1000 / steps,
+      share: t.us / 1000 / steps / Math.max(wallMs, 1e-9),
+      nodes: t.nodes / steps,
+    }))
     .sort((a, b) => b.ms - a.ms);
   return { steps: runs.length, stepMs, ops, otherMs: Math.max(0, wallMs - kernelUs / 1000 / steps) };
 }
@@ -70,9 +75,16 @@ export function readTrace(file: string): TraceEvent[] {
 
 /** The summary as a table: op type, ms per step, share of the step, nodes per step. */
 export function formatProfile(p: ProfileSummary): string {
-  const rows = [...p.ops.map((o) => [o.op, o.ms.toFixed(2), `${(100 * o.share).toFixed(1)}%`, String(Math.round(o.nodes))])];
+  const rows = [
+    ...p.ops.map((o) => [o.op, o.ms.toFixed(2), `${(100 * o.share).toFixed(1)}%`, String(Math.round(o.nodes))]),
+  ];
   const wall = p.ops.reduce((s, o) => s + o.ms, 0) + p.otherMs;
-  rows.push(['(outside kernels)', p.otherMs.toFixed(2), `${((100 * p.otherMs) / Math.max(wall, 1e-9)).toFixed(1)}%`, '']);
+  rows.push([
+    '(outside kernels)',
+    p.otherMs.toFixed(2),
+    `${((100 * p.otherMs) / Math.max(wall, 1e-9)).toFixed(1)}%`,
+    '',
+  ]);
   const header = ['op type', 'ms/step', 'share', 'nodes'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

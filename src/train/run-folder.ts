@@ -66,7 +66,9 @@ function isRunFolder(dir: string): boolean {
 }
 
 function inUse(dir: string, pid: number): RunFolderError {
-  return new RunFolderError(`${dir}: in use by another training run (pid ${pid}); wait for it to end, or stop it, then --resume`);
+  return new RunFolderError(
+    `${dir}: in use by another training run (pid ${pid}); wait for it to end, or stop it, then --resume`,
+  );
 }
 
 /** The pid written into a lock we create; the same pid read back means the lock is ours. */
@@ -145,7 +147,8 @@ function realpathOr(path: string): string {
 /** Refuses an --out that is a link, a file, lies under a file, or holds things that are not ours. */
 function checkTarget(dir: string): void {
   const above = nearestExisting(dirname(dir));
-  if (!statSync(above).isDirectory()) throw new RunFolderError(`${dir}: cannot be made, ${above} is a file, not a folder; choose another --out`);
+  if (!statSync(above).isDirectory())
+    throw new RunFolderError(`${dir}: cannot be made, ${above} is a file, not a folder; choose another --out`);
   if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) {
     throw new RunFolderError(
       `${dir}: is a symbolic link; a run folder is made where --out says, so give the folder it points to (${realpathOr(dir)}) or a new one`,
@@ -157,8 +160,11 @@ function checkTarget(dir: string): void {
   if (entries.length === 0) return;
   const owner = lockOwner(join(dir, LOCK));
   if (owner !== undefined && isAlive(owner)) throw inUse(dir, owner);
-  if (isRunFolder(dir)) throw new RunFolderError(`${dir} already holds a run; pass --resume to continue it or choose another --out`);
-  throw new RunFolderError(`${dir}: not empty and not a run folder (it holds ${entries[0]}${entries.length > 1 ? ', ...' : ''}); choose a new or empty --out`);
+  if (isRunFolder(dir))
+    throw new RunFolderError(`${dir} already holds a run; pass --resume to continue it or choose another --out`);
+  throw new RunFolderError(
+    `${dir}: not empty and not a run folder (it holds ${entries[0]}${entries.length > 1 ? ', ...' : ''}); choose a new or empty --out`,
+  );
 }
 
 /** Files a run folder is made with, beside run.json (its model file's copy): [name, bytes]. */
@@ -177,7 +183,8 @@ function removeStaleStaging(parent: string): void {
     if (!st?.isDirectory()) continue;
     const entries = readdirSync(path);
     const owned = entries.every((e) => e === LOCK || e === RECORD || /^model\.(m?ts|js|onnx)$/.test(e));
-    if (owned && (!entries.includes(LOCK) || lockOwner(join(path, LOCK)) === Number(m[1]))) rmSync(path, { recursive: true, force: true });
+    if (owned && (!entries.includes(LOCK) || lockOwner(join(path, LOCK)) === Number(m[1])))
+      rmSync(path, { recursive: true, force: true });
   }
 }
 
@@ -255,7 +262,8 @@ export function createUniqueRunFolder(base: string, config: TrainConfig, files: 
 export function openRunFolder(dir: string): RunFolder {
   if (!existsSync(dir)) throw new RunFolderError(`${dir}: no such run folder to resume`);
   if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir}: is a file, not a run folder`);
-  if (!isRunFolder(dir)) throw new RunFolderError(`${dir}: not a run folder (no ${RECORD}, metrics or checkpoints); nothing to resume`);
+  if (!isRunFolder(dir))
+    throw new RunFolderError(`${dir}: not a run folder (no ${RECORD}, metrics or checkpoints); nothing to resume`);
   const release = lock(dir);
   try {
     return { dir, record: readRecord(dir), release, discard: release };

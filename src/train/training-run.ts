@@ -61,7 +61,8 @@ export class TrainingRun {
     // A run killed between its checkpoint and these files would keep them an epoch behind (and
     // one killed after its last checkpoint would never write them again): a resumed run
     // rewrites them from the checkpoint it continues.
-    if (resume && resume.trainer.metrics.length > 0) await writeRunFiles(runDir, resume.trainer.metrics, () => 'no checkpoint was written yet');
+    if (resume && resume.trainer.metrics.length > 0)
+      await writeRunFiles(runDir, resume.trainer.metrics, () => 'no checkpoint was written yet');
     const runtime = nodeRuntime({ threads: config.threads, device: config.device }, profile && join(runDir, PROFILE));
     // The CLI has checked the run's memory (or was told not to) before making the run folder.
     const trainer = await TrainerBase.create(net, config, runtime, {
@@ -105,7 +106,12 @@ export class TrainingRun {
 
   /** A checkpoint of `s`, then the run files that summarise it. */
   private async save(s: Snapshot): Promise<string> {
-    const trainerState = { position: s.position, config: s.config, metrics: [...s.metrics], savedAt: new Date().toISOString() };
+    const trainerState = {
+      position: s.position,
+      config: s.config,
+      metrics: [...s.metrics],
+      savedAt: new Date().toISOString(),
+    };
     const dir = keepingLastCheckpoint(
       () => saveCheckpoint(this.runDir, s.model, s.optimizer, trainerState, this.trainer.net, s.average),
       () => this.keepNote(),

@@ -90,7 +90,11 @@ export function writeError(path: string, e: unknown): unknown {
   switch (e.code) {
     case 'ENOENT':
       // The folder exists, yet no file can be made in it: /proc, /sys and the like.
-      return new WriteError(path, existsSync(dir) ? `cannot create a file in ${dir} (${e.code})` : `the folder ${dir} does not exist (${e.code})`, e.code);
+      return new WriteError(
+        path,
+        existsSync(dir) ? `cannot create a file in ${dir} (${e.code})` : `the folder ${dir} does not exist (${e.code})`,
+        e.code,
+      );
     case 'ENOTDIR':
     case 'EEXIST':
     case 'EISDIR':

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-const IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
 const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs'];
 
 const isFile = (path: string) => existsSync(path) && statSync(path).isFile();
@@ -17,7 +18,9 @@ function resolveLocal(from: string, specifier: string): string | undefined {
   const base = resolve(dirname(from), specifier);
   const candidates = [
     base,
-    ...['.js', '.mjs', '.cjs', '.jsx'].filter((e) => base.endsWith(e)).flatMap((e) => ['.ts', '.mts', '.cts', '.tsx'].map((t) => base.slice(0, -e.length) + t)),
+    ...['.js', '.mjs', '.cjs', '.jsx']
+      .filter((e) => base.endsWith(e))
+      .flatMap((e) => ['.ts', '.mts', '.cts', '.tsx'].map((t) => base.slice(0, -e.length) + t)),
     ...SOURCE_EXTENSIONS.map((e) => base + e),
     ...SOURCE_EXTENSIONS.map((e) => resolve(base, `index${e}`)),
   ];

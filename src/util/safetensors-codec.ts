@@ -82,9 +82,13 @@ function splitHeader(bytes: Uint8Array, file: string): { header: Record<string, 
   if (bytes.length < 8) throw new SafetensorsError(file, 'truncated: no header');
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (length > BigInt(bytes.length - 8)) {
-    throw new SafetensorsError(file, `truncated: the header length ${length} runs past the end of the file (${bytes.length} bytes)`);
+    throw new SafetensorsError(
+      file,
+      `truncated: the header length ${length} runs past the end of the file (${bytes.length} bytes)`,
+    );
   }
-  if (length > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(file, `the header length ${length} is implausibly large`);
+  if (length > BigInt(MAX_HEADER_BYTES))
+    throw new SafetensorsError(file, `the header length ${length} is implausibly large`);
   const end = 8 + Number(length);
   let text: string;
   try {
@@ -108,8 +112,10 @@ function parseEntry(name: string, entry: unknown, dataLength: number, file: stri
   if (!isObject(entry)) throw fail('not an object with dtype, shape and data_offsets');
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZES)) throw fail(`unknown dtype ${JSON.stringify(dtype)}`);
-  if (dtype !== 'F32' && dtype !== 'I64' && dtype !== 'U8' && dtype !== 'U16') throw fail(`dtype ${dtype} is not supported (F32, I64, U8, U16)`);
-  if (!Array.isArray(shape) || !shape.every(isCount)) throw fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+  if (dtype !== 'F32' && dtype !== 'I64' && dtype !== 'U8' && dtype !== 'U16')
+    throw fail(`dtype ${dtype} is not supported (F32, I64, U8, U16)`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    throw fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isInteger)) {
     throw fail(`data_offsets ${JSON.stringify(offsets)} is not two integers`);
   }
@@ -119,7 +125,10 @@ function parseEntry(name: string, entry: unknown, dataLength: number, file: stri
   }
   // In floating point a huge shape's byte count is inexact, but never equal to a small true one.
   const bytes = shape.reduce((a, b) => a * b, DTYPE_SIZES[dtype]);
-  if (bytes !== end - begin) throw fail(`${dtype} ${JSON.stringify(shape)} needs ${bytes} bytes, data_offsets ${JSON.stringify(offsets)} give ${end - begin}`);
+  if (bytes !== end - begin)
+    throw fail(
+      `${dtype} ${JSON.stringify(shape)} needs ${bytes} bytes, data_offsets ${JSON.stringify(offsets)} give ${end - begin}`,
+    );
   return { name, dtype, shape, begin, end };
 }
 
@@ -130,14 +139,23 @@ function checkLayout(entries: Entry[], dataLength: number, file: string): void {
   let previous: Entry | undefined;
   for (const e of sorted) {
     if (e.begin < at) throw new SafetensorsError(file, `tensors '${previous!.name}' and '${e.name}' overlap`);
-    if (e.begin > at) throw new SafetensorsError(file, `bytes ${at}-${e.begin} of the data belong to no tensor (a gap before '${e.name}')`);
+    if (e.begin > at)
+      throw new SafetensorsError(
+        file,
+        `bytes ${at}-${e.begin} of the data belong to no tensor (a gap before '${e.name}')`,
+      );
     at = e.end;
     previous = e;
   }
-  if (at !== dataLength) throw new SafetensorsError(file, `${dataLength - at} bytes after the last tensor belong to no tensor (trailing data)`);
+  if (at !== dataLength)
+    throw new SafetensorsError(
+      file,
+      `${dataLength - at} bytes after the last tensor belong to no tensor (trailing data)`,
+    );
 }
 
-const isStringMap = (v: unknown): v is Record<string, string> => isObject(v) && Object.values(v).every((x) => typeof x === 'string');
+const isStringMap = (v: unknown): v is Record<string, string> =>
+  isObject(v) && Object.values(v).every((x) => typeof x === 'string');
 
 function parseMetadata(value: unknown, file: string): Record<string, string> {
   if (!isStringMap(value)) throw new SafetensorsError(file, '__metadata__ is not a map of strings');
@@ -157,9 +175,11 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafeTensors 
   const tensors = new Map<string, SafeTensor>();
   for (const { name, dtype, shape, begin, end } of entries) {
     const raw = new Uint8Array(data.subarray(begin, end)); // a copy, aligned for the typed array (a Buffer's slice would be a view)
-    if (dtype === 'F32') tensors.set(name, { dtype, shape, data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) });
+    if (dtype === 'F32')
+      tensors.set(name, { dtype, shape, data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) });
     else if (dtype === 'U8') tensors.set(name, { dtype, shape, data: raw });
-    else if (dtype === 'U16') tensors.set(name, { dtype, shape, data: new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2) });
+    else if (dtype === 'U16')
+      tensors.set(name, { dtype, shape, data: new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2) });
     else tensors.set(name, { dtype, shape, data: new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8) });
   }
   return { tensors, metadata };

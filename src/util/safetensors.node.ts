@@ -5,7 +5,13 @@
 import { readFileOr } from './read-file.node.js';
 import { decodeSafetensors, type SafeTensors, SafetensorsError } from './safetensors-codec.js';
 
-export { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensors, SafetensorsError } from './safetensors-codec.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafeTensor,
+  type SafeTensors,
+  SafetensorsError,
+} from './safetensors-codec.js';
 
 export function readSafetensors(file: string): SafeTensors {
   return decodeSafetensors(

@@ -17,6 +17,11 @@ export const isBackend = (name: string | null): name is Backend => BACKENDS.some
  * A session of `model` on `provider`. ORT's warnings are off: on WebGPU every session warns (as
  * a console error) that it placed shape ops on the CPU, which it does by design.
  */
-export function openSession(ort: Ort, model: Uint8Array, provider: Backend, options: InferenceSession.SessionOptions = {}): Promise<InferenceSession> {
+export function openSession(
+  ort: Ort,
+  model: Uint8Array,
+  provider: Backend,
+  options: InferenceSession.SessionOptions = {},
+): Promise<InferenceSession> {
   return ort.InferenceSession.create(model, { ...options, executionProviders: [provider], logSeverityLevel: 3 });
 }

@@ -33,7 +33,8 @@ export interface CheckReport {
 /** Numeric outputs as typed arrays, for comparing. */
 export function outputData(results: Results): Record<string, Float32Array | BigInt64Array> {
   const out: Record<string, Float32Array | BigInt64Array> = {};
-  for (const [name, t] of Object.entries(results)) if (t.data instanceof Float32Array || t.data instanceof BigInt64Array) out[name] = t.data;
+  for (const [name, t] of Object.entries(results))
+    if (t.data instanceof Float32Array || t.data instanceof BigInt64Array) out[name] = t.data;
   return out;
 }
 
@@ -51,7 +52,11 @@ export class CheckedSession implements InferenceSession {
    * A model on WebGPU, checked: `open` makes its session on a provider. When WebGPU cannot open
    * the model at all, that is reported as a failed check and the WebAssembly session is returned.
    */
-  static async open(open: (provider: Backend) => Promise<InferenceSession>, checks: number, onCheck: (report: CheckReport) => void): Promise<InferenceSession> {
+  static async open(
+    open: (provider: Backend) => Promise<InferenceSession>,
+    checks: number,
+    onCheck: (report: CheckReport) => void,
+  ): Promise<InferenceSession> {
     const wasm = await open('wasm');
     try {
       return new CheckedSession(await open('webgpu'), wasm, checks, onCheck);
@@ -95,7 +100,9 @@ export class CheckedSession implements InferenceSession {
   run(feeds: Feeds, fetches: readonly string[], options?: RunOptions): Promise<Results>;
   async run(feeds: Feeds, fetchesOrOptions?: readonly string[] | RunOptions, options?: RunOptions): Promise<Results> {
     const on = (s: InferenceSession) =>
-      Array.isArray(fetchesOrOptions) ? s.run(feeds, fetchesOrOptions as readonly string[], options) : s.run(feeds, fetchesOrOptions as RunOptions | undefined);
+      Array.isArray(fetchesOrOptions)
+        ? s.run(feeds, fetchesOrOptions as readonly string[], options)
+        : s.run(feeds, fetchesOrOptions as RunOptions | undefined);
     const wasm = this.wasm;
     if (!wasm || this.active !== this.webgpu) return on(this.active);
     let webgpu: Results | null = null;

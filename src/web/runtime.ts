@@ -74,7 +74,8 @@ class CopyOutSession implements InferenceSession {
       if (!target) continue;
       const into = bytesOf(target, name);
       const from = bytesOf(results[name], name);
-      if (from.byteLength !== into.byteLength) throw new Error(`output '${name}': ${from.byteLength} bytes into a tensor of ${into.byteLength}`);
+      if (from.byteLength !== into.byteLength)
+        throw new Error(`output '${name}': ${from.byteLength} bytes into a tensor of ${into.byteLength}`);
       into.set(from);
       out[name] = target; // as onnxruntime-node returns them: the caller's own tensors
     }
@@ -118,7 +119,8 @@ export interface WebRuntimeOptions {
 export function webRuntime(ort: Ort, options: WebRuntimeOptions): Runtime {
   /** WebGPU until a session on it disagreed with WebAssembly (or failed); WebAssembly from then on. */
   let backend = options.backend;
-  const create = (model: Uint8Array, provider: Backend) => openSession(ort, model, provider, { graphOptimizationLevel: 'all', executionMode: 'sequential' });
+  const create = (model: Uint8Array, provider: Backend) =>
+    openSession(ort, model, provider, { graphOptimizationLevel: 'all', executionMode: 'sequential' });
   const onCheck = (role: SessionRole) => (report: CheckReport) => {
     if (!report.trusted) backend = 'wasm'; // later sessions go straight to WebAssembly
     options.onCheck?.(role, report);
@@ -133,7 +135,10 @@ export function webRuntime(ort: Ort, options: WebRuntimeOptions): Runtime {
       const onRun = role === 'train-step' ? options.onTrainStep : undefined;
       if (backend === 'wasm') return new CopyOutSession(await create(model, 'wasm'), onRun);
       const checks = role === 'train-step' ? Math.max(1, options.checkSteps ?? 1) : 1;
-      return new CopyOutSession(await CheckedSession.open((provider) => create(model, provider), checks, onCheck(role)), onRun);
+      return new CopyOutSession(
+        await CheckedSession.open((provider) => create(model, provider), checks, onCheck(role)),
+        onRun,
+      );
     },
   };
 }

@@ -34,15 +34,26 @@ const get = (name: string) => {
   if (!t) throw new Error(`fixture has no '${name}'`);
   return t;
 };
-const bnResidual = () => new Uint8Array(readFileSync(fileURLToPath(new URL('../fixtures/onnx/bn-residual.onnx', import.meta.url))));
+const bnResidual = () =>
+  new Uint8Array(readFileSync(fileURLToPath(new URL('../fixtures/onnx/bn-residual.onnx', import.meta.url))));
 
 /** The fixture's 16 test images (normalised as PyTorch's reference normalised them) and labels. */
 function fixtureBatch(): { inputs: Float32Array; labels: Int32Array } {
-  return { inputs: Float32Array.from(get('frozen.input').data as Float64Array), labels: Int32Array.from(get('frozen.target').data as BigInt64Array, Number) };
+  return {
+    inputs: Float32Array.from(get('frozen.input').data as Float64Array),
+    labels: Int32Array.from(get('frozen.target').data as BigInt64Array, Number),
+  };
 }
 
 /** The recipe of the fixture's steps: SGD momentum 0.9, weight decay 1e-4, lr 0.05, no dropout, inputs as given. */
-const stepRecipe = { optimizer: { ...DEFAULT_SGD, weightDecay: 1e-4 }, lr: 0.05, batchSize: 16, dropout: 0, augment: null, normalize: IDENTITY_NORMALIZATION };
+const stepRecipe = {
+  optimizer: { ...DEFAULT_SGD, weightDecay: 1e-4 },
+  lr: 0.05,
+  batchSize: 16,
+  dropout: 0,
+  augment: null,
+  normalize: IDENTITY_NORMALIZATION,
+};
 
 describe.each([
   ['head', { trainOnly: ['fc'] }],
@@ -61,11 +72,18 @@ describe.each([
       expect(frozen.size).toBeGreaterThan(0);
       for (const [entry, t] of state) {
         if (frozen.has(entry)) expect(t.data, `${entry} (frozen)`).toEqual(must(initial.get(entry), entry).data);
-        else expect(relativeError(t.data, get(`frozen.${name}.after.${entry}`).data as Float64Array), entry).toBeLessThan(1e-4);
+        else
+          expect(relativeError(t.data, get(`frozen.${name}.after.${entry}`).data as Float64Array), entry).toBeLessThan(
+            1e-4,
+          );
       }
       // what PyTorch trained moved, and what it did not is where it was
       for (const entry of state.keys()) {
-        const moved = relativeError(must(initial.get(entry), entry).data, get(`frozen.${name}.after.${entry}`).data as Float64Array) > 1e-6;
+        const moved =
+          relativeError(
+            must(initial.get(entry), entry).data,
+            get(`frozen.${name}.after.${entry}`).data as Float64Array,
+          ) > 1e-6;
         expect(moved, `${entry} moved in PyTorch`).toBe(!frozen.has(entry));
       }
     } finally {
@@ -77,12 +95,19 @@ describe.each([
 test('a frozen parameter has no gradient, no optimizer slot and no next value in the step graph, which is smaller', () => {
   const net = importOnnx(bnResidual(), 'bn-residual').net;
   const full = trainStepGraph(net, 16, DEFAULT_SGD);
-  const head = trainStepGraph(net, 16, DEFAULT_SGD, { frozen: new Set(net.parameterSpecs.map((s) => s.name).filter((n) => !n.startsWith('fc.'))) });
-  expect(head.carried.filter((e) => e.role === 'optimizer').map((e) => e.name)).toEqual(['fc.weight.momentum_buffer', 'fc.bias.momentum_buffer']);
+  const head = trainStepGraph(net, 16, DEFAULT_SGD, {
+    frozen: new Set(net.parameterSpecs.map((s) => s.name).filter((n) => !n.startsWith('fc.'))),
+  });
+  expect(head.carried.filter((e) => e.role === 'optimizer').map((e) => e.name)).toEqual([
+    'fc.weight.momentum_buffer',
+    'fc.bias.momentum_buffer',
+  ]);
   expect(head.carried.filter((e) => e.role === 'frozen').map((e) => e.name)).toContain('conv1.weight');
   expect(head.graph.outputs.map((o) => o.name)).not.toContain('conv1.weight.next');
   // no convolution is differentiated: the backward pass stops at the head
-  expect(full.graph.nodes.filter((n) => n.op.type === 'Conv').length).toBeGreaterThan(head.graph.nodes.filter((n) => n.op.type === 'Conv').length);
+  expect(full.graph.nodes.filter((n) => n.op.type === 'Conv').length).toBeGreaterThan(
+    head.graph.nodes.filter((n) => n.op.type === 'Conv').length,
+  );
   expect(head.graph.nodes.length).toBeLessThan(full.graph.nodes.length / 2);
 });
 
@@ -102,10 +127,18 @@ function quarters(count: number, seed: number): Split {
       for (let y = 0; y < 8; y++)
         for (let x = 0; x < 8; x++) {
           const quarter = (y < 4 ? 0 : 2) + (x < 4 ? 0 : 1);
-          images[((n * 3 + c) * 8 + y) * 8 + x] = Math.round(255 * (quarter === label ? 0.5 + 0.5 * rand() : 0.4 * rand()));
+          images[((n * 3 + c) * 8 + y) * 8 + x] = Math.round(
+            255 * (quarter === label ? 0.5 + 0.5 * rand() : 0.4 * rand()),
+          );
         }
   }
-  return { images, labels, count, shape: [3, 8, 8], classNames: ['top left', 'top right', 'bottom left', 'bottom right'] };
+  return {
+    images,
+    labels,
+    count,
+    shape: [3, 8, 8],
+    classNames: ['top left', 'top right', 'bottom left', 'bottom right'],
+  };
 }
 
 const smallNet = () =>
@@ -120,13 +153,22 @@ const smallNet = () =>
 describe('any input shape and class count', () => {
   const train = quarters(256, 1);
   const test_ = quarters(64, 2);
-  const recipe = { epochs: 3, batchSize: 32, lr: 0.05, augment: null, normalize: { mean: [0.3, 0.3, 0.3], std: [0.25, 0.25, 0.25] } };
+  const recipe = {
+    epochs: 3,
+    batchSize: 32,
+    lr: 0.05,
+    augment: null,
+    normalize: { mean: [0.3, 0.3, 0.3], std: [0.25, 0.25, 0.25] },
+  };
 
   test('fit learns a 3x8x8, 4-class task; evaluate and the verified export agree; names travel in the card', async () => {
     const trainer = await createTrainer(smallNet(), recipe, { inputShape: [3, 8, 8], name: 'quarters', threads: 1 });
     try {
       const steps: number[] = [];
-      const { history, stopped } = await trainer.fit(train, { validation: test_, onStep: (s) => void steps.push(s.step) });
+      const { history, stopped } = await trainer.fit(train, {
+        validation: test_,
+        onStep: (s) => void steps.push(s.step),
+      });
       expect(stopped).toBe(false);
       expect(history).toHaveLength(3);
       expect(steps).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
@@ -138,11 +180,14 @@ describe('any input shape and class count', () => {
       expect(exported.card.input_shape).toEqual([3, 8, 8]);
       expect(exported.card.classes).toBe(4);
       expect(exported.card.test_correct).toBe(evaluation.correct);
-      expect(exported.card.normalization).toBe('(x - [0.3, 0.3, 0.3]) / [0.25, 0.25, 0.25] per channel, applied inside the graph');
+      expect(exported.card.normalization).toBe(
+        '(x - [0.3, 0.3, 0.3]) / [0.25, 0.25, 0.25] per channel, applied inside the graph',
+      );
       // the exported model takes pixels in [0,1] and reads them as evaluate did
       const session = await ort.InferenceSession.create(exported.onnx);
       const pixels = Float32Array.from(test_.images, (v) => v / 255);
-      const probs = (await session.run({ image: new ort.Tensor('float32', pixels, [64, 3, 8, 8]) })).probabilities.data as Float32Array;
+      const probs = (await session.run({ image: new ort.Tensor('float32', pixels, [64, 3, 8, 8]) })).probabilities
+        .data as Float32Array;
       const correct = Array.from(test_.labels).filter((label, i) => {
         const row = Array.from(probs.subarray(4 * i, 4 * i + 4));
         return row.indexOf(Math.max(...row)) === label;
@@ -198,14 +243,26 @@ test('a module used twice is written under both of its names, as PyTorch’s sta
     readonly again = this.fc;
     readonly head = new Linear(32, 10);
     forward(x: Tensor, ctx: Context): Tensor {
-      return this.head.call(this.again.call(this.fc.call(this.proj.call(this.flatten.call(x, ctx), ctx), ctx), ctx), ctx);
+      return this.head.call(
+        this.again.call(this.fc.call(this.proj.call(this.flatten.call(x, ctx), ctx), ctx), ctx),
+        ctx,
+      );
     }
   }
   const trainer = await createTrainer(new Twice(), {}, { inputShape: [1, 28, 28], threads: 1 });
   try {
     const { tensors } = decodeSafetensors(trainer.state(), 'state');
     // torch: {k for k in Twice().state_dict()} (Debian's python3-torch), checked by hand
-    expect([...tensors.keys()].sort()).toEqual(['again.bias', 'again.weight', 'fc.bias', 'fc.weight', 'head.bias', 'head.weight', 'proj.bias', 'proj.weight']);
+    expect([...tensors.keys()].sort()).toEqual([
+      'again.bias',
+      'again.weight',
+      'fc.bias',
+      'fc.weight',
+      'head.bias',
+      'head.weight',
+      'proj.bias',
+      'proj.weight',
+    ]);
     expect(entry(tensors, 'again.weight').data).toEqual(entry(tensors, 'fc.weight').data);
     trainer.loadState(trainer.state()); // and reads its own back
   } finally {
@@ -224,7 +281,12 @@ describe.each(['mse', 'l1', 'bce-with-logits'] as const)('a regression loss (%s)
       return loss === 'bce-with-logits' ? 1 / (1 + Math.exp(-3 * v)) : v;
     });
     const data: Split = { images, labels, count, shape: [4, 1, 1] };
-    const net = new Sequential({ flatten: new Flatten(), fc1: new Linear(4, 16), relu: new ReLU(), fc2: new Linear(16, 2) });
+    const net = new Sequential({
+      flatten: new Flatten(),
+      fc1: new Linear(4, 16),
+      relu: new ReLU(),
+      fc2: new Linear(16, 2),
+    });
     const trainer = await createTrainer(
       net,
       { loss, epochs: 8, batchSize: 16, lr: 0.05, augment: null, normalize: IDENTITY_NORMALIZATION },
@@ -232,13 +294,18 @@ describe.each(['mse', 'l1', 'bce-with-logits'] as const)('a regression loss (%s)
     );
     try {
       const { history } = await trainer.fit(data, { validation: data });
-      const [first, final] = [must(history[0].test_loss, 'the first test loss'), must(last(history).test_loss, 'the last test loss')];
+      const [first, final] = [
+        must(history[0].test_loss, 'the first test loss'),
+        must(last(history).test_loss, 'the last test loss'),
+      ];
       expect(final).toBeLessThan(0.6 * first);
       expect(history.every((m) => m.test_acc === undefined && m.train_acc === undefined)).toBe(true);
       const evaluation = await trainer.evaluate(data);
       expect(evaluation.accuracy).toBeUndefined();
       expect(evaluation.loss).toBeCloseTo(final, 5);
-      await expect(trainer.exportInference(data)).rejects.toThrow(`exportInference: only classifiers export (this model's loss is ${loss})`);
+      await expect(trainer.exportInference(data)).rejects.toThrow(
+        `exportInference: only classifiers export (this model's loss is ${loss})`,
+      );
     } finally {
       await trainer.close();
     }
@@ -251,13 +318,19 @@ describe('one-line errors', () => {
     await expect(createTrainer(bnResidual(), { trainOnly: ['head'] })).rejects.toThrow(
       "trainOnly 'head' matches no parameter (the model has 10: conv1.weight, bn1.weight, bn1.bias, conv2.weight, bn2.weight, bn2.bias, ...)",
     );
-    await expect(createTrainer(bnResidual(), { freeze: ['**'] })).rejects.toThrow('the selection leaves no parameter to train');
+    await expect(createTrainer(bnResidual(), { freeze: ['**'] })).rejects.toThrow(
+      'the selection leaves no parameter to train',
+    );
   });
 
   test('weights that do not fit name the first three problems', async () => {
     const trainer = await createTrainer(bnResidual(), {}, { threads: 1 });
     try {
-      const f32 = (shape: number[]): SafeTensor => ({ dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+      const f32 = (shape: number[]): SafeTensor => ({
+        dtype: 'F32',
+        shape,
+        data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+      });
       const state = new Map<string, SafeTensor>([
         ['conv1.weight', f32([8, 1, 5, 5])],
         ['head.weight', f32([10, 784])],
@@ -274,16 +347,18 @@ describe('one-line errors', () => {
     const trainer = await createTrainer(bnResidual(), { batchSize: 4 }, { threads: 1 });
     try {
       const images = new Uint8Array(8 * 784);
-      await expect(trainer.fit({ images, labels: Uint8Array.of(0, 1, 2, 3, 4, 5, 6, 12), count: 8, shape: mnistShape })).rejects.toThrow(
-        'fit: label 12 (example 7) is out of range: the model gives 10 classes (0-9)',
-      );
+      await expect(
+        trainer.fit({ images, labels: Uint8Array.of(0, 1, 2, 3, 4, 5, 6, 12), count: 8, shape: mnistShape }),
+      ).rejects.toThrow('fit: label 12 (example 7) is out of range: the model gives 10 classes (0-9)');
       await expect(trainer.fit({ images, labels: new Uint8Array(8), count: 8, shape: [1, 32, 32] })).rejects.toThrow(
         'fit: the model takes [1,28,28] images; the data gives [1,32,32]',
       );
-      await expect(trainer.fit({ images: images.subarray(1), labels: new Uint8Array(8), count: 8, shape: mnistShape })).rejects.toThrow(
-        "fit: the data's inputs hold 6271 values, not 8 examples of [1,28,28] (6272)",
+      await expect(
+        trainer.fit({ images: images.subarray(1), labels: new Uint8Array(8), count: 8, shape: mnistShape }),
+      ).rejects.toThrow("fit: the data's inputs hold 6271 values, not 8 examples of [1,28,28] (6272)");
+      await expect(trainer.step(new Float32Array(100), new Uint8Array(1))).rejects.toThrow(
+        'step: the inputs hold 100 values, not whole examples of [1,28,28]',
       );
-      await expect(trainer.step(new Float32Array(100), new Uint8Array(1))).rejects.toThrow('step: the inputs hold 100 values, not whole examples of [1,28,28]');
       await expect(trainer.step(new Float32Array(784), new Float32Array(1))).rejects.toThrow(
         'step: the labels are floats; a classification loss takes class indices',
       );
@@ -293,7 +368,11 @@ describe('one-line errors', () => {
   });
 
   test('a model too large for the runtime’s memory is refused before its weights are drawn', async () => {
-    const huge = new Sequential({ flatten: new Flatten(), fc: new Linear(784, 1275510), head: new Linear(1275510, 10) });
+    const huge = new Sequential({
+      flatten: new Flatten(),
+      fc: new Linear(784, 1275510),
+      head: new Linear(1275510, 10),
+    });
     await expect(createTrainer(huge, {}, { inputShape: [1, 28, 28] })).rejects.toThrow(
       /^the run needs about \d+\.\d GB \(the model 3\.78 GB; .*\), more than 80% of this machine's .*; pass allowLargeModel: true to go ahead$/,
     );
@@ -301,6 +380,8 @@ describe('one-line errors', () => {
 
   test('a bad recipe names its field', async () => {
     await expect(createTrainer(bnResidual(), { lr: -1 })).rejects.toThrow(/^recipe: lr: /);
-    await expect(createTrainer(smallNet(), {})).rejects.toThrow('a Module needs inputShape [channels, height, width] of positive integers (got undefined)');
+    await expect(createTrainer(smallNet(), {})).rejects.toThrow(
+      'a Module needs inputShape [channels, height, width] of positive integers (got undefined)',
+    );
   });
 });

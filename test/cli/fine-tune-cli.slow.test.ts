@@ -15,7 +15,20 @@ import { lines, ROOT, runCli } from '../helpers/cli.js';
 import { entry } from '../helpers/must.js';
 
 const MODEL = join(ROOT, 'examples/node-transfer/transfer-cnn.onnx');
-const quick = ['--train-limit', '256', '--test-limit', '100', '--epochs', '1', '--threads', '1', '--batch-size', '64', '--model', MODEL];
+const quick = [
+  '--train-limit',
+  '256',
+  '--test-limit',
+  '100',
+  '--epochs',
+  '1',
+  '--threads',
+  '1',
+  '--batch-size',
+  '64',
+  '--model',
+  MODEL,
+];
 const folder = () => join(mkdtempSync(join(tmpdir(), 'fine-tune-cli-')), 'run');
 const tensors = (file: string) => readSafetensors(file).tensors;
 const initial = importOnnx(new Uint8Array(readFileSync(MODEL)), 'transfer-cnn').net.initialState(1);
@@ -32,7 +45,9 @@ describe('--train-only and --freeze', () => {
     }
     expect(entry(model, 'classifier.4.weight').data).not.toEqual(entry(initial, 'classifier.4.weight').data);
     expect([...tensors(join(checkpoint, 'optimizer.safetensors')).keys()].sort()).toEqual(
-      ['classifier.1.bias', 'classifier.1.weight', 'classifier.4.bias', 'classifier.4.weight'].map((p) => `${p}.momentum_buffer`),
+      ['classifier.1.bias', 'classifier.1.weight', 'classifier.4.bias', 'classifier.4.weight'].map(
+        (p) => `${p}.momentum_buffer`,
+      ),
     );
     // the run resumes with its selection
     const resumed = runCli('train', [...quick.slice(0, 4), '--epochs', '2', '--out', out, '--resume']);
@@ -56,7 +71,10 @@ describe('--train-only and --freeze', () => {
       `error: --train-only 'head' matches no parameter (the model has 8: features.0.weight, features.0.bias, features.2.weight, features.2.bias, classifier.1.weight, classifier.1.bias, ...)`,
     ],
     [['--freeze', '**'], 'error: the selection leaves no parameter to train'],
-    [['--train-only', 'fc,'], "error: option '--train-only <patterns>' argument 'fc,' is invalid. expected name patterns separated by commas, none empty."],
+    [
+      ['--train-only', 'fc,'],
+      "error: option '--train-only <patterns>' argument 'fc,' is invalid. expected name patterns separated by commas, none empty.",
+    ],
   ])('%j is one line, and no run folder is made', (args, message) => {
     const out = folder();
     const r = runCli('train', [...quick, ...args, '--out', out]);
@@ -72,7 +90,19 @@ describe('--init', () => {
     expect(runCli('train', [...quick, '--out', first]).status).toBe(0);
     const weights = join(first, 'checkpoints/epoch-001/model.safetensors');
     const out = folder();
-    const r = runCli('train', [...quick, '--init', weights, '--lr', '1e-9', '--max-steps', '1', '--dropout', '0', '--out', out]);
+    const r = runCli('train', [
+      ...quick,
+      '--init',
+      weights,
+      '--lr',
+      '1e-9',
+      '--max-steps',
+      '1',
+      '--dropout',
+      '0',
+      '--out',
+      out,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const start = tensors(weights);
     for (const [name, t] of tensors(join(out, 'checkpoints/epoch-001-batch-1/model.safetensors'))) {
@@ -87,7 +117,20 @@ describe('--init', () => {
   test('weights of another network are refused in one line naming the file and the first problems; --init with --resume too', () => {
     const seed = folder();
     expect(
-      runCli('train', ['--train-limit', '128', '--test-limit', '100', '--epochs', '1', '--threads', '1', '--batch-size', '64', '--out', seed]).status,
+      runCli('train', [
+        '--train-limit',
+        '128',
+        '--test-limit',
+        '100',
+        '--epochs',
+        '1',
+        '--threads',
+        '1',
+        '--batch-size',
+        '64',
+        '--out',
+        seed,
+      ]).status,
     ).toBe(0);
     const weights = join(seed, 'checkpoints/epoch-001/model.safetensors');
     const out = folder();
@@ -98,7 +141,9 @@ describe('--init', () => {
     ]);
     expect(existsSync(out)).toBe(false);
     const resumed = runCli('train', ['--out', seed, '--resume', '--init', weights]);
-    expect(lines(resumed.stderr)).toEqual(['error: --init sets the weights a run starts from; a resumed run continues from its own (drop --init)']);
+    expect(lines(resumed.stderr)).toEqual([
+      'error: --init sets the weights a run starts from; a resumed run continues from its own (drop --init)',
+    ]);
   });
 });
 
@@ -109,7 +154,11 @@ test('npm run train --epochs=1 (no --) is refused in one line that shows the --,
     'error: npm took --epochs as its own setting: npm run passes flags to a script only after --, as in npm run train -- --epochs 1',
   ]);
   expect(r.stdout).not.toMatch(/Epoch/);
-  const summary = spawnSync('npm', ['run', '-s', 'summary', '--model', 'net.ts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const summary = spawnSync('npm', ['run', '-s', 'summary', '--model', 'net.ts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   expect(lines(summary.stderr)).toEqual([
     'error: npm took --model as its own setting: npm run passes flags to a script only after --, as in npm run summary -- --model <value>',
   ]);

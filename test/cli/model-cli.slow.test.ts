@@ -17,7 +17,10 @@ const dir = mkdtempSync(join(tmpdir(), 'model-cli-'));
 /** examples/<name>.ts in the temporary folder, as .mts (ESM there, as in the repository). */
 function copyExample(name: string): string {
   const file = join(dir, `${name}.mts`);
-  const source = readFileSync(join(ROOT, 'examples', `${name}.ts`), 'utf8').replace("from 'onnx-mnist-train'", `from '${join(ROOT, 'src/index.js')}'`);
+  const source = readFileSync(join(ROOT, 'examples', `${name}.ts`), 'utf8').replace(
+    "from 'onnx-mnist-train'",
+    `from '${join(ROOT, 'src/index.js')}'`,
+  );
   writeFileSync(file, source);
   return file;
 }
@@ -38,7 +41,10 @@ test('summary: the layers, block subtotals and the count PyTorch gives', () => {
 
 test('a project that depends on this one writes its model file importing the package by name', () => {
   const project = mkdtempSync(join(tmpdir(), 'dependent-'));
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-net', type: 'module', dependencies: { 'onnx-mnist-train': '*' } }));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'my-net', type: 'module', dependencies: { 'onnx-mnist-train': '*' } }),
+  );
   mkdirSync(join(project, 'node_modules'));
   symlinkSync(ROOT, join(project, 'node_modules', 'onnx-mnist-train'), 'dir'); // as `npm install ../onnx-mnist-train` links it
   const file = join(project, 'net.ts');
@@ -68,7 +74,13 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
 
   test('an edited model file is refused by resume and export in one line; restored, it is accepted', () => {
     const original = readFileSync(model, 'utf8');
-    writeFileSync(model, original.replace('new GroupNorm(4, outChannels),\n    new ReLU()', 'new GroupNorm(2, outChannels),\n    new ReLU()'));
+    writeFileSync(
+      model,
+      original.replace(
+        'new GroupNorm(4, outChannels),\n    new ReLU()',
+        'new GroupNorm(2, outChannels),\n    new ReLU()',
+      ),
+    );
     const copy = join(split, 'model.mts');
     const edited = new RegExp(
       `^error: ${model}: edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\); restore it \\(the run keeps a copy: ${copy}\\) or start a new run$`,
@@ -82,7 +94,15 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     expect(exported.stderr.trim()).toMatch(edited);
     expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
     // Another model given with --model is refused too; the run's own copy is accepted.
-    const other = runCli('train', ['--model', join(ROOT, 'examples/lenet5.ts'), '--epochs', '3', '--out', split, '--resume']);
+    const other = runCli('train', [
+      '--model',
+      join(ROOT, 'examples/lenet5.ts'),
+      '--epochs',
+      '3',
+      '--out',
+      split,
+      '--resume',
+    ]);
     expect(lines(other.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
@@ -102,7 +122,13 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     expect(ops).toContain('Gemm');
     expect(ops).not.toContain('BatchNormalization');
     const card = JSON.parse(readFileSync(join(dir, 'resnet.json'), 'utf8'));
-    expect(card).toMatchObject({ name: 'resnet-gn-mnist', parameters: 19714, classes: 10, input_shape: [1, 28, 28], model_file: { file: basename(model) } });
+    expect(card).toMatchObject({
+      name: 'resnet-gn-mnist',
+      parameters: 19714,
+      classes: 10,
+      input_shape: [1, 28, 28],
+      model_file: { file: basename(model) },
+    });
     expect(card.architecture).toContain('block2.shortcut: Conv2d 8->16, 1x1, stride 2x2 -> [N,16,14,14] (128)');
   });
 });
@@ -113,7 +139,21 @@ describe('examples/tiny-gap.ts (convs without bias, each followed by BatchNorm)'
   const out = join(dir, 'tiny.onnx');
 
   test('trains, exports with every BatchNorm folded into its conv, and predict reads digits with it', async () => {
-    ok(runCli('train', ['--model', model, ...quick, '--train-limit', '6000', '--batch-size', '32', '--epochs', '2', '--out', run]));
+    ok(
+      runCli('train', [
+        '--model',
+        model,
+        ...quick,
+        '--train-limit',
+        '6000',
+        '--batch-size',
+        '32',
+        '--epochs',
+        '2',
+        '--out',
+        run,
+      ]),
+    );
     const exported = ok(runCli('export', ['--checkpoint', run, '--out', out]));
     const accuracy = Number(/test accuracy ([\d.]+)%/.exec(exported.stdout)?.[1]);
     expect(accuracy).toBeGreaterThan(90); // two epochs of a tenth of the training set: it learns
@@ -130,7 +170,9 @@ describe('examples/tiny-gap.ts (convs without bias, each followed by BatchNorm)'
     // predict serves it: ten real test digits, one of each class, read as the card's accuracy promises
     const indices = Array.from({ length: 10 }, (_, d) => firstOf(d));
     const pngs = await Promise.all(indices.map((i) => digitPng(dir, i)));
-    const answers = JSON.parse(ok(runCli('predict', [...pngs, '--model', out, '--json'])).stdout) as { prediction: { label: number; probability: number } }[];
+    const answers = JSON.parse(ok(runCli('predict', [...pngs, '--model', out, '--json'])).stdout) as {
+      prediction: { label: number; probability: number };
+    }[];
     expect(answers).toHaveLength(10);
     const right = answers.filter((a, k) => a.prediction.label === digitLabel(indices[k])).length;
     expect(right).toBeGreaterThanOrEqual(8);

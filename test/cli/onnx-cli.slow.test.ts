@@ -42,10 +42,20 @@ describe('bn-residual.onnx (BatchNorm, a residual add, a stride-2 conv, view(x.s
     expect(readFileSync(join(split, 'model.onnx')).equals(readFileSync(model))).toBe(true);
     ok(runCli('train', ['--epochs', '2', '--out', split, '--resume']));
     for (const file of ['model.safetensors', 'optimizer.safetensors']) {
-      expect(readFileSync(join(straight, 'checkpoints/epoch-002', file)).equals(readFileSync(join(split, 'checkpoints/epoch-002', file))), file).toBe(true);
+      expect(
+        readFileSync(join(straight, 'checkpoints/epoch-002', file)).equals(
+          readFileSync(join(split, 'checkpoints/epoch-002', file)),
+        ),
+        file,
+      ).toBe(true);
     }
     const initializers = (parseModel(readFileSync(model)).graph?.initializer ?? []).map((t) => t.name ?? '');
-    const saved = [...decodeSafetensors(readFileSync(join(split, 'checkpoints/epoch-002/model.safetensors')), 'model').tensors.keys()];
+    const saved = [
+      ...decodeSafetensors(
+        readFileSync(join(split, 'checkpoints/epoch-002/model.safetensors')),
+        'model',
+      ).tensors.keys(),
+    ];
     expect(saved.sort()).toEqual([...initializers, 'bn1.num_batches_tracked', 'bn2.num_batches_tracked'].sort());
   });
 
@@ -54,7 +64,9 @@ describe('bn-residual.onnx (BatchNorm, a residual add, a stride-2 conv, view(x.s
     writeFileSync(model, Buffer.concat([bytes, Buffer.from([0x0a, 0])])); // an empty field 1: still a model, other bytes
     const r = runCli('train', ['--epochs', '3', '--out', split, '--resume']);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: ${model}: edited since the run started`))]);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^error: ${model}: edited since the run started`)),
+    ]);
     writeFileSync(model, bytes);
   });
 
@@ -73,8 +85,12 @@ describe('bn-residual.onnx (BatchNorm, a residual add, a stride-2 conv, view(x.s
 
 test('--loss is recorded, and a resumed run keeps it', () => {
   const run = join(dir, 'loss');
-  ok(runCli('train', ['--model', fixture('lenet5'), ...quick, '--epochs', '1', '--loss', 'cross-entropy', '--out', run]));
+  ok(
+    runCli('train', ['--model', fixture('lenet5'), ...quick, '--epochs', '1', '--loss', 'cross-entropy', '--out', run]),
+  );
   expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).config.loss).toBe('cross-entropy');
   const r = runCli('train', ['--epochs', '2', '--loss', 'nll', '--out', run, '--resume']);
-  expect(lines(r.stderr)).toEqual(['error: --loss nll: a resumed run keeps its recipe (this run has cross-entropy); start a new run to change it']);
+  expect(lines(r.stderr)).toEqual([
+    'error: --loss nll: a resumed run keeps its recipe (this run has cross-entropy); start a new run to change it',
+  ]);
 });

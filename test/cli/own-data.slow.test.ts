@@ -31,7 +31,8 @@ beforeAll(async () => {
   for (const [name, rgb] of Object.entries(COLOURS)) {
     for (const part of ['train', 'test']) {
       mkdirSync(join(tree, part, name), { recursive: true });
-      for (let i = 0; i < (part === 'train' ? 40 : 10); i++) writeFileSync(join(tree, part, name, `${i}.png`), await swatch(rgb, 10 + i, 20, rng));
+      for (let i = 0; i < (part === 'train' ? 40 : 10); i++)
+        writeFileSync(join(tree, part, name, `${i}.png`), await swatch(rgb, 10 + i, 20, rng));
     }
   }
   writeFileSync(join(tree, 'train', 'red', 'README.txt'), 'not an image');
@@ -45,7 +46,20 @@ beforeAll(async () => {
 describe('a folder of colour images per class, through train, resume, export and predict', () => {
   const run = join(dir, 'run');
   const model = join(dir, 'colours.onnx');
-  const flags = ['--data', tree, '--model', join(dir, 'colours.mts'), '--batch-size', '16', '--lr', '0.02', '--threads', '1', '--out', run];
+  const flags = [
+    '--data',
+    tree,
+    '--model',
+    join(dir, 'colours.mts'),
+    '--batch-size',
+    '16',
+    '--lr',
+    '0.02',
+    '--threads',
+    '1',
+    '--out',
+    run,
+  ];
 
   test('train: the skipped files are said; the classes, the data normalisation and the colour augmentation are recorded', () => {
     const r = runCli('train', [...flags, '--epochs', '1'], { env });
@@ -76,7 +90,9 @@ describe('a folder of colour images per class, through train, resume, export and
     expect(card.class_names).toEqual(['blue', 'green', 'red']);
     expect(card.classes).toBe(3);
     expect(card.preprocess).toBe('resize');
-    expect(card.input).toBe('image: float32 [N,3,16,16], pixel values in [0,1], the picture stretched to 16x16, RGB planes');
+    expect(card.input).toBe(
+      'image: float32 [N,3,16,16], pixel values in [0,1], the picture stretched to 16x16, RGB planes',
+    );
     expect(card.normalization).toMatch(/^\(x - \[[\d.]+, [\d.]+, [\d.]+\]\) \/ \[[\d.]+, [\d.]+, [\d.]+\] per channel/);
     expect(card.test_count).toBe(30);
   });
@@ -102,14 +118,19 @@ describe('the built-in seed CNN, fitted to the data', () => {
 
   test('without --model: colour images give it 3x32x32 inputs and three classes, recorded; resume and export rebuild it', () => {
     expect(runCli('train', [...flags, '--epochs', '1'], { env }).status).toBe(0);
-    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).config.builtin).toEqual({ inputShape: [3, 32, 32], classes: 3 });
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).config.builtin).toEqual({
+      inputShape: [3, 32, 32],
+      classes: 3,
+    });
     expect(runCli('train', [...flags, '--epochs', '2', '--resume'], { env }).status).toBe(0);
     const r = runCli('export', ['--checkpoint', run, '--out', join(dir, 'builtin.onnx')], { env });
     expect(r.status).toBe(0);
     const card = JSON.parse(readFileSync(join(dir, 'builtin.json'), 'utf8'));
     expect(card.name).toBe('seed-cnn-swatches');
     expect(card.class_names).toEqual(['blue', 'green', 'red']);
-    expect(card.input).toBe('image: float32 [N,3,32,32], pixel values in [0,1], the picture stretched to 32x32, RGB planes');
+    expect(card.input).toBe(
+      'image: float32 [N,3,32,32], pixel values in [0,1], the picture stretched to 32x32, RGB planes',
+    );
   });
 });
 
@@ -124,7 +145,9 @@ describe('MNIST as a Kaggle CSV', () => {
     const quick = ['--epochs', '1', '--batch-size', '30', '--threads', '1', '--augment', 'none'];
     const r = runCli('train', ['--data', csv, ...quick, '--out', join(dir, 'csv-run')], { env });
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain('note: no test split in the data: 60 of 600 examples (10%, drawn from the seed) held out to test on');
+    expect(r.stderr).toContain(
+      'note: no test split in the data: 60 of 600 examples (10%, drawn from the seed) held out to test on',
+    );
     const metrics = JSON.parse(readFileSync(join(dir, 'csv-run', 'metrics.jsonl'), 'utf8'));
     expect(metrics.test_count).toBe(60);
     expect(metrics.train_loss).toBeGreaterThan(0);

@@ -59,22 +59,27 @@ function predictAll(kind: string): Outcome[] {
 
 describe('predict on real test digits (at least 49 of 50 correct)', () => {
   for (const kind of ['small', 'large', 'paper']) {
-    test(kind === 'small' ? '28x28 PNG' : kind === 'large' ? '280x280 PNG' : 'black-on-white JPEG with a margin', () => {
-      const outcomes = predictAll(kind);
-      expect(outcomes).toHaveLength(COUNT);
-      const correct = outcomes.filter((o, i) => o.prediction?.label === labels[i]).length;
-      console.log(`predict ${kind}: ${correct}/${COUNT} correct`);
-      expect(correct).toBeGreaterThanOrEqual(49);
-      const first = must(outcomes[0].prediction, 'the first prediction');
-      expect(first.runnerUp.label).not.toBe(first.label);
-    });
+    test(
+      kind === 'small' ? '28x28 PNG' : kind === 'large' ? '280x280 PNG' : 'black-on-white JPEG with a margin',
+      () => {
+        const outcomes = predictAll(kind);
+        expect(outcomes).toHaveLength(COUNT);
+        const correct = outcomes.filter((o, i) => o.prediction?.label === labels[i]).length;
+        console.log(`predict ${kind}: ${correct}/${COUNT} correct`);
+        expect(correct).toBeGreaterThanOrEqual(49);
+        const first = must(outcomes[0].prediction, 'the first prediction');
+        expect(first.runnerUp.label).not.toBe(first.label);
+      },
+    );
   }
 
   test('text output: digit, probability and runner-up per file', () => {
     const r = runCli('predict', [join(dir, 'small-0.png')]);
     expect(r.status).toBe(0);
     expect(lines(r.stdout)).toEqual([
-      expect.stringMatching(new RegExp(`small-0\\.png: ${labels[0]} \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`)),
+      expect.stringMatching(
+        new RegExp(`small-0\\.png: ${labels[0]} \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`),
+      ),
     ]);
   });
 });
@@ -85,7 +90,9 @@ test('a file name with control characters is written escaped: it cannot clear th
   const r = runCli('predict', [name]);
   expect(r.status).toBe(0);
   expect(r.stdout).not.toMatch(/\p{Cc}(?<!\n)/u); // no control character but the line ends
-  expect(lines(r.stdout)).toEqual([`${join(dir, 'seven\\u001b[2J\\rnine: 9 (99.99%).png')}: 7 (99.95%), runner-up 9 (0.02%)`]);
+  expect(lines(r.stdout)).toEqual([
+    `${join(dir, 'seven\\u001b[2J\\rnine: 9 (99.99%).png')}: 7 (99.95%), runner-up 9 (0.02%)`,
+  ]);
 });
 
 describe('bad input: a one-line error naming the file; the others still answered; exit code 1', () => {
@@ -115,7 +122,9 @@ describe('bad input: a one-line error naming the file; the others still answered
     writeFileSync(model, serializeModel(g, { opset: 13 }));
     const r = runCli('predict', [join(dir, 'small-0.png'), '--model', model]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${model}: the model's input is image [N,2,32,32], expected image [N,C,H,W] with C 1 or 3`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${model}: the model's input is image [N,2,32,32], expected image [N,C,H,W] with C 1 or 3`,
+    ]);
   });
 
   /** A colour model of 3 classes: the softmax of each RGB plane's mean (10x its mean, to be sure), named by the card. */
@@ -144,7 +153,9 @@ describe('bad input: a one-line error naming the file; the others still answered
     const r = runCli('predict', [...files, '--model', model]);
     expect(r.status).toBe(0);
     expect(lines(r.stdout).map((l) => l.replace(/ \(.*/, ''))).toEqual(files.map((f, i) => `${f}: ${swatches[i][0]}`));
-    const json = JSON.parse(runCli('predict', [files[2], '--model', model, '--json']).stdout) as { prediction: { label: number; name: string } }[];
+    const json = JSON.parse(runCli('predict', [files[2], '--model', model, '--json']).stdout) as {
+      prediction: { label: number; name: string };
+    }[];
     expect(json[0].prediction).toMatchObject({ label: 2, name: 'blue' });
   });
 
@@ -153,8 +164,14 @@ describe('bad input: a one-line error naming the file; the others still answered
       [{ classes: 3, class_names: ['red', 'green'] }, 'the model card names 2 classes; its classes is 3'],
       [{ classes: 3, class_names: 'red' }, "the model card's class_names is not a list of names"],
       [{ classes: 3, preprocess: 'sepia' }, "the model card's preprocess is 'sepia', expected digit, resize or none"],
-      [{ classes: 3, preprocess: 'digit' }, 'the model card says MNIST-style digits, which are 1x28x28; its input is [3,12,8]'],
-      [{ classes: 3, preprocess: 'none' }, 'it was trained on float values, not pictures: predict cannot make its input from an image'],
+      [
+        { classes: 3, preprocess: 'digit' },
+        'the model card says MNIST-style digits, which are 1x28x28; its input is [3,12,8]',
+      ],
+      [
+        { classes: 3, preprocess: 'none' },
+        'it was trained on float values, not pictures: predict cannot make its input from an image',
+      ],
     ] as const;
     for (const [i, [card, problem]] of cases.entries()) {
       const model = join(dir, `card-${i}.onnx`);

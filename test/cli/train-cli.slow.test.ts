@@ -20,7 +20,9 @@ describe('npm run train', () => {
     // the same folder again without --resume is refused; with it (and more epochs) it continues
     const again = runCli('train', [...quick, '--out', out]);
     expect(again.status).toBe(1);
-    expect(lines(again.stderr)).toEqual([`error: ${out} already holds a run; pass --resume to continue it or choose another --out`]);
+    expect(lines(again.stderr)).toEqual([
+      `error: ${out} already holds a run; pass --resume to continue it or choose another --out`,
+    ]);
     const resumed = runCli('train', [...quick.slice(0, 4), '--epochs', '2', '--out', out, '--resume']);
     expect(resumed.status).toBe(0);
     expect(resumed.stdout).toMatch(/resuming from .*epoch-001/);
@@ -33,7 +35,10 @@ describe('npm run train', () => {
     [['--lr', 'fast'], /^error: option '--lr <x>' argument 'fast' is invalid\. not a number\.$/],
     [['--dropout', '1.5'], /^error: option '--dropout <p>' argument '1\.5' is invalid\. must be in \[0, 1\)\.$/],
     [['--ema-decay', '1'], /^error: option '--ema-decay <d>' argument '1' is invalid\. must be in \(0, 1\)\.$/],
-    [['--schedule', 'cosine'], /^error: option '--schedule <name>' argument 'cosine' is invalid\. Allowed choices are step, onecycle, constant\.$/],
+    [
+      ['--schedule', 'cosine'],
+      /^error: option '--schedule <name>' argument 'cosine' is invalid\. Allowed choices are step, onecycle, constant\.$/,
+    ],
     [['--bogus'], /^error: unknown option '--bogus'$/],
     [['--resume'], /^error: --resume needs --out <dir>, the run folder to continue$/],
   ];
@@ -47,7 +52,13 @@ describe('npm run train', () => {
   }
 
   test('--device cuda without the CUDA provider says how to install it', () => {
-    const r = runCli('train', [...quick, '--device', 'cuda', '--out', join(mkdtempSync(join(tmpdir(), 'cli-')), 'run')]);
+    const r = runCli('train', [
+      ...quick,
+      '--device',
+      'cuda',
+      '--out',
+      join(mkdtempSync(join(tmpdir(), 'cli-')), 'run'),
+    ]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
       "error: --device cuda: onnxruntime-node's CUDA provider is not installed (CUDA 12 and cuDNN 9 are needed too). Install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js",
@@ -56,13 +67,20 @@ describe('npm run train', () => {
 
   test('--data-dir with a truncated file names the file and the problem', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-data-'));
-    for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
+    for (const f of [
+      'train-images-idx3-ubyte',
+      'train-labels-idx1-ubyte',
+      't10k-images-idx3-ubyte',
+      't10k-labels-idx1-ubyte',
+    ]) {
       copyFileSync(join(bundledMnistDir(), f), join(dir, f));
     }
     const file = join(dir, 'train-labels-idx1-ubyte');
     writeFileSync(file, readFileSync(file).subarray(0, 5000));
     const r = runCli('train', [...quick, '--data-dir', dir, '--out', join(dir, 'run')]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${file}: truncated: header says 60000 = 60000 bytes of data, the file has 4992`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${file}: truncated: header says 60000 = 60000 bytes of data, the file has 4992`,
+    ]);
   });
 });

@@ -5,7 +5,15 @@ import { dataDefaults } from '../../src/train/core/data-recipe.js';
 
 describe('listImageTree', () => {
   test('class folders sorted by code unit (as Python sorts), each image labelled, other files ignored', () => {
-    const paths = ['dog/1.png', 'Cat/a.JPG', 'cat/b.webp', 'dog/notes.txt', 'README.md', '.thumbs/x.png', 'dog/sub/2.gif'];
+    const paths = [
+      'dog/1.png',
+      'Cat/a.JPG',
+      'cat/b.webp',
+      'dog/notes.txt',
+      'README.md',
+      '.thumbs/x.png',
+      'dog/sub/2.gif',
+    ];
     const listing = listImageTree('pets', paths);
     expect(listing.classNames).toEqual(['Cat', 'cat', 'dog']);
     expect(listing.train).toEqual([
@@ -31,9 +39,15 @@ describe('listImageTree', () => {
   });
 
   test('what cannot make a classifier is refused in one line naming the folder', () => {
-    expect(() => listImageTree('d', ['a.png'])).toThrow('d: holds no class folders (one subfolder of images per class)');
-    expect(() => listImageTree('d', ['cats/1.png'])).toThrow("d: holds one class folder only ('cats'): a classifier needs at least two classes");
-    expect(() => listImageTree('d', ['a/1.png', 'b/notes.txt'])).toThrow('d/b: holds no images (PNG, JPEG, WebP, GIF or TIFF)');
+    expect(() => listImageTree('d', ['a.png'])).toThrow(
+      'd: holds no class folders (one subfolder of images per class)',
+    );
+    expect(() => listImageTree('d', ['cats/1.png'])).toThrow(
+      "d: holds one class folder only ('cats'): a classifier needs at least two classes",
+    );
+    expect(() => listImageTree('d', ['a/1.png', 'b/notes.txt'])).toThrow(
+      'd/b: holds no images (PNG, JPEG, WebP, GIF or TIFF)',
+    );
     expect(() => listImageTree('d', ['train/a/1.png', 'train/b/1.png', 'test/a/1.png', 'test/c/1.png'])).toThrow(
       "d/test: its class folders (a, c) are not the training folders' (a, b)",
     );

@@ -19,7 +19,8 @@ afterAll(() => {
 });
 
 describe('CSV (Kaggle digit-recognizer layout)', () => {
-  const csv = (rows: (number | string)[][], header = ['label', 'p0', 'p1', 'p2', 'p3']) => [header.join(','), ...rows.map((r) => r.join(','))].join('\n');
+  const csv = (rows: (number | string)[][], header = ['label', 'p0', 'p1', 'p2', 'p3']) =>
+    [header.join(','), ...rows.map((r) => r.join(','))].join('\n');
 
   test('label column then pixels: bytes kept as bytes, shape inferred as a square', () => {
     const split = splitFromCsv(
@@ -50,9 +51,17 @@ describe('CSV (Kaggle digit-recognizer layout)', () => {
     ['an empty cell', csv([[1, 2, '', 4, 5]]), "x.csv: line 2, column 'p1': '' is not a number"],
     ['a label that is not a class index', csv([[1.5, 2, 3, 4, 5]]), "x.csv: line 2: label '1.5' is not a class index"],
     ['a negative label', csv([[-1, 2, 3, 4, 5]]), "x.csv: line 2: label '-1' is not a class index"],
-    ['no label column', csv([[1, 2, 3, 4, 5]], ['y', 'p0', 'p1', 'p2', 'p3']), "x.csv: has no 'label' column (its header: y,p0,p1,p2,...)"],
+    [
+      'no label column',
+      csv([[1, 2, 3, 4, 5]], ['y', 'p0', 'p1', 'p2', 'p3']),
+      "x.csv: has no 'label' column (its header: y,p0,p1,p2,...)",
+    ],
     ['a header only', 'label,p0,p1,p2,p3\n', 'x.csv: holds no examples (a header row, then one row per example)'],
-    ['rows that are not a square image', csv([[1, 2, 3, 4]], ['label', 'a', 'b', 'c']), 'x.csv: rows hold 3 values, not a square image: give the shape'],
+    [
+      'rows that are not a square image',
+      csv([[1, 2, 3, 4]], ['label', 'a', 'b', 'c']),
+      'x.csv: rows hold 3 values, not a square image: give the shape',
+    ],
   ])('%s: one line naming the file and the line', (_, text, message) => {
     expect(() => splitFromCsv(text, 'x.csv')).toThrow(message);
   });
@@ -71,7 +80,9 @@ describe('CSV (Kaggle digit-recognizer layout)', () => {
   });
 
   test('a shape that does not match the row says both', () => {
-    expect(() => splitFromCsv(csv([[1, 2, 3, 4, 5]]), 'x.csv', { shape: [3, 2, 2] })).toThrow('x.csv: rows hold 4 values; [3,2,2] needs 12');
+    expect(() => splitFromCsv(csv([[1, 2, 3, 4, 5]]), 'x.csv', { shape: [3, 2, 2] })).toThrow(
+      'x.csv: rows hold 4 values; [3,2,2] needs 12',
+    );
   });
 });
 
@@ -166,7 +177,8 @@ describe('a folder of images per class', () => {
     const all = [...data.train.images, ...data.test.images];
     const labels = [...data.train.labels, ...data.test.labels];
     // each image is a flat grey: its 16 pixels are its class's grey (colour turned to grey stays it)
-    for (let i = 0; i < 6; i++) expect(new Set(all.slice(i * 16, (i + 1) * 16))).toEqual(new Set([labels[i] === 0 ? 40 : 200]));
+    for (let i = 0; i < 6; i++)
+      expect(new Set(all.slice(i * 16, (i + 1) * 16))).toEqual(new Set([labels[i] === 0 ? 40 : 200]));
     expect(data.notes).toEqual([
       `${root}: skipped 1 file that is not an image (dog/notes.txt)`,
       `${root}: skipped 1 image that would not decode (broken.png)`,
@@ -208,7 +220,11 @@ describe('a folder of images per class', () => {
   test.each([
     ['no class folders', [], 'holds no class folders (one subfolder of images per class)'],
     ['one class folder', ['only'], "holds one class folder only ('only'): a classifier needs at least two classes"],
-    ['an empty class', ['full', 'empty'], 'holds no images (PNG, JPEG, WebP, GIF or TIFF): an empty class cannot be learned'],
+    [
+      'an empty class',
+      ['full', 'empty'],
+      'holds no images (PNG, JPEG, WebP, GIF or TIFF): an empty class cannot be learned',
+    ],
   ])('%s: refused in one line', async (name, classes, problem) => {
     const dir = join(tmp, name.replaceAll(' ', '-'));
     mkdirSync(dir);
@@ -264,6 +280,8 @@ describe('what --data holds', () => {
     writeFileSync(join(dir, 'test.csv'), 'a,b,c,d\n1,2,3,4\n');
     const data = await loadData(dir, { shape: [1, 2, 2] });
     expect([data.train.count, data.test.count]).toEqual([18, 2]);
-    expect(data.notes).toEqual(['no test split in the data: 2 of 20 examples (10%, drawn from the seed) held out to test on']);
+    expect(data.notes).toEqual([
+      'no test split in the data: 2 of 20 examples (10%, drawn from the seed) held out to test on',
+    ]);
   });
 });

@@ -37,7 +37,17 @@ beforeAll(async () => {
   // A briefly trained network, so that BatchNorm statistics and weights are far from their initial values.
   const trainer = await TrainingRun.create(
     net,
-    recipe({ epochs: 1, batchSize: 64, schedule: { kind: 'constant' }, seed: 3, dropout: 0.1, augment: null, trainLimit: 2000, testLimit: 500, threads: 2 }),
+    recipe({
+      epochs: 1,
+      batchSize: 64,
+      schedule: { kind: 'constant' },
+      seed: 3,
+      dropout: 0.1,
+      augment: null,
+      trainLimit: 2000,
+      testLimit: 500,
+      threads: 2,
+    }),
     data,
     runDir,
   );
@@ -75,15 +85,27 @@ describe('the inference graph', () => {
     const folded = foldBatchNorm(net, state);
     const w = entry(folded, 'conv6.weight');
     folded.set('conv6.weight', { shape: w.shape, data: w.data.map((x) => x * 1.5) });
-    const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 500), MNIST_NORMALIZATION);
+    const v = await verifyExport(
+      net,
+      state,
+      inferenceModelBytes(inferenceGraph(net, folded)),
+      head(data.test, 500),
+      MNIST_NORMALIZATION,
+    );
     expect(() => assertFaithful(v)).toThrow(ExportError);
-    expect(() => assertFaithful(v)).toThrow(/max probability difference .* \(limit 0\.0001\), \d+ different predictions; nothing was written/);
+    expect(() => assertFaithful(v)).toThrow(
+      /max probability difference .* \(limit 0\.0001\), \d+ different predictions; nothing was written/,
+    );
   });
 
   test('batch sizes 1 and 257 give the same probabilities', async () => {
-    const session = await ort.InferenceSession.create(inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, state))));
+    const session = await ort.InferenceSession.create(
+      inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, state))),
+    );
     const pixels = Float32Array.from(data.test.images.subarray(0, 257 * 784), (v) => v / 255);
-    const run = async (n: number) => (await session.run({ image: new ort.Tensor('float32', pixels.subarray(0, n * 784), [n, 1, 28, 28]) })).probabilities;
+    const run = async (n: number) =>
+      (await session.run({ image: new ort.Tensor('float32', pixels.subarray(0, n * 784), [n, 1, 28, 28]) }))
+        .probabilities;
     const all = await run(257);
     const one = await run(1);
     expect(all.dims).toEqual([257, 10]);
@@ -95,7 +117,9 @@ describe('the inference graph', () => {
 describe('broken checkpoints are refused, naming the tensor', () => {
   /** A copy of the trained state with one element of one tensor replaced. */
   function withValue(name: string, index: number, value: number): StateDict {
-    const copy: StateDict = new Map([...state].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
+    const copy: StateDict = new Map(
+      [...state].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]),
+    );
     entry(copy, name).data[index] = value;
     return copy;
   }
@@ -110,11 +134,15 @@ describe('broken checkpoints are refused, naming the tensor', () => {
   };
 
   test('NaN or infinity in any tensor', () => {
-    expect(foldError(withValue('conv3.weight', 5, NaN))).toBe("cannot export: 'conv3.weight' holds NaN (element 5); the model would compute NaN");
+    expect(foldError(withValue('conv3.weight', 5, NaN))).toBe(
+      "cannot export: 'conv3.weight' holds NaN (element 5); the model would compute NaN",
+    );
     expect(foldError(withValue('bn2.running_mean', 0, Infinity))).toBe(
       "cannot export: 'bn2.running_mean' holds Infinity (element 0); the model would compute NaN",
     );
-    expect(foldError(withValue('trans2.weight', 3, -Infinity))).toMatch(/^cannot export: 'trans2\.weight' holds -Infinity \(element 3\)/);
+    expect(foldError(withValue('trans2.weight', 3, -Infinity))).toMatch(
+      /^cannot export: 'trans2\.weight' holds -Infinity \(element 3\)/,
+    );
   });
 
   test('a negative running variance (its square root would be NaN)', () => {
@@ -126,7 +154,9 @@ describe('broken checkpoints are refused, naming the tensor', () => {
   test('a fold that overflows float32', () => {
     const huge = withValue('bn3.weight', 1, 3e38);
     entry(huge, 'bn3.running_var').data[1] = 0;
-    expect(foldError(huge)).toMatch(/^cannot export: folding bn3 into conv3 gives -?Infinity in 'conv3\.(weight|bias)' \(element \d+\)$/);
+    expect(foldError(huge)).toMatch(
+      /^cannot export: folding bn3 into conv3 gives -?Infinity in 'conv3\.(weight|bias)' \(element \d+\)$/,
+    );
   });
 
   test('NaN from both graphs is not a match: verification refuses it', async () => {
@@ -134,7 +164,13 @@ describe('broken checkpoints are refused, naming the tensor', () => {
     const broken = withValue('conv1.bias', 0, NaN);
     const folded = foldBatchNorm(net, state);
     entry(folded, 'conv1.bias').data[0] = NaN;
-    const v = await verifyExport(net, broken, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200), MNIST_NORMALIZATION);
+    const v = await verifyExport(
+      net,
+      broken,
+      inferenceModelBytes(inferenceGraph(net, folded)),
+      head(data.test, 200),
+      MNIST_NORMALIZATION,
+    );
     expect(v.nonFiniteEvaluation).toBe(200);
     expect(v.nonFiniteExported).toBe(200);
     expect(Number.isNaN(v.maxProbabilityDifference)).toBe(true);
@@ -146,18 +182,38 @@ describe('broken checkpoints are refused, naming the tensor', () => {
   test('NaN from the exported model alone is refused', async () => {
     const folded = foldBatchNorm(net, state);
     entry(folded, 'conv6.weight').data[0] = NaN;
-    const v = await verifyExport(net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(data.test, 200), MNIST_NORMALIZATION);
+    const v = await verifyExport(
+      net,
+      state,
+      inferenceModelBytes(inferenceGraph(net, folded)),
+      head(data.test, 200),
+      MNIST_NORMALIZATION,
+    );
     expect(v.nonFiniteEvaluation).toBe(0);
     expect(v.nonFiniteExported).toBe(200);
-    expect(() => assertFaithful(v)).toThrow('the exported model gives NaN or infinite outputs on 200 of 200 test images; nothing was written');
+    expect(() => assertFaithful(v)).toThrow(
+      'the exported model gives NaN or infinite outputs on 200 of 200 test images; nothing was written',
+    );
   });
 
   test('every comparison fails on NaN, and an empty verification is refused', () => {
-    const good = { count: 10, correct: 9, confusion: [], maxProbabilityDifference: 1e-6, disagreements: 0, nonFiniteExported: 0, nonFiniteEvaluation: 0 };
+    const good = {
+      count: 10,
+      correct: 9,
+      confusion: [],
+      maxProbabilityDifference: 1e-6,
+      disagreements: 0,
+      nonFiniteExported: 0,
+      nonFiniteEvaluation: 0,
+    };
     expect(() => assertFaithful(good)).not.toThrow();
-    expect(() => assertFaithful({ ...good, maxProbabilityDifference: NaN })).toThrow(/max probability difference NaN \(limit 0\.0001\)/);
+    expect(() => assertFaithful({ ...good, maxProbabilityDifference: NaN })).toThrow(
+      /max probability difference NaN \(limit 0\.0001\)/,
+    );
     expect(() => assertFaithful({ ...good, disagreements: NaN })).toThrow(ExportError);
-    expect(() => assertFaithful({ ...good, count: 0 })).toThrow('no test images to verify the exported model on; nothing was written');
+    expect(() => assertFaithful({ ...good, count: 0 })).toThrow(
+      'no test images to verify the exported model on; nothing was written',
+    );
   });
 });
 
@@ -167,8 +223,12 @@ describe('npm run export', () => {
     const r = runCli('export', ['--checkpoint', runDir, '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/wrote .*mnist\.onnx \(opset 13\) and .*mnist\.json: test accuracy \d+\.\d\d% \(\d+\/10000\)/);
-    const meta = Object.fromEntries(parseModel(readFileSync(out)).metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
+    expect(r.stdout).toMatch(
+      /wrote .*mnist\.onnx \(opset 13\) and .*mnist\.json: test accuracy \d+\.\d\d% \(\d+\/10000\)/,
+    );
+    const meta = Object.fromEntries(
+      parseModel(readFileSync(out)).metadataProps.map((p) => [p.key ?? '', p.value ?? '']),
+    );
     const card = JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8'));
     expect(Number(meta.test_accuracy)).toBe(card.test_accuracy);
     expect(card.test_count).toBe(10000);

@@ -14,7 +14,8 @@ test('models/mnist.onnx scores >= 99.40% on the 10,000 test images, as its card 
   let correct = 0;
   for (let start = 0; start < split.count; start += 1000) {
     const pixels = Float32Array.from(split.images.subarray(start * 784, (start + 1000) * 784), (v) => v / 255);
-    const probs = (await session.run({ image: new ort.Tensor('float32', pixels, [1000, 1, 28, 28]) })).probabilities.data as Float32Array;
+    const probs = (await session.run({ image: new ort.Tensor('float32', pixels, [1000, 1, 28, 28]) })).probabilities
+      .data as Float32Array;
     for (let i = 0; i < 1000; i++) {
       const row = probs.subarray(i * 10, i * 10 + 10);
       if (row.indexOf(Math.max(...row)) === split.labels[start + i]) correct++;

@@ -30,9 +30,18 @@ test("verifyModel on a Runtime gives verifyExport's result, and a wrong model is
   const folded = foldBatchNorm(net, state);
   const w = entry(folded, 'conv1.weight');
   folded.set('conv1.weight', { shape: w.shape, data: w.data.map((x) => x * 3) });
-  const bad = await verifyModel(nodeRuntime(), net, state, inferenceModelBytes(inferenceGraph(net, folded)), head(), MNIST_NORMALIZATION);
+  const bad = await verifyModel(
+    nodeRuntime(),
+    net,
+    state,
+    inferenceModelBytes(inferenceGraph(net, folded)),
+    head(),
+    MNIST_NORMALIZATION,
+  );
   expect(() => assertFaithful(bad, 'the model is not offered for download')).toThrow(ExportError);
-  expect(() => assertFaithful(bad, 'the model is not offered for download')).toThrow(/disagrees .*; the model is not offered for download$/);
+  expect(() => assertFaithful(bad, 'the model is not offered for download')).toThrow(
+    /disagrees .*; the model is not offered for download$/,
+  );
   expect(() => assertFaithful(bad)).toThrow(/; nothing was written$/);
 });
 

@@ -58,7 +58,10 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   let finishedEarly = 0;
   /** Checkpoints present after each kill: shows that kills landed all along the run. */
   const trail: number[] = [];
-  const progress = () => (existsSync(join(run, 'checkpoints')) ? readdirSync(join(run, 'checkpoints')).filter((n) => !n.includes('.partial-')).length : -1);
+  const progress = () =>
+    existsSync(join(run, 'checkpoints'))
+      ? readdirSync(join(run, 'checkpoints')).filter((n) => !n.includes('.partial-')).length
+      : -1;
   while (kills < KILLS) {
     const { child, result } = attempt();
     const { afterEpochStarts, delay } = plan(rng);
@@ -83,10 +86,15 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   const last = await attempt().result;
   expect(last.stderr).toBe('');
   expect(last.status).toBe(0);
-  console.log(`chaos: ${kills} kills (checkpoints after each, -1 = no run folder yet: ${trail.join(' ')}); ${finishedEarly} attempts ended before their kill`);
+  console.log(
+    `chaos: ${kills} kills (checkpoints after each, -1 = no run folder yet: ${trail.join(' ')}); ${finishedEarly} attempts ended before their kill`,
+  );
   expect(Math.max(...trail)).toBeGreaterThan(0);
   for (const file of ['model.safetensors', 'optimizer.safetensors']) {
-    expect(readFileSync(join(finalCheckpoint(run), file)).equals(readFileSync(join(finalCheckpoint(reference), file))), file).toBe(true);
+    expect(
+      readFileSync(join(finalCheckpoint(run), file)).equals(readFileSync(join(finalCheckpoint(reference), file))),
+      file,
+    ).toBe(true);
   }
   expect(metrics(run)).toEqual(metrics(reference));
 }, 600_000);

@@ -22,7 +22,11 @@ test.each([
   const cwd = mkdtempSync(join(tmpdir(), 'cli-values-'));
   const r = runCli(script, [...(script === 'train' ? quick : []), ...args], { cwd });
   const flag = args[args.indexOf('') - 1];
-  expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: option '${flag} <\\w+>' argument '' is invalid\\. must not be empty\\.$`))]);
+  expect(lines(r.stderr)).toEqual([
+    expect.stringMatching(
+      new RegExp(`^error: option '${flag} <\\w+>' argument '' is invalid\\. must not be empty\\.$`),
+    ),
+  ]);
   expect(r.status).toBe(1);
   expect(readdirSync(cwd)).toEqual([]);
 });
@@ -42,7 +46,10 @@ test.each([
 
 test('ONNX_MNIST_NCHWC=0 and an empty ONNX_MNIST_SPIN_WAIT still train', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'cli-values-')), 'run');
-  const r = runCli('train', [...quick, '--max-steps', '1', '--out', out], { env: { ONNX_MNIST_NCHWC: '0', ONNX_MNIST_SPIN_WAIT: '' }, cwd: ROOT });
+  const r = runCli('train', [...quick, '--max-steps', '1', '--out', out], {
+    env: { ONNX_MNIST_NCHWC: '0', ONNX_MNIST_SPIN_WAIT: '' },
+    cwd: ROOT,
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
 });

@@ -11,7 +11,10 @@ import { type SplitSpec, writeDataDir } from './export-fixtures.js';
 
 const quick = ['--train-limit', '64', '--test-limit', '64', '--epochs', '1', '--batch-size', '64', '--threads', '1'];
 
-function train(trainSplit: SplitSpec, testSplit: SplitSpec): { dir: string; out: string; status: number | null; errors: string[] } {
+function train(
+  trainSplit: SplitSpec,
+  testSplit: SplitSpec,
+): { dir: string; out: string; status: number | null; errors: string[] } {
   const root = mkdtempSync(join(tmpdir(), 'data-shape-'));
   const dir = writeDataDir(join(root, 'data'), trainSplit, testSplit);
   const out = join(root, 'run');
@@ -28,7 +31,9 @@ describe('npm run train refuses images the network cannot take', () => {
   ]) {
     test(`${rows}x${cols} training and test images: one line naming the training file, exit 1, no checkpoint`, () => {
       const r = train({ count: 64, rows, cols }, { count: 64, rows, cols });
-      expect(r.errors).toEqual([`error: ${join(r.dir, 'train-images-idx3-ubyte')}: images are ${rows}x${cols}; the network needs 28x28`]);
+      expect(r.errors).toEqual([
+        `error: ${join(r.dir, 'train-images-idx3-ubyte')}: images are ${rows}x${cols}; the network needs 28x28`,
+      ]);
       expect(r.status).toBe(1);
       expect(existsSync(join(r.out, 'checkpoints'))).toBe(false);
     });
@@ -36,7 +41,9 @@ describe('npm run train refuses images the network cannot take', () => {
 
   test('32x32 test images (28x28 training images): one line naming the test file', () => {
     const r = train({ count: 64 }, { count: 64, rows: 32, cols: 32 });
-    expect(r.errors).toEqual([`error: ${join(r.dir, 't10k-images-idx3-ubyte')}: images are 32x32; the network needs 28x28`]);
+    expect(r.errors).toEqual([
+      `error: ${join(r.dir, 't10k-images-idx3-ubyte')}: images are 32x32; the network needs 28x28`,
+    ]);
     expect(r.status).toBe(1);
     expect(existsSync(join(r.out, 'checkpoints'))).toBe(false);
   });

@@ -73,7 +73,12 @@ describe('nothing but our own temporaries', () => {
     const victim = join(root, 'victim.txt');
     writeFileSync(victim, 'keep me');
     const target = join(root, 'metrics.jsonl');
-    const files = [`${target}.tmp-${DEAD_PID}`, `${target}.tmp-0`, `${target}.tmp-${process.ppid}`, `${target}.tmp-old`];
+    const files = [
+      `${target}.tmp-${DEAD_PID}`,
+      `${target}.tmp-0`,
+      `${target}.tmp-${process.ppid}`,
+      `${target}.tmp-old`,
+    ];
     for (const f of files) writeFileSync(f, 'partial');
     // Links at every name the old writer would have used, this process's own included.
     const links = [process.pid, DEAD_PID, 1].map((pid) => `${target}.tmp-${pid}-link`);

@@ -3,7 +3,16 @@
  * temporaries of a killed export and links planted at temporary names, data the network cannot take. Each failure is one
  * line naming the file and the problem, exit code 1, and nothing written.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -32,7 +41,8 @@ beforeAll(() => {
   writeFileSync(join(smallData, 'train-labels-idx1-ubyte'), idx([10], test10k.labels.subarray(0, 10)));
 });
 
-const exportTo = (out: string, extra: string[] = []) => runCli('export', ['--checkpoint', checkpoint, '--data-dir', smallData, '--out', out, ...extra]);
+const exportTo = (out: string, extra: string[] = []) =>
+  runCli('export', ['--checkpoint', checkpoint, '--data-dir', smallData, '--out', out, ...extra]);
 
 /** Expects exactly `error` on stderr, exit code 1, and no verification run. */
 function expectRefused(r: ReturnType<typeof runCli>, error: string): void {
@@ -87,7 +97,10 @@ describe('never through a planted link', () => {
     const victim = join(root, 'victim.txt');
     writeFileSync(victim, 'keep me');
     const next = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
-    const planted = Array.from({ length: 300 }, (_, k) => next + 1 + k).flatMap((pid) => [`${out}.tmp-${pid}`, join(root, `mnist.json.tmp-${pid}`)]);
+    const planted = Array.from({ length: 300 }, (_, k) => next + 1 + k).flatMap((pid) => [
+      `${out}.tmp-${pid}`,
+      join(root, `mnist.json.tmp-${pid}`),
+    ]);
     for (const link of planted) symlinkSync(victim, link);
     const r = exportTo(out);
     expect(r.stderr).toBe('');
@@ -131,7 +144,9 @@ describe('the pair is written whole', () => {
     expect(cardMismatch(card, onnx)).toBeUndefined();
     expect(card.test_count).toBe(200);
     for (const f of kept) expect(readFileSync(f, 'utf8')).toBe('half a file');
-    expect(readdirSync(root).sort()).toEqual(['mnist.json', 'mnist.onnx', ...kept.map((f) => f.slice(root.length + 1))].sort());
+    expect(readdirSync(root).sort()).toEqual(
+      ['mnist.json', 'mnist.onnx', ...kept.map((f) => f.slice(root.length + 1))].sort(),
+    );
 
     // A crash between the two renames leaves the new .onnx beside the old card: detectable.
     const older = { ...card, onnx_sha256: sha256Hex(Buffer.from('the model of an earlier export')) };
@@ -161,12 +176,16 @@ describe('export replaces no file it was not asked to', () => {
     writeFileSync(out, 'a model of the user');
     const r = exportTo(out);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${out}: exists: export replaces a file only with --force (choose another --out, or pass --force)`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${out}: exists: export replaces a file only with --force (choose another --out, or pass --force)`,
+    ]);
     expect(readFileSync(out, 'utf8')).toBe('a model of the user');
     const card = join(root, 'other.json');
     writeFileSync(card, '{"a card": "of the user"}');
     const cardOnly = exportTo(join(root, 'other.onnx'));
-    expect(lines(cardOnly.stderr)).toEqual([`error: ${card}: exists: export replaces a file only with --force (choose another --out, or pass --force)`]);
+    expect(lines(cardOnly.stderr)).toEqual([
+      `error: ${card}: exists: export replaces a file only with --force (choose another --out, or pass --force)`,
+    ]);
     expect(existsSync(join(root, 'other.onnx'))).toBe(false);
     const forced = exportTo(out, ['--force']);
     expect(forced.status, forced.stderr).toBe(0);
@@ -194,7 +213,10 @@ describe('a checkpoint that would export a broken model is refused, naming the t
     const dir = editedCheckpoint('bn1.running_var', -0.5);
     const out = join(dir, '..', 'out', 'm.onnx');
     const r = runCli('export', ['--checkpoint', dir, '--data-dir', smallData, '--out', out]);
-    expectRefused(r, "cannot export: 'bn1.running_var' holds -0.5 (element 0); a variance cannot be negative (folding takes its square root)");
+    expectRefused(
+      r,
+      "cannot export: 'bn1.running_var' holds -0.5 (element 0); a variance cannot be negative (folding takes its square root)",
+    );
     expect(existsSync(join(dir, '..', 'out'))).toBe(false);
   });
 

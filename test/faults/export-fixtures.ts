@@ -43,7 +43,20 @@ export function writeDataDir(dir: string, train: SplitSpec, test: SplitSpec): st
 
 /** A short real training run (one step on 64 images) into `out`; returns its only checkpoint. */
 export function shortRun(out: string): string {
-  const r = runCli('train', ['--train-limit', '64', '--test-limit', '64', '--epochs', '1', '--batch-size', '64', '--threads', '1', '--out', out]);
+  const r = runCli('train', [
+    '--train-limit',
+    '64',
+    '--test-limit',
+    '64',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '64',
+    '--threads',
+    '1',
+    '--out',
+    out,
+  ]);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return join(out, 'checkpoints', 'epoch-001');

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { seedCnn } from '../../src/model/seed-cnn.js';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensors, SafetensorsError } from '../../src/util/safetensors.node.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafeTensor,
+  type SafeTensors,
+  SafetensorsError,
+} from '../../src/util/safetensors.node.js';
 import { lines, runCli } from '../helpers/cli.js';
 import { replaceCheckpointFile, shortRun } from './export-fixtures.js';
 import { entry } from '../helpers/must.js';
@@ -46,14 +52,17 @@ function expectValidOrSafetensorsError(bytes: Uint8Array): 'ok' | 'error' {
     result = decodeSafetensors(bytes, FILE);
   } catch (e) {
     if (!(e instanceof SafetensorsError)) throw new Error(`not a SafetensorsError: ${String(e)}`, { cause: e });
-    if (!e.message.startsWith(`${FILE}: `) || e.message.includes('\n')) throw new Error(`not one line naming the file: ${e.message}`);
+    if (!e.message.startsWith(`${FILE}: `) || e.message.includes('\n'))
+      throw new Error(`not one line naming the file: ${e.message}`);
     return 'error';
   }
   for (const [name, t] of result.tensors) {
-    const valid = t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && t.data.length === t.shape.reduce((a, b) => a * b, 1);
+    const valid =
+      t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && t.data.length === t.shape.reduce((a, b) => a * b, 1);
     if (!valid) throw new Error(`decoded an inconsistent tensor '${name}': [${t.shape}] with ${t.data.length} values`);
   }
-  if (!Object.values(result.metadata).every((v) => typeof v === 'string')) throw new Error('decoded metadata that is not all strings');
+  if (!Object.values(result.metadata).every((v) => typeof v === 'string'))
+    throw new Error('decoded metadata that is not all strings');
   return 'ok';
 }
 
@@ -128,27 +137,71 @@ describe('decodeSafetensors on corrupted headers', () => {
       })(),
       /truncated: the header length .* runs past the end of the file/,
     ],
-    ['header not UTF-8', file(null, 0, Buffer.concat([Buffer.from('{"a'), Buffer.of(0xff), Buffer.from('":{}}')])), /the header is not valid UTF-8/],
+    [
+      'header not UTF-8',
+      file(null, 0, Buffer.concat([Buffer.from('{"a'), Buffer.of(0xff), Buffer.from('":{}}')])),
+      /the header is not valid UTF-8/,
+    ],
     ['header not JSON', file(null, 0, '{"a":'), /the header is not JSON/],
     ['header an array', file([], 0), /the header is not a JSON object/],
     ['entry not an object', file({ a: 3 }, 0), /tensor 'a': not an object/],
-    ['unknown dtype', file({ a: { dtype: 'F31', shape: [1], data_offsets: [0, 4] } }, 4), /tensor 'a': unknown dtype "F31"/],
-    ['dtype not a string', file({ a: { dtype: 5, shape: [1], data_offsets: [0, 4] } }, 4), /tensor 'a': unknown dtype 5/],
-    ['unsupported dtype', file({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, 4), /tensor 'a': dtype F16 is not supported \(F32, I64, U8, U16\)/],
-    ['shape not an array', file({ a: f32(4, [0, 4]) }, 4), /tensor 'a': shape 4 is not a list of non-negative integers/],
-    ['negative dimension', file({ a: f32([-1], [0, 4]) }, 4), /tensor 'a': shape \[-1\] is not a list of non-negative integers/],
+    [
+      'unknown dtype',
+      file({ a: { dtype: 'F31', shape: [1], data_offsets: [0, 4] } }, 4),
+      /tensor 'a': unknown dtype "F31"/,
+    ],
+    [
+      'dtype not a string',
+      file({ a: { dtype: 5, shape: [1], data_offsets: [0, 4] } }, 4),
+      /tensor 'a': unknown dtype 5/,
+    ],
+    [
+      'unsupported dtype',
+      file({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, 4),
+      /tensor 'a': dtype F16 is not supported \(F32, I64, U8, U16\)/,
+    ],
+    [
+      'shape not an array',
+      file({ a: f32(4, [0, 4]) }, 4),
+      /tensor 'a': shape 4 is not a list of non-negative integers/,
+    ],
+    [
+      'negative dimension',
+      file({ a: f32([-1], [0, 4]) }, 4),
+      /tensor 'a': shape \[-1\] is not a list of non-negative integers/,
+    ],
     ['fractional dimension', file({ a: f32([1.5], [0, 6]) }, 6), /tensor 'a': shape \[1\.5\] is not a list/],
     [
       'huge dimensions',
       file({ a: f32([2 ** 40, 2 ** 40], [0, 4]) }, 4),
       /tensor 'a': F32 \[1099511627776,1099511627776\] needs .* bytes, data_offsets \[0,4\] give 4/,
     ],
-    ['offsets missing', file({ a: { dtype: 'F32', shape: [1] } }, 4), /tensor 'a': data_offsets undefined is not two integers/],
-    ['offsets reversed', file({ a: f32([0], [4, 0]) }, 4), /tensor 'a': data_offsets \[4,0\] are not 0 <= begin <= end <= 4/],
+    [
+      'offsets missing',
+      file({ a: { dtype: 'F32', shape: [1] } }, 4),
+      /tensor 'a': data_offsets undefined is not two integers/,
+    ],
+    [
+      'offsets reversed',
+      file({ a: f32([0], [4, 0]) }, 4),
+      /tensor 'a': data_offsets \[4,0\] are not 0 <= begin <= end <= 4/,
+    ],
     ['offsets negative', file({ a: f32([1], [-4, 0]) }, 4), /data_offsets \[-4,0\] are not 0 <= begin <= end/],
-    ['offsets past the data', file({ a: f32([1], [0, 8]) }, 4), /tensor 'a': data_offsets \[0,8\] are not 0 <= begin <= end <= 4/],
-    ['size mismatch', file({ a: f32([2], [0, 4]) }, 4), /tensor 'a': F32 \[2\] needs 8 bytes, data_offsets \[0,4\] give 4/],
-    ['overlap', file({ a: f32([2], [0, 8]), b: f32([2], [4, 12]) }, 12), /tensor 'b' overlaps tensor 'a'|tensors 'a' and 'b' overlap/],
+    [
+      'offsets past the data',
+      file({ a: f32([1], [0, 8]) }, 4),
+      /tensor 'a': data_offsets \[0,8\] are not 0 <= begin <= end <= 4/,
+    ],
+    [
+      'size mismatch',
+      file({ a: f32([2], [0, 4]) }, 4),
+      /tensor 'a': F32 \[2\] needs 8 bytes, data_offsets \[0,4\] give 4/,
+    ],
+    [
+      'overlap',
+      file({ a: f32([2], [0, 8]), b: f32([2], [4, 12]) }, 12),
+      /tensor 'b' overlaps tensor 'a'|tensors 'a' and 'b' overlap/,
+    ],
     ['gap', file({ a: f32([1], [0, 4]), b: f32([1], [8, 12]) }, 12), /4 bytes .* no tensor|gap/],
     ['trailing bytes', file({ a: f32([1], [0, 4]) }, 8), /4 bytes after the last tensor|trailing/],
     ['metadata not a string map', file({ __metadata__: { a: 1 } }, 0), /__metadata__ is not a map of strings/],

@@ -68,12 +68,14 @@ const cases: [string, (file: string) => string, () => string][] = [
   ],
   [
     'an opset below the range',
-    (f) => `error: ${f}: opset 11: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
+    (f) =>
+      `error: ${f}: opset 11: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
     () => edited('opset11', 'lenet5', (m) => (m.opsetImport[0].version = 11)),
   ],
   [
     'an opset above the range',
-    (f) => `error: ${f}: opset 19: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
+    (f) =>
+      `error: ${f}: opset 19: models of opsets 13 to 17 can be imported (torch.onnx.export(..., opset_version=17))`,
     () => edited('opset19', 'lenet5', (m) => (m.opsetImport[0].version = 19)),
   ],
   [
@@ -108,14 +110,20 @@ const cases: [string, (file: string) => string, () => string][] = [
   ],
   [
     'a shape that cannot be resolved (a Reshape that does not divide)',
-    (f) => `error: ${f}: Reshape node '/6/Flatten': Reshape: cannot reshape to [-1,123] ('AveragePool_3:0' float32[N,16,5,5])`,
+    (f) =>
+      `error: ${f}: Reshape node '/6/Flatten': Reshape: cannot reshape to [-1,123] ('AveragePool_3:0' float32[N,16,5,5])`,
     () =>
       edited('reshape', 'lenet5', (m) => {
         const flatten = nodeOf(m, 'Flatten');
         flatten.opType = 'Reshape';
         flatten.attribute = [];
         flatten.input = [must(flatten.input, 'the Flatten input')[0], 'bad_shape'];
-        graphOf(m).initializer.push({ name: 'bad_shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [-1, 123] });
+        graphOf(m).initializer.push({
+          name: 'bad_shape',
+          dims: [2],
+          dataType: onnx.TensorProto.DataType.INT64,
+          int64Data: [-1, 123],
+        });
       }),
   ],
   [
@@ -151,7 +159,8 @@ const cases: [string, (file: string) => string, () => string][] = [
   ],
   [
     'external data outside its folder',
-    (f) => `error: ${f}: refused external data location '../weights.bin': only a plain file name beside the model is accepted`,
+    (f) =>
+      `error: ${f}: refused external data location '../weights.bin': only a plain file name beside the model is accepted`,
     () =>
       edited('outside', 'lenet5', (m) => {
         const t = initializerOf(m, '7.weight');

@@ -57,7 +57,10 @@ test("only src/util/ort.node.ts imports 'onnxruntime-node': every other module g
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) visit(path);
-      else if (/\.(ts|mts|js|mjs)$/.test(entry.name) && /from\s+['"]onnxruntime-node['"]|import\(\s*['"]onnxruntime-node['"]/.test(readFileSync(path, 'utf8')))
+      else if (
+        /\.(ts|mts|js|mjs)$/.test(entry.name) &&
+        /from\s+['"]onnxruntime-node['"]|import\(\s*['"]onnxruntime-node['"]/.test(readFileSync(path, 'utf8'))
+      )
         offenders.push(relative(ROOT, path));
     }
   };

@@ -46,7 +46,9 @@ describe('EXIF orientation', () => {
     const upright = { width: 3, height: 2, data: Uint8Array.from('abcdef', (c) => c.charCodeAt(0)) };
     const rows = (tag: number) => {
       const s = storedFor(tag, upright);
-      return Array.from({ length: s.height }, (_, y) => String.fromCharCode(...s.data.subarray(y * s.width, (y + 1) * s.width)));
+      return Array.from({ length: s.height }, (_, y) =>
+        String.fromCharCode(...s.data.subarray(y * s.width, (y + 1) * s.width)),
+      );
     };
     expect(TAGS.map(rows)).toEqual([
       ['abc', 'def'], // 1
@@ -76,7 +78,11 @@ describe('EXIF orientation', () => {
         expect(maxDiff(oriented.probabilities, upright.probabilities), `#${index} tag ${tag}`).toBeLessThan(1e-3);
         // The transform matters: the stored pixels alone read differently (except tag 1).
         const ignored = entry(byFile, path(index, `stored${tag}`));
-        if (tag !== 1) expect(maxDiff(ignored.probabilities, upright.probabilities), `#${index} stored for tag ${tag}`).toBeGreaterThan(0.1);
+        if (tag !== 1)
+          expect(
+            maxDiff(ignored.probabilities, upright.probabilities),
+            `#${index} stored for tag ${tag}`,
+          ).toBeGreaterThan(0.1);
       }
     }
   });

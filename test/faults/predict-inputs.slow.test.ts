@@ -26,7 +26,8 @@ beforeAll(async () => {
   good = await digitPng(dir, INDEX);
 });
 
-const answer = (file: string, digit: number) => expect.stringMatching(new RegExp(`^${file}: ${digit} \\(\\d+\\.\\d\\d%\\), runner-up`));
+const answer = (file: string, digit: number) =>
+  expect.stringMatching(new RegExp(`^${file}: ${digit} \\(\\d+\\.\\d\\d%\\), runner-up`));
 
 describe('only raster images, by their bytes', () => {
   test('an SVG that pulls in a local PNG (<image href>) is refused, whatever its name; the other files still answered', () => {
@@ -51,8 +52,16 @@ describe('only raster images, by their bytes', () => {
 
   test('XML, HTML, PDF and plain text are refused with a one-line reason each', () => {
     const files: [string, string, string][] = [
-      ['notes.xml', '\uFEFF<?xml version="1.0"?>\n<!-- a note -->\n<note>7</note>\n', `XML is not accepted: ${ACCEPTED}`],
-      ['page.html', '<!DOCTYPE html>\n<html><body><img src="digit-0.png"></body></html>\n', `HTML is not accepted: ${ACCEPTED}`],
+      [
+        'notes.xml',
+        '\uFEFF<?xml version="1.0"?>\n<!-- a note -->\n<note>7</note>\n',
+        `XML is not accepted: ${ACCEPTED}`,
+      ],
+      [
+        'page.html',
+        '<!DOCTYPE html>\n<html><body><img src="digit-0.png"></body></html>\n',
+        `HTML is not accepted: ${ACCEPTED}`,
+      ],
       ['scan.pdf', '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n', `PDF is not accepted: ${ACCEPTED}`],
       ['readme.txt', 'seven\n', 'not an image (unsupported or unrecognised format)'],
     ];
@@ -88,7 +97,9 @@ describe('only raster images, by their bytes', () => {
     writeFileSync(cut, bytes.subarray(0, 40));
     const r = runCli('predict', [cut, good]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: ${cut}: cannot decode the image \\(.+\\)$`))]);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^error: ${cut}: cannot decode the image \\(.+\\)$`)),
+    ]);
     expect(lines(r.stdout)).toEqual([answer(good, digitLabel(INDEX))]);
   });
 });
@@ -101,7 +112,10 @@ describe('unreadable files', () => {
     const secret = join(dir, 'secret.png');
     copyFileSync(good, secret);
     chmodSync(secret, 0o000);
-    expect(unreadableTo(secret), `${secret} (mode 000) is still readable as ${who}: cannot test permission denied here`).toBe(true);
+    expect(
+      unreadableTo(secret),
+      `${secret} (mode 000) is still readable as ${who}: cannot test permission denied here`,
+    ).toBe(true);
     const r = runCliAsUser('predict', [secret, good]);
     expect(lines(r.stderr)).toEqual([`error: ${secret}: cannot read: permission denied (EACCES)`]);
     expect(r.status).toBe(1);
@@ -112,7 +126,10 @@ describe('unreadable files', () => {
     const model = join(dir, 'secret.onnx');
     copyFileSync(SHIPPED_MODEL, model);
     chmodSync(model, 0o000);
-    expect(unreadableTo(model), `${model} (mode 000) is still readable as ${who}: cannot test permission denied here`).toBe(true);
+    expect(
+      unreadableTo(model),
+      `${model} (mode 000) is still readable as ${who}: cannot test permission denied here`,
+    ).toBe(true);
     const r = runCliAsUser('predict', [good, '--model', model]);
     expect(lines(r.stderr)).toEqual([`error: ${model}: cannot read: permission denied (EACCES)`]);
     expect(r.status).toBe(1);

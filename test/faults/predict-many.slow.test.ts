@@ -30,7 +30,8 @@ beforeAll(async () => {
   });
 });
 
-const expected = (file: string, k: number) => expect.stringMatching(new RegExp(`^${file}: ${digitLabel(INDICES[k % INDICES.length])} \\(`));
+const expected = (file: string, k: number) =>
+  expect.stringMatching(new RegExp(`^${file}: ${digitLabel(INDICES[k % INDICES.length])} \\(`));
 
 /** Every one of the COUNT photos answered with its digit, in order, and nothing else said. */
 function expectAllAnswered(r: ReturnType<typeof runCli>): void {
@@ -58,7 +59,9 @@ describe('a thousand photos and more', () => {
     mkdirSync(empty, { recursive: true });
     const r = runCli('predict', ['-', empty], { input: `${files.slice(0, 4).join('\n')}\n\n` });
     expect(lines(r.stdout)).toEqual(files.slice(0, 4).map(expected));
-    expect(lines(r.stderr)).toEqual([`error: ${empty}: a folder with no image files (.png, .jpg, .jpeg, .webp, .gif, .tif, .tiff)`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${empty}: a folder with no image files (.png, .jpg, .jpeg, .webp, .gif, .tif, .tiff)`,
+    ]);
     expect(r.status).toBe(1);
 
     const none = runCli('predict', ['-'], { input: '' });
@@ -76,7 +79,9 @@ test('a small PNG that inflates to 16000x16000 is refused at once, before decodi
   const started = Date.now();
   const r = runCli('predict', [bomb, files[0]]);
   const seconds = (Date.now() - started) / 1000;
-  expect(lines(r.stderr)).toEqual([`error: ${bomb}: is 16000x16000 pixels (256 megapixels), more than predict reads (50); scale it down`]);
+  expect(lines(r.stderr)).toEqual([
+    `error: ${bomb}: is 16000x16000 pixels (256 megapixels), more than predict reads (50); scale it down`,
+  ]);
   expect(lines(r.stdout)).toEqual([expected(files[0], 0)]);
   expect(r.status).toBe(1);
   console.log(`predict on a 16000x16000 PNG: refused in ${seconds.toFixed(1)} s (whole command)`);

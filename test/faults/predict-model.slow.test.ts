@@ -70,7 +70,9 @@ describe('a model whose output is not finite', () => {
     const r = runCli('predict', [light, heavy, '--model', model]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([`error: ${light}: the model's output is not finite (NaN); ${model} is broken`]);
-    expect(lines(r.stdout)).toEqual([expect.stringMatching(new RegExp(`^${heavy}: \\d \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`))]);
+    expect(lines(r.stdout)).toEqual([
+      expect.stringMatching(new RegExp(`^${heavy}: \\d \\(\\d+\\.\\d\\d%\\), runner-up \\d \\(\\d+\\.\\d\\d%\\)$`)),
+    ]);
     expect(r.stdout).not.toContain('NaN');
 
     const json = runCli('predict', [light, heavy, '--model', model, '--json']);
@@ -178,7 +180,9 @@ describe('external data (an untrusted model must not read files of its choosing)
     symlinkSync(join(ROOT, 'package.json'), join(folder, 'weights.bin'));
     const r = runCli('predict', [images[0], '--model', model]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${model}: refused external data location 'weights.bin': it leads out of the model's folder`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${model}: refused external data location 'weights.bin': it leads out of the model's folder`,
+    ]);
   });
 
   test('external data in a Constant node, a sparse initializer and a subgraph is refused too', () => {
@@ -197,7 +201,9 @@ describe('external data (an untrusted model must not read files of its choosing)
             onnx.NodeProto.create({
               opType: 'Constant',
               output: ['c'],
-              attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: external('../constant.bin') }],
+              attribute: [
+                { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: external('../constant.bin') },
+              ],
             }),
           ),
       ],
@@ -205,7 +211,11 @@ describe('external data (an untrusted model must not read files of its choosing)
         'sparse',
         (m) =>
           graphOf(m).sparseInitializer.push(
-            onnx.SparseTensorProto.create({ values: external('/etc/hostname'), indices: { name: 'i', dims: [1], dataType: 7, int64Data: [0] }, dims: [1] }),
+            onnx.SparseTensorProto.create({
+              values: external('/etc/hostname'),
+              indices: { name: 'i', dims: [1], dataType: 7, int64Data: [0] },
+              dims: [1],
+            }),
           ),
       ],
       [
@@ -216,12 +226,21 @@ describe('external data (an untrusted model must not read files of its choosing)
               opType: 'If',
               input: ['cond'],
               output: ['y'],
-              attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: { name: 'then', initializer: [external('package.json')] } }],
+              attribute: [
+                {
+                  name: 'then_branch',
+                  type: onnx.AttributeProto.AttributeType.GRAPH,
+                  g: { name: 'then', initializer: [external('package.json')] },
+                },
+              ],
             }),
           ),
       ],
     ];
-    const expected = { constant: '../constant.bin', sparse: '/etc/hostname', subgraph: 'package.json' } as Record<string, string>;
+    const expected = { constant: '../constant.bin', sparse: '/etc/hostname', subgraph: 'package.json' } as Record<
+      string,
+      string
+    >;
     for (const [name, change] of variants) {
       const m = shippedModel();
       change(m);
@@ -231,7 +250,9 @@ describe('external data (an untrusted model must not read files of its choosing)
       const r = runCli('predict', [images[0], '--model', model]);
       expect(r.status, name).toBe(1);
       expect(lines(r.stderr)[0]).toMatch(
-        new RegExp(`^error: ${model}: refused external data location '${expected[name].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': `),
+        new RegExp(
+          `^error: ${model}: refused external data location '${expected[name].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': `,
+        ),
       );
       expect(lines(r.stderr)).toHaveLength(1);
     }
@@ -244,7 +265,9 @@ describe('external data (an untrusted model must not read files of its choosing)
     copyFileSync(model, elsewhere);
     const r = runCli('predict', [images[0], '--model', elsewhere]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${elsewhere}: refused external data location 'weights.bin': no such file beside the model`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${elsewhere}: refused external data location 'weights.bin': no such file beside the model`,
+    ]);
   });
 });
 

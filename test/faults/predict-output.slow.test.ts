@@ -28,7 +28,10 @@ function model(name: string, output: (x: Tensor, g: Graph) => Tensor, classes?: 
   const x = op.flatten(g.input('image', 'float32', ['N', 1, 28, 28]));
   g.output(output(x, g), 'probabilities');
   const file = join(dir, `${name}.onnx`);
-  writeFileSync(file, serializeModel(g, { opset: 13, metadata: classes === undefined ? {} : { classes: String(classes) } }));
+  writeFileSync(
+    file,
+    serializeModel(g, { opset: 13, metadata: classes === undefined ? {} : { classes: String(classes) } }),
+  );
   return file;
 }
 
@@ -57,18 +60,29 @@ describe('the shape of the output', () => {
   for (const k of [1, 3, 1000]) {
     test(`[N,${k}] from a model whose card does not give classes (so 10): refused in one line`, () => {
       const file = model(`classes-${k}`, softmaxOf(k));
-      refusedWhole(file, `its probabilities output is [3,${k}] for 3 images, expected [3,10]; the model does not answer as its card says`);
+      refusedWhole(
+        file,
+        `its probabilities output is [3,${k}] for 3 images, expected [3,10]; the model does not answer as its card says`,
+      );
     });
   }
 
   test('[N,0]: refused in one line', () => {
     const file = model('classes-0', (x) => op.slice(op.softmax(x), [0], [0], [1]));
-    refusedWhole(file, 'its probabilities output is [3,0] for 3 images, expected [3,10]; the model does not answer as its card says');
+    refusedWhole(
+      file,
+      'its probabilities output is [3,0] for 3 images, expected [3,10]; the model does not answer as its card says',
+    );
   });
 
   test('a constant [1,10] whatever the batch: refused in one line', () => {
-    const file = model('constant', (x, g) => op.add(g.constant('float32', [1, 10], new Array(10).fill(0.1)), op.mul(op.reduceSum(x, [0, 1], true), 0)));
-    refusedWhole(file, 'its probabilities output is [1,10] for 3 images, expected [3,10]; the model does not answer as its card says');
+    const file = model('constant', (x, g) =>
+      op.add(g.constant('float32', [1, 10], new Array(10).fill(0.1)), op.mul(op.reduceSum(x, [0, 1], true), 0)),
+    );
+    refusedWhole(
+      file,
+      'its probabilities output is [1,10] for 3 images, expected [3,10]; the model does not answer as its card says',
+    );
   });
 
   test('a card of 3 classes: [N,3] is answered (classes 0 to 2); [N,10] is refused', () => {
@@ -88,8 +102,14 @@ describe('the shape of the output', () => {
   });
 
   test('a card whose classes is not a whole number from 2 to 100,000 (10^8 froze the draw page): refused before anything runs', () => {
-    refusedWhole(model('card-bad', softmaxOf(10), 1), "the model card's classes is '1', expected a whole number from 2 to 100,000");
-    refusedWhole(model('card-huge', softmaxOf(10), 100_000_000), "the model card's classes is '100000000', expected a whole number from 2 to 100,000");
+    refusedWhole(
+      model('card-bad', softmaxOf(10), 1),
+      "the model card's classes is '1', expected a whole number from 2 to 100,000",
+    );
+    refusedWhole(
+      model('card-huge', softmaxOf(10), 100_000_000),
+      "the model card's classes is '100000000', expected a whole number from 2 to 100,000",
+    );
   });
 });
 
@@ -100,7 +120,11 @@ describe('the values of the output', () => {
       (x, g) => op.add(softmaxOf(10)(x, g), g.constant('float32', [10], [-1, 1, 0, 0, 0, 0, 0, 0, 0, 0])),
       /^a probability of -?[\d.]+, outside \[0,1\]$/,
     ],
-    ['half a softmax (values in [0,1], summing to 0.5)', (x, g) => op.mul(softmaxOf(10)(x, g), 0.5), /^probabilities that sum to 0\.5, not 1$/],
+    [
+      'half a softmax (values in [0,1], summing to 0.5)',
+      (x, g) => op.mul(softmaxOf(10)(x, g), 0.5),
+      /^probabilities that sum to 0\.5, not 1$/,
+    ],
     [
       'logits (no softmax)',
       (x, g) => op.matmul(x, g.initializer('w', 'float32', [784, 10], new Float32Array(7840).fill(0.05))),
@@ -130,7 +154,12 @@ describe('inputs and types predict cannot feed or read', () => {
     const g = new Graph('two-inputs');
     const x = op.flatten(g.input('image', 'float32', ['N', 1, 28, 28]));
     const scale = g.input('scale', 'float32', [1]);
-    g.output(op.softmax(op.mul(op.matmul(x, g.initializer('w', 'float32', [784, 10], new Float32Array(7840).fill(0.01))), scale)), 'probabilities');
+    g.output(
+      op.softmax(
+        op.mul(op.matmul(x, g.initializer('w', 'float32', [784, 10], new Float32Array(7840).fill(0.01))), scale),
+      ),
+      'probabilities',
+    );
     const file = join(dir, 'two-inputs.onnx');
     writeFileSync(file, serializeModel(g, { opset: 13 }));
     refusedWhole(file, 'the model takes 2 inputs (image, scale); predict feeds only image');

@@ -17,19 +17,29 @@ const metricLines = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'u
 describe('two runs never share a folder', () => {
   test('two runs started together with the same --out: one trains, the other is refused in one line', async () => {
     const out = join(tmp(), 'run');
-    const [a, b] = await Promise.all([startCli('train', [...quick, '--out', out]).result, startCli('train', [...quick, '--out', out]).result]);
+    const [a, b] = await Promise.all([
+      startCli('train', [...quick, '--out', out]).result,
+      startCli('train', [...quick, '--out', out]).result,
+    ]);
     const results = [a, b].sort((x, y) => (x.status ?? 9) - (y.status ?? 9));
     expect(results.map((r) => r.status)).toEqual([0, 1]);
     const refusal = lines(results[1].stderr);
     expect(refusal).toHaveLength(1);
-    expect(refusal[0]).toMatch(new RegExp(`^error: ${out}(: in use by another training run \\(pid \\d+\\)| already holds a run|: taken by another run)`));
+    expect(refusal[0]).toMatch(
+      new RegExp(
+        `^error: ${out}(: in use by another training run \\(pid \\d+\\)| already holds a run|: taken by another run)`,
+      ),
+    );
     expect(metricLines(out)).toHaveLength(1);
     expect(existsSync(join(out, '.lock'))).toBe(false); // given back at the end
   });
 
   test('two default runs started in the same second get different folders', async () => {
     const cwd = tmp();
-    const [a, b] = await Promise.all([startCli('train', quick, { cwd }).result, startCli('train', quick, { cwd }).result]);
+    const [a, b] = await Promise.all([
+      startCli('train', quick, { cwd }).result,
+      startCli('train', quick, { cwd }).result,
+    ]);
     expect([a.status, b.status]).toEqual([0, 0]);
     const folders = readdirSync(join(cwd, 'runs'));
     expect(folders).toHaveLength(2);
@@ -70,7 +80,9 @@ describe('never writes into a folder that is not a run', () => {
     writeFileSync(join(out, 'curves.png'), 'my own file');
     const r = runCli('train', [...quick, '--out', out]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${out}: not empty and not a run folder (it holds curves.png); choose a new or empty --out`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${out}: not empty and not a run folder (it holds curves.png); choose a new or empty --out`,
+    ]);
     expect(readdirSync(out)).toEqual(['curves.png']);
     expect(readFileSync(join(out, 'curves.png'), 'utf8')).toBe('my own file');
   });
@@ -84,7 +96,9 @@ describe('never writes into a folder that is not a run', () => {
     expect(lines(onFile.stderr)).toEqual([`error: ${file}: is a file, not a folder; choose another --out`]);
     const under = runCli('train', [...quick, '--out', join(file, 'run')]);
     expect(under.status).toBe(1);
-    expect(lines(under.stderr)).toEqual([`error: ${join(file, 'run')}: cannot be made, ${file} is a file, not a folder; choose another --out`]);
+    expect(lines(under.stderr)).toEqual([
+      `error: ${join(file, 'run')}: cannot be made, ${file} is a file, not a folder; choose another --out`,
+    ]);
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 
@@ -93,7 +107,9 @@ describe('never writes into a folder that is not a run', () => {
     writeFileSync(join(dir, 'data.bin'), 'x');
     const notRun = runCli('train', ['--out', dir, '--resume']);
     expect(notRun.status).toBe(1);
-    expect(lines(notRun.stderr)).toEqual([`error: ${dir}: not a run folder (no run.json, metrics or checkpoints); nothing to resume`]);
+    expect(lines(notRun.stderr)).toEqual([
+      `error: ${dir}: not a run folder (no run.json, metrics or checkpoints); nothing to resume`,
+    ]);
     const missing = runCli('train', ['--out', join(dir, 'nope'), '--resume']);
     expect(lines(missing.stderr)).toEqual([`error: ${join(dir, 'nope')}: no such run folder to resume`]);
   });
@@ -101,7 +117,10 @@ describe('never writes into a folder that is not a run', () => {
   test('a run killed before its first checkpoint is continued by --resume from the beginning', () => {
     const out = join(tmp(), 'run');
     mkdirSync(out);
-    writeFileSync(join(out, 'run.json'), JSON.stringify({ format: 1, producer: 'onnx-mnist-train', created: 'x', config: quickConfig() }));
+    writeFileSync(
+      join(out, 'run.json'),
+      JSON.stringify({ format: 1, producer: 'onnx-mnist-train', created: 'x', config: quickConfig() }),
+    );
     writeFileSync(join(out, '.lock'), '2147483646\n');
     mkdirSync(join(out, 'checkpoints', 'epoch-001.partial-2147483646'), { recursive: true }); // a crash's leftover
     const r = runCli('train', ['--out', out, '--resume']);
@@ -113,14 +132,22 @@ describe('never writes into a folder that is not a run', () => {
 
 describe('settings that cannot work are refused at once, in one line', () => {
   const cases: [string, string[], string][] = [
-    ['a batch larger than the training set', ['--batch-size', '1000000'], 'error: --batch-size 1000000: larger than the training set (60000 images)'],
+    [
+      'a batch larger than the training set',
+      ['--batch-size', '1000000'],
+      'error: --batch-size 1000000: larger than the training set (60000 images)',
+    ],
     [
       'a batch larger than --train-limit',
       ['--train-limit', '100', '--batch-size', '128'],
       'error: --batch-size 128: larger than the training set (100 images)',
     ],
     ['far more threads than cores', ['--threads', '999'], 'error: --threads 999: more than 4 per core'],
-    ['a seed that would wrap', ['--seed', '4294967296'], "error: option '--seed <n>' argument '4294967296' is invalid. must be at most 4294967295 (2^32 - 1)."],
+    [
+      'a seed that would wrap',
+      ['--seed', '4294967296'],
+      "error: option '--seed <n>' argument '4294967296' is invalid. must be at most 4294967295 (2^32 - 1).",
+    ],
   ];
   for (const [what, args, message] of cases) {
     test(what, () => {

@@ -4,7 +4,17 @@
  * user's file in it is refused in one line (or left alone), never removed. --out is made where
  * it says, whatever its (legal) length, and a link as --out is refused naming it.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -25,7 +35,9 @@ describe('folders under a checkpoint name that this program did not write', () =
     mkdirSync(theirs);
     writeFileSync(join(theirs, 'notes.txt'), 'my notes');
     const r = resume(run);
-    expect(lines(r.stderr)).toEqual([`error: ${theirs}: holds notes.txt, which this program did not write; move it away, then --resume`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${theirs}: holds notes.txt, which this program did not write; move it away, then --resume`,
+    ]);
     expect(r.status).toBe(1);
     expect(readFileSync(join(theirs, 'notes.txt'), 'utf8')).toBe('my notes');
   });
@@ -35,9 +47,16 @@ describe('folders under a checkpoint name that this program did not write', () =
     const ours = join(run, 'checkpoints', 'epoch-001');
     writeFileSync(join(ours, 'README.txt'), 'the good one');
     const r = resume(run);
-    expect(lines(r.stderr)).toEqual([`error: ${ours}: holds README.txt, which this program did not write; move it away, then --resume`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${ours}: holds README.txt, which this program did not write; move it away, then --resume`,
+    ]);
     expect(r.status).toBe(1);
-    expect(readdirSync(ours).sort()).toEqual(['README.txt', 'model.safetensors', 'optimizer.safetensors', 'trainer.json']);
+    expect(readdirSync(ours).sort()).toEqual([
+      'README.txt',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'trainer.json',
+    ]);
   });
 
   test('a link or a file under a checkpoint name: refused, the link and its target kept', () => {
@@ -48,7 +67,9 @@ describe('folders under a checkpoint name that this program did not write', () =
     const link = join(run, 'checkpoints', 'epoch-002');
     symlinkSync(target, link);
     const r = resume(run);
-    expect(lines(r.stderr)).toEqual([`error: ${link}: is a symbolic link, which this program did not write; move it away, then --resume`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${link}: is a symbolic link, which this program did not write; move it away, then --resume`,
+    ]);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readdirSync(target)).toEqual(['data.bin']);
   });
@@ -84,7 +105,11 @@ describe('folders under a checkpoint name that this program did not write', () =
     const r = resume(run);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(readdirSync(join(run, 'checkpoints')).sort()).toEqual(['epoch-001', 'epoch-002', `epoch-003.partial-${DEAD}`]);
+    expect(readdirSync(join(run, 'checkpoints')).sort()).toEqual([
+      'epoch-001',
+      'epoch-002',
+      `epoch-003.partial-${DEAD}`,
+    ]);
     expect(readFileSync(join(theirs, 'notes.txt'), 'utf8')).toBe('theirs');
   });
 });

@@ -21,7 +21,8 @@ const metrics = (run: string): EpochMetrics[] =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as EpochMetrics);
-const trainerState = (dir: string): TrainerState => JSON.parse(readFileSync(join(dir, 'trainer.json'), 'utf8')) as TrainerState;
+const trainerState = (dir: string): TrainerState =>
+  JSON.parse(readFileSync(join(dir, 'trainer.json'), 'utf8')) as TrainerState;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function train(args: string[]) {
@@ -65,12 +66,27 @@ function rewriteTensor(dir: string, file: string, name: string, edit: (data: Flo
 
 describe('flags on --resume', () => {
   const refused: [string[], string][] = [
-    [['--batch-size', '32'], 'error: --batch-size 32: a resumed run keeps its recipe (this run has 64); start a new run to change it'],
-    [['--train-limit', '256'], 'error: --train-limit 256: a resumed run keeps its recipe (this run has 128); start a new run to change it'],
+    [
+      ['--batch-size', '32'],
+      'error: --batch-size 32: a resumed run keeps its recipe (this run has 64); start a new run to change it',
+    ],
+    [
+      ['--train-limit', '256'],
+      'error: --train-limit 256: a resumed run keeps its recipe (this run has 128); start a new run to change it',
+    ],
     [['--seed', '2'], 'error: --seed 2: a resumed run keeps its recipe (this run has 1); start a new run to change it'],
-    [['--schedule', 'onecycle'], 'error: --schedule onecycle: a resumed run keeps its recipe (this run has step); start a new run to change it'],
-    [['--augment', 'none'], 'error: --augment none: a resumed run keeps its recipe (this run has rotate+shift); start a new run to change it'],
-    [['--ema-decay', '0.9'], 'error: --ema-decay 0.9: a resumed run keeps its recipe (this run has none); start a new run to change it'],
+    [
+      ['--schedule', 'onecycle'],
+      'error: --schedule onecycle: a resumed run keeps its recipe (this run has step); start a new run to change it',
+    ],
+    [
+      ['--augment', 'none'],
+      'error: --augment none: a resumed run keeps its recipe (this run has rotate+shift); start a new run to change it',
+    ],
+    [
+      ['--ema-decay', '0.9'],
+      'error: --ema-decay 0.9: a resumed run keeps its recipe (this run has none); start a new run to change it',
+    ],
   ];
   for (const [flags, message] of refused) {
     test(`${flags.join(' ')} is refused by name`, () => {
@@ -91,7 +107,19 @@ describe('flags on --resume', () => {
 
   test('a flag given with the value the run already has is accepted', () => {
     const run = twoEpochRun();
-    const r = runCli('train', ['--out', run, '--resume', '--epochs', '3', '--batch-size', '64', '--seed', '1', '--threads', '1']);
+    const r = runCli('train', [
+      '--out',
+      run,
+      '--resume',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '64',
+      '--seed',
+      '1',
+      '--threads',
+      '1',
+    ]);
     expect(r.status).toBe(0);
     expect(metrics(run)).toHaveLength(3);
   });
@@ -126,9 +154,13 @@ describe('flags on --resume', () => {
     const lrs = (run: string) => last(metrics(run)).lr;
     expect(lrs(join(dir, 'stopped'))).toBe(lrs(join(dir, 'straight')));
     const longer = runCli('train', ['--out', join(dir, 'stopped'), '--resume', '--epochs', '5']);
-    expect(lines(longer.stderr)).toEqual(["error: --epochs 5: a onecycle schedule spans the run's 3 epochs and cannot change on resume"]);
+    expect(lines(longer.stderr)).toEqual([
+      "error: --epochs 5: a onecycle schedule spans the run's 3 epochs and cannot change on resume",
+    ]);
     const faster = runCli('train', ['--out', join(dir, 'stopped'), '--resume', '--lr', '0.1']);
-    expect(lines(faster.stderr)).toEqual(['error: --lr 0.1: a onecycle schedule is fixed at the start of the run; start a new run to change it']);
+    expect(lines(faster.stderr)).toEqual([
+      'error: --lr 0.1: a onecycle schedule is fixed at the start of the run; start a new run to change it',
+    ]);
   });
 });
 
@@ -228,7 +260,9 @@ describe('checkpoints that must not load', () => {
     expect(lines(r.stderr)).toEqual([
       `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
     ]);
-    expect(JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8')).checkpoint).toBe(checkpoint(run, 'epoch-001'));
+    expect(JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8')).checkpoint).toBe(
+      checkpoint(run, 'epoch-001'),
+    );
   });
 
   test('export refuses a checkpoint whose weights were changed after it was saved, naming the file', () => {
@@ -238,7 +272,9 @@ describe('checkpoints that must not load', () => {
     const out = join(tmp(), 'm.onnx');
     const r = runCli('export', ['--checkpoint', checkpoint(run, 'epoch-002'), '--out', out]);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
+    ]);
     expect(existsSync(out)).toBe(false);
   });
 });

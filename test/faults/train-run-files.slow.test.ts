@@ -38,7 +38,8 @@ function startedRun(): string {
   return run;
 }
 
-const resume = (run: string, extra: string[] = []) => runCli('train', ['--out', run, '--resume', '--epochs', '3', ...extra], { timeout: 60_000 });
+const resume = (run: string, extra: string[] = []) =>
+  runCli('train', ['--out', run, '--resume', '--epochs', '3', ...extra], { timeout: 60_000 });
 
 describe('limits hold for values read from run files', () => {
   test('threads: 999 in the newest trainer.json: one line naming the file, at once (it hung)', () => {
@@ -49,7 +50,9 @@ describe('limits hold for values read from run files', () => {
     expect(r.status).toBe(1); // null: killed by the timeout
     expect(lines(r.stderr)).toEqual([
       expect.stringMatching(
-        new RegExp(`^error: ${file}: threads 999 \\(pass --threads to override\\): more than 4 per core \\(\\d+ cores here, at most \\d+\\)$`),
+        new RegExp(
+          `^error: ${file}: threads 999 \\(pass --threads to override\\): more than 4 per core \\(\\d+ cores here, at most \\d+\\)$`,
+        ),
       ),
     ]);
   });
@@ -60,7 +63,11 @@ describe('limits hold for values read from run files', () => {
     const r = resume(run);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      expect.stringMatching(new RegExp(`^error: ${join(run, 'run.json')}: threads 999 \\(pass --threads to override\\): more than 4 per core`)),
+      expect.stringMatching(
+        new RegExp(
+          `^error: ${join(run, 'run.json')}: threads 999 \\(pass --threads to override\\): more than 4 per core`,
+        ),
+      ),
     ]);
     const fixed = resume(run, ['--threads', '1', '--max-steps', '1']);
     expect(fixed.stderr).toBe('');
@@ -72,7 +79,9 @@ describe('limits hold for values read from run files', () => {
     editJson(join(run, 'run.json'), (j) => (j.config.batchSize = 1_000_000));
     const r = resume(run);
     expect(r.status).toBe(1);
-    expect(lines(r.stderr)).toEqual([`error: ${join(run, 'run.json')}: batchSize 1000000: larger than the training set (128 images)`]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${join(run, 'run.json')}: batchSize 1000000: larger than the training set (128 images)`,
+    ]);
   });
 
   test('a position that is not a place in the run: one line naming the file', () => {
@@ -96,11 +105,13 @@ describe('edits that change the recipe, and optimizer files that do not match it
           join(checkpoint(run, 'epoch-002'), 'trainer.json'),
           (j) => (j.config.optimizer = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }),
         ),
-      (run) => `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: missing 'conv1.weight.exp_avg', which the recorded optimizer (adam) keeps`,
+      (run) =>
+        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: missing 'conv1.weight.exp_avg', which the recorded optimizer (adam) keeps`,
     ],
     [
       'nesterov switched on',
-      (run) => editJson(join(checkpoint(run, 'epoch-002'), 'trainer.json'), (j) => (j.config.optimizer.nesterov = true)),
+      (run) =>
+        editJson(join(checkpoint(run, 'epoch-002'), 'trainer.json'), (j) => (j.config.optimizer.nesterov = true)),
       (run) =>
         `${join(checkpoint(run, 'epoch-002'), 'trainer.json')}: its recipe differs from ${join(run, 'run.json')} (optimizer.nesterov: false vs true): edited after it was saved`,
     ],
@@ -117,7 +128,8 @@ describe('edits that change the recipe, and optimizer files that do not match it
           const t = entry(tensors, 'conv1.weight.momentum_buffer');
           tensors.set('conv1.weight.momentum_buffer', { ...t, shape: [t.data.length] });
         }),
-      (run) => `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: 'conv1.weight.momentum_buffer' has shape [108], its parameter has [12,1,3,3]`,
+      (run) =>
+        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: 'conv1.weight.momentum_buffer' has shape [108], its parameter has [12,1,3,3]`,
     ],
   ];
   for (const [what, damage, problem] of cases) {
@@ -125,7 +137,9 @@ describe('edits that change the recipe, and optimizer files that do not match it
       const run = twoEpochRun();
       damage(run);
       const r = resume(run);
-      expect(lines(r.stderr)).toEqual([`warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${problem(run)}`]);
+      expect(lines(r.stderr)).toEqual([
+        `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${problem(run)}`,
+      ]);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`resuming from ${checkpoint(run, 'epoch-001')}`);
     });
@@ -140,5 +154,8 @@ function rewriteOptimizer(run: string, edit: (tensors: ReturnType<typeof decodeS
   edit(tensors);
   const bytes = encodeSafetensors(tensors, metadata);
   writeFileSync(path, bytes);
-  editJson(join(dir, 'trainer.json'), (j) => (must(j.files, 'trainer.json files')['optimizer.safetensors'] = sha256(bytes)));
+  editJson(
+    join(dir, 'trainer.json'),
+    (j) => (must(j.files, 'trainer.json files')['optimizer.safetensors'] = sha256(bytes)),
+  );
 }

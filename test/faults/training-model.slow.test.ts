@@ -28,7 +28,11 @@ const lenetUnpadded = `export default new nn.Sequential({
 });`;
 
 const cases: [string, string, (file: string) => string][] = [
-  ['a layer that does not fit its input', lenetUnpadded, (f) => `error: ${f}: layer 'fc1' (Linear 400->120) got 256 features`],
+  [
+    'a layer that does not fit its input',
+    lenetUnpadded,
+    (f) => `error: ${f}: layer 'fc1' (Linear 400->120) got 256 features`,
+  ],
   [
     'a conv given the wrong channel count',
     'export default new nn.Sequential(new nn.Conv2d(1, 8, 3), new nn.Conv2d(4, 10, 3), new nn.AdaptiveAvgPool2d(1), new nn.Flatten());',
@@ -58,12 +62,14 @@ const cases: [string, string, (file: string) => string][] = [
   [
     'a default export that is a class, not an instance',
     'export default class Net extends nn.Sequential {}',
-    (f) => `error: ${f}: its default export is a class or function 'Net', not a module: export an instance, e.g. \`export default new Net()\``,
+    (f) =>
+      `error: ${f}: its default export is a class or function 'Net', not a module: export an instance, e.g. \`export default new Net()\``,
   ],
   [
     'a default export that is not a module',
     'export default { layers: 3 };',
-    (f) => `error: ${f}: its default export is a object, not a module: export an instance, e.g. \`export default new Net()\``,
+    (f) =>
+      `error: ${f}: its default export is a object, not a module: export an instance, e.g. \`export default new Net()\``,
   ],
   ['a file that throws', "throw new Error('no GPU found');", (f) => `error: ${f}: failed to load: no GPU found`],
   [
@@ -79,7 +85,8 @@ const cases: [string, string, (file: string) => string][] = [
   forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return this.fc.call(new nn.Flatten().call(x, ctx), ctx); }
 }
 export default new Net();`,
-    (f) => `error: ${f}: the model (Net): a parameter or buffer named '__metadata__', which safetensors files reserve: rename it`,
+    (f) =>
+      `error: ${f}: the model (Net): a parameter or buffer named '__metadata__', which safetensors files reserve: rename it`,
   ],
   [
     "a parameter named 'lr', as the training graph names its learning rate (a stack trace)",
@@ -100,7 +107,8 @@ export default new Net();`,
   forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return this.fc.call(new nn.Flatten().call(x, ctx), ctx); }
 }
 export default new Net();`,
-    (f) => `error: ${f}: layer 'fc' (Linear 784->10): two parameters or buffers named 'fc.weight' (a property name with a dot?): rename one`,
+    (f) =>
+      `error: ${f}: layer 'fc' (Linear 784->10): two parameters or buffers named 'fc.weight' (a property name with a dot?): rename one`,
   ],
   [
     'a parameter the forward never uses (a stack trace, and a run folder that blocked the same --out)',
@@ -110,7 +118,8 @@ export default new Net();`,
   forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor { return this.fc.call(new nn.Flatten().call(x, ctx), ctx); }
 }
 export default new Net();`,
-    (f) => `error: ${f}: parameter 'spare.weight' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze spare.weight)`,
+    (f) =>
+      `error: ${f}: parameter 'spare.weight' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze spare.weight)`,
   ],
   [
     'a top-level await that never settles (exit 0 with nothing done, before)',
@@ -155,7 +164,9 @@ describe('--model files that cannot be trained are refused in one line, with no 
     expect(lines(runCli('summary', ['--model', missing]).stderr)).toEqual([`error: ${missing}: file not found`]);
     const onnx = join(dir, 'net.onnx');
     writeFileSync(onnx, 'x');
-    expect(lines(runCli('summary', ['--model', onnx]).stderr)).toEqual([`error: ${onnx}: not a loadable ONNX model (index out of range: 1 + 1 > 1)`]);
+    expect(lines(runCli('summary', ['--model', onnx]).stderr)).toEqual([
+      `error: ${onnx}: not a loadable ONNX model (index out of range: 1 + 1 > 1)`,
+    ]);
     const txt = join(dir, 'net.txt');
     writeFileSync(txt, 'x');
     expect(lines(runCli('summary', ['--model', txt]).stderr)).toEqual([
@@ -172,7 +183,10 @@ describe('--model files that cannot be trained are refused in one line, with no 
 });
 
 test('a Linear of 10^9 weights is refused before anything is allocated, with the figures (it grew to 21 GB until the OOM killer ended it)', () => {
-  const file = modelFile('huge.mts', 'export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 1275510), new nn.Linear(1275510, 10));');
+  const file = modelFile(
+    'huge.mts',
+    'export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 1275510), new nn.Linear(1275510, 10));',
+  );
   const out = join(dir, 'run-huge');
   const started = performance.now();
   const r = runCli('train', ['--model', file, '--out', out]);
@@ -207,7 +221,10 @@ export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10), new N
 test('a helper the model file imports, edited before --resume or export, is refused by name (it would train another network)', () => {
   const sub = mkdtempSync(join(dir, 'pinned-'));
   const helper = join(sub, 'helper.mts');
-  writeFileSync(helper, `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport const act = () => new nn.ReLU();\n`);
+  writeFileSync(
+    helper,
+    `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport const act = () => new nn.ReLU();\n`,
+  );
   const file = join(sub, 'net.mts');
   writeFileSync(
     file,
@@ -215,8 +232,13 @@ test('a helper the model file imports, edited before --resume or export, is refu
   );
   const out = join(sub, 'run');
   expect(runCli('train', ['--model', file, ...quick, '--out', out]).status).toBe(0);
-  expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).config.model.imports).toEqual({ [helper]: expect.stringMatching(/^[0-9a-f]{64}$/) });
-  writeFileSync(helper, `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport const act = () => new nn.Tanh();\n`);
+  expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).config.model.imports).toEqual({
+    [helper]: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
+  writeFileSync(
+    helper,
+    `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport const act = () => new nn.Tanh();\n`,
+  );
   const message = new RegExp(
     `^error: ${helper}: imported by the run's model file ${file}, edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\): the run would train another network; restore it or start a new run$`,
   );
@@ -232,7 +254,10 @@ test('a helper the model file imports, edited before --resume or export, is refu
 test('a model file gone before --resume: the advice restores the run’s copy where the file was, and the run resumes', () => {
   const sub = mkdtempSync(join(dir, 'gone-'));
   const file = join(sub, 'net.mts');
-  writeFileSync(file, `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));\n`);
+  writeFileSync(
+    file,
+    `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));\n`,
+  );
   const out = join(sub, 'run');
   expect(runCli('train', ['--model', file, ...quick, '--out', out]).status).toBe(0);
   rmSync(file);

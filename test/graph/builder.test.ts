@@ -42,7 +42,9 @@ describe('graph builder', () => {
     const x = g.input('image', 'float32', [8, 3, 28, 28]);
     const w = g.input('conv1.weight', 'float32', [12, 1, 3, 3]);
     expect(() => op.conv(x, w)).toThrow(ShapeError);
-    expect(() => op.conv(x, w)).toThrow("Conv: input has 3 channels but the weight expects 1 ('image' float32[8,3,28,28], 'conv1.weight' float32[12,1,3,3])");
+    expect(() => op.conv(x, w)).toThrow(
+      "Conv: input has 3 channels but the weight expects 1 ('image' float32[8,3,28,28], 'conv1.weight' float32[12,1,3,3])",
+    );
     const a = g.input('a', 'float32', [2, 3]);
     const c = g.input('c', 'float32', [4]);
     expect(() => op.add(a, c)).toThrow("Add: shapes do not broadcast ('a' float32[2,3], 'c' float32[4])");

@@ -7,7 +7,12 @@
 import { describe, expect, test } from 'vitest';
 import * as op from '../../src/graph/ops/index.js';
 import { gradCheckAgainstReference } from '../helpers/gradcheck.js';
-import { averagePoolReference, conv2dReference, globalAveragePoolReference, maxPoolReference } from '../helpers/reference.js';
+import {
+  averagePoolReference,
+  conv2dReference,
+  globalAveragePoolReference,
+  maxPoolReference,
+} from '../helpers/reference.js';
 
 const TOL = 2e-5;
 
@@ -20,17 +25,48 @@ describe.each([false, true])('Conv gradient (dX, dW, dB) vs float64 reference, p
     { label: 'one input channel (conv1)', x: [2, 1, 4, 4], w: [3, 1, 3, 3], pads: [1, 1, 1, 1] },
     { label: 'asymmetric pads, 2x3 kernel', x: [1, 2, 4, 5], w: [3, 2, 2, 3], pads: [1, 0, 0, 2] },
     // ConvTranspose for dX from here on; output_padding restores what a strided conv never read.
-    { label: 'stride 2, pad 1 (a strided conv instead of max-pooling)', x: [2, 3, 7, 6], w: [4, 3, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2] },
-    { label: 'stride 2, no padding, rows left unread', x: [1, 2, 6, 5], w: [3, 2, 3, 3], pads: [0, 0, 0, 0], strides: [2, 2] },
-    { label: '1x1 with stride 2 (a residual shortcut)', x: [2, 4, 5, 5], w: [3, 4, 1, 1], pads: [0, 0, 0, 0], strides: [2, 2] },
+    {
+      label: 'stride 2, pad 1 (a strided conv instead of max-pooling)',
+      x: [2, 3, 7, 6],
+      w: [4, 3, 3, 3],
+      pads: [1, 1, 1, 1],
+      strides: [2, 2],
+    },
+    {
+      label: 'stride 2, no padding, rows left unread',
+      x: [1, 2, 6, 5],
+      w: [3, 2, 3, 3],
+      pads: [0, 0, 0, 0],
+      strides: [2, 2],
+    },
+    {
+      label: '1x1 with stride 2 (a residual shortcut)',
+      x: [2, 4, 5, 5],
+      w: [3, 4, 1, 1],
+      pads: [0, 0, 0, 0],
+      strides: [2, 2],
+    },
     { label: 'dilation 2', x: [2, 2, 7, 7], w: [3, 2, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2] },
     { label: 'groups 2', x: [2, 4, 5, 5], w: [6, 2, 3, 3], pads: [1, 1, 1, 1], group: 2 },
-    { label: 'depthwise (groups = channels), stride 2', x: [2, 3, 6, 6], w: [3, 1, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2], group: 3 },
+    {
+      label: 'depthwise (groups = channels), stride 2',
+      x: [2, 3, 6, 6],
+      w: [3, 1, 3, 3],
+      pads: [1, 1, 1, 1],
+      strides: [2, 2],
+      group: 3,
+    },
     { label: 'depthwise with channel multiplier 2', x: [1, 2, 5, 5], w: [4, 1, 3, 3], pads: [1, 1, 1, 1], group: 2 },
     // More filter than image: dW contracts over the batch (a conv of the input by dY; the columns in portable graphs and for groups).
     { label: 'small image, more filter than image', x: [3, 8, 2, 2], w: [8, 8, 3, 3], pads: [1, 1, 1, 1] },
     { label: 'small image, stride 2, pad 1', x: [2, 6, 4, 4], w: [6, 6, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2] },
-    { label: 'small image, stride 2, rows left unread', x: [1, 8, 6, 5], w: [8, 8, 3, 3], pads: [0, 0, 0, 0], strides: [2, 2] },
+    {
+      label: 'small image, stride 2, rows left unread',
+      x: [1, 8, 6, 5],
+      w: [8, 8, 3, 3],
+      pads: [0, 0, 0, 0],
+      strides: [2, 2],
+    },
     { label: 'small image, dilation 2', x: [2, 8, 2, 2], w: [8, 8, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2] },
     { label: 'small image, groups 2', x: [2, 8, 2, 2], w: [8, 4, 3, 3], pads: [1, 1, 1, 1], group: 2 },
   ];
@@ -156,10 +192,34 @@ describe('MaxPool with strides and padding vs float64 reference', () => {
 describe('AveragePool gradient vs float64 reference', () => {
   const shape = [2, 3, 5, 6];
   const cases = [
-    { label: '2x2, stride 2 (rows left unread)', kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], countIncludePad: false },
-    { label: '3x3, stride 1, pad 1, count_include_pad 1 (PyTorch default)', kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], countIncludePad: true },
-    { label: '3x3, stride 2, pad 1, count_include_pad 0', kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: false },
-    { label: '2x3, stride [1, 2], asymmetric pads', kernel: [2, 3], strides: [1, 2], pads: [1, 0, 0, 1], countIncludePad: false },
+    {
+      label: '2x2, stride 2 (rows left unread)',
+      kernel: [2, 2],
+      strides: [2, 2],
+      pads: [0, 0, 0, 0],
+      countIncludePad: false,
+    },
+    {
+      label: '3x3, stride 1, pad 1, count_include_pad 1 (PyTorch default)',
+      kernel: [3, 3],
+      strides: [1, 1],
+      pads: [1, 1, 1, 1],
+      countIncludePad: true,
+    },
+    {
+      label: '3x3, stride 2, pad 1, count_include_pad 0',
+      kernel: [3, 3],
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+      countIncludePad: false,
+    },
+    {
+      label: '2x3, stride [1, 2], asymmetric pads',
+      kernel: [2, 3],
+      strides: [1, 2],
+      pads: [1, 0, 0, 1],
+      countIncludePad: false,
+    },
   ];
   for (const c of cases) {
     test(c.label, async () => {

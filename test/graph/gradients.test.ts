@@ -45,8 +45,10 @@ describe('elementwise arithmetic (with broadcasting)', () => {
       ],
       (x, y) => op.pow(x, y),
     ));
-  test('Pow by a constant 2 (LayerNorm as exported at opset 13), any sign', () => expectGradientsMatch([a], (x) => op.pow(x, 2)));
-  test('Abs (away from its kink at 0)', () => expectGradientsMatch([{ ...a, data: awayFromZero(24) }], (x) => op.abs(x)));
+  test('Pow by a constant 2 (LayerNorm as exported at opset 13), any sign', () =>
+    expectGradientsMatch([a], (x) => op.pow(x, 2)));
+  test('Abs (away from its kink at 0)', () =>
+    expectGradientsMatch([{ ...a, data: awayFromZero(24) }], (x) => op.abs(x)));
   test('the same tensor used twice accumulates (x * x)', () => expectGradientsMatch([a], (x) => op.mul(x, x)));
 });
 
@@ -62,7 +64,8 @@ describe('reductions and data movement', () => {
   test('Transpose', () => expectGradientsMatch([x], (t) => op.exp(op.transpose(t, [2, 0, 3, 1]))));
   test('Slice', () => expectGradientsMatch([x], (t) => op.exp(op.slice(t, [1, -3], [3, 100], [2, 3]))));
   test('Pad', () => expectGradientsMatch([x], (t) => op.exp(op.pad(t, [0, 0, 1, 2, 0, 1, 0, 1]))));
-  test('Concat', () => expectGradientsMatch([x, { name: 'y', shape: [2, 1, 4, 5] }], (t, u) => op.exp(op.concat([t, u, t], 1))));
+  test('Concat', () =>
+    expectGradientsMatch([x, { name: 'y', shape: [2, 1, 4, 5] }], (t, u) => op.exp(op.concat([t, u, t], 1))));
   test('Where', () =>
     expectGradientsMatch(
       [
@@ -108,16 +111,22 @@ describe('Gemm (Linear is Gemm with transB)', () => {
   const bT = { name: 'b', shape: [5, 4] };
   const c = { name: 'c', shape: [5] };
   test('plain, with a bias row', () => expectGradientsMatch([a, b, c], (x, y, z) => op.gemm(x, y, {}, z)));
-  test('transB (Linear: x W^T + b)', () => expectGradientsMatch([a, bT, c], (x, y, z) => op.gemm(x, y, { transB: true }, z)));
+  test('transB (Linear: x W^T + b)', () =>
+    expectGradientsMatch([a, bT, c], (x, y, z) => op.gemm(x, y, { transB: true }, z)));
   test('transA', () => expectGradientsMatch([aT, b], (x, y) => op.gemm(x, y, { transA: true })));
   test('transA and transB, alpha and beta, C [3, 1]', () =>
-    expectGradientsMatch([aT, bT, { name: 'c', shape: [3, 1] }], (x, y, z) => op.gemm(x, y, { transA: true, transB: true, alpha: 0.7, beta: -1.5 }, z)));
+    expectGradientsMatch([aT, bT, { name: 'c', shape: [3, 1] }], (x, y, z) =>
+      op.gemm(x, y, { transA: true, transB: true, alpha: 0.7, beta: -1.5 }, z),
+    ));
 });
 
 describe('network ops', () => {
-  test('Relu', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.relu(x)));
-  test('LeakyRelu (PyTorch default slope 0.01)', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x)));
-  test('LeakyRelu, slope 0.2', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x, 0.2)));
+  test('Relu', () =>
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.relu(x)));
+  test('LeakyRelu (PyTorch default slope 0.01)', () =>
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x)));
+  test('LeakyRelu, slope 0.2', () =>
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.leakyRelu(x, 0.2)));
   test('Tanh', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.tanh(op.mul(x, 2))));
   test('Sigmoid', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.sigmoid(op.mul(x, 2))));
   test('Softplus', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4] }], (x) => op.softplus(op.mul(x, 4))));
@@ -126,7 +135,12 @@ describe('network ops', () => {
     expectGradientsMatch(
       [
         { name: 'x', shape: [2, 3, 4] },
-        { name: 'mask', shape: [2, 3, 4], constant: true, data: Array.from({ length: 24 }, (_, i) => (i % 5 === 2 ? 0 : 1 / 0.9)) },
+        {
+          name: 'mask',
+          shape: [2, 3, 4],
+          constant: true,
+          data: Array.from({ length: 24 }, (_, i) => (i % 5 === 2 ? 0 : 1 / 0.9)),
+        },
       ],
       (x, mask) => op.relu(op.mul(x, mask)),
     ));
@@ -145,8 +159,11 @@ describe('network ops', () => {
   test('LogSoftmax', () => expectGradientsMatch([{ name: 'x', shape: [4, 10] }], (x) => op.logSoftmax(x, 1)));
   test('Softmax', () => expectGradientsMatch([{ name: 'x', shape: [4, 10] }], (x) => op.softmax(x, 1)));
   test('Clip (ReLU6), both bounds', () =>
-    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24).map((v) => 8 * v) }], (x) => op.clip(x, 0.5, 3)));
-  test('Clip, a lower bound only', () => expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.clip(x, 0.3)));
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24).map((v) => 8 * v) }], (x) =>
+      op.clip(x, 0.5, 3),
+    ));
+  test('Clip, a lower bound only', () =>
+    expectGradientsMatch([{ name: 'x', shape: [2, 3, 4], data: awayFromZero(24) }], (x) => op.clip(x, 0.3)));
 
   test('NegativeLogLikelihoodLoss (mean)', () =>
     expectGradientsMatch(

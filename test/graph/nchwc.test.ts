@@ -25,7 +25,8 @@ function random(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.range(-1, 1));
 }
 
-const nchwcConvs = (bytes: Uint8Array) => parseModel(bytes).graph!.node!.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
+const nchwcConvs = (bytes: Uint8Array) =>
+  parseModel(bytes).graph!.node!.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
 
 async function runBoth(g: Graph, feeds: Record<string, ort.Tensor>) {
   const plain = serializeModel(g, { opset: OPSET });
@@ -69,16 +70,82 @@ test('the Node runtime lowers on the CPU unless told not to (option, ONNX_MNIST_
 describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the convs' outputs`, () => {
   const small = Math.max(4, block - 4); // fewer input channels than a block
   const cases = [
-    { name: 'input padded to a block, whole output blocks', cin: small, cout: 2 * block, k: 3, pads: [1, 1, 1, 1], lowered: true },
+    {
+      name: 'input padded to a block, whole output blocks',
+      cin: small,
+      cout: 2 * block,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      lowered: true,
+    },
     { name: 'one input channel', cin: 1, cout: block, k: 3, pads: [0, 0, 0, 0], lowered: true },
-    { name: 'blocked input, output padded to a block', cin: 2 * block, cout: block - 4, k: 3, pads: [1, 1, 1, 1], lowered: true },
-    { name: 'blocked input, 1x1 with bias, padded output', cin: 2 * block, cout: block + 4, k: 1, pads: [0, 0, 0, 0], bias: true, lowered: true },
-    { name: 'blocked input, uneven padding, stride 2', cin: block, cout: block, k: 3, pads: [0, 1, 2, 1], strides: [2, 2], lowered: true },
-    { name: 'input and output padded to whole blocks', cin: small, cout: block - 4, k: 3, pads: [1, 1, 1, 1], lowered: true },
-    { name: 'input padded to two blocks, 1x1', cin: block + 4, cout: block, k: 1, pads: [0, 0, 0, 0], bias: true, lowered: true },
-    { name: 'input below one block, not a multiple of 4, output whole blocks', cin: 3, cout: block, k: 3, pads: [1, 1, 1, 1], lowered: true },
-    { name: 'input below one block, not a multiple of 4, output padded: left as built', cin: 3, cout: block - 4, k: 3, pads: [1, 1, 1, 1], lowered: false },
-    { name: 'input above one block, not a multiple of 4: left as built', cin: block + 2, cout: block, k: 3, pads: [1, 1, 1, 1], lowered: false },
+    {
+      name: 'blocked input, output padded to a block',
+      cin: 2 * block,
+      cout: block - 4,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      lowered: true,
+    },
+    {
+      name: 'blocked input, 1x1 with bias, padded output',
+      cin: 2 * block,
+      cout: block + 4,
+      k: 1,
+      pads: [0, 0, 0, 0],
+      bias: true,
+      lowered: true,
+    },
+    {
+      name: 'blocked input, uneven padding, stride 2',
+      cin: block,
+      cout: block,
+      k: 3,
+      pads: [0, 1, 2, 1],
+      strides: [2, 2],
+      lowered: true,
+    },
+    {
+      name: 'input and output padded to whole blocks',
+      cin: small,
+      cout: block - 4,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      lowered: true,
+    },
+    {
+      name: 'input padded to two blocks, 1x1',
+      cin: block + 4,
+      cout: block,
+      k: 1,
+      pads: [0, 0, 0, 0],
+      bias: true,
+      lowered: true,
+    },
+    {
+      name: 'input below one block, not a multiple of 4, output whole blocks',
+      cin: 3,
+      cout: block,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      lowered: true,
+    },
+    {
+      name: 'input below one block, not a multiple of 4, output padded: left as built',
+      cin: 3,
+      cout: block - 4,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      lowered: false,
+    },
+    {
+      name: 'input above one block, not a multiple of 4: left as built',
+      cin: block + 2,
+      cout: block,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      lowered: false,
+    },
   ];
   test.each(cases)('$name', async ({ cin, cout, k, pads, strides, bias, lowered }) => {
     const rng = new Rng(7);
@@ -131,14 +198,19 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
     const out = await runBoth(graph, feeds);
     // the seven convs after conv1 (whose 1 -> 12 channels stay as built), forward and input gradient
     expect(out.nchwcConvs).toBe(7 + 7);
-    expect(Math.abs((out.plain.loss.data as Float32Array)[0] - (out.lowered.loss.data as Float32Array)[0])).toBeLessThan(1e-5);
-    for (const e of carried) expect(maxAbsDiff(out.plain[next(e.name)], out.lowered[next(e.name)]), e.name).toBeLessThan(1e-4);
+    expect(
+      Math.abs((out.plain.loss.data as Float32Array)[0] - (out.lowered.loss.data as Float32Array)[0]),
+    ).toBeLessThan(1e-5);
+    for (const e of carried)
+      expect(maxAbsDiff(out.plain[next(e.name)], out.lowered[next(e.name)]), e.name).toBeLessThan(1e-4);
   });
 
   test('the evaluation graph, batch symbolic, gives the same log-probabilities lowered', async () => {
     const net = seedCnn();
     const state = net.initialState(2);
-    const feeds: Record<string, ort.Tensor> = { [IMAGE]: new ort.Tensor('float32', random(5 * 784, new Rng(4)), [5, 1, 28, 28]) };
+    const feeds: Record<string, ort.Tensor> = {
+      [IMAGE]: new ort.Tensor('float32', random(5 * 784, new Rng(4)), [5, 1, 28, 28]),
+    };
     for (const [name, t] of state) feeds[name] = new ort.Tensor('float32', t.data, [...t.shape]);
     const out = await runBoth(evalGraph(net), feeds);
     expect(out.nchwcConvs).toBe(7);

@@ -34,7 +34,8 @@ export async function guardPage(page: Page, errors: string[], outside: string[])
   page.on('pageerror', (e) => errors.push(e.message));
   await page.context().route('**/*', (route) => {
     const target = new URL(route.request().url());
-    if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:') return route.continue();
+    if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:')
+      return route.continue();
     outside.push(target.href);
     return route.abort();
   });

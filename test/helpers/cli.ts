@@ -31,8 +31,19 @@ function command(script: string, args: readonly string[]): string[] {
 const env = (extra: CliOptions['env'] = {}) => ({ ...process.env, FORCE_COLOR: '0', ...extra });
 
 export function runCli(script: string, args: readonly string[], options: number | CliOptions = {}): CliResult {
-  const { cwd = ROOT, timeout = 120_000, env: extra, input } = typeof options === 'number' ? { timeout: options } : options;
-  const r = spawnSync(process.execPath, command(script, args), { cwd, encoding: 'utf8', timeout, env: env(extra), input });
+  const {
+    cwd = ROOT,
+    timeout = 120_000,
+    env: extra,
+    input,
+  } = typeof options === 'number' ? { timeout: options } : options;
+  const r = spawnSync(process.execPath, command(script, args), {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: env(extra),
+    input,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,8 +52,15 @@ export function startCli(
   script: string,
   args: readonly string[],
   { cwd = ROOT, env: extra }: CliOptions = {},
-): { child: ChildProcessByStdio<null, Readable, Readable>; result: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, command(script, args), { cwd, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+): {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  result: Promise<CliResult & { signal: NodeJS.Signals | null }>;
+} {
+  const child = spawn(process.execPath, command(script, args), {
+    cwd,
+    env: env(extra),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

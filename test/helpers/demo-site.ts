@@ -57,7 +57,12 @@ export async function serveDemo(chromiumArgs: readonly string[] = []): Promise<D
 
 /** The pages from Vite's dev server (`npm run demo`), in the test mode, on a free port of 127.0.0.1. */
 export async function devServer(): Promise<{ url: string; server: ViteDevServer }> {
-  const server = await createServer({ configFile: CONFIG, mode: MODE, logLevel: 'error', server: { port: 0, host: '127.0.0.1', strictPort: false } });
+  const server = await createServer({
+    configFile: CONFIG,
+    mode: MODE,
+    logLevel: 'error',
+    server: { port: 0, host: '127.0.0.1', strictPort: false },
+  });
   await server.listen();
   return { url: must(server.resolvedUrls, 'the dev server URLs').local[0], server };
 }

@@ -22,7 +22,10 @@ export function readFixture(name: string): Map<string, FixtureTensor> {
       data_offsets: [a, b],
     } = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const raw = data.slice(a, b);
-    const typed = dtype === 'I64' ? new BigInt64Array(raw.buffer, raw.byteOffset, (b - a) / 8) : new Float64Array(raw.buffer, raw.byteOffset, (b - a) / 8);
+    const typed =
+      dtype === 'I64'
+        ? new BigInt64Array(raw.buffer, raw.byteOffset, (b - a) / 8)
+        : new Float64Array(raw.buffer, raw.byteOffset, (b - a) / 8);
     out.set(key, { shape, data: typed });
   }
   return out;

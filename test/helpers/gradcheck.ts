@@ -71,7 +71,9 @@ async function analyticGradients(
   const y = build(...inputs);
   const round = y.dtype === 'float32' ? Math.fround : (v: number) => v;
   const r = Float64Array.from({ length: numel(y.shape) }, () => round(random()));
-  const loss = op.reduceSum(op.mul(y, graph.constant(y.dtype, staticShape(y, 'gradcheck'), r)), [...Array(y.rank).keys()]);
+  const loss = op.reduceSum(op.mul(y, graph.constant(y.dtype, staticShape(y, 'gradcheck'), r)), [
+    ...Array(y.rank).keys(),
+  ]);
   graph.output(loss, 'loss');
   const wrt = inputs.filter((_, i) => !specs[i].constant);
   gradients(loss, wrt).forEach((d, i) => {
@@ -90,7 +92,12 @@ async function analyticGradients(
  * Each differentiated input's analytic gradient against central differences of `lossAt`,
  * which reads the values `dataOf` gives (varied in place, restored after each step).
  */
-async function compareAll(a: Analytic, dataOf: (t: Tensor) => FloatArray, lossAt: () => number | Promise<number>, eps: number): Promise<GradCheckResult[]> {
+async function compareAll(
+  a: Analytic,
+  dataOf: (t: Tensor) => FloatArray,
+  lossAt: () => number | Promise<number>,
+  eps: number,
+): Promise<GradCheckResult[]> {
   const results: GradCheckResult[] = [];
   for (const t of a.wrt) {
     const data = dataOf(t);

@@ -10,14 +10,16 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT } from './cli.js';
 
 const NODE_ONLY = new Set(['onnxruntime-node', 'sharp', 'commander', 'cli-progress', 'playwright-core', 'vite']);
-const IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
 /** The module specifiers a file imports, as written. */
 export function imports(file: string): string[] {
   return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
-const isNode = (spec: string): boolean => spec.startsWith('node:') || builtinModules.includes(spec) || NODE_ONLY.has(spec.split('/')[0]);
+const isNode = (spec: string): boolean =>
+  spec.startsWith('node:') || builtinModules.includes(spec) || NODE_ONLY.has(spec.split('/')[0]);
 const resolveTs = (from: string, spec: string): string => resolve(dirname(from), spec.replace(/\.js$/, '.ts'));
 
 export interface Walk {

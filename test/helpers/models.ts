@@ -25,7 +25,9 @@ export function fixBatch(m: onnxProto.onnx.ModelProto, size: number): onnxProto.
   for (const v of [...graphOf(m).input, ...graphOf(m).output]) {
     const shape = must(v.type?.tensorType?.shape, `the shape of ${v.name}`);
     // A fresh Dimension: dimValue and dimParam are a oneof, and an emptied dimParam would still be written.
-    shape.dim = (shape.dim ?? []).map((d) => (d.dimParam === 'N' ? onnx.TensorShapeProto.Dimension.create({ dimValue: size }) : d));
+    shape.dim = (shape.dim ?? []).map((d) =>
+      d.dimParam === 'N' ? onnx.TensorShapeProto.Dimension.create({ dimValue: size }) : d,
+    );
   }
   return m;
 }

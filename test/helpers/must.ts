@@ -10,7 +10,8 @@ export function must<T>(value: T, what: string): NonNullable<T> {
 }
 
 /** `map`'s value under `key`, or a failure naming the key. */
-export const entry = <K, V>(map: ReadonlyMap<K, V>, key: K): NonNullable<V> => must(map.get(key), `entry ${String(key)}`);
+export const entry = <K, V>(map: ReadonlyMap<K, V>, key: K): NonNullable<V> =>
+  must(map.get(key), `entry ${String(key)}`);
 
 /** The last element of `list`, or a failure when it is empty. */
 export const last = <T>(list: readonly T[]): T => must(list.at(-1), 'the last element of an empty list');

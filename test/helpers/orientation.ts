@@ -60,7 +60,9 @@ export async function paperDigit(mnist: Buffer): Promise<GreyImage> {
     .extractChannel(0)
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const { data, info } = await sharp(framed.data, { raw: { width: framed.info.width, height: framed.info.height, channels: 1 } })
+  const { data, info } = await sharp(framed.data, {
+    raw: { width: framed.info.width, height: framed.info.height, channels: 1 },
+  })
     .resize(120, 96)
     .extractChannel(0)
     .raw()

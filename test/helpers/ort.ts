@@ -21,7 +21,11 @@ export async function session(graph: Graph): Promise<ort.InferenceSession> {
   });
 }
 
-export async function run(s: ort.InferenceSession, graph: Graph, feeds: Record<string, AnyTypedArray>): Promise<Record<string, ort.Tensor>> {
+export async function run(
+  s: ort.InferenceSession,
+  graph: Graph,
+  feeds: Record<string, AnyTypedArray>,
+): Promise<Record<string, ort.Tensor>> {
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const input of graph.inputs) {
     const data = feeds[input.name];

@@ -17,23 +17,37 @@ export interface Packed {
   files: string[];
 }
 
-const npm = (cwd: string, args: string[]) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+const npm = (cwd: string, args: string[]) =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 
 /** `npm pack` into a temporary folder. */
 export function pack(): Packed {
   const dir = mkdtempSync(join(tmpdir(), 'packed-'));
   const [info] = JSON.parse(npm(ROOT, ['pack', '--json', '--pack-destination', dir]));
-  return { tarball: join(dir, info.filename), size: info.size, unpackedSize: info.unpackedSize, files: info.files.map((f: { path: string }) => f.path) };
+  return {
+    tarball: join(dir, info.filename),
+    size: info.size,
+    unpackedSize: info.unpackedSize,
+    files: info.files.map((f: { path: string }) => f.path),
+  };
 }
 
 /** The version of a package this repository has installed. */
-export const versionOf = (name: string): string => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+export const versionOf = (name: string): string =>
+  JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 /** examples/<name> in a fresh folder, with the tarball and `packages` (names, at this repository's versions) installed. */
 export function installExample(name: string, tarball: string, packages: readonly string[]): string {
   const dir = join(mkdtempSync(join(tmpdir(), `${name}-`)), name);
   cpSync(join(ROOT, 'examples', name), dir, { recursive: true });
-  npm(dir, ['install', tarball, ...packages.map((p) => `${p}@${versionOf(p)}`), '--prefer-offline', '--no-audit', '--no-fund']);
+  npm(dir, [
+    'install',
+    tarball,
+    ...packages.map((p) => `${p}@${versionOf(p)}`),
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+  ]);
   return dir;
 }
 

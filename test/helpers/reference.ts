@@ -78,7 +78,13 @@ function pool(
 }
 
 /** k x k max pooling (stride k unless given); ties go to the first maximum in row-major order. */
-export function maxPoolReference(x: Float64Array, shape: readonly number[], k: number, stride = k, pads: readonly number[] = [0, 0, 0, 0]): Float64Array {
+export function maxPoolReference(
+  x: Float64Array,
+  shape: readonly number[],
+  k: number,
+  stride = k,
+  pads: readonly number[] = [0, 0, 0, 0],
+): Float64Array {
   return pool(x, shape, [k, k], [stride, stride], pads, (v) => Math.max(...v));
 }
 
@@ -91,5 +97,12 @@ export function averagePoolReference(
   pads: readonly number[],
   countIncludePad: boolean,
 ): Float64Array {
-  return pool(x, shape, kernel, strides, pads, (v) => v.reduce((a, b) => a + b, 0) / (countIncludePad ? kernel[0] * kernel[1] : v.length));
+  return pool(
+    x,
+    shape,
+    kernel,
+    strides,
+    pads,
+    (v) => v.reduce((a, b) => a + b, 0) / (countIncludePad ? kernel[0] * kernel[1] : v.length),
+  );
 }

@@ -17,7 +17,12 @@ export function quickConfig(): TrainConfig {
  * trainer and the page draw them), one thread, from `resume` or from the net's initial state;
  * the run's own test evaluation uses one image.
  */
-export async function nodeLosses(net: Network, config: TrainConfig, data: Dataset, resume?: ResumePoint): Promise<number[]> {
+export async function nodeLosses(
+  net: Network,
+  config: TrainConfig,
+  data: Dataset,
+  resume?: ResumePoint,
+): Promise<number[]> {
   const trainer = await TrainerBase.create(net, { ...config, threads: 1 }, nodeRuntime({ threads: 1 }), { resume });
   const losses: number[] = [];
   const { position } = trainer;

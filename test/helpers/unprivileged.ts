@@ -25,12 +25,18 @@ function spawnAsUser(args: readonly string[], timeout = 120_000): CliResult {
   }
   const run = (argv: readonly string[]) => spawnSync(process.execPath, argv, options);
   // As nobody, the CLI's code must be readable: a clone under a folder private to root is not.
-  if (asRoot() && run(['-e', `require('node:fs').accessSync(${JSON.stringify(join(ROOT, 'package.json'))})`]).status !== 0)
+  if (
+    asRoot() &&
+    run(['-e', `require('node:fs').accessSync(${JSON.stringify(join(ROOT, 'package.json'))})`]).status !== 0
+  )
     throw new Error(
       `uid ${NOBODY} cannot read the repository at ${ROOT} (a folder above it is private): the permission tests run the CLI as that user, so clone where others may read`,
     );
   const r = run(args);
-  if (r.error) throw new Error(`cannot run ${asRoot() ? `node as uid ${NOBODY}` : 'node'} for the permission test: ${r.error.message}`);
+  if (r.error)
+    throw new Error(
+      `cannot run ${asRoot() ? `node as uid ${NOBODY}` : 'node'} for the permission test: ${r.error.message}`,
+    );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -21,16 +21,18 @@ const fail = (message: string): never => {
   throw new Error(message);
 };
 
-const twins = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/pytorch-state-dicts.json', import.meta.url)), 'utf8')) as Record<
-  string,
-  { state: [string, number[]][]; parameters: number }
->;
+const twins = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../fixtures/pytorch-state-dicts.json', import.meta.url)), 'utf8'),
+) as Record<string, { state: [string, number[]][]; parameters: number }>;
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}.ts`, import.meta.url));
 
 describe.each(Object.keys(twins))('examples/%s.ts', (name) => {
   test("has its PyTorch twin's state_dict and parameter count", async () => {
     const { net } = await loadModelFile(example(name));
-    const ours = [...net.stateSpecs.map((s) => [s.name, [...s.shape]]), ...net.batchNormPaths.map((bn) => [`${bn}.num_batches_tracked`, []])];
+    const ours = [
+      ...net.stateSpecs.map((s) => [s.name, [...s.shape]]),
+      ...net.batchNormPaths.map((bn) => [`${bn}.num_batches_tracked`, []]),
+    ];
     expect(ours.sort()).toEqual([...twins[name].state].sort());
     expect(net.parameterCount).toBe(twins[name].parameters);
   });
@@ -43,7 +45,9 @@ test('examples/seed-cnn.ts, the PyTorch class transcribed, emits the built-in se
   const bytes = (g: Parameters<typeof serializeModel>[0]) => serializeModel(g, { opset: OPSET });
   expect(bytes(evalGraph(net))).toEqual(bytes(evalGraph(builtin)));
   const sgd = DEFAULT_SGD;
-  expect(bytes(trainStepGraph(net.withDropout(0), 16, sgd).graph)).toEqual(bytes(trainStepGraph(builtin.withDropout(0), 16, sgd).graph));
+  expect(bytes(trainStepGraph(net.withDropout(0), 16, sgd).graph)).toEqual(
+    bytes(trainStepGraph(builtin.withDropout(0), 16, sgd).graph),
+  );
   expect(trainStepGraph(net, 16, sgd).masks.map((m) => m.name)).toEqual([
     'drop.mask',
     'drop.mask_2',
@@ -72,10 +76,15 @@ describe.each(['tiny-gap', 'resnet-gn', 'lenet5'])('examples/%s.ts trains as PyT
     const f32 = (t: FixtureTensor) => new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.shape);
     const { net } = await loadModelFile(example(name));
     const step = trainStepGraph(net.withDropout(0), 16, DEFAULT_SGD);
-    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), {
+      intraOpNumThreads: 1,
+    });
     let state: Record<string, ort.Tensor> = {};
     for (const e of step.carried) {
-      state[e.name] = e.role === 'optimizer' ? new ort.Tensor('float32', new Float32Array(numel(e.shape)), e.shape) : f32(get(`${name}.initial.${e.name}`));
+      state[e.name] =
+        e.role === 'optimizer'
+          ? new ort.Tensor('float32', new Float32Array(numel(e.shape)), e.shape)
+          : f32(get(`${name}.initial.${e.name}`));
     }
     for (let s = 1; s <= 3; s++) {
       const out = await session.run({
@@ -89,7 +98,10 @@ describe.each(['tiny-gap', 'resnet-gn', 'lenet5'])('examples/%s.ts trains as PyT
       state = Object.fromEntries(step.carried.map(({ name: n }) => [n, out[next(n)]]));
     }
     for (const s of net.stateSpecs)
-      expect(relativeError(state[s.name].data as Float32Array, get(`${name}.final.${s.name}`).data as Float64Array), s.name).toBeLessThan(1e-4);
+      expect(
+        relativeError(state[s.name].data as Float32Array, get(`${name}.final.${s.name}`).data as Float64Array),
+        s.name,
+      ).toBeLessThan(1e-4);
     await session.release();
   });
 });

@@ -28,7 +28,8 @@ import { gradCheck, type InputSpec } from '../helpers/gradcheck.js';
 import { entry } from '../helpers/must.js';
 
 /** Values away from 0, so that a kink (LeakyReLU) is never crossed by the difference. */
-const awayFromZero = (n: number) => Array.from({ length: n }, (_, i) => Math.sign(Math.sin(i * 7.1 + 1)) * (0.2 + Math.abs(Math.sin(i * 3.3))));
+const awayFromZero = (n: number) =>
+  Array.from({ length: n }, (_, i) => Math.sign(Math.sin(i * 7.1 + 1)) * (0.2 + Math.abs(Math.sin(i * 3.3))));
 
 const CASES: [string, () => Module, number[], ((n: number) => number[])?][] = [
   ['Linear', () => new Linear(5, 3), [4, 5]],
@@ -41,7 +42,11 @@ const CASES: [string, () => Module, number[], ((n: number) => number[])?][] = [
   ['Sigmoid', () => new Sigmoid(), [2, 6]],
   ['LogSoftmax', () => new LogSoftmax(1), [3, 5]],
   ['Flatten then Linear', () => new Sequential(new Flatten(), new Linear(12, 4)), [2, 3, 2, 2]],
-  ['Residual (a body of Linear and Tanh, added to its input)', () => new Residual(new Sequential(new Linear(6, 6), new Tanh())), [3, 6]],
+  [
+    'Residual (a body of Linear and Tanh, added to its input)',
+    () => new Residual(new Sequential(new Linear(6, 6), new Tanh())),
+    [3, 6],
+  ],
   ['Dropout (a fed mask)', () => new Dropout(0.25), [2, 8]],
 ];
 

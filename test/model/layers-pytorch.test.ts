@@ -100,7 +100,13 @@ const CASES: Record<string, () => Module> = {
       new LogSoftmax(1),
     ),
   two_small_batchnorms: () =>
-    new Sequential(new Conv2d(2, 4, 3, { bias: false }), new BatchNorm2d(4), new ReLU(), new Conv2d(4, 4, 3, { bias: false }), new BatchNorm2d(4)),
+    new Sequential(
+      new Conv2d(2, 4, 3, { bias: false }),
+      new BatchNorm2d(4),
+      new ReLU(),
+      new Conv2d(4, 4, 3, { bias: false }),
+      new BatchNorm2d(4),
+    ),
 };
 
 const get = (name: string): FixtureTensor => {
@@ -109,7 +115,8 @@ const get = (name: string): FixtureTensor => {
   return t;
 };
 const f32 = (t: FixtureTensor) => new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.shape);
-const entries = (prefix: string) => [...fx.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+const entries = (prefix: string) =>
+  [...fx.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 
 describe.each(Object.keys(CASES))('%s: as PyTorch', (name) => {
   test('state_dict names, forward, gradients and updated buffers', async () => {
@@ -144,7 +151,10 @@ describe.each(Object.keys(CASES))('%s: as PyTorch', (name) => {
     const out = await session.run(feeds);
 
     const close = (ours: string, ref: string, tol: number) =>
-      expect(relativeError(out[ours].data as Float32Array, get(`${name}.${ref}`).data as Float64Array), `${name}: ${ref}`).toBeLessThan(tol);
+      expect(
+        relativeError(out[ours].data as Float32Array, get(`${name}.${ref}`).data as Float64Array),
+        `${name}: ${ref}`,
+      ).toBeLessThan(tol);
     close('y', 'output', 1e-5);
     close('grad.input', 'grad.input', 1e-4);
     for (const p of net.parameterSpecs) close(`grad.${p.name}`, `grad.${p.name}`, 1e-4);

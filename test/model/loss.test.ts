@@ -51,18 +51,25 @@ describe.each(CASES)('%s against PyTorch', (name, kind, labelSmoothing) => {
     });
     const value = Number(get(`loss.${name}.value`).data[0]);
     expect(Math.abs((out.loss.data as Float32Array)[0] - value) / Math.abs(value), 'loss').toBeLessThan(1e-6);
-    expect(relativeError(out.dy.data as Float32Array, get(`loss.${name}.grad`).data as Float64Array), 'gradient').toBeLessThan(1e-5);
+    expect(
+      relativeError(out.dy.data as Float32Array, get(`loss.${name}.grad`).data as Float64Array),
+      'gradient',
+    ).toBeLessThan(1e-5);
   });
 });
 
 test('label smoothing is refused for a loss other than cross-entropy', () => {
   const g = new Graph('smoothing');
   const y = g.input('y', 'float32', [2, 3]);
-  expect(() => lossOf(y, g.input('t', 'float32', [2, 3]), { kind: 'mse', labelSmoothing: 0.1 })).toThrow('label smoothing applies to cross-entropy, not mse');
+  expect(() => lossOf(y, g.input('t', 'float32', [2, 3]), { kind: 'mse', labelSmoothing: 0.1 })).toThrow(
+    'label smoothing applies to cross-entropy, not mse',
+  );
 });
 
 test('a regression loss refuses targets that are not the output’s shape', () => {
   const g = new Graph('shapes');
   const y = g.input('y', 'float32', [2, 3]);
-  expect(() => lossOf(y, g.input('t', 'float32', [2, 4]), { kind: 'l1' })).toThrow("the targets are [2,4]; the model's output is [2,3]");
+  expect(() => lossOf(y, g.input('t', 'float32', [2, 4]), { kind: 'l1' })).toThrow(
+    "the targets are [2,4]; the model's output is [2,3]",
+  );
 });

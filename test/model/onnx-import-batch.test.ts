@@ -29,12 +29,16 @@ describe.each(['vit-13', 'vit-17', 'lstm-rows', 'gru-rows'])('%s.onnx evaluated 
     const bytes = readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
     const { net } = importOnnx(bytes, name);
     const graph = evalGraph(net);
-    const session = await ort.InferenceSession.create(serializeModel(graph, { opset: OPSET }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(graph, { opset: OPSET }), {
+      intraOpNumThreads: 1,
+    });
     const state = net.initialState(0);
     const images = Float32Array.from(values('input'));
     const labels = values('target');
     const run = async (count: number) => {
-      const feeds: Record<string, ort.Tensor> = { [IMAGE]: new ort.Tensor('float32', images.slice(0, count * 784), [count, 1, 28, 28]) };
+      const feeds: Record<string, ort.Tensor> = {
+        [IMAGE]: new ort.Tensor('float32', images.slice(0, count * 784), [count, 1, 28, 28]),
+      };
       for (const input of graph.inputs) {
         const value = state.get(input.name);
         if (input.name === IMAGE) continue;

@@ -11,7 +11,8 @@ import { importOnnx } from '../../src/model/onnx-import.js';
 import { formatSummary, summarize } from '../../src/model/summary.js';
 import { graphOf } from '../helpers/models.js';
 
-const modern = () => parseModel(readFileSync(fileURLToPath(new URL('../fixtures/onnx/modern-13.onnx', import.meta.url))));
+const modern = () =>
+  parseModel(readFileSync(fileURLToPath(new URL('../fixtures/onnx/modern-13.onnx', import.meta.url))));
 
 test('an exporter-named float initializer is a constant, and the summary names it', () => {
   const asExported = summarize(importOnnx(modern(), 'modern-13').net);

@@ -25,7 +25,8 @@ import { type FixtureTensor, readFixture, relativeError } from '../helpers/fixtu
 import { entry } from '../helpers/must.js';
 import { graphOf } from '../helpers/models.js';
 
-const onnxFile = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
+const onnxFile = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`../fixtures/onnx/${name}.onnx`, import.meta.url)));
 const fx = readFixture('pytorch-onnx-steps.safetensors');
 const get = (key: string): FixtureTensor => {
   const t = fx.get(key);
@@ -55,12 +56,16 @@ describe.each([
 ])('%s.onnx, exported by PyTorch in training mode', (name) => {
   test('imports with its state_dict names and takes the SGD step PyTorch takes', async () => {
     const { net } = importOnnx(onnxFile(name), name);
-    const after = [...fx.keys()].filter((k) => k.startsWith(`${name}.after.`)).map((k) => k.slice(`${name}.after.`.length));
+    const after = [...fx.keys()]
+      .filter((k) => k.startsWith(`${name}.after.`))
+      .map((k) => k.slice(`${name}.after.`.length));
     expect(net.stateSpecs.map((s) => s.name).sort()).toEqual(after.sort());
     expect(classCount(net)).toBe(10);
 
     const step = trainStepGraph(net.withDropout(0), 16, DEFAULT_SGD);
-    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET }), {
+      intraOpNumThreads: 1,
+    });
     const initial = net.initialState(0);
     const feeds: Record<string, ort.Tensor> = {
       [IMAGE]: f32(get('input')),
@@ -68,7 +73,11 @@ describe.each([
       [LR]: new ort.Tensor('float32', Float32Array.of(0.05), []),
     };
     for (const e of step.carried) {
-      feeds[e.name] = new ort.Tensor('float32', e.role === 'optimizer' ? new Float32Array(numel(e.shape)) : entry(initial, e.name).data, e.shape);
+      feeds[e.name] = new ort.Tensor(
+        'float32',
+        e.role === 'optimizer' ? new Float32Array(numel(e.shape)) : entry(initial, e.name).data,
+        e.shape,
+      );
     }
     const out = await session.run(feeds);
     const loss = (out[LOSS].data as Float32Array)[0];
@@ -78,7 +87,14 @@ describe.each([
     // a bias a BatchNorm cancels through a 1x1 conv (MobileNetV3, ShuffleNetV2) has an exact gradient of 0, and the
     // running mean of a bias-free conv of a BatchNorm's output an exact batch mean of 0; float32 leaves ~1e-8 of each.
     for (const s of net.stateSpecs) {
-      expect(relativeError(out[next(s.name)].data as Float32Array, get(`${name}.after.${s.name}`).data as Float64Array, 1e-3), s.name).toBeLessThan(1e-4);
+      expect(
+        relativeError(
+          out[next(s.name)].data as Float32Array,
+          get(`${name}.after.${s.name}`).data as Float64Array,
+          1e-3,
+        ),
+        s.name,
+      ).toBeLessThan(1e-4);
     }
     await session.release();
   });
@@ -89,7 +105,12 @@ const shortRecipe: TrainConfig = recipe({ epochs: 1, batchSize: 32, schedule: { 
 
 test('the seed CNN exported by PyTorch trains as the built-in definition: 20 steps of the default recipe, the same losses within 1e-5', async () => {
   const data = loadDataset();
-  const config: TrainConfig = { ...shortRecipe, schedule: { kind: 'step', stepSize: 7, gamma: 0.1 }, augment: { rotate: 7, shift: 2 }, maxSteps: 20 };
+  const config: TrainConfig = {
+    ...shortRecipe,
+    schedule: { kind: 'step', stepSize: 7, gamma: 0.1 },
+    augment: { rotate: 7, shift: 2 },
+    maxSteps: 20,
+  };
   const builtin = seedCnn();
   const exported = importOnnx(onnxFile('seed-cnn'), 'seed-cnn').net;
   // From the same state: the built-in's seeded initial weights, under the same names.
@@ -132,7 +153,9 @@ test('a weight the exporter named and several nodes read directly (equal values 
   for (const n of nodes) n.input = (n.input ?? []).map((i) => (i === alias.output?.[0] ? (alias.input?.[0] ?? i) : i));
   graph.node = nodes.filter((n) => n !== alias);
   expect(() => importOnnx(model, 'merged')).toThrow(
-    new RegExp(`^initializer '${alias.input[0]}' is read by 2 nodes \\(Conv '.*', Conv '.*'\\): the exporter merged equal values, .* export in training mode`),
+    new RegExp(
+      `^initializer '${alias.input[0]}' is read by 2 nodes \\(Conv '.*', Conv '.*'\\): the exporter merged equal values, .* export in training mode`,
+    ),
   );
 });
 
@@ -140,7 +163,8 @@ test('every node the importer cannot train is named in the one error, with what 
   const model = parseModel(onnxFile('mixed'));
   const graph = graphOf(model);
   const nodes = graph.node;
-  for (const n of nodes.filter((x) => x.opType === 'Tanh' || x.opType === 'Sigmoid')) n.opType = n.opType === 'Tanh' ? 'Selu' : 'Mish';
+  for (const n of nodes.filter((x) => x.opType === 'Tanh' || x.opType === 'Sigmoid'))
+    n.opType = n.opType === 'Tanh' ? 'Selu' : 'Mish';
   expect(() => importOnnx(model, 'mixed')).toThrow(
     /^node '.*': (Selu|Mish) cannot be trained here; nor can (Selu|Mish) \(node '.*'\) \(supported: Add, AveragePool, /,
   );

@@ -38,7 +38,9 @@ describe('the seed CNN emits the graphs it did before the layer API, or a delibe
   const net = seedCnn();
   const step = withOldScratch(trainStepGraph(net, 128, sgd).graph);
   test('training step, batch 128, the default recipe', () => {
-    expect(sha256Hex(serializeModel(step, { opset: OPSET }))).toBe('083f85d7d9a57337752a77e51520758da1b6290ab4f7fffb852ef39526ea05f8');
+    expect(sha256Hex(serializeModel(step, { opset: OPSET }))).toBe(
+      '083f85d7d9a57337752a77e51520758da1b6290ab4f7fffb852ef39526ea05f8',
+    );
   });
   test('the same, lowered to NCHWc convs (blocks of 16 and of 8)', () => {
     expect(sha256Hex(serializeModel(step, { opset: OPSET, lowering: nchwcLowering(16) }))).toBe(
@@ -49,8 +51,13 @@ describe('the seed CNN emits the graphs it did before the layer API, or a delibe
     );
   });
   test('training step with Adam and the moving average, batch 64', () => {
-    const g = withOldScratch(trainStepGraph(net, 64, { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, { average: true }).graph);
-    expect(sha256Hex(serializeModel(g, { opset: OPSET }))).toBe('8004030c3a0efa6b15361c691f8b6224c54f9f2b79d7794972a6c2a26484c0b6');
+    const g = withOldScratch(
+      trainStepGraph(net, 64, { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, { average: true })
+        .graph,
+    );
+    expect(sha256Hex(serializeModel(g, { opset: OPSET }))).toBe(
+      '8004030c3a0efa6b15361c691f8b6224c54f9f2b79d7794972a6c2a26484c0b6',
+    );
   });
   test('the scratch values are what differs: each unique in the graph', () => {
     const g = trainStepGraph(net, 128, sgd).graph;
@@ -71,11 +78,15 @@ describe('the seed CNN emits the graphs it did before the layer API, or a delibe
     ]);
   });
   test('evaluation graph', () => {
-    expect(sha256Hex(serializeModel(evalGraph(net), { opset: OPSET }))).toBe('d7f9cd946537cc171c28ff9f6f9d4eb401b58bc1b6ad4293ea51f21a2bf7b8ef');
+    expect(sha256Hex(serializeModel(evalGraph(net), { opset: OPSET }))).toBe(
+      'd7f9cd946537cc171c28ff9f6f9d4eb401b58bc1b6ad4293ea51f21a2bf7b8ef',
+    );
   });
   test('the BatchNorm-folded network (fine-tuning) and the exported model of a seeded state', () => {
     const folded = trainStepGraph(withBatchNormFolded(net), 32, sgd).graph;
-    expect(sha256Hex(serializeModel(folded, { opset: OPSET }))).toBe('f0cfe21b624452f797ba64ef8f262b2e4c98c00b804895763dce4fc2a2e62fa9');
+    expect(sha256Hex(serializeModel(folded, { opset: OPSET }))).toBe(
+      'f0cfe21b624452f797ba64ef8f262b2e4c98c00b804895763dce4fc2a2e62fa9',
+    );
     const exported = inferenceModelBytes(inferenceGraph(net, foldBatchNorm(net, net.initialState(3))));
     expect(sha256Hex(exported)).toBe('a5342d661bed6bf63aed0a3de29e8bb162a2805ef1ceea188e38acbf72d8c463');
   });

@@ -2,7 +2,14 @@ import { describe, expect, test } from 'vitest';
 import { BlankImageError, mnistInput, type RgbaImage, SIDE } from '../../src/preprocess/mnist-style.js';
 
 /** An RGBA image with a filled rectangle of `ink` on `paper`. */
-function picture(w: number, h: number, rect: { x: number; y: number; w: number; h: number }, ink: number, paper: number, alpha = 255): RgbaImage {
+function picture(
+  w: number,
+  h: number,
+  rect: { x: number; y: number; w: number; h: number },
+  ink: number,
+  paper: number,
+  alpha = 255,
+): RgbaImage {
   const data = new Uint8Array(w * h * 4);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -68,6 +75,8 @@ describe('MNIST-style preprocessing', () => {
 
   test('blank pictures are refused', () => {
     expect(() => mnistInput(picture(30, 30, { x: 0, y: 0, w: 0, h: 0 }, 0, 255))).toThrow(BlankImageError);
-    expect(() => mnistInput(picture(30, 30, { x: 3, y: 3, w: 5, h: 5 }, 250, 255))).toThrow('no digit found: the image is blank');
+    expect(() => mnistInput(picture(30, 30, { x: 3, y: 3, w: 5, h: 5 }, 250, 255))).toThrow(
+      'no digit found: the image is blank',
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('compareOutputs (is the WebGPU step the wasm step?)', () => {
   });
 
   test('int64 outputs (a correct-count) compare as numbers', () => {
-    expect(agrees(compareOutputs({ correct: BigInt64Array.from([30n]) }, { correct: BigInt64Array.from([30n]) }))).toBe(true);
-    expect(agrees(compareOutputs({ correct: BigInt64Array.from([30n]) }, { correct: BigInt64Array.from([29n]) }))).toBe(false);
+    expect(agrees(compareOutputs({ correct: BigInt64Array.from([30n]) }, { correct: BigInt64Array.from([30n]) }))).toBe(
+      true,
+    );
+    expect(agrees(compareOutputs({ correct: BigInt64Array.from([30n]) }, { correct: BigInt64Array.from([29n]) }))).toBe(
+      false,
+    );
   });
 });

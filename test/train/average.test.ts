@@ -52,7 +52,8 @@ describe('the moving average in the training-step graph', () => {
       const value = out[next(e.of)].data as Float32Array;
       const before = feeds[e.name] as Float32Array;
       const got = out[next(e.name)].data as Float32Array;
-      for (let i = 0; i < got.length; i++) expect(got[i], `${e.name}[${i}]`).toBeCloseTo(before[i] + 0.25 * (value[i] - before[i]), 6);
+      for (let i = 0; i < got.length; i++)
+        expect(got[i], `${e.name}[${i}]`).toBeCloseTo(before[i] + 0.25 * (value[i] - before[i]), 6);
     }
   });
 
@@ -85,7 +86,11 @@ describe('a run with a moving average', () => {
           losses.push(b.loss);
         },
       });
-      return { losses, state: new Map([...trainer.modelState()].map(([k, v]) => [k, Float32Array.from(v.data)])), metrics: [...trainer.history] };
+      return {
+        losses,
+        state: new Map([...trainer.modelState()].map(([k, v]) => [k, Float32Array.from(v.data)])),
+        metrics: [...trainer.history],
+      };
     } finally {
       await trainer.close();
     }

@@ -12,7 +12,12 @@ test('src/train/core and everything it imports use neither Node nor onnxruntime-
   const { reached, forbidden } = walk(modulesUnder('src/train/core'));
   expect(forbidden).toEqual([]);
   // the walk really followed the core's imports into the other folders
-  for (const dep of ['src/graph/builder.ts', 'src/model/graphs.ts', 'src/data/augment.ts', 'src/train/core/config.ts']) {
+  for (const dep of [
+    'src/graph/builder.ts',
+    'src/model/graphs.ts',
+    'src/data/augment.ts',
+    'src/train/core/config.ts',
+  ]) {
     expect(reached).toContain(dep);
   }
 });

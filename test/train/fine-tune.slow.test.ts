@@ -16,7 +16,14 @@ import { foldedStateFromModel, WeightsError } from '../../src/export/model-weigh
 import { PROBABILITIES } from '../../src/export/model-io.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { classifierResult, Evaluator } from '../../src/train/core/evaluator.js';
-import { FINE_TUNE, fineTune, MixedBatches, ownExamples, ownPlaces, readsAsTaught } from '../../src/train/core/fine-tune.js';
+import {
+  FINE_TUNE,
+  fineTune,
+  MixedBatches,
+  ownExamples,
+  ownPlaces,
+  readsAsTaught,
+} from '../../src/train/core/fine-tune.js';
 import { forgettingNote } from '../../src/train/core/forgetting.js';
 import { trainStepGraph } from '../../src/model/graphs.js';
 import { serializeModel } from '../../src/graph/serialize.js';
@@ -52,7 +59,8 @@ describe('an exported model read back for fine-tuning', () => {
     await evaluator.release();
     const session = await ort.InferenceSession.create(shippedBytes());
     const pixels = Float32Array.from(testSet.images.subarray(0, n * 784), (v) => v / 255);
-    const probs = (await session.run({ image: new ort.Tensor('float32', pixels, [n, 1, 28, 28]) }))[PROBABILITIES].data as Float32Array;
+    const probs = (await session.run({ image: new ort.Tensor('float32', pixels, [n, 1, 28, 28]) }))[PROBABILITIES]
+      .data as Float32Array;
     let worst = 0;
     probs.forEach((p, i) => {
       worst = Math.max(worst, Math.abs(p - Math.exp(logp[i])));
@@ -63,7 +71,9 @@ describe('an exported model read back for fine-tuning', () => {
   test('a model that is not an export of the network is refused, naming what is wrong', () => {
     expect(() => foldedStateFromModel(Uint8Array.of(1, 2, 3, 4, 5), folded)).toThrow(WeightsError);
     const trainStep = serializeModel(trainStepGraph(seedCnn(), 8, DEFAULT_SGD).graph, { opset: OPSET });
-    expect(() => foldedStateFromModel(trainStep, folded)).toThrow("the model has no initializer 'conv1.weight': it is not an export of seed-cnn-folded");
+    expect(() => foldedStateFromModel(trainStep, folded)).toThrow(
+      "the model has no initializer 'conv1.weight': it is not an export of seed-cnn-folded",
+    );
   });
 });
 
@@ -110,9 +120,19 @@ describe('teaching the shipped model', () => {
     try {
       const before = await readsAsTaught(evaluator, model, own, 0.5);
       const losses: number[] = [];
-      const tuned = await fineTune({ net: folded, model, own, base: train, runtime, onStep: (_, loss) => losses.push(loss) });
+      const tuned = await fineTune({
+        net: folded,
+        model,
+        own,
+        base: train,
+        runtime,
+        onStep: (_, loss) => losses.push(loss),
+      });
       const after = await readsAsTaught(evaluator, tuned.model, own, 0.5);
-      const [was, now] = [classifierResult(await evaluator.evaluate(model, testSet)), classifierResult(await evaluator.evaluate(tuned.model, testSet))];
+      const [was, now] = [
+        classifierResult(await evaluator.evaluate(model, testSet)),
+        classifierResult(await evaluator.evaluate(tuned.model, testSet)),
+      ];
       const note = forgettingNote(was, now);
       console.log(
         `teach ${labels.join('')}: ${after.filter(Boolean).length}/${labels.length} read as taught after ${tuned.steps} steps, MNIST ${((100 * now.correct) / now.count).toFixed(2)}%; ${note ?? 'no note'}`,

@@ -38,7 +38,9 @@ test('a fall of more than 0.3 points is one sentence naming the classes hurt mos
   );
   expect(FORGETTING_REPORTED).toBe(0.003);
   expect(forgettingNote(before, scored([[1, 2, 9]]))).toBeUndefined(); // 0.30 points
-  expect(forgettingNote(before, scored([[1, 2, 10]]))).toMatch(/^This conflicts with MNIST: its 1s now read as 2 in 1.0% of cases/); // 0.33
+  expect(forgettingNote(before, scored([[1, 2, 10]]))).toMatch(
+    /^This conflicts with MNIST: its 1s now read as 2 in 1.0% of cases/,
+  ); // 0.33
   expect(forgettingNote(before, before)).toBeUndefined();
   expect(
     forgettingNote(
@@ -48,5 +50,7 @@ test('a fall of more than 0.3 points is one sentence naming the classes hurt mos
         [1, 0, 30],
       ]),
     ),
-  ).toBe('This conflicts with MNIST: its 1s now read as 2 in 12% of cases (0.0% before) and as 0 in 3.0%; MNIST test accuracy fell from 100.00% to 95.00%.');
+  ).toBe(
+    'This conflicts with MNIST: its 1s now read as 2 in 12% of cases (0.0% before) and as 0 in 3.0%; MNIST test accuracy fell from 100.00% to 95.00%.',
+  );
 });

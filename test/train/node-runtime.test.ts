@@ -18,7 +18,8 @@ afterEach(() => {
 });
 
 const spinning = (options: ort.InferenceSession.SessionOptions) =>
-  (options.extra as { session?: { intra_op?: { allow_spinning?: string } } } | undefined)?.session?.intra_op?.allow_spinning !== '0';
+  (options.extra as { session?: { intra_op?: { allow_spinning?: string } } } | undefined)?.session?.intra_op
+    ?.allow_spinning !== '0';
 
 test("sessions spin-wait by default, as ORT's do", () => {
   delete process.env.ONNX_MNIST_SPIN_WAIT;

@@ -28,7 +28,11 @@ test('a portable training step has no training-mode BatchNormalization, no MaxPo
   const standard = ops(false);
   expect(standard.some((n) => n.op.type === 'MaxUnpool')).toBe(true);
   const portable = ops(true);
-  expect(portable.filter((n) => n.op.type === 'BatchNormalization' || n.op.type === 'MaxUnpool' || n.op.type === 'ScatterElements')).toEqual([]);
+  expect(
+    portable.filter(
+      (n) => n.op.type === 'BatchNormalization' || n.op.type === 'MaxUnpool' || n.op.type === 'ScatterElements',
+    ),
+  ).toEqual([]);
   expect(portable.filter((n) => n.op.type === 'MaxPool').map((n) => n.outputs.length)).toEqual([1, 1]);
 });
 
@@ -36,7 +40,8 @@ test('from the same state and batches, a portable step gives the standard step l
   const data = loadDataset();
   const node = nodeRuntime({ threads: 1 });
   const portable: Runtime = { ...node, portable: true };
-  const stepperOn = (runtime: Runtime) => Stepper.create(net, config, runtime, { model: net.initialState(config.seed), from: 'the initial state' });
+  const stepperOn = (runtime: Runtime) =>
+    Stepper.create(net, config, runtime, { model: net.initialState(config.seed), from: 'the initial state' });
   const [a, b] = [stepperOn(node), stepperOn(portable)];
   const has = (stepper: Stepper, opType: string) => Buffer.from(stepper.trainStepModel).includes(opType);
   expect([has(a, 'MaxUnpool'), has(b, 'MaxUnpool'), has(b, 'BatchNormalization')]).toEqual([true, false, false]);
@@ -57,14 +62,19 @@ test('from the same state and batches, a portable step gives the standard step l
       }
     }
     // The Evaluator follows the runtime too: the portable evaluation graph gives the same log-probabilities.
-    const [ea, eb] = [await Evaluator.create(net, node, MNIST_NORMALIZATION), await Evaluator.create(net, portable, MNIST_NORMALIZATION)];
+    const [ea, eb] = [
+      await Evaluator.create(net, node, MNIST_NORMALIZATION),
+      await Evaluator.create(net, portable, MNIST_NORMALIZATION),
+    ];
     const images = new Float32Array(64 * 784);
     fillImages(data.test, 0, 64, images, Normalizer.for(data.test, MNIST_NORMALIZATION));
     const [pa, pb] = [await ea.logProbs(a.modelState(), images, 64), await eb.logProbs(b.modelState(), images, 64)];
     await ea.release();
     await eb.release();
     expect(Math.max(...pa.map((v, i) => Math.abs(v - pb[i])))).toBeLessThan(1e-4);
-    console.log(`portable vs standard, 3 steps: loss within ${worst.loss.toExponential(1)}, state within ${worst.state.toExponential(1)} (relative)`);
+    console.log(
+      `portable vs standard, 3 steps: loss within ${worst.loss.toExponential(1)}, state within ${worst.state.toExponential(1)} (relative)`,
+    );
   } finally {
     await a.close();
     await b.close();

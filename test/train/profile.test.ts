@@ -8,9 +8,23 @@ import { runCli } from '../helpers/cli.js';
 
 test('the summary counts only kernels inside the steps after the warm-up, by op type', () => {
   const run = (ts: number, dur: number) => ({ cat: 'Session', name: 'model_run', ts, dur });
-  const node = (op: string, ts: number, dur: number) => ({ cat: 'Node', name: `${op}_kernel_time`, ts, dur, args: { op_name: op } });
+  const node = (op: string, ts: number, dur: number) => ({
+    cat: 'Node',
+    name: `${op}_kernel_time`,
+    ts,
+    dur,
+    args: { op_name: op },
+  });
   const summary = summarizeTrace(
-    [run(0, 1000), node('Conv', 10, 900), run(2000, 1000), node('Conv', 2010, 600), node('Mul', 2700, 200), run(4000, 2000), node('Conv', 4010, 1500)],
+    [
+      run(0, 1000),
+      node('Conv', 10, 900),
+      run(2000, 1000),
+      node('Conv', 2010, 600),
+      node('Mul', 2700, 200),
+      run(4000, 2000),
+      node('Conv', 4010, 1500),
+    ],
     1,
   );
   expect(summary.steps).toBe(2);
@@ -22,7 +36,13 @@ test('the summary counts only kernels inside the steps after the warm-up, by op 
 });
 
 test("convs on ORT's NCHWc kernels are counted apart from the plain ones", () => {
-  const kernel = (name: string, op: string, dur: number) => ({ cat: 'Node', name: `${name}_kernel_time`, ts: 10, dur, args: { op_name: op } });
+  const kernel = (name: string, op: string, dur: number) => ({
+    cat: 'Node',
+    name: `${name}_kernel_time`,
+    ts: 10,
+    dur,
+    args: { op_name: op },
+  });
   const summary = summarizeTrace(
     [
       { cat: 'Session', name: 'model_run', ts: 0, dur: 1000 },
@@ -58,7 +78,11 @@ test('npm run train -- --profile writes a trace into the run folder and prints t
     out,
   ]);
   expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(new RegExp(`profile of 3 training steps after 5 warm-up steps, median step \\d+\\.\\d ms \\(trace: ${out}/profile\\.json`));
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `profile of 3 training steps after 5 warm-up steps, median step \\d+\\.\\d ms \\(trace: ${out}/profile\\.json`,
+    ),
+  );
   expect(r.stdout).toMatch(/^Conv +\d+\.\d\d +\d+\.\d%/m);
   const trace = JSON.parse(readFileSync(join(out, 'profile.json'), 'utf8')) as { cat?: string; name?: string }[];
   expect(trace.filter((e) => e.name === 'model_run')).toHaveLength(8); // profiling ended after the 8th step

@@ -23,7 +23,10 @@ import { must } from '../helpers/must.js';
 
 const net = seedCnn({ dropout: 0 });
 const nchwc = nchwcLowering(await nchwcBlockSize());
-const forms: [string, Lowering | undefined][] = [['as built', undefined], ...(nchwc ? [['lowered to NCHWc convs', nchwc] as [string, Lowering]] : [])];
+const forms: [string, Lowering | undefined][] = [
+  ['as built', undefined],
+  ...(nchwc ? [['lowered to NCHWc convs', nchwc] as [string, Lowering]] : []),
+];
 const BATCH = 16;
 let fx: Map<string, FixtureTensor>;
 
@@ -56,13 +59,17 @@ describe.each(forms)('whole network vs PyTorch (float64 reference), graph %s', (
     gradients(loss, params).forEach((d, i) => {
       g.output(must(d, `the gradient of ${params[i].name}`), `grad.${params[i].name}`);
     });
-    const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET, lowering }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(g, { opset: OPSET, lowering }), {
+      intraOpNumThreads: 1,
+    });
     const out = await session.run({
       ...stateFeeds(),
       [IMAGE]: f32(get('input')),
       [TARGET]: new ort.Tensor('int64', get('target').data as BigInt64Array, [BATCH]),
     });
-    expect(relativeError(out.log_probs.data as Float32Array, get('step1.log_probs').data as Float64Array)).toBeLessThan(1e-5);
+    expect(relativeError(out.log_probs.data as Float32Array, get('step1.log_probs').data as Float64Array)).toBeLessThan(
+      1e-5,
+    );
     expect(Math.abs((out[LOSS].data as Float32Array)[0] - Number(get('step1.loss').data[0]))).toBeLessThan(1e-5);
     // A conv bias right before BatchNorm has a zero gradient (the batch mean absorbs it):
     // there ours must be ~0 in absolute terms (float32 roundoff); elsewhere, relatively close.
@@ -79,10 +86,17 @@ describe.each(forms)('whole network vs PyTorch (float64 reference), graph %s', (
 
   test('two training steps (SGD momentum, weight decay, BatchNorm running statistics)', async () => {
     const step = trainStepGraph(net, BATCH, { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4, nesterov: false });
-    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET, lowering }), { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(serializeModel(step.graph, { opset: OPSET, lowering }), {
+      intraOpNumThreads: 1,
+    });
     let state: Record<string, ort.Tensor> = stateFeeds();
     for (const entry of step.carried) {
-      if (entry.role === 'optimizer') state[entry.name] = new ort.Tensor('float32', new Float32Array(state[entry.of].data.length), state[entry.of].dims);
+      if (entry.role === 'optimizer')
+        state[entry.name] = new ort.Tensor(
+          'float32',
+          new Float32Array(state[entry.of].data.length),
+          state[entry.of].dims,
+        );
     }
     const losses: number[] = [];
     for (let s = 0; s < 2; s++) {

@@ -21,7 +21,13 @@ beforeAll(() => {
   data = loadDataset();
 });
 
-const base: TrainConfig = { ...quickConfig(), seed: 7, schedule: { kind: 'step', stepSize: 1, gamma: 0.5 }, trainLimit: undefined, testLimit: undefined };
+const base: TrainConfig = {
+  ...quickConfig(),
+  seed: 7,
+  schedule: { kind: 'step', stepSize: 1, gamma: 0.5 },
+  trainLimit: undefined,
+  testLimit: undefined,
+};
 
 const runDir = () => mkdtempSync(join(tmpdir(), 'train-'));
 
@@ -52,7 +58,8 @@ describe('training on real MNIST', () => {
     expect(m.test_count).toBe(1000);
     expect(m.test_acc).toBeGreaterThan(0.8);
     // the run folder: metrics, curves, graphs, checkpoint
-    for (const f of ['metrics.jsonl', 'curves.png', 'train_step.onnx', 'eval.onnx']) expect(existsSync(join(r.dir, f)), f).toBe(true);
+    for (const f of ['metrics.jsonl', 'curves.png', 'train_step.onnx', 'eval.onnx'])
+      expect(existsSync(join(r.dir, f)), f).toBe(true);
     const lines = readFileSync(join(r.dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(JSON.parse(lines[0]).test_acc).toBe(m.test_acc);
   });

@@ -83,7 +83,10 @@ describe('CheckedSession: WebGPU trusted only once it agrees with WebAssembly', 
       1,
     );
     expect(await failing.y()).toEqual([3]);
-    expect(failing.reports[0]).toMatchObject({ trusted: false, failed: 'WebGPU failed: The input shape must not be empty' });
+    expect(failing.reports[0]).toMatchObject({
+      trusted: false,
+      failed: 'WebGPU failed: The input shape must not be empty',
+    });
 
     const unopened = await checked(
       new Error('no kernel for BatchNormalization'),
@@ -92,7 +95,12 @@ describe('CheckedSession: WebGPU trusted only once it agrees with WebAssembly', 
     );
     expect(await unopened.y()).toEqual([4]);
     expect(unopened.reports).toHaveLength(1);
-    expect(unopened.reports[0]).toMatchObject({ trusted: false, failed: 'WebGPU failed: no kernel for BatchNormalization', webgpu: null, wasm: null });
+    expect(unopened.reports[0]).toMatchObject({
+      trusted: false,
+      failed: 'WebGPU failed: no kernel for BatchNormalization',
+      webgpu: null,
+      wasm: null,
+    });
   });
 
   test('NaN from WebGPU is never trusted', async () => {

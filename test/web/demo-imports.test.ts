@@ -39,7 +39,8 @@ test('draw/, train/ and worker/ import only themselves, shared/ and src/; shared
     const allowed = own === 'web-demo/shared' ? [own] : [own, 'web-demo/shared'];
     for (const to of targets) {
       const target = folderOf(to);
-      if (!target.startsWith('src/') && !allowed.includes(target)) crossings.push(`${relative(ROOT, from)} imports ${relative(ROOT, to)}`);
+      if (!target.startsWith('src/') && !allowed.includes(target))
+        crossings.push(`${relative(ROOT, from)} imports ${relative(ROOT, to)}`);
     }
   }
   expect(crossings).toEqual([]);

@@ -16,7 +16,15 @@ import { bundledMnistDir, loadSplit, type Split } from '../../src/data/mnist.nod
 import { foldedStateFromModel } from '../../src/export/model-weights.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, openGuarded, serveDemo, textOf } from '../helpers/browser.js';
+import {
+  browserAvailable,
+  type DemoSite,
+  guardPage,
+  noBrowser,
+  openGuarded,
+  serveDemo,
+  textOf,
+} from '../helpers/browser.js';
 import { must } from '../helpers/must.js';
 import onnxProto from 'onnx-proto';
 import { Graph } from '../../src/graph/builder.js';
@@ -78,7 +86,8 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     expect(await page.textContent('[data-testid=status]')).toBe('ready');
     const picks: number[] = [];
     for (let digit = 0; digit < 10; digit++) {
-      for (let i = 0; picks.filter((p) => split.labels[p] === digit).length < 4; i++) if (split.labels[i] === digit) picks.push(i);
+      for (let i = 0; picks.filter((p) => split.labels[p] === digit).length < 4; i++)
+        if (split.labels[i] === digit) picks.push(i);
     }
     let correct = 0;
     const misses: string[] = [];
@@ -88,13 +97,19 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       if (predicted === String(split.labels[index])) correct++;
       else misses.push(`#${index}: ${split.labels[index]} read as ${predicted}`);
     }
-    console.log(`demo: ${correct}/${picks.length} drawn digits read right${misses.length ? `; misses: ${misses.join(', ')}` : ''}`);
+    console.log(
+      `demo: ${correct}/${picks.length} drawn digits read right${misses.length ? `; misses: ${misses.join(', ')}` : ''}`,
+    );
     expect(correct / picks.length).toBeGreaterThanOrEqual(0.9);
 
     // The same input gives the same probabilities in onnxruntime-web (here) and onnxruntime-node.
-    const { input, probabilities } = await page.evaluate(() => ({ input: window.mnistDemo.lastInput!, probabilities: window.mnistDemo.lastProbabilities! }));
+    const { input, probabilities } = await page.evaluate(() => ({
+      input: window.mnistDemo.lastInput!,
+      probabilities: window.mnistDemo.lastProbabilities!,
+    }));
     const session = await ort.InferenceSession.create(join(ROOT, 'models/mnist.onnx'));
-    const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) })).probabilities.data as Float32Array;
+    const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) }))
+      .probabilities.data as Float32Array;
     expect(Math.max(...probabilities.map((p, i) => Math.abs(p - node[i])))).toBeLessThan(1e-4);
 
     const bars = await page.locator('[data-testid=probabilities] li').count();
@@ -146,7 +161,10 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       return dt;
     }, Array.from(png));
     await page.dispatchEvent('[data-testid=canvas]', 'drop', { dataTransfer: transfer });
-    await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, before);
+    await page.waitForFunction(
+      (n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null,
+      before,
+    );
     expect(await page.textContent('[data-testid=prediction]')).toBe(String(split.labels[index]));
 
     await page.click('[data-testid=clear]');
@@ -159,7 +177,13 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
   }, 120_000);
 
   /** Drops (or opens, with the file input) an image file on the page; returns the shown prediction. */
-  async function give(page: Page, how: 'drop' | 'open', name: string, bytes: Buffer, mimeType: string): Promise<string> {
+  async function give(
+    page: Page,
+    how: 'drop' | 'open',
+    name: string,
+    bytes: Buffer,
+    mimeType: string,
+  ): Promise<string> {
     await page.click('[data-testid=clear]');
     const before = await shown(page);
     if (how === 'open') await page.setInputFiles('[data-testid=file]', { name, mimeType, buffer: bytes });
@@ -174,7 +198,10 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       );
       await page.dispatchEvent('[data-testid=canvas]', 'drop', { dataTransfer: transfer });
     }
-    await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, before);
+    await page.waitForFunction(
+      (n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null,
+      before,
+    );
     return await textOf(page, '[data-testid=prediction]');
   }
 
@@ -184,10 +211,18 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     const seven = await paperDigit(digitPixels(firstOf(7)));
     // The stored pixels with no tag first: the page reads them as they are, so the tag is what matters.
     expect(await give(page, 'drop', 'six-stored.jpg', await jpegWith(storedFor(3, six)), 'image/jpeg')).toBe('9');
-    expect(await give(page, 'drop', 'six-orientation-3.jpg', await jpegWith(storedFor(3, six), 3), 'image/jpeg')).toBe('6');
-    expect(await give(page, 'open', 'six-orientation-6.jpg', await jpegWith(storedFor(6, six), 6), 'image/jpeg')).toBe('6');
-    expect(await give(page, 'open', 'seven-orientation-3.jpg', await jpegWith(storedFor(3, seven), 3), 'image/jpeg')).toBe('7');
-    expect(await give(page, 'drop', 'seven-orientation-6.jpg', await jpegWith(storedFor(6, seven), 6), 'image/jpeg')).toBe('7');
+    expect(await give(page, 'drop', 'six-orientation-3.jpg', await jpegWith(storedFor(3, six), 3), 'image/jpeg')).toBe(
+      '6',
+    );
+    expect(await give(page, 'open', 'six-orientation-6.jpg', await jpegWith(storedFor(6, six), 6), 'image/jpeg')).toBe(
+      '6',
+    );
+    expect(
+      await give(page, 'open', 'seven-orientation-3.jpg', await jpegWith(storedFor(3, seven), 3), 'image/jpeg'),
+    ).toBe('7');
+    expect(
+      await give(page, 'drop', 'seven-orientation-6.jpg', await jpegWith(storedFor(6, seven), 6), 'image/jpeg'),
+    ).toBe('7');
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
@@ -202,7 +237,9 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     await page.setInputFiles('[data-testid=file]', { name: 'strip.png', mimeType: 'image/png', buffer: strip });
     await page.waitForFunction((n) => window.mnistDemo.shown > n, before);
     expect(await page.textContent('[data-testid=prediction]')).toBe('–');
-    expect(await page.textContent('[data-testid=status]')).toBe('strip.png (100000x3 pixels): no digit found: the image is blank');
+    expect(await page.textContent('[data-testid=status]')).toBe(
+      'strip.png (100000x3 pixels): no digit found: the image is blank',
+    );
     // A 7 on paper at 4000x3200: read at 1024x819, still a 7.
     const seven = await paperDigit(digitPixels(firstOf(7)));
     const big = await sharp(seven.data, { raw: { width: seven.width, height: seven.height, channels: 1 } })
@@ -230,20 +267,27 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     const started = performance.now();
     await page.click('[data-testid=teach-train]');
     // While it trains, the set stays as it was sent: no digit can be removed.
-    expect(await page.locator('[data-testid=teach-remove]').evaluateAll((buttons) => buttons.map((b) => (b as HTMLButtonElement).disabled))).toEqual([
-      true,
-      true,
-      true,
-      true,
-    ]);
-    await page.waitForFunction(() => (document.querySelector('[data-testid=teach-status]')?.textContent ?? '').includes('done'), null, { timeout: 240_000 });
+    expect(
+      await page
+        .locator('[data-testid=teach-remove]')
+        .evaluateAll((buttons) => buttons.map((b) => (b as HTMLButtonElement).disabled)),
+    ).toEqual([true, true, true, true]);
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid=teach-status]')?.textContent ?? '').includes('done'),
+      null,
+      { timeout: 240_000 },
+    );
     const status = await textOf(page, '[data-testid=teach-status]');
     const accuracy = must(await page.evaluate(() => window.mnistDemo.teach.tunedAccuracy), 'the tuned accuracy');
     const forgetting = page.locator('[data-testid=teach-forgetting]');
-    console.log(`teach: ${status} (${((performance.now() - started) / 1000).toFixed(1)} s in the test); ${await forgetting.textContent()}`);
+    console.log(
+      `teach: ${status} (${((performance.now() - started) / 1000).toFixed(1)} s in the test); ${await forgetting.textContent()}`,
+    );
     expect(status).toContain('all 4 of your digits read as you taught them');
     const shipped: number = JSON.parse(readFileSync(join(ROOT, 'models/mnist.json'), 'utf8')).test_accuracy;
-    expect(status).toContain(`MNIST test accuracy ${(100 * accuracy).toFixed(2)}% (the shipped model: ${(100 * shipped).toFixed(2)}%)`);
+    expect(status).toContain(
+      `MNIST test accuracy ${(100 * accuracy).toFixed(2)}% (the shipped model: ${(100 * shipped).toFixed(2)}%)`,
+    );
     // Teaching 1s as 7 conflicts with MNIST: the page says what it cost, naming the classes.
     expect(accuracy).toBeLessThan(shipped - 0.003);
     expect(await forgetting.isVisible()).toBe(true);
@@ -269,7 +313,8 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       return { input: window.mnistDemo.lastInput!, probabilities: window.mnistDemo.lastProbabilities!, onnx, weights };
     });
     const session = await ort.InferenceSession.create(Uint8Array.from(onnx));
-    const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) })).probabilities.data as Float32Array;
+    const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) }))
+      .probabilities.data as Float32Array;
     expect(Math.max(...probabilities.map((p, i) => Math.abs(p - node[i])))).toBeLessThan(1e-4);
     // The .safetensors holds the same weights as the .onnx (the folded network's state dict).
     const folded = withBatchNormFolded(seedCnn());
@@ -279,7 +324,9 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     for (const [name, t] of inOnnx) expect(inSafetensors.get(name)?.data).toEqual(t.data);
 
     await page.click('[data-testid=teach-reset]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=teach-status]')?.textContent === 'back to the shipped model');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=teach-status]')?.textContent === 'back to the shipped model',
+    );
     expect(await forgetting.isVisible()).toBe(false);
     await page.click('[data-testid=clear]');
     expect(await draw(page, ones[0])).toBe('1');
@@ -307,7 +354,9 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
 
   test('a missing model shows a clear message on the page', async () => {
     const { page } = await open('?model=missing.onnx');
-    expect(await page.textContent('[data-testid=status]')).toBe('error: could not load the model missing.onnx (HTTP 404)');
+    expect(await page.textContent('[data-testid=status]')).toBe(
+      'error: could not load the model missing.onnx (HTTP 404)',
+    );
     await page.close();
   });
 
@@ -320,7 +369,10 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     }
     const withCard = (key: string, value: string) =>
       edited((m) => {
-        m.metadataProps = [...m.metadataProps.filter((p) => p.key !== key), onnxProto.onnx.StringStringEntryProto.create({ key, value })];
+        m.metadataProps = [
+          ...m.metadataProps.filter((p) => p.key !== key),
+          onnxProto.onnx.StringStringEntryProto.create({ key, value }),
+        ];
       });
     /** A model that gives NaN for every class. */
     function nanModel(): Uint8Array {
@@ -336,21 +388,46 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       const page = await site.browser.newPage({ viewport: { width: 1100, height: 720 } });
       const errors: string[] = [];
       await guardPage(page, errors, outside);
-      await page.route(`**/${name}.onnx`, (r) => r.fulfill({ body: Buffer.from(bytes), contentType: 'application/octet-stream' }));
+      await page.route(`**/${name}.onnx`, (r) =>
+        r.fulfill({ body: Buffer.from(bytes), contentType: 'application/octet-stream' }),
+      );
       await page.goto(`${site.url}index.html?model=${name}.onnx`);
-      await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…', null, { timeout: 30_000 });
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…',
+        null,
+        { timeout: 30_000 },
+      );
       return { page, errors, status: await textOf(page, '[data-testid=status]') };
     }
 
     test.each([
-      ['huge', () => withCard('classes', '100000000'), "error: huge.onnx: the model card's classes is '100000000', expected a whole number from 2 to 100,000"],
-      ['three', () => withCard('classes', '3'), 'error: three.onnx: its probabilities output has 10 classes; its card says 3'],
-      ['minus', () => withCard('classes', '-1'), "error: minus.onnx: the model card's classes is '-1', expected a whole number from 2 to 100,000"],
+      [
+        'huge',
+        () => withCard('classes', '100000000'),
+        "error: huge.onnx: the model card's classes is '100000000', expected a whole number from 2 to 100,000",
+      ],
+      [
+        'three',
+        () => withCard('classes', '3'),
+        'error: three.onnx: its probabilities output has 10 classes; its card says 3',
+      ],
+      [
+        'minus',
+        () => withCard('classes', '-1'),
+        "error: minus.onnx: the model card's classes is '-1', expected a whole number from 2 to 100,000",
+      ],
       [
         'loop',
         () =>
           edited((m) => {
-            graphOf(m).node.push(onnxProto.onnx.NodeProto.create({ name: 'forever', opType: 'Loop', input: ['trip', 'cond'], output: ['out'] }));
+            graphOf(m).node.push(
+              onnxProto.onnx.NodeProto.create({
+                name: 'forever',
+                opType: 'Loop',
+                input: ['trip', 'cond'],
+                output: ['out'],
+              }),
+            );
           }),
         "error: loop.onnx: it uses control flow (Loop node 'forever'), whose run time nothing bounds: only feed-forward models are run here",
       ],
@@ -378,12 +455,17 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       const g = new Graph('colours');
       const image = g.input('image', 'float32', ['N', 3, 12, 8]);
       g.output(op.softmax(op.mul(op.reduceMean(image, [2, 3]), 10), 1), 'probabilities');
-      const metadata = Object.fromEntries(Object.entries({ input_shape: [3, 12, 8], classes: 3, ...card }).map(([k, v]) => [k, JSON.stringify(v)]));
+      const metadata = Object.fromEntries(
+        Object.entries({ input_shape: [3, 12, 8], classes: 3, ...card }).map(([k, v]) => [k, JSON.stringify(v)]),
+      );
       return serializeModel(g, { opset: 18, metadata });
     }
 
     test('a model that is not a digit reader: the page says what it reads, stretches an opened picture to its RGB input, answers by name, offers no teaching', async () => {
-      const { page, errors, status } = await served('colours', colourModel({ class_names: ['red', 'green', 'blue'], preprocess: 'resize' }));
+      const { page, errors, status } = await served(
+        'colours',
+        colourModel({ class_names: ['red', 'green', 'blue'], preprocess: 'resize' }),
+      );
       expect(status).toBe('ready');
       expect(await page.textContent('[data-testid=title]')).toBe('Draw or open a picture');
       expect(await page.textContent('[data-testid=reads]')).toBe(
@@ -404,17 +486,27 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
           .toBuffer();
         const before = await shown(page);
         await page.setInputFiles('[data-testid=file]', { name: `${name}.png`, mimeType: 'image/png', buffer: png });
-        await page.waitForFunction((n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null, before);
+        await page.waitForFunction(
+          (n) => window.mnistDemo.shown > n && window.mnistDemo.lastProbabilities !== null,
+          before,
+        );
         expect(await page.textContent('[data-testid=prediction]')).toBe(name);
       }
-      expect(await page.$eval('[data-testid=input-preview]', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])).toEqual([8, 12]);
+      expect(
+        await page.$eval('[data-testid=input-preview]', (c) => [
+          (c as HTMLCanvasElement).width,
+          (c as HTMLCanvasElement).height,
+        ]),
+      ).toEqual([8, 12]);
       expect(errors).toEqual([]);
       await page.close();
     });
 
     test("a model of float data, and a card whose input is not the graph's, are refused in one line", async () => {
       const floats = await served('floats', colourModel({ preprocess: 'none' }));
-      expect(floats.status).toBe('error: floats.onnx was trained on float values, not pictures: this page cannot make its input');
+      expect(floats.status).toBe(
+        'error: floats.onnx was trained on float values, not pictures: this page cannot make its input',
+      );
       await floats.page.close();
       const wrong = await served('wrong', colourModel({ input_shape: [1, 28, 28] }));
       expect(wrong.status).toBe('error: wrong.onnx: its image input is [3,12,8] per example; its card says [1,28,28]');
@@ -423,7 +515,9 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
 
     test('?model= on another site is refused, and nothing is fetched from there', async () => {
       const { page } = await open('?model=https://example.com/x.onnx');
-      expect(await page.textContent('[data-testid=status]')).toBe('error: ?model=https://example.com/x.onnx: the page loads models from its own site only');
+      expect(await page.textContent('[data-testid=status]')).toBe(
+        'error: ?model=https://example.com/x.onnx: the page loads models from its own site only',
+      );
       await page.close();
     });
   });

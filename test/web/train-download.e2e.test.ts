@@ -18,7 +18,15 @@ import type { StateDict } from '../../src/model/state-dict.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import { mnistInput } from '../../src/preprocess/mnist-style.js';
 import { decodeSafetensors } from '../../src/util/safetensors.node.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo, textOf } from '../helpers/browser.js';
+import {
+  browserAvailable,
+  type DemoSite,
+  guardPage,
+  noBrowser,
+  saveDownload,
+  serveDemo,
+  textOf,
+} from '../helpers/browser.js';
 import { entry, must } from '../helpers/must.js';
 import { runCli } from '../helpers/cli.js';
 import { digitLabel, digitPng, firstOf, testSplit } from '../helpers/digits.js';
@@ -64,7 +72,10 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     await page.fill('[data-testid=train-steps]', String(STEPS));
     await page.selectOption('[data-testid=train-batch]', '64');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 300_000, polling: 500 });
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, {
+      timeout: 300_000,
+      polling: 500,
+    });
     expect(await page.textContent(STATUS)).toMatch(new RegExp(`^done: ${STEPS} steps`));
     await page.waitForFunction((s) => !(document.querySelector(s) as HTMLButtonElement).disabled, ONNX);
     onnxFile = await download(ONNX, 'mnist-trained.onnx');
@@ -96,7 +107,11 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     // The exact 28x28 inputs predict fed the model: its own preprocessing of the same files.
     const inputs = await Promise.all(images.map(async (f) => Array.from(mnistInput(await readImage(f)))));
     const model = Array.from(readFileSync(onnxFile));
-    const inPage = await page.evaluate(([m, x, n]) => window.mnistTrain.classify(m, x, n), [model, inputs.flat(), inputs.length] as const);
+    const inPage = await page.evaluate(([m, x, n]) => window.mnistTrain.classify(m, x, n), [
+      model,
+      inputs.flat(),
+      inputs.length,
+    ] as const);
     expect(inPage).toHaveLength(10 * images.length);
     let worst = 0;
     outcomes.forEach((o, i) => {
@@ -143,7 +158,9 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     expect(await second.isDisabled(ONNX)).toBe(true);
     expect(await second.isDisabled(CHECKPOINT)).toBe(true);
     await second.click('[data-testid=train-stop]');
-    await second.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').includes('done'), STATUS, { timeout: 120_000 });
+    await second.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').includes('done'), STATUS, {
+      timeout: 120_000,
+    });
     const stoppedAt = await second.evaluate(() => window.mnistTrain.losses.length);
     expect(await second.evaluate(() => window.mnistTrain.snapshotStep)).toBe(stoppedAt);
     await second.waitForFunction((s) => !(document.querySelector(s) as HTMLButtonElement).disabled, CHECKPOINT);

@@ -54,7 +54,10 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     await page.fill('[data-testid=train-steps]', String(STEPS));
     await page.selectOption('[data-testid=train-batch]', '64');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 400_000, polling: 500 });
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, {
+      timeout: 400_000,
+      polling: 500,
+    });
     onnx = await download('[data-testid=train-download-onnx]');
     checkpoint = await download('[data-testid=train-download-checkpoint]');
   }, 600_000);
@@ -64,7 +67,9 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
   });
 
   test('the model chooser lists the built-in seed CNN and every examples/ file; the chosen one trains as onnxruntime-node trains it', async () => {
-    const options = await page.$$eval('[data-testid=train-model] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    const options = await page.$$eval('[data-testid=train-model] option', (os) =>
+      os.map((o) => (o as HTMLOptionElement).value),
+    );
     expect(options).toEqual(['builtin', 'lenet5', 'resnet-gn', 'seed-cnn-rgb', 'seed-cnn', 'tiny-gap']);
     const losses = await page.evaluate(() => window.mnistTrain.losses);
     expect(losses).toHaveLength(STEPS);
@@ -107,7 +112,9 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     await guardPage(draw, drawErrors, outside);
     // The downloaded model, served as if exported into models/ (the draw page's public folder).
     let served: Uint8Array = onnx;
-    await draw.route('**/resnet.onnx', (r) => r.fulfill({ body: Buffer.from(served), contentType: 'application/octet-stream' }));
+    await draw.route('**/resnet.onnx', (r) =>
+      r.fulfill({ body: Buffer.from(served), contentType: 'application/octet-stream' }),
+    );
     await draw.goto(`${site.url}index.html?model=resnet.onnx`);
     await draw.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'ready');
     expect(await draw.textContent('[data-testid=model-card]')).toContain('resnet-gn, 19,714 parameters');
@@ -119,11 +126,17 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
 
     const m = parseModel(onnx);
-    m.metadataProps = m.metadataProps.map((p) => (p.key === 'input_shape' ? { key: 'input_shape', value: '[3,32,32]' } : p));
+    m.metadataProps = m.metadataProps.map((p) =>
+      p.key === 'input_shape' ? { key: 'input_shape', value: '[3,32,32]' } : p,
+    );
     served = onnxProto.onnx.ModelProto.encode(m).finish();
     await draw.reload();
-    await draw.waitForFunction(() => (document.querySelector('[data-testid=status]')?.textContent ?? '').startsWith('error'));
-    expect(await draw.textContent('[data-testid=status]')).toBe('error: resnet.onnx: its image input is [1,28,28] per example; its card says [3,32,32]');
+    await draw.waitForFunction(() =>
+      (document.querySelector('[data-testid=status]')?.textContent ?? '').startsWith('error'),
+    );
+    expect(await draw.textContent('[data-testid=status]')).toBe(
+      'error: resnet.onnx: its image input is [1,28,28] per example; its card says [3,32,32]',
+    );
     expect(drawErrors).toEqual([]);
     await draw.close();
   });
@@ -131,10 +144,15 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
   test('an .onnx exported by PyTorch, chosen in the page, trains there as onnxruntime-node trains it; a file that is not one is refused in one line', async () => {
     const lenet = join(ROOT, 'test/fixtures/onnx/lenet5.onnx');
     await page.setInputFiles('[data-testid=train-model-file]', lenet);
-    await page.waitForFunction(() => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:lenet5.onnx');
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:lenet5.onnx',
+    );
     await page.fill('[data-testid=train-steps]', '5');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /^(done|error)/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 300_000, polling: 500 });
+    await page.waitForFunction((s) => /^(done|error)/.test(document.querySelector(s)?.textContent ?? ''), STATUS, {
+      timeout: 300_000,
+      polling: 500,
+    });
     expect(await page.textContent(STATUS)).toMatch(/^done: 5 steps/);
     const losses = await page.evaluate(() => window.mnistTrain.losses);
     const { net } = importOnnx(readFileSync(lenet), 'lenet5');
@@ -142,7 +160,9 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     const config = recipeFor({ kind: 'steps', steps: 5 }, data.train.count, { batchSize: 64 });
     const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
-    console.log(`train page, lenet5.onnx from PyTorch: first 5 losses vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
+    console.log(
+      `train page, lenet5.onnx from PyTorch: first 5 losses vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
+    );
     for (const d of diffs) expect(d).toBeLessThan(1e-4);
     const saved = decodeSafetensors(await download('[data-testid=train-download-checkpoint]'), 'checkpoint').tensors;
     expect([...saved.keys()].sort()).toEqual(net.stateSpecs.map((s) => s.name).sort());
@@ -150,10 +170,16 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     const bad = join(mkdtempSync(join(tmpdir(), 'bad-onnx-')), 'notes.onnx');
     writeFileSync(bad, 'not a model');
     await page.setInputFiles('[data-testid=train-model-file]', bad);
-    await page.waitForFunction(() => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:notes.onnx');
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid=train-model]') as HTMLSelectElement).value === 'file:notes.onnx',
+    );
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('error'), STATUS, { timeout: 120_000 });
-    expect(await page.textContent(STATUS)).toBe('error: notes.onnx: not an ONNX model (invalid wire type 6 at offset 1)');
+    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('error'), STATUS, {
+      timeout: 120_000,
+    });
+    expect(await page.textContent(STATUS)).toBe(
+      'error: notes.onnx: not an ONNX model (invalid wire type 6 at offset 1)',
+    );
     expect(errors).toEqual([]);
   }, 400_000);
 });

@@ -16,7 +16,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundledMnistDir, loadSplit } from '../../src/data/mnist.node.js';
 import { Classifier } from '../../src/export/classifier.node.js';
 import { Rng } from '../../src/util/rng.js';
-import { browserAvailable, type DemoSite, guardPage, noBrowser, saveDownload, serveDemo, textOf } from '../helpers/browser.js';
+import {
+  browserAvailable,
+  type DemoSite,
+  guardPage,
+  noBrowser,
+  saveDownload,
+  serveDemo,
+  textOf,
+} from '../helpers/browser.js';
 import { lines, runCli } from '../helpers/cli.js';
 
 const STATUS = '[data-testid=train-status]';
@@ -82,8 +90,13 @@ describe.skipIf(noBrowser)('train.html on a folder of images (skipped without /u
     await page.fill('[data-testid=train-epochs]', '3');
     await page.selectOption('[data-testid=train-batch]', '64');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout: 400_000, polling: 500 });
-    await page.waitForFunction(() => !(document.querySelector('[data-testid=train-download-onnx]') as HTMLButtonElement).disabled);
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, {
+      timeout: 400_000,
+      polling: 500,
+    });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-testid=train-download-onnx]') as HTMLButtonElement).disabled,
+    );
     const saved = await saveDownload(page, '[data-testid=train-download-onnx]', dir);
     expect(saved.name).toBe('digits-trained.onnx');
     model = saved.path;
@@ -98,13 +111,17 @@ describe.skipIf(noBrowser)('train.html on a folder of images (skipped without /u
       .sort()
       .map((n) => `${n} ${counts[n].toLocaleString('en-US')}`)
       .join(', ');
-    expect(await page.textContent(SUMMARY)).toBe(`digits: 3 classes, 2,000 images (${perClass}); 10% held out to test on; 1 file that is not an image skipped`);
+    expect(await page.textContent(SUMMARY)).toBe(
+      `digits: 3 classes, 2,000 images (${perClass}); 10% held out to test on; 1 file that is not an image skipped`,
+    );
     expect(await page.inputValue('[data-testid=train-data]')).toBe('folder');
   });
 
   test('it trained on the images in the worker: a tenth held out, and the held-out images read', async () => {
     const status = await textOf(page, STATUS);
-    console.log(`train page on a 2,000-image folder: ${status}; ${await page.textContent('[data-testid=train-notes]')}`);
+    console.log(
+      `train page on a 2,000-image folder: ${status}; ${await page.textContent('[data-testid=train-notes]')}`,
+    );
     expect(status).toMatch(/^model checked against the evaluation graph on 200 test images: .*0 different predictions/);
     expect(await page.textContent('[data-testid=train-notes]')).toBe(
       'digits: no test/ folder: 200 of 2000 images (10%, drawn from the seed) held out to test on',
@@ -138,10 +155,15 @@ describe.skipIf(noBrowser)('train.html on a folder of images (skipped without /u
   test('a folder of one class is refused in one line, and the run stays on what was chosen', async () => {
     const single = join(dir, 'single');
     mkdirSync(join(single, 'cats'), { recursive: true });
-    writeFileSync(join(single, 'cats', 'a.png'), await colouredDigit(loadSplit(bundledMnistDir(), 'test').images, 0, new Rng(1)));
+    writeFileSync(
+      join(single, 'cats', 'a.png'),
+      await colouredDigit(loadSplit(bundledMnistDir(), 'test').images, 0, new Rng(1)),
+    );
     await page.setInputFiles(FOLDER, single);
     await page.waitForFunction((s) => /^error/.test(document.querySelector(s)?.textContent ?? ''), STATUS);
-    expect(await page.textContent(STATUS)).toBe("error: single: holds one class folder only ('cats'): a classifier needs at least two classes");
+    expect(await page.textContent(STATUS)).toBe(
+      "error: single: holds one class folder only ('cats'): a classifier needs at least two classes",
+    );
     expect(await page.inputValue('[data-testid=train-data]')).toBe('folder');
   });
 });

@@ -15,7 +15,15 @@ import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import type { ResumePoint } from '../../src/train/core/trainer.js';
 import { recipeFor } from '../../src/train/core/recipe.js';
-import { browserAvailable, type DemoSite, devServer, noBrowser, openGuarded, serveDemo, textOf } from '../helpers/browser.js';
+import {
+  browserAvailable,
+  type DemoSite,
+  devServer,
+  noBrowser,
+  openGuarded,
+  serveDemo,
+  textOf,
+} from '../helpers/browser.js';
 import { entry } from '../helpers/must.js';
 import { nodeLosses } from '../helpers/train.js';
 
@@ -42,7 +50,10 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
   async function startAndWait(page: Page, timeout: number): Promise<number> {
     const started = Date.now();
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, { timeout, polling: 500 });
+    await page.waitForFunction((s) => /done|error/.test(document.querySelector(s)?.textContent ?? ''), STATUS, {
+      timeout,
+      polling: 500,
+    });
     return (Date.now() - started) / 1000;
   }
 
@@ -52,7 +63,9 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     const seconds = await startAndWait(page, 560_000);
     const status = await textOf(page, STATUS);
     const accuracy = await textOf(page, '[data-testid=train-test-accuracy]');
-    console.log(`train page: 300 steps of batch 128 from scratch in ${seconds.toFixed(1)} s (click to "done"), test accuracy ${accuracy}; status: ${status}`);
+    console.log(
+      `train page: 300 steps of batch 128 from scratch in ${seconds.toFixed(1)} s (click to "done"), test accuracy ${accuracy}; status: ${status}`,
+    );
     expect(status).toContain('done');
     expect(accuracy).toMatch(/^\d{1,3}\.\d\d%$/);
     expect(Number.parseFloat(accuracy)).toBeGreaterThanOrEqual(90);
@@ -77,22 +90,31 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       return Math.max(...times);
     });
     await page.click('[data-testid=train-pause]');
-    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('paused at step'), STATUS);
+    await page.waitForFunction(
+      (s) => (document.querySelector(s)?.textContent ?? '').startsWith('paused at step'),
+      STATUS,
+    );
     const held = await step();
     await page.waitForTimeout(2000);
     expect(await step()).toBe(held);
     await page.click('[data-testid=train-resume]');
     await page.waitForFunction((n) => window.mnistTrain.losses.length >= n + 2, held);
     await page.click('[data-testid=train-stop]');
-    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').includes('done'), STATUS, { timeout: 120_000 });
+    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').includes('done'), STATUS, {
+      timeout: 120_000,
+    });
     const stoppedAt = await step();
     const status = await textOf(page, STATUS);
-    console.log(`train page: paused at step ${held}, stopped at step ${stoppedAt}; slowest frame while training ${frameMs.toFixed(0)} ms; status: ${status}`);
+    console.log(
+      `train page: paused at step ${held}, stopped at step ${stoppedAt}; slowest frame while training ${frameMs.toFixed(0)} ms; status: ${status}`,
+    );
     expect(status).toMatch(new RegExp(`^done \\(stopped at step ${stoppedAt}\\)`));
     expect(await page.textContent('[data-testid=train-test-accuracy]')).toMatch(/^\d{1,3}\.\d\d%$/);
     expect(frameMs).toBeLessThan(1000);
     // Cross-origin isolated (the COOP/COEP headers), so onnxruntime-web ran on every core.
-    expect(await page.evaluate(() => crossOriginIsolated && window.mnistTrain.threads === navigator.hardwareConcurrency)).toBe(true);
+    expect(
+      await page.evaluate(() => crossOriginIsolated && window.mnistTrain.threads === navigator.hardwareConcurrency),
+    ).toBe(true);
     expect(await page.isEnabled('[data-testid=train-start]')).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
@@ -103,11 +125,17 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     await page.fill('[data-testid=train-steps]', '0');
     await page.click('[data-testid=train-start]');
     expect(await page.textContent(STATUS)).toBe('error: steps must be a whole number from 1 to 1,000,000');
-    await page.context().route('**/mnist/t10k-labels-idx1-ubyte.gz', (route) => route.fulfill({ status: 404, body: 'not here' }));
+    await page
+      .context()
+      .route('**/mnist/t10k-labels-idx1-ubyte.gz', (route) => route.fulfill({ status: 404, body: 'not here' }));
     await page.fill('[data-testid=train-steps]', '5');
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('error'), STATUS, { timeout: 60_000 });
-    expect(await page.textContent(STATUS)).toBe(`error: could not load ${site.url}mnist/t10k-labels-idx1-ubyte.gz (HTTP 404)`);
+    await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '').startsWith('error'), STATUS, {
+      timeout: 60_000,
+    });
+    expect(await page.textContent(STATUS)).toBe(
+      `error: could not load ${site.url}mnist/t10k-labels-idx1-ubyte.gz (HTTP 404)`,
+    );
     expect(await page.isEnabled('[data-testid=train-start]')).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
@@ -123,7 +151,12 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
 
     /** Node's side: the same core with onnxruntime-node; `steps` from `resume`'s state, or from scratch. */
     const nodeSteps = (steps: number, resume?: ResumePoint): Promise<number[]> =>
-      nodeLosses(seedCnn({ dropout: config.dropout }), { ...config, maxSteps: (resume?.position.step ?? 0) + steps }, data, resume);
+      nodeLosses(
+        seedCnn({ dropout: config.dropout }),
+        { ...config, maxSteps: (resume?.position.step ?? 0) + steps },
+        data,
+        resume,
+      );
 
     /** The browser's state before `step` as a resume point for the core. */
     function browserResume(step: number): ResumePoint {
@@ -154,7 +187,9 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       expect(await page.textContent(STATUS)).toContain('done');
       ({ browserLosses, browserStates } = await page.evaluate(() => ({
         browserLosses: window.mnistTrain.losses,
-        browserStates: window.mnistTrain.trace.map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, Array.from(v)]))),
+        browserStates: window.mnistTrain.trace.map((s) =>
+          Object.fromEntries(Object.entries(s).map(([k, v]) => [k, Array.from(v)])),
+        ),
       })));
       expect(errors).toEqual([]);
       await page.close();
@@ -164,7 +199,8 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       const initial = seedCnn({ dropout: config.dropout }).initialState(config.seed);
       expect(browserStates).toHaveLength(STEPS);
       for (const e of layout) {
-        const expected = e.role === 'optimizer' ? new Float32Array(browserStates[0][e.name].length) : entry(initial, e.name).data;
+        const expected =
+          e.role === 'optimizer' ? new Float32Array(browserStates[0][e.name].length) : entry(initial, e.name).data;
         expect(Float32Array.from(browserStates[0][e.name]), e.name).toEqual(expected);
       }
     });
@@ -173,15 +209,22 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       const node: number[] = [];
       for (let step = 0; step < STEPS; step++) node.push(...(await nodeSteps(1, browserResume(step))));
       const worst = Math.max(...node.map((l, i) => relative(browserLosses[i], l)));
-      console.log(`train page vs onnxruntime-node, step by step from the same state: largest relative loss difference ${worst.toExponential(2)}`);
+      console.log(
+        `train page vs onnxruntime-node, step by step from the same state: largest relative loss difference ${worst.toExponential(2)}`,
+      );
       expect(browserLosses).toHaveLength(STEPS);
-      for (let i = 0; i < STEPS; i++) expect(relative(browserLosses[i], node[i]), `step ${i + 1}: ${browserLosses[i]} vs ${node[i]}`).toBeLessThan(1e-4);
+      for (let i = 0; i < STEPS; i++)
+        expect(relative(browserLosses[i], node[i]), `step ${i + 1}: ${browserLosses[i]} vs ${node[i]}`).toBeLessThan(
+          1e-4,
+        );
     }, 240_000);
 
     test(`the free-running first ${STEPS} losses: equal within 1e-4 while rounding has not compounded (5 steps), close after`, async () => {
       const node = await nodeSteps(STEPS);
       const diffs = node.map((l, i) => relative(browserLosses[i], l));
-      console.log(`train page vs onnxruntime-node, free-running: relative loss differences ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
+      console.log(
+        `train page vs onnxruntime-node, free-running: relative loss differences ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
+      );
       for (let i = 0; i < 5; i++) expect(diffs[i], `step ${i + 1}`).toBeLessThan(1e-4);
       expect(Math.max(...diffs)).toBeLessThan(2e-2);
     }, 120_000);

@@ -38,10 +38,14 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
     await page.fill('[data-testid=train-steps]', String(CHECKED_STEPS + 1));
     const started = Date.now();
     await page.click('[data-testid=train-start]');
-    await page.waitForFunction((n) => window.mnistTrain.checks.filter(Boolean).length >= n || window.mnistTrain.done, CHECKED_STEPS, {
-      timeout: 400_000,
-      polling: 1000,
-    });
+    await page.waitForFunction(
+      (n) => window.mnistTrain.checks.filter(Boolean).length >= n || window.mnistTrain.done,
+      CHECKED_STEPS,
+      {
+        timeout: 400_000,
+        polling: 1000,
+      },
+    );
     const seconds = (Date.now() - started) / 1000;
     expect(await page.textContent(BACKEND)).toBe('webgpu');
     const adapter = await page.textContent('[data-testid=backend-choice] option[value=webgpu]');
@@ -81,12 +85,17 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
 
   test('draw page: WebGPU by default where there is an adapter, the same probabilities as WebAssembly, and a chooser', async () => {
     const { page, errors } = await openGuarded(site, '', outside);
-    const ready = () => page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'ready', null, { timeout: 120_000 });
+    const ready = () =>
+      page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'ready', null, {
+        timeout: 120_000,
+      });
     await ready();
     expect(await page.textContent(BACKEND)).toBe('webgpu');
     expect(await page.textContent('[data-testid=backend-choice] option[value=webgpu]')).toMatch(/^WebGPU \(.+\)$/);
     const split = loadSplit(bundledMnistDir(), 'test');
-    const digits = Array.from({ length: 8 }, (_, i) => Array.from(split.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255));
+    const digits = Array.from({ length: 8 }, (_, i) =>
+      Array.from(split.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255),
+    );
     const classifyAll = () =>
       page.evaluate(async (inputs) => {
         const out: number[][] = [];
@@ -103,7 +112,9 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
       for (const [d, v] of p.entries()) worst = Math.max(worst, Math.abs(v - onWebgpu[i][d]));
       expect(onWebgpu[i].indexOf(Math.max(...onWebgpu[i])), `digit ${i}`).toBe(split.labels[i]);
     });
-    console.log(`draw page: 8 test digits, largest probability difference WebGPU vs WebAssembly ${worst.toExponential(1)}`);
+    console.log(
+      `draw page: 8 test digits, largest probability difference WebGPU vs WebAssembly ${worst.toExponential(1)}`,
+    );
     expect(worst).toBeLessThan(1e-4);
     expect(errors).toEqual([]);
     await page.close();
@@ -119,7 +130,9 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
     expect(await page.textContent(BACKEND)).toBe('wasm');
     const note = await textOf(page, '[data-testid=backend-note]');
     console.log(`LeNet-5 on WebGPU: ${note}`);
-    expect(note).toMatch(/^WebGPU training step disagreed with WebAssembly \(spread .+ in .+; elementwise .+\): running on WebAssembly$/);
+    expect(note).toMatch(
+      /^WebGPU training step disagreed with WebAssembly \(spread .+ in .+; elementwise .+\): running on WebAssembly$/,
+    );
     expect(await page.isVisible('[data-testid=backend-note]')).toBe(true);
     const losses = await page.evaluate(() => window.mnistTrain.losses);
     expect(losses.every(Number.isFinite)).toBe(true);

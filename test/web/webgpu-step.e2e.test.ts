@@ -80,7 +80,9 @@ describe.skipIf(noBrowser)('the portable training step on WebGPU (skipped withou
     for (const input of step.graph.inputs) {
       const dims = input.shape as number[];
       const size = dims.reduce((a, b) => a * b, 1);
-      const data = state.get(input.name)?.data ?? (input.name === 'input' ? images : input.name === 'target' ? train.labels.subarray(0, BATCH) : undefined);
+      const data =
+        state.get(input.name)?.data ??
+        (input.name === 'input' ? images : input.name === 'target' ? train.labels.subarray(0, BATCH) : undefined);
       const filler = input.name === 'lr' ? 0.05 : input.name.endsWith('.mask') ? 1 / 0.9 : 0; // no unit dropped; momentum buffers start at 0
       feeds[input.name] = { type: input.dtype, dims, data: data ? Array.from(data) : new Array(size).fill(filler) };
     }
@@ -95,7 +97,12 @@ describe.skipIf(noBrowser)('the portable training step on WebGPU (skipped withou
     const adapter = await page.evaluate(() => (window as unknown as { adapter(): Promise<string | null> }).adapter());
     expect(adapter, 'a WebGPU adapter (Chromium with --enable-unsafe-webgpu on 127.0.0.1)').not.toBeNull();
     type StepOn = (ep: string, model: number[], feeds: unknown) => Promise<Record<string, number[]>>;
-    const run = (ep: string) => page.evaluate(([e, m, f]) => (window as unknown as { stepOn: StepOn }).stepOn(e, m, f), [ep, model, feeds] as const);
+    const run = (ep: string) =>
+      page.evaluate(([e, m, f]) => (window as unknown as { stepOn: StepOn }).stepOn(e, m, f), [
+        ep,
+        model,
+        feeds,
+      ] as const);
     const wasm = await run('wasm');
     const started = performance.now();
     const webgpu = await run('webgpu');

@@ -110,7 +110,8 @@ function showReader(card: ModelCardInfo): void {
 
 /** The card's line under the answer, and the subtitle's size of the network. */
 function showCard(card: ModelCardInfo): void {
-  if (card.parameters !== undefined) byTestId('subtitle-size').textContent = `${card.parameters.toLocaleString('en-US')}-parameter `;
+  if (card.parameters !== undefined)
+    byTestId('subtitle-size').textContent = `${card.parameters.toLocaleString('en-US')}-parameter `;
   if (card.testAccuracy === undefined) return;
   const name = card.name && card.name !== 'seed-cnn-mnist' ? `${card.name}, ` : '';
   byTestId('model-card').textContent =
@@ -135,18 +136,27 @@ async function fetchModel(): Promise<{ bytes: Uint8Array; card: ModelCardInfo; l
 
 async function start(): Promise<void> {
   pad.clear();
-  const choice = await setUpBackendChoice(byTestId<HTMLSelectElement>('backend-choice'), (next) => void switchBackend(next));
+  const choice = await setUpBackendChoice(
+    byTestId<HTMLSelectElement>('backend-choice'),
+    (next) => void switchBackend(next),
+  );
   showBackend(byTestId('backend'), choice.chosen);
   try {
     const fetched = await fetchModel();
     const { bytes, label } = fetched;
     card = fetched.card;
     result.setClasses(card.classNames);
-    model = new PageModel(choice.chosen, card.classNames.length, card.inputShape, (note) => showBackend(byTestId('backend'), 'wasm', note));
+    model = new PageModel(choice.chosen, card.classNames.length, card.inputShape, (note) =>
+      showBackend(byTestId('backend'), 'wasm', note),
+    );
     try {
       await model.load(bytes);
     } catch (e) {
-      throw new ModelLoadError(e instanceof ModelLoadError ? `${label}: ${e.message}` : `onnxruntime-web could not start the model (${messageOf(e)})`);
+      throw new ModelLoadError(
+        e instanceof ModelLoadError
+          ? `${label}: ${e.message}`
+          : `onnxruntime-web could not start the model (${messageOf(e)})`,
+      );
     }
     showCard(card);
     showReader(card);

@@ -46,7 +46,8 @@ export interface ModelCardInfo {
 /** The model's URL on this site: a `?model=` elsewhere would show someone else's model under this page's name. */
 export function modelUrl(requested: string | null): string {
   const url = new URL(requested ?? 'mnist.onnx', location.href);
-  if (url.origin !== location.origin) throw new ModelLoadError(`?model=${requested}: the page loads models from its own site only`);
+  if (url.origin !== location.origin)
+    throw new ModelLoadError(`?model=${requested}: the page loads models from its own site only`);
   return url.href;
 }
 
@@ -66,19 +67,24 @@ export function checkedCard(bytes: Uint8Array, label: string): ModelCardInfo {
   if (notPicture) throw new ModelLoadError(`${label}: its input, ${notPicture} (its card says)`);
   const graphInput = declaredInput(proto);
   if (graphInput && graphInput.join() !== inputShape.join()) {
-    throw new ModelLoadError(`${label}: its ${INPUT} input is [${graphInput.join(',')}] per example; its card says [${inputShape.join(',')}]`);
+    throw new ModelLoadError(
+      `${label}: its ${INPUT} input is [${graphInput.join(',')}] per example; its card says [${inputShape.join(',')}]`,
+    );
   }
   const classes = cardClasses(card);
   if ('problem' in classes) throw new ModelLoadError(`${label}: ${classes.problem}`);
   const declared = declaredClasses(proto);
   if (declared !== undefined && declared !== classes.classes) {
-    throw new ModelLoadError(`${label}: its ${PROBABILITIES} output has ${declared} classes; its card says ${classes.classes}`);
+    throw new ModelLoadError(
+      `${label}: its ${PROBABILITIES} output has ${declared} classes; its card says ${classes.classes}`,
+    );
   }
   const named = cardClassNames(card, classes.classes);
   if ('problem' in named) throw new ModelLoadError(`${label}: ${named.problem}`);
   const how = cardPreprocess(card, inputShape);
   if ('problem' in how) throw new ModelLoadError(`${label}: ${how.problem}`);
-  if (how.preprocess === 'none') throw new ModelLoadError(`${label} was trained on float values, not pictures: this page cannot make its input`);
+  if (how.preprocess === 'none')
+    throw new ModelLoadError(`${label} was trained on float values, not pictures: this page cannot make its input`);
   const number = (v: unknown) => (typeof v === 'number' ? v : undefined);
   return {
     classNames: named.names ?? Array.from({ length: classes.classes }, (_, d) => String(d)),
@@ -127,7 +133,9 @@ export class PageModel {
   /** Probabilities of one input, and how long the model took; an output of the wrong shape is a ModelLoadError. */
   async classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
     const started = performance.now();
-    const out = (await this.session!.run({ [INPUT]: new this.ort!.Tensor('float32', input, [1, ...this.inputShape]) }))[PROBABILITIES];
+    const out = (await this.session!.run({ [INPUT]: new this.ort!.Tensor('float32', input, [1, ...this.inputShape]) }))[
+      PROBABILITIES
+    ];
     const problem = outputProblem(out.dims, 1, this.classes);
     if (problem) throw new ModelLoadError(`${problem}; the model does not answer as its card says`);
     return { probabilities: Array.from(floatData(out)), ms: performance.now() - started };

@@ -62,7 +62,10 @@ export class DrawingPad {
 
   private point(e: PointerEvent): [number, number] {
     const r = this.canvas.getBoundingClientRect();
-    return [((e.clientX - r.left) * this.canvas.width) / r.width, ((e.clientY - r.top) * this.canvas.height) / r.height];
+    return [
+      ((e.clientX - r.left) * this.canvas.width) / r.width,
+      ((e.clientY - r.top) * this.canvas.height) / r.height,
+    ];
   }
 
   private down(e: PointerEvent): void {
@@ -126,21 +129,38 @@ export class DrawingPad {
     }
     const { width, height } = bitmap;
     if (width * height > MAX_IMAGE_PIXELS) {
-      return this.events.opened(`error: ${file.name} is ${width}x${height} pixels, more than the page reads (${MAX_IMAGE_PIXELS / 1e6} megapixels)`, true);
+      return this.events.opened(
+        `error: ${file.name} is ${width}x${height} pixels, more than the page reads (${MAX_IMAGE_PIXELS / 1e6} megapixels)`,
+        true,
+      );
     }
     const scale = Math.min(1, OPEN_SIDE / Math.max(width, height));
     const w = Math.max(1, Math.round(width * scale));
     const h = Math.max(1, Math.round(height * scale));
-    const fitted = scale < 1 ? await createImageBitmap(bitmap, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' }) : bitmap;
+    const fitted =
+      scale < 1 ? await createImageBitmap(bitmap, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' }) : bitmap;
     const full = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true });
-    if (!full) return this.events.opened(`error: ${file.name} (${width}x${height} pixels) cannot be drawn in this browser`, true);
+    if (!full)
+      return this.events.opened(
+        `error: ${file.name} (${width}x${height} pixels) cannot be drawn in this browser`,
+        true,
+      );
     full.drawImage(fitted, 0, 0);
     const pixels = full.getImageData(0, 0, w, h);
     this.clear();
     const shown = Math.min(this.canvas.width / w, this.canvas.height / h);
-    this.ctx.drawImage(fitted, (this.canvas.width - w * shown) / 2, (this.canvas.height - h * shown) / 2, w * shown, h * shown);
+    this.ctx.drawImage(
+      fitted,
+      (this.canvas.width - w * shown) / 2,
+      (this.canvas.height - h * shown) / 2,
+      w * shown,
+      h * shown,
+    );
     const noAnswer = await this.events.read(pixels);
     // A drawing in progress may be blank; an opened file with nothing to read says so.
-    this.events.opened(noAnswer ? `${file.name} (${width}x${height} pixels): ${noAnswer}` : 'ready', noAnswer !== undefined);
+    this.events.opened(
+      noAnswer ? `${file.name} (${width}x${height} pixels): ${noAnswer}` : 'ready',
+      noAnswer !== undefined,
+    );
   }
 }

@@ -27,7 +27,10 @@ export class ResultView {
       const label = document.createElement('span');
       label.textContent = name;
       li.append(label);
-      li.insertAdjacentHTML('beforeend', '<span class="bar"><span class="fill"></span></span><span class="pct">–</span>');
+      li.insertAdjacentHTML(
+        'beforeend',
+        '<span class="bar"><span class="fill"></span></span><span class="pct">–</span>',
+      );
       this.bars.append(li);
       return li;
     });

@@ -87,7 +87,8 @@ class Teaching {
     ui.add.disabled = busy;
     ui.reset.disabled = busy || !this.tuned;
     // The set being trained stays as it was sent: no removing while it trains.
-    for (const remove of ui.list.querySelectorAll<HTMLButtonElement>('[data-testid=teach-remove]')) remove.disabled = busy;
+    for (const remove of ui.list.querySelectorAll<HTMLButtonElement>('[data-testid=teach-remove]'))
+      remove.disabled = busy;
   }
 
   private render(): void {
@@ -155,7 +156,9 @@ class Teaching {
         this.tunedOn = { backend: m.backend, note: m.note };
         return;
       case 'tune-step':
-        return this.say(`training on your digits until each reads as you taught it: step ${m.step} (loss ${m.loss.toFixed(3)}; at most ${m.steps})`);
+        return this.say(
+          `training on your digits until each reads as you taught it: step ${m.step} (loss ${m.loss.toFixed(3)}; at most ${m.steps})`,
+        );
       case 'evaluating':
         return this.say(`checking the tuned model on ${m.images.toLocaleString('en-US')} MNIST test images…`);
       case 'tuned':
@@ -184,7 +187,9 @@ class Teaching {
       learned === m.learned.length
         ? `all ${m.learned.length} of your digits read as you taught them`
         : `${learned} of your ${m.learned.length} digits read as you taught them; ${untaken(m.learned, this.inTraining)} did not take in ${m.steps} steps`;
-    const on = this.tunedOn ? ` on ${BACKEND_LABELS[this.tunedOn.backend]}${this.tunedOn.note ? ` (${this.tunedOn.note})` : ''}` : '';
+    const on = this.tunedOn
+      ? ` on ${BACKEND_LABELS[this.tunedOn.backend]}${this.tunedOn.note ? ` (${this.tunedOn.note})` : ''}`
+      : '';
     this.say(
       `done in ${m.seconds.toFixed(1)} s${on} (${m.steps} steps): ${taught}; MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
       learned < m.learned.length,

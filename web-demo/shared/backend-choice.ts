@@ -13,13 +13,20 @@ export interface BackendChoice {
 }
 
 /** Fills `select` with the backends (WebGPU disabled without an adapter), selects the initial one and reports changes to `onChange`. */
-export async function setUpBackendChoice(select: HTMLSelectElement, onChange: (backend: Backend) => void): Promise<BackendChoice> {
+export async function setUpBackendChoice(
+  select: HTMLSelectElement,
+  onChange: (backend: Backend) => void,
+): Promise<BackendChoice> {
   const adapter = await webgpuAdapter();
   const chosen = initialBackend(new URLSearchParams(location.search).get('backend'), adapter);
   select.replaceChildren(
     ...BACKENDS.map((b) => {
       const label =
-        b === 'webgpu' ? (adapter ? `${BACKEND_LABELS.webgpu} (${adapter})` : `${BACKEND_LABELS.webgpu} (not available in this browser)`) : BACKEND_LABELS.wasm;
+        b === 'webgpu'
+          ? adapter
+            ? `${BACKEND_LABELS.webgpu} (${adapter})`
+            : `${BACKEND_LABELS.webgpu} (not available in this browser)`
+          : BACKEND_LABELS.wasm;
       const option = new Option(label, b, false, b === chosen);
       option.disabled = b === 'webgpu' && !adapter;
       return option;

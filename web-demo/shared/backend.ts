@@ -48,7 +48,8 @@ const loading = new Map<Backend, Promise<Ort>>();
 export function loadOrt(backend: Backend, threads: number): Promise<Ort> {
   let ort = loading.get(backend);
   if (!ort) {
-    const imported: Promise<Ort> = backend === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm');
+    const imported: Promise<Ort> =
+      backend === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm');
     ort = imported.then((module) => {
       module.env.wasm.wasmPaths = { wasm: backend === 'webgpu' ? webgpuWasmUrl : wasmUrl };
       module.env.wasm.numThreads = threads;

@@ -9,7 +9,11 @@ export function byTestId<T extends HTMLElement>(id: string): T {
 }
 
 /** Paints a model input of `shape` (values in [0,1]; 28x28 grey by default) into `canvas`, one pixel per value. */
-export function paintInput(canvas: HTMLCanvasElement, input: Float32Array, [channels, height, width]: readonly number[] = [1, SIDE, SIDE]): void {
+export function paintInput(
+  canvas: HTMLCanvasElement,
+  input: Float32Array,
+  [channels, height, width]: readonly number[] = [1, SIDE, SIDE],
+): void {
   if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
   const image = new ImageData(width, height);
   const plane = width * height;

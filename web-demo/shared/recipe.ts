@@ -27,7 +27,12 @@ export interface RunChoice {
   schedule: SchedulePreset;
 }
 
-export const DEFAULT_CHOICE: RunChoice = { model: 'builtin', length: { kind: 'steps', steps: 300 }, batchSize: 128, schedule: 'step' };
+export const DEFAULT_CHOICE: RunChoice = {
+  model: 'builtin',
+  length: { kind: 'steps', steps: 300 },
+  batchSize: 128,
+  schedule: 'step',
+};
 
 /**
  * The core's recipe for `choice` on a training set of `examples` images (recipeFor): the CLI's

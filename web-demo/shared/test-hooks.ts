@@ -147,7 +147,8 @@ export function answerClassify(m: Extract<FromWorker, { type: 'classified' | 'cl
 }
 
 /** A whole number the address gives a test (`?name=N`): 0 when absent, and always 0 outside tests. */
-const testCount = (name: string): number => (TESTING ? Number(new URLSearchParams(location.search).get(name) ?? 0) || 0 : 0);
+const testCount = (name: string): number =>
+  TESTING ? Number(new URLSearchParams(location.search).get(name) ?? 0) || 0 : 0;
 
 /** `?trace=N` on the training page: report the state before each of the first N steps. */
 export const traceSteps = (): number => testCount('trace');

@@ -95,7 +95,12 @@ export class TrainChart {
     return { y: (v) => PAD.top + (h * (1 - v)) / (1 - lo), ticks };
   }
 
-  private axes(w: number, h: number, loss: { y(v: number): number; ticks: number[] }, acc: { y(v: number): number; ticks: number[] }): void {
+  private axes(
+    w: number,
+    h: number,
+    loss: { y(v: number): number; ticks: number[] },
+    acc: { y(v: number): number; ticks: number[] },
+  ): void {
     const { ctx } = this;
     ctx.strokeStyle = '#ddd';
     ctx.lineWidth = 1;

@@ -48,7 +48,10 @@ export async function droppedFolder(root: FileSystemDirectoryEntry): Promise<{ n
 }
 
 /** The folder as the worker takes it (throws a DataError naming what is wrong with it), and a line saying what it holds. */
-export function folderUpload({ name, files }: { name: string; files: FolderFile[] }): { upload: ImageFolderUpload; summary: string } {
+export function folderUpload({ name, files }: { name: string; files: FolderFile[] }): {
+  upload: ImageFolderUpload;
+  summary: string;
+} {
   const listing = listImageTree(
     name,
     files.map((f) => f.path),
@@ -57,17 +60,28 @@ export function folderUpload({ name, files }: { name: string; files: FolderFile[
     files: images.map((i) => files[i.index].file),
     labels: images.map((i) => i.label),
   });
-  const upload: ImageFolderUpload = { name, classNames: listing.classNames, train: part(listing.train), ...(listing.test && { test: part(listing.test) }) };
+  const upload: ImageFolderUpload = {
+    name,
+    classNames: listing.classNames,
+    train: part(listing.train),
+    ...(listing.test && { test: part(listing.test) }),
+  };
   return { upload, summary: summaryOf(upload, listing.ignored.length) };
 }
 
-const count = (n: number, what: string, plural = `${what}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? what : plural}`;
+const count = (n: number, what: string, plural = `${what}s`) =>
+  `${n.toLocaleString('en-US')} ${n === 1 ? what : plural}`;
 
 /** `pets: 3 classes, 2,000 images (cat 700, dog 650, fish 650); 10% held out to test on`. */
 function summaryOf(upload: ImageFolderUpload, ignored: number): string {
-  const perClass = upload.classNames.map((name, label) => `${name} ${upload.train.labels.filter((l) => l === label).length.toLocaleString('en-US')}`);
+  const perClass = upload.classNames.map(
+    (name, label) => `${name} ${upload.train.labels.filter((l) => l === label).length.toLocaleString('en-US')}`,
+  );
   const shown = perClass.length > 10 ? [...perClass.slice(0, 10), '…'] : perClass;
-  const test = upload.test ? `; ${count(upload.test.files.length, 'test image')} in its own folder` : '; 10% held out to test on';
-  const skipped = ignored > 0 ? `; ${count(ignored, 'file')} that ${ignored === 1 ? 'is' : 'are'} not an image skipped` : '';
+  const test = upload.test
+    ? `; ${count(upload.test.files.length, 'test image')} in its own folder`
+    : '; 10% held out to test on';
+  const skipped =
+    ignored > 0 ? `; ${count(ignored, 'file')} that ${ignored === 1 ? 'is' : 'are'} not an image skipped` : '';
   return `${upload.name}: ${count(upload.classNames.length, 'class', 'classes')}, ${count(upload.train.files.length, 'image')} (${shown.join(', ')})${test}${skipped}`;
 }

@@ -9,7 +9,15 @@ import { TrainChart } from './chart.js';
 import type { FromWorker, ImageFolderUpload, OnnxUpload, StepReport, ToWorker } from '../shared/protocol.js';
 import { droppedFolder, folderUpload, pickedFolder } from './folder.js';
 import { fileModelId, isFileModel, isModelChoice, MODEL_CHOICES } from '../shared/example-models.js';
-import { answerClassify, checkSteps, recordStep, resetTrainHooks, setTrainHooks, trainHook, traceSteps } from '../shared/test-hooks.js';
+import {
+  answerClassify,
+  checkSteps,
+  recordStep,
+  resetTrainHooks,
+  setTrainHooks,
+  trainHook,
+  traceSteps,
+} from '../shared/test-hooks.js';
 import type { Backend } from '../shared/backend.js';
 import { setUpBackendChoice, showBackend } from '../shared/backend-choice.js';
 import { BATCH_SIZES, DEFAULT_CHOICE, isSchedulePreset, type RunChoice, SCHEDULES } from '../shared/recipe.js';
@@ -97,14 +105,18 @@ document.addEventListener('drop', (e) => {
   // Entries must be taken while the event lasts; a folder is read from them afterwards.
   const entry = e.dataTransfer?.items[0]?.webkitGetAsEntry();
   if (entry?.isDirectory) {
-    droppedFolder(entry as FileSystemDirectoryEntry).then(useFolder, (error: unknown) => setStatus(`error: ${entry.name}: ${String(error)}`, true));
+    droppedFolder(entry as FileSystemDirectoryEntry).then(useFolder, (error: unknown) =>
+      setStatus(`error: ${entry.name}: ${String(error)}`, true),
+    );
     return;
   }
   const file = e.dataTransfer?.files[0];
   if (file) void useOnnx(file);
 });
-for (const size of BATCH_SIZES) ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
-for (const [key, preset] of Object.entries(SCHEDULES)) ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
+for (const size of BATCH_SIZES)
+  ui.batch.add(new Option(String(size), String(size), false, size === DEFAULT_CHOICE.batchSize));
+for (const [key, preset] of Object.entries(SCHEDULES))
+  ui.schedule.add(new Option(preset.label, key, false, key === DEFAULT_CHOICE.schedule));
 
 /** The backend the next run asks for (the worker may fall back to WebAssembly, and says so). */
 let backend: Backend = 'wasm';
@@ -158,7 +170,8 @@ function setState(next: RunState): void {
   ui.resume.disabled = state !== 'paused';
   ui.stop.disabled = state === 'idle' || state === 'stopping';
   updateDownloads();
-  for (const el of ui.settings.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) el.disabled = state !== 'idle';
+  for (const el of ui.settings.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select'))
+    el.disabled = state !== 'idle';
 }
 
 /** The downloads work once a run has ended with a state to offer, and while none is being prepared. */
@@ -190,7 +203,8 @@ function onExported(m: Message<'exported'>): void {
   const pending = wanted;
   dropFiles();
   wanted = pending;
-  const blob = (bytes: Uint8Array) => URL.createObjectURL(new Blob([bytes.slice()], { type: 'application/octet-stream' }));
+  const blob = (bytes: Uint8Array) =>
+    URL.createObjectURL(new Blob([bytes.slice()], { type: 'application/octet-stream' }));
   files = { step: m.step, urls: { onnx: blob(m.onnx), checkpoint: blob(m.checkpoint) } };
   setTrainHooks({ downloadCheck: m.verification });
   const v = m.verification;
@@ -267,7 +281,8 @@ function showStep(r: StepReport): void {
   ui.loss.textContent = r.loss.toFixed(4);
   ui.rate.textContent = (1000 / msPerStep).toFixed(2);
   ui.eta.textContent = duration(((run.totalSteps - r.step) * msPerStep) / 1000);
-  if (state === 'running') setStatus(`training: epoch ${r.epoch + 1} of ${run.epochs}, step ${r.step} of ${run.totalSteps}`);
+  if (state === 'running')
+    setStatus(`training: epoch ${r.epoch + 1} of ${run.epochs}, step ${r.step} of ${run.totalSteps}`);
 }
 
 function showDone(m: Message<'done'>): void {

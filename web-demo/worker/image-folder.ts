@@ -20,7 +20,12 @@ const HELD_OUT = 0.1;
 async function decodeFile(file: Blob, [channels, height, width]: readonly number[]): Promise<Uint8Array | undefined> {
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(file, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high', premultiplyAlpha: 'none' });
+    bitmap = await createImageBitmap(file, {
+      resizeWidth: width,
+      resizeHeight: height,
+      resizeQuality: 'high',
+      premultiplyAlpha: 'none',
+    });
   } catch {
     return undefined;
   }
@@ -65,7 +70,13 @@ async function decodeSplit(
     } else failed.push(file.name);
     if (i % 100 === 99) onProgress(i + 1);
   }
-  const split = { images: images.subarray(0, kept * size), labels: labels.subarray(0, kept), count: kept, shape, classNames };
+  const split = {
+    images: images.subarray(0, kept * size),
+    labels: labels.subarray(0, kept),
+    count: kept,
+    shape,
+    classNames,
+  };
   return { split, failed };
 }
 
@@ -92,13 +103,17 @@ export async function decodeFolder(
   const decoded = async (part: LabelledFiles, before: number) => {
     const { split, failed } = await decodeSplit(part, shape, classNames, (done) => onProgress(before + done, total));
     if (failed.length > 0)
-      notes.push(`skipped ${failed.length} file${failed.length > 1 ? 's' : ''} this browser cannot decode (${failed[0]}${failed.length > 1 ? ', ...' : ''})`);
+      notes.push(
+        `skipped ${failed.length} file${failed.length > 1 ? 's' : ''} this browser cannot decode (${failed[0]}${failed.length > 1 ? ', ...' : ''})`,
+      );
     if (split.count === 0) throw new DataError(name, 'none of its images would decode');
     return split;
   };
   const train = await decoded(folder.train, 0);
   if (folder.test) return { train, test: await decoded(folder.test, folder.train.files.length), notes };
   const held = holdOut(train, HELD_OUT, seed);
-  notes.push(`no test/ folder: ${held.test.count} of ${train.count} images (10%, drawn from the seed) held out to test on`);
+  notes.push(
+    `no test/ folder: ${held.test.count} of ${train.count} images (10%, drawn from the seed) held out to test on`,
+  );
   return { ...held, notes };
 }

@@ -50,7 +50,10 @@ self.addEventListener('message', (e: MessageEvent<ToWorker>) => {
       prepareDownloads()
         .then(post)
         .catch((error: unknown) =>
-          post({ type: 'export-refused', message: error instanceof ExpectedError ? error.message : `could not export: ${messageOf(error)}` }),
+          post({
+            type: 'export-refused',
+            message: error instanceof ExpectedError ? error.message : `could not export: ${messageOf(error)}`,
+          }),
         );
       return;
     case 'tune':

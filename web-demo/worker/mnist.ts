@@ -29,7 +29,9 @@ export function fetchSplit(dataUrl: string, split: SplitName): Promise<Split> {
   const key = `${dataUrl}${split}`;
   let loading = splits.get(key);
   if (!loading) {
-    loading = Promise.all(MNIST_FILES[split].map((name) => fetchIdx(dataUrl, name))).then(([images, labels]) => splitFromIdx(images, labels));
+    loading = Promise.all(MNIST_FILES[split].map((name) => fetchIdx(dataUrl, name))).then(([images, labels]) =>
+      splitFromIdx(images, labels),
+    );
     loading.catch(() => splits.delete(key)); // a failed fetch may be retried
     splits.set(key, loading);
   }

@@ -2,4 +2,5 @@
 import type { FromWorker } from '../shared/protocol.js';
 
 /** Sends the page a message, moving `transfer`'s buffers. */
-export const post = (message: FromWorker, transfer: Transferable[] = []): void => self.postMessage(message, { transfer });
+export const post = (message: FromWorker, transfer: Transferable[] = []): void =>
+  self.postMessage(message, { transfer });

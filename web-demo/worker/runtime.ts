@@ -19,17 +19,27 @@ export type RuntimeHooks = Omit<WebRuntimeOptions, 'backend'>;
  * onnxruntime-web on `requested`: WebGPU when this worker gets an adapter, else WebAssembly. The
  * page hears which runs, and again if WebGPU is dropped because it disagreed with WebAssembly.
  */
-export async function loadRuntime(requested: Backend, hooks: RuntimeHooks = {}): Promise<{ runtime: Runtime; threads: number }> {
+export async function loadRuntime(
+  requested: Backend,
+  hooks: RuntimeHooks = {},
+): Promise<{ runtime: Runtime; threads: number }> {
   const adapter = requested === 'webgpu' ? await webgpuAdapter() : null;
   const backend: Backend = adapter ? 'webgpu' : 'wasm';
-  const note = requested === 'webgpu' && !adapter ? 'this browser gives no WebGPU adapter: running on WebAssembly' : undefined;
+  const note =
+    requested === 'webgpu' && !adapter ? 'this browser gives no WebGPU adapter: running on WebAssembly' : undefined;
   post({ type: 'backend', backend, adapter, note });
   const ort = await loadOrt(backend, threadCount());
   const runtime = webRuntime(ort, {
     ...hooks,
     backend,
     onCheck(role, report) {
-      if (!report.trusted) post({ type: 'backend', backend: 'wasm', adapter, note: fallbackNote(role === 'eval' ? 'evaluation' : 'training step', report) });
+      if (!report.trusted)
+        post({
+          type: 'backend',
+          backend: 'wasm',
+          adapter,
+          note: fallbackNote(role === 'eval' ? 'evaluation' : 'training step', report),
+        });
       hooks.onCheck?.(role, report);
     },
   });
@@ -54,7 +64,9 @@ export function stateTracer(steps: number, carried: () => readonly string[]): Ru
 /** Posts both sides of each of the first `steps` WebGPU training steps checked against WebAssembly (the test hook of ToWorker's `checkSteps`). */
 export function stepChecker(steps: number): RuntimeHooks {
   const floats = (results: Parameters<typeof outputData>[0] | null) =>
-    Object.fromEntries(Object.entries(results ? outputData(results) : {}).map(([name, data]) => [name, Float32Array.from(data, Number)]));
+    Object.fromEntries(
+      Object.entries(results ? outputData(results) : {}).map(([name, data]) => [name, Float32Array.from(data, Number)]),
+    );
   return {
     checkSteps: steps,
     onCheck(role, report) {

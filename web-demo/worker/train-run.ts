@@ -44,7 +44,11 @@ export const control = new RunControl({
  * Fits `trainer` to its end or until stopped, posting each step and epoch; returns the test
  * accuracy where it ended (a stopped run's partial epoch is evaluated and counts as one).
  */
-async function runFit(trainer: Trainer, train: Split, test: Split): Promise<{ stopped: boolean; testAccuracy: number | null }> {
+async function runFit(
+  trainer: Trainer,
+  train: Split,
+  test: Split,
+): Promise<{ stopped: boolean; testAccuracy: number | null }> {
   const { stopped, history } = await trainer.fit(train, {
     validation: test,
     signal: control.signal,
@@ -93,7 +97,11 @@ function checkedAgainst({ net, where }: { net: Network; where: string }, data: S
 }
 
 /** MNIST from the page's server, or the user's folder decoded at `shape`, with what the user should hear of it. */
-async function runData(start: StartMessage, shape: () => Promise<readonly number[]>, seed: number): Promise<{ train: Split; test: Split }> {
+async function runData(
+  start: StartMessage,
+  shape: () => Promise<readonly number[]>,
+  seed: number,
+): Promise<{ train: Split; test: Split }> {
   const { folder, dataUrl } = start;
   if (!folder) {
     post({ type: 'phase', text: 'loading MNIST (60,000 + 10,000 images, 11.5 MB gzipped)…' });
@@ -103,7 +111,10 @@ async function runData(start: StartMessage, shape: () => Promise<readonly number
   post({ type: 'phase', text: `looking at ${folder.name}…` });
   const at = await shape();
   const { train, test, notes } = await decodeFolder(folder, at, seed, (done, total) =>
-    post({ type: 'phase', text: `decoding ${folder.name}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} images at [${at.join(',')}]…` }),
+    post({
+      type: 'phase',
+      text: `decoding ${folder.name}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} images at [${at.join(',')}]…`,
+    }),
   );
   for (const note of notes) post({ type: 'note', text: `${folder.name}: ${note}` });
   return { train, test };
@@ -114,14 +125,20 @@ async function runData(start: StartMessage, shape: () => Promise<readonly number
  * shape and classes, or a model checked against them), and the recipe's normalisation and
  * augmentation as `--data` takes them from the data (core/data-recipe.ts).
  */
-async function prepareRun(start: StartMessage, threads: number): Promise<{ net: Network; train: Split; test: Split; config: TrainConfig }> {
+async function prepareRun(
+  start: StartMessage,
+  threads: number,
+): Promise<{ net: Network; train: Split; test: Split; config: TrainConfig }> {
   const chosen = start.choice.model === BUILTIN ? undefined : await networkOf(start.choice.model, start.onnx);
   const folder = start.folder;
   const shape = async () => chosen?.net.inputShape ?? (folder ? await folderInputShape(folder) : [1, 28, 28]);
   const { train, test } = await runData(start, shape, DEFAULT_RECIPE.seed);
   const classes = train.classNames?.length ?? MNIST_CLASSES;
   const net = chosen ? checkedAgainst(chosen, train) : seedCnn({ inputShape: train.shape, classes });
-  const config = { ...trainConfig(start.choice, train.count, threads), ...dataDefaults(train, { bundledMnist: !folder }) };
+  const config = {
+    ...trainConfig(start.choice, train.count, threads),
+    ...dataDefaults(train, { bundledMnist: !folder }),
+  };
   return { net, train, test, config };
 }
 
@@ -136,7 +153,10 @@ export async function train(start: StartMessage): Promise<void> {
   trained = undefined;
   post({ type: 'phase', text: 'loading onnxruntime-web…' });
   let carried: readonly string[] = [];
-  const { runtime, threads } = await loadRuntime(backend, { ...stateTracer(traceSteps, () => carried), ...stepChecker(checkSteps) });
+  const { runtime, threads } = await loadRuntime(backend, {
+    ...stateTracer(traceSteps, () => carried),
+    ...stepChecker(checkSteps),
+  });
   const { net, train, test, config } = await prepareRun(start, threads);
   post({ type: 'phase', text: 'building the training graph…' });
   const trainer = await Trainer.create(net, config, runtime);
@@ -144,7 +164,13 @@ export async function train(start: StartMessage): Promise<void> {
   trained = { trainer, test };
   if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained
   const stepsPerEpoch = Math.ceil(train.count / config.batchSize);
-  post({ type: 'started', totalSteps: plannedSteps(config, stepsPerEpoch), stepsPerEpoch, epochs: config.epochs, threads });
+  post({
+    type: 'started',
+    totalSteps: plannedSteps(config, stepsPerEpoch),
+    stepsPerEpoch,
+    epochs: config.epochs,
+    threads,
+  });
   const { stopped, testAccuracy } = await runFit(trainer, train, test);
   finish(stopped, testAccuracy);
 }
@@ -157,12 +183,18 @@ export async function train(start: StartMessage): Promise<void> {
  * state dict as safetensors (PyTorch's names, as in a checkpoint's model.safetensors).
  */
 export async function prepareDownloads(): Promise<FromWorker> {
-  if (!trained || trained.trainer.history.length === 0) return { type: 'export-refused', message: 'nothing has been trained yet' };
+  if (!trained || trained.trainer.history.length === 0)
+    return { type: 'export-refused', message: 'nothing has been trained yet' };
   const { trainer, test } = trained;
   const { step } = trainer.position;
   if (downloads?.step === step) return downloads;
-  post({ type: 'phase', text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…` });
-  const { onnx, verification } = await trainer.exportInference(test, { source: 'trained in the browser (train.html, onnxruntime-web)' });
+  post({
+    type: 'phase',
+    text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…`,
+  });
+  const { onnx, verification } = await trainer.exportInference(test, {
+    source: 'trained in the browser (train.html, onnxruntime-web)',
+  });
   downloads = { type: 'exported', step, onnx, checkpoint: trainer.state(), verification: downloadCheck(verification) };
   return downloads;
 }

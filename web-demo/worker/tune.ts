@@ -44,7 +44,13 @@ async function exportChecked(
 let shippedScore: { bytes: Uint8Array; score: ClassifierResult } | undefined;
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-async function scoreOfShipped(bytes: Uint8Array, net: Network, model: StateDict, runtime: Runtime, test: Split): Promise<ClassifierResult> {
+async function scoreOfShipped(
+  bytes: Uint8Array,
+  net: Network,
+  model: StateDict,
+  runtime: Runtime,
+  test: Split,
+): Promise<ClassifierResult> {
   if (shippedScore && sameBytes(shippedScore.bytes, bytes)) return shippedScore.score;
   const evaluator = await Evaluator.create(net, runtime, MNIST_NORMALIZATION);
   try {
@@ -63,7 +69,13 @@ async function scoreOfShipped(bytes: Uint8Array, net: Network, model: StateDict,
  * whose accuracy the page shows, with a sentence naming what MNIST lost when that fell by more
  * than 0.3 points (src/train/core/forgetting.ts).
  */
-export async function tune({ model: modelBytes, inputs, labels, dataUrl, backend }: Extract<ToWorker, { type: 'tune' }>): Promise<void> {
+export async function tune({
+  model: modelBytes,
+  inputs,
+  labels,
+  dataUrl,
+  backend,
+}: Extract<ToWorker, { type: 'tune' }>): Promise<void> {
   const started = performance.now();
   const net = withBatchNormFolded(seedCnn());
   const model = foldedStateFromModel(modelBytes, net);
@@ -72,8 +84,19 @@ export async function tune({ model: modelBytes, inputs, labels, dataUrl, backend
     Array.from(labels),
   );
   post({ type: 'phase', text: 'loading MNIST to mix in (so the model does not forget)…' });
-  const [{ runtime }, base, test] = await Promise.all([loadRuntime(backend), fetchSplit(dataUrl, 'train'), fetchSplit(dataUrl, 'test')]);
-  const tuned = await fineTune({ net, model, own, base, runtime, onStep: (step, loss) => post({ type: 'tune-step', step, steps: FINE_TUNE.maxSteps, loss }) });
+  const [{ runtime }, base, test] = await Promise.all([
+    loadRuntime(backend),
+    fetchSplit(dataUrl, 'train'),
+    fetchSplit(dataUrl, 'test'),
+  ]);
+  const tuned = await fineTune({
+    net,
+    model,
+    own,
+    base,
+    runtime,
+    onStep: (step, loss) => post({ type: 'tune-step', step, steps: FINE_TUNE.maxSteps, loss }),
+  });
   post({ type: 'evaluating', images: test.count });
   const before = await scoreOfShipped(modelBytes, net, model, runtime, test);
   const metadata = {
@@ -81,7 +104,14 @@ export async function tune({ model: modelBytes, inputs, labels, dataUrl, backend
     source: `fine-tuned in the browser on ${own.count} drawn digits`,
     steps: String(tuned.steps),
   };
-  const { onnx, verification } = await exportChecked(runtime, net, tuned.model, test, metadata, 'the page keeps the model it had');
+  const { onnx, verification } = await exportChecked(
+    runtime,
+    net,
+    tuned.model,
+    test,
+    metadata,
+    'the page keeps the model it had',
+  );
   const checkpoint = encodeModelState(tuned.model, net, tuned.steps);
   post({
     type: 'tuned',

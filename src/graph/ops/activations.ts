@@ -15,7 +15,11 @@ const LeakyRelu = defineOp<[X: Tensor], { alpha: number }>({
   attrs: { alpha: 'float' },
   infer: sameAsInput,
   gradient: ({ inputs: [x], attrs: { alpha } }, [dy], op) => {
-    const slope = op.where(op.greater(x, x.graph.scalar(0, x.dtype)), x.graph.scalar(1, x.dtype), x.graph.scalar(alpha, x.dtype));
+    const slope = op.where(
+      op.greater(x, x.graph.scalar(0, x.dtype)),
+      x.graph.scalar(1, x.dtype),
+      x.graph.scalar(alpha, x.dtype),
+    );
     return [op.mul(dy, slope)];
   },
 });
@@ -63,7 +67,11 @@ const Clip = defineOp<[input: Tensor, min?: Tensor, max?: Tensor]>({
 export function clip(x: Tensor, min?: number, max?: number): Tensor {
   const bound = (v: number | undefined) => (v === undefined ? undefined : x.graph.scalar(v, x.dtype));
   const inputs: [Tensor, Tensor?, Tensor?] =
-    max === undefined ? (min === undefined ? [x] : [x, bound(min)]) : [x, bound(min) ?? x.graph.scalar(-3.4028234663852886e38, x.dtype), bound(max)];
+    max === undefined
+      ? min === undefined
+        ? [x]
+        : [x, bound(min)]
+      : [x, bound(min) ?? x.graph.scalar(-3.4028234663852886e38, x.dtype), bound(max)];
   return emit(Clip, inputs, {})[0];
 }
 

@@ -15,10 +15,17 @@ interface AveragePoolAttrs {
 }
 
 /** How many cells of the unpadded input each output position averages: [OH*OW], row-major. */
-function windowCounts(h: number, w: number, oh: number, ow: number, { kernel_shape: k, strides: s, pads: p }: AveragePoolAttrs): number[] {
+function windowCounts(
+  h: number,
+  w: number,
+  oh: number,
+  ow: number,
+  { kernel_shape: k, strides: s, pads: p }: AveragePoolAttrs,
+): number[] {
   const inside = (start: number, size: number, kernel: number) => Math.min(start + kernel, size) - Math.max(start, 0);
   const counts: number[] = [];
-  for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) counts.push(inside(i * s[0] - p[0], h, k[0]) * inside(j * s[1] - p[1], w, k[1]));
+  for (let i = 0; i < oh; i++)
+    for (let j = 0; j < ow; j++) counts.push(inside(i * s[0] - p[0], h, k[0]) * inside(j * s[1] - p[1], w, k[1]));
   return counts;
 }
 
@@ -28,9 +35,16 @@ function averagePoolGrad(op: Ops, x: Tensor, dy: Tensor, attrs: AveragePoolAttrs
   const [kh, kw] = attrs.kernel_shape;
   const padded = attrs.pads.some((p) => p !== 0);
   const scaled =
-    attrs.count_include_pad || !padded ? op.mul(dy, 1 / (kh * kw)) : op.div(dy, x.graph.constant(x.dtype, [1, 1, oh, ow], windowCounts(h, w, oh, ow, attrs)));
+    attrs.count_include_pad || !padded
+      ? op.mul(dy, 1 / (kh * kw))
+      : op.div(dy, x.graph.constant(x.dtype, [1, 1, oh, ow], windowCounts(h, w, oh, ow, attrs)));
   const kernel = x.graph.constant(x.dtype, [c, 1, kh, kw], new Array<number>(c * kh * kw).fill(1));
-  return op.convTranspose(scaled, kernel, x, { kernel_shape: attrs.kernel_shape, pads: attrs.pads, strides: attrs.strides, group: c });
+  return op.convTranspose(scaled, kernel, x, {
+    kernel_shape: attrs.kernel_shape,
+    pads: attrs.pads,
+    strides: attrs.strides,
+    group: c,
+  });
 }
 
 const AveragePool = defineOp<[X: Tensor], AveragePoolAttrs>({
@@ -42,8 +56,14 @@ const AveragePool = defineOp<[X: Tensor], AveragePoolAttrs>({
     const [n, c] = X.shape;
     const h = staticDim(X, 2, 'AveragePool');
     const w = staticDim(X, 3, 'AveragePool');
-    if (h + p[0] + p[2] < k[0] || w + p[1] + p[3] < k[1]) throw shapeError('AveragePool', `window [${k}] does not fit`, X);
-    const shape = [n, c, Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1, Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1];
+    if (h + p[0] + p[2] < k[0] || w + p[1] + p[3] < k[1])
+      throw shapeError('AveragePool', `window [${k}] does not fit`, X);
+    const shape = [
+      n,
+      c,
+      Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1,
+      Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1,
+    ];
     return [{ dtype: X.dtype, shape }];
   },
   gradient: ({ inputs: [x], attrs }, [dy], op) => [averagePoolGrad(op, x, dy, attrs)],

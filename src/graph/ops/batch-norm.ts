@@ -32,7 +32,11 @@ interface BatchNormAttrs {
 }
 
 // Outputs: Y, then (training mode only) the batch mean and variance.
-const BatchNormalization = defineOp<[X: Tensor, scale: Tensor, B: Tensor, input_mean: Tensor, input_var: Tensor], BatchNormAttrs, readonly Tensor[]>({
+const BatchNormalization = defineOp<
+  [X: Tensor, scale: Tensor, B: Tensor, input_mean: Tensor, input_var: Tensor],
+  BatchNormAttrs,
+  readonly Tensor[]
+>({
   type: 'BatchNormalization',
   since: 14,
   attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
@@ -49,7 +53,8 @@ const BatchNormalization = defineOp<[X: Tensor, scale: Tensor, B: Tensor, input_
   gradient: ({ inputs: [x, gamma], outputs: [, mean, variance], attrs }, [dy, dMean, dVar], op) => {
     if (!attrs.training_mode) throw new Error('BatchNormalization: gradient is implemented for training mode only');
     // Without dy, the gradient that reached this node came through the statistics.
-    if (!dy || dMean || dVar) throw new Error('BatchNormalization: batch statistics are not differentiable outputs here');
+    if (!dy || dMean || dVar)
+      throw new Error('BatchNormalization: batch statistics are not differentiable outputs here');
     const perChannelAxes = [0, 2, 3]; // N, H, W: what each channel's statistics run over
     const m = countOver(x, perChannelAxes, 'BatchNormalization gradient');
     const channels = staticDim(x, 1, 'BatchNormalization gradient');
@@ -84,17 +89,31 @@ export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilo
   const k = counts.get(c[0]) ?? 0;
   counts.set(c[0], k + 1);
   const scratch = (what: string, value: number) =>
-    x.graph.constant(x.dtype, c, new Array<number>(c[0]).fill(value), { shared: false, hint: `${gamma.name}.scratch_${what}` });
-  const [y, mean, variance] = emit(BatchNormalization, [x, gamma, beta, scratch('mean', 2 * k), scratch('var', 2 * k + 1)], {
-    epsilon,
-    momentum: 0,
-    training_mode: 1,
-  });
+    x.graph.constant(x.dtype, c, new Array<number>(c[0]).fill(value), {
+      shared: false,
+      hint: `${gamma.name}.scratch_${what}`,
+    });
+  const [y, mean, variance] = emit(
+    BatchNormalization,
+    [x, gamma, beta, scratch('mean', 2 * k), scratch('var', 2 * k + 1)],
+    {
+      epsilon,
+      momentum: 0,
+      training_mode: 1,
+    },
+  );
   return { y, mean, variance };
 }
 
 /** Normalises with the running statistics (evaluation). */
-export function batchNormInference(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, epsilon = 1e-5): Tensor {
+export function batchNormInference(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  epsilon = 1e-5,
+): Tensor {
   return emit(BatchNormalization, [x, gamma, beta, runningMean, runningVar], {
     epsilon,
     momentum: 0.9,

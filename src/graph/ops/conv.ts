@@ -44,7 +44,8 @@ const Conv = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvAttrs>({
     if (X.shape[1] !== channels) {
       throw shapeError('Conv', `input has ${X.shape[1]} channels but the weight expects ${channels}`, X, W);
     }
-    if (staticDim(W, 0, 'Conv') % group !== 0) throw shapeError('Conv', `${W.shape[0]} output channels do not split into ${group} groups`, W);
+    if (staticDim(W, 0, 'Conv') % group !== 0)
+      throw shapeError('Conv', `${W.shape[0]} output channels do not split into ${group} groups`, W);
     if (W.shape[2] !== kh || W.shape[3] !== kw) throw shapeError('Conv', `kernel_shape [${kh},${kw}]`, W);
     if (b && (b.rank !== 1 || b.shape[0] !== W.shape[0])) {
       throw shapeError('Conv', `bias must be [${W.shape[0]}]`, b, W);
@@ -76,24 +77,45 @@ interface ConvTransposeAttrs {
 const ConvTranspose = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvTransposeAttrs>({
   type: 'ConvTranspose',
   since: 11,
-  attrs: { kernel_shape: 'ints', pads: 'ints', strides: 'ints', dilations: 'ints', output_padding: 'ints', group: 'int' },
+  attrs: {
+    kernel_shape: 'ints',
+    pads: 'ints',
+    strides: 'ints',
+    dilations: 'ints',
+    output_padding: 'ints',
+    group: 'int',
+  },
   infer: ([X, W], { kernel_shape: k, pads, strides, dilations = ones(2), output_padding = [0, 0], group = 1 }) => {
-    if (X.rank !== 4 || W.rank !== 4 || X.shape[1] !== W.shape[0]) throw shapeError('ConvTranspose', 'expects X [N,C,H,W] and W [C,O/group,kh,kw]', X, W);
+    if (X.rank !== 4 || W.rank !== 4 || X.shape[1] !== W.shape[0])
+      throw shapeError('ConvTranspose', 'expects X [N,C,H,W] and W [C,O/group,kh,kw]', X, W);
     const size = (axis: number) => {
       const d = X.shape[2 + axis];
       if (typeof d !== 'number') return d;
-      return strides[axis] * (d - 1) + output_padding[axis] + dilations[axis] * (k[axis] - 1) + 1 - pads[axis] - pads[axis + 2];
+      return (
+        strides[axis] * (d - 1) +
+        output_padding[axis] +
+        dilations[axis] * (k[axis] - 1) +
+        1 -
+        pads[axis] -
+        pads[axis + 2]
+      );
     };
     return [{ dtype: X.dtype, shape: [X.shape[0], staticDim(W, 1, 'ConvTranspose') * group, size(0), size(1)] }];
   },
 });
 
 /** The input gradient of a conv (any attributes): back to `like`'s shape. */
-export function convTranspose(dy: Tensor, w: Tensor, like: Tensor, { kernel_shape, pads, strides, dilations, group }: ConvAttrs): Tensor {
+export function convTranspose(
+  dy: Tensor,
+  w: Tensor,
+  like: Tensor,
+  { kernel_shape, pads, strides, dilations, group }: ConvAttrs,
+): Tensor {
   const [, , h, wd] = staticShape(like, 'ConvTranspose');
   const [, , oh, ow] = staticShape(dy, 'ConvTranspose');
   const d = dilations ?? ones(2);
-  const reached = (axis: number, out: number) => strides[axis] * (out - 1) + d[axis] * (kernel_shape[axis] - 1) + 1 - pads[axis] - pads[axis + 2];
+  const reached = (axis: number, out: number) =>
+    strides[axis] * (out - 1) + d[axis] * (kernel_shape[axis] - 1) + 1 - pads[axis] - pads[axis + 2];
   const attrs: ConvTransposeAttrs = {
     kernel_shape,
     pads,
@@ -106,7 +128,8 @@ export function convTranspose(dy: Tensor, w: Tensor, like: Tensor, { kernel_shap
   return emit(ConvTranspose, bias ? [dy, w, bias] : [dy, w], attrs)[0];
 }
 
-const isPlain = ({ strides, dilations, group }: ConvAttrs) => strides.every((s) => s === 1) && (dilations ?? []).every((d) => d === 1) && (group ?? 1) === 1;
+const isPlain = ({ strides, dilations, group }: ConvAttrs) =>
+  strides.every((s) => s === 1) && (dilations ?? []).every((d) => d === 1) && (group ?? 1) === 1;
 
 /**
  * W with both window axes reversed, as a MatMul of its windows [Co*Ci, k] by the k x k exchange
@@ -133,13 +156,19 @@ function convInputGrad(op: Ops, dy: Tensor, x: Tensor, w: Tensor, attrs: ConvAtt
 }
 
 /** Columns [N, Ci*kh*kw, OH*OW]: row ci*kh*kw + u*kw + v holds the window tap (u, v) of channel ci. */
-function im2col(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs, [oh, ow]: readonly [number, number]): Tensor {
+function im2col(
+  op: Ops,
+  x: Tensor,
+  { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs,
+  [oh, ow]: readonly [number, number],
+): Tensor {
   const [n, cin] = staticShape(x, 'Conv gradient');
   const positions = oh * ow;
   const k = kh * kw;
   const unstrided = strides.every((s) => s === 1) && pads.every((p) => p === 0);
   if (k === 1 && unstrided) return op.reshape(x, [n, cin, positions]);
-  if (x.graph.options.portable) return im2colBySlices(op, x, { kernel_shape: [kh, kw], pads, strides, dilations }, [oh, ow]);
+  if (x.graph.options.portable)
+    return im2colBySlices(op, x, { kernel_shape: [kh, kw], pads, strides, dilations }, [oh, ow]);
   const oneHot = new Float32Array(cin * k * k);
   for (let c = 0; c < cin; c++) for (let j = 0; j < k; j++) oneHot[(c * k + j) * k + j] = 1;
   const kernel = x.graph.constant('float32', [cin * k, 1, kh, kw], oneHot);
@@ -148,7 +177,12 @@ function im2col(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dil
 }
 
 /** The window taps of x's spatial axes (2, 3): tap (u, v) is a strided Slice of the padded input, in (u, v) order. */
-function windowTaps(op: Ops, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs, [oh, ow]: readonly [number, number]): Tensor[] {
+function windowTaps(
+  op: Ops,
+  x: Tensor,
+  { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs,
+  [oh, ow]: readonly [number, number],
+): Tensor[] {
   const [dh, dw] = dilations ?? [1, 1];
   const padded = pads.some((p) => p !== 0) ? op.pad(x, [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]]) : x;
   const taps: Tensor[] = [];
@@ -200,8 +234,17 @@ function im2colBatchInside(op: Ops, x: Tensor, attrs: ConvAttrs, [oh, ow]: reado
  * forward's dilations as strides and its strides as dilations, then [Ci, Co, kh, kw] swapped.
  * It runs on ORT's Conv kernels (NCHWc where the lowering takes it) with no columns in memory.
  */
-function weightGradByConv(op: Ops, dy: Tensor, x: Tensor, { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs): Tensor {
-  const swapped = op.conv(op.transpose(x, [1, 0, 2, 3]), op.transpose(dy, [1, 0, 2, 3]), undefined, { pads, strides: dilations ?? [1, 1], dilations: strides });
+function weightGradByConv(
+  op: Ops,
+  dy: Tensor,
+  x: Tensor,
+  { kernel_shape: [kh, kw], pads, strides, dilations }: ConvAttrs,
+): Tensor {
+  const swapped = op.conv(op.transpose(x, [1, 0, 2, 3]), op.transpose(dy, [1, 0, 2, 3]), undefined, {
+    pads,
+    strides: dilations ?? [1, 1],
+    dilations: strides,
+  });
   const [, , h, w] = staticShape(swapped, 'Conv gradient');
   // A strided conv can leave input rows it never read: windows past the kernel, dropped.
   const trimmed = h > kh || w > kw ? op.slice(swapped, [0, 0], [kh, kw], [2, 3]) : swapped;
@@ -238,8 +281,15 @@ function convWeightGrad(op: Ops, dy: Tensor, x: Tensor, attrs: ConvAttrs): Tenso
     return op.reshape(op.matmul(grouped(rows, cout / g), op.swapLast(grouped(cols, taps))), weightShape);
   }
   const cols = im2col(op, x, attrs, [oh, ow]);
-  if (g === 1) return op.reshape(op.reduceSum(op.matmul(op.reshape(dy, [n, cout, positions]), op.swapLast(cols)), [0]), weightShape);
-  const perGroup = op.matmul(op.reshape(dy, [n, g, cout / g, positions]), op.swapLast(op.reshape(cols, [n, g, taps, positions])));
+  if (g === 1)
+    return op.reshape(
+      op.reduceSum(op.matmul(op.reshape(dy, [n, cout, positions]), op.swapLast(cols)), [0]),
+      weightShape,
+    );
+  const perGroup = op.matmul(
+    op.reshape(dy, [n, g, cout / g, positions]),
+    op.swapLast(op.reshape(cols, [n, g, taps, positions])),
+  );
   return op.reshape(op.reduceSum(perGroup, [0]), weightShape); // [G, Co/G, Ci/G*kh*kw] -> [Co, Ci/G, kh, kw]
 }
 
@@ -269,7 +319,9 @@ export function conv(x: Tensor, w: Tensor, b?: Tensor, opts: ConvOptions = {}): 
  * measured in Chromium's SwiftShader adapter); elsewhere none.
  */
 function portableBias(x: Tensor, channels: number): Tensor | undefined {
-  return x.graph.options.portable ? x.graph.constant(x.dtype, [channels], new Array<number>(channels).fill(0)) : undefined;
+  return x.graph.options.portable
+    ? x.graph.constant(x.dtype, [channels], new Array<number>(channels).fill(0))
+    : undefined;
 }
 
 declare module '../builder.js' {

@@ -15,8 +15,12 @@ interface GemmAttrs {
 }
 
 function gemmGrads(op: Ops, a: Tensor, b: Tensor, dy: Tensor, { alpha, transA, transB }: GemmAttrs): [Tensor, Tensor] {
-  const da = transA ? op.gemm(b, dy, { alpha, transA: transB === 1, transB: true }) : op.gemm(dy, b, { alpha, transB: transB !== 1 });
-  const db = transB ? op.gemm(dy, a, { alpha, transA: true, transB: transA === 1 }) : op.gemm(a, dy, { alpha, transA: transA !== 1 });
+  const da = transA
+    ? op.gemm(b, dy, { alpha, transA: transB === 1, transB: true })
+    : op.gemm(dy, b, { alpha, transB: transB !== 1 });
+  const db = transB
+    ? op.gemm(dy, a, { alpha, transA: true, transB: transA === 1 })
+    : op.gemm(a, dy, { alpha, transA: transA !== 1 });
   return [da, db];
 }
 
@@ -29,7 +33,8 @@ const Gemm = defineOp<[A: Tensor, B: Tensor, C?: Tensor], GemmAttrs>({
     const [m, k] = transA ? [A.shape[1], A.shape[0]] : A.shape;
     const [k2, n] = transB ? [B.shape[1], B.shape[0]] : B.shape;
     if (k !== k2) throw shapeError('Gemm', `inner dimensions ${k} and ${k2} differ`, A, B);
-    if (C && !broadcastShapes(C.shape, [m, n])?.every((d, i) => d === [m, n][i])) throw shapeError('Gemm', `C does not broadcast to [${m},${n}]`, C);
+    if (C && !broadcastShapes(C.shape, [m, n])?.every((d, i) => d === [m, n][i]))
+      throw shapeError('Gemm', `C does not broadcast to [${m},${n}]`, C);
     return [{ dtype: A.dtype, shape: [m, n] }];
   },
   gradient: ({ inputs: [a, b, c], attrs }, [dy], op) => {
@@ -46,7 +51,12 @@ export interface GemmOptions {
 }
 
 /** alpha * A' B' + beta * C for 2-D A and B. */
-export function gemm(a: Tensor, b: Tensor, { alpha = 1, beta = 1, transA = false, transB = false }: GemmOptions = {}, c?: Tensor): Tensor {
+export function gemm(
+  a: Tensor,
+  b: Tensor,
+  { alpha = 1, beta = 1, transA = false, transB = false }: GemmOptions = {},
+  c?: Tensor,
+): Tensor {
   return emit(Gemm, c ? [a, b, c] : [a, b], { alpha, beta, transA: transA ? 1 : 0, transB: transB ? 1 : 0 })[0];
 }
 

@@ -6,7 +6,9 @@ const LogSoftmax = defineOp<[input: Tensor], { axis: number }>({
   since: 13,
   attrs: { axis: 'int' },
   infer: sameAsInput,
-  gradient: ({ outputs: [y], attrs: { axis } }, [dy], op) => [op.sub(dy, op.mul(op.exp(y), op.reduceSum(dy, [axis], true)))],
+  gradient: ({ outputs: [y], attrs: { axis } }, [dy], op) => [
+    op.sub(dy, op.mul(op.exp(y), op.reduceSum(dy, [axis], true))),
+  ],
 });
 
 export const logSoftmax = (x: Tensor, axis = -1): Tensor => emit(LogSoftmax, [x], { axis })[0];

@@ -19,7 +19,10 @@ const MatMul = defineOp<[A: Tensor, B: Tensor]>({
     if (!batch) throw shapeError('MatMul', 'batch dimensions do not broadcast', A, B);
     return [{ dtype: A.dtype, shape: [...batch, m, n] }];
   },
-  gradient: ({ inputs: [a, b] }, [dy], op) => [op.sumTo(op.matmul(dy, op.swapLast(b)), a.shape), op.sumTo(op.matmul(op.swapLast(a), dy), b.shape)],
+  gradient: ({ inputs: [a, b] }, [dy], op) => [
+    op.sumTo(op.matmul(dy, op.swapLast(b)), a.shape),
+    op.sumTo(op.matmul(op.swapLast(a), dy), b.shape),
+  ],
 });
 
 export const matmul = (a: Tensor, b: Tensor): Tensor => emit(MatMul, [a, b], {})[0];

@@ -31,7 +31,12 @@ const MaxPool = defineOp<[X: Tensor], MaxPoolAttrs, readonly [Y: Tensor, Indices
     if (typeof h !== 'number' || typeof w !== 'number' || h + p[0] + p[2] < k[0] || w + p[1] + p[3] < k[1]) {
       throw shapeError('MaxPool', `window [${k}] does not fit`, X);
     }
-    const shape = [n, c, Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1, Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1];
+    const shape = [
+      n,
+      c,
+      Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1,
+      Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1,
+    ];
     return [
       { dtype: X.dtype, shape },
       { dtype: 'int64', shape },
@@ -41,7 +46,8 @@ const MaxPool = defineOp<[X: Tensor], MaxPoolAttrs, readonly [Y: Tensor, Indices
     // Indices (int64) takes no gradient, so when one reaches this node it is Y's.
     if (!dy) return [undefined];
     if (!indices) {
-      if (!x.graph.options.portable) throw new Error('MaxPool gradient needs the Indices output: emit it with maxPoolWithIndices');
+      if (!x.graph.options.portable)
+        throw new Error('MaxPool gradient needs the Indices output: emit it with maxPoolWithIndices');
       return [firstMaximumGradient(op, x, y, dy, attrs)];
     }
     const shape = staticShape(x, 'MaxPool gradient');
@@ -49,7 +55,9 @@ const MaxPool = defineOp<[X: Tensor], MaxPoolAttrs, readonly [Y: Tensor, Indices
     if (!overlapping) return [emit(MaxUnpool, [dy, indices, int64s(x, shape)], attrs)[0]];
     const flat = (t: Tensor) => op.reshape(t, [1, -1]);
     const zeros = op.expand(x.graph.scalar(0, x.dtype), [1, numel(shape)]);
-    return [op.reshape(emit(ScatterElements, [zeros, flat(indices), flat(dy)], { axis: 1, reduction: 'add' })[0], shape)];
+    return [
+      op.reshape(emit(ScatterElements, [zeros, flat(indices), flat(dy)], { axis: 1, reduction: 'add' })[0], shape),
+    ];
   },
 });
 
@@ -65,7 +73,8 @@ const MaxUnpool = defineOp<[X: Tensor, I: Tensor, output_shape: Tensor], MaxPool
 });
 
 /** Windows that tile the input without overlap or padding: where a first-maximum mask can stand for Indices. */
-const tiles = ({ kernel_shape: k, strides: s, pads }: MaxPoolAttrs) => s[0] === k[0] && s[1] === k[1] && !pads?.some((p) => p !== 0);
+const tiles = ({ kernel_shape: k, strides: s, pads }: MaxPoolAttrs) =>
+  s[0] === k[0] && s[1] === k[1] && !pads?.some((p) => p !== 0);
 
 /**
  * MaxPool's gradient without Indices (portable graphs: WebGPU has neither Indices nor
@@ -75,14 +84,23 @@ const tiles = ({ kernel_shape: k, strides: s, pads }: MaxPoolAttrs) => s[0] === 
  * with e_i the equality of cell i, first_i = e_i (1 - e_0) ... (1 - e_(i-1)).
  */
 function firstMaximumGradient(op: Ops, x: Tensor, y: Tensor, dy: Tensor, attrs: MaxPoolAttrs): Tensor {
-  if (!tiles(attrs)) throw new Error('MaxPool gradient: without Indices, only windows that tile the input (stride = kernel, no padding)');
+  if (!tiles(attrs))
+    throw new Error(
+      'MaxPool gradient: without Indices, only windows that tile the input (stride = kernel, no padding)',
+    );
   const [n, c, h, w] = staticShape(x, 'MaxPool gradient');
   const [, , ho, wo] = staticShape(y, 'MaxPool gradient');
   const [kh, kw] = attrs.kernel_shape;
   const covered = ho * kh === h && wo * kw === w ? x : op.slice(x, [0, 0], [ho * kh, wo * kw], [2, 3]);
   // [N, C, Ho, Wo, kh*kw]: each window's cells in row-major order.
   const cells = (t: Tensor, k: [number, number]) =>
-    op.reshape(op.transpose(op.reshape(t, [n, c, ho, k[0], wo, k[1]]), [0, 1, 2, 4, 3, 5]), [n, c, ho, wo, k[0] * k[1]]);
+    op.reshape(op.transpose(op.reshape(t, [n, c, ho, k[0], wo, k[1]]), [0, 1, 2, 4, 3, 5]), [
+      n,
+      c,
+      ho,
+      wo,
+      k[0] * k[1],
+    ]);
   const equal = op.cast(op.equal(cells(covered, [kh, kw]), op.reshape(y, [n, c, ho, wo, 1])), x.dtype);
   const firsts: Tensor[] = [];
   let none: Tensor | undefined; // 1 where no earlier cell of the window was a maximum
@@ -92,21 +110,28 @@ function firstMaximumGradient(op: Ops, x: Tensor, y: Tensor, dy: Tensor, attrs: 
     none = none ? op.mul(none, op.sub(1, e)) : op.sub(1, e);
   }
   const routed = op.mul(op.concat(firsts, 4), op.reshape(dy, [n, c, ho, wo, 1]));
-  const back = op.reshape(op.transpose(op.reshape(routed, [n, c, ho, wo, kh, kw]), [0, 1, 2, 4, 3, 5]), [n, c, ho * kh, wo * kw]);
+  const back = op.reshape(op.transpose(op.reshape(routed, [n, c, ho, wo, kh, kw]), [0, 1, 2, 4, 3, 5]), [
+    n,
+    c,
+    ho * kh,
+    wo * kw,
+  ]);
   return covered === x ? back : op.pad(back, [0, 0, 0, 0, 0, 0, h - ho * kh, w - wo * kw]);
 }
 
 /** Emitted only by MaxPool's gradient (no rule of its own). */
-const ScatterElements = defineOp<[data: Tensor, indices: Tensor, updates: Tensor], { axis: number; reduction: string }>({
-  type: 'ScatterElements',
-  since: 16,
-  attrs: { axis: 'int', reduction: 'string' },
-  infer: ([data, indices, updates]) => {
-    if (indices.dtype !== 'int64' || indices.rank !== data.rank || updates.rank !== data.rank)
-      throw shapeError('ScatterElements', 'ranks or index type differ', data, indices, updates);
-    return [{ dtype: data.dtype, shape: data.shape }];
+const ScatterElements = defineOp<[data: Tensor, indices: Tensor, updates: Tensor], { axis: number; reduction: string }>(
+  {
+    type: 'ScatterElements',
+    since: 16,
+    attrs: { axis: 'int', reduction: 'string' },
+    infer: ([data, indices, updates]) => {
+      if (indices.dtype !== 'int64' || indices.rank !== data.rank || updates.rank !== data.rank)
+        throw shapeError('ScatterElements', 'ranks or index type differ', data, indices, updates);
+      return [{ dtype: data.dtype, shape: data.shape }];
+    },
   },
-});
+);
 
 export interface PoolOptions {
   /** Window step (default: the kernel). */
@@ -122,7 +147,12 @@ export interface PoolOptions {
  * ceil((size + pads - k) / s) + 1 of them, less one that would start in the bottom padding
  * (torch's pooling_output_shape).
  */
-export function ceilModePads(sizes: readonly number[], kernel: readonly number[], strides: readonly number[], pads: readonly number[]): number[] {
+export function ceilModePads(
+  sizes: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  pads: readonly number[],
+): number[] {
   const extra = sizes.map((size, i) => {
     const [k, s, before, after] = [kernel[i], strides[i], pads[i], pads[i + 2]];
     let out = Math.ceil((size + before + after - k) / s) + 1;
@@ -138,7 +168,8 @@ function attrs(x: Tensor, kernel: number | readonly number[], stride: number | P
   const a: MaxPoolAttrs = { kernel_shape: k, strides: opts.strides ?? k };
   const spatial = x.shape.slice(2);
   if (opts.ceilMode && !isStatic(spatial)) throw shapeError('MaxPool', 'ceil mode needs the spatial dims', x);
-  const pads = opts.ceilMode && isStatic(spatial) ? ceilModePads(spatial, k, a.strides, opts.pads ?? [0, 0, 0, 0]) : opts.pads;
+  const pads =
+    opts.ceilMode && isStatic(spatial) ? ceilModePads(spatial, k, a.strides, opts.pads ?? [0, 0, 0, 0]) : opts.pads;
   if (pads?.some((p) => p !== 0)) a.pads = pads;
   return a;
 }
@@ -153,7 +184,11 @@ export function maxPool(x: Tensor, kernel: number | readonly number[], options?:
  * scatters through; in a portable graph, for windows that tile the input, without (the gradient
  * is then a first-maximum mask, the same values).
  */
-export function maxPoolWithIndices(x: Tensor, kernel: number | readonly number[], options?: number | PoolOptions): Tensor {
+export function maxPoolWithIndices(
+  x: Tensor,
+  kernel: number | readonly number[],
+  options?: number | PoolOptions,
+): Tensor {
   const a = attrs(x, kernel, options);
   if (!x.graph.options.portable) return emit(MaxPool, [x], a)[0];
   if (!tiles(a))

@@ -29,7 +29,11 @@ export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
 }
 
 /** The gradient of an op that only reshapes (Reshape, Flatten, Unsqueeze): dy in the input's shape. */
-function reshapeBack({ inputs: [x] }: { readonly inputs: readonly [Tensor, ...Inputs] }, [dy]: readonly [Tensor], op: Ops): [Tensor] {
+function reshapeBack(
+  { inputs: [x] }: { readonly inputs: readonly [Tensor, ...Inputs] },
+  [dy]: readonly [Tensor],
+  op: Ops,
+): [Tensor] {
   return [op.reshape(dy, x.shape)];
 }
 
@@ -47,9 +51,11 @@ const Reshape = defineOp<[data: Tensor, shape: Tensor]>({
  */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const numeric = shape.map((d, i) => (typeof d === 'number' ? d : x.shape[i] === d ? 0 : -1));
-  if (numeric.filter((d) => d === -1).length > 1) throw shapeError('Reshape', `more than one dim to infer in [${shape.join(',')}]`, x);
+  if (numeric.filter((d) => d === -1).length > 1)
+    throw shapeError('Reshape', `more than one dim to infer in [${shape.join(',')}]`, x);
   const y = emit(Reshape, [x, int64s(x, numeric)], {})[0];
-  if (y.shape.some((d, i) => d !== shape[i] && shape[i] !== -1 && shape[i] !== 0)) throw shapeError('Reshape', `cannot reshape to [${shape.join(',')}]`, x);
+  if (y.shape.some((d, i) => d !== shape[i] && shape[i] !== -1 && shape[i] !== 0))
+    throw shapeError('Reshape', `cannot reshape to [${shape.join(',')}]`, x);
   return y;
 }
 
@@ -239,7 +245,13 @@ const Slice = defineOp<[data: Tensor, starts: Tensor, ends: Tensor, axes: Tensor
 });
 
 /** x[starts:ends:steps] along `axes`. */
-export function slice(x: Tensor, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Tensor {
+export function slice(
+  x: Tensor,
+  starts: readonly number[],
+  ends: readonly number[],
+  axes: readonly number[],
+  steps?: readonly number[],
+): Tensor {
   const [s, e, a] = [starts, ends, axes].map((v) => int64s(x, v));
   return emit(Slice, steps ? [x, s, e, a, int64s(x, steps)] : [x, s, e, a], {})[0];
 }

@@ -27,7 +27,8 @@ function classRange(like: Tensor, classes: number): Tensor {
 }
 
 /** Mean negative log-likelihood of `target` (int64 class indices) under log-probabilities. */
-export const nllLoss = (logProbs: Tensor, target: Tensor): Tensor => emit(NegativeLogLikelihoodLoss, [logProbs, target], { reduction: 'mean' })[0];
+export const nllLoss = (logProbs: Tensor, target: Tensor): Tensor =>
+  emit(NegativeLogLikelihoodLoss, [logProbs, target], { reduction: 'mean' })[0];
 
 declare module '../builder.js' {
   interface Ops {

@@ -6,7 +6,9 @@ const Softmax = defineOp<[input: Tensor], { axis: number }>({
   since: 13,
   attrs: { axis: 'int' },
   infer: sameAsInput,
-  gradient: ({ outputs: [y], attrs: { axis } }, [dy], op) => [op.mul(y, op.sub(dy, op.reduceSum(op.mul(dy, y), [axis], true)))],
+  gradient: ({ outputs: [y], attrs: { axis } }, [dy], op) => [
+    op.mul(y, op.sub(dy, op.reduceSum(op.mul(dy, y), [axis], true))),
+  ],
 });
 
 export const softmax = (x: Tensor, axis = -1): Tensor => emit(Softmax, [x], { axis })[0];

@@ -40,7 +40,8 @@ export class Sigmoid extends Module {
 }
 
 /** max(0, min(1, alpha x + beta)); PyTorch's Hardsigmoid is alpha 1/6, beta 1/2 (ONNX's default alpha is 0.2). */
-export const hardSigmoid = (x: Tensor, alpha = 1 / 6, beta = 0.5): Tensor => op.clip(op.add(op.mul(x, alpha), beta), 0, 1);
+export const hardSigmoid = (x: Tensor, alpha = 1 / 6, beta = 0.5): Tensor =>
+  op.clip(op.add(op.mul(x, alpha), beta), 0, 1);
 
 /** x hardsigmoid(x), MobileNetV3's activation. */
 export const hardSwish = (x: Tensor): Tensor => op.mul(x, hardSigmoid(x));
@@ -54,7 +55,9 @@ export const silu = (x: Tensor): Tensor => op.mul(x, op.sigmoid(x));
  */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   const inner =
-    approximate === 'tanh' ? op.tanh(op.mul(op.add(x, op.mul(op.mul(op.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI))) : op.erf(op.mul(x, Math.SQRT1_2));
+    approximate === 'tanh'
+      ? op.tanh(op.mul(op.add(x, op.mul(op.mul(op.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI)))
+      : op.erf(op.mul(x, Math.SQRT1_2));
   return op.mul(op.mul(x, op.add(inner, 1)), 0.5);
 }
 

@@ -41,11 +41,16 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor, ctx: Context): Tensor {
-    if (x.rank !== 4 || x.shape[1] !== this.numFeatures) throw new LayerInputError(`got ${x.rank === 4 ? `${x.shape[1]} channels` : `a ${x.rank}-D input`}`);
-    const [gamma, beta, mean, variance] = [this.weight, this.bias, this.running_mean, this.running_var].map((e) => ctx.value(e));
+    if (x.rank !== 4 || x.shape[1] !== this.numFeatures)
+      throw new LayerInputError(`got ${x.rank === 4 ? `${x.shape[1]} channels` : `a ${x.rank}-D input`}`);
+    const [gamma, beta, mean, variance] = [this.weight, this.bias, this.running_mean, this.running_var].map((e) =>
+      ctx.value(e),
+    );
     if (ctx.mode === 'eval') return op.batchNormInference(x, gamma, beta, mean, variance, this.eps);
 
-    const batch = x.graph.options.portable ? batchStatistics(x, gamma, beta, this.eps) : op.batchNormTraining(x, gamma, beta, this.eps);
+    const batch = x.graph.options.portable
+      ? batchStatistics(x, gamma, beta, this.eps)
+      : op.batchNormTraining(x, gamma, beta, this.eps);
     // PyTorch keeps the unbiased variance in running_var; the kernel returns the biased one.
     const [n, , h, w] = staticShape(x, 'BatchNormalization');
     const count = numel([n, h, w]);

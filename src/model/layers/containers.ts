@@ -17,9 +17,13 @@ export class Sequential extends Module {
   constructor(...modules: Module[] | [Readonly<Record<string, Module>>]) {
     super();
     const [first] = modules;
-    const named = modules.length === 1 && !Module.is(first) ? Object.entries(first) : modules.map((m, i) => [String(i), m] as [string, Module]);
+    const named =
+      modules.length === 1 && !Module.is(first)
+        ? Object.entries(first)
+        : modules.map((m, i) => [String(i), m] as [string, Module]);
     for (const [name, m] of named) {
-      if (!Module.is(m)) throw new LayerInputError(`Sequential: child '${name}' is not a module (${m === null ? 'null' : typeof m})`);
+      if (!Module.is(m))
+        throw new LayerInputError(`Sequential: child '${name}' is not a module (${m === null ? 'null' : typeof m})`);
     }
     this.children = named;
   }
@@ -32,7 +36,8 @@ export class Sequential extends Module {
     const names = new Set(this.children.map(([n]) => n));
     for (const [block, members] of Object.entries(blocks)) {
       const unknown = members.find((m) => !names.has(m));
-      if (unknown !== undefined) throw new LayerInputError(`block '${block}': this Sequential has no child '${unknown}'`);
+      if (unknown !== undefined)
+        throw new LayerInputError(`block '${block}': this Sequential has no child '${unknown}'`);
     }
     this.blocks = blocks;
     return this;

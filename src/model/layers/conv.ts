@@ -37,7 +37,9 @@ export class Conv2d extends Module {
     this.dilation = pair(dilation);
     this.groups = groups;
     if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new LayerInputError(`Conv2d(${inChannels}, ${outChannels}): groups ${groups} must divide both channel counts`);
+      throw new LayerInputError(
+        `Conv2d(${inChannels}, ${outChannels}): groups ${groups} must divide both channel counts`,
+      );
     }
     this.pads = convPads(padding, this.kernelSize, this.dilation, this.stride);
     const [kh, kw] = this.kernelSize;
@@ -50,7 +52,9 @@ export class Conv2d extends Module {
 
   /** The same conv with a bias: what a BatchNorm after it folds into. */
   withBias(): Conv2d {
-    return this.bias ? this : new Conv2d(this.inChannels, this.outChannels, this.kernelSize, { ...this.options, bias: true });
+    return this.bias
+      ? this
+      : new Conv2d(this.inChannels, this.outChannels, this.kernelSize, { ...this.options, bias: true });
   }
 
   override describe(): string {

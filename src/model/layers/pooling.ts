@@ -16,11 +16,16 @@ export interface MaxPoolOptions extends PoolOptions {
 }
 
 /** Kernel, stride and [top, left, bottom, right] pads from PyTorch's arguments. */
-function windowOf(kernelSize: Size2, { stride, padding = 0 }: PoolOptions): { kernel: [number, number]; strides: [number, number]; pads: number[] } {
+function windowOf(
+  kernelSize: Size2,
+  { stride, padding = 0 }: PoolOptions,
+): { kernel: [number, number]; strides: [number, number]; pads: number[] } {
   const kernel = pair(kernelSize);
   const [ph, pw] = pair(padding);
   if (ph > kernel[0] / 2 || pw > kernel[1] / 2)
-    throw new LayerInputError(`padding ${ph}x${pw} must be at most half the kernel ${kernel.join('x')} (as in PyTorch)`);
+    throw new LayerInputError(
+      `padding ${ph}x${pw} must be at most half the kernel ${kernel.join('x')} (as in PyTorch)`,
+    );
   return { kernel, strides: stride === undefined ? kernel : pair(stride), pads: [ph, pw, ph, pw] };
 }
 
@@ -53,7 +58,10 @@ export class AvgPool2d extends Module {
   private readonly window: ReturnType<typeof windowOf>;
   readonly countIncludePad: boolean;
 
-  constructor(kernelSize: Size2, { countIncludePad = true, ...options }: PoolOptions & { countIncludePad?: boolean } = {}) {
+  constructor(
+    kernelSize: Size2,
+    { countIncludePad = true, ...options }: PoolOptions & { countIncludePad?: boolean } = {},
+  ) {
     super();
     this.window = windowOf(kernelSize, options);
     this.countIncludePad = countIncludePad;
@@ -73,7 +81,8 @@ export class AvgPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(outputSize: Size2) {
     super();
-    if (pair(outputSize).some((s) => s !== 1)) throw new LayerInputError(`AdaptiveAvgPool2d(${String(outputSize)}): only output size 1 is supported`);
+    if (pair(outputSize).some((s) => s !== 1))
+      throw new LayerInputError(`AdaptiveAvgPool2d(${String(outputSize)}): only output size 1 is supported`);
   }
 
   forward(x: Tensor): Tensor {

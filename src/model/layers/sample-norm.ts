@@ -33,7 +33,8 @@ export class GroupNorm extends Module {
     { eps = 1e-5, affine = true }: NormOptions = {},
   ) {
     super();
-    if (numChannels % numGroups !== 0) throw new LayerInputError(`GroupNorm(${numGroups}, ${numChannels}): the groups must divide the channels`);
+    if (numChannels % numGroups !== 0)
+      throw new LayerInputError(`GroupNorm(${numGroups}, ${numChannels}): the groups must divide the channels`);
     this.eps = eps;
     if (affine) {
       this.weight = new Parameter([numChannels], constant(1, numChannels));
@@ -46,12 +47,16 @@ export class GroupNorm extends Module {
   }
 
   forward(x: Tensor, ctx: Context): Tensor {
-    if (x.rank < 2 || x.shape[1] !== this.numChannels) throw new LayerInputError(`got ${x.rank >= 2 ? `${x.shape[1]} channels` : `a ${x.rank}-D input`}`);
+    if (x.rank < 2 || x.shape[1] !== this.numChannels)
+      throw new LayerInputError(`got ${x.rank >= 2 ? `${x.shape[1]} channels` : `a ${x.rank}-D input`}`);
     const grouped = op.reshape(x, [x.shape[0], this.numGroups, -1]);
     const y = op.reshape(standardize(grouped, [2], this.eps), x.shape);
     if (!this.weight || !this.bias) return y;
     const perChannel = [1, this.numChannels, ...x.shape.slice(2).map(() => 1)];
-    return op.add(op.mul(y, op.reshape(ctx.value(this.weight), perChannel)), op.reshape(ctx.value(this.bias), perChannel));
+    return op.add(
+      op.mul(y, op.reshape(ctx.value(this.weight), perChannel)),
+      op.reshape(ctx.value(this.bias), perChannel),
+    );
   }
 }
 

@@ -26,8 +26,12 @@ export const int = (fallback: number): AttributeSpec<number> => ({
 });
 export const float = (fallback: number): AttributeSpec<number> => ({ read: (a) => a?.f ?? fallback });
 /** A list of ints; absent (or empty) when the node does not set it. */
-export const ints = (): AttributeSpec<number[] | undefined> => ({ read: (a) => (a?.ints?.length ? a.ints.map(toNumber) : undefined) });
-export const string = (fallback: string): AttributeSpec<string> => ({ read: (a) => (a?.s?.length ? new TextDecoder().decode(a.s) : fallback) });
+export const ints = (): AttributeSpec<number[] | undefined> => ({
+  read: (a) => (a?.ints?.length ? a.ints.map(toNumber) : undefined),
+});
+export const string = (fallback: string): AttributeSpec<string> => ({
+  read: (a) => (a?.s?.length ? new TextDecoder().decode(a.s) : fallback),
+});
 
 /** `node`'s attributes as `spec` declares them. */
 export function parseAttributes<S extends AttributeSpecs>(node: NodeP, spec: S): Attributes<S> {

@@ -41,7 +41,10 @@ type Emit<A> = (args: NodeInputs & { attrs: A; node: NodeP }) => Value[];
 type Fold<A> = (args: { inputs: Known[]; attrs: A; node: NodeP; where: string }) => Known;
 
 /** A converter reading the attributes `spec` declares. */
-function convert<S extends AttributeSpecs>(spec: S, { emit, fold }: { emit?: Emit<Attributes<S>>; fold?: Fold<Attributes<S>> }): Converter {
+function convert<S extends AttributeSpecs>(
+  spec: S,
+  { emit, fold }: { emit?: Emit<Attributes<S>>; fold?: Fold<Attributes<S>> },
+): Converter {
   return {
     ...(emit && { emit: (node, inputs) => emit({ ...inputs, node, attrs: parseAttributes(node, spec) }) }),
     ...(fold && { fold: (node, inputs, where) => fold({ inputs, node, where, attrs: parseAttributes(node, spec) }) }),
@@ -66,7 +69,14 @@ function reshapedShape(a: Known, target: number[], where: string): number[] {
 /** LSTM or GRU: the forms nn.LSTM and nn.GRU export (one direction, default activations, no clip or sequence lengths). */
 function recurrentConverter(unroll: typeof lstm): Converter {
   return convert(
-    { hidden_size: int(0), direction: string('forward'), clip: float(0), layout: int(0), input_forget: int(0), linear_before_reset: int(0) },
+    {
+      hidden_size: int(0),
+      direction: string('forward'),
+      clip: float(0),
+      layout: int(0),
+      input_forget: int(0),
+      linear_before_reset: int(0),
+    },
     {
       emit: ({ t, has, where, attrs, node }) => {
         const unsupported = [
@@ -105,7 +115,9 @@ function splitOutputs(inputs: NodeInputs, node: NodeP, axis: number): Tensor[] {
   if (typeof size !== 'number') throw new ImportError(`${inputs.where}: splits the batch axis`);
   const parts = (node.output ?? []).length;
   const chunk = Math.ceil(size / parts); // equal parts, the last one smaller when they cannot be equal
-  const sizes = inputs.has(1) ? numbers(inputs.k(1), inputs.where) : Array.from({ length: parts }, (_, i) => (i < parts - 1 ? chunk : size - chunk * i));
+  const sizes = inputs.has(1)
+    ? numbers(inputs.k(1), inputs.where)
+    : Array.from({ length: parts }, (_, i) => (i < parts - 1 ? chunk : size - chunk * i));
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((sum, n) => sum + n, 0));
   return sizes.map((n, i) => op.slice(x, [starts[i]], [starts[i] + n], [a]));
 }
@@ -117,7 +129,10 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
   Tanh: unary(op.tanh),
   Softplus: unary(op.softplus),
   LeakyRelu: convert({ alpha: float(0.01) }, { emit: ({ t, attrs }) => [op.leakyRelu(t(0), attrs.alpha)] }),
-  HardSigmoid: convert({ alpha: float(0.2), beta: float(0.5) }, { emit: ({ t, attrs }) => [hardSigmoid(t(0), attrs.alpha, attrs.beta)] }),
+  HardSigmoid: convert(
+    { alpha: float(0.2), beta: float(0.5) },
+    { emit: ({ t, attrs }) => [hardSigmoid(t(0), attrs.alpha, attrs.beta)] },
+  ),
   HardSwish: unary(hardSwish),
   Clip: convert(
     {},
@@ -143,7 +158,12 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     { alpha: float(1), beta: float(1), transA: int(0), transB: int(0) },
     {
       emit: ({ t, has, attrs }) => [
-        op.gemm(t(0), t(1), { alpha: attrs.alpha, beta: attrs.beta, transA: attrs.transA === 1, transB: attrs.transB === 1 }, has(2) ? t(2) : undefined),
+        op.gemm(
+          t(0),
+          t(1),
+          { alpha: attrs.alpha, beta: attrs.beta, transA: attrs.transA === 1, transB: attrs.transB === 1 },
+          has(2) ? t(2) : undefined,
+        ),
       ],
     },
   ),
@@ -157,10 +177,19 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
       },
     },
   ),
-  Equal: convert({}, { emit: ({ t }) => [op.equal(t(0), t(1))], fold: ({ inputs: [a, b] }) => foldElementwise([a, b], 'bool', (x, y) => Number(x === y)) }),
+  Equal: convert(
+    {},
+    {
+      emit: ({ t }) => [op.equal(t(0), t(1))],
+      fold: ({ inputs: [a, b] }) => foldElementwise([a, b], 'bool', (x, y) => Number(x === y)),
+    },
+  ),
   Where: convert(
     {},
-    { emit: ({ t }) => [op.where(t(0), t(1), t(2))], fold: ({ inputs: [c, a, b] }) => foldElementwise([c, a, b], a.dtype, (x, y, z) => (x ? y : z)) },
+    {
+      emit: ({ t }) => [op.where(t(0), t(1), t(2))],
+      fold: ({ inputs: [c, a, b] }) => foldElementwise([c, a, b], a.dtype, (x, y, z) => (x ? y : z)),
+    },
   ),
   // Layers (a Conv, Gemm or BatchNormalization named as a PyTorch module's state becomes that module)
   Conv: convert(
@@ -172,7 +201,9 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     {
       emit: ({ t, where, mode, attrs }) => {
         if (mode === 'eval') return [op.batchNormInference(t(0), t(1), t(2), t(3), t(4), attrs.epsilon)];
-        throw new ImportError(`${where}: its statistics are not named as a BatchNorm module's (<name>.running_mean, ...), so it cannot be trained here`);
+        throw new ImportError(
+          `${where}: its statistics are not named as a BatchNorm module's (<name>.running_mean, ...), so it cannot be trained here`,
+        );
       },
     },
   ),
@@ -182,9 +213,14 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     { ...POOL, dilations: ints() },
     {
       emit: ({ t, where, mode, attrs }) => {
-        if ((attrs.dilations ?? []).some((d) => d !== 1)) throw new ImportError(`${where}: dilations are not supported`);
+        if ((attrs.dilations ?? []).some((d) => d !== 1))
+          throw new ImportError(`${where}: dilations are not supported`);
         const options = { strides: attrs.strides ?? [1, 1], pads: attrs.pads, ceilMode: attrs.ceil_mode === 1 };
-        return [mode === 'train' ? op.maxPoolWithIndices(t(0), attrs.kernel_shape ?? [], options) : op.maxPool(t(0), attrs.kernel_shape ?? [], options)];
+        return [
+          mode === 'train'
+            ? op.maxPoolWithIndices(t(0), attrs.kernel_shape ?? [], options)
+            : op.maxPool(t(0), attrs.kernel_shape ?? [], options),
+        ];
       },
     },
   ),
@@ -193,7 +229,11 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     {
       emit: ({ t, where, attrs }) => {
         if (attrs.ceil_mode !== 0) throw new ImportError(`${where}: ceil_mode is not supported`);
-        const options = { strides: attrs.strides ?? [1, 1], pads: attrs.pads ?? [0, 0, 0, 0], countIncludePad: attrs.count_include_pad === 1 };
+        const options = {
+          strides: attrs.strides ?? [1, 1],
+          pads: attrs.pads ?? [0, 0, 0, 0],
+          countIncludePad: attrs.count_include_pad === 1,
+        };
         return [op.averagePool(t(0), attrs.kernel_shape ?? [], options)];
       },
     },
@@ -206,7 +246,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     { axis: int(-1), epsilon: float(1e-5), stash_type: int(1) },
     {
       emit: ({ t, has, where, attrs, node }) => {
-        if ((node.output ?? []).slice(1).some((o) => o !== '')) throw new ImportError(`${where}: only the Y output is supported`);
+        if ((node.output ?? []).slice(1).some((o) => o !== ''))
+          throw new ImportError(`${where}: only the Y output is supported`);
         const x = t(0);
         const first = normalizeAxis(attrs.axis, x.rank);
         const y = op.mul(
@@ -251,17 +292,26 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
         const x = n.t(0);
         return [op.reshape(x, squeezed(x.shape, axesOf(n, n.attrs.axes)))];
       },
-      fold: ({ inputs: [a, axes], attrs, where }) => ({ ...a, shape: squeezed(a.shape, axes ? numbers(axes, where) : attrs.axes) as number[] }),
+      fold: ({ inputs: [a, axes], attrs, where }) => ({
+        ...a,
+        shape: squeezed(a.shape, axes ? numbers(axes, where) : attrs.axes) as number[],
+      }),
     },
   ),
   Unsqueeze: convert(
     { axes: ints() },
     {
       emit: (n) => [op.unsqueeze(n.t(0), axesOf(n, n.attrs.axes) ?? [])],
-      fold: ({ inputs: [a, axes], attrs, where }) => ({ ...a, shape: unsqueezedShape(a.shape, (axes ? numbers(axes, where) : attrs.axes) ?? []) }),
+      fold: ({ inputs: [a, axes], attrs, where }) => ({
+        ...a,
+        shape: unsqueezedShape(a.shape, (axes ? numbers(axes, where) : attrs.axes) ?? []),
+      }),
     },
   ),
-  Transpose: convert({ perm: ints() }, { emit: ({ t, attrs }) => [op.transpose(t(0), attrs.perm ?? [...Array(t(0).rank).keys()].reverse())] }),
+  Transpose: convert(
+    { perm: ints() },
+    { emit: ({ t, attrs }) => [op.transpose(t(0), attrs.perm ?? [...Array(t(0).rank).keys()].reverse())] },
+  ),
   Concat: convert(
     { axis: int(0) },
     {
@@ -271,7 +321,11 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
           attrs.axis,
         ),
       ],
-      fold: ({ inputs }) => ({ dtype: inputs[0].dtype, shape: [inputs.reduce((n, x) => n + x.values.length, 0)], values: inputs.flatMap((x) => x.values) }),
+      fold: ({ inputs }) => ({
+        dtype: inputs[0].dtype,
+        shape: [inputs.reduce((n, x) => n + x.values.length, 0)],
+        values: inputs.flatMap((x) => x.values),
+      }),
     },
   ),
   Slice: convert(
@@ -324,7 +378,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
         return [op.reshape(y, shape)];
       },
       fold: ({ inputs: [a, b], attrs, where }) => {
-        if (attrs.axis !== 0 || a.shape.length !== 1) throw new ImportError(`${where}: only gathers from a 1-D constant are folded`);
+        if (attrs.axis !== 0 || a.shape.length !== 1)
+          throw new ImportError(`${where}: only gathers from a 1-D constant are folded`);
         const idx = numbers(b, where).map((i) => (i < 0 ? i + a.values.length : i));
         return { dtype: a.dtype, shape: b.shape, values: idx.map((i) => a.values[i]) };
       },
@@ -334,7 +389,9 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
 
 /** ConstantOfShape: `shape` filled with the node's `value` (a one-element tensor; default float 0). */
 function constantOfShape(node: NodeP, shape: Dim[]): Known {
-  const value = (node.attribute ?? []).some((a) => a.name === 'value') ? constantValue(node) : { dtype: 'float32' as const, shape: [1], values: [0] };
+  const value = (node.attribute ?? []).some((a) => a.name === 'value')
+    ? constantValue(node)
+    : { dtype: 'float32' as const, shape: [1], values: [0] };
   const dims = shape.filter((d): d is number => typeof d === 'number');
   // A symbolic dim (the batch): the value, expanded when used.
   if (dims.length < shape.length) return { dtype: value.dtype, shape: [], values: [value.values[0]], filled: shape };

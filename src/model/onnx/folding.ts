@@ -14,9 +14,11 @@ export function constantValue(node: NodeP): Known {
   if (!a) throw new ImportError(`${node.opType} node '${node.name}' has no value`);
   if (a.t) return known(tensorValues(a.t));
   if (a.name === 'value_float') return { dtype: 'float32', shape: [], values: [a.f ?? 0] };
-  if (a.name === 'value_floats') return { dtype: 'float32', shape: [(a.floats ?? []).length], values: [...(a.floats ?? [])] };
+  if (a.name === 'value_floats')
+    return { dtype: 'float32', shape: [(a.floats ?? []).length], values: [...(a.floats ?? [])] };
   if (a.name === 'value_int') return { dtype: 'int64', shape: [], values: [toNumber(a.i ?? 0)] };
-  if (a.name === 'value_ints') return { dtype: 'int64', shape: [(a.ints ?? []).length], values: (a.ints ?? []).map(toNumber) };
+  if (a.name === 'value_ints')
+    return { dtype: 'int64', shape: [(a.ints ?? []).length], values: (a.ints ?? []).map(toNumber) };
   throw new ImportError(`${node.opType} node '${node.name}' has a ${a.name} value, which is not supported`);
 }
 
@@ -39,19 +41,30 @@ export function foldBinary(type: string, a: Known, b: Known): Known {
   const values = big.values.map((_, i) => {
     const [x, y] = [at(a, i), at(b, i)];
     if (type === 'Mul' && (typeof x !== 'number' || typeof y !== 'number')) return multiplyDims(x, y); // the batch times heads
-    if (typeof x !== 'number' || typeof y !== 'number') throw new ImportError(`${type} on a value that depends on the batch size`);
+    if (typeof x !== 'number' || typeof y !== 'number')
+      throw new ImportError(`${type} on a value that depends on the batch size`);
     return f(x, y, a.dtype === 'int64');
   });
   return { dtype: a.dtype, shape: big.shape, values };
 }
 
 /** `f` over known values of one length (or a single value each), as the output of `dtype` (Equal's bool, Where's). */
-export function foldElementwise(inputs: Known[], dtype: DType, f: (...xs: (number | string)[]) => number | string): Known {
+export function foldElementwise(
+  inputs: Known[],
+  dtype: DType,
+  f: (...xs: (number | string)[]) => number | string,
+): Known {
   const length = Math.max(...inputs.map((k) => k.values.length));
   if (inputs.some((k) => k.values.length !== 1 && k.values.length !== length))
     throw new ImportError(`constants of shapes ${inputs.map((k) => `[${k.shape}]`).join(', ')}`);
   const shape = inputs.find((k) => k.values.length === length)?.shape ?? [];
-  return { dtype, shape, values: Array.from({ length }, (_, i) => f(...inputs.map((k) => (k.values.length === 1 ? k.values[0] : k.values[i])))) };
+  return {
+    dtype,
+    shape,
+    values: Array.from({ length }, (_, i) =>
+      f(...inputs.map((k) => (k.values.length === 1 ? k.values[0] : k.values[i]))),
+    ),
+  };
 }
 
 /** Slice of a 1-D known value (a shape vector's `[2:]`), with ONNX's clamping of starts and ends. */

@@ -71,7 +71,8 @@ export class OnnxGraphModule extends Module {
    */
   override notes(): string[] {
     const constants = [...this.initializers].filter(
-      ([name, v]) => v.dtype === 'float32' && this.roles.uses.has(name) && !this.taken.has(name) && !this.looseState.has(name),
+      ([name, v]) =>
+        v.dtype === 'float32' && this.roles.uses.has(name) && !this.taken.has(name) && !this.looseState.has(name),
     );
     if (constants.length === 0) return [];
     const values = constants.reduce((n, [, v]) => n + v.data.length, 0).toLocaleString('en-US');
@@ -116,7 +117,15 @@ export class OnnxGraphModule extends Module {
     const a = parseAttributes(node, CONV);
     const pads = a.pads ?? [0, 0, 0, 0];
     const [kh, kw] = a.kernel_shape ?? weight.dims.slice(2);
-    if (!prefix || pads[0] !== pads[2] || pads[1] !== pads[3] || kh !== weight.dims[2] || kw !== weight.dims[3] || this.children.has(prefix)) return undefined;
+    if (
+      !prefix ||
+      pads[0] !== pads[2] ||
+      pads[1] !== pads[3] ||
+      kh !== weight.dims[2] ||
+      kw !== weight.dims[3] ||
+      this.children.has(prefix)
+    )
+      return undefined;
     const conv = new Conv2d(weight.dims[1] * a.group, weight.dims[0], [kh, kw], {
       stride: (a.strides ?? [1, 1]) as [number, number],
       padding: [pads[0], pads[1]],
@@ -133,22 +142,45 @@ export class OnnxGraphModule extends Module {
     const weight = this.initializers.get(w);
     const a = parseAttributes(node, GEMM);
     const plain = a.transA === 0 && a.transB === 1 && a.alpha === 1 && a.beta === 1;
-    if (!plain || !weight || !this.roles.trainable.has(w) || weight.dims.length !== 2 || !this.ownable(b ? [w, b] : [w])) return undefined;
+    if (
+      !plain ||
+      !weight ||
+      !this.roles.trainable.has(w) ||
+      weight.dims.length !== 2 ||
+      !this.ownable(b ? [w, b] : [w])
+    )
+      return undefined;
     const bias = b ? this.initializers.get(b) : undefined;
     const prefix = modulePrefix(b ? [w, b] : [w], ['weight', 'bias']);
-    if (!prefix || (b && (!bias || bias.dims.join() !== String(weight.dims[0]))) || this.children.has(prefix)) return undefined;
-    return this.adopt(prefix, new Linear(weight.dims[1], weight.dims[0], { bias: b !== undefined && b !== '' }), [w, b]);
+    if (!prefix || (b && (!bias || bias.dims.join() !== String(weight.dims[0]))) || this.children.has(prefix))
+      return undefined;
+    return this.adopt(prefix, new Linear(weight.dims[1], weight.dims[0], { bias: b !== undefined && b !== '' }), [
+      w,
+      b,
+    ]);
   }
 
   private batchNormModule(node: NodeP): Module | undefined {
     const [, scale, bias, mean, variance] = node.input ?? [];
     const prefix = modulePrefix([scale, bias, mean, variance], ['weight', 'bias', 'running_mean', 'running_var']);
     const c = this.initializers.get(scale)?.dims;
-    if (!prefix || !c || c.length !== 1 || !this.roles.buffers.has(mean) || this.children.has(prefix) || !this.ownable([scale, bias, mean, variance]))
+    if (
+      !prefix ||
+      !c ||
+      c.length !== 1 ||
+      !this.roles.buffers.has(mean) ||
+      this.children.has(prefix) ||
+      !this.ownable([scale, bias, mean, variance])
+    )
       return undefined;
     const a = parseAttributes(node, BATCH_NORM);
     // ONNX's momentum keeps that much of the running value; PyTorch's takes that much of the batch's.
-    return this.adopt(prefix, new BatchNorm2d(c[0], { eps: a.epsilon, momentum: 1 - a.momentum }), [scale, bias, mean, variance]);
+    return this.adopt(prefix, new BatchNorm2d(c[0], { eps: a.epsilon, momentum: 1 - a.momentum }), [
+      scale,
+      bias,
+      mean,
+      variance,
+    ]);
   }
 
   private dropoutRatio(node: NodeP): number {
@@ -194,10 +226,12 @@ export class OnnxGraphModule extends Module {
         if (e instanceof ShapeError) throw new ImportError(`${node.opType} node '${node.name}': ${e.message}`);
         throw e;
       }
-      for (const [i, name] of (node.output ?? []).entries()) if (name && outs[i] !== undefined) values.set(name, outs[i]);
+      for (const [i, name] of (node.output ?? []).entries())
+        if (name && outs[i] !== undefined) values.set(name, outs[i]);
     }
     const out = values.get(this.outputName);
-    if (!out || isKnown(out)) throw new ImportError(`the graph output '${this.outputName}' does not depend on the input`);
+    if (!out || isKnown(out))
+      throw new ImportError(`the graph output '${this.outputName}' does not depend on the input`);
     return out;
   }
 }

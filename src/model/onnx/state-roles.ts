@@ -27,7 +27,8 @@ const WEIGHT_READERS = new Set(['Conv', 'Gemm', 'MatMul']);
 export function stateRoles(nodes: readonly NodeP[], initializers: ReadonlyMap<string, TensorValues>): StateRoles {
   const uses = new Map<string, number>();
   for (const n of nodes) for (const i of n.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
-  const isFloat = (name: string | undefined): name is string => name !== undefined && initializers.get(name)?.dtype === 'float32';
+  const isFloat = (name: string | undefined): name is string =>
+    name !== undefined && initializers.get(name)?.dtype === 'float32';
   const trainable = new Set<string>();
   const buffers = new Set<string>();
   for (const node of nodes) {
@@ -35,7 +36,12 @@ export function stateRoles(nodes: readonly NodeP[], initializers: ReadonlyMap<st
     ins.forEach((name, i) => {
       if (!isFloat(name)) return;
       if (node.opType === 'BatchNormalization' && i >= 3) buffers.add(name);
-      else if (isStateName(name) || WEIGHT_READERS.has(node.opType ?? '') || (node.opType === 'BatchNormalization' && i >= 1)) trainable.add(name);
+      else if (
+        isStateName(name) ||
+        WEIGHT_READERS.has(node.opType ?? '') ||
+        (node.opType === 'BatchNormalization' && i >= 1)
+      )
+        trainable.add(name);
     });
   }
   for (const name of buffers) trainable.delete(name);

@@ -32,7 +32,10 @@ export const isKnown = (v: Value): v is Known => !(v && typeof (v as Tensor).gra
 
 /** An initializer's or a Constant's tensor as a known value. */
 export function known(v: TensorValues): Known {
-  const values = v.data instanceof BigInt64Array ? Array.from(v.data, Number) : Array.from(v.data as Exclude<AnyTypedArray, BigInt64Array>);
+  const values =
+    v.data instanceof BigInt64Array
+      ? Array.from(v.data, Number)
+      : Array.from(v.data as Exclude<AnyTypedArray, BigInt64Array>);
   return { dtype: v.dtype, shape: v.dims, values };
 }
 
@@ -51,7 +54,9 @@ export function tensorOf(v: Value, like: Tensor, what: string): Tensor {
   if (!isKnown(v)) return v;
   const dtype = v.dtype === 'float64' ? like.dtype : v.dtype;
   const values = numbers(v, `${what}: a value used as data`);
-  return v.filled ? op.expand(like.graph.constant(dtype, [], values), v.filled) : like.graph.constant(dtype, v.shape, values);
+  return v.filled
+    ? op.expand(like.graph.constant(dtype, [], values), v.filled)
+    : like.graph.constant(dtype, v.shape, values);
 }
 
 /** The ONNX element type `to` (Cast's attribute) as this project's dtype: int64 or float32. */

@@ -45,7 +45,14 @@ export interface Agreement {
 }
 
 /** Nothing compared yet: the identity of comparing. */
-export const emptyAgreement = (): Agreement => ({ worst: 0, name: '', worstSpread: 0, spreadName: '', zeros: [], mismatched: [] });
+export const emptyAgreement = (): Agreement => ({
+  worst: 0,
+  name: '',
+  worstSpread: 0,
+  spreadName: '',
+  zeros: [],
+  mismatched: [],
+});
 
 const largest = (t: ArrayLike<number | bigint>): number => {
   let m = 0;
@@ -101,7 +108,8 @@ export function compareOutputs(reference: Outputs, candidate: Outputs): Agreemen
 }
 
 /** Whether the two sides agree as the pages require (the same outputs, every spread within `tolerance`). */
-export const agrees = (a: Agreement, tolerance = SPREAD_TOLERANCE): boolean => a.mismatched.length === 0 && a.worstSpread <= tolerance;
+export const agrees = (a: Agreement, tolerance = SPREAD_TOLERANCE): boolean =>
+  a.mismatched.length === 0 && a.worstSpread <= tolerance;
 
 /** "spread 3.1e-1 in conv2.weight.next (elementwise 4.9e-1 in ...)", or what is missing: for messages. */
 export function describeAgreement(a: Agreement): string {

@@ -31,7 +31,12 @@ export interface BatchOptions {
  * The batches a recipe draws from `train` (`masks` from the training-step graph, as shaped for
  * a full batch; `targetWidth` for a regression loss's float targets): what every trainer uses.
  */
-export function batchOptions(config: TrainConfig, train: Split, masks: BatchOptions['masks'], targetWidth?: number): BatchOptions {
+export function batchOptions(
+  config: TrainConfig,
+  train: Split,
+  masks: BatchOptions['masks'],
+  targetWidth?: number,
+): BatchOptions {
   return {
     examples: Math.min(config.trainLimit ?? train.count, train.count),
     batchSize: config.batchSize,
@@ -75,14 +80,18 @@ export function batchBuffers(options: BatchOptions, imageSize: number): BatchBuf
   };
 }
 
-export const batchesPerEpoch = (options: Pick<BatchOptions, 'examples' | 'batchSize'>): number => Math.ceil(options.examples / options.batchSize);
+export const batchesPerEpoch = (options: Pick<BatchOptions, 'examples' | 'batchSize'>): number =>
+  Math.ceil(options.examples / options.batchSize);
 
 /** Views of `size` examples over a set of buffers. */
 export function batchView(options: BatchOptions, buffers: BatchBuffers, size: number, imageSize: number): Batch {
   return {
     size,
     images: new Float32Array(buffers.images, 0, size * imageSize),
-    labels: options.targetWidth === undefined ? new BigInt64Array(buffers.labels, 0, size) : new Float32Array(buffers.labels, 0, size * options.targetWidth),
+    labels:
+      options.targetWidth === undefined
+        ? new BigInt64Array(buffers.labels, 0, size)
+        : new Float32Array(buffers.labels, 0, size * options.targetWidth),
     masks: options.masks.map((m, i) => new Float32Array(buffers.masks[i], 0, (size * numel(m.shape)) / m.shape[0])),
   };
 }
@@ -101,12 +110,14 @@ export class BatchFiller {
 
   fill(buffers: BatchBuffers, epoch: number, batch: number, step: number): number {
     const { split, options, normalizer } = this;
-    if (this.order?.epoch !== epoch) this.order = { epoch, indices: epochOrder(options.examples, options.seed, epoch, options.shuffle) };
+    if (this.order?.epoch !== epoch)
+      this.order = { epoch, indices: epochOrder(options.examples, options.seed, epoch, options.shuffle) };
     const order = this.order.indices;
     const start = batch * options.batchSize;
     const size = Math.min(options.batchSize, options.examples - start);
     const view = batchView(options, buffers, size, exampleSize(split));
-    if (options.augment) fillAugmentedImages(split, order, start, size, view.images, normalizer, options.augment, options.seed, step);
+    if (options.augment)
+      fillAugmentedImages(split, order, start, size, view.images, normalizer, options.augment, options.seed, step);
     else fillImages(split, start, size, view.images, normalizer, order);
     fillLabels(split, start, size, view.labels, order);
     fillStepMasks(

@@ -20,16 +20,31 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex');
 
 const optimizerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sgd'), momentum: nonNegative, weightDecay: nonNegative, nesterov: z.boolean() }),
-  z.strictObject({ kind: z.enum(['adam', 'adamw']), beta1: fraction, beta2: fraction, eps: positive, weightDecay: nonNegative }),
+  z.strictObject({
+    kind: z.enum(['adam', 'adamw']),
+    beta1: fraction,
+    beta2: fraction,
+    eps: positive,
+    weightDecay: nonNegative,
+  }),
 ]) satisfies z.ZodType<OptimizerOptions>;
 
 const scheduleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('constant') }),
   z.strictObject({ kind: z.literal('step'), stepSize: positiveInt, gamma: positive }),
-  z.strictObject({ kind: z.literal('onecycle'), pctStart: z.number().gt(0).lt(1), divFactor: positive, finalDivFactor: positive }),
+  z.strictObject({
+    kind: z.literal('onecycle'),
+    pctStart: z.number().gt(0).lt(1),
+    divFactor: positive,
+    finalDivFactor: positive,
+  }),
 ]) satisfies z.ZodType<Schedule>;
 
-const augmentSchema = z.strictObject({ rotate: nonNegative, shift: count, flip: z.boolean().optional() }) satisfies z.ZodType<AugmentOptions>;
+const augmentSchema = z.strictObject({
+  rotate: nonNegative,
+  shift: count,
+  flip: z.boolean().optional(),
+}) satisfies z.ZodType<AugmentOptions>;
 
 /** A learning rate set on resume: from optimizer step `step` on, the schedule is rescaled to pass through `lr`. */
 const lrChangeSchema = z.strictObject({ step: count, lr: positive });
@@ -40,7 +55,11 @@ export type LrChange = z.infer<typeof lrChangeSchema>;
  * of each local file it imports (by absolute path; absent in runs recorded before these were);
  * absent: the built-in seed CNN. Also the weights a run started from (`--init`).
  */
-const modelRecordSchema = z.strictObject({ file: z.string().min(1), sha256, imports: z.record(z.string(), sha256).optional() });
+const modelRecordSchema = z.strictObject({
+  file: z.string().min(1),
+  sha256,
+  imports: z.record(z.string(), sha256).optional(),
+});
 export type ModelRecord = z.infer<typeof modelRecordSchema>;
 
 const normalizationSchema = z.strictObject({
@@ -50,7 +69,10 @@ const normalizationSchema = z.strictObject({
 const patterns = z.array(z.string().min(1)).min(1);
 
 /** The built-in seed CNN fitted to data of another shape or class count (absent: 1x28x28, 10 classes). */
-const builtinShapeSchema = z.strictObject({ inputShape: z.array(positiveInt).length(3).readonly(), classes: positiveInt.min(2) });
+const builtinShapeSchema = z.strictObject({
+  inputShape: z.array(positiveInt).length(3).readonly(),
+  classes: positiveInt.min(2),
+});
 export type BuiltinShape = z.infer<typeof builtinShapeSchema>;
 
 export const trainConfigSchema = z.strictObject({
@@ -156,7 +178,14 @@ export const runRecordSchema = z.strictObject({
 export type RunRecord = z.infer<typeof runRecordSchema>;
 
 /** What a resumed run may change in its recipe (the flags that apply from the resume point); the rest is fixed for its life. */
-const CHANGEABLE_ON_RESUME: ReadonlySet<string> = new Set<keyof TrainConfig>(['epochs', 'lrChanges', 'maxSteps', 'testLimit', 'threads', 'device']);
+const CHANGEABLE_ON_RESUME: ReadonlySet<string> = new Set<keyof TrainConfig>([
+  'epochs',
+  'lrChanges',
+  'maxSteps',
+  'testLimit',
+  'threads',
+  'device',
+]);
 
 /** The first difference between two values, as `path: a vs b`, or undefined when they are equal (key order aside). */
 function firstDifference(a: unknown, b: unknown, path: string): string | undefined {

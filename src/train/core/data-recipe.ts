@@ -20,7 +20,10 @@ const augmentFor = (channels: number): AugmentOptions => ({ ...(channels === 1 ?
  * The recipe's normalisation and augmentation for `train`: `bundledMnist` keeps MNIST's
  * constants; `augment` (given by the user, null for none) overrides the data's choice.
  */
-export function dataDefaults(train: Split, { bundledMnist, augment }: { bundledMnist: boolean; augment?: AugmentOptions | null }): Partial<TrainConfig> {
+export function dataDefaults(
+  train: Split,
+  { bundledMnist, augment }: { bundledMnist: boolean; augment?: AugmentOptions | null },
+): Partial<TrainConfig> {
   const normalize = bundledMnist ? undefined : roundedStats(normalization(train));
   return {
     augment: augment === undefined ? augmentFor(train.shape[0]) : augment,
@@ -29,5 +32,8 @@ export function dataDefaults(train: Split, { bundledMnist, augment }: { bundledM
 }
 
 /** Four decimals, as torchvision's tutorials write them: the statistics of a data set, not of its rounding. */
-const roundedStats = (n: Normalization): Normalization => ({ mean: n.mean.map((m) => Number(m.toFixed(4))), std: n.std.map((s) => Number(s.toFixed(4))) });
+const roundedStats = (n: Normalization): Normalization => ({
+  mean: n.mean.map((m) => Number(m.toFixed(4))),
+  std: n.std.map((s) => Number(s.toFixed(4))),
+});
 const sameAs = (a: Normalization, b: Normalization) => a.mean.join() === b.mean.join() && a.std.join() === b.std.join();

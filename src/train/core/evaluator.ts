@@ -26,7 +26,8 @@ export type ClassifierResult = Required<EvalResult>;
 
 /** `r` as a classifier's evaluation (an error for a regression loss's, which has no accuracy). */
 export function classifierResult(r: EvalResult): ClassifierResult {
-  if (r.correct === undefined || r.confusion === undefined) throw new Error("this evaluation has no accuracy: the model's loss is not a classifier's");
+  if (r.correct === undefined || r.confusion === undefined)
+    throw new Error("this evaluation has no accuracy: the model's loss is not a classifier's");
   return { ...r, correct: r.correct, confusion: r.confusion };
 }
 
@@ -80,7 +81,10 @@ export class Evaluator {
   }
 
   private async run(feeds: Record<string, Tensor>, images: Float32Array, count: number): Promise<Float32Array> {
-    const input = this.runtime.float32(images.subarray(0, count * numel(this.net.inputShape)), [count, ...this.net.inputShape]);
+    const input = this.runtime.float32(images.subarray(0, count * numel(this.net.inputShape)), [
+      count,
+      ...this.net.inputShape,
+    ]);
     return floatData((await this.session.run({ ...feeds, [IMAGE]: input }))[this.classifies ? LOG_PROBS : OUTPUT]);
   }
 
@@ -98,7 +102,11 @@ export class Evaluator {
       const out = await this.run(feeds, images, n);
       const width = out.length / n;
       if (!this.classifies) {
-        loss += regressionLossSum(this.net.options.loss, out, split.labels.subarray(start * width, (start + n) * width));
+        loss += regressionLossSum(
+          this.net.options.loss,
+          out,
+          split.labels.subarray(start * width, (start + n) * width),
+        );
         continue;
       }
       for (let i = 0; i < n; i++) {

@@ -68,7 +68,8 @@ const BASE_STREAM = 0x62617365; // 'base'
 
 /** The user's examples as a Split: 28x28 inputs in [0,1] (as src/preprocess makes them) with their labels. */
 export function ownExamples(inputs: readonly Float32Array[], labels: readonly number[]): ByteSplit {
-  if (inputs.length !== labels.length || inputs.length === 0) throw new Error('fine-tuning needs at least one example, each with a label');
+  if (inputs.length !== labels.length || inputs.length === 0)
+    throw new Error('fine-tuning needs at least one example, each with a label');
   const images = new Uint8Array(inputs.length * 784);
   inputs.forEach((x, i) => {
     if (x.length !== 784) throw new Error(`example ${i + 1} has ${x.length} values, expected 28x28 = 784`);
@@ -102,7 +103,8 @@ export class MixedBatches {
     masks: BatchOptions['masks'],
     normalize: Normalization,
   ) {
-    if (own.shape.join() !== base.shape.join()) throw new Error(`the examples are [${own.shape}], the training images [${base.shape}]`);
+    if (own.shape.join() !== base.shape.join())
+      throw new Error(`the examples are [${own.shape}], the training images [${base.shape}]`);
     this.options = {
       examples: recipe.maxSteps * recipe.batchSize,
       batchSize: recipe.batchSize,
@@ -130,7 +132,17 @@ export class MixedBatches {
       const rng = new Rng(recipe.seed, stream, step);
       const order = Uint32Array.from({ length: count }, () => rng.int(split.count));
       const seed = (recipe.seed ^ stream) >>> 0; // the two parts' augmentations must differ
-      fillAugmentedImages(split, order, 0, count, batch.images.subarray(at * size, (at + count) * size), this.normalizer, recipe.augment, seed, step);
+      fillAugmentedImages(
+        split,
+        order,
+        0,
+        count,
+        batch.images.subarray(at * size, (at + count) * size),
+        this.normalizer,
+        recipe.augment,
+        seed,
+        step,
+      );
       fillLabels(split, 0, count, batch.labels.subarray(at, at + count), order);
     }
     fillStepMasks(
@@ -179,7 +191,12 @@ export interface FineTuned {
 }
 
 /** Whether each of `own`'s examples reads as its label with at least probability `confidence` under `model`. */
-export async function readsAsTaught(evaluator: Evaluator, model: StateDict, own: Split, confidence: number): Promise<boolean[]> {
+export async function readsAsTaught(
+  evaluator: Evaluator,
+  model: StateDict,
+  own: Split,
+  confidence: number,
+): Promise<boolean[]> {
   const images = new Float32Array(own.count * exampleSize(own));
   fillImages(own, 0, own.count, images, Normalizer.for(own, evaluator.normalize));
   const logp = await evaluator.logProbs(model, images, own.count);
@@ -208,7 +225,8 @@ export async function fineTune({
 }: FineTuneInput): Promise<FineTuned> {
   const config = fineTuneConfig(recipe);
   const masks = dropoutMasks(net, recipe.batchSize);
-  if (!(recipe.checkEvery >= 1 && recipe.escalateEvery >= 1)) throw new Error('fine-tuning: checkEvery and escalateEvery must be at least 1 step');
+  if (!(recipe.checkEvery >= 1 && recipe.escalateEvery >= 1))
+    throw new Error('fine-tuning: checkEvery and escalateEvery must be at least 1 step');
   const evaluator = await Evaluator.create(net, runtime, normalize);
   let stepper: Stepper | undefined;
   try {
@@ -219,10 +237,12 @@ export async function fineTune({
     let steps = 0;
     while (steps < recipe.maxSteps && !learned.every(Boolean)) {
       const { loss } = await stepper.step(batches.batch(steps, ownPlaces(recipe, steps)), recipe.lr, steps);
-      if (!Number.isFinite(loss)) throw new DivergedError(`fine-tuning diverged: the loss became ${loss} at step ${steps + 1} (lr ${recipe.lr})`);
+      if (!Number.isFinite(loss))
+        throw new DivergedError(`fine-tuning diverged: the loss became ${loss} at step ${steps + 1} (lr ${recipe.lr})`);
       steps++;
       onStep?.(steps, loss);
-      if (steps % recipe.checkEvery === 0 || steps === recipe.maxSteps) learned = await readsAsTaught(evaluator, stepper.modelState(), own, recipe.confidence);
+      if (steps % recipe.checkEvery === 0 || steps === recipe.maxSteps)
+        learned = await readsAsTaught(evaluator, stepper.modelState(), own, recipe.confidence);
     }
     return { model: copyState(stepper.modelState()), steps, learned };
   } finally {

@@ -51,6 +51,8 @@ export function forgettingNote(before: Scored, after: Scored): string | undefine
     : next.label === worst.label
       ? ` and as ${next.as} in ${percent(next.after)}`
       : ` and its ${next.label}s as ${next.as} in ${percent(next.after)}`;
-  const hurt = worst ? `its ${worst.label}s now read as ${worst.as} in ${percent(worst.after)} of cases (${percent(worst.before)} before)${also}; ` : '';
+  const hurt = worst
+    ? `its ${worst.label}s now read as ${worst.as} in ${percent(worst.after)} of cases (${percent(worst.before)} before)${also}; `
+    : '';
   return `This conflicts with MNIST: ${hurt}MNIST test accuracy fell from ${(100 * was).toFixed(2)}% to ${(100 * now).toFixed(2)}%.`;
 }

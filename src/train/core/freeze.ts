@@ -38,11 +38,14 @@ const isControl = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0
 function matching(patterns: readonly string[], names: readonly string[], option: string): Set<string> {
   const chosen = new Set<string>();
   for (const pattern of patterns) {
-    if (!pattern || [...pattern].some(isControl)) throw new SelectionError(`${option} ${JSON.stringify(pattern)}: not a name pattern`);
+    if (!pattern || [...pattern].some(isControl))
+      throw new SelectionError(`${option} ${JSON.stringify(pattern)}: not a name pattern`);
     const hits = names.filter((n) => selects(pattern, n));
     if (hits.length === 0) {
       const shown = names.slice(0, 6).join(', ');
-      throw new SelectionError(`${option} '${pattern}' matches no parameter (the model has ${names.length}: ${shown}${names.length > 6 ? ', ...' : ''})`);
+      throw new SelectionError(
+        `${option} '${pattern}' matches no parameter (the model has ${names.length}: ${shown}${names.length > 6 ? ', ...' : ''})`,
+      );
     }
     for (const h of hits) chosen.add(h);
   }

@@ -34,7 +34,9 @@ export interface MemoryEstimate {
 function activationsPerExample(net: Network): number {
   const graph = evalGraph(net, 1);
   let values = 0;
-  for (const node of graph.nodes) for (const t of node.outputs) if (isFloat(t.dtype) && t.shape.every((d) => typeof d === 'number')) values += numel(t.shape);
+  for (const node of graph.nodes)
+    for (const t of node.outputs)
+      if (isFloat(t.dtype) && t.shape.every((d) => typeof d === 'number')) values += numel(t.shape);
   return values;
 }
 

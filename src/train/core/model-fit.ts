@@ -27,19 +27,25 @@ export function dataMismatch(net: Network, data: Split, outputs?: number): strin
 
 /** What is wrong with a split's arrays themselves (their sizes, the labels' type and range), or undefined. */
 export function dataProblem(data: Split, outputs: number, classification: boolean): string | undefined {
-  if (!(Number.isInteger(data.count) && data.count >= 1)) return `the data holds ${data.count} examples; it needs at least one`;
+  if (!(Number.isInteger(data.count) && data.count >= 1))
+    return `the data holds ${data.count} examples; it needs at least one`;
   const size = exampleSize(data);
   if (data.images.length !== data.count * size) {
     return `the data's inputs hold ${data.images.length} values, not ${data.count} examples of ${shapeText(data.shape)} (${data.count * size})`;
   }
   if (classification) {
-    if (data.labels instanceof Float32Array) return 'the labels are floats; a classification loss takes class indices (Uint8Array, Uint16Array, Int32Array)';
-    if (data.labels.length !== data.count) return `the data has ${data.labels.length} labels for ${data.count} examples`;
+    if (data.labels instanceof Float32Array)
+      return 'the labels are floats; a classification loss takes class indices (Uint8Array, Uint16Array, Int32Array)';
+    if (data.labels.length !== data.count)
+      return `the data has ${data.labels.length} labels for ${data.count} examples`;
     const bad = data.labels.findIndex((l) => !(l >= 0 && l < outputs));
-    if (bad >= 0) return `label ${data.labels[bad]} (example ${bad}) is out of range: the model gives ${outputs} classes (0-${outputs - 1})`;
+    if (bad >= 0)
+      return `label ${data.labels[bad]} (example ${bad}) is out of range: the model gives ${outputs} classes (0-${outputs - 1})`;
     return undefined;
   }
-  if (!(data.labels instanceof Float32Array)) return 'the labels are class indices; a regression loss takes float targets (a Float32Array)';
-  if (data.labels.length !== data.count * outputs) return `the data has ${data.labels.length} target values, not ${data.count} examples of ${outputs}`;
+  if (!(data.labels instanceof Float32Array))
+    return 'the labels are class indices; a regression loss takes float targets (a Float32Array)';
+  if (data.labels.length !== data.count * outputs)
+    return `the data has ${data.labels.length} target values, not ${data.count} examples of ${outputs}`;
   return undefined;
 }

@@ -16,7 +16,11 @@ export const DEFAULT_SGD = Object.freeze({ kind: 'sgd', momentum: 0.9, weightDec
 export const DIGIT_AUGMENT: Readonly<AugmentOptions> = Object.freeze({ rotate: 7, shift: 2 });
 
 /** The default schedule, StepLR x0.1 every 7 epochs (the CLI's --step-size and --gamma default to it). */
-export const DEFAULT_STEP_LR: Readonly<Extract<Schedule, { kind: 'step' }>> = Object.freeze({ kind: 'step', stepSize: 7, gamma: 0.1 });
+export const DEFAULT_STEP_LR: Readonly<Extract<Schedule, { kind: 'step' }>> = Object.freeze({
+  kind: 'step',
+  stepSize: 7,
+  gamma: 0.1,
+});
 
 const config: TrainConfig = {
   epochs: 15,
@@ -62,4 +66,5 @@ export function recipeFor(length: RunLength, examples: number, changes: Partial<
 }
 
 /** The input normalisation a recipe applies: its own, else MNIST's (the default, and what runs recorded before it was configurable used). */
-export const normalizationOf = (config: Pick<TrainConfig, 'normalize'>): Normalization => config.normalize ?? MNIST_NORMALIZATION;
+export const normalizationOf = (config: Pick<TrainConfig, 'normalize'>): Normalization =>
+  config.normalize ?? MNIST_NORMALIZATION;

@@ -17,9 +17,14 @@ export interface ScheduleClock {
   totalSteps: number;
 }
 
-const annealCos = (start: number, end: number, pct: number) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
+const annealCos = (start: number, end: number, pct: number) =>
+  end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
 
-export function learningRate(schedule: Schedule, baseLr: number, { step, stepsPerEpoch, totalSteps }: ScheduleClock): number {
+export function learningRate(
+  schedule: Schedule,
+  baseLr: number,
+  { step, stepsPerEpoch, totalSteps }: ScheduleClock,
+): number {
   switch (schedule.kind) {
     case 'constant':
       return baseLr;
@@ -40,7 +45,10 @@ export function learningRate(schedule: Schedule, baseLr: number, { step, stepsPe
  * the newest rate set on resume (`lrChanges`) so that the schedule passes through that rate at
  * the step where it was set (StepLR keeps decaying from there; constant stays there).
  */
-export function scheduledLr(run: { schedule: Schedule; lr: number; lrChanges?: readonly { step: number; lr: number }[] }, clock: ScheduleClock): number {
+export function scheduledLr(
+  run: { schedule: Schedule; lr: number; lrChanges?: readonly { step: number; lr: number }[] },
+  clock: ScheduleClock,
+): number {
   const at = (step: number) => learningRate(run.schedule, run.lr, { ...clock, step });
   const change = run.lrChanges?.findLast((c) => c.step <= clock.step);
   return change ? (change.lr * at(clock.step)) / at(change.step) : at(clock.step);

@@ -24,7 +24,8 @@ const moduleOf = (name: string) => name.slice(0, name.lastIndexOf('.'));
 /** The model's tensors of `net` as PyTorch's state_dict holds them, after `step` optimizer steps. */
 function modelTensors(model: StateDict, net: Network, step: number): Map<string, SafeTensor> {
   const tensors = toSafe(model);
-  for (const bn of net.batchNormPaths) tensors.set(`${bn}.${COUNTER}`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(step)) });
+  for (const bn of net.batchNormPaths)
+    tensors.set(`${bn}.${COUNTER}`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(step)) });
   for (const [alias, name] of net.aliases) {
     const t = tensors.get(name);
     if (t) tensors.set(alias, t);
@@ -40,7 +41,8 @@ export function encodeModelState(model: StateDict, net: Network, step: number): 
 }
 
 /** Whether a state dict's key is one the network's own names leave out: a BatchNorm counter, or another name of shared state. */
-export const isExtraName = (net: Network, name: string): boolean => name.endsWith(`.${COUNTER}`) || net.aliases.has(name);
+export const isExtraName = (net: Network, name: string): boolean =>
+  name.endsWith(`.${COUNTER}`) || net.aliases.has(name);
 
 /** Weights that do not fit a network: the message names the first three problems. */
 class StateMismatchError extends ExpectedError {}
@@ -62,15 +64,19 @@ export function decodeModelState(net: Network, bytes: Uint8Array, source: string
     const t = tensors.get(spec.name);
     if (!t) problems.push(`missing '${spec.name}'`);
     else if (t.dtype !== 'F32') problems.push(`'${spec.name}' is ${t.dtype}, expected F32`);
-    else if (shapeText(t.shape) !== shapeText(spec.shape)) problems.push(`'${spec.name}' is ${shapeText(t.shape)}, the model's ${shapeText(spec.shape)}`);
+    else if (shapeText(t.shape) !== shapeText(spec.shape))
+      problems.push(`'${spec.name}' is ${shapeText(t.shape)}, the model's ${shapeText(spec.shape)}`);
     else state.set(spec.name, { shape: spec.shape, data: t.data });
   }
   for (const name of tensors.keys()) {
-    if (!state.has(name) && !isExtraName(net, name) && !net.stateSpecs.some((s) => s.name === name)) problems.push(`unexpected '${name}'`);
+    if (!state.has(name) && !isExtraName(net, name) && !net.stateSpecs.some((s) => s.name === name))
+      problems.push(`unexpected '${name}'`);
   }
   if (problems.length > 0) {
     const more = problems.length > 3 ? ` (${problems.length} problems in all)` : '';
-    throw new StateMismatchError(`${source}: the weights do not fit the model: ${problems.slice(0, 3).join('; ')}${more}`);
+    throw new StateMismatchError(
+      `${source}: the weights do not fit the model: ${problems.slice(0, 3).join('; ')}${more}`,
+    );
   }
   const bad = firstNonFinite(state);
   if (bad) throw new StateMismatchError(`${source}: ${bad}`);

@@ -58,7 +58,10 @@ class CarriedState {
     for (const entry of layout) {
       const tensor = runtime.float32(Float32Array.from(initial(entry)), entry.shape);
       this.current.set(entry.name, tensor);
-      this.spare.set(entry.name, entry.role === 'frozen' ? tensor : runtime.float32(new Float32Array(numel(entry.shape)), entry.shape));
+      this.spare.set(
+        entry.name,
+        entry.role === 'frozen' ? tensor : runtime.float32(new Float32Array(numel(entry.shape)), entry.shape),
+      );
     }
   }
 
@@ -68,7 +71,9 @@ class CarriedState {
 
   /** Preallocated outputs: the runtime writes the next state into the spare set. */
   fetches(): Record<string, Tensor> {
-    return Object.fromEntries(this.layout.filter((e) => e.role !== 'frozen').map((e) => [next(e.name), this.spare.get(e.name)!]));
+    return Object.fromEntries(
+      this.layout.filter((e) => e.role !== 'frozen').map((e) => [next(e.name), this.spare.get(e.name)!]),
+    );
   }
 
   swap(): void {
@@ -79,10 +84,14 @@ class CarriedState {
    * Current values of the entries `select` picks, as a StateDict (views, not copies), under
    * their own names or, with `named`, others (an average under the name it averages).
    */
-  snapshot(select: (entry: CarriedEntry) => boolean, named: (entry: CarriedEntry) => string = (e) => e.name): StateDict {
+  snapshot(
+    select: (entry: CarriedEntry) => boolean,
+    named: (entry: CarriedEntry) => string = (e) => e.name,
+  ): StateDict {
     const state: StateDict = new Map();
     for (const entry of this.layout) {
-      if (select(entry)) state.set(named(entry), { shape: entry.shape, data: floatData(this.current.get(entry.name)!) });
+      if (select(entry))
+        state.set(named(entry), { shape: entry.shape, data: floatData(this.current.get(entry.name)!) });
     }
     return state;
   }
@@ -122,7 +131,8 @@ export class Stepper {
     start: StartState,
   ) {
     this.state = new CarriedState(template.carried, runtime, (entry) => {
-      if (entry.role === 'optimizer') return start.optimizer?.get(entry.name)?.data ?? missing(start, entry, !start.optimizer);
+      if (entry.role === 'optimizer')
+        return start.optimizer?.get(entry.name)?.data ?? missing(start, entry, !start.optimizer);
       if (entry.role === 'average') return (start.average ?? start.model).get(entry.of)?.data ?? missing(start, entry); // an average starts at the model
       return start.model.get(entry.name)?.data ?? missing(start, entry);
     });
@@ -131,7 +141,14 @@ export class Stepper {
   /** Builds the full-batch graph for `config` (batch size, optimizer, frozen parameters, ...) and starts from `start`. */
   static create(net: Network, config: TrainConfig, runtime: Runtime, start: StartState): Stepper {
     const frozen = frozenParameters(net, config);
-    return new Stepper(net, config, runtime, frozen, stepGraph(net, config, frozen, config.batchSize, runtime.portable), start);
+    return new Stepper(
+      net,
+      config,
+      runtime,
+      frozen,
+      stepGraph(net, config, frozen, config.batchSize, runtime.portable),
+      start,
+    );
   }
 
   /** The full-batch training-step graph, serialised as built (a run folder keeps a copy; the runtime may run it lowered). */
@@ -185,7 +202,10 @@ export class Stepper {
   private async sessionFor(batch: number): Promise<StepSession> {
     let s = this.sessions.get(batch);
     if (!s) {
-      const graph = batch === this.template.batch ? this.template : stepGraph(this.net, this.config, this.frozen, batch, this.runtime.portable);
+      const graph =
+        batch === this.template.batch
+          ? this.template
+          : stepGraph(this.net, this.config, this.frozen, batch, this.runtime.portable);
       const session = await this.runtime.session(await modelFor(this.runtime, graph.graph), 'train-step');
       const scalar = () => this.runtime.float32(new Float32Array(1), []);
       s = { graph, session, loss: scalar(), correct: scalar() };
@@ -202,15 +222,23 @@ export class Stepper {
     const feeds: Record<string, Tensor> = {
       ...this.state.feeds(),
       [IMAGE]: runtime.float32(batch.images, [batch.size, ...this.net.inputShape]),
-      [TARGET]: batch.labels instanceof BigInt64Array ? runtime.int64(batch.labels, target.shape) : runtime.float32(batch.labels, target.shape),
+      [TARGET]:
+        batch.labels instanceof BigInt64Array
+          ? runtime.int64(batch.labels, target.shape)
+          : runtime.float32(batch.labels, target.shape),
       [LR]: runtime.float32(Float32Array.of(lr), []),
     };
     if (this.config.optimizer.kind !== 'sgd') feeds[STEP] = runtime.float32(Float32Array.of(step + 1), []);
-    if (this.config.average) feeds[AVERAGE_DECAY] = runtime.float32(Float32Array.of(averageDecay(this.config.average.decay, step + 1)), []);
+    if (this.config.average)
+      feeds[AVERAGE_DECAY] = runtime.float32(Float32Array.of(averageDecay(this.config.average.decay, step + 1)), []);
     s.graph.masks.forEach((m, i) => {
       feeds[m.name] = runtime.float32(batch.masks[i], m.shape);
     });
-    await s.session.run(feeds, { ...this.state.fetches(), [LOSS]: s.loss, ...(s.graph.counts && { [CORRECT]: s.correct }) });
+    await s.session.run(feeds, {
+      ...this.state.fetches(),
+      [LOSS]: s.loss,
+      ...(s.graph.counts && { [CORRECT]: s.correct }),
+    });
     this.state.swap();
     const loss = floatData(s.loss)[0];
     return s.graph.counts ? { loss, correct: floatData(s.correct)[0] } : { loss };
@@ -223,8 +251,19 @@ export class Stepper {
 }
 
 /** The training-step graph a recipe asks for, at one batch size. */
-function stepGraph(net: Network, config: TrainConfig, frozen: ReadonlySet<string>, batch: number, portable = false): TrainStepGraph {
-  return trainStepGraph(net, batch, config.optimizer, { average: config.average !== undefined, portable, frozen, labelSmoothing: config.labelSmoothing });
+function stepGraph(
+  net: Network,
+  config: TrainConfig,
+  frozen: ReadonlySet<string>,
+  batch: number,
+  portable = false,
+): TrainStepGraph {
+  return trainStepGraph(net, batch, config.optimizer, {
+    average: config.average !== undefined,
+    portable,
+    frozen,
+    labelSmoothing: config.labelSmoothing,
+  });
 }
 
 /** An entry the start state lacks: zeros for optimizer slots a fresh start has none of, else an error naming the source. */

@@ -17,7 +17,15 @@ import { Network } from '../../model/network.js';
 import { copyState, type StateDict } from '../../model/state-dict.js';
 import { importOnnx } from '../../model/onnx-import.js';
 import { ExpectedError } from '../../util/errors.js';
-import { type BatchOptions, type BatchSource, BatchFiller, batchBuffers, batchOptions, batchView, InlineBatches } from './batch-source.js';
+import {
+  type BatchOptions,
+  type BatchSource,
+  BatchFiller,
+  batchBuffers,
+  batchOptions,
+  batchView,
+  InlineBatches,
+} from './batch-source.js';
 import { type EpochMetrics, firstIssue, type Position, type TrainConfig, trainConfigSchema } from './config.js';
 import { type EvalResult, Evaluator } from './evaluator.js';
 import { frozenParameters } from './freeze.js';
@@ -38,7 +46,9 @@ export type ModelSource = Module | Network | Uint8Array;
  * normalisation, 15 epochs, seed 1). `optimizer` may be a name ('sgd', 'adam', 'adamw') for
  * PyTorch's defaults.
  */
-export type Recipe = Partial<Omit<TrainConfig, 'optimizer' | 'model' | 'dataDir' | 'init' | 'device' | 'threads' | 'lrChanges'>> & {
+export type Recipe = Partial<
+  Omit<TrainConfig, 'optimizer' | 'model' | 'dataDir' | 'init' | 'device' | 'threads' | 'lrChanges'>
+> & {
   optimizer?: OptimizerOptions['kind'] | OptimizerOptions;
 };
 
@@ -124,7 +134,9 @@ export function networkOf(model: ModelSource, setup: TrainerSetup = {}): Network
   if (!Module.is(model)) throw new RecipeError('the model must be a Module, a Network, or the bytes of an .onnx file');
   const shape = setup.inputShape;
   if (shape?.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new RecipeError(`a Module needs inputShape [channels, height, width] of positive integers (got ${JSON.stringify(shape)})`);
+    throw new RecipeError(
+      `a Module needs inputShape [channels, height, width] of positive integers (got ${JSON.stringify(shape)})`,
+    );
   }
   return new Network(setup.name ?? model.kind, model, shape);
 }
@@ -155,7 +167,14 @@ export class TrainerBase {
 
   /** @internal Use `create`. */
   constructor(parts: TrainerParts) {
-    ({ net: this.net, recipe: this.recipe, runtime: this.runtime, outputs: this.outputs, stepper: this.stepper, progress: this.progress } = parts);
+    ({
+      net: this.net,
+      recipe: this.recipe,
+      runtime: this.runtime,
+      outputs: this.outputs,
+      stepper: this.stepper,
+      progress: this.progress,
+    } = parts);
   }
 
   /** Builds the training-step graph and its state: fresh (drawn from the recipe's seed, or an `.onnx`'s own weights), or `setup.resume`'s. */
@@ -173,7 +192,10 @@ export class TrainerBase {
     const outputs = classCount(net);
     const { resume } = setup;
     const budget = runtime.memory;
-    const tooLarge = budget && !setup.allowLargeModel && memoryProblem(estimateMemory(net, config, frozenParameters(net, config)), budget.budget, budget.where);
+    const tooLarge =
+      budget &&
+      !setup.allowLargeModel &&
+      memoryProblem(estimateMemory(net, config, frozenParameters(net, config)), budget.budget, budget.where);
     if (tooLarge) throw new RecipeError(`${tooLarge}; pass allowLargeModel: true to go ahead`);
     const start = resume
       ? { model: resume.model, optimizer: resume.optimizer, average: resume.average, from: resume.savedAt }
@@ -226,7 +248,10 @@ export class TrainerBase {
   }
 
   /** The recipe's batches of `data`, or with `batchSize` and `augment` changed. */
-  private batchOptions(data: Split, change: Partial<Pick<TrainConfig, 'batchSize' | 'augment' | 'shuffle' | 'trainLimit'>> = {}): BatchOptions {
+  private batchOptions(
+    data: Split,
+    change: Partial<Pick<TrainConfig, 'batchSize' | 'augment' | 'shuffle' | 'trainLimit'>> = {},
+  ): BatchOptions {
     const config = { ...this.recipe, ...change };
     const masks = this.stepper.masks.map((m) => ({ shape: [config.batchSize, ...m.shape.slice(1)], p: m.p }));
     return batchOptions(config, data, masks, isClassification(this.net.options.loss) ? undefined : this.outputs);
@@ -238,14 +263,27 @@ export class TrainerBase {
    * floats for a regression loss). No augmentation; dropout masks are drawn from the seed and
    * the step number. `lr` defaults to the recipe's.
    */
-  async step(inputs: Uint8Array | Float32Array, labels: Split['labels'], { lr = this.recipe.lr } = {}): Promise<StepResult> {
+  async step(
+    inputs: Uint8Array | Float32Array,
+    labels: Split['labels'],
+    { lr = this.recipe.lr } = {},
+  ): Promise<StepResult> {
     const count = inputs.length / exampleSize({ shape: this.net.inputShape });
     const batch: Split = { images: inputs, labels, count, shape: this.net.inputShape };
-    const problem = Number.isInteger(count) ? dataProblem(batch, this.outputs, isClassification(this.net.options.loss)) : undefined;
+    const problem = Number.isInteger(count)
+      ? dataProblem(batch, this.outputs, isClassification(this.net.options.loss))
+      : undefined;
     if (!Number.isInteger(count) || problem) {
-      throw new RecipeError(`step: ${problem ?? `the inputs hold ${inputs.length} values, not whole examples of [${this.net.inputShape.join(',')}]`}`);
+      throw new RecipeError(
+        `step: ${problem ?? `the inputs hold ${inputs.length} values, not whole examples of [${this.net.inputShape.join(',')}]`}`,
+      );
     }
-    const options = this.batchOptions(batch, { batchSize: count, augment: null, shuffle: false, trainLimit: undefined });
+    const options = this.batchOptions(batch, {
+      batchSize: count,
+      augment: null,
+      shuffle: false,
+      trainLimit: undefined,
+    });
     const buffers = batchBuffers(options, exampleSize(batch));
     const { step } = this.progress.position;
     new BatchFiller(batch, options).fill(buffers, 0, 0, step);
@@ -260,8 +298,12 @@ export class TrainerBase {
     if (options.validation) this.check(options.validation, 'fit: validation');
     const { position } = this.progress;
     const epochs = options.epochs ?? Math.max(this.recipe.epochs - position.epoch, 0);
-    if (!(Number.isInteger(epochs) && epochs >= 0)) throw new RecipeError(`fit: epochs must be a whole number, not ${epochs}`);
-    const caps = [options.steps === undefined ? Infinity : position.step + options.steps, this.recipe.maxSteps ?? Infinity];
+    if (!(Number.isInteger(epochs) && epochs >= 0))
+      throw new RecipeError(`fit: epochs must be a whole number, not ${epochs}`);
+    const caps = [
+      options.steps === undefined ? Infinity : position.step + options.steps,
+      this.recipe.maxSteps ?? Infinity,
+    ];
     const maxSteps = Math.min(...caps);
     const limit = { epochs: position.epoch + epochs, ...(Number.isFinite(maxSteps) && { maxSteps }) };
     const batches = await this.batchesFor(data);
@@ -271,7 +313,8 @@ export class TrainerBase {
       this.progress,
       {
         batches,
-        ...(options.validation && evaluator && { validation: { split: options.validation, evaluator, limit: options.validationLimit } }),
+        ...(options.validation &&
+          evaluator && { validation: { split: options.validation, evaluator, limit: options.validationLimit } }),
         ...(options.save && { save: options.save }),
         ...(options.signal && { signal: options.signal }),
       },

@@ -118,16 +118,26 @@ export class TrainingLoop {
   /** True when no step is left to run (the limit reached, or the run stopped). */
   get done(): boolean {
     const { position } = this.progress;
-    return this.stopped || position.epoch >= this.limit.epochs || (this.limit.maxSteps !== undefined && position.step >= this.limit.maxSteps);
+    return (
+      this.stopped ||
+      position.epoch >= this.limit.epochs ||
+      (this.limit.maxSteps !== undefined && position.step >= this.limit.maxSteps)
+    );
   }
 
   /** What survives a failure from here: said at the end of every error that stops a run. */
   keepNote(): string {
-    return this.progress.lastSaved ? `the last good checkpoint is ${this.progress.lastSaved}` : 'no checkpoint was written yet';
+    return this.progress.lastSaved
+      ? `the last good checkpoint is ${this.progress.lastSaved}`
+      : 'no checkpoint was written yet';
   }
 
   private lrAt(step: number): number {
-    return scheduledLr(this.config, { step, stepsPerEpoch: this.stepsPerEpoch, totalSteps: this.config.epochs * this.stepsPerEpoch });
+    return scheduledLr(this.config, {
+      step,
+      stepsPerEpoch: this.stepsPerEpoch,
+      totalSteps: this.config.epochs * this.stepsPerEpoch,
+    });
   }
 
   /** The remaining batches of the current epoch (up to the step limit, or until aborted). */
@@ -139,7 +149,17 @@ export class TrainingLoop {
     const last = maxSteps === undefined ? batches : Math.min(batches, first + maxSteps - position.step);
     events.onEpochStart?.(epoch, first, batches);
     const started = performance.now();
-    const p: EpochProgress = { epoch, first, next: first, lossSum: 0, correct: 0, counted: false, seen: 0, lr: this.lrAt(position.step), seconds: 0 };
+    const p: EpochProgress = {
+      epoch,
+      first,
+      next: first,
+      lossSum: 0,
+      correct: 0,
+      counted: false,
+      seen: 0,
+      lr: this.lrAt(position.step),
+      seconds: 0,
+    };
     let stepStarted = performance.now();
     for await (const batch of this.services.batches.epoch(epoch, first, position.step, last)) {
       if (this.services.signal?.aborted) {
@@ -153,7 +173,9 @@ export class TrainingLoop {
         // A step's loss is computed before its update: at the first step no learning rate has acted yet.
         const where = `loss became ${r.loss} at epoch ${epoch + 1}, batch ${p.next}, step ${position.step} (lr ${lr})`;
         if (position.step === 0) {
-          throw new BrokenModelError(`${where}: the model gives non-finite outputs from its initial weights, before any update; ${this.keepNote()}`);
+          throw new BrokenModelError(
+            `${where}: the model gives non-finite outputs from its initial weights, before any update; ${this.keepNote()}`,
+          );
         }
         throw new DivergedError(`${where}; ${this.keepNote()}. Try a lower --lr.`);
       }
@@ -164,7 +186,15 @@ export class TrainingLoop {
       }
       p.seen += batch.size;
       position.step++;
-      const info: StepInfo = { epoch, batch: p.next, batches, step: position.step, loss: r.loss, lr, ms: performance.now() - stepStarted };
+      const info: StepInfo = {
+        epoch,
+        batch: p.next,
+        batches,
+        step: position.step,
+        loss: r.loss,
+        lr,
+        ms: performance.now() - stepStarted,
+      };
       if (r.correct !== undefined) info.correct = r.correct;
       p.next++;
       await events.onStep?.(info);
@@ -181,7 +211,8 @@ export class TrainingLoop {
     const { validation } = this.services;
     if (validation) events.onEvaluating?.(Math.min(validation.limit ?? validation.split.count, validation.split.count));
     const test: EvalResult | undefined =
-      validation && (await validation.evaluator.evaluate(this.stepper.modelState(), validation.split, { limit: validation.limit }));
+      validation &&
+      (await validation.evaluator.evaluate(this.stepper.modelState(), validation.split, { limit: validation.limit }));
     if (test && !Number.isFinite(test.loss)) {
       throw new DivergedError(
         `the validation loss became ${test.loss} after epoch ${p.epoch + 1}, step ${position.step}: the evaluated model gives non-finite outputs; ${this.keepNote()}`,
@@ -203,11 +234,17 @@ export class TrainingLoop {
     };
     this.progress.metrics.push(metrics);
     const { step } = position;
-    this.progress.position = p.next >= this.stepsPerEpoch ? { epoch: p.epoch + 1, batch: 0, step } : { epoch: p.epoch, batch: p.next, step };
+    this.progress.position =
+      p.next >= this.stepsPerEpoch ? { epoch: p.epoch + 1, batch: 0, step } : { epoch: p.epoch, batch: p.next, step };
     const snapshot = this.snapshot();
-    const bad = firstNonFinite(snapshot.model) ?? firstNonFinite(snapshot.optimizer) ?? (snapshot.average && firstNonFinite(snapshot.average));
+    const bad =
+      firstNonFinite(snapshot.model) ??
+      firstNonFinite(snapshot.optimizer) ??
+      (snapshot.average && firstNonFinite(snapshot.average));
     if (bad) {
-      throw new DivergedError(`the training state became non-finite by epoch ${p.epoch + 1}, step ${step}: ${bad}; ${this.keepNote()}. Try a lower --lr.`);
+      throw new DivergedError(
+        `the training state became non-finite by epoch ${p.epoch + 1}, step ${step}: ${bad}; ${this.keepNote()}. Try a lower --lr.`,
+      );
     }
     if (this.services.save) this.progress.lastSaved = await this.services.save(snapshot);
     return { metrics, savedAt: this.services.save && this.progress.lastSaved };

@@ -11,9 +11,10 @@
  *          a FILE is a model file as --model takes it, e.g. PyTorch's export of the same network)
  *          --train-only PATTERNS  also time each model with only these parameters trained (as
  *          `train --train-only`: the rest frozen), beside its full step
- *          --pytorch  also time PyTorch's step of each model bench/torchvision_nets.py knows
- *          (a FILE named `<net>.onnx`, as its `export` writes them), in the same alternating
- *          rounds (Debian's python3-torch; --python PATH)
+ *          --pytorch  also time PyTorch's step of each model, in the same alternating rounds:
+ *          the seed CNN and the examples/ networks (their PyTorch twins) and torchvision's
+ *          (a FILE named `<net>.onnx`, as bench/pytorch_nets.py's `export` writes them);
+ *          Debian's python3-torch, --python PATH
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -38,8 +39,8 @@ const { values: args } = parseArgs({
   },
 });
 const trainOnly = args['train-only']?.split(',');
-const sizes = args.sizes!.split(',').map(Number);
-const spins = ({ on: [true], off: [false], both: [true, false] } as Record<string, boolean[]>)[args.spin!];
+const sizes = args.sizes.split(',').map(Number);
+const spins = ({ on: [true], off: [false], both: [true, false] } as Record<string, boolean[]>)[args.spin];
 const [images, rounds, threads] = [args.images, args.rounds, args.threads].map(Number);
 if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !spins || !(images >= 1) || !(rounds >= 1) || !(threads >= 1)) {
   console.error(
@@ -48,7 +49,7 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !spins || !(images >= 1)
   process.exit(2);
 }
 const data = loadDataset();
-const modelFiles = args.models!.split(',');
+const modelFiles = args.models.split(',');
 const models = await Promise.all(
   modelFiles.map(async (m) => ({
     tag: m === 'builtin' ? '' : `_${basename(m)}`,
@@ -78,11 +79,11 @@ const oursVariants = models.flatMap(({ tag, net }) =>
   ),
 );
 
-/** PyTorch's step of a torchvision net (bench/torchvision_nets.py speed), as many steps as ours times. */
+/** PyTorch's step of a net bench/pytorch_nets.py knows (its `speed`), as many steps as ours times. */
 function pytorchStepMs(net: string, batchSize: number): number {
   const steps = String(Math.max(10, Math.round(images / batchSize)));
   const cli = [
-    'bench/torchvision_nets.py',
+    'bench/pytorch_nets.py',
     'speed',
     '--models',
     net,
@@ -93,34 +94,27 @@ function pytorchStepMs(net: string, batchSize: number): number {
     '--steps',
     steps,
   ];
-  const r = spawnSync(args.python!, cli, { encoding: 'utf8' });
+  const r = spawnSync(args.python, cli, { encoding: 'utf8' });
   if (r.status !== 0)
     throw new Error(`bench:steps: PyTorch's ${net} failed: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`);
   return (
     JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { steps: Record<string, { step_ms_median: number }> }
   ).steps[net].step_ms_median;
 }
-/** bench/torchvision_nets.py's NETS. */
-const TORCHVISION_NETS = [
-  'resnet18',
-  'efficientnet_b0',
-  'densenet',
-  'mobilenet_v3_small',
-  'squeezenet1_1',
-  'shufflenet_v2_x0_5',
-];
-const torchvisionNet = (file: string) => TORCHVISION_NETS.find((net) => basename(file) === `${net}.onnx`);
+/**
+ * The name bench/pytorch_nets.py knows a model by: `builtin` is the seed CNN, an examples/ file
+ * or an export is named by its file (`examples/lenet5.ts` -> lenet5, `DIR/resnet18.onnx` -> resnet18).
+ */
+const pytorchName = (model: string) =>
+  model === 'builtin' ? 'seed-cnn' : basename(model).replace(/\.(ts|js|onnx)$/, '');
 const pytorchVariants = args.pytorch
-  ? modelFiles.flatMap((file) => {
-      const net = torchvisionNet(file);
-      return net
-        ? sizes.map((batchSize) => ({
-            batchSize,
-            key: `batch_${batchSize}_${basename(file)}_pytorch`,
-            time: async () => pytorchStepMs(net, batchSize),
-          }))
-        : [];
-    })
+  ? modelFiles.flatMap((model) =>
+      sizes.map((batchSize) => ({
+        batchSize,
+        key: `batch_${batchSize}${model === 'builtin' ? '' : `_${basename(model)}`}_pytorch`,
+        time: async () => pytorchStepMs(pytorchName(model), batchSize),
+      })),
+    )
   : [];
 const variants = [...oursVariants, ...pytorchVariants];
 const stepMs: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));

@@ -17,7 +17,7 @@
  * autodiff and every file a run writes keep the standard Conv.
  */
 import type onnxProto from 'onnx-proto';
-import type { Node } from './builder.js';
+import type { Node, Tensor } from './builder.js';
 import type { ConvAttrs } from './ops/conv.js';
 import { attributeProto, type Lowering, type LoweredNode, onnx } from './serialize.js';
 import { isStatic } from './shape.js';
@@ -42,6 +42,20 @@ function int64Initializer(name: string, values: readonly number[]) {
   };
 }
 
+/**
+ * The tensor a conv's filter is read from: the filter itself, or, where the filter is
+ * `Transpose(v, [1, 0, 2, 3])` (a conv's input gradient runs on the forward's weights with in
+ * and out swapped), `v`, the swap then folded into the reorder and the Transpose left unused.
+ */
+function filterSource(w: Tensor): { source: Tensor; swapped: boolean } {
+  const producer = w.graph.producer(w);
+  const perm = producer?.op.type === 'Transpose' ? (producer.attrs as { perm?: readonly number[] }).perm : undefined;
+  const v = producer?.inputs[0];
+  return v && perm?.join() === '1,0,2,3' && isStatic(v.shape)
+    ? { source: v, swapped: true }
+    : { source: w, swapped: false };
+}
+
 /** How a conv maps onto the NCHWc kernels, or undefined where it stays a plain Conv. */
 function plan(node: Node, block: number, constants: ReadonlySet<string>) {
   const attrs = node.attrs as unknown as ConvAttrs;
@@ -58,10 +72,76 @@ function plan(node: Node, block: number, constants: ReadonlySet<string>) {
   // padded with zero channels to whole blocks (measured faster than the NCHW algorithm for 12
   // channels). Otherwise, below one block: the NCHW algorithm, which reads the input as it is,
   // taken only where no output channel is padding (conv1's 1 -> 12 was slower lowered).
-  const conv = { x, w, b: node.inputs[2], cin, cout, kernel: [ws[2], ws[3]] };
+  const conv = { x, b: node.inputs[2], cin, cout, kernel: [ws[2], ws[3]], attrs, ...filterSource(w) };
   if (cin % 4 === 0) return { ...conv, nchwInput: false, paddedIn: whole(cin), paddedOut: whole(cout) };
   if (cin < block && cout % block === 0) return { ...conv, nchwInput: true, paddedIn: cin, paddedOut: cout };
   return undefined;
+}
+
+type Plan = NonNullable<ReturnType<typeof plan>>;
+
+/** Proto nodes and their constants, named after the conv they lower. */
+class Emitter {
+  readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  constructor(private readonly convName: string) {}
+
+  id(what: string): string {
+    return `${this.convName}${NODE_MARK}${what}`;
+  }
+
+  constant(what: string, values: readonly number[]): string {
+    this.initializers.push(int64Initializer(this.id(what), values));
+    return this.id(what);
+  }
+
+  node(what: string, opType: string, input: string[], attribute: onnxProto.onnx.IAttributeProto[] = [], domain = '') {
+    this.nodes.push({ name: this.id(what), opType, domain, input, output: [this.id(what)], attribute });
+    return this.id(what);
+  }
+
+  /** `x` viewed as `shape`, then its axes permuted. */
+  move(what: string, x: string, shape: readonly number[], perm: readonly number[]): string {
+    const viewed = this.node(`view_${what}`, 'Reshape', [x, this.constant(`${what}_shape`, shape)]);
+    return this.node(what, 'Transpose', [viewed], [ints('perm', perm)]);
+  }
+}
+
+/**
+ * The filter in MLAS's layout, viewed as [O, I, kh, kw] (the shape NchwcConv checks): zero
+ * channels to whole blocks, then transposes that each move one axis (ORT runs those with MLAS's
+ * transpose; one 6-D permutation went element by element: 7 ms for resnet18's 512x512x3x3).
+ */
+function reorderedFilter(e: Emitter, p: Plan, block: number): string {
+  const [kh, kw] = p.kernel;
+  const k = kh * kw;
+  const [outPad, inPad] = [p.paddedOut - p.cout, p.paddedIn - p.cin];
+  const padAxes = p.swapped ? [inPad, outPad] : [outPad, inPad];
+  let filter = p.source.name;
+  if (outPad > 0 || inPad > 0)
+    filter = e.node('pad_filter', 'Pad', [filter, e.constant('filter_pads', [0, 0, 0, 0, ...padAxes, 0, 0])]);
+  const [outBlocks, inBlocks, inBlock] = p.nchwInput
+    ? [p.paddedOut / block, p.paddedIn, 1]
+    : [p.paddedOut / block, p.paddedIn / block, block];
+  if (p.swapped) {
+    // From [I, O, kh, kw]: [I, O*k] -> [O*k, I] = [O/B, Bo, k, I/B, Bi]; Bo to the end; then k after I/B.
+    filter = e.move('reorder_filter0', filter, [p.paddedIn, p.paddedOut * k], [1, 0]);
+    filter = e.move('reorder_filter1', filter, [outBlocks, block, k * p.paddedIn], [0, 2, 1]);
+    filter = e.move('reorder_filter2', filter, [outBlocks, k, inBlocks, inBlock * block], [0, 2, 1, 3]);
+  } else {
+    // From [O, I, kh, kw]: Bo to the end, [O/B, Bo, I*k] -> [O/B, I*k, Bo] (OIHWBo); then, for
+    // NCHWc input, Bi after kh, kw: [O/B * I/B, Bi, k, Bo] -> [O/B * I/B, k, Bi, Bo] (OIHWBiBo).
+    filter = e.move('reorder_filter0', filter, [outBlocks, block, p.paddedIn * k], [0, 2, 1]);
+    if (!p.nchwInput) filter = e.move('reorder_filter1', filter, [outBlocks * inBlocks, block, k, block], [0, 2, 1, 3]);
+  }
+  return e.node('filter', 'Reshape', [filter, e.constant('filter_shape', [p.paddedOut, p.paddedIn, kh, kw])]);
+}
+
+/** The bias padded with zeros to whole blocks of output channels, if it has any. */
+function paddedBias(e: Emitter, p: Plan): string | undefined {
+  const extra = p.paddedOut - p.cout;
+  if (!p.b || extra === 0) return p.b?.name;
+  return e.node('pad_bias', 'Pad', [p.b.name, e.constant('bias_pads', [0, extra])]);
 }
 
 /**
@@ -75,107 +155,22 @@ export function nchwcLowering(block: number): Lowering | undefined {
     lower(node, constants): LoweredNode | undefined {
       const p = plan(node, block, constants);
       if (!p) return undefined;
-      const attrs = node.attrs as unknown as ConvAttrs;
-      const id = (what: string) => `${node.name}${NODE_MARK}${what}`;
-      const nodes: onnxProto.onnx.INodeProto[] = [];
-      const initializers: onnxProto.onnx.ITensorProto[] = [];
-      const [kh, kw] = p.kernel;
-      const extra = p.paddedOut - p.cout;
-
-      let filter = p.w.name;
-      let bias = p.b?.name;
-      if (extra > 0 || p.paddedIn > p.cin) {
-        initializers.push(int64Initializer(id('filter_pads'), [0, 0, 0, 0, extra, p.paddedIn - p.cin, 0, 0]));
-        nodes.push({
-          name: id('pad_filter'),
-          opType: 'Pad',
-          input: [filter, id('filter_pads')],
-          output: [id('filter_padded')],
-        });
-        filter = id('filter_padded');
-        if (bias && extra > 0) {
-          initializers.push(int64Initializer(id('bias_pads'), [0, extra]));
-          nodes.push({
-            name: id('pad_bias'),
-            opType: 'Pad',
-            input: [bias, id('bias_pads')],
-            output: [id('bias_padded')],
-          });
-          bias = id('bias_padded');
-        }
-      }
-      // [O, I, kh, kw] -> OIHWBo or OIHWBiBo, viewed again as [O, I, kh, kw] (the shape NchwcConv checks),
-      // as transposes that each move one axis (ORT runs those with MLAS's transpose; one 6-D
-      // permutation went element by element: 7 ms for resnet18's 512x512x3x3 filters).
-      // Bo to the end: [O/B, Bo, I*kh*kw] -> [O/B, I*kh*kw, Bo], i.e. OIHWBo.
-      const stages: [number[], number[]][] = [
-        [
-          [p.paddedOut / block, block, p.paddedIn * kh * kw],
-          [0, 2, 1],
-        ],
-      ];
-      // Then Bi after kh, kw: [O/B * I/B, Bi, kh*kw, Bo] -> [O/B * I/B, kh*kw, Bi, Bo], i.e. OIHWBiBo.
-      if (!p.nchwInput)
-        stages.push([
-          [(p.paddedOut / block) * (p.paddedIn / block), block, kh * kw, block],
-          [0, 2, 1, 3],
-        ]);
-      stages.forEach(([shape, perm], i) => {
-        const [viewed, moved] = [id(`filter_view${i}`), id(`filter_moved${i}`)];
-        initializers.push(int64Initializer(id(`filter_shape${i}`), shape));
-        nodes.push(
-          { name: id(`view_filter${i}`), opType: 'Reshape', input: [filter, id(`filter_shape${i}`)], output: [viewed] },
-          {
-            name: id(`reorder_filter${i}`),
-            opType: 'Transpose',
-            input: [viewed],
-            output: [moved],
-            attribute: [ints('perm', perm)],
-          },
-        );
-        filter = moved;
+      const e = new Emitter(node.name);
+      const filter = reorderedFilter(e, p, block);
+      const bias = paddedBias(e, p);
+      const input = p.nchwInput ? p.x.name : e.node('reorder_input', 'ReorderInput', [p.x.name], [], NCHWC_DOMAIN);
+      const { kernel_shape, pads, strides } = p.attrs;
+      const attributes = [ints('kernel_shape', kernel_shape), ints('pads', pads), ints('strides', strides)];
+      const output = e.node('conv', 'Conv', [input, filter, ...(bias ? [bias] : [])], attributes, NCHWC_DOMAIN);
+      e.nodes.push({
+        name: e.id('reorder_output'),
+        opType: 'ReorderOutput',
+        domain: NCHWC_DOMAIN,
+        input: [output],
+        output: [node.outputs[0].name],
+        attribute: [int('channels', p.cout)],
       });
-      initializers.push(int64Initializer(id('filter_shape'), [p.paddedOut, p.paddedIn, kh, kw]));
-      nodes.push({
-        name: id('view_filter'),
-        opType: 'Reshape',
-        input: [filter, id('filter_shape')],
-        output: [id('filter')],
-      });
-      let input = p.x.name;
-      if (!p.nchwInput) {
-        nodes.push({
-          name: id('reorder_input'),
-          opType: 'ReorderInput',
-          domain: NCHWC_DOMAIN,
-          input: [input],
-          output: [id('input')],
-        });
-        input = id('input');
-      }
-      nodes.push(
-        {
-          name: id('conv'),
-          opType: 'Conv',
-          domain: NCHWC_DOMAIN,
-          input: [input, id('filter'), ...(bias ? [bias] : [])],
-          output: [id('output')],
-          attribute: [
-            ints('kernel_shape', attrs.kernel_shape),
-            ints('pads', attrs.pads),
-            ints('strides', attrs.strides),
-          ],
-        },
-        {
-          name: id('reorder_output'),
-          opType: 'ReorderOutput',
-          domain: NCHWC_DOMAIN,
-          input: [id('output')],
-          output: [node.outputs[0].name],
-          attribute: [int('channels', p.cout)],
-        },
-      );
-      return { nodes, initializers };
+      return { nodes: e.nodes, initializers: e.initializers };
     },
   };
 }

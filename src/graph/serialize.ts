@@ -121,6 +121,19 @@ function lowered(
   });
 }
 
+/** The protos some of `outputs` depend on: a lowering may leave a node unused (one it folded into its own). */
+function liveProtos(nodes: onnxProto.onnx.INodeProto[], outputs: readonly string[]): onnxProto.onnx.INodeProto[] {
+  const needed = new Set(outputs);
+  const live: onnxProto.onnx.INodeProto[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i];
+    if (!node.output?.some((o) => needed.has(o))) continue;
+    live.push(node);
+    for (const t of node.input ?? []) needed.add(t);
+  }
+  return live.reverse();
+}
+
 export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
   const nodes = liveNodes(graph);
   const late = nodes.find((n) => n.op.since > options.opset);
@@ -137,7 +150,10 @@ export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onn
     dataType: ONNX_DTYPE[tensor.dtype],
     rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
   }));
-  const node = lowered(nodes, options.lowering, new Set(graph.initializers.keys()), initializer);
+  const node = liveProtos(
+    lowered(nodes, options.lowering, new Set(graph.initializers.keys()), initializer),
+    graph.outputs.map((o) => o.tensor.name),
+  );
   return {
     irVersion: irVersionFor(options.opset),
     opsetImport: [{ domain: '', version: options.opset }, ...(options.lowering?.domains ?? [])],

@@ -24,7 +24,8 @@ describe.each([false, true])('Conv gradient (dX, dW, dB) vs float64 reference, p
     { label: '1x1 (transitions)', x: [3, 4, 3, 3], w: [2, 4, 1, 1], pads: [0, 0, 0, 0] },
     { label: 'one input channel (conv1)', x: [2, 1, 4, 4], w: [3, 1, 3, 3], pads: [1, 1, 1, 1] },
     { label: 'asymmetric pads, 2x3 kernel', x: [1, 2, 4, 5], w: [3, 2, 2, 3], pads: [1, 0, 0, 2] },
-    // ConvTranspose for dX from here on; output_padding restores what a strided conv never read.
+    // Strided: dX as one conv over the stride's phases and DepthToSpace (ConvTranspose in portable graphs, for
+    // 1x1 kernels and for dilation or groups); the crop restores what a strided conv never read.
     {
       label: 'stride 2, pad 1 (a strided conv instead of max-pooling)',
       x: [2, 3, 7, 6],
@@ -39,6 +40,24 @@ describe.each([false, true])('Conv gradient (dX, dW, dB) vs float64 reference, p
       pads: [0, 0, 0, 0],
       strides: [2, 2],
     },
+    { label: 'stride 2, 4x4 kernel, pad 1', x: [1, 3, 8, 7], w: [2, 3, 4, 4], pads: [1, 1, 1, 1], strides: [2, 2] },
+    { label: 'stride 3, pad 1', x: [2, 2, 8, 7], w: [3, 2, 3, 3], pads: [1, 1, 1, 1], strides: [3, 3] },
+    {
+      label: 'stride 2, 3x2 kernel, asymmetric pads',
+      x: [1, 2, 7, 6],
+      w: [3, 2, 3, 2],
+      pads: [1, 0, 0, 1],
+      strides: [2, 2],
+    },
+    { label: 'stride 2, pad 2', x: [1, 2, 5, 6], w: [2, 2, 3, 3], pads: [2, 2, 2, 2], strides: [2, 2] },
+    {
+      label: 'stride 2, padding past the kernel',
+      x: [1, 2, 4, 4],
+      w: [2, 2, 3, 3],
+      pads: [3, 3, 3, 3],
+      strides: [2, 2],
+    },
+    { label: 'strides 2 and 1', x: [1, 2, 6, 5], w: [2, 2, 3, 3], pads: [1, 1, 1, 1], strides: [2, 1] },
     {
       label: '1x1 with stride 2 (a residual shortcut)',
       x: [2, 4, 5, 5],

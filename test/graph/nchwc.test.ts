@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from '../../src/util/ort.node.js';
 import { describe, expect, test } from 'vitest';
+import { gradients } from '../../src/graph/autodiff.js';
 import { Graph } from '../../src/graph/builder.js';
 import { NCHWC_DOMAIN, nchwcLowering } from '../../src/graph/nchwc.js';
 import * as op from '../../src/graph/ops/index.js';
@@ -16,6 +17,7 @@ import { OPSET } from '../../src/train/core/opset.js';
 import { nchwcBlockSize, nodeRuntime } from '../../src/train/node-runtime.js';
 import { Rng } from '../../src/util/rng.js';
 import { DEFAULT_SGD } from '../../src/train/core/recipe.js';
+import { must } from '../helpers/must.js';
 
 const block = await nchwcBlockSize();
 const lowering = nchwcLowering(block);
@@ -26,7 +28,8 @@ function random(n: number, rng: Rng): Float32Array {
 }
 
 const nchwcConvs = (bytes: Uint8Array) =>
-  parseModel(bytes).graph!.node!.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
+  must(parseModel(bytes).graph?.node, 'the nodes').filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv')
+    .length;
 
 async function runBoth(g: Graph, feeds: Record<string, ort.Tensor>) {
   const plain = serializeModel(g, { opset: OPSET });
@@ -53,14 +56,21 @@ test('ORT reports an NCHWc block on CPUs with AVX2 (8 channels) or AVX-512 (16),
   expect(lowering === undefined).toBe(block === 1);
 });
 
+/** The lowering of the Node runtime made with `options` (which always has the method). */
+function loweringOf(options?: Parameters<typeof nodeRuntime>[0]) {
+  const runtime = nodeRuntime(options);
+  if (!runtime.lowering) throw new Error('the Node runtime has no lowering method');
+  return runtime.lowering();
+}
+
 test('the Node runtime lowers on the CPU unless told not to (option, ONNX_MNIST_NCHWC=0) or on CUDA', async () => {
-  expect((await nodeRuntime().lowering!()) !== undefined).toBe(block > 1);
-  expect(await nodeRuntime({ nchwc: false }).lowering!()).toBeUndefined();
-  expect(await nodeRuntime({ device: 'cuda' }).lowering!()).toBeUndefined();
+  expect((await loweringOf()) !== undefined).toBe(block > 1);
+  expect(await loweringOf({ nchwc: false })).toBeUndefined();
+  expect(await loweringOf({ device: 'cuda' })).toBeUndefined();
   const saved = process.env.ONNX_MNIST_NCHWC;
   process.env.ONNX_MNIST_NCHWC = '0';
   try {
-    expect(await nodeRuntime().lowering!()).toBeUndefined();
+    expect(await loweringOf()).toBeUndefined();
   } finally {
     if (saved === undefined) delete process.env.ONNX_MNIST_NCHWC;
     else process.env.ONNX_MNIST_NCHWC = saved;
@@ -203,6 +213,43 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
     ).toBeLessThan(1e-5);
     for (const e of carried)
       expect(maxAbsDiff(out.plain[next(e.name)], out.lowered[next(e.name)]), e.name).toBeLessThan(1e-4);
+  });
+
+  test("a strided conv's gradients, lowered (the phase conv of dX and the folded filter swaps), equal the built ones", async () => {
+    const g = new Graph('strided-grad');
+    const x = g.input('x', 'float32', [4, 16, 7, 7]);
+    const w1 = g.input('w1', 'float32', [32, 16, 3, 3]);
+    const w2 = g.input('w2', 'float32', [16, 32, 3, 3]);
+    const h = op.relu(op.conv(x, w1, undefined, { pads: [1, 1, 1, 1], strides: [2, 2] }));
+    const y = op.conv(h, w2, undefined, { pads: [1, 1, 1, 1] });
+    const loss = op.reduceSum(op.mul(y, y), [0, 1, 2, 3]);
+    const [dx, dw1, dw2] = gradients(loss, [x, w1, w2]);
+    g.output(must(dx, 'dx'), 'dx');
+    g.output(must(dw1, 'dw1'), 'dw1');
+    g.output(must(dw2, 'dw2'), 'dw2');
+    const rng = new Rng(5);
+    const feeds = Object.fromEntries(
+      [x, w1, w2].map((t) => {
+        const shape = t.shape as number[];
+        return [
+          t.name,
+          new ort.Tensor(
+            'float32',
+            random(
+              shape.reduce((a, d) => a * d, 1),
+              rng,
+            ),
+            shape,
+          ),
+        ];
+      }),
+    );
+    const out = await runBoth(g, feeds);
+    expect(out.nchwcConvs).toBeGreaterThanOrEqual(4); // both forwards, dX of each (conv2's as the phase conv)
+    for (const name of ['dx', 'dw1', 'dw2']) {
+      const scale = Math.max(...(out.plain[name].data as Float32Array).map(Math.abs));
+      expect(maxAbsDiff(out.plain[name], out.lowered[name]) / scale, name).toBeLessThan(1e-5);
+    }
   });
 
   test('the evaluation graph, batch symbolic, gives the same log-probabilities lowered', async () => {

@@ -18,4 +18,16 @@ export { reduceMean, reduceSum } from './reduce.js';
 export { sumTo } from './broadcast.js';
 export { relu } from './relu.js';
 export { softmax } from './softmax.js';
-export { concat, expand, flatten, identity, pad, reshape, slice, swapLast, transpose, unsqueeze } from './movement.js';
+export {
+  concat,
+  depthToSpace,
+  expand,
+  flatten,
+  identity,
+  pad,
+  reshape,
+  slice,
+  swapLast,
+  transpose,
+  unsqueeze,
+} from './movement.js';

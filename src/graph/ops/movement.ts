@@ -286,6 +286,26 @@ export function pad(x: Tensor, pads: readonly number[]): Tensor {
   return emit(Pad, [x, int64s(x, pads)], {})[0];
 }
 
+const DepthToSpace = defineOp<[input: Tensor], { blocksize: number; mode: string }>({
+  type: 'DepthToSpace',
+  since: 13,
+  attrs: { blocksize: 'int', mode: 'string' },
+  infer: ([x], { blocksize: b }) => {
+    const channels = staticDim(x, 1, 'DepthToSpace');
+    if (x.rank !== 4 || channels % (b * b) !== 0) throw shapeError('DepthToSpace', `expects [N, C*${b * b}, H, W]`, x);
+    const times = (d: Dim) => (typeof d === 'number' ? d * b : d);
+    return [{ dtype: x.dtype, shape: [x.shape[0], channels / (b * b), times(x.shape[2]), times(x.shape[3])] }];
+  },
+});
+
+/**
+ * [N, C*b*b, H, W] -> [N, C, H*b, W*b], channel c*b*b + i*b + j to the pixel (h*b + i, w*b + j)
+ * (mode CRD). Emitted by Conv's strided input gradient only, so it has no gradient rule.
+ */
+export function depthToSpace(x: Tensor, blocksize: number): Tensor {
+  return emit(DepthToSpace, [x], { blocksize, mode: 'CRD' })[0];
+}
+
 declare module '../builder.js' {
   interface Ops {
     identity: typeof identity;
@@ -298,5 +318,6 @@ declare module '../builder.js' {
     concat: typeof concat;
     slice: typeof slice;
     pad: typeof pad;
+    depthToSpace: typeof depthToSpace;
   }
 }

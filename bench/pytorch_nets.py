@@ -1,24 +1,29 @@
 #!/usr/bin/python3
-"""torchvision's networks adapted to MNIST's shape (1x28x28 in, 10 classes out), exported for
-`--model` and timed in PyTorch as the reference for `npm run bench:steps -- --pytorch`
-(Debian's python3-torch and python3-torchvision; not part of the project itself).
+"""The networks `npm run bench:steps -- --pytorch` times in PyTorch beside ours (Debian's
+python3-torch and python3-torchvision; not part of the project itself): torchvision's adapted
+to MNIST's shape (1x28x28 in, 10 classes out), exported for `--model`, and the seed CNN and
+the examples/ networks as their PyTorch twins (examples/pytorch/twins.py).
 
   export --out DIR [--models a,b] [--opset 13]   DIR/<name>.onnx, training-mode exports
   speed  --models a,b --threads T --steps S      median SGD step ms at batch 128 per model, JSON
 
-Every network starts from torch.manual_seed(0); the first conv takes one channel (its other
-settings kept), the classifier gives 10 outputs, stochastic depth is off.
+Every network starts from torch.manual_seed(0); a torchvision net's first conv takes one channel
+(its other settings kept), its classifier gives 10 outputs, stochastic depth is off.
 """
 import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision.models as tv
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'examples', 'pytorch'))
+from twins import TWINS  # noqa: E402  seed-cnn, tiny-gap, resnet-gn, lenet5
 
 
 def one_channel(conv):
@@ -64,8 +69,10 @@ def shufflenet_v2_x0_5():
     return m
 
 
-NETS = {'resnet18': resnet18, 'efficientnet_b0': efficientnet_b0, 'densenet': densenet, 'mobilenet_v3_small': mobilenet_v3_small,
-        'squeezenet1_1': squeezenet1_1, 'shufflenet_v2_x0_5': shufflenet_v2_x0_5}
+TORCHVISION = {'resnet18': resnet18, 'efficientnet_b0': efficientnet_b0, 'densenet': densenet,
+               'mobilenet_v3_small': mobilenet_v3_small, 'squeezenet1_1': squeezenet1_1,
+               'shufflenet_v2_x0_5': shufflenet_v2_x0_5}
+NETS = {**TORCHVISION, **TWINS}
 
 
 def build(name):
@@ -106,7 +113,7 @@ def speed(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('mode', choices=['export', 'speed'])
-    p.add_argument('--models', default=','.join(NETS))
+    p.add_argument('--models', default=','.join(TORCHVISION))
     p.add_argument('--out')
     p.add_argument('--opset', type=int, default=13)
     p.add_argument('--threads', type=int, default=2)

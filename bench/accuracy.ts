@@ -1,9 +1,9 @@
 /**
  * `npm run bench:accuracy [-- --seeds 1,2,3] [--metrics FILE] [-- <train flags>]`: runs the default
- * training (`npm run train`'s recipe, or with the train flags given after a second `--`) once per seed into runs/accuracy-<date-time>-seed<N>/ and judges
- * each run's per-epoch test accuracy against the targets; `--metrics FILE` judges an existing
- * metrics.jsonl instead (without wall times). Per seed it prints the wall time from the
- * command's start to the first epoch at >= 99.40% (read off the run's output as it comes),
+ * training (`npm run train`'s recipe, or with the train flags given after a second `--`) once per seed into
+ * runs/accuracy-<date-time>-seed<N>/ and judges each run's per-epoch test accuracy against the targets;
+ * `--metrics FILE` judges an existing metrics.jsonl instead (without wall times). Per seed it prints the wall time from
+ * the command's start to the first epoch at >= 99.40% (read off the run's output as it comes),
  * the best and the final accuracy and the last three epochs. Epochs are never chosen by test
  * accuracy: the final epoch is reported next to the best.
  *   must: >= 99.40% within 19 epochs (the seed's result)

@@ -54,7 +54,7 @@ async function adapterOf(browser: Browser, url: string): Promise<string | null> 
 async function inference(browser: Browser, url: string, backend: Backend, adapter: string | null): Promise<void> {
   const page = await browser.newPage();
   await page.goto(`${url}?backend=${backend}`);
-  await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent === 'ready', null, {
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'ready', null, {
     timeout: 120_000,
   });
   const running = await page.textContent('[data-testid=backend]');
@@ -108,9 +108,9 @@ async function trainingSteps(
   });
   const { stepMs, threads, running, note, status } = await page.evaluate(() => ({
     ...window.mnistTrain,
-    running: document.querySelector('[data-testid=backend]')!.textContent,
-    note: document.querySelector('[data-testid=backend-note]')!.textContent,
-    status: document.querySelector('[data-testid=train-status]')!.textContent!,
+    running: document.querySelector('[data-testid=backend]')?.textContent,
+    note: document.querySelector('[data-testid=backend-note]')?.textContent,
+    status: document.querySelector('[data-testid=train-status]')?.textContent ?? '(no status line)',
   }));
   await page.close();
   if (stepMs.length < warmup + steps) throw new Error(`training page at batch ${batch} on ${backend}: ${status}`);

@@ -78,7 +78,7 @@ function initialFeeds(): Record<string, ort.Tensor> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const result: Record<string, unknown> = { date: new Date().toISOString(), nchwc_block: block, steps };
-for (const threads of args.threads!.split(',').map(Number)) {
+for (const threads of args.threads.split(',').map(Number)) {
   const sides = ['as_built', 'nchwc'] as const;
   const sessions = await Promise.all(sides.map((side) => createSession(models[side], { threads })));
   const start = initialFeeds();

@@ -42,7 +42,7 @@ function pytorch(
   epoch: 'none' | 'per-image' | 'batch' = 'none',
 ): Record<string, number> | { unavailable: string } {
   const r = spawnSync(
-    args.python!,
+    args.python,
     [
       'bench/pytorch_reference.py',
       'speed',
@@ -58,7 +58,8 @@ function pytorch(
     { encoding: 'utf8' },
   );
   if (r.status !== 0) return { unavailable: (r.stderr || String(r.error)).trim().split('\n').at(-1) ?? 'failed' };
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+  const out = r.stdout.trim();
+  return JSON.parse(out.slice(out.lastIndexOf('\n') + 1)) as Record<string, number>; // its last line
 }
 
 const withPytorch = !args['no-pytorch'];

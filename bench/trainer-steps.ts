@@ -22,7 +22,10 @@ export const median = (xs: readonly number[]): number => {
 
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
-/** Runs `body` with a trainer for `config` (of `net`, by default the seed CNN) in a temporary run folder, removed afterwards. */
+/**
+ * Runs `body` with a trainer for `config` (of `net`, by default
+ * the seed CNN) in a temporary run folder, removed afterwards.
+ */
 export async function withTrainer<T>(
   config: TrainConfig,
   data: Dataset,

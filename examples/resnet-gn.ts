@@ -2,8 +2,8 @@
  * A small residual network with GroupNorm (no batch statistics: it trains the same at any
  * batch size), strided convolutions instead of max-pooling, and a Linear head that gives
  * logits (so it trains with cross-entropy). 19,714 parameters. Without batch statistics it
- * starts slower than the BatchNorm networks here (docs/models.md has its figures). Each block adds its input to its body's output;
- * where the body halves the size and widens the channels, a strided 1x1 conv shortcut does too.
+ * starts slower than the BatchNorm networks here (docs/models.md has its figures). Each block adds its input to its
+ * body's output; where the body halves the size and widens the channels, a strided 1x1 conv shortcut does too.
  *
  * The same network in PyTorch, for `load_state_dict` of its checkpoints:
  *   class Block(nn.Module):
@@ -16,7 +16,8 @@
  *           return self.body(x) + (self.shortcut(x) if self.shortcut is not None else x)
  *   net = nn.Sequential(OrderedDict(
  *       stem=nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.GroupNorm(4, 8), nn.ReLU()),
- *       block1=Block(8, 8), relu1=nn.ReLU(), block2=Block(8, 16, 2), relu2=nn.ReLU(), block3=Block(16, 32, 2), relu3=nn.ReLU(),
+ *       block1=Block(8, 8), relu1=nn.ReLU(), block2=Block(8, 16, 2), relu2=nn.ReLU(),
+ *       block3=Block(16, 32, 2), relu3=nn.ReLU(),
  *       head=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))))
  *
  *   npm run summary -- --model examples/resnet-gn.ts

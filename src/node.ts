@@ -2,7 +2,8 @@
  * `onnx-mnist-train/node`: the library on onnxruntime-node. Everything the pure entry gives
  * (layers, Module, op), and the Trainer made on onnxruntime-node (CPU, or CUDA where its
  * provider is installed) with a worker thread preparing the next batch; MNIST, and `loadData`
- * for your own (IDX, CIFAR-10, CSV, a folder of images per class); the classifier `predict` uses. The same Trainer as `onnx-mnist-train/web`: only this file differs.
+ * for your own (IDX, CIFAR-10, CSV, a folder of images per class); the classifier
+ * `predict` uses. The same Trainer as `onnx-mnist-train/web`: only this file differs.
  */
 import type { Dataset, ByteSplit } from './data/dataset.js';
 import { bundledMnistDir, loadDataset } from './data/mnist.node.js';

@@ -1,8 +1,8 @@
 /**
  * The browser pages: `npm run demo` serves them, `npm run build:demo` writes web-demo/dist, a
  * static folder any static server can host. index.html is the drawing demo, train.html trains
- * a network (the seed CNN, or one of examples/) in a Web Worker. Everything they load is in that folder: the model (models/ is
- * the public dir), onnxruntime-web's .wasm (emitted as an asset) and MNIST (gzipped, below).
+ * a network (the seed CNN, or one of examples/) in a Web Worker. Everything they load is in that folder: the model
+ * (models/ is the public dir), onnxruntime-web's .wasm (emitted as an asset) and MNIST (gzipped, below).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,7 +98,8 @@ export default defineConfig({
     target: 'es2022',
     rollupOptions: {
       input: { index: page('index.html'), train: page('train.html') },
-      // What both pages load (web-demo/shared, the style sheet, Vite's preload polyfill): one chunk, named for what it is.
+      // What both pages load (web-demo/shared, the style sheet,
+      // Vite's preload polyfill): one chunk, named for what it is.
       output: {
         codeSplitting: {
           groups: [{ name: 'shared', test: /web-demo[\\/](shared[\\/]|style\.css)|modulepreload-polyfill/ }],

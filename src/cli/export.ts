@@ -52,11 +52,14 @@ const program = new Command('export')
   .addOption(new Option('--data-dir <dir>', 'the same as --data').argParser(nonEmptyPath).hideHelp())
   .option(
     '--model <file>',
-    "the run's model file (.ts or .onnx), where it is no longer where the run recorded it (it must hold the same bytes)",
+    "the run's model file (.ts or .onnx), " +
+      'where it is no longer where the run recorded it (it must hold the same bytes)',
     nonEmptyPath,
   );
 
-/** Fails fast, before the checkpoint is read, when the files could not be written, or exist and `force` was not given. */
+/**
+ * Fails fast, before the checkpoint is read, when the files could not be written, or exist and `force` was not given.
+ */
 function checkOutputs(files: readonly string[], force: boolean): void {
   for (const file of files) {
     const why = unwritableReason(file);
@@ -94,7 +97,10 @@ function loadForExport(path: string, net: Network): Checkpoint {
   throw new UsageError(`${path}: neither a checkpoint nor a run folder with checkpoints`);
 }
 
-/** The model a checkpoint (or a run folder's checkpoints) trained, as recorded (a file, or the built-in's shape), and the run folder that keeps its copy. */
+/**
+ * The model a checkpoint (or a run folder's checkpoints) trained, as recorded
+ * (a file, or the built-in's shape), and the run folder that keeps its copy.
+ */
 function recordedAt(path: string): {
   record: ModelRecord | undefined;
   builtin: BuiltinShape | undefined;
@@ -112,7 +118,10 @@ function recordedAt(path: string): {
   return { ...of(config), runDir: path };
 }
 
-/** A data set's name from its path: the folder's (`fashion-mnist`), or a file's without its extension (`train.csv` names its folder). */
+/**
+ * A data set's name from its path: the folder's (`fashion-mnist`),
+ * or a file's without its extension (`train.csv` names its folder).
+ */
 function dataName(path: string): string {
   const file = basename(path).replace(/\.[^.]*$/, '');
   return (extname(path) && /^(train|data_batch_\d+)$/i.test(file) ? basename(dirname(path)) : file)

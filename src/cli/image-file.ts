@@ -68,14 +68,16 @@ export async function readImage(file: string): Promise<RgbaImage> {
   const bytes = readFileOr(file, (problem) => new ImageError(file, problem));
   const sniffed = sniff(bytes);
   if ('problem' in sniffed) throw new ImageError(file, sniffed.problem);
-  // Only the header is read here: the size is checked before anything is decoded (a header sharp cannot read is the decoder's to report).
+  // Only the header is read here: the size is checked before anything
+  // is decoded (a header sharp cannot read is the decoder's to report).
   const { width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false })
     .metadata()
     .catch(() => ({ width: 0, height: 0 }));
   if (width * height > MAX_IMAGE_PIXELS) {
     throw new ImageError(
       file,
-      `is ${width}x${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels), more than predict reads (${MAX_IMAGE_PIXELS / 1e6}); scale it down`,
+      `is ${width}x${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels), ` +
+        `more than predict reads (${MAX_IMAGE_PIXELS / 1e6}); scale it down`,
     );
   }
   const image = sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS });

@@ -102,7 +102,8 @@ export function parseCommand(program: Command, env: NodeJS.ProcessEnv = process.
       const flags = taken.map(given).join(' ');
       const script = env.npm_lifecycle_event;
       throw new UsageError(
-        `npm took ${taken.map((f) => f.long).join(', ')} as its own setting${taken.length > 1 ? 's' : ''}: npm run passes flags to a script only after --, as in npm run ${script} -- ${flags}`,
+        `npm took ${taken.map((f) => f.long).join(', ')} as its own setting${taken.length > 1 ? 's' : ''}: ` +
+          `npm run passes flags to a script only after --, as in npm run ${script} -- ${flags}`,
       );
     }
   }

@@ -64,7 +64,8 @@ runCommand(async () => {
       'it was trained on float values, not pictures: predict cannot make its input from an image',
     );
   }
-  // One slot per file, in argument order; the readable ones are classified together (in chunks if the model fixes its batch size).
+  // One slot per file, in argument order; the readable ones are
+  // classified together (in chunks if the model fixes its batch size).
   const outcomes: Outcome[] = [];
   const ready: { slot: number; input: Float32Array }[] = [];
   for (const [slot, { file, problem }] of files.entries()) {

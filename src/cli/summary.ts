@@ -10,7 +10,8 @@ runCommand(async () => {
     .description('Print a network as a torchsummary-style table (default: the built-in seed CNN)')
     .option(
       '--model <file>',
-      "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch",
+      "a model file: a .ts whose default export is a module written with this package's layers, " +
+        'or an .onnx exported by PyTorch',
       nonEmptyPath,
     );
   const o = parseCommand(program).opts<{ model?: string }>();

@@ -160,11 +160,13 @@ const D = DEFAULT_RECIPE;
 
 const program = new Command('train')
   .description(
-    'Train a network (the seed CNN, or your own with --model) on your data (the bundled MNIST by default) with an ONNX training-step graph run by onnxruntime-node',
+    'Train a network (the seed CNN, or your own with --model) on your data ' +
+      '(the bundled MNIST by default) with an ONNX training-step graph run by onnxruntime-node',
   )
   .option(
     '--model <file>',
-    "a model file: a .ts whose default export is a module written with this package's layers, or an .onnx exported by PyTorch (default: the built-in seed CNN)",
+    "a model file: a .ts whose default export is a module written with this package's layers, " +
+      'or an .onnx exported by PyTorch (default: the built-in seed CNN)',
     nonEmptyPath,
   )
   .option('--epochs <n>', 'epochs to train', positiveInt, D.epochs)
@@ -197,32 +199,37 @@ const program = new Command('train')
   .addOption(
     new Option(
       '--loss <kind>',
-      'read the output as log-probabilities (nll) or logits (cross-entropy); default: nll after a final LogSoftmax, else cross-entropy',
+      'read the output as log-probabilities (nll) or logits (cross-entropy); ' +
+        'default: nll after a final LogSoftmax, else cross-entropy',
     ).choices(['nll', 'cross-entropy']),
   )
   .option('--label-smoothing <e>', "cross-entropy's label smoothing (PyTorch's label_smoothing), e.g. 0.1", probability)
   .option(
     '--train-only <patterns>',
-    'train only the parameters these comma-separated name patterns select (fc, features.*.weight, layer4.**); the rest are frozen',
+    'train only the parameters these comma-separated name patterns select (fc, features.*.weight, layer4.**); ' +
+      'the rest are frozen',
     patternList,
   )
   .option('--freeze <patterns>', 'do not train the parameters these comma-separated name patterns select', patternList)
   .option('--no-memory-check', "train even when the run's estimated memory exceeds 80% of the machine's")
   .option(
     '--init <file>',
-    'start from these weights: a state dict as safetensors with PyTorch names (safetensors.torch.save_file(model.state_dict(), ...))',
+    'start from these weights: ' +
+      'a state dict as safetensors with PyTorch names (safetensors.torch.save_file(model.state_dict(), ...))',
     nonEmptyPath,
   )
   .option(
     '--augment <kinds>',
-    'training augmentation: none, or rotate, shift and flip joined by + (default: rotate+shift for one channel, as for digits; shift+flip with --shift-pixels 4 for colour images)',
+    'training augmentation: none, or rotate, shift and flip joined by + ' +
+      '(default: rotate+shift for one channel, as for digits; shift+flip with --shift-pixels 4 for colour images)',
     augmentKinds,
   )
   .option('--rotate-degrees <x>', 'maximum rotation', nonNegativeNumber, DIGIT_AUGMENT.rotate)
   .option('--shift-pixels <n>', 'maximum shift', nonNegativeInt, DIGIT_AUGMENT.shift)
   .option(
     '--ema-decay <d>',
-    'keep an exponential moving average of the weights with this decay (e.g. 0.99), and evaluate, checkpoint and export it',
+    'keep an exponential moving average of the weights with this decay (e.g. 0.99), ' +
+      'and evaluate, checkpoint and export it',
     emaDecay,
   )
   .option('--no-shuffle', 'keep the training set in file order')
@@ -232,12 +239,14 @@ const program = new Command('train')
   .option('--out <dir>', 'run folder (default runs/<date-time>)', nonEmptyPath)
   .option(
     '--resume',
-    'continue the run in --out from its newest good checkpoint (lr, epochs, max steps, test limit, threads and device may change)',
+    'continue the run in --out from its newest good checkpoint ' +
+      '(lr, epochs, max steps, test limit, threads and device may change)',
     false,
   )
   .option(
     '--data <path>',
-    'the data: a folder of MNIST-style IDX files, CIFAR-10 batches, a .csv (label,pixel0,...), or a folder of one image folder per class (default: the bundled MNIST)',
+    'the data: a folder of MNIST-style IDX files, CIFAR-10 batches, ' +
+      'a .csv (label,pixel0,...), or a folder of one image folder per class (default: the bundled MNIST)',
     nonEmptyPath,
   )
   .addOption(new Option('--data-dir <dir>', 'the same as --data').argParser(nonEmptyPath).hideHelp())
@@ -253,7 +262,8 @@ const program = new Command('train')
   )
   .option(
     '--profile [steps]',
-    "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: a trace in the run folder and a table by op type",
+    "profile N training steps (default 20, after 5 warm-up steps) with ORT's profiler: " +
+      'a trace in the run folder and a table by op type',
     positiveInt,
   );
 
@@ -307,7 +317,8 @@ function resumedConfig(
     if (!given(key) || JSON.stringify(project(requested)) === JSON.stringify(project(recorded))) continue;
     const show = (v: unknown) => (v === undefined ? 'none' : typeof v === 'string' ? v : JSON.stringify(v));
     throw new UsageError(
-      `${flag(key)} ${show(project(requested))}: a resumed run keeps its recipe (this run has ${show(project(recorded))}); start a new run to change it`,
+      `${flag(key)} ${show(project(requested))}: ` +
+        `a resumed run keeps its recipe (this run has ${show(project(recorded))}); start a new run to change it`,
     );
   }
   const config: TrainConfig = { ...recorded, maxSteps: o.maxSteps };
@@ -315,7 +326,8 @@ function resumedConfig(
   if (given('epochs') && o.epochs !== recorded.epochs) {
     if (onecycle)
       throw new UsageError(
-        `--epochs ${o.epochs}: a onecycle schedule spans the run's ${recorded.epochs} epochs and cannot change on resume`,
+        `--epochs ${o.epochs}: ` +
+          `a onecycle schedule spans the run's ${recorded.epochs} epochs and cannot change on resume`,
       );
     const started = at.epoch + (at.batch > 0 ? 1 : 0);
     if (o.epochs < started) throw new UsageError(`--epochs ${o.epochs}: the run has already trained ${started} epochs`);
@@ -349,7 +361,8 @@ function checkLimits(
   const maxThreads = 4 * availableParallelism();
   if (config.threads !== undefined && config.threads > maxThreads) {
     throw new UsageError(
-      `${source('threads', config.threads)}: more than 4 per core (${availableParallelism()} cores here, at most ${maxThreads})`,
+      `${source('threads', config.threads)}: ` +
+        `more than 4 per core (${availableParallelism()} cores here, at most ${maxThreads})`,
     );
   }
   const examples = Math.min(config.trainLimit ?? data.train.count, data.train.count);
@@ -369,11 +382,14 @@ function checkPosition(checkpoint: TrainCheckpoint, config: TrainConfig, data: D
   const { epoch, batch, step } = checkpoint.trainer.position;
   if (batch < perEpoch && step === epoch * perEpoch + batch) return;
   throw new CheckpointError(
-    `${join(checkpoint.dir, 'trainer.json')}: position epoch ${epoch}, batch ${batch}, step ${step} is not a place in this run (${perEpoch} batches per epoch): edited after it was saved`,
+    `${join(checkpoint.dir, 'trainer.json')}: position epoch ${epoch}, batch ${batch}, ` +
+      `step ${step} is not a place in this run (${perEpoch} batches per epoch): edited after it was saved`,
   );
 }
 
-/** Refuses, before anything is allocated, a run whose estimated memory exceeds the machine's budget (core/memory.ts). */
+/**
+ * Refuses, before anything is allocated, a run whose estimated memory exceeds the machine's budget (core/memory.ts).
+ */
 function assertFitsMemory(model: ModelChoice, config: TrainConfig): void {
   const { budget, where } = machineMemory();
   const problem = memoryProblem(
@@ -388,7 +404,8 @@ const PROFILE_WARMUP = 5;
 
 function printProfile(summary: ProfileSummary, trace: string): void {
   console.log(
-    `\nprofile of ${summary.steps} training steps after ${PROFILE_WARMUP} warm-up steps, median step ${summary.stepMs.toFixed(1)} ms ` +
+    `\nprofile of ${summary.steps} training steps after ${PROFILE_WARMUP} warm-up steps, ` +
+      `median step ${summary.stepMs.toFixed(1)} ms ` +
       `(trace: ${trace}, open it in https://ui.perfetto.dev or chrome://tracing):`,
   );
   console.log(formatProfile(summary));
@@ -403,7 +420,10 @@ interface PreparedRun {
   resume?: TrainCheckpoint;
 }
 
-/** Opens the run folder `out` and what it recorded: the model, the newest checkpoint, the recipe with the flags a resume may change. */
+/**
+ * Opens the run folder `out` and what it recorded: the model, the
+ * newest checkpoint, the recipe with the flags a resume may change.
+ */
 async function prepareResumedRun(
   o: Options,
   out: string,
@@ -446,7 +466,10 @@ async function prepareResumedRun(
   return { folder, config, data, model, resume };
 }
 
-/** Reads the data, fits the model to it and checks the recipe, then makes the run folder: nothing is written before a refusal. */
+/**
+ * Reads the data, fits the model to it and checks the recipe,
+ * then makes the run folder: nothing is written before a refusal.
+ */
 async function prepareNewRun(o: Options): Promise<PreparedRun> {
   let model = o.model === undefined ? builtinModel() : await loadModelFile(o.model);
   let config: TrainConfig = { ...toConfig(o), ...(model.record && { model: model.record }) };
@@ -465,7 +488,8 @@ async function prepareNewRun(o: Options): Promise<PreparedRun> {
   };
   checkLimits(config, data, fromFlag);
   assertFitsData(model, data.train);
-  frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' }); // a pattern that matches nothing, before the folder
+  // a pattern that matches nothing, before the folder
+  frozenParameters(model.net, config, { trainOnly: '--train-only', freeze: '--freeze' });
   if (o.memoryCheck) assertFitsMemory(model, config);
   // The run keeps a copy of its model file beside run.json, for the record and to restore it.
   const files: [string, Uint8Array][] =

@@ -41,7 +41,10 @@ export interface ModelChoice {
   source?: Uint8Array;
 }
 
-/** A model's one-line problem (an ImportError, a ModelExportsError, a NetworkError naming a layer) as an error naming its file too. */
+/**
+ * A model's one-line problem (an ImportError, a ModelExportsError,
+ * a NetworkError naming a layer) as an error naming its file too.
+ */
 const namingFile = (file: string, e: unknown): unknown =>
   e instanceof ExpectedError && !(e instanceof FileError) ? new FileError(file, e.message) : e;
 
@@ -163,7 +166,8 @@ export async function loadModelFile(file: string): Promise<ModelChoice> {
     // this copy cannot tell apart (BatchNorm to fold, errors to report) from anything else.
     throw new FileError(
       file,
-      'was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: rename it to .mts, or add "type": "module"',
+      'was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: ' +
+        'rename it to .mts, or add "type": "module"',
     );
   }
   const imports = importHashes(path);
@@ -185,7 +189,10 @@ function importHashes(path: string): Record<string, string> | undefined {
   return files.length ? Object.fromEntries(files.map((f) => [f, sha256Hex(readFileSync(f))])) : undefined;
 }
 
-/** The first file a recorded model imports that is gone or now holds other bytes, as an error naming it; undefined when all are as recorded. */
+/**
+ * The first file a recorded model imports that is gone or now holds other
+ * bytes, as an error naming it; undefined when all are as recorded.
+ */
 function changedImport(record: ModelRecord): FileError | undefined {
   for (const [file, sha256] of Object.entries(record.imports ?? {})) {
     let now: string;
@@ -200,7 +207,9 @@ function changedImport(record: ModelRecord): FileError | undefined {
     if (now !== sha256) {
       return new FileError(
         file,
-        `imported by the run's model file ${record.file}, edited since the run started (SHA-256 ${sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...): the run would train another network; restore it or start a new run`,
+        `imported by the run's model file ${record.file}, ` +
+          `edited since the run started (SHA-256 ${sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...): ` +
+          `the run would train another network; restore it or start a new run`,
       );
     }
   }
@@ -228,14 +237,16 @@ export async function recordedModel(
     // Restored where it was, the copy finds what it imports (the package, its helpers) as the original did.
     throw new FileError(
       record.file,
-      `the run's model file is gone; the run keeps a copy: restore it (cp ${copy} ${record.file}), or pass --model ${copy}`,
+      `the run's model file is gone; ` +
+        `the run keeps a copy: restore it (cp ${copy} ${record.file}), or pass --model ${copy}`,
     );
   }
   const now = sha256Hex(bytes);
   if (now !== record.sha256) {
     throw new FileError(
       record.file,
-      `edited since the run started (SHA-256 ${record.sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it (the run keeps a copy: ${copy}) or start a new run`,
+      `edited since the run started (SHA-256 ${record.sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); ` +
+        `restore it (the run keeps a copy: ${copy}) or start a new run`,
     );
   }
   const changed = changedImport(record);
@@ -251,7 +262,8 @@ export function assertSameModel(given: ModelChoice, recorded: ModelRecord | unde
     return;
   }
   throw new ExpectedError(
-    `--model ${given.record?.file ?? ''}: ${what} trains ${modelLabel(recorded)}${recorded ? ` (SHA-256 ${recorded.sha256.slice(0, 12)}...)` : ''}, not this model; start a new run to train it`,
+    `--model ${given.record?.file ?? ''}: ${what} trains ${modelLabel(recorded)}` +
+      `${recorded ? ` (SHA-256 ${recorded.sha256.slice(0, 12)}...)` : ''}, not this model; start a new run to train it`,
   );
 }
 
@@ -271,7 +283,8 @@ export function withInitialWeights(
   if (recorded && recorded.sha256 !== record.sha256) {
     throw new FileError(
       file,
-      `edited since the run started (SHA-256 ${recorded.sha256.slice(0, 12)}..., now ${record.sha256.slice(0, 12)}...): the run started from other weights`,
+      `edited since the run started (SHA-256 ${recorded.sha256.slice(0, 12)}..., ` +
+        `now ${record.sha256.slice(0, 12)}...): the run started from other weights`,
     );
   }
   // decodeModelState's errors name the file (as `source`).

@@ -47,7 +47,8 @@ export function fillAugmentedImages(
     const dx = rng.int(2 * augment.shift + 1) - augment.shift;
     const dy = rng.int(2 * augment.shift + 1) - augment.shift;
     affineInto(split.images, order[start + b] * size, split.shape, out, b * size, normalizer, { degrees, dx, dy });
-    if (augment.flip && rng.int(2) === 1) flipRows(out, b * size, split.shape); // drawn after the others: digits' draws stay as they were
+    // drawn after the others: digits' draws stay as they were
+    if (augment.flip && rng.int(2) === 1) flipRows(out, b * size, split.shape);
   }
 }
 

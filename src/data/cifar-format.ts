@@ -34,7 +34,8 @@ export function splitFromCifar(
     if (bytes.length === 0 || bytes.length % RECORD !== 0) {
       throw new DataError(
         name,
-        `${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each: a label, then 3x32x32 pixels)`,
+        `${bytes.length} bytes is not a whole number of CIFAR-10 records ` +
+          `(${RECORD} bytes each: a label, then 3x32x32 pixels)`,
       );
     }
     count += bytes.length / RECORD;

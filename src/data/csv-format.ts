@@ -25,7 +25,7 @@ function squareShape(values: number): number[] | undefined {
 /** A CSV file's examples as a Split; `file` names it in errors, which also name the line. */
 export function splitFromCsv(text: string, file: string, options: CsvOptions = {}): Split {
   const lines = text.split(/\r?\n/);
-  while (lines.length > 0 && lines.at(-1)!.trim() === '') lines.pop();
+  while (lines.at(-1)?.trim() === '') lines.pop();
   if (lines.length < 2) throw new DataError(file, 'holds no examples (a header row, then one row per example)');
   const header = lines[0].split(',').map((h) => h.trim());
   const labelName = options.labelColumn === undefined ? 'label' : options.labelColumn;

@@ -19,7 +19,9 @@ export function classFoldersProblem(names: readonly string[]): string | undefine
 }
 export const EMPTY_CLASS = 'holds no images (PNG, JPEG, WebP, GIF or TIFF): an empty class cannot be learned';
 
-/** The input shape of the built-in seed CNN for a tree of images: grey 28x28 (as MNIST), or colour 32x32 (as CIFAR-10). */
+/**
+ * The input shape of the built-in seed CNN for a tree of images: grey 28x28 (as MNIST), or colour 32x32 (as CIFAR-10).
+ */
 export const treeInputShape = (colour: boolean): number[] => (colour ? [3, 32, 32] : [1, 28, 28]);
 /** How many images, spread over a tree, are looked at to tell colour from grey. */
 const COLOUR_SAMPLE = 16;
@@ -77,7 +79,8 @@ export function decodedSizeProblem(
   if (images * size <= budget) return undefined;
   return (
     `${images.toLocaleString('en-US')} images at [${shape.join(',')}] take ${bytesText(images * size)} decoded; ` +
-    `${whose}, ${bytesText(budget)}, holds ${Math.floor(budget / size).toLocaleString('en-US')}: use fewer images or a smaller input`
+    `${whose}, ${bytesText(budget)}, holds ${Math.floor(budget / size).toLocaleString('en-US')}: ` +
+    `use fewer images or a smaller input`
   );
 }
 

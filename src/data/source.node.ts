@@ -58,7 +58,8 @@ export function formatOf(path: string): DataFormat {
     if (/\.bin$/i.test(path)) return 'cifar10';
     throw new DataError(
       path,
-      'not data this reader knows: a folder (IDX files, CIFAR-10 batches, train.csv, or one folder of images per class), a .csv or a CIFAR-10 .bin',
+      'not data this reader knows: a folder ' +
+        '(IDX files, CIFAR-10 batches, train.csv, or one folder of images per class), a .csv or a CIFAR-10 .bin',
     );
   }
   if ([...MNIST_FILES.train, ...MNIST_FILES.test].some((f) => has(path, f))) return 'idx';
@@ -107,7 +108,8 @@ function withHeldOut<S extends Split>(train: S, options: DataOptions, notes: str
   const share = options.valSplit ?? 0.1;
   const split = holdOut(train, share, options.seed ?? 1);
   notes.push(
-    `no test split in the data: ${split.test.count} of ${train.count} examples (${Math.round(100 * share)}%, drawn from the seed) held out to test on`,
+    `no test split in the data: ${split.test.count} of ${train.count} examples ` +
+      `(${Math.round(100 * share)}%, drawn from the seed) held out to test on`,
   );
   return split;
 }
@@ -165,7 +167,8 @@ async function decodeTree(
   if (!cached) writeCache(root, options.shape, files, decoded);
   if (decoded.failed.length > 0)
     notes.push(
-      `${root}: skipped ${decoded.failed.length} image${decoded.failed.length > 1 ? 's' : ''} that would not decode (${basename(decoded.failed[0])}${decoded.failed.length > 1 ? ', ...' : ''})`,
+      `${root}: skipped ${decoded.failed.length} image${decoded.failed.length > 1 ? 's' : ''} that would not decode ` +
+        `(${basename(decoded.failed[0])}${decoded.failed.length > 1 ? ', ...' : ''})`,
     );
   const count = decoded.labels.length;
   if (count === 0) throw new DataError(root, 'none of its images would decode');
@@ -198,10 +201,11 @@ async function loadImageFolder(
 ): Promise<{ train: ByteSplit; test: ByteSplit }> {
   const { trainRoot, testName, exclude } = treeRoots(path);
   const scanned = scanTree(trainRoot, exclude);
-  if (scanned.ignored.length > 0)
-    notes.push(
-      `${trainRoot}: skipped ${scanned.ignored.length === 1 ? '1 file that is not an image' : `${scanned.ignored.length} files that are not images`} (${scanned.ignored[0]}${scanned.ignored.length > 1 ? ', ...' : ''})`,
-    );
+  if (scanned.ignored.length > 0) {
+    const { length } = scanned.ignored;
+    const what = length === 1 ? '1 file that is not an image' : `${length} files that are not images`;
+    notes.push(`${trainRoot}: skipped ${what} (${scanned.ignored[0]}${length > 1 ? ', ...' : ''})`);
+  }
   const train = await decodeTree(trainRoot, scanned.classNames, scanned.files, options, notes);
   if (!testName) return withHeldOut(train, options, notes);
   const testRoot = join(path, testName);
@@ -209,7 +213,8 @@ async function loadImageFolder(
   if (test.classNames.join('\n') !== scanned.classNames.join('\n')) {
     throw new DataError(
       testRoot,
-      `its class folders (${test.classNames.join(', ')}) are not the training folders' (${scanned.classNames.join(', ')})`,
+      `its class folders (${test.classNames.join(', ')}) ` +
+        `are not the training folders' (${scanned.classNames.join(', ')})`,
     );
   }
   return { train, test: await decodeTree(testRoot, scanned.classNames, test.files, options, notes) };

@@ -12,7 +12,10 @@ import { INPUT, PROBABILITIES } from './model-io.js';
 type GraphP = onnxProto.onnx.IGraphProto;
 type NodeP = onnxProto.onnx.INodeProto;
 
-/** Float32 softmax rows are within a few ulps of [0,1] and of summing to 1; 1e-4 per class is far beyond that, far below any real error. */
+/**
+ * Float32 softmax rows are within a few ulps of [0,1] and of summing
+ * to 1; 1e-4 per class is far beyond that, far below any real error.
+ */
 const TOLERANCE = 1e-4;
 /** The most classes a card may claim: a card of 10^8 classes froze the draw page. */
 const MAX_CLASSES = 100_000;
@@ -66,7 +69,9 @@ export function cardClasses(card: Record<string, unknown>): { classes: number } 
   const n = Number(value);
   if (!Number.isInteger(n) || n < 2 || n > MAX_CLASSES) {
     return {
-      problem: `the model card's classes is '${String(value)}', expected a whole number from 2 to ${MAX_CLASSES.toLocaleString('en-US')}`,
+      problem:
+        `the model card's classes is '${String(value)}', ` +
+        `expected a whole number from 2 to ${MAX_CLASSES.toLocaleString('en-US')}`,
     };
   }
   return { classes: n };
@@ -94,10 +99,16 @@ export function pictureShapeProblem(shape: readonly (number | string)[]): string
   const [c, h, w] = shape;
   const side = (d: number | string) => typeof d === 'number' && Number.isInteger(d) && d >= 1 && d <= MAX_SIDE;
   if (shape.length === 3 && (c === 1 || c === 3) && side(h) && side(w)) return undefined;
-  return `[${shape.join(',')}] is not a picture's shape: expected [C,H,W] with 1 (grey) or 3 (RGB) channels and sides from 1 to ${MAX_SIDE}`;
+  return (
+    `[${shape.join(',')}] is not a picture's shape: ` +
+    `expected [C,H,W] with 1 (grey) or 3 (RGB) channels and sides from 1 to ${MAX_SIDE}`
+  );
 }
 
-/** How the card says pictures become the input: its `preprocess`, else (cards before it) MNIST-style for 1x28x28, stretched for any other shape. */
+/**
+ * How the card says pictures become the input: its `preprocess`, else
+ * (cards before it) MNIST-style for 1x28x28, stretched for any other shape.
+ */
 export function cardPreprocess(
   card: Record<string, unknown>,
   shape: readonly (number | string)[],
@@ -131,7 +142,10 @@ export function declaredClasses(model: onnxProto.onnx.IModelProto): number | und
 /** Why an output of shape `dims` is not one row of `classes` probabilities per image, or undefined. */
 export function outputProblem(dims: readonly number[], batch: number, classes: number): string | undefined {
   if (dims.length === 2 && dims[0] === batch && dims[1] === classes) return undefined;
-  return `its ${PROBABILITIES} output is [${dims.join(',')}] for ${batch} image${batch === 1 ? '' : 's'}, expected [${batch},${classes}]`;
+  return (
+    `its ${PROBABILITIES} output is [${dims.join(',')}] for ${batch} image${batch === 1 ? '' : 's'}, ` +
+    `expected [${batch},${classes}]`
+  );
 }
 
 /** The first value that is not a finite number ('NaN', 'Infinity', '-Infinity'), if any. */

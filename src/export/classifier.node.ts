@@ -96,13 +96,15 @@ export class Classifier {
     ) {
       throw new OnnxFileError(
         file,
-        `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], expected ${INPUT} [N,C,H,W] with C 1 or 3`,
+        `the model's input is ${input?.name ?? 'missing'} [${shape.join(',')}], ` +
+          `expected ${INPUT} [N,C,H,W] with C 1 or 3`,
       );
     }
     if (session.inputNames.length > 1) {
       throw new OnnxFileError(
         file,
-        `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); predict feeds only ${INPUT}`,
+        `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); ` +
+          `predict feeds only ${INPUT}`,
       );
     }
     const output = session.outputMetadata.find((m) => m.name === PROBABILITIES);

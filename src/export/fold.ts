@@ -38,7 +38,13 @@ function batchNormFolds(net: Network): BatchNormFold[] {
   net.forward(
     graph.input('input', 'float32', ['N', ...net.inputShape]),
     'eval',
-    { state: (n) => inputs.get(n)! },
+    {
+      state: (n) => {
+        const input = inputs.get(n);
+        if (!input) throw new Error(`${net.name}: its forward reads state '${n}', which it does not declare`);
+        return input;
+      },
+    },
     (c) => calls.push(c),
   );
   const callCount = new Map<Module, number>();
@@ -103,7 +109,8 @@ export function foldBatchNorm(net: Network, state: StateDict): StateDict {
     const negative = variance.findIndex((v) => v < 0);
     if (negative >= 0) {
       throw new ExportError(
-        `cannot export: '${bn}.running_var' holds ${variance[negative]} (element ${negative}); a variance cannot be negative (folding takes its square root)`,
+        `cannot export: '${bn}.running_var' holds ${variance[negative]} (element ${negative}); ` +
+          `a variance cannot be negative (folding takes its square root)`,
       );
     }
     const weight = get(`${conv}.weight`);

@@ -46,5 +46,6 @@ export function cardMismatch(card: unknown, onnx: Uint8Array): string | undefine
   const actual = sha256Hex(onnx);
   return recorded === actual
     ? undefined
-    : `the card records onnx_sha256 ${String(recorded)}, but the model's SHA-256 is ${actual}: the pair does not belong together`;
+    : `the card records onnx_sha256 ${String(recorded)}, but the model's SHA-256 is ${actual}: ` +
+        `the pair does not belong together`;
 }

@@ -81,9 +81,15 @@ export function preprocessFor(
 function inputConvention(shape: readonly number[], preprocess: Preprocess): string {
   const tensor = `image: float32 [N,${shape.join(',')}]`;
   if (preprocess === 'digit')
-    return `${tensor}, pixel values in [0,1], a white digit on black, MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)`;
+    return (
+      `${tensor}, pixel values in [0,1], a white digit on black, ` +
+      `MNIST-style (the ink's bounding box fitted into 20x20, centre of mass at the centre; see src/preprocess)`
+    );
   if (preprocess === 'resize')
-    return `${tensor}, pixel values in [0,1], the picture stretched to ${shape[2]}x${shape[1]}${shape[0] === 3 ? ', RGB planes' : ', grey'}`;
+    return (
+      `${tensor}, pixel values in [0,1], ` +
+      `the picture stretched to ${shape[2]}x${shape[1]}${shape[0] === 3 ? ', RGB planes' : ', grey'}`
+    );
   return `${tensor}, the data's own values (it was trained on floats, not pictures)`;
 }
 

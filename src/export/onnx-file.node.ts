@@ -17,7 +17,10 @@ type NodeP = onnxProto.onnx.INodeProto;
 type TensorP = onnxProto.onnx.ITensorProto;
 type SparseP = onnxProto.onnx.ISparseTensorProto;
 
-/** An `.onnx` file that cannot be used as it is: not a model, data from a refused place, or (predict) not a classifier it can feed. */
+/**
+ * An `.onnx` file that cannot be used as it is: not a model, data
+ * from a refused place, or (predict) not a classifier it can feed.
+ */
 export class OnnxFileError extends FileError {}
 
 /** Parses `.onnx` bytes, or says the file is not a model. */
@@ -53,8 +56,7 @@ function tensorsOf(
     gs.filter((g): g is GraphP => !!g).map((graph) => ({ graph }));
   const out: (TensorP | null | undefined)[] = [];
   const work: Item[] = [...nodes.map((node) => ({ node })), ...graphs(roots)].reverse();
-  while (work.length > 0) {
-    const item = work.pop()!;
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
     if ('node' in item) {
       for (const a of item.node.attribute ?? []) {
         out.push(

@@ -117,7 +117,8 @@ export function assertFaithful(v: Verification, consequence = 'nothing was writt
   if (!(v.count > 0)) throw refuse('no test images to verify the exported model on');
   if (v.nonFiniteEvaluation > 0) {
     throw refuse(
-      `the checkpoint's evaluation graph gives NaN or infinite outputs on ${v.nonFiniteEvaluation} of ${v.count} test images: the checkpoint is broken`,
+      `the checkpoint's evaluation graph ` +
+        `gives NaN or infinite outputs on ${v.nonFiniteEvaluation} of ${v.count} test images: the checkpoint is broken`,
     );
   }
   if (v.nonFiniteExported > 0) {

@@ -23,10 +23,10 @@ export interface TensorValues {
 /** A tensor that cannot be read here; the message names it. */
 export class TensorDataError extends Error {}
 
-const BYTES: Partial<Record<DType, number>> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
 
 function fromRaw(dtype: DType, raw: Uint8Array, count: number, name: string): AnyTypedArray {
-  const size = BYTES[dtype]!;
+  const size = BYTES[dtype];
   if (raw.length !== count * size)
     throw new TensorDataError(`tensor '${name}' holds ${raw.length} bytes, expected ${count * size}`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);

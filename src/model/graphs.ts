@@ -52,7 +52,9 @@ function withOwnNames<T>(build: () => T): T {
   } catch (e) {
     if (!(e instanceof NameTakenError)) throw e;
     throw new NetworkError(
-      `the model has a parameter or buffer named '${e.valueName}', a name the training graph gives one of its own values (${GRAPH_NAMES.join(', ')}, <name>.next, <name>.<optimizer slot>, <name>.average, <layer>.mask): rename it`,
+      `the model has a parameter or buffer named '${e.valueName}', ` +
+        `a name the training graph gives one of its own values ` +
+        `(${GRAPH_NAMES.join(', ')}, <name>.next, <name>.<optimizer slot>, <name>.average, <layer>.mask): rename it`,
     );
   }
 }
@@ -128,7 +130,10 @@ function buildEvalGraph(
   return graph;
 }
 
-/** The network's outputs per example (its classes, for a classifier): its output is [N, K]. Emitting it finds a layer that does not fit (a NetworkError). */
+/**
+ * The network's outputs per example (its classes, for a classifier): its output
+ * is [N, K]. Emitting it finds a layer that does not fit (a NetworkError).
+ */
 export function classCount(net: Network): number {
   return evalGraph(net).outputs[0].tensor.shape[1] as number;
 }
@@ -159,7 +164,10 @@ export interface TrainStepGraph {
   batch: number;
   /** Dropout masks to feed each step, in layer order. */
   masks: DropoutMaskInput[];
-  /** The state fed in (and, but for frozen parameters, returned as `.next`): parameters with their optimizer slots, frozen parameters, buffers, then averages. */
+  /**
+   * The state fed in (and, but for frozen parameters, returned as `.next`):
+   * parameters with their optimizer slots, frozen parameters, buffers, then averages.
+   */
   carried: CarriedEntry[];
   /** The `target` input: int64 class indices [batch], or float32 [batch, K] for the regression losses. */
   target: { dtype: 'int64' | 'float32'; shape: number[] };
@@ -244,7 +252,8 @@ function buildTrainStepGraph(
     const grad = grads[i];
     if (!grad)
       throw new NetworkError(
-        `parameter '${p.name}' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze ${p.name})`,
+        `parameter '${p.name}' does not affect the loss (a layer the forward never calls?): ` +
+          `remove it, or freeze it (--freeze ${p.name})`,
       );
     const shape = shapeOf(p.name);
     const slotInputs = slots.map((s) => graph.input(slotName(p.name, s), 'float32', shape));

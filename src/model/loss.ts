@@ -23,11 +23,15 @@ export const isClassification = (kind: LossKind | undefined): boolean =>
 /** A model whose output does not fit its loss; the message says what it should end in. */
 class OutputError extends ExpectedError {}
 
-/** The outputs per example of y, checked to be [N, K] with K known (`what`: a classifier's [N, classes], or [N, outputs]). */
+/**
+ * The outputs per example of y, checked to be [N, K] with K
+ * known (`what`: a classifier's [N, classes], or [N, outputs]).
+ */
 export function outputsOf(y: Tensor, what = 'it must be [N, outputs]'): number {
   if (y.rank !== 2 || typeof y.shape[1] !== 'number') {
     throw new OutputError(
-      `the model's output is ${formatShape(y.shape)}; ${what}: end it with a Linear, or with Flatten after global average pooling`,
+      `the model's output is ${formatShape(y.shape)}; ` +
+        `${what}: end it with a Linear, or with Flatten after global average pooling`,
     );
   }
   return y.shape[1];
@@ -64,7 +68,9 @@ export function targetShape(
   return isClassification(kind) ? { dtype: 'int64', shape: [batch] } : { dtype: 'float32', shape: [batch, outputs()] };
 }
 
-/** The loss of output y against `target` (see targetShape), and for classification the log-probabilities it read y as. */
+/**
+ * The loss of output y against `target` (see targetShape), and for classification the log-probabilities it read y as.
+ */
 export function lossOf(y: Tensor, target: Tensor, spec: LossSpec): { loss: Tensor; logProbs?: Tensor } {
   const { kind, labelSmoothing = 0 } = spec;
   if (labelSmoothing > 0 && kind !== 'cross-entropy' && kind !== undefined)

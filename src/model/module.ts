@@ -36,7 +36,10 @@ export class Parameter extends StateEntry {
   readonly trainable = true;
 }
 
-/** A tensor the module updates itself while training, such as BatchNorm's running statistics (PyTorch's register_buffer). */
+/**
+ * A tensor the module updates itself while training, such as
+ * BatchNorm's running statistics (PyTorch's register_buffer).
+ */
 export class StateBuffer extends StateEntry {
   readonly trainable = false;
 }

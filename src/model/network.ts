@@ -54,7 +54,10 @@ export interface NamedModule {
 export interface NetworkOptions {
   /** Overrides every Dropout's p (the `--dropout` flag). */
   dropout?: number;
-  /** The loss, which says how the output is read (the `--loss` flag; absent: NLL after a final LogSoftmax, else cross-entropy; see loss.ts). */
+  /**
+   * The loss, which says how the output is read (the `--loss` flag; absent:
+   * NLL after a final LogSoftmax, else cross-entropy; see loss.ts).
+   */
   loss?: LossKind;
   /** Modules replaced by others where they are called (BatchNorm folding). */
   substitutes?: ReadonlyMap<Module, Module>;
@@ -66,14 +69,20 @@ const child = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : 
 
 const isControl = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f;
 
-/** Why `name` cannot name a state entry (safetensors reserves `__metadata__`; a checkpoint keeps one tensor per name), or undefined. */
+/**
+ * Why `name` cannot name a state entry (safetensors reserves
+ * `__metadata__`; a checkpoint keeps one tensor per name), or undefined.
+ */
 function stateNameProblem(name: string, earlier: readonly StateSpec[]): string | undefined {
   if (name === '__metadata__')
     return "a parameter or buffer named '__metadata__', which safetensors files reserve: rename it";
   if ([...name].some(isControl))
     return `a parameter or buffer named ${JSON.stringify(name)}, with a control character: rename it`;
   if (GRAPH_NAMES.includes(name))
-    return `a parameter or buffer named '${name}', a name the training graph gives one of its own inputs or outputs (${GRAPH_NAMES.join(', ')}): rename it`;
+    return (
+      `a parameter or buffer named '${name}', ` +
+      `a name the training graph gives one of its own inputs or outputs (${GRAPH_NAMES.join(', ')}): rename it`
+    );
   if (earlier.some((s) => s.name === name))
     return `two parameters or buffers named '${name}' (a property name with a dot?): rename one`;
   return undefined;
@@ -103,7 +112,12 @@ export class Network {
     // A module met again (used twice) is named where first met, as its state is; PyTorch's
     // state_dict lists it under every path too, which `aliases` records.
     const alias = (module: Module, path: string) => {
-      for (const [local, entry] of module.namedState()) aliases.set(child(path, local), this.nameOf.get(entry)!);
+      for (const [local, entry] of module.namedState()) {
+        const first = this.nameOf.get(entry);
+        if (first === undefined)
+          throw new Error(`${describeAt(path, module)}: met again, but its state was never named`);
+        aliases.set(child(path, local), first);
+      }
       for (const [name, m] of module.namedChildren()) alias(this.resolve(m), child(path, name));
     };
     const walk = (original: Module, path: string) => {
@@ -113,8 +127,9 @@ export class Network {
       modules.push({ path, module });
       for (const [local, entry] of module.namedState()) {
         const name = child(path, local);
-        if (this.nameOf.has(entry)) {
-          aliases.set(name, this.nameOf.get(entry)!); // one Parameter set on two modules
+        const named = this.nameOf.get(entry);
+        if (named !== undefined) {
+          aliases.set(name, named); // one Parameter set on two modules
           continue;
         }
         const problem = stateNameProblem(name, specs);
@@ -222,7 +237,8 @@ class NetworkContext implements Context {
     const name = this.net.nameFor(entry);
     if (name === undefined) {
       throw new NetworkError(
-        `${this.here()} uses a parameter or buffer that is not a property of a module in the model: set it in the constructor`,
+        `${this.here()} uses a parameter or buffer that is not a property of a module in the model: ` +
+          `set it in the constructor`,
       );
     }
     return name;
@@ -258,10 +274,12 @@ class NetworkContext implements Context {
     const module = this.net.substitute(original);
     let path = this.net.pathFor(original);
     if (path === undefined) {
-      // A stateless module made inside a forward (`new ReLU().call(x, ctx)`) is fine; one with state would go untrained.
+      // A stateless module made inside a forward (`new ReLU().call(x, ctx)`)
+      // is fine; one with state would go untrained.
       if (module.namedState().length > 0 || module.namedChildren().length > 0) {
         throw new NetworkError(
-          `${this.here()} calls a ${module.describe()} that is not a property of a module in the model: set it in the constructor`,
+          `${this.here()} calls a ${module.describe()} that is not a property of a module in the model: ` +
+            `set it in the constructor`,
         );
       }
       path = child(this.stack.at(-1) ?? '', module.kind);

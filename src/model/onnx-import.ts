@@ -69,12 +69,15 @@ function unsupportedMessage(nodes: readonly NodeP[]): string {
   );
   const sameKind = rest.length - [...others.values()].reduce((n, o) => n + o.count, 0);
   return (
-    `node '${first.name}': ${kind(first)} cannot be trained here${sameKind > 0 ? ` (nor ${sameKind} more ${kind(first)} node${sameKind > 1 ? 's' : ''})` : ''}` +
+    `node '${first.name}': ${kind(first)} cannot be trained here` +
+    `${sameKind > 0 ? ` (nor ${sameKind} more ${kind(first)} node${sameKind > 1 ? 's' : ''})` : ''}` +
     `${also.length ? `; nor can ${also.join(', ')}` : ''} (supported: ${SUPPORTED_OPS.join(', ')})`
   );
 }
 
-/** Why a node's attributes are not valid ONNX (strides of 0, a kernel_shape its weight disagrees with), or undefined. */
+/**
+ * Why a node's attributes are not valid ONNX (strides of 0, a kernel_shape its weight disagrees with), or undefined.
+ */
 function attributeProblem(node: NodeP, initializers: ReadonlyMap<string, TensorValues>): string | undefined {
   if (!['Conv', 'MaxPool', 'AveragePool'].includes(node.opType ?? '')) return undefined;
   const attrs = parseAttributes(node, { kernel_shape: ints(), strides: ints(), dilations: ints() });
@@ -104,7 +107,8 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   const opset = defaultOpset(model);
   if (opset < OPSETS.min || opset > OPSETS.max)
     throw new ImportError(
-      `opset ${opset}: models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`,
+      `opset ${opset}: ` +
+        `models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`,
     );
   const nodes = graph.node ?? [];
   const unsupported = nodes.filter(

@@ -143,11 +143,15 @@ export class BatchPrefetcher implements BatchSource {
 
   /** The next batch is being prepared while the caller works on the current one. */
   async *epoch(epoch: number, first: number, firstStep: number, last: number): AsyncGenerator<Batch> {
-    const fill = (b: number) => this.fill(this.free.pop()!, epoch, b, firstStep + b - first);
+    const fill = (b: number) => {
+      const set = this.free.pop();
+      if (!set) throw new Error('batch worker: no buffer set is free (two epochs read at once)');
+      return this.fill(set, epoch, b, firstStep + b - first);
+    };
     let next = first < last ? fill(first) : undefined;
     try {
-      for (let b = first; b < last; b++) {
-        const { set, size } = await next!;
+      for (let b = first; next !== undefined; b++) {
+        const { set, size } = await next;
         next = b + 1 < last ? fill(b + 1) : undefined;
         yield batchView(this.init, set, size, this.imageSize);
         this.free.push(set); // the caller is done with it once it asks for the next batch

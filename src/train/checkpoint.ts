@@ -9,8 +9,8 @@
  * The folder is written under a temporary name and renamed into place, so a crash at any
  * moment leaves only complete checkpoints. Nothing is written through a link, and only what
  * this program can tell it wrote is ever removed: a folder holding nothing but checkpoint
- * files. Anything else under a checkpoint's name is refused in one line, not deleted. Random draws are functions of (seed, epoch,
- * step), so the position and the seed are the whole random state.
+ * files. Anything else under a checkpoint's name is refused in one line, not deleted. Random draws are functions of
+ * (seed, epoch, step), so the position and the seed are the whole random state.
  * Loading checks everything it can: the schema of trainer.json, the hashes (a flipped byte
  * anywhere in the tensors), the tensor names and shapes, and that every value is finite, so
  * a damaged or diverged checkpoint is refused by name instead of resumed or exported.
@@ -121,7 +121,8 @@ export function saveCheckpoint(
       writeFileSync(writing, data, { flag: 'wx' });
     }
     writing = final;
-    rmSync(final, { recursive: true, force: true }); // a checkpoint of this position this program wrote (checked above), damaged or not
+    // a checkpoint of this position this program wrote (checked above), damaged or not
+    rmSync(final, { recursive: true, force: true });
     renameSync(partial, final);
   } catch (e) {
     if (partial) rmSync(partial, { recursive: true, force: true });
@@ -131,7 +132,9 @@ export function saveCheckpoint(
   return final;
 }
 
-/** Makes `<final>.partial-<pid>-<random>`, exclusively: a folder of that name made by anyone else is never written into. */
+/**
+ * Makes `<final>.partial-<pid>-<random>`, exclusively: a folder of that name made by anyone else is never written into.
+ */
 function newPartialFolder(final: string): string {
   for (let attempt = 0; ; attempt++) {
     const dir = `${final}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -172,7 +175,8 @@ function checkCheckpointsFolder(runDir: string, { create = false } = {}): void {
   }
   if (st.isSymbolicLink())
     throw new CheckpointError(
-      `${root}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`,
+      `${root}: is a symbolic link; ` +
+        `a run writes checkpoints only into a folder of its own. Move it away, then --resume`,
     );
   if (!st.isDirectory()) throw new CheckpointError(`${root}: is a file, not a folder; move it away, then --resume`);
 }
@@ -312,7 +316,10 @@ function readOptimizerState(dir: string, trainer: TrainerState, net: Network): S
   return state;
 }
 
-/** Loads a checkpoint folder and checks it holds exactly the network's state and its optimizer's, shapes included, all finite. */
+/**
+ * Loads a checkpoint folder and checks it holds exactly the
+ * network's state and its optimizer's, shapes included, all finite.
+ */
 export function loadCheckpoint(dir: string, net: Network): Checkpoint {
   const trainer = readTrainerState(dir);
   const model = readModelState(dir, MODEL, trainer, net);

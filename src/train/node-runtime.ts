@@ -113,7 +113,10 @@ export interface NodeRuntime extends Runtime {
   optionsFor(role: SessionRole): SessionOptions;
 }
 
-/** An on/off environment variable: unset or empty is `fallback`, 0 off, 1 on; anything else is a mistake, said in one line. */
+/**
+ * An on/off environment variable: unset or empty is `fallback`,
+ * 0 off, 1 on; anything else is a mistake, said in one line.
+ */
 function envSwitch(name: string, fallback: boolean): boolean {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
@@ -121,7 +124,10 @@ function envSwitch(name: string, fallback: boolean): boolean {
   throw new ExpectedError(`${name}=${value}: expected 0 (off) or 1 (on)`);
 }
 
-/** What the environment switches (see SessionOptions); a CLI calls it first, so a junk value stops it before anything is made. */
+/**
+ * What the environment switches (see SessionOptions); a CLI calls
+ * it first, so a junk value stops it before anything is made.
+ */
 export function environmentSwitches(): { nchwc: boolean; spinWait: boolean } {
   return { nchwc: envSwitch('ONNX_MNIST_NCHWC', true), spinWait: envSwitch('ONNX_MNIST_SPIN_WAIT', true) };
 }

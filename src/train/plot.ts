@@ -14,7 +14,8 @@ const PAD = { left: 56, right: 16, top: 32, bottom: 40 };
 
 function panel(x0: number, title: string, epochs: number[], series: Series[], format: (v: number) => string): string {
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-  let lo = all.length ? Math.min(...all) : 0; // a panel with nothing to plot (accuracy, for a regression loss) keeps its frame
+  // a panel with nothing to plot (accuracy, for a regression loss) keeps its frame
+  let lo = all.length ? Math.min(...all) : 0;
   let hi = all.length ? Math.max(...all) : 1;
   if (hi - lo < 1e-9) [lo, hi] = [lo - 0.5, hi + 0.5];
   const last = Math.max(epochs.at(-1) ?? 1, 2);
@@ -31,7 +32,8 @@ function panel(x0: number, title: string, epochs: number[], series: Series[], fo
   }
   parts.push(`<text x="${x0 + W / 2}" y="${H - 6}" text-anchor="middle" font-size="12">epoch</text>`);
   series.forEach((s, k) => {
-    const known = [...s.values.entries()].filter(([, v]) => Number.isFinite(v)); // an epoch without the figure has no point
+    // an epoch without the figure has no point
+    const known = [...s.values.entries()].filter(([, v]) => Number.isFinite(v));
     const points = known.map(([i, v]) => `${px(epochs[i])},${py(v)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points}"/>`);
     for (const [i, v] of known) parts.push(`<circle cx="${px(epochs[i])}" cy="${py(v)}" r="2.5" fill="${s.color}"/>`);

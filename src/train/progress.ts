@@ -12,7 +12,8 @@ function testLine(m: Pick<EpochMetrics, 'test_loss' | 'test_correct' | 'test_cou
   if (m.test_loss === undefined || m.test_count === undefined) return undefined;
   const loss = `Test set: Average loss: ${m.test_loss.toFixed(4)}`;
   if (m.test_correct === undefined) return loss;
-  return `${loss}, Accuracy: ${m.test_correct}/${m.test_count} (${((100 * m.test_correct) / m.test_count).toFixed(2)}%)`;
+  const percent = ((100 * m.test_correct) / m.test_count).toFixed(2);
+  return `${loss}, Accuracy: ${m.test_correct}/${m.test_count} (${percent}%)`;
 }
 
 export function consoleProgress(epochs: number, stream: NodeJS.WriteStream = process.stderr): TrainEvents {

@@ -151,7 +151,8 @@ function checkTarget(dir: string): void {
     throw new RunFolderError(`${dir}: cannot be made, ${above} is a file, not a folder; choose another --out`);
   if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) {
     throw new RunFolderError(
-      `${dir}: is a symbolic link; a run folder is made where --out says, so give the folder it points to (${realpathOr(dir)}) or a new one`,
+      `${dir}: is a symbolic link; ` +
+        `a run folder is made where --out says, so give the folder it points to (${realpathOr(dir)}) or a new one`,
     );
   }
   if (!existsSync(dir)) return;
@@ -163,7 +164,8 @@ function checkTarget(dir: string): void {
   if (isRunFolder(dir))
     throw new RunFolderError(`${dir} already holds a run; pass --resume to continue it or choose another --out`);
   throw new RunFolderError(
-    `${dir}: not empty and not a run folder (it holds ${entries[0]}${entries.length > 1 ? ', ...' : ''}); choose a new or empty --out`,
+    `${dir}: not empty and not a run folder (it holds ${entries[0]}${entries.length > 1 ? ', ...' : ''}); ` +
+      `choose a new or empty --out`,
   );
 }
 
@@ -173,7 +175,10 @@ export type InitialFiles = readonly (readonly [string, Uint8Array])[];
 /** A staging folder: `.new-run-<pid>-<random>`, short, so that any legal --out name can be staged beside it. */
 const STAGING = /^\.new-run-(\d+)-[0-9a-f]{8}$/;
 
-/** Removes staging folders of runs killed while they started: their process gone, holding only what a staging folder holds. */
+/**
+ * Removes staging folders of runs killed while they started:
+ * their process gone, holding only what a staging folder holds.
+ */
 function removeStaleStaging(parent: string): void {
   for (const name of readdirSync(parent)) {
     const m = STAGING.exec(name);

@@ -124,6 +124,7 @@ export class TrainingRun {
   async run(events: TrainEvents = {}): Promise<readonly EpochMetrics[]> {
     const { epochs, testLimit } = this.trainer.recipe;
     const { position } = this.trainer;
+    const { onEpoch } = events;
     let steps = 0;
     let reported = false;
     const profile = this.profile;
@@ -139,7 +140,7 @@ export class TrainingRun {
         validationLimit: testLimit,
         save: (s) => this.save(s),
         onEpochStart: events.onEpochStart,
-        onEpoch: events.onEpoch && ((m) => events.onEpoch!(m, this.lastCheckpoint)),
+        onEpoch: onEpoch && ((m) => onEpoch(m, this.lastCheckpoint)),
         onStep: (info) => {
           const waiting = events.onStep?.(info);
           if (profile && ++steps === profile.warmup + profile.steps) finish();

@@ -13,7 +13,10 @@ import { isAlive } from './pid.node.js';
 const PREFIX = 'onnx-mnist-train-';
 const OURS = /^onnx-mnist-train-(\d+)-[A-Za-z0-9]{6}$/;
 
-/** Removes folders this program made in `parent` for processes that are gone; never anything of another user, never through a link. */
+/**
+ * Removes folders this program made in `parent` for processes that
+ * are gone; never anything of another user, never through a link.
+ */
 function removeStale(parent: string): void {
   let names: string[];
   try {
@@ -39,7 +42,8 @@ function removeStale(parent: string): void {
 export function usePrivateTmpdir(): string {
   const parent = tmpdir();
   removeStale(parent);
-  const dir = mkdtempSync(join(parent, `${PREFIX}${process.pid}-`)); // mkdtemp makes it 0700 and fails if the name exists
+  // mkdtemp makes it 0700 and fails if the name exists
+  const dir = mkdtempSync(join(parent, `${PREFIX}${process.pid}-`));
   process.env.TMPDIR = dir;
   process.once('exit', () => {
     try {

@@ -127,7 +127,8 @@ function parseEntry(name: string, entry: unknown, dataLength: number, file: stri
   const bytes = shape.reduce((a, b) => a * b, DTYPE_SIZES[dtype]);
   if (bytes !== end - begin)
     throw fail(
-      `${dtype} ${JSON.stringify(shape)} needs ${bytes} bytes, data_offsets ${JSON.stringify(offsets)} give ${end - begin}`,
+      `${dtype} ${JSON.stringify(shape)} needs ${bytes} bytes, ` +
+        `data_offsets ${JSON.stringify(offsets)} give ${end - begin}`,
     );
   return { name, dtype, shape, begin, end };
 }
@@ -138,7 +139,8 @@ function checkLayout(entries: Entry[], dataLength: number, file: string): void {
   let at = 0;
   let previous: Entry | undefined;
   for (const e of sorted) {
-    if (e.begin < at) throw new SafetensorsError(file, `tensors '${previous!.name}' and '${e.name}' overlap`);
+    if (previous && e.begin < at)
+      throw new SafetensorsError(file, `tensors '${previous.name}' and '${e.name}' overlap`);
     if (e.begin > at)
       throw new SafetensorsError(
         file,
@@ -174,7 +176,8 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafeTensors 
   checkLayout(entries, data.length, file);
   const tensors = new Map<string, SafeTensor>();
   for (const { name, dtype, shape, begin, end } of entries) {
-    const raw = new Uint8Array(data.subarray(begin, end)); // a copy, aligned for the typed array (a Buffer's slice would be a view)
+    // a copy, aligned for the typed array (a Buffer's slice would be a view)
+    const raw = new Uint8Array(data.subarray(begin, end));
     if (dtype === 'F32')
       tensors.set(name, { dtype, shape, data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) });
     else if (dtype === 'U8') tensors.set(name, { dtype, shape, data: raw });

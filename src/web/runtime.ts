@@ -109,7 +109,10 @@ export interface WebRuntimeOptions {
    * lets a test replay a step on onnxruntime-node from exactly the state this runtime had.
    */
   onTrainStep?(feeds: Feeds): void;
-  /** On WebGPU: how many training steps to check against WebAssembly (at least the first; evaluations check their first run). */
+  /**
+   * On WebGPU: how many training steps to check against WebAssembly
+   * (at least the first; evaluations check their first run).
+   */
   checkSteps?: number;
   /** Each check of a WebGPU run against WebAssembly, by session role. */
   onCheck?(role: SessionRole, report: CheckReport): void;
@@ -126,7 +129,8 @@ export function webRuntime(ort: Ort, options: WebRuntimeOptions): Runtime {
     options.onCheck?.(role, report);
   };
   return {
-    // Chosen once: the graphs a loop builds must suit every session it may fall back to, and portable graphs run on both.
+    // Chosen once: the graphs a loop builds must suit every session
+    // it may fall back to, and portable graphs run on both.
     portable: options.backend === 'webgpu',
     memory: { budget: options.memoryBudget ?? TAB_BUDGET, where: "the page's budget" },
     float32: (data, dims) => new ort.Tensor('float32', data, dims),

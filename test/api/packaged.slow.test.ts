@@ -85,7 +85,8 @@ describe('examples/node-transfer, installed from the tarball', () => {
     expect(existsSync(join(dir, 'run/checkpoints/epoch-001/model.safetensors'))).toBe(true);
     writeFileSync(
       join(dir, 'net.ts'),
-      "import { Flatten, Linear, Sequential } from 'onnx-mnist-train';\nexport default new Sequential({ flatten: new Flatten(), fc: new Linear(784 as number, 10) });\n",
+      "import { Flatten, Linear, Sequential } from 'onnx-mnist-train';\n" +
+        'export default new Sequential({ flatten: new Flatten(), fc: new Linear(784 as number, 10) });\n',
     );
     const summary = spawnSync('npx', ['onnx-mnist-train', 'summary', '--model', 'net.ts'], {
       cwd: dir,

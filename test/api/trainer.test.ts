@@ -316,7 +316,8 @@ describe('one-line errors', () => {
   const mnistShape = [1, 28, 28];
   test('a pattern that matches nothing', async () => {
     await expect(createTrainer(bnResidual(), { trainOnly: ['head'] })).rejects.toThrow(
-      "trainOnly 'head' matches no parameter (the model has 10: conv1.weight, bn1.weight, bn1.bias, conv2.weight, bn2.weight, bn2.bias, ...)",
+      "trainOnly 'head' matches no parameter " +
+        '(the model has 10: conv1.weight, bn1.weight, bn1.bias, conv2.weight, bn2.weight, bn2.bias, ...)',
     );
     await expect(createTrainer(bnResidual(), { freeze: ['**'] })).rejects.toThrow(
       'the selection leaves no parameter to train',
@@ -336,7 +337,8 @@ describe('one-line errors', () => {
         ['head.weight', f32([10, 784])],
       ]);
       expect(() => trainer.loadState(encodeSafetensors(state), 'init.safetensors')).toThrow(
-        "init.safetensors: the weights do not fit the model: 'conv1.weight' is [8,1,5,5], the model's [8,1,3,3]; missing 'bn1.weight'; missing 'bn1.bias' (15 problems in all)",
+        "init.safetensors: the weights do not fit the model: 'conv1.weight' is [8,1,5,5], the model's [8,1,3,3]; " +
+          "missing 'bn1.weight'; missing 'bn1.bias' (15 problems in all)",
       );
     } finally {
       await trainer.close();

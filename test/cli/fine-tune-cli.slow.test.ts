@@ -68,12 +68,14 @@ describe('--train-only and --freeze', () => {
   test.each([
     [
       ['--train-only', 'head'],
-      `error: --train-only 'head' matches no parameter (the model has 8: features.0.weight, features.0.bias, features.2.weight, features.2.bias, classifier.1.weight, classifier.1.bias, ...)`,
+      `error: --train-only 'head' matches no parameter (the model has 8: features.0.weight, ` +
+        `features.0.bias, features.2.weight, features.2.bias, classifier.1.weight, classifier.1.bias, ...)`,
     ],
     [['--freeze', '**'], 'error: the selection leaves no parameter to train'],
     [
       ['--train-only', 'fc,'],
-      "error: option '--train-only <patterns>' argument 'fc,' is invalid. expected name patterns separated by commas, none empty.",
+      "error: option '--train-only <patterns>' argument 'fc,' is invalid. " +
+        'expected name patterns separated by commas, none empty.',
     ],
   ])('%j is one line, and no run folder is made', (args, message) => {
     const out = folder();
@@ -137,7 +139,8 @@ describe('--init', () => {
     const r = runCli('train', [...quick, '--init', weights, '--out', out]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      `error: ${weights}: the weights do not fit the model: missing 'features.0.weight'; missing 'features.0.bias'; missing 'features.2.weight' (48 problems in all)`,
+      `error: ${weights}: the weights do not fit the model: missing 'features.0.weight'; ` +
+        `missing 'features.0.bias'; missing 'features.2.weight' (48 problems in all)`,
     ]);
     expect(existsSync(out)).toBe(false);
     const resumed = runCli('train', ['--out', seed, '--resume', '--init', weights]);
@@ -151,7 +154,8 @@ test('npm run train --epochs=1 (no --) is refused in one line that shows the --,
   const r = spawnSync('npm', ['run', '-s', 'train', '--epochs=1'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   expect(r.status).toBe(1);
   expect(lines(r.stderr)).toEqual([
-    'error: npm took --epochs as its own setting: npm run passes flags to a script only after --, as in npm run train -- --epochs 1',
+    'error: npm took --epochs as its own setting: ' +
+      'npm run passes flags to a script only after --, as in npm run train -- --epochs 1',
   ]);
   expect(r.stdout).not.toMatch(/Epoch/);
   const summary = spawnSync('npm', ['run', '-s', 'summary', '--model', 'net.ts'], {
@@ -160,6 +164,7 @@ test('npm run train --epochs=1 (no --) is refused in one line that shows the --,
     timeout: 60_000,
   });
   expect(lines(summary.stderr)).toEqual([
-    'error: npm took --model as its own setting: npm run passes flags to a script only after --, as in npm run summary -- --model <value>',
+    'error: npm took --model as its own setting: ' +
+      'npm run passes flags to a script only after --, as in npm run summary -- --model <value>',
   ]);
 });

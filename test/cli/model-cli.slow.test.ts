@@ -46,7 +46,8 @@ test('a project that depends on this one writes its model file importing the pac
     JSON.stringify({ name: 'my-net', type: 'module', dependencies: { 'onnx-mnist-train': '*' } }),
   );
   mkdirSync(join(project, 'node_modules'));
-  symlinkSync(ROOT, join(project, 'node_modules', 'onnx-mnist-train'), 'dir'); // as `npm install ../onnx-mnist-train` links it
+  // as `npm install ../onnx-mnist-train` links it
+  symlinkSync(ROOT, join(project, 'node_modules', 'onnx-mnist-train'), 'dir');
   const file = join(project, 'net.ts');
   writeFileSync(file, readFileSync(join(ROOT, 'examples/lenet5.ts')));
   const r = ok(runCli('summary', ['--model', file]));
@@ -83,7 +84,8 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     );
     const copy = join(split, 'model.mts');
     const edited = new RegExp(
-      `^error: ${model}: edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\); restore it \\(the run keeps a copy: ${copy}\\) or start a new run$`,
+      `^error: ${model}: edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., ` +
+        `now [0-9a-f]{12}\\.\\.\\.\\); restore it \\(the run keeps a copy: ${copy}\\) or start a new run$`,
     );
     const resume = runCli('train', ['--epochs', '3', '--out', split, '--resume']);
     expect(resume.status).toBe(1);
@@ -106,7 +108,8 @@ describe('examples/resnet-gn.ts (GroupNorm, residual blocks, a Linear head: cros
     expect(lines(other.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^error: --model .*lenet5\\.ts: the run in ${split} trains ${model} \\(SHA-256 [0-9a-f]{12}\\.\\.\\.\\), not this model; start a new run to train it$`,
+          `^error: --model .*lenet5\\.ts: the run in ${split} trains ${model} \\(SHA-256 [0-9a-f]{12}\\.\\.\\.\\), ` +
+            `not this model; start a new run to train it$`,
         ),
       ),
     ]);
@@ -162,7 +165,8 @@ describe('examples/tiny-gap.ts (convs without bias, each followed by BatchNorm)'
     expect(ops.filter((t) => t === 'Conv')).toHaveLength(8);
     const onnxModel = parseModel(readFileSync(out));
     const init = new Map((onnxModel.graph?.initializer ?? []).map((t) => [t.name, t]));
-    expect(init.get('block1.0.0.bias')?.dims?.map(Number)).toEqual([8]); // a bias the conv did not have, from its BatchNorm
+    // a bias the conv did not have, from its BatchNorm
+    expect(init.get('block1.0.0.bias')?.dims?.map(Number)).toEqual([8]);
     expect(init.has('block1.0.1.running_mean')).toBe(false);
     expect(onnxModel.graph?.output?.map((o) => o.name)).toEqual(['logits', 'probabilities']);
     expect(onnxModel.graph?.input?.[0].type?.tensorType?.elemType).toBe(onnx.TensorProto.DataType.FLOAT);

@@ -61,7 +61,8 @@ describe('bn-residual.onnx (BatchNorm, a residual add, a stride-2 conv, view(x.s
 
   test('an edited .onnx is refused on resume, in one line', () => {
     const bytes = readFileSync(model);
-    writeFileSync(model, Buffer.concat([bytes, Buffer.from([0x0a, 0])])); // an empty field 1: still a model, other bytes
+    // an empty field 1: still a model, other bytes
+    writeFileSync(model, Buffer.concat([bytes, Buffer.from([0x0a, 0])]));
     const r = runCli('train', ['--epochs', '3', '--out', split, '--resume']);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([

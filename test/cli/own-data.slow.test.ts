@@ -39,7 +39,8 @@ beforeAll(async () => {
   writeFileSync(join(tree, 'train', 'blue', 'cut.png'), (await swatch(COLOURS.blue, 16, 16, rng)).subarray(0, 40));
   writeFileSync(
     join(dir, 'colours.mts'),
-    `import { seedCnnModule } from '${join(ROOT, 'src/index.js')}';\nexport default seedCnnModule({ inChannels: 3, classes: 3 });\nexport const inputShape = [3, 16, 16];\n`,
+    `import { seedCnnModule } from '${join(ROOT, 'src/index.js')}';\n` +
+      `export default seedCnnModule({ inChannels: 3, classes: 3 });\nexport const inputShape = [3, 16, 16];\n`,
   );
 });
 

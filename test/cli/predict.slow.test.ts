@@ -127,7 +127,9 @@ describe('bad input: a one-line error naming the file; the others still answered
     ]);
   });
 
-  /** A colour model of 3 classes: the softmax of each RGB plane's mean (10x its mean, to be sure), named by the card. */
+  /**
+   * A colour model of 3 classes: the softmax of each RGB plane's mean (10x its mean, to be sure), named by the card.
+   */
   function colourModel(file: string, card: Record<string, unknown>): void {
     const g = new Graph();
     const image = g.input('image', 'float32', ['N', 3, 12, 8]);

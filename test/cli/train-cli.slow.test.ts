@@ -61,7 +61,8 @@ describe('npm run train', () => {
     ]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      "error: --device cuda: onnxruntime-node's CUDA provider is not installed (CUDA 12 and cuDNN 9 are needed too). Install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js",
+      "error: --device cuda: onnxruntime-node's CUDA provider is not installed (CUDA 12 and cuDNN 9 are needed too). " +
+        'Install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js',
     ]);
   });
 

@@ -74,7 +74,8 @@ describe('colour and size', () => {
   test('a decoded size over the budget says how many images fit', () => {
     expect(decodedSizeProblem(1000, [3, 32, 32], 512 * 1024 ** 2, "this page's budget")).toBeUndefined();
     expect(decodedSizeProblem(200_000, [3, 32, 32], 512 * 1024 ** 2, "this page's budget")).toBe(
-      "200,000 images at [3,32,32] take 585.9 MB decoded; this page's budget, 512.0 MB, holds 174,762: use fewer images or a smaller input",
+      '200,000 images at [3,32,32] take 585.9 MB decoded; ' +
+        "this page's budget, 512.0 MB, holds 174,762: use fewer images or a smaller input",
     );
   });
 });

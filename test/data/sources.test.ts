@@ -238,7 +238,8 @@ describe('a folder of images per class', () => {
 
   test('a tree whose decoded images would not fit in half the memory is refused before decoding, saying how many would', async () => {
     await expect(loadData(root, { shape: [3, 224, 224], valSplit: 0.5, memory: 1_000_000 })).rejects.toThrow(
-      `${root}: 8 images at [3,224,224] take 1.1 MB decoded; half this machine's memory, 0.5 MB, holds 3: use fewer images or a smaller input`,
+      `${root}: 8 images at [3,224,224] take 1.1 MB decoded; ` +
+        `half this machine's memory, 0.5 MB, holds 3: use fewer images or a smaller input`,
     );
   });
 

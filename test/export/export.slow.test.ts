@@ -147,7 +147,8 @@ describe('broken checkpoints are refused, naming the tensor', () => {
 
   test('a negative running variance (its square root would be NaN)', () => {
     expect(foldError(withValue('bn1.running_var', 2, -0.5))).toBe(
-      "cannot export: 'bn1.running_var' holds -0.5 (element 2); a variance cannot be negative (folding takes its square root)",
+      "cannot export: 'bn1.running_var' holds -0.5 (element 2); " +
+        'a variance cannot be negative (folding takes its square root)',
     );
   });
 
@@ -175,7 +176,8 @@ describe('broken checkpoints are refused, naming the tensor', () => {
     expect(v.nonFiniteExported).toBe(200);
     expect(Number.isNaN(v.maxProbabilityDifference)).toBe(true);
     expect(() => assertFaithful(v)).toThrow(
-      "the checkpoint's evaluation graph gives NaN or infinite outputs on 200 of 200 test images: the checkpoint is broken; nothing was written",
+      "the checkpoint's evaluation graph gives NaN or infinite outputs on 200 of 200 test images: " +
+        'the checkpoint is broken; nothing was written',
     );
   });
 

@@ -87,7 +87,8 @@ test(`a run killed ${KILLS} times at random moments, resumed each time, ends byt
   expect(last.stderr).toBe('');
   expect(last.status).toBe(0);
   console.log(
-    `chaos: ${kills} kills (checkpoints after each, -1 = no run folder yet: ${trail.join(' ')}); ${finishedEarly} attempts ended before their kill`,
+    `chaos: ${kills} kills (checkpoints after each, -1 = no run folder yet: ${trail.join(' ')}); ` +
+      `${finishedEarly} attempts ended before their kill`,
   );
   expect(Math.max(...trail)).toBeGreaterThan(0);
   for (const file of ['model.safetensors', 'optimizer.safetensors']) {

@@ -1,7 +1,7 @@
 /**
  * `npm run export` when things go wrong: broken checkpoints, places that cannot be written,
- * temporaries of a killed export and links planted at temporary names, data the network cannot take. Each failure is one
- * line naming the file and the problem, exit code 1, and nothing written.
+ * temporaries of a killed export and links planted at temporary names, data the network cannot take. Each failure is
+ * one line naming the file and the problem, exit code 1, and nothing written.
  */
 import {
   existsSync,
@@ -215,7 +215,8 @@ describe('a checkpoint that would export a broken model is refused, naming the t
     const r = runCli('export', ['--checkpoint', dir, '--data-dir', smallData, '--out', out]);
     expectRefused(
       r,
-      "cannot export: 'bn1.running_var' holds -0.5 (element 0); a variance cannot be negative (folding takes its square root)",
+      "cannot export: 'bn1.running_var' holds -0.5 (element 0); " +
+        'a variance cannot be negative (folding takes its square root)',
     );
     expect(existsSync(join(dir, '..', 'out'))).toBe(false);
   });

@@ -74,7 +74,8 @@ describe('decodeSafetensors from a file read into a Buffer', () => {
       ['c', { dtype: 'U8', shape: [3], data: Uint8Array.of(1, 2, 3) }],
       ['d', { dtype: 'U16', shape: [1], data: Uint16Array.of(513) }],
     ]);
-    const bytes = Buffer.concat([Buffer.alloc(3), Buffer.from(encodeSafetensors(tensors))]).subarray(3); // at an odd offset of its pool
+    // at an odd offset of its pool
+    const bytes = Buffer.concat([Buffer.alloc(3), Buffer.from(encodeSafetensors(tensors))]).subarray(3);
     const decoded = decodeSafetensors(bytes, 'x.safetensors').tensors;
     expect(Array.from(entry(decoded, 'a').data as Float32Array)).toEqual([1, 2, 3]);
     expect(entry(decoded, 'b').data[0]).toBe(7n);

@@ -36,7 +36,8 @@ const cases: [string, (file: string) => string, () => string][] = [
   [
     'several ops it cannot train: every kind is named, not only the first',
     (f) =>
-      `error: ${f}: node '/1/Tanh': Celu cannot be trained here (nor 1 more Celu node); nor can Mish (node '/8/Tanh'), Selu (node '/10/Tanh') (supported: ${SUPPORTED_OPS.join(', ')})`,
+      `error: ${f}: node '/1/Tanh': Celu cannot be trained here (nor 1 more Celu node); ` +
+      `nor can Mish (node '/8/Tanh'), Selu (node '/10/Tanh') (supported: ${SUPPORTED_OPS.join(', ')})`,
     () =>
       edited('several', 'lenet5', (m) => {
         const named = (name: string) =>
@@ -111,7 +112,8 @@ const cases: [string, (file: string) => string, () => string][] = [
   [
     'a shape that cannot be resolved (a Reshape that does not divide)',
     (f) =>
-      `error: ${f}: Reshape node '/6/Flatten': Reshape: cannot reshape to [-1,123] ('AveragePool_3:0' float32[N,16,5,5])`,
+      `error: ${f}: Reshape node '/6/Flatten': ` +
+      `Reshape: cannot reshape to [-1,123] ('AveragePool_3:0' float32[N,16,5,5])`,
     () =>
       edited('reshape', 'lenet5', (m) => {
         const flatten = nodeOf(m, 'Flatten');
@@ -129,7 +131,8 @@ const cases: [string, (file: string) => string, () => string][] = [
   [
     'an output that is not [N, classes]',
     (f) =>
-      `error: ${f}: the model's output is [N,16,5,5]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
+      `error: ${f}: the model's output is [N,16,5,5]; ` +
+      `a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
     () =>
       edited('features', 'lenet5', (m) => {
         const g = graphOf(m);
@@ -160,7 +163,8 @@ const cases: [string, (file: string) => string, () => string][] = [
   [
     'external data outside its folder',
     (f) =>
-      `error: ${f}: refused external data location '../weights.bin': only a plain file name beside the model is accepted`,
+      `error: ${f}: refused external data location '../weights.bin': ` +
+      `only a plain file name beside the model is accepted`,
     () =>
       edited('outside', 'lenet5', (m) => {
         const t = initializerOf(m, '7.weight');

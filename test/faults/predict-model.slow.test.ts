@@ -251,7 +251,8 @@ describe('external data (an untrusted model must not read files of its choosing)
       expect(r.status, name).toBe(1);
       expect(lines(r.stderr)[0]).toMatch(
         new RegExp(
-          `^error: ${model}: refused external data location '${expected[name].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': `,
+          `^error: ${model}: ` +
+            `refused external data location '${expected[name].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}': `,
         ),
       );
       expect(lines(r.stderr)).toHaveLength(1);
@@ -272,7 +273,10 @@ describe('external data (an untrusted model must not read files of its choosing)
 });
 
 describe('control flow, whose run time nothing bounds', () => {
-  /** The shipped model with `node` added to its graph (never reached by its outputs: the check reads the graph, not a run). */
+  /**
+   * The shipped model with `node` added to its graph (never
+   * reached by its outputs: the check reads the graph, not a run).
+   */
   function withNode(name: string, node: onnxProto.onnx.INodeProto): string {
     const m = shippedModel();
     graphOf(m).node.push(onnx.NodeProto.create(node));
@@ -293,7 +297,8 @@ describe('control flow, whose run time nothing bounds', () => {
     const r = runCli('predict', [images[0], '--model', loop]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      `error: ${loop}: it uses control flow (Loop node 'forever'), whose run time nothing bounds: only feed-forward models are run here`,
+      `error: ${loop}: it uses control flow (Loop node 'forever'), whose run time nothing bounds: ` +
+        `only feed-forward models are run here`,
     ]);
     expect(performance.now() - started).toBeLessThan(30_000);
   });
@@ -318,7 +323,8 @@ describe('control flow, whose run time nothing bounds', () => {
     const r = runCli('predict', [images[0], '--model', nested]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      `error: ${nested}: it uses control flow (If node 'if1999'), whose run time nothing bounds: only feed-forward models are run here`,
+      `error: ${nested}: ` +
+        `it uses control flow (If node 'if1999'), whose run time nothing bounds: only feed-forward models are run here`,
     ]);
   });
 });

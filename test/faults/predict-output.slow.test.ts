@@ -62,7 +62,8 @@ describe('the shape of the output', () => {
       const file = model(`classes-${k}`, softmaxOf(k));
       refusedWhole(
         file,
-        `its probabilities output is [3,${k}] for 3 images, expected [3,10]; the model does not answer as its card says`,
+        `its probabilities output is [3,${k}] for 3 images, expected [3,10]; ` +
+          `the model does not answer as its card says`,
       );
     });
   }

@@ -52,7 +52,8 @@ describe('a full disk', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(
       new RegExp(
-        `^error: ${run}/checkpoints/epoch-002\\.partial-\\d+-[0-9a-f]+/(model|optimizer)\\.safetensors: cannot write the checkpoint: no space left on device \\(ENOSPC\\); ` +
+        `^error: ${run}/checkpoints/epoch-002\\.partial-\\d+-[0-9a-f]+/(model|optimizer)\\.safetensors: ` +
+          `cannot write the checkpoint: no space left on device \\(ENOSPC\\); ` +
           `the last good checkpoint is ${run}/checkpoints/epoch-001 and intact$`,
       ),
     );

@@ -64,7 +64,8 @@ describe('two runs never share a folder', () => {
     const refused = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
     expect(refused.status).toBe(1);
     expect(lines(refused.stderr)).toEqual([
-      `error: ${out}: in use by another training run (pid ${process.pid}); wait for it to end, or stop it, then --resume`,
+      `error: ${out}: in use by another training run (pid ${process.pid}); ` +
+        `wait for it to end, or stop it, then --resume`,
     ]);
     writeFileSync(join(out, '.lock'), '2147483646\n'); // no such process
     const resumed = runCli('train', ['--out', out, '--resume', '--epochs', '2', '--threads', '1']);

@@ -87,7 +87,8 @@ describe('folders under a checkpoint name that this program did not write', () =
     const before = readdirSync(foreign).sort();
     const r = resume(run);
     expect(lines(r.stderr)).toEqual([
-      `error: ${join(run, 'checkpoints')}: is a symbolic link; a run writes checkpoints only into a folder of its own. Move it away, then --resume`,
+      `error: ${join(run, 'checkpoints')}: is a symbolic link; ` +
+        `a run writes checkpoints only into a folder of its own. Move it away, then --resume`,
     ]);
     expect(r.status).toBe(1);
     expect(readdirSync(foreign).sort()).toEqual(before);
@@ -121,7 +122,8 @@ describe('--out', () => {
     symlinkSync(join(root, 'real'), join(root, 'link'));
     const r = runCli('train', [...QUICK_TRAIN, '--epochs', '1', '--out', join(root, 'link')]);
     expect(lines(r.stderr)).toEqual([
-      `error: ${join(root, 'link')}: is a symbolic link; a run folder is made where --out says, so give the folder it points to (${join(root, 'real')}) or a new one`,
+      `error: ${join(root, 'link')}: is a symbolic link; ` +
+        `a run folder is made where --out says, so give the folder it points to (${join(root, 'real')}) or a new one`,
     ]);
     expect(r.status).toBe(1);
     expect(readdirSync(root).sort()).toEqual(['link', 'real']);

@@ -181,7 +181,8 @@ describe('checkpoints that must not load', () => {
     const r = runCli('train', ['--out', run, '--resume', '--epochs', '3', '--threads', '1']);
     expect(r.status).toBe(0);
     expect(lines(r.stderr)).toEqual([
-      `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
+      `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${file}: ` +
+        `its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
     ]);
     expect(r.stdout).toContain(`resuming from ${checkpoint(run, 'epoch-001')}`);
     expect(metrics(run).map((m) => m.epoch)).toEqual([1, 2, 3]);
@@ -193,7 +194,9 @@ describe('checkpoints that must not load', () => {
     const r = runCli('train', ['--out', run, '--resume', '--epochs', '3', '--threads', '1']);
     expect(r.status).toBe(0);
     expect(lines(r.stderr)[0]).toBe(
-      `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${join(checkpoint(run, 'epoch-002'), 'model.safetensors')}: 'conv2.weight' holds NaN (element 5); a checkpoint with non-finite values cannot be used`,
+      `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ` +
+        `${join(checkpoint(run, 'epoch-002'), 'model.safetensors')}: 'conv2.weight' holds NaN (element 5); ` +
+        `a checkpoint with non-finite values cannot be used`,
     );
     expect(r.stdout).toContain(`resuming from ${checkpoint(run, 'epoch-001')}`);
   });
@@ -258,7 +261,8 @@ describe('checkpoints that must not load', () => {
     const r = runCli('export', ['--checkpoint', run, '--out', out]);
     expect(r.status).toBe(0);
     expect(lines(r.stderr)).toEqual([
-      `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
+      `warning: skipping checkpoint ${checkpoint(run, 'epoch-002')}: ${file}: ` +
+        `its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
     ]);
     expect(JSON.parse(readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8')).checkpoint).toBe(
       checkpoint(run, 'epoch-001'),
@@ -273,7 +277,8 @@ describe('checkpoints that must not load', () => {
     const r = runCli('export', ['--checkpoint', checkpoint(run, 'epoch-002'), '--out', out]);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      `error: ${file}: its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
+      `error: ${file}: ` +
+        `its SHA-256 does not match the one in trainer.json: the file was changed or damaged after it was saved`,
     ]);
     expect(existsSync(out)).toBe(false);
   });

@@ -51,7 +51,8 @@ describe('limits hold for values read from run files', () => {
     expect(lines(r.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^error: ${file}: threads 999 \\(pass --threads to override\\): more than 4 per core \\(\\d+ cores here, at most \\d+\\)$`,
+          `^error: ${file}: ` +
+            `threads 999 \\(pass --threads to override\\): more than 4 per core \\(\\d+ cores here, at most \\d+\\)$`,
         ),
       ),
     ]);
@@ -91,7 +92,8 @@ describe('limits hold for values read from run files', () => {
     const r = resume(run);
     expect(r.status).toBe(1);
     expect(lines(r.stderr)).toEqual([
-      `error: ${file}: position epoch 1, batch 5000, step 5002 is not a place in this run (2 batches per epoch): edited after it was saved`,
+      `error: ${file}: position epoch 1, batch 5000, step 5002 is not a place in this run (2 batches per epoch): ` +
+        `edited after it was saved`,
     ]);
   });
 });
@@ -106,20 +108,23 @@ describe('edits that change the recipe, and optimizer files that do not match it
           (j) => (j.config.optimizer = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }),
         ),
       (run) =>
-        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: missing 'conv1.weight.exp_avg', which the recorded optimizer (adam) keeps`,
+        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: ` +
+        `missing 'conv1.weight.exp_avg', which the recorded optimizer (adam) keeps`,
     ],
     [
       'nesterov switched on',
       (run) =>
         editJson(join(checkpoint(run, 'epoch-002'), 'trainer.json'), (j) => (j.config.optimizer.nesterov = true)),
       (run) =>
-        `${join(checkpoint(run, 'epoch-002'), 'trainer.json')}: its recipe differs from ${join(run, 'run.json')} (optimizer.nesterov: false vs true): edited after it was saved`,
+        `${join(checkpoint(run, 'epoch-002'), 'trainer.json')}: its recipe differs from ${join(run, 'run.json')} ` +
+        `(optimizer.nesterov: false vs true): edited after it was saved`,
     ],
     [
       'an optimizer file missing a tensor (its hash re-recorded)',
       (run) => rewriteOptimizer(run, (tensors) => tensors.delete('conv3.weight.momentum_buffer')),
       (run) =>
-        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: missing 'conv3.weight.momentum_buffer', which the recorded optimizer (sgd) keeps`,
+        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: ` +
+        `missing 'conv3.weight.momentum_buffer', which the recorded optimizer (sgd) keeps`,
     ],
     [
       'an optimizer tensor of the wrong shape (its hash re-recorded)',
@@ -129,7 +134,8 @@ describe('edits that change the recipe, and optimizer files that do not match it
           tensors.set('conv1.weight.momentum_buffer', { ...t, shape: [t.data.length] });
         }),
       (run) =>
-        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: 'conv1.weight.momentum_buffer' has shape [108], its parameter has [12,1,3,3]`,
+        `${join(checkpoint(run, 'epoch-002'), 'optimizer.safetensors')}: ` +
+        `'conv1.weight.momentum_buffer' has shape [108], its parameter has [12,1,3,3]`,
     ],
   ];
   for (const [what, damage, problem] of cases) {

@@ -35,14 +35,16 @@ const cases: [string, string, (file: string) => string][] = [
   ],
   [
     'a conv given the wrong channel count',
-    'export default new nn.Sequential(new nn.Conv2d(1, 8, 3), new nn.Conv2d(4, 10, 3), new nn.AdaptiveAvgPool2d(1), new nn.Flatten());',
+    'export default new nn.Sequential(' +
+      'new nn.Conv2d(1, 8, 3), new nn.Conv2d(4, 10, 3), new nn.AdaptiveAvgPool2d(1), new nn.Flatten());',
     (f) => `error: ${f}: layer '1' (Conv2d 4->10, 3x3) got 8 channels`,
   ],
   [
     'an output that is not [N, classes]',
     'export default new nn.Sequential(new nn.Conv2d(1, 10, 3));',
     (f) =>
-      `error: ${f}: the model's output is [N,10,26,26]; a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
+      `error: ${f}: the model's output is [N,10,26,26]; ` +
+      `a classifier's must be [N, classes]: end it with a Linear, or with Flatten after global average pooling`,
   ],
   [
     'an output of 5 classes for 10',
@@ -51,7 +53,8 @@ const cases: [string, string, (file: string) => string][] = [
   ],
   [
     'an input shape the data cannot give',
-    'export const inputShape = [3, 32, 32];\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(3072, 10));',
+    'export const inputShape = [3, 32, 32];\n' +
+      'export default new nn.Sequential(new nn.Flatten(), new nn.Linear(3072, 10));',
     (f) => `error: ${f}: the model takes [3,32,32] images; the data gives [1,28,28]`,
   ],
   [
@@ -63,13 +66,15 @@ const cases: [string, string, (file: string) => string][] = [
     'a default export that is a class, not an instance',
     'export default class Net extends nn.Sequential {}',
     (f) =>
-      `error: ${f}: its default export is a class or function 'Net', not a module: export an instance, e.g. \`export default new Net()\``,
+      `error: ${f}: its default export is a class or function 'Net', not a module: ` +
+      `export an instance, e.g. \`export default new Net()\``,
   ],
   [
     'a default export that is not a module',
     'export default { layers: 3 };',
     (f) =>
-      `error: ${f}: its default export is a object, not a module: export an instance, e.g. \`export default new Net()\``,
+      `error: ${f}: its default export is a object, not a module: ` +
+      `export an instance, e.g. \`export default new Net()\``,
   ],
   ['a file that throws', "throw new Error('no GPU found');", (f) => `error: ${f}: failed to load: no GPU found`],
   [
@@ -86,7 +91,8 @@ const cases: [string, string, (file: string) => string][] = [
 }
 export default new Net();`,
     (f) =>
-      `error: ${f}: the model (Net): a parameter or buffer named '__metadata__', which safetensors files reserve: rename it`,
+      `error: ${f}: the model (Net): ` +
+      `a parameter or buffer named '__metadata__', which safetensors files reserve: rename it`,
   ],
   [
     "a parameter named 'lr', as the training graph names its learning rate (a stack trace)",
@@ -97,7 +103,8 @@ export default new Net();`,
 }
 export default new Net();`,
     (f) =>
-      `error: ${f}: the model (Net): a parameter or buffer named 'lr', a name the training graph gives one of its own inputs or outputs (input, target, log_probs, output, lr, step, loss, correct, average_decay): rename it`,
+      `error: ${f}: the model (Net): a parameter or buffer named 'lr', a name the training graph gives one of its ` +
+      `own inputs or outputs (input, target, log_probs, output, lr, step, loss, correct, average_decay): rename it`,
   ],
   [
     "two entries of one name: a property 'fc.weight' beside a Linear 'fc'",
@@ -108,7 +115,8 @@ export default new Net();`,
 }
 export default new Net();`,
     (f) =>
-      `error: ${f}: layer 'fc' (Linear 784->10): two parameters or buffers named 'fc.weight' (a property name with a dot?): rename one`,
+      `error: ${f}: layer 'fc' (Linear 784->10): ` +
+      `two parameters or buffers named 'fc.weight' (a property name with a dot?): rename one`,
   ],
   [
     'a parameter the forward never uses (a stack trace, and a run folder that blocked the same --out)',
@@ -119,7 +127,8 @@ export default new Net();`,
 }
 export default new Net();`,
     (f) =>
-      `error: ${f}: parameter 'spare.weight' does not affect the loss (a layer the forward never calls?): remove it, or freeze it (--freeze spare.weight)`,
+      `error: ${f}: parameter 'spare.weight' does not affect the loss (a layer the forward never calls?): ` +
+      `remove it, or freeze it (--freeze spare.weight)`,
   ],
   [
     'a top-level await that never settles (exit 0 with nothing done, before)',
@@ -133,7 +142,8 @@ export default new Net();`,
 }
 export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10), new DivideByZero());`,
     (f) =>
-      `error: ${f}: loss became NaN at epoch 1, batch 0, step 0 (lr 0.05): the model gives non-finite outputs from its initial weights, before any update; no checkpoint was written yet`,
+      `error: ${f}: loss became NaN at epoch 1, batch 0, step 0 (lr 0.05): ` +
+      `the model gives non-finite outputs from its initial weights, before any update; no checkpoint was written yet`,
   ],
   [
     'a model with nothing to train',
@@ -194,7 +204,9 @@ test('a Linear of 10^9 weights is refused before anything is allocated, with the
   expect(lines(r.stderr)).toHaveLength(1);
   expect(lines(r.stderr)[0]).toMatch(
     new RegExp(
-      `^error: ${file}: the run needs about \\d+\\.\\d GB \\(the model 3\\.78 GB; with the optimizer's state and the step's two copies 18\\.9 GB; activations at this batch size \\d+\\.\\d+ GB\\), more than 80% of this machine's \\d+\\.\\d GB \\(\\d+\\.\\d+? GB\\); pass --no-memory-check to go ahead$`,
+      `^error: ${file}: the run needs about \\d+\\.\\d GB \\(the model 3\\.78 GB; with the ` +
+        `optimizer's state and the step's two copies 18\\.9 GB; activations at this batch size \\d+\\.\\d+ GB\\), ` +
+        `more than 80% of this machine's \\d+\\.\\d GB \\(\\d+\\.\\d+? GB\\); pass --no-memory-check to go ahead$`,
     ),
   );
   expect(performance.now() - started).toBeLessThan(30_000);
@@ -213,7 +225,8 @@ export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10), new N
   const r = runCli('train', ['--model', file, ...quick, '--out', out]);
   expect(r.status).toBe(1);
   expect(lines(r.stderr)).toEqual([
-    'error: the validation loss became NaN after epoch 1, step 2: the evaluated model gives non-finite outputs; no checkpoint was written yet',
+    'error: the validation loss became NaN after epoch 1, step 2: the evaluated model gives non-finite outputs; ' +
+      'no checkpoint was written yet',
   ]);
   expect(existsSync(join(out, 'checkpoints')) ? readdirSync(join(out, 'checkpoints')) : []).toEqual([]);
 });
@@ -228,7 +241,8 @@ test('a helper the model file imports, edited before --resume or export, is refu
   const file = join(sub, 'net.mts');
   writeFileSync(
     file,
-    `import * as nn from '${join(ROOT, 'src/index.js')}';\nimport { act } from './helper.mjs';\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 32), act(), new nn.Linear(32, 10));\n`,
+    `import * as nn from '${join(ROOT, 'src/index.js')}';\nimport { act } from './helper.mjs';\n` +
+      `export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 32), act(), new nn.Linear(32, 10));\n`,
   );
   const out = join(sub, 'run');
   expect(runCli('train', ['--model', file, ...quick, '--out', out]).status).toBe(0);
@@ -240,7 +254,9 @@ test('a helper the model file imports, edited before --resume or export, is refu
     `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport const act = () => new nn.Tanh();\n`,
   );
   const message = new RegExp(
-    `^error: ${helper}: imported by the run's model file ${file}, edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\): the run would train another network; restore it or start a new run$`,
+    `^error: ${helper}: imported by the run's model file ${file}, ` +
+      `edited since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\): ` +
+      `the run would train another network; restore it or start a new run$`,
   );
   const resumed = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
   expect(resumed.status).toBe(1);
@@ -256,7 +272,8 @@ test('a model file gone before --resume: the advice restores the run’s copy wh
   const file = join(sub, 'net.mts');
   writeFileSync(
     file,
-    `import * as nn from '${join(ROOT, 'src/index.js')}';\nexport default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));\n`,
+    `import * as nn from '${join(ROOT, 'src/index.js')}';\n` +
+      `export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));\n`,
   );
   const out = join(sub, 'run');
   expect(runCli('train', ['--model', file, ...quick, '--out', out]).status).toBe(0);
@@ -264,7 +281,8 @@ test('a model file gone before --resume: the advice restores the run’s copy wh
   const refused = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
   const copy = join(out, 'model.mts');
   expect(lines(refused.stderr)).toEqual([
-    `error: ${file}: the run's model file is gone; the run keeps a copy: restore it (cp ${copy} ${file}), or pass --model ${copy}`,
+    `error: ${file}: the run's model file is gone; ` +
+      `the run keeps a copy: restore it (cp ${copy} ${file}), or pass --model ${copy}`,
   ]);
   copyFileSync(copy, file);
   const resumed = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
@@ -275,7 +293,8 @@ test('a .ts model file that Node loads as CommonJS (a second copy of the package
   const file = modelFile('commonjs.ts', 'export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10));');
   const r = runCli('summary', ['--model', file]);
   expect(lines(r.stderr)).toEqual([
-    `error: ${file}: was loaded as CommonJS (no "type": "module" in a package.json above it), with its own copy of this package: rename it to .mts, or add "type": "module"`,
+    `error: ${file}: was loaded as CommonJS (no "type": "module" in a package.json above it), ` +
+      `with its own copy of this package: rename it to .mts, or add "type": "module"`,
   ]);
   expect(r.status).toBe(1);
 });

@@ -19,7 +19,7 @@ describe('graph builder', () => {
     const model = parseModel(bytes);
     expect(Number(model.irVersion)).toBe(8);
     expect(Number(model.opsetImport[0].version)).toBe(OPSET);
-    expect(model.graph!.input![0].type!.tensorType!.shape!.dim![0].dimParam).toBe('N');
+    expect(model.graph?.input?.[0].type?.tensorType?.shape?.dim?.[0].dimParam).toBe('N');
   });
 
   test('a hand-computable graph gives the expected numbers', async () => {
@@ -43,7 +43,8 @@ describe('graph builder', () => {
     const w = g.input('conv1.weight', 'float32', [12, 1, 3, 3]);
     expect(() => op.conv(x, w)).toThrow(ShapeError);
     expect(() => op.conv(x, w)).toThrow(
-      "Conv: input has 3 channels but the weight expects 1 ('image' float32[8,3,28,28], 'conv1.weight' float32[12,1,3,3])",
+      'Conv: input has 3 channels but the weight expects 1 ' +
+        "('image' float32[8,3,28,28], 'conv1.weight' float32[12,1,3,3])",
     );
     const a = g.input('a', 'float32', [2, 3]);
     const c = g.input('c', 'float32', [4]);
@@ -64,7 +65,7 @@ describe('graph builder', () => {
     op.exp(x); // unused
     g.output(op.neg(x), 'y');
     const model = parseModel(serializeModel(g, { opset: OPSET }));
-    expect(model.graph!.node!.map((n) => n.opType)).toEqual(['Neg', 'Identity']);
+    expect(model.graph?.node?.map((n) => n.opType)).toEqual(['Neg', 'Identity']);
   });
 
   test('names are unique: a second input with the same name is refused', () => {

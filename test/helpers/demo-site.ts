@@ -24,7 +24,10 @@ export interface DemoSite {
   close(): Promise<void>;
 }
 
-/** Headless Chromium; `extraArgs` adds flags (`--enable-unsafe-webgpu` gives pages on 127.0.0.1 a SwiftShader WebGPU adapter). */
+/**
+ * Headless Chromium; `extraArgs` adds flags (`--enable-unsafe-webgpu`
+ * gives pages on 127.0.0.1 a SwiftShader WebGPU adapter).
+ */
 export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -32,7 +35,10 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
   });
 }
 
-/** Builds the pages for tests into a temporary folder, serves it on a free port of 127.0.0.1 and launches Chromium (with `chromiumArgs` added). */
+/**
+ * Builds the pages for tests into a temporary folder, serves it on a free
+ * port of 127.0.0.1 and launches Chromium (with `chromiumArgs` added).
+ */
 export async function serveDemo(chromiumArgs: readonly string[] = []): Promise<DemoSite> {
   const outDir = mkdtempSync(join(tmpdir(), 'mnist-demo-'));
   await build({ configFile: CONFIG, mode: MODE, logLevel: 'error', build: { outDir } });

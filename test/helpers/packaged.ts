@@ -36,7 +36,9 @@ export function pack(): Packed {
 export const versionOf = (name: string): string =>
   JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
-/** examples/<name> in a fresh folder, with the tarball and `packages` (names, at this repository's versions) installed. */
+/**
+ * examples/<name> in a fresh folder, with the tarball and `packages` (names, at this repository's versions) installed.
+ */
 export function installExample(name: string, tarball: string, packages: readonly string[]): string {
   const dir = join(mkdtempSync(join(tmpdir(), `${name}-`)), name);
   cpSync(join(ROOT, 'examples', name), dir, { recursive: true });

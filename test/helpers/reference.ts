@@ -50,7 +50,10 @@ export function globalAveragePoolReference(x: Float64Array, [n, c, h, w]: readon
   return y;
 }
 
-/** Pooling windows of [kh, kw] with strides and pads [top, left, bottom, right]; calls `reduce` with each window's in-bounds values. */
+/**
+ * Pooling windows of [kh, kw] with strides and pads [top, left, bottom, right];
+ * calls `reduce` with each window's in-bounds values.
+ */
 function pool(
   x: Float64Array,
   [n, c, h, w]: readonly number[],

@@ -1,4 +1,7 @@
-/** Run folders for the CLI tests: the quick recipe's flags, and a run trained once and copied fresh for each test that changes it. */
+/**
+ * Run folders for the CLI tests: the quick recipe's flags, and a
+ * run trained once and copied fresh for each test that changes it.
+ */
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

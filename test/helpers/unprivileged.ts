@@ -30,7 +30,8 @@ function spawnAsUser(args: readonly string[], timeout = 120_000): CliResult {
     run(['-e', `require('node:fs').accessSync(${JSON.stringify(join(ROOT, 'package.json'))})`]).status !== 0
   )
     throw new Error(
-      `uid ${NOBODY} cannot read the repository at ${ROOT} (a folder above it is private): the permission tests run the CLI as that user, so clone where others may read`,
+      `uid ${NOBODY} cannot read the repository at ${ROOT} (a folder above it is private): ` +
+        `the permission tests run the CLI as that user, so clone where others may read`,
     );
   const r = run(args);
   if (r.error)
@@ -50,7 +51,9 @@ export function runCliAsUser(script: string, args: readonly string[]): CliResult
  * (so capabilities such as CAP_DAC_OVERRIDE without uid 0 are caught too).
  */
 export function unreadableTo(file: string): boolean {
-  const probe = `try { require('node:fs').readFileSync(${JSON.stringify(file)}); console.log('readable'); } catch (e) { console.log(e.code); }`;
+  const probe =
+    `try { require('node:fs').readFileSync(${JSON.stringify(file)}); ` +
+    `console.log('readable'); } catch (e) { console.log(e.code); }`;
   const r = spawnAsUser(['-e', probe]);
   return r.stdout.trim() === 'EACCES';
 }

@@ -41,7 +41,8 @@ describe.each(Object.keys(twins))('examples/%s.ts', (name) => {
 test('examples/seed-cnn.ts, the PyTorch class transcribed, emits the built-in seed CNN byte for byte (dropout aside: its mask names differ)', async () => {
   const { net } = await loadModelFile(example('seed-cnn'));
   const builtin = seedCnn();
-  expect(net.stateSpecs.map((s) => s.name)).toEqual(builtin.stateSpecs.map((s) => s.name)); // the same order: the same initial draws
+  // the same order: the same initial draws
+  expect(net.stateSpecs.map((s) => s.name)).toEqual(builtin.stateSpecs.map((s) => s.name));
   const bytes = (g: Parameters<typeof serializeModel>[0]) => serializeModel(g, { opset: OPSET });
   expect(bytes(evalGraph(net))).toEqual(bytes(evalGraph(builtin)));
   const sgd = DEFAULT_SGD;

@@ -27,7 +27,8 @@ test('an exporter-named float initializer is a constant, and the summary names i
 
   expect(asExported.trainableParams - summary.trainableParams).toBe(6272); // pos is [1, 8, 28, 28]
   expect(summary.notes).toEqual([
-    'Constants (not trained): 1 tensor, 6,272 values (onnx::Add_99): exporter-made names, read by no Conv, Gemm or MatMul as weights',
+    'Constants (not trained): ' +
+      '1 tensor, 6,272 values (onnx::Add_99): exporter-made names, read by no Conv, Gemm or MatMul as weights',
   ]);
   expect(formatSummary(summary)).toContain('Constants (not trained): 1 tensor, 6,272 values (onnx::Add_99)');
 });

@@ -100,7 +100,10 @@ describe.each([
   });
 });
 
-/** SGD (momentum 0.9, lr 0.05) on batches of 32, one epoch's worth at most: the two training tests' recipe, each adding its own. */
+/**
+ * SGD (momentum 0.9, lr 0.05) on batches of 32, one epoch's worth
+ * at most: the two training tests' recipe, each adding its own.
+ */
 const shortRecipe: TrainConfig = recipe({ epochs: 1, batchSize: 32, schedule: { kind: 'constant' }, augment: null });
 
 test('the seed CNN exported by PyTorch trains as the built-in definition: 20 steps of the default recipe, the same losses within 1e-5', async () => {
@@ -133,7 +136,8 @@ test('a model exported in eval mode (BatchNorm folded into the convs, equal bias
   const convs = names.filter((n) => n.startsWith('onnx::Conv_')).sort();
   expect(convs).toHaveLength(4);
   expect(names).not.toContain('bn1.running_mean');
-  expect(net.parameterCount).toBe(9682); // bn-residual's 9,698, less its BatchNorms' 32 scales and shifts, plus two folded biases of 8
+  // bn-residual's 9,698, less its BatchNorms' 32 scales and shifts, plus two folded biases of 8
+  expect(net.parameterCount).toBe(9682);
   const initial = net.initialState(0);
   const biases = convs.filter((n) => initial.get(n)?.shape.length === 1);
   expect(biases).toHaveLength(2);
@@ -154,7 +158,8 @@ test('a weight the exporter named and several nodes read directly (equal values 
   graph.node = nodes.filter((n) => n !== alias);
   expect(() => importOnnx(model, 'merged')).toThrow(
     new RegExp(
-      `^initializer '${alias.input[0]}' is read by 2 nodes \\(Conv '.*', Conv '.*'\\): the exporter merged equal values, .* export in training mode`,
+      `^initializer '${alias.input[0]}' is read by 2 nodes \\(Conv '.*', Conv '.*'\\): ` +
+        `the exporter merged equal values, .* export in training mode`,
     ),
   );
 });

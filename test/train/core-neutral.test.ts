@@ -49,7 +49,10 @@ test('no import cycles in src', () => {
   expect(graph.size).toBeGreaterThan(50);
 });
 
-/** Where Node-only modules live: the CLIs, the Node binding of the trainer (src/train outside core), the package's Node entry (src/node.ts), and files named `*.node.ts`. */
+/**
+ * Where Node-only modules live: the CLIs, the Node binding of the trainer (src/train
+ * outside core), the package's Node entry (src/node.ts), and files named `*.node.ts`.
+ */
 const NODE_PLACE = /^src\/cli\/|^src\/train\/[^/]+\.ts$|^src\/node\.ts$|\.node\.ts$/;
 
 test('a module that reaches Node says so by where it lives or by its name (*.node.ts); every other module is pure', () => {

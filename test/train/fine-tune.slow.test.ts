@@ -49,7 +49,8 @@ beforeAll(() => {
 describe('an exported model read back for fine-tuning', () => {
   test('the folded network has no BatchNorm and the shipped weights reproduce the .onnx on 1000 test images', async () => {
     expect(folded.modules.some((m) => m.module.kind === 'BatchNorm2d')).toBe(false);
-    expect(folded.parameterCount).toBe(seedCnn().parameterCount - 2 * (12 + 32 + 16 + 32 + 32 + 10)); // gamma and beta of six BatchNorms
+    // gamma and beta of six BatchNorms
+    expect(folded.parameterCount).toBe(seedCnn().parameterCount - 2 * (12 + 32 + 16 + 32 + 32 + 10));
     const state = foldedStateFromModel(shippedBytes(), folded);
     const n = 1000;
     const normalized = new Float32Array(n * 784);
@@ -110,7 +111,10 @@ describe('fine-tuning batches', () => {
 });
 
 describe('teaching the shipped model', () => {
-  /** Teaches `indices` (test digits, drawn as the page's pen draws them) as `labels`; what reads as taught before and after, and the MNIST test scores. */
+  /**
+   * Teaches `indices` (test digits, drawn as the page's pen draws them) as
+   * `labels`; what reads as taught before and after, and the MNIST test scores.
+   */
   async function teach(indices: number[], labels: number[]) {
     const inputs = await Promise.all(indices.map(drawnDigit));
     const own = ownExamples(inputs, labels);
@@ -135,7 +139,8 @@ describe('teaching the shipped model', () => {
       ];
       const note = forgettingNote(was, now);
       console.log(
-        `teach ${labels.join('')}: ${after.filter(Boolean).length}/${labels.length} read as taught after ${tuned.steps} steps, MNIST ${((100 * now.correct) / now.count).toFixed(2)}%; ${note ?? 'no note'}`,
+        `teach ${labels.join('')}: ${after.filter(Boolean).length}/${labels.length} read as taught ` +
+          `after ${tuned.steps} steps, MNIST ${((100 * now.correct) / now.count).toFixed(2)}%; ${note ?? 'no note'}`,
       );
       expect(losses).toHaveLength(tuned.steps);
       expect(tuned.learned).toEqual(after);
@@ -146,7 +151,8 @@ describe('teaching the shipped model', () => {
   }
 
   test('five digits the shipped model misreads when drawn, taught their true labels: all read right, MNIST >= 99.3%, nothing to report', async () => {
-    const indices = [445, 449, 571, 582, 926]; // drawn, they read 0, 5, 9, 2, 8 (found by drawing the first 1,500 test digits)
+    // drawn, they read 0, 5, 9, 2, 8 (found by drawing the first 1,500 test digits)
+    const indices = [445, 449, 571, 582, 926];
     const { before, after, accuracy, note } = await teach(indices, indices.map(digitLabel));
     expect(before).toEqual([false, false, false, false, false]);
     expect(after).toEqual([true, true, true, true, true]);

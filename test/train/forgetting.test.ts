@@ -34,7 +34,8 @@ test('a fall of more than 0.3 points is one sentence naming the classes hurt mos
     [0, 2, 30],
   ]);
   expect(forgettingNote(before, after)).toBe(
-    'This conflicts with MNIST: its 1s now read as 2 in 12% of cases (0.0% before) and its 0s as 2 in 3.0%; MNIST test accuracy fell from 100.00% to 95.00%.',
+    'This conflicts with MNIST: its 1s now read as 2 in 12% of cases (0.0% before) and its 0s as 2 in 3.0%; ' +
+      'MNIST test accuracy fell from 100.00% to 95.00%.',
   );
   expect(FORGETTING_REPORTED).toBe(0.003);
   expect(forgettingNote(before, scored([[1, 2, 9]]))).toBeUndefined(); // 0.30 points
@@ -51,6 +52,7 @@ test('a fall of more than 0.3 points is one sentence naming the classes hurt mos
       ]),
     ),
   ).toBe(
-    'This conflicts with MNIST: its 1s now read as 2 in 12% of cases (0.0% before) and as 0 in 3.0%; MNIST test accuracy fell from 100.00% to 95.00%.',
+    'This conflicts with MNIST: its 1s now read as 2 in 12% of cases (0.0% before) and as 0 in 3.0%; ' +
+      'MNIST test accuracy fell from 100.00% to 95.00%.',
   );
 });

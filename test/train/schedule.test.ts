@@ -26,7 +26,8 @@ test("OneCycleLR matches PyTorch's anchors (pct_start 0.3, div 25, final div 1e4
 
 test('a step-limited run plans the whole epochs it touches and stops at maxSteps (recipeFor, the page runs)', () => {
   const steps = recipeFor({ kind: 'steps', steps: 300 }, 1000, { batchSize: 64, schedule: ONECYCLE });
-  expect([steps.epochs, steps.maxSteps, steps.batchSize, steps.schedule]).toEqual([19, 300, 64, ONECYCLE]); // 16 steps an epoch
+  // 16 steps an epoch
+  expect([steps.epochs, steps.maxSteps, steps.batchSize, steps.schedule]).toEqual([19, 300, 64, ONECYCLE]);
   const epochs = recipeFor({ kind: 'epochs', epochs: 3 }, 1000);
   expect([epochs.epochs, epochs.maxSteps, epochs.batchSize]).toEqual([3, undefined, DEFAULT_RECIPE.batchSize]);
 });

@@ -39,6 +39,13 @@ import { withBatchNormFolded } from '../../src/export/fold.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
+/** In the page: whether the model has loaded, or its load was refused (the status has moved on). */
+const modelSettled = () => {
+  const status = document.querySelector('[data-testid=status]');
+  if (!status) throw new Error('the page has no status line');
+  return status.textContent !== 'loading model…';
+};
+
 browserAvailable('demo');
 
 describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chromium)', () => {
@@ -58,7 +65,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
   /** A page that records console errors and refuses (and records) any request off 127.0.0.1. */
   async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
     const { page, errors } = await openGuarded(site, query, outside, { width: 1100, height: 720 });
-    await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…');
+    await page.waitForFunction(modelSettled);
     return { page, errors };
   }
 
@@ -98,15 +105,18 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       else misses.push(`#${index}: ${split.labels[index]} read as ${predicted}`);
     }
     console.log(
-      `demo: ${correct}/${picks.length} drawn digits read right${misses.length ? `; misses: ${misses.join(', ')}` : ''}`,
+      `demo: ${correct}/${picks.length} drawn digits read right` +
+        `${misses.length ? `; misses: ${misses.join(', ')}` : ''}`,
     );
     expect(correct / picks.length).toBeGreaterThanOrEqual(0.9);
 
     // The same input gives the same probabilities in onnxruntime-web (here) and onnxruntime-node.
-    const { input, probabilities } = await page.evaluate(() => ({
-      input: window.mnistDemo.lastInput!,
-      probabilities: window.mnistDemo.lastProbabilities!,
+    const last = await page.evaluate(() => ({
+      input: window.mnistDemo.lastInput,
+      probabilities: window.mnistDemo.lastProbabilities,
     }));
+    const input = must(last.input, 'the last input');
+    const probabilities = must(last.probabilities, 'the last probabilities');
     const session = await ort.InferenceSession.create(join(ROOT, 'models/mnist.onnx'));
     const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) }))
       .probabilities.data as Float32Array;
@@ -125,11 +135,10 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     const { page, errors } = await open();
     const blank = () =>
       page.evaluate(() => {
-        const c = document.querySelector<HTMLCanvasElement>('[data-testid=canvas]')!;
-        return c
-          .getContext('2d')!
-          .getImageData(0, 0, c.width, c.height)
-          .data.every((v) => v === 255);
+        const c = document.querySelector<HTMLCanvasElement>('[data-testid=canvas]');
+        const pixels = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+        if (!pixels) throw new Error('the page has no 2D canvas to draw on');
+        return pixels.every((v) => v === 255);
       });
     await draw(page, 0);
     expect(await page.textContent('[data-testid=prediction]')).toMatch(/^\d$/);
@@ -281,7 +290,8 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     const accuracy = must(await page.evaluate(() => window.mnistDemo.teach.tunedAccuracy), 'the tuned accuracy');
     const forgetting = page.locator('[data-testid=teach-forgetting]');
     console.log(
-      `teach: ${status} (${((performance.now() - started) / 1000).toFixed(1)} s in the test); ${await forgetting.textContent()}`,
+      `teach: ${status} (${((performance.now() - started) / 1000).toFixed(1)} s in the test); ` +
+        `${await forgetting.textContent()}`,
     );
     expect(status).toContain('all 4 of your digits read as you taught them');
     const shipped: number = JSON.parse(readFileSync(join(ROOT, 'models/mnist.json'), 'utf8')).test_accuracy;
@@ -304,14 +314,18 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
     expect(tunedReads).toEqual(['7', '7', '7', '7']);
 
     // The download is the model the page now predicts with: onnxruntime-node gives the page's probabilities.
-    const { input, probabilities, onnx, weights } = await page.evaluate(async () => {
+    const tuned = await page.evaluate(async () => {
       const bytesOf = async (id: string) => {
-        const href = document.querySelector<HTMLAnchorElement>(`[data-testid=${id}]`)!.href;
-        return Array.from(new Uint8Array(await (await fetch(href)).arrayBuffer()));
+        const link = document.querySelector<HTMLAnchorElement>(`[data-testid=${id}]`);
+        if (!link) throw new Error(`the page has no ${id} link`);
+        return Array.from(new Uint8Array(await (await fetch(link.href)).arrayBuffer()));
       };
       const [onnx, weights] = [await bytesOf('teach-download'), await bytesOf('teach-download-checkpoint')];
-      return { input: window.mnistDemo.lastInput!, probabilities: window.mnistDemo.lastProbabilities!, onnx, weights };
+      return { input: window.mnistDemo.lastInput, probabilities: window.mnistDemo.lastProbabilities, onnx, weights };
     });
+    const { onnx, weights } = tuned;
+    const input = must(tuned.input, 'the last input');
+    const probabilities = must(tuned.probabilities, 'the last probabilities');
     const session = await ort.InferenceSession.create(Uint8Array.from(onnx));
     const node = (await session.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 1, 28, 28]) }))
       .probabilities.data as Float32Array;
@@ -392,11 +406,7 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
         r.fulfill({ body: Buffer.from(bytes), contentType: 'application/octet-stream' }),
       );
       await page.goto(`${site.url}index.html?model=${name}.onnx`);
-      await page.waitForFunction(
-        () => document.querySelector('[data-testid=status]')!.textContent !== 'loading model…',
-        null,
-        { timeout: 30_000 },
-      );
+      await page.waitForFunction(modelSettled, null, { timeout: 30_000 });
       return { page, errors, status: await textOf(page, '[data-testid=status]') };
     }
 
@@ -429,7 +439,8 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
               }),
             );
           }),
-        "error: loop.onnx: it uses control flow (Loop node 'forever'), whose run time nothing bounds: only feed-forward models are run here",
+        "error: loop.onnx: it uses control flow (Loop node 'forever'), whose run time nothing bounds: " +
+          'only feed-forward models are run here',
       ],
     ])('%s: refused in one line before anything runs', async (name, bytes, message) => {
       const { page, errors, status } = await served(name, bytes());
@@ -469,7 +480,8 @@ describe.skipIf(noBrowser)('web demo in Chromium (skipped without /usr/bin/chrom
       expect(status).toBe('ready');
       expect(await page.textContent('[data-testid=title]')).toBe('Draw or open a picture');
       expect(await page.textContent('[data-testid=reads]')).toBe(
-        'This model reads pictures of its 3 classes (red, green, blue), not digits: what you draw or open is stretched to 8x12 in colour, as its training images were.',
+        'This model reads pictures of its 3 classes (red, green, blue), not digits: ' +
+          'what you draw or open is stretched to 8x12 in colour, as its training images were.',
       );
       expect(await page.locator('[data-testid=teach]').isHidden()).toBe(true);
       expect(await page.locator('[data-testid=probabilities] li').allTextContents()).toEqual([

@@ -122,7 +122,8 @@ describe.skipIf(noBrowser)('training page downloads in Chromium (skipped without
     });
     const right = outcomes.filter((o, i) => o.prediction?.label === digitLabel(indices[i])).length;
     console.log(
-      `downloaded model: predict (onnxruntime-node) vs the page (onnxruntime-web): largest probability difference ${worst.toExponential(2)}; ${right}/${images.length} digits right`,
+      `downloaded model: predict (onnxruntime-node) vs the page (onnxruntime-web): ` +
+        `largest probability difference ${worst.toExponential(2)}; ${right}/${images.length} digits right`,
     );
     expect(worst).toBeLessThanOrEqual(1e-4);
   }, 120_000);

@@ -80,7 +80,8 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
     console.log(
-      `train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} -> ${last(losses).toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
+      `train page, examples/resnet-gn.ts: ${STEPS} steps, loss ${losses[0].toFixed(3)} ` +
+        `-> ${last(losses).toFixed(3)}; first 5 vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
     );
     for (const d of diffs) expect(d).toBeLessThan(1e-4);
     expect(errors).toEqual([]);
@@ -90,7 +91,8 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
   test("the checkpoint holds the network's state under PyTorch's names, and the .onnx passes the CLI's verification against it", async () => {
     const { net } = await loadModelFile(join(ROOT, 'examples/resnet-gn.ts'));
     const { tensors } = decodeSafetensors(checkpoint, 'mnist-trained.safetensors');
-    expect([...tensors.keys()].sort()).toEqual(net.stateSpecs.map((s) => s.name).sort()); // no BatchNorm: no num_batches_tracked
+    // no BatchNorm: no num_batches_tracked
+    expect([...tensors.keys()].sort()).toEqual(net.stateSpecs.map((s) => s.name).sort());
     const state: StateDict = new Map(
       net.stateSpecs.map((s) => {
         const t = entry(tensors, s.name);
@@ -161,7 +163,8 @@ describe.skipIf(noBrowser)('a model of examples/ in the pages (skipped without /
     const node = await nodeLosses(net, config, data);
     const diffs = node.map((l, i) => Math.abs(losses[i] - l) / Math.abs(l));
     console.log(
-      `train page, lenet5.onnx from PyTorch: first 5 losses vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
+      `train page, lenet5.onnx from PyTorch: ` +
+        `first 5 losses vs onnxruntime-node: ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
     );
     for (const d of diffs) expect(d).toBeLessThan(1e-4);
     const saved = decodeSafetensors(await download('[data-testid=train-download-checkpoint]'), 'checkpoint').tensors;

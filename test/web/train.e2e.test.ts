@@ -64,7 +64,8 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     const status = await textOf(page, STATUS);
     const accuracy = await textOf(page, '[data-testid=train-test-accuracy]');
     console.log(
-      `train page: 300 steps of batch 128 from scratch in ${seconds.toFixed(1)} s (click to "done"), test accuracy ${accuracy}; status: ${status}`,
+      `train page: 300 steps of batch 128 from scratch in ${seconds.toFixed(1)} s (click to "done"), ` +
+        `test accuracy ${accuracy}; status: ${status}`,
     );
     expect(status).toContain('done');
     expect(accuracy).toMatch(/^\d{1,3}\.\d\d%$/);
@@ -106,7 +107,8 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
     const stoppedAt = await step();
     const status = await textOf(page, STATUS);
     console.log(
-      `train page: paused at step ${held}, stopped at step ${stoppedAt}; slowest frame while training ${frameMs.toFixed(0)} ms; status: ${status}`,
+      `train page: paused at step ${held}, stopped at step ${stoppedAt}; ` +
+        `slowest frame while training ${frameMs.toFixed(0)} ms; status: ${status}`,
     );
     expect(status).toMatch(new RegExp(`^done \\(stopped at step ${stoppedAt}\\)`));
     expect(await page.textContent('[data-testid=train-test-accuracy]')).toMatch(/^\d{1,3}\.\d\d%$/);
@@ -179,7 +181,8 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
 
     beforeAll(async () => {
       data = loadDataset();
-      config = recipeFor({ kind: 'steps', steps: STEPS }, data.train.count); // the page's defaults: the CLI's recipe, batch 128
+      // the page's defaults: the CLI's recipe, batch 128
+      config = recipeFor({ kind: 'steps', steps: STEPS }, data.train.count);
       layout = trainStepGraph(seedCnn({ dropout: config.dropout }), config.batchSize, config.optimizer).carried;
       const { page, errors } = await open(`?trace=${STEPS}`);
       await page.fill('[data-testid=train-steps]', String(STEPS));
@@ -210,7 +213,8 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       for (let step = 0; step < STEPS; step++) node.push(...(await nodeSteps(1, browserResume(step))));
       const worst = Math.max(...node.map((l, i) => relative(browserLosses[i], l)));
       console.log(
-        `train page vs onnxruntime-node, step by step from the same state: largest relative loss difference ${worst.toExponential(2)}`,
+        `train page vs onnxruntime-node, step by step from the same state: ` +
+          `largest relative loss difference ${worst.toExponential(2)}`,
       );
       expect(browserLosses).toHaveLength(STEPS);
       for (let i = 0; i < STEPS; i++)
@@ -223,7 +227,8 @@ describe.skipIf(noBrowser)('training page in Chromium (skipped without /usr/bin/
       const node = await nodeSteps(STEPS);
       const diffs = node.map((l, i) => relative(browserLosses[i], l));
       console.log(
-        `train page vs onnxruntime-node, free-running: relative loss differences ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
+        `train page vs onnxruntime-node, free-running: ` +
+          `relative loss differences ${diffs.map((d) => d.toExponential(1)).join(' ')}`,
       );
       for (let i = 0; i < 5; i++) expect(diffs[i], `step ${i + 1}`).toBeLessThan(1e-4);
       expect(Math.max(...diffs)).toBeLessThan(2e-2);

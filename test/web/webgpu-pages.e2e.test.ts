@@ -4,8 +4,8 @@
  * ~15 s). Checked through the pages themselves: the training page's worker runs each of its
  * first steps on WebGPU and, from the same feeds, on WebAssembly (`?check=N`, a test hook), and
  * the two must agree within 1e-4 of each output's scale, element by element (at batch 64 these
- * steps are smooth at rounding's scale: no max-pool near-tie flips, see src/train/core/agreement.ts); the draw page reads digits on WebGPU as
- * it does on WebAssembly; and a network onnxruntime-web's WebGPU gets wrong falls back to
+ * steps are smooth at rounding's scale: no max-pool near-tie flips, see src/train/core/agreement.ts); the draw page
+ * reads digits on WebGPU as it does on WebAssembly; and a network onnxruntime-web's WebGPU gets wrong falls back to
  * WebAssembly, saying so. The bare graph check (one portable step, and the standard graph
  * refused): webgpu-step.e2e.test.ts.
  */
@@ -63,7 +63,9 @@ describe.skipIf(noBrowser)('the pages on WebGPU (SwiftShader; skipped without /u
     checks.forEach(({ webgpu, wasm }, step) => {
       const a = compareOutputs(wasm, webgpu);
       console.log(
-        `${adapter}: step ${step + 1} at batch 64, WebGPU vs WebAssembly from the same state, ${Object.keys(wasm).length} outputs: worst ${a.worst.toExponential(1)} (${a.name}), spread ${a.worstSpread.toExponential(1)}, zero on both: ${a.zeros.length}`,
+        `${adapter}: step ${step + 1} at batch 64, WebGPU vs WebAssembly from the same state, ` +
+          `${Object.keys(wasm).length} outputs: worst ${a.worst.toExponential(1)} (${a.name}), ` +
+          `spread ${a.worstSpread.toExponential(1)}, zero on both: ${a.zeros.length}`,
       );
       // The next state (parameters, momentum buffers), the loss and the correct count.
       expect(Object.keys(wasm)).toContain('loss');

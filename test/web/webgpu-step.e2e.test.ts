@@ -5,8 +5,8 @@
  * initial state, one batch of 32 real MNIST images: loss and every next state tensor (parameters
  * and momentum buffers) within 1e-4 of the tensor's largest value (at least 0.01). The gradients
  * of conv biases that a BatchNorm cancels are zero in exact arithmetic: there both backends must
- * give rounding noise under 1e-5 (measured: about 1e-6 on each), not a relative match. The page is a bare one: ORT's own bundle from
- * node_modules on a static server at 127.0.0.1 (navigator.gpu needs a secure context).
+ * give rounding noise under 1e-5 (measured: about 1e-6 on each), not a relative match. The page is a bare one: ORT's
+ * own bundle from node_modules on a static server at 127.0.0.1 (navigator.gpu needs a secure context).
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -35,12 +35,17 @@ ort.env.wasm.wasmPaths = '/ort/';
 ort.env.wasm.numThreads = 1;
 window.stepOn = async (ep, model, feeds) => {
   const tensors = Object.fromEntries(Object.entries(feeds).map(([name, f]) =>
-    [name, f.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(f.data, BigInt), f.dims) : new ort.Tensor('float32', Float32Array.from(f.data), f.dims)]));
+    [name, f.type === 'int64'
+      ? new ort.Tensor('int64', BigInt64Array.from(f.data, BigInt), f.dims)
+      : new ort.Tensor('float32', Float32Array.from(f.data), f.dims)]));
   const session = await ort.InferenceSession.create(Uint8Array.from(model), { executionProviders: [ep] });
   const out = await session.run(tensors);
   return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, Array.from(t.data, Number)]));
 };
-window.adapter = async () => { const a = navigator.gpu && await navigator.gpu.requestAdapter(); return a ? a.info.architecture || a.info.vendor || 'unknown' : null; };
+window.adapter = async () => {
+  const a = navigator.gpu && await navigator.gpu.requestAdapter();
+  return a ? a.info.architecture || a.info.vendor || 'unknown' : null;
+};
 </script>`;
 
 browserAvailable('WebGPU step');
@@ -83,7 +88,8 @@ describe.skipIf(noBrowser)('the portable training step on WebGPU (skipped withou
       const data =
         state.get(input.name)?.data ??
         (input.name === 'input' ? images : input.name === 'target' ? train.labels.subarray(0, BATCH) : undefined);
-      const filler = input.name === 'lr' ? 0.05 : input.name.endsWith('.mask') ? 1 / 0.9 : 0; // no unit dropped; momentum buffers start at 0
+      // no unit dropped; momentum buffers start at 0
+      const filler = input.name === 'lr' ? 0.05 : input.name.endsWith('.mask') ? 1 / 0.9 : 0;
       feeds[input.name] = { type: input.dtype, dims, data: data ? Array.from(data) : new Array(size).fill(filler) };
     }
     const model = Array.from(serializeModel(step.graph, { opset: OPSET }));
@@ -139,7 +145,8 @@ describe.skipIf(noBrowser)('the portable training step on WebGPU (skipped withou
       zeros.join(', '),
     ).toBe(true);
     console.log(
-      `WebGPU (${adapter}) vs wasm, one step at batch ${BATCH}: worst ${worst.diff.toExponential(1)} (${worst.name}); zero on both: ${zeros.join(', ') || 'none'}; WebGPU session and step ${seconds.toFixed(1)} s`,
+      `WebGPU (${adapter}) vs wasm, one step at batch ${BATCH}: worst ${worst.diff.toExponential(1)} ` +
+        `(${worst.name}); zero on both: ${zeros.join(', ') || 'none'}; WebGPU session and step ${seconds.toFixed(1)} s`,
     );
     expect(Object.keys(webgpu).sort()).toEqual(Object.keys(wasm).sort());
     expect(Math.abs(webgpu.loss[0] - wasm.loss[0]) / wasm.loss[0]).toBeLessThan(1e-4);

@@ -71,7 +71,10 @@ const pad = new DrawingPad({
   opened: setStatus,
 });
 
-installDemoHooks(async (input) => (await model!.classify(input)).probabilities);
+installDemoHooks(async (input) => {
+  if (!model) throw new Error('no model: its load was refused or has not ended');
+  return (await model.classify(input)).probabilities;
+});
 
 async function switchBackend(next: Backend): Promise<void> {
   if (!model) return;
@@ -103,7 +106,10 @@ function showReader(card: ModelCardInfo): void {
   const names = card.classNames.slice(0, 12).join(', ') + (card.classNames.length > 12 ? ', …' : '');
   byTestId('title').textContent = 'Draw or open a picture';
   const reads = byTestId('reads');
-  reads.textContent = `This model reads pictures of its ${card.classNames.length} classes (${names}), not digits: what you draw or open is stretched to ${width}x${height}${channels === 3 ? ' in colour' : ' in grey'}, as its training images were.`;
+  reads.textContent =
+    `This model reads pictures of its ${card.classNames.length} classes (${names}), not digits: ` +
+    `what you draw or open is stretched to ${width}x${height}${channels === 3 ? ' in colour' : ' in grey'}, ` +
+    `as its training images were.`;
   reads.hidden = false;
   byTestId('teach').hidden = true;
 }
@@ -115,7 +121,8 @@ function showCard(card: ModelCardInfo): void {
   if (card.testAccuracy === undefined) return;
   const name = card.name && card.name !== 'seed-cnn-mnist' ? `${card.name}, ` : '';
   byTestId('model-card').textContent =
-    `Model: ${name}${(card.parameters ?? 0).toLocaleString('en-US')} parameters, ${(100 * card.testAccuracy).toFixed(2)}% on its test set (${card.epochs} epochs).`;
+    `Model: ${name}${(card.parameters ?? 0).toLocaleString('en-US')} parameters, ` +
+    `${(100 * card.testAccuracy).toFixed(2)}% on its test set (${card.epochs} epochs).`;
 }
 
 /** The model's bytes and card, checked; a ModelLoadError says why not. */

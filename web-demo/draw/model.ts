@@ -133,9 +133,10 @@ export class PageModel {
   /** Probabilities of one input, and how long the model took; an output of the wrong shape is a ModelLoadError. */
   async classify(input: Float32Array): Promise<{ probabilities: number[]; ms: number }> {
     const started = performance.now();
-    const out = (await this.session!.run({ [INPUT]: new this.ort!.Tensor('float32', input, [1, ...this.inputShape]) }))[
-      PROBABILITIES
-    ];
+    if (!this.session) throw new Error('PageModel used before load');
+    const ort = this.runtime();
+    const feed = new ort.Tensor('float32', input, [1, ...this.inputShape]);
+    const out = (await this.session.run({ [INPUT]: feed }))[PROBABILITIES];
     const problem = outputProblem(out.dims, 1, this.classes);
     if (problem) throw new ModelLoadError(`${problem}; the model does not answer as its card says`);
     return { probabilities: Array.from(floatData(out)), ms: performance.now() - started };
@@ -146,7 +147,7 @@ export class PageModel {
    * WebAssembly (src/web/checked-session.ts); if they disagree the page says so and stays on WebAssembly.
    */
   private sessionOf(bytes: Uint8Array): Promise<InferenceSession> {
-    const ort = this.ort!;
+    const ort = this.runtime();
     const open = (provider: Backend) => openSession(ort, bytes, provider);
     if (this.backend === 'wasm') return open('wasm');
     return CheckedSession.open(open, 1, (report) => {
@@ -154,6 +155,12 @@ export class PageModel {
       this.backend = 'wasm';
       this.onFallback(fallbackNote('inference', report));
     });
+  }
+
+  /** onnxruntime-web, loaded by load (or switchTo): before that, asking is a bug. */
+  private runtime(): Ort {
+    if (!this.ort) throw new Error('PageModel used before load');
+    return this.ort;
   }
 
   /**

@@ -4,7 +4,7 @@
  * stroke goes on, and once when it ends) and knows nothing of models.
  */
 import { MAX_IMAGE_PIXELS, type RgbaImage } from '../../src/preprocess/mnist-style.js';
-import { byTestId } from '../shared/dom.js';
+import { byTestId, context2d } from '../shared/dom.js';
 
 const PEN_WIDTH = 20;
 const THROTTLE_MS = 80;
@@ -22,7 +22,7 @@ export interface PadEvents {
 
 export class DrawingPad {
   private readonly canvas = byTestId<HTMLCanvasElement>('canvas');
-  private readonly ctx = this.canvas.getContext('2d', { willReadFrequently: true })!;
+  private readonly ctx = context2d(this.canvas, { willReadFrequently: true });
   private drawing: [number, number] | null = null;
   private busy = false;
   private pending = false;
@@ -130,7 +130,8 @@ export class DrawingPad {
     const { width, height } = bitmap;
     if (width * height > MAX_IMAGE_PIXELS) {
       return this.events.opened(
-        `error: ${file.name} is ${width}x${height} pixels, more than the page reads (${MAX_IMAGE_PIXELS / 1e6} megapixels)`,
+        `error: ${file.name} is ${width}x${height} pixels, ` +
+          `more than the page reads (${MAX_IMAGE_PIXELS / 1e6} megapixels)`,
         true,
       );
     }

@@ -5,7 +5,7 @@
  */
 import { answerProblem } from '../../src/export/classifier-check.js';
 import { argmax } from '../../src/util/argmax.js';
-import { byTestId, paintInput } from '../shared/dom.js';
+import { byTestId, context2d, paintInput } from '../shared/dom.js';
 import { demoHook } from '../shared/test-hooks.js';
 
 export class ResultView {
@@ -14,7 +14,8 @@ export class ResultView {
   private readonly latency = byTestId('latency');
   private readonly bars = byTestId('probabilities');
   private readonly preview = byTestId<HTMLCanvasElement>('input-preview');
-  private rows: HTMLLIElement[] = [];
+  /** One row per class: its bar's fill and its percentage, kept to be set on each answer. */
+  private rows: { li: HTMLLIElement; fill: HTMLElement; pct: HTMLElement }[] = [];
   private names: readonly string[] = [];
 
   /** One bar per class, labelled by name (the card's class names, else the class numbers). */
@@ -24,15 +25,12 @@ export class ResultView {
     this.rows = names.map((name, d) => {
       const li = document.createElement('li');
       li.dataset.digit = String(d);
-      const label = document.createElement('span');
-      label.textContent = name;
-      li.append(label);
-      li.insertAdjacentHTML(
-        'beforeend',
-        '<span class="bar"><span class="fill"></span></span><span class="pct">–</span>',
-      );
+      const [fill, pct] = [span('fill'), span('pct', '–')];
+      const bar = span('bar');
+      bar.append(fill);
+      li.append(span('', name), bar, pct);
       this.bars.append(li);
-      return li;
+      return { li, fill, pct };
     });
   }
 
@@ -56,13 +54,21 @@ export class ResultView {
     this.prediction.textContent = shown ? (this.names[best] ?? String(best)) : '–';
     this.confidence.textContent = shown ? `${(100 * shown[best]).toFixed(1)}% sure` : '\u00a0';
     this.latency.textContent = ms === undefined || !shown ? '–' : `${ms.toFixed(2)} ms`;
-    this.rows.forEach((li, d) => {
+    this.rows.forEach(({ li, fill, pct }, d) => {
       const p = shown?.[d] ?? 0;
-      li.querySelector<HTMLElement>('.fill')!.style.width = `${(100 * p).toFixed(1)}%`;
-      li.querySelector('.pct')!.textContent = shown ? `${(100 * p).toFixed(1)}%` : '–';
+      fill.style.width = `${(100 * p).toFixed(1)}%`;
+      pct.textContent = shown ? `${(100 * p).toFixed(1)}%` : '–';
       li.classList.toggle('best', d === best);
     });
-    if (!probabilities) this.preview.getContext('2d')!.clearRect(0, 0, this.preview.width, this.preview.height);
+    if (!probabilities) context2d(this.preview).clearRect(0, 0, this.preview.width, this.preview.height);
     return problem;
   }
+}
+
+/** A `<span>` of class `className` (none when empty) holding `text`. */
+function span(className: string, text = ''): HTMLSpanElement {
+  const el = document.createElement('span');
+  if (className) el.className = className;
+  el.textContent = text;
+  return el;
 }

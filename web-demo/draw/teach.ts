@@ -157,7 +157,8 @@ class Teaching {
         return;
       case 'tune-step':
         return this.say(
-          `training on your digits until each reads as you taught it: step ${m.step} (loss ${m.loss.toFixed(3)}; at most ${m.steps})`,
+          `training on your digits until each reads as you taught it: ` +
+            `step ${m.step} (loss ${m.loss.toFixed(3)}; at most ${m.steps})`,
         );
       case 'evaluating':
         return this.say(`checking the tuned model on ${m.images.toLocaleString('en-US')} MNIST test images…`);
@@ -186,12 +187,14 @@ class Teaching {
     const taught =
       learned === m.learned.length
         ? `all ${m.learned.length} of your digits read as you taught them`
-        : `${learned} of your ${m.learned.length} digits read as you taught them; ${untaken(m.learned, this.inTraining)} did not take in ${m.steps} steps`;
+        : `${learned} of your ${m.learned.length} digits read as you taught them; ` +
+          `${untaken(m.learned, this.inTraining)} did not take in ${m.steps} steps`;
     const on = this.tunedOn
       ? ` on ${BACKEND_LABELS[this.tunedOn.backend]}${this.tunedOn.note ? ` (${this.tunedOn.note})` : ''}`
       : '';
     this.say(
-      `done in ${m.seconds.toFixed(1)} s${on} (${m.steps} steps): ${taught}; MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
+      `done in ${m.seconds.toFixed(1)} s${on} (${m.steps} steps): ${taught}; ` +
+        `MNIST test accuracy ${percent(accuracy)} (the shipped model: ${percent(m.shippedAccuracy)})`,
       learned < m.learned.length,
     );
     this.ui.forgetting.textContent = m.forgetting ? `${m.forgetting} Reset brings the shipped model back.` : '';

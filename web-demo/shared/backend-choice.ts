@@ -12,7 +12,10 @@ export interface BackendChoice {
   adapter: string | null;
 }
 
-/** Fills `select` with the backends (WebGPU disabled without an adapter), selects the initial one and reports changes to `onChange`. */
+/**
+ * Fills `select` with the backends (WebGPU disabled without an
+ * adapter), selects the initial one and reports changes to `onChange`.
+ */
 export async function setUpBackendChoice(
   select: HTMLSelectElement,
   onChange: (backend: Backend) => void,

@@ -31,7 +31,9 @@ export async function webgpuAdapter(): Promise<string | null> {
   }
 }
 
-/** The backend a page starts on: `?backend=` if it names one that is available, else WebGPU when there is an adapter. */
+/**
+ * The backend a page starts on: `?backend=` if it names one that is available, else WebGPU when there is an adapter.
+ */
 export function initialBackend(requested: string | null, adapter: string | null): Backend {
   if (requested === 'wasm' || adapter === null) return 'wasm';
   return 'webgpu';

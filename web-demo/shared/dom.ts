@@ -1,7 +1,10 @@
 /** What the pages share about their DOM: finding elements by test id, and showing a model input. */
 import { SIDE } from '../../src/preprocess/mnist-style.js';
 
-/** The element with `data-testid="id"` (the pages' stable handles, the ones the tests use too); none is a bug, said by name. */
+/**
+ * The element with `data-testid="id"` (the pages' stable handles,
+ * the ones the tests use too); none is a bug, said by name.
+ */
 export function byTestId<T extends HTMLElement>(id: string): T {
   const el = document.querySelector<T>(`[data-testid="${id}"]`);
   if (!el) throw new Error(`the page has no element with data-testid="${id}"`);
@@ -21,7 +24,17 @@ export function paintInput(
     const value = (c: number) => Math.round(255 * input[(channels === 1 ? 0 : c) * plane + i]);
     image.data.set([value(0), value(1), value(2), 255], 4 * i);
   }
-  canvas.getContext('2d')!.putImageData(image, 0, 0);
+  context2d(canvas).putImageData(image, 0, 0);
+}
+
+/** `canvas`'s 2D context; none (a canvas already given another kind of context) is a bug, said by name. */
+export function context2d(
+  canvas: HTMLCanvasElement,
+  settings?: CanvasRenderingContext2DSettings,
+): CanvasRenderingContext2D {
+  const context = canvas.getContext('2d', settings);
+  if (!context) throw new Error(`the canvas ${canvas.dataset.testid ?? canvas.id} gives no 2D context`);
+  return context;
 }
 
 /** A status line's setter: its text, marked as an error or not. */

@@ -4,11 +4,15 @@ import type { Backend } from './backend.js';
 import type { RunChoice } from './recipe.js';
 
 export type ToWorker =
-  /** `dataUrl`: the folder holding `<IDX name>.gz`, absolute (a worker resolves relative URLs against its own script). */
+  /**
+   * `dataUrl`: the folder holding `<IDX name>.gz`, absolute (a worker resolves relative URLs against its own script).
+   */
   /** `traceSteps`: report the state before each of the first N steps (a test hook; 0 for none). */
   /** `onnx`: the model file the user gave the page, when `choice.model` names it (`file:<name>`). */
   /** `backend`: the one chosen (WebGPU falls back to WebAssembly where the worker has no adapter). */
-  /** `checkSteps`: report both sides of the first N WebGPU steps checked against WebAssembly (a test hook; 0 for none). */
+  /**
+   * `checkSteps`: report both sides of the first N WebGPU steps checked against WebAssembly (a test hook; 0 for none).
+   */
   /** `folder`: the user's images to train on instead of MNIST. */
   | {
       type: 'start';
@@ -73,7 +77,9 @@ export type FromWorker =
    * run or tuning starts, and again when WebGPU is dropped, `note` saying why.
    */
   | { type: 'backend'; backend: Backend; adapter: string | null; note?: string }
-  /** Both sides of a WebGPU training step checked against WebAssembly, outputs by name (the test hook of `checkSteps`). */
+  /**
+   * Both sides of a WebGPU training step checked against WebAssembly, outputs by name (the test hook of `checkSteps`).
+   */
   | { type: 'step-check'; step: number; webgpu: Record<string, Float32Array>; wasm: Record<string, Float32Array> }
   | { type: 'started'; totalSteps: number; stepsPerEpoch: number; epochs: number; threads: number }
   | { type: 'step'; report: StepReport }

@@ -53,7 +53,9 @@ export interface TrainHooks {
   downloadCheck: DownloadCheck | null;
   /** Why the downloads were refused, if they were. */
   downloadRefused: string | null;
-  /** Probabilities [count x 10] of 28x28 inputs in [0,1] under `model` (.onnx bytes), on the worker's onnxruntime-web. */
+  /**
+   * Probabilities [count x 10] of 28x28 inputs in [0,1] under `model` (.onnx bytes), on the worker's onnxruntime-web.
+   */
   classify(model: number[], inputs: number[], count: number): Promise<number[]>;
 }
 

@@ -1,4 +1,7 @@
-/** The training worker (worker/main.ts), started for either page: its messages, and its failing to start, go to `onMessage`. */
+/**
+ * The training worker (worker/main.ts), started for either page:
+ * its messages, and its failing to start, go to `onMessage`.
+ */
 import type { FromWorker } from './protocol.js';
 
 export function startWorker(onMessage: (message: FromWorker) => void): Worker {

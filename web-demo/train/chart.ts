@@ -3,6 +3,8 @@
  * a few hundredths) with its moving average, and test accuracy at each evaluation on a right
  * axis. Redrawn at most once a frame, however fast the steps arrive.
  */
+import { context2d } from '../shared/dom.js';
+
 const PAD = { left: 48, right: 52, top: 12, bottom: 26 };
 const LOSS_COLOR = '#36c';
 const ACC_COLOR = '#2a8';
@@ -17,7 +19,7 @@ export class TrainChart {
   private readonly ctx: CanvasRenderingContext2D;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
-    this.ctx = canvas.getContext('2d')!;
+    this.ctx = context2d(canvas);
     this.draw();
   }
 

@@ -47,7 +47,9 @@ export async function droppedFolder(root: FileSystemDirectoryEntry): Promise<{ n
   return { name: root.name, files };
 }
 
-/** The folder as the worker takes it (throws a DataError naming what is wrong with it), and a line saying what it holds. */
+/**
+ * The folder as the worker takes it (throws a DataError naming what is wrong with it), and a line saying what it holds.
+ */
 export function folderUpload({ name, files }: { name: string; files: FolderFile[] }): {
   upload: ImageFolderUpload;
   summary: string;
@@ -83,5 +85,8 @@ function summaryOf(upload: ImageFolderUpload, ignored: number): string {
     : '; 10% held out to test on';
   const skipped =
     ignored > 0 ? `; ${count(ignored, 'file')} that ${ignored === 1 ? 'is' : 'are'} not an image skipped` : '';
-  return `${upload.name}: ${count(upload.classNames.length, 'class', 'classes')}, ${count(upload.train.files.length, 'image')} (${shown.join(', ')})${test}${skipped}`;
+  return (
+    `${upload.name}: ${count(upload.classNames.length, 'class', 'classes')}, ` +
+    `${count(upload.train.files.length, 'image')} (${shown.join(', ')})${test}${skipped}`
+  );
 }

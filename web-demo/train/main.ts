@@ -210,7 +210,8 @@ function onExported(m: Message<'exported'>): void {
   const v = m.verification;
   setStatus(
     `model checked against the evaluation graph on ${v.count.toLocaleString('en-US')} test images: ` +
-      `max probability difference ${v.maxProbabilityDifference.toExponential(1)}, ${v.disagreements} different predictions, test accuracy ${percent(v.correct / v.count)}`,
+      `max probability difference ${v.maxProbabilityDifference.toExponential(1)}, ` +
+      `${v.disagreements} different predictions, test accuracy ${percent(v.correct / v.count)}`,
   );
   for (const kind of wanted) save(kind);
   wanted = new Set();
@@ -227,8 +228,9 @@ function readChoice(): RunChoice | string {
   const field = ui.byEpochs.checked ? ui.epochs : ui.steps;
   const n = Number(field.value);
   const max = Number(field.max);
+  const unit = ui.byEpochs.checked ? 'epochs' : 'steps';
   if (!Number.isInteger(n) || n < 1 || n > max)
-    return `${ui.byEpochs.checked ? 'epochs' : 'steps'} must be a whole number from 1 to ${max.toLocaleString('en-US')}`;
+    return `${unit} must be a whole number from 1 to ${max.toLocaleString('en-US')}`;
   const length: RunLength = ui.byEpochs.checked ? { kind: 'epochs', epochs: n } : { kind: 'steps', steps: n };
   const batchSize = BATCH_SIZES.find((b) => String(b) === ui.batch.value) ?? DEFAULT_CHOICE.batchSize;
   const schedule = isSchedulePreset(ui.schedule.value) ? ui.schedule.value : DEFAULT_CHOICE.schedule;

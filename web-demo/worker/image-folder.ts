@@ -44,7 +44,10 @@ async function decodeFile(file: Blob, [channels, height, width]: readonly number
   return out;
 }
 
-/** The input shape for the built-in seed CNN: colour 32x32 when a few images spread over the folder hold colour, else grey 28x28. */
+/**
+ * The input shape for the built-in seed CNN: colour 32x32 when a
+ * few images spread over the folder hold colour, else grey 28x28.
+ */
 export async function folderInputShape(folder: ImageFolderUpload): Promise<number[]> {
   const { files } = folder.train;
   return sampledInputShape(files.length, (i) => decodeFile(files[i], [3, 32, 32]));
@@ -104,7 +107,8 @@ export async function decodeFolder(
     const { split, failed } = await decodeSplit(part, shape, classNames, (done) => onProgress(before + done, total));
     if (failed.length > 0)
       notes.push(
-        `skipped ${failed.length} file${failed.length > 1 ? 's' : ''} this browser cannot decode (${failed[0]}${failed.length > 1 ? ', ...' : ''})`,
+        `skipped ${failed.length} file${failed.length > 1 ? 's' : ''} this browser cannot decode ` +
+          `(${failed[0]}${failed.length > 1 ? ', ...' : ''})`,
       );
     if (split.count === 0) throw new DataError(name, 'none of its images would decode');
     return split;

@@ -1,4 +1,7 @@
-/** MNIST in the worker: the four IDX files fetched (gzipped) from the page's own server, checked as the Node loader checks them. */
+/**
+ * MNIST in the worker: the four IDX files fetched (gzipped) from
+ * the page's own server, checked as the Node loader checks them.
+ */
 import type { Split } from '../../src/data/dataset.js';
 import { DataError, isGzip } from '../../src/data/idx-format.js';
 import { type IdxFile, MNIST_FILES, type SplitName, splitFromIdx } from '../../src/data/mnist-format.js';

@@ -46,7 +46,9 @@ export async function loadRuntime(
   return { runtime, threads: ort.env.wasm.numThreads ?? 1 };
 }
 
-/** Posts the carried state fed to each of the first `steps` training steps (the test hook of ToWorker's `traceSteps`). */
+/**
+ * Posts the carried state fed to each of the first `steps` training steps (the test hook of ToWorker's `traceSteps`).
+ */
 export function stateTracer(steps: number, carried: () => readonly string[]): RuntimeHooks {
   let step = 0;
   return {
@@ -61,7 +63,10 @@ export function stateTracer(steps: number, carried: () => readonly string[]): Ru
   };
 }
 
-/** Posts both sides of each of the first `steps` WebGPU training steps checked against WebAssembly (the test hook of ToWorker's `checkSteps`). */
+/**
+ * Posts both sides of each of the first `steps` WebGPU training steps
+ * checked against WebAssembly (the test hook of ToWorker's `checkSteps`).
+ */
 export function stepChecker(steps: number): RuntimeHooks {
   const floats = (results: Parameters<typeof outputData>[0] | null) =>
     Object.fromEntries(

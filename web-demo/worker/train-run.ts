@@ -24,7 +24,10 @@ import { post } from './post.js';
 import { RunControl } from './run-control.js';
 import { loadRuntime, stateTracer, stepChecker } from './runtime.js';
 
-/** What an ended run leaves for the downloads: its trainer (its state is the downloads') and the split that checks an export. */
+/**
+ * What an ended run leaves for the downloads: its trainer (its
+ * state is the downloads') and the split that checks an export.
+ */
 interface Trained {
   trainer: Trainer;
   test: Split;
@@ -113,7 +116,9 @@ async function runData(
   const { train, test, notes } = await decodeFolder(folder, at, seed, (done, total) =>
     post({
       type: 'phase',
-      text: `decoding ${folder.name}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} images at [${at.join(',')}]…`,
+      text:
+        `decoding ${folder.name}: ` +
+        `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} images at [${at.join(',')}]…`,
     }),
   );
   for (const note of notes) post({ type: 'note', text: `${folder.name}: ${note}` });
@@ -190,7 +195,9 @@ export async function prepareDownloads(): Promise<FromWorker> {
   if (downloads?.step === step) return downloads;
   post({
     type: 'phase',
-    text: `checking the exported model against the evaluation graph on ${test.count.toLocaleString('en-US')} test images…`,
+    text:
+      `checking the exported model against the evaluation graph ` +
+      `on ${test.count.toLocaleString('en-US')} test images…`,
   });
   const { onnx, verification } = await trainer.exportInference(test, {
     source: 'trained in the browser (train.html, onnxruntime-web)',

@@ -40,7 +40,10 @@ async function exportChecked(
   return { onnx: inferenceModelBytes(graph, metadata), verification };
 }
 
-/** The shipped model's evaluation on the test split, kept for the model it was made of (teaching starts from it each time). */
+/**
+ * The shipped model's evaluation on the test split, kept for
+ * the model it was made of (teaching starts from it each time).
+ */
 let shippedScore: { bytes: Uint8Array; score: ClassifierResult } | undefined;
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 

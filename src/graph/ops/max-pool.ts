@@ -138,7 +138,10 @@ export interface PoolOptions {
   strides?: readonly number[];
   /** [top, left, bottom, right] (default none). */
   pads?: readonly number[];
-  /** PyTorch's ceil_mode: a last, partial window where the input leaves one (emitted as extra bottom/right padding, which never wins). */
+  /**
+   * PyTorch's ceil_mode: a last, partial window where the input leaves
+   * one (emitted as extra bottom/right padding, which never wins).
+   */
   ceilMode?: boolean;
 }
 
@@ -193,7 +196,8 @@ export function maxPoolWithIndices(
   if (!x.graph.options.portable) return emit(MaxPool, [x], a)[0];
   if (!tiles(a))
     throw new Error(
-      `MaxPool [${a.kernel_shape}] stride [${a.strides}]: a portable graph differentiates only windows that tile the input (stride = kernel, no padding)`,
+      `MaxPool [${a.kernel_shape}] stride [${a.strides}]: ` +
+        `a portable graph differentiates only windows that tile the input (stride = kernel, no padding)`,
     );
   return emit(MaxPool, [x], a, { outputCount: 1 })[0];
 }

@@ -68,7 +68,8 @@ export class Residual extends Module {
     const skip = this.shortcut ? this.shortcut.call(x, ctx) : x;
     if (y.shape.join() !== skip.shape.join()) {
       throw new LayerInputError(
-        `the body gives ${formatShape(y.shape)} but the shortcut ${formatShape(skip.shape)}; give a shortcut that matches (e.g. a 1x1 conv with the body's stride)`,
+        `the body gives ${formatShape(y.shape)} but the shortcut ${formatShape(skip.shape)}; ` +
+          `give a shortcut that matches (e.g. a 1x1 conv with the body's stride)`,
       );
     }
     return op.add(y, skip);

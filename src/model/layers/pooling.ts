@@ -1,4 +1,6 @@
-/** Pooling, as torch.nn's: MaxPool2d, AvgPool2d (count_include_pad as PyTorch's default, true), AdaptiveAvgPool2d(1). */
+/**
+ * Pooling, as torch.nn's: MaxPool2d, AvgPool2d (count_include_pad as PyTorch's default, true), AdaptiveAvgPool2d(1).
+ */
 import type { Tensor } from '../../graph/builder.js';
 import * as op from '../../graph/ops/index.js';
 import { type Context, LayerInputError, Module } from '../module.js';
@@ -30,7 +32,8 @@ function windowOf(
 }
 
 const describeWindow = (kind: string, { kernel, strides, pads }: ReturnType<typeof windowOf>) =>
-  `${kind} ${kernel.join('x')}${strides.some((s, i) => s !== kernel[i]) ? `, stride ${strides.join('x')}` : ''}${pads.some((p) => p) ? `, padding ${pads[0]}x${pads[1]}` : ''}`;
+  `${kind} ${kernel.join('x')}${strides.some((s, i) => s !== kernel[i]) ? `, stride ${strides.join('x')}` : ''}` +
+  `${pads.some((p) => p) ? `, padding ${pads[0]}x${pads[1]}` : ''}`;
 
 export class MaxPool2d extends Module {
   private readonly window: ReturnType<typeof windowOf>;

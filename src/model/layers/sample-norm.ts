@@ -9,7 +9,10 @@ import * as op from '../../graph/ops/index.js';
 import { type Context, LayerInputError, Module, Parameter } from '../module.js';
 import { constant } from './init.js';
 
-/** (x - mean) / sqrt(var + eps) over `axes`, each statistic kept for broadcasting (also ONNX's LayerNormalization, imported). */
+/**
+ * (x - mean) / sqrt(var + eps) over `axes`, each statistic kept
+ * for broadcasting (also ONNX's LayerNormalization, imported).
+ */
 export function standardize(x: Tensor, axes: readonly number[], eps: number): Tensor {
   const centred = op.sub(x, op.reduceMean(x, axes, true));
   const variance = op.reduceMean(op.mul(centred, centred), axes, true);

@@ -55,7 +55,10 @@ const unary = (f: (x: Tensor) => Tensor): Converter => convert({}, { emit: ({ t 
 const binary = (f: (a: Tensor, b: Tensor) => Tensor, type: string): Converter =>
   convert({}, { emit: ({ t }) => [f(t(0), t(1))], fold: ({ inputs: [a, b] }) => foldBinary(type, a, b) });
 
-/** A known value's shape after Reshape (0 copies a dim, -1 takes the rest): `tensor.expand(n, -1, -1)` reshapes its shape vector. */
+/**
+ * A known value's shape after Reshape (0 copies a dim, -1 takes
+ * the rest): `tensor.expand(n, -1, -1)` reshapes its shape vector.
+ */
 function reshapedShape(a: Known, target: number[], where: string): number[] {
   const dims = target.map((d, i) => (d === 0 ? a.shape[i] : d));
   const rest = dims.indexOf(-1);
@@ -66,7 +69,9 @@ function reshapedShape(a: Known, target: number[], where: string): number[] {
   return dims;
 }
 
-/** LSTM or GRU: the forms nn.LSTM and nn.GRU export (one direction, default activations, no clip or sequence lengths). */
+/**
+ * LSTM or GRU: the forms nn.LSTM and nn.GRU export (one direction, default activations, no clip or sequence lengths).
+ */
 function recurrentConverter(unroll: typeof lstm): Converter {
   return convert(
     {
@@ -97,7 +102,10 @@ function recurrentConverter(unroll: typeof lstm): Converter {
   );
 }
 
-/** The axes a node reduces or squeezes: its `axes` input (opset 13+ for Squeeze/Unsqueeze, 18 for reductions) or attribute. */
+/**
+ * The axes a node reduces or squeezes: its `axes` input (opset
+ * 13+ for Squeeze/Unsqueeze, 18 for reductions) or attribute.
+ */
 function axesOf(inputs: NodeInputs, attribute: number[] | undefined, index = 1): number[] | undefined {
   return inputs.has(index) ? numbers(inputs.k(index), inputs.where) : attribute;
 }
@@ -202,7 +210,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
       emit: ({ t, where, mode, attrs }) => {
         if (mode === 'eval') return [op.batchNormInference(t(0), t(1), t(2), t(3), t(4), attrs.epsilon)];
         throw new ImportError(
-          `${where}: its statistics are not named as a BatchNorm module's (<name>.running_mean, ...), so it cannot be trained here`,
+          `${where}: its statistics are not named as a BatchNorm module's (<name>.running_mean, ...), ` +
+            `so it cannot be trained here`,
         );
       },
     },
@@ -241,7 +250,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
   GlobalAveragePool: unary(op.globalAveragePool),
   LogSoftmax: convert({ axis: int(-1) }, { emit: ({ t, attrs }) => [op.logSoftmax(t(0), attrs.axis)] }),
   Softmax: convert({ axis: int(-1) }, { emit: ({ t, attrs }) => [op.softmax(t(0), attrs.axis)] }),
-  // Opset 17's LayerNormalization (nn.LayerNorm), as the layer writes it: Y only (Mean and InvStdDev are training byproducts nothing reads).
+  // Opset 17's LayerNormalization (nn.LayerNorm), as the layer writes it:
+  // Y only (Mean and InvStdDev are training byproducts nothing reads).
   LayerNormalization: convert(
     { axis: int(-1), epsilon: float(1e-5), stash_type: int(1) },
     {
@@ -262,7 +272,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
       },
     },
   ),
-  // nn.LSTM and nn.GRU (one layer and direction, as exported), unrolled over the sequence; the initial state zeros or given.
+  // nn.LSTM and nn.GRU (one layer and direction, as exported),
+  // unrolled over the sequence; the initial state zeros or given.
   LSTM: recurrentConverter(lstm),
   GRU: recurrentConverter(gru),
   // Moving data
@@ -341,7 +352,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
     },
   ),
   Split: convert({ axis: int(0) }, { emit: ({ node, attrs, ...inputs }) => splitOutputs(inputs, node, attrs.axis) }),
-  Expand: convert({}, { emit: ({ t, k }) => [op.expand(t(0), k(1).values)] }), // a symbolic dim (the batch) is read at run time
+  // a symbolic dim (the batch) is read at run time
+  Expand: convert({}, { emit: ({ t, k }) => [op.expand(t(0), k(1).values)] }),
   // Shape computations (x.view(x.size(0), -1) exports Shape -> Gather -> Unsqueeze -> Concat -> Reshape)
   Shape: convert(
     {},
@@ -362,7 +374,8 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
   Gather: convert(
     { axis: int(0) },
     {
-      // x[:, 0] (a ViT's cls token) and other constant indices: Slices along the axis, concatenated (their gradients are the Slices').
+      // x[:, 0] (a ViT's cls token) and other constant indices: Slices
+      // along the axis, concatenated (their gradients are the Slices').
       emit: ({ t, k, where, attrs }) => {
         const x = t(0);
         const axis = normalizeAxis(attrs.axis, x.rank);

@@ -40,7 +40,8 @@ export function foldBinary(type: string, a: Known, b: Known): Known {
   const at = (k: Known, i: number) => (k.values.length === 1 ? k.values[0] : k.values[i]);
   const values = big.values.map((_, i) => {
     const [x, y] = [at(a, i), at(b, i)];
-    if (type === 'Mul' && (typeof x !== 'number' || typeof y !== 'number')) return multiplyDims(x, y); // the batch times heads
+    // the batch times heads
+    if (type === 'Mul' && (typeof x !== 'number' || typeof y !== 'number')) return multiplyDims(x, y);
     if (typeof x !== 'number' || typeof y !== 'number')
       throw new ImportError(`${type} on a value that depends on the batch size`);
     return f(x, y, a.dtype === 'int64');

@@ -79,7 +79,8 @@ export class OnnxGraphModule extends Module {
     const names = constants.map(([name]) => name);
     const listed = `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
     return [
-      `Constants (not trained): ${constants.length} tensor${constants.length === 1 ? '' : 's'}, ${values} values (${listed}): exporter-made names, read by no Conv, Gemm or MatMul as weights`,
+      `Constants (not trained): ${constants.length} tensor${constants.length === 1 ? '' : 's'}, ` +
+        `${values} values (${listed}): exporter-made names, read by no Conv, Gemm or MatMul as weights`,
     ];
   }
 

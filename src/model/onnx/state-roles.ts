@@ -74,7 +74,8 @@ export function untieAliases(
 function mergedError(name: string, nodes: readonly NodeP[]): ImportError {
   const readers = nodes.filter((n) => (n.input ?? []).includes(name)).map((n) => `${n.opType} '${n.name}'`);
   return new ImportError(
-    `initializer '${name}' is read by ${readers.length} nodes (${readers.slice(0, 3).join(', ')}${readers.length > 3 ? ', ...' : ''}): ` +
+    `initializer '${name}' is read by ${readers.length} nodes ` +
+      `(${readers.slice(0, 3).join(', ')}${readers.length > 3 ? ', ...' : ''}): ` +
       'the exporter merged equal values, as it does in eval mode, and they would train as one; ' +
       'export in training mode (torch.onnx.export(..., training=torch.onnx.TrainingMode.TRAINING))',
   );

@@ -17,9 +17,14 @@
 /** Outputs by name (a session's results, as typed arrays). */
 export type Outputs = Readonly<Record<string, ArrayLike<number | bigint>>>;
 
-/** Below this in magnitude, both sides are rounding noise around an exact zero (float32 sums of ~20,000 terms give ~1e-6). */
+/**
+ * Below this in magnitude, both sides are rounding noise around
+ * an exact zero (float32 sums of ~20,000 terms give ~1e-6).
+ */
 const ZERO_NOISE = 1e-5;
-/** The smallest scale an elementwise difference is measured against (a tensor of tiny values is not held to their size). */
+/**
+ * The smallest scale an elementwise difference is measured against (a tensor of tiny values is not held to their size).
+ */
 const SCALE_FLOOR = 0.01;
 /**
  * The spread the pages allow WebGPU before they stop trusting it with a network: above what
@@ -30,7 +35,9 @@ const SCALE_FLOOR = 0.01;
 const SPREAD_TOLERANCE = 2e-2;
 
 export interface Agreement {
-  /** The largest elementwise difference of any output, relative to that output's largest |value| (at least SCALE_FLOOR). */
+  /**
+   * The largest elementwise difference of any output, relative to that output's largest |value| (at least SCALE_FLOOR).
+   */
   worst: number;
   /** The output where it is ('' when every output is equal or zero on both sides). */
   name: string;
@@ -115,5 +122,8 @@ export const agrees = (a: Agreement, tolerance = SPREAD_TOLERANCE): boolean =>
 export function describeAgreement(a: Agreement): string {
   if (a.mismatched.length > 0) return `outputs differ in kind or zeros: ${a.mismatched.join(', ')}`;
   if (!a.spreadName) return 'equal';
-  return `spread ${a.worstSpread.toExponential(1)} in ${a.spreadName}; elementwise ${a.worst.toExponential(1)} of the scale in ${a.name}`;
+  return (
+    `spread ${a.worstSpread.toExponential(1)} in ${a.spreadName}; ` +
+    `elementwise ${a.worst.toExponential(1)} of the scale in ${a.name}`
+  );
 }

@@ -87,11 +87,17 @@ export const trainConfigSchema = z.strictObject({
   seed: z.number().int().min(0).max(0xffffffff),
   /** Overrides every Dropout layer's probability (`--dropout`); absent: the model's own. */
   dropout: fraction.optional(),
-  /** The loss (`--loss`; model/loss.ts); absent: as the model's last layer implies (NLL after LogSoftmax, else cross-entropy). */
+  /**
+   * The loss (`--loss`; model/loss.ts); absent: as the model's
+   * last layer implies (NLL after LogSoftmax, else cross-entropy).
+   */
   loss: z.enum(LOSS_KINDS).optional(),
   /** Cross-entropy's label smoothing (PyTorch's label_smoothing). */
   labelSmoothing: fraction.optional(),
-  /** Per-channel input normalisation (data/normalize.ts); absent: MNIST's, as runs recorded before it was configurable used. */
+  /**
+   * Per-channel input normalisation (data/normalize.ts); absent:
+   * MNIST's, as runs recorded before it was configurable used.
+   */
   normalize: normalizationSchema.optional(),
   /** Train only the parameters these patterns select (`--train-only`; core/freeze.ts). */
   trainOnly: patterns.optional(),
@@ -109,7 +115,10 @@ export const trainConfigSchema = z.strictObject({
   maxSteps: positiveInt.optional(),
   threads: positiveInt.optional(),
   device: z.enum(['cpu', 'cuda']),
-  /** The data (`--data`: IDX files, CIFAR-10 batches, a CSV, a folder of images per class), as an absolute path; absent for the bundled MNIST. */
+  /**
+   * The data (`--data`: IDX files, CIFAR-10 batches, a CSV, a folder of
+   * images per class), as an absolute path; absent for the bundled MNIST.
+   */
   dataDir: z.string().min(1).optional(),
   /** The share of the training examples held out to test on, when the data has no test split (default 0.1). */
   valSplit: z.number().gt(0).lt(1).optional(),
@@ -177,7 +186,10 @@ export const runRecordSchema = z.strictObject({
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;
 
-/** What a resumed run may change in its recipe (the flags that apply from the resume point); the rest is fixed for its life. */
+/**
+ * What a resumed run may change in its recipe (the flags that
+ * apply from the resume point); the rest is fixed for its life.
+ */
 const CHANGEABLE_ON_RESUME: ReadonlySet<string> = new Set<keyof TrainConfig>([
   'epochs',
   'lrChanges',

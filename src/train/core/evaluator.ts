@@ -75,7 +75,10 @@ export class Evaluator {
     return Object.fromEntries([...state].map(([name, t]) => [name, this.runtime.float32(t.data, t.shape)]));
   }
 
-  /** The graph's output [count, K] for the first `count` normalised examples of `images`: log-probabilities for a classifier. */
+  /**
+   * The graph's output [count, K] for the first `count` normalised
+   * examples of `images`: log-probabilities for a classifier.
+   */
   async logProbs(state: StateDict, images: Float32Array, count: number): Promise<Float32Array> {
     return this.run(this.stateFeeds(state), images, count);
   }

@@ -31,7 +31,10 @@ export interface FineTuneRecipe {
   /** Training stops at a check where every example's label has at least this probability. */
   confidence: number;
   batchSize: number;
-  /** Places in each batch for the user's examples at first (drawn with repeats, each augmented anew); the rest are training images. */
+  /**
+   * Places in each batch for the user's examples at first (drawn with
+   * repeats, each augmented anew); the rest are training images.
+   */
   ownPerBatch: number;
   /** While the examples are not learned, their places double every this many steps (up to half the batch). */
   escalateEvery: number;
@@ -80,7 +83,10 @@ export function ownExamples(inputs: readonly Float32Array[], labels: readonly nu
   return { images, labels: Uint8Array.from(labels), count: inputs.length, shape: [1, 28, 28] };
 }
 
-/** Places for the user's examples in the batch of step `step` while they are not learned: doubled every `escalateEvery` steps, up to half the batch. */
+/**
+ * Places for the user's examples in the batch of step `step` while they are
+ * not learned: doubled every `escalateEvery` steps, up to half the batch.
+ */
 export function ownPlaces(recipe: FineTuneRecipe, step: number): number {
   return Math.min(recipe.batchSize >> 1, recipe.ownPerBatch * 2 ** Math.floor(step / recipe.escalateEvery));
 }

@@ -44,7 +44,8 @@ const percent = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
 export function forgettingNote(before: Scored, after: Scored): string | undefined {
   const was = before.correct / before.count;
   const now = after.correct / after.count;
-  if (was - now <= FORGETTING_REPORTED + 1e-12) return undefined; // exactly 0.3 points is not more, in floating point too
+  // exactly 0.3 points is not more, in floating point too
+  if (was - now <= FORGETTING_REPORTED + 1e-12) return undefined;
   const [worst, next] = grownConfusions(before, after);
   const also = !next
     ? ''
@@ -52,7 +53,11 @@ export function forgettingNote(before: Scored, after: Scored): string | undefine
       ? ` and as ${next.as} in ${percent(next.after)}`
       : ` and its ${next.label}s as ${next.as} in ${percent(next.after)}`;
   const hurt = worst
-    ? `its ${worst.label}s now read as ${worst.as} in ${percent(worst.after)} of cases (${percent(worst.before)} before)${also}; `
+    ? `its ${worst.label}s now read as ${worst.as} in ${percent(worst.after)} of cases ` +
+      `(${percent(worst.before)} before)${also}; `
     : '';
-  return `This conflicts with MNIST: ${hurt}MNIST test accuracy fell from ${(100 * was).toFixed(2)}% to ${(100 * now).toFixed(2)}%.`;
+  return (
+    `This conflicts with MNIST: ` +
+    `${hurt}MNIST test accuracy fell from ${(100 * was).toFixed(2)}% to ${(100 * now).toFixed(2)}%.`
+  );
 }

@@ -44,7 +44,8 @@ function matching(patterns: readonly string[], names: readonly string[], option:
     if (hits.length === 0) {
       const shown = names.slice(0, 6).join(', ');
       throw new SelectionError(
-        `${option} '${pattern}' matches no parameter (the model has ${names.length}: ${shown}${names.length > 6 ? ', ...' : ''})`,
+        `${option} '${pattern}' matches no parameter ` +
+          `(the model has ${names.length}: ${shown}${names.length > 6 ? ', ...' : ''})`,
       );
     }
     for (const h of hits) chosen.add(h);

@@ -62,7 +62,8 @@ const gb = (bytes: number) => `${(bytes / GB).toFixed(bytes < 10 * GB ? 2 : 1)} 
 export function memoryProblem(e: MemoryEstimate, budget: number, where: string): string | undefined {
   if (e.total <= budget) return undefined;
   return (
-    `the run needs about ${gb(e.total)} (the model ${gb(e.model)}; with the optimizer's state and the step's two copies ${gb(e.state)}; ` +
+    `the run needs about ${gb(e.total)} ` +
+    `(the model ${gb(e.model)}; with the optimizer's state and the step's two copies ${gb(e.state)}; ` +
     `activations at this batch size ${gb(e.activations)}), more than ${where} (${gb(budget)})`
   );
 }

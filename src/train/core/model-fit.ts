@@ -31,7 +31,10 @@ export function dataProblem(data: Split, outputs: number, classification: boolea
     return `the data holds ${data.count} examples; it needs at least one`;
   const size = exampleSize(data);
   if (data.images.length !== data.count * size) {
-    return `the data's inputs hold ${data.images.length} values, not ${data.count} examples of ${shapeText(data.shape)} (${data.count * size})`;
+    return (
+      `the data's inputs hold ${data.images.length} values, ` +
+      `not ${data.count} examples of ${shapeText(data.shape)} (${data.count * size})`
+    );
   }
   if (classification) {
     if (data.labels instanceof Float32Array)
@@ -40,7 +43,10 @@ export function dataProblem(data: Split, outputs: number, classification: boolea
       return `the data has ${data.labels.length} labels for ${data.count} examples`;
     const bad = data.labels.findIndex((l) => !(l >= 0 && l < outputs));
     if (bad >= 0)
-      return `label ${data.labels[bad]} (example ${bad}) is out of range: the model gives ${outputs} classes (0-${outputs - 1})`;
+      return (
+        `label ${data.labels[bad]} (example ${bad}) is out of range: ` +
+        `the model gives ${outputs} classes (0-${outputs - 1})`
+      );
     return undefined;
   }
   if (!(data.labels instanceof Float32Array))

@@ -65,6 +65,9 @@ export function recipeFor(length: RunLength, examples: number, changes: Partial<
   });
 }
 
-/** The input normalisation a recipe applies: its own, else MNIST's (the default, and what runs recorded before it was configurable used). */
+/**
+ * The input normalisation a recipe applies: its own, else MNIST's (the
+ * default, and what runs recorded before it was configurable used).
+ */
 export const normalizationOf = (config: Pick<TrainConfig, 'normalize'>): Normalization =>
   config.normalize ?? MNIST_NORMALIZATION;

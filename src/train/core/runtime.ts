@@ -27,11 +27,19 @@ export interface Runtime {
    * CPUs: convolutions on ORT's NCHWc kernels, graph/nchwc.ts); absent, graphs run as built.
    */
   lowering?(): Promise<Lowering | undefined>;
-  /** True when its sessions need portable graphs (GraphOptions.portable: onnxruntime-web on WebGPU): the training step's and the Evaluator's. */
+  /**
+   * True when its sessions need portable graphs (GraphOptions.portable:
+   * onnxruntime-web on WebGPU): the training step's and the Evaluator's.
+   */
   readonly portable?: boolean;
-  /** The memory a run may use, in bytes, and whose it is in words ("80% of this machine's memory"); absent: not checked. */
+  /**
+   * The memory a run may use, in bytes, and whose it is in words ("80% of this machine's memory"); absent: not checked.
+   */
   readonly memory?: { budget: number; where: string };
-  /** Where training batches are made: absent, in the caller's thread (InlineBatches); Node's binding uses a worker thread. */
+  /**
+   * Where training batches are made: absent, in the caller's
+   * thread (InlineBatches); Node's binding uses a worker thread.
+   */
   batchSource?(split: Split, options: BatchOptions): Promise<BatchSource>;
 }
 

@@ -40,7 +40,10 @@ export function encodeModelState(model: StateDict, net: Network, step: number): 
   return encodeSafetensors(modelTensors(model, net, step), { ...SAFETENSORS_METADATA });
 }
 
-/** Whether a state dict's key is one the network's own names leave out: a BatchNorm counter, or another name of shared state. */
+/**
+ * Whether a state dict's key is one the network's own names leave
+ * out: a BatchNorm counter, or another name of shared state.
+ */
 export const isExtraName = (net: Network, name: string): boolean =>
   name.endsWith(`.${COUNTER}`) || net.aliases.has(name);
 

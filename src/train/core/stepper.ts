@@ -36,13 +36,23 @@ import { type InferenceSession, modelFor, type Runtime, type Tensor } from './ru
 import { averageDecay } from './schedule.js';
 import { floatData } from '../../util/tensor-data.js';
 
-/** The values a stepper starts from: model state (all of it), and optionally optimizer slots and averages (else zeros and the model's values). */
+/**
+ * The values a stepper starts from: model state (all of it), and optionally
+ * optimizer slots and averages (else zeros and the model's values).
+ */
 export interface StartState {
   model: StateDict;
   optimizer?: StateDict;
   average?: StateDict;
   /** Names the source in errors: a checkpoint folder, "the model being tuned". */
   from: string;
+}
+
+/** `set`'s tensor of entry `name`: both sets hold every entry of the layout, so a miss is a bug, said by name. */
+function tensorOf(set: ReadonlyMap<string, Tensor>, name: string): Tensor {
+  const tensor = set.get(name);
+  if (!tensor) throw new Error(`the training state has no entry '${name}'`);
+  return tensor;
 }
 
 /** The carried state as two sets of runtime tensors used in turn (one, shared, for a frozen entry). */
@@ -72,7 +82,7 @@ class CarriedState {
   /** Preallocated outputs: the runtime writes the next state into the spare set. */
   fetches(): Record<string, Tensor> {
     return Object.fromEntries(
-      this.layout.filter((e) => e.role !== 'frozen').map((e) => [next(e.name), this.spare.get(e.name)!]),
+      this.layout.filter((e) => e.role !== 'frozen').map((e) => [next(e.name), tensorOf(this.spare, e.name)]),
     );
   }
 
@@ -91,14 +101,14 @@ class CarriedState {
     const state: StateDict = new Map();
     for (const entry of this.layout) {
       if (select(entry))
-        state.set(named(entry), { shape: entry.shape, data: floatData(this.current.get(entry.name)!) });
+        state.set(named(entry), { shape: entry.shape, data: floatData(tensorOf(this.current, entry.name)) });
     }
     return state;
   }
 
   /** Overwrites the current values of the entries in `state` (same names, same shapes). */
   load(state: StateDict): void {
-    for (const [name, t] of state) floatData(this.current.get(name)!).set(t.data);
+    for (const [name, t] of state) floatData(tensorOf(this.current, name)).set(t.data);
   }
 }
 
@@ -133,12 +143,15 @@ export class Stepper {
     this.state = new CarriedState(template.carried, runtime, (entry) => {
       if (entry.role === 'optimizer')
         return start.optimizer?.get(entry.name)?.data ?? missing(start, entry, !start.optimizer);
-      if (entry.role === 'average') return (start.average ?? start.model).get(entry.of)?.data ?? missing(start, entry); // an average starts at the model
+      // an average starts at the model
+      if (entry.role === 'average') return (start.average ?? start.model).get(entry.of)?.data ?? missing(start, entry);
       return start.model.get(entry.name)?.data ?? missing(start, entry);
     });
   }
 
-  /** Builds the full-batch graph for `config` (batch size, optimizer, frozen parameters, ...) and starts from `start`. */
+  /**
+   * Builds the full-batch graph for `config` (batch size, optimizer, frozen parameters, ...) and starts from `start`.
+   */
   static create(net: Network, config: TrainConfig, runtime: Runtime, start: StartState): Stepper {
     const frozen = frozenParameters(net, config);
     return new Stepper(
@@ -151,7 +164,10 @@ export class Stepper {
     );
   }
 
-  /** The full-batch training-step graph, serialised as built (a run folder keeps a copy; the runtime may run it lowered). */
+  /**
+   * The full-batch training-step graph, serialised as built (a
+   * run folder keeps a copy; the runtime may run it lowered).
+   */
   get trainStepModel(): Uint8Array {
     return serializeModel(this.template.graph, { opset: OPSET });
   }
@@ -180,7 +196,10 @@ export class Stepper {
     return this.state.snapshot((e) => e.role === 'optimizer');
   }
 
-  /** The moving average of the model state under the names it averages (frozen parameters as they are), when the config keeps one. */
+  /**
+   * The moving average of the model state under the names it averages
+   * (frozen parameters as they are), when the config keeps one.
+   */
   averageState(): StateDict | undefined {
     if (!this.config.average) return undefined;
     return new Map([...this.state.snapshot((e) => e.role === 'frozen'), ...this.state.snapshot(isAverage, averaged)]);
@@ -195,7 +214,12 @@ export class Stepper {
   loadModel(model: StateDict): void {
     this.state.load(model);
     const averages: StateDict = new Map();
-    for (const e of this.template.carried) if (e.role === 'average') averages.set(e.name, model.get(e.of)!);
+    for (const e of this.template.carried) {
+      if (e.role !== 'average') continue;
+      const value = model.get(e.of);
+      if (!value) throw new Error(`the model state has no '${e.of}', which '${e.name}' averages`);
+      averages.set(e.name, value);
+    }
     this.state.load(averages);
   }
 
@@ -214,7 +238,10 @@ export class Stepper {
     return s;
   }
 
-  /** One optimizer step on a prepared batch (optimizer step number `step`, counted from 0): forward, backward and update in one run. */
+  /**
+   * One optimizer step on a prepared batch (optimizer step number
+   * `step`, counted from 0): forward, backward and update in one run.
+   */
   async step(batch: Batch, lr: number, step: number): Promise<StepResult> {
     const { runtime } = this;
     const s = await this.sessionFor(batch.size);
@@ -266,7 +293,9 @@ function stepGraph(
   });
 }
 
-/** An entry the start state lacks: zeros for optimizer slots a fresh start has none of, else an error naming the source. */
+/**
+ * An entry the start state lacks: zeros for optimizer slots a fresh start has none of, else an error naming the source.
+ */
 function missing(start: StartState, entry: CarriedEntry, fresh = false): Float32Array {
   if (fresh) return new Float32Array(numel(entry.shape)); // optimizer slots start at zero
   throw new Error(`${start.from}: the state has no '${averaged(entry)}'${entry.role === 'average' ? ' average' : ''}`);

@@ -92,7 +92,10 @@ export interface FitOptions {
   onEvaluating?: TrainEvents['onEvaluating'];
   /** Aborting ends the run after the step in flight; fit then resolves with `stopped: true`. */
   signal?: AbortSignal;
-  /** Persists each epoch's snapshot (state, optimizer, position); returns where it went. The CLI writes checkpoints with it. */
+  /**
+   * Persists each epoch's snapshot (state, optimizer, position);
+   * returns where it went. The CLI writes checkpoints with it.
+   */
   save?(snapshot: Snapshot): string | Promise<string>;
 }
 
@@ -177,7 +180,10 @@ export class TrainerBase {
     } = parts);
   }
 
-  /** Builds the training-step graph and its state: fresh (drawn from the recipe's seed, or an `.onnx`'s own weights), or `setup.resume`'s. */
+  /**
+   * Builds the training-step graph and its state: fresh (drawn from the
+   * recipe's seed, or an `.onnx`'s own weights), or `setup.resume`'s.
+   */
   static async create<T extends TrainerBase>(
     this: new (
       parts: TrainerParts,
@@ -237,7 +243,9 @@ export class TrainerBase {
     return this.stepper.carriedNames;
   }
 
-  /** The state evaluated and exported (the moving average when the recipe keeps one), as views the next step overwrites. */
+  /**
+   * The state evaluated and exported (the moving average when the recipe keeps one), as views the next step overwrites.
+   */
   modelState(): StateDict {
     return this.stepper.modelState();
   }
@@ -274,8 +282,9 @@ export class TrainerBase {
       ? dataProblem(batch, this.outputs, isClassification(this.net.options.loss))
       : undefined;
     if (!Number.isInteger(count) || problem) {
+      const shape = this.net.inputShape.join(',');
       throw new RecipeError(
-        `step: ${problem ?? `the inputs hold ${inputs.length} values, not whole examples of [${this.net.inputShape.join(',')}]`}`,
+        `step: ${problem ?? `the inputs hold ${inputs.length} values, not whole examples of [${shape}]`}`,
       );
     }
     const options = this.batchOptions(batch, {
@@ -341,7 +350,9 @@ export class TrainerBase {
     return this.evaluator;
   }
 
-  /** Loss (and for classifiers accuracy) of the evaluated state on `data`: no dropout, BatchNorm's running statistics. */
+  /**
+   * Loss (and for classifiers accuracy) of the evaluated state on `data`: no dropout, BatchNorm's running statistics.
+   */
   async evaluate(data: Split, { limit }: { limit?: number } = {}): Promise<Evaluation> {
     this.check(data, 'evaluate');
     const r = await (await this.evaluatorOf()).evaluate(this.modelState(), data, { limit });

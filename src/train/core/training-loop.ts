@@ -174,7 +174,8 @@ export class TrainingLoop {
         const where = `loss became ${r.loss} at epoch ${epoch + 1}, batch ${p.next}, step ${position.step} (lr ${lr})`;
         if (position.step === 0) {
           throw new BrokenModelError(
-            `${where}: the model gives non-finite outputs from its initial weights, before any update; ${this.keepNote()}`,
+            `${where}: the model gives non-finite outputs from its initial weights, before any update; ` +
+              `${this.keepNote()}`,
           );
         }
         throw new DivergedError(`${where}; ${this.keepNote()}. Try a lower --lr.`);
@@ -215,7 +216,8 @@ export class TrainingLoop {
       (await validation.evaluator.evaluate(this.stepper.modelState(), validation.split, { limit: validation.limit }));
     if (test && !Number.isFinite(test.loss)) {
       throw new DivergedError(
-        `the validation loss became ${test.loss} after epoch ${p.epoch + 1}, step ${position.step}: the evaluated model gives non-finite outputs; ${this.keepNote()}`,
+        `the validation loss became ${test.loss} after epoch ${p.epoch + 1}, step ${position.step}: ` +
+          `the evaluated model gives non-finite outputs; ${this.keepNote()}`,
       );
     }
     // In the schema's order: checkpoints keep it (zod writes what it parses in that order), metrics.jsonl too.
@@ -243,7 +245,8 @@ export class TrainingLoop {
       (snapshot.average && firstNonFinite(snapshot.average));
     if (bad) {
       throw new DivergedError(
-        `the training state became non-finite by epoch ${p.epoch + 1}, step ${step}: ${bad}; ${this.keepNote()}. Try a lower --lr.`,
+        `the training state became non-finite by epoch ${p.epoch + 1}, step ${step}: ${bad}; ` +
+          `${this.keepNote()}. Try a lower --lr.`,
       );
     }
     if (this.services.save) this.progress.lastSaved = await this.services.save(snapshot);

@@ -518,6 +518,7 @@ async function createRun({ folder, config, data, model, resume }: PreparedRun, o
 async function trainToEnd(run: TrainingRun, { folder, config, model }: PreparedRun): Promise<void> {
   const out = folder.dir;
   console.log(`run folder: ${out}  (${run.stepsPerEpoch} steps per epoch)`);
+  for (const note of model.net.notes()) console.log(`note: ${note}`);
   if (run.done) console.log(`the run has already trained its ${config.epochs} epochs; pass a larger --epochs to go on`);
   process.once('SIGINT', () => {
     const last = run.lastCheckpoint ?? 'none yet';

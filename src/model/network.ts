@@ -153,6 +153,11 @@ export class Network {
     return this.stateSpecs.filter((s) => s.trainable);
   }
 
+  /** What the modules say beyond their layers (an import's constants, say), each once: summary and training print it. */
+  notes(): string[] {
+    return [...new Set(this.modules.flatMap(({ module }) => module.notes()))];
+  }
+
   get parameterCount(): number {
     return this.parameterSpecs.reduce((n, s) => n + numel(s.shape), 0);
   }

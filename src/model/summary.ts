@@ -50,10 +50,8 @@ function blockOf(net: Network): (path: string) => string | undefined {
 export function summarize(net: Network): Summary {
   // Emit the evaluation graph once and read every layer's output shape off it.
   const rows: LayerRow[] = [];
-  const notes = new Set<string>();
   const block = blockOf(net);
   evalGraph(net, 'N', ({ path, module, input, output }) => {
-    for (const note of module.notes()) notes.add(note);
     const own = module.namedState();
     if (module.namedChildren().length > 0 && own.length === 0) return; // a container: its layers have rows
     const params = own.filter(([, e]) => e.trainable).reduce((n, [, e]) => n + numel(e.shape), 0);
@@ -81,7 +79,7 @@ export function summarize(net: Network): Summary {
     totalParams,
     trainableParams: net.parameterCount,
     macsPerImage: rows.reduce((n, r) => n + r.macs, 0),
-    notes: [...notes],
+    notes: net.notes(),
   };
 }
 

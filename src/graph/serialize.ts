@@ -84,20 +84,29 @@ function valueInfo(t: Tensor, name = t.name): onnxProto.onnx.IValueInfoProto {
   };
 }
 
+/** The nodes (in order) that some of `outputs` depend on, given each node's input and output names. */
+function liveOf<N>(nodes: readonly N[], outputs: readonly string[], names: (n: N) => [string[], string[]]): N[] {
+  const needed = new Set(outputs);
+  const live: N[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const [inputs, produced] = names(nodes[i]);
+    if (!produced.some((o) => needed.has(o))) continue;
+    live.push(nodes[i]);
+    for (const t of inputs) needed.add(t);
+  }
+  return live.reverse();
+}
+
 /**
  * Nodes that some graph output depends on. Gradient rules may emit values nobody uses
  * (e.g. d/d(mask) of a dropout Mul); they are dropped here rather than in every rule.
  */
 function liveNodes(graph: Graph): Node[] {
-  const needed = new Set<string>(graph.outputs.map((o) => o.tensor.name));
-  const live: Node[] = [];
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const node = graph.nodes[i];
-    if (!node.outputs.some((t) => needed.has(t.name))) continue;
-    live.push(node);
-    for (const t of node.inputs) if (t) needed.add(t.name);
-  }
-  return live.reverse();
+  return liveOf(
+    graph.nodes,
+    graph.outputs.map((o) => o.tensor.name),
+    (n) => [n.inputs.flatMap((t) => (t ? [t.name] : [])), n.outputs.map((t) => t.name)],
+  );
 }
 
 /** The lowest opset that has every op of the graph in the form it is emitted. */
@@ -111,27 +120,17 @@ function lowered(
   lowering: Lowering | undefined,
   constants: ReadonlySet<string>,
   initializer: onnxProto.onnx.ITensorProto[],
+  outputs: readonly string[],
 ) {
   if (!lowering) return nodes.map(nodeProto);
-  return nodes.flatMap((n) => {
+  const protos = nodes.flatMap((n) => {
     const replacement = lowering.lower(n, constants);
     if (!replacement) return [nodeProto(n)];
     initializer.push(...replacement.initializers);
     return replacement.nodes;
   });
-}
-
-/** The protos some of `outputs` depend on: a lowering may leave a node unused (one it folded into its own). */
-function liveProtos(nodes: onnxProto.onnx.INodeProto[], outputs: readonly string[]): onnxProto.onnx.INodeProto[] {
-  const needed = new Set(outputs);
-  const live: onnxProto.onnx.INodeProto[] = [];
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const node = nodes[i];
-    if (!node.output?.some((o) => needed.has(o))) continue;
-    live.push(node);
-    for (const t of node.input ?? []) needed.add(t);
-  }
-  return live.reverse();
+  // A lowering may leave a node unused (one it folded into its own): dropped as liveNodes drops the graph's.
+  return liveOf(protos, outputs, (n) => [n.input ?? [], n.output ?? []]);
 }
 
 export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
@@ -150,10 +149,8 @@ export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onn
     dataType: ONNX_DTYPE[tensor.dtype],
     rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
   }));
-  const node = liveProtos(
-    lowered(nodes, options.lowering, new Set(graph.initializers.keys()), initializer),
-    graph.outputs.map((o) => o.tensor.name),
-  );
+  const outputs = graph.outputs.map((o) => o.tensor.name);
+  const node = lowered(nodes, options.lowering, new Set(graph.initializers.keys()), initializer, outputs);
   return {
     irVersion: irVersionFor(options.opset),
     opsetImport: [{ domain: '', version: options.opset }, ...(options.lowering?.domains ?? [])],

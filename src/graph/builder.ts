@@ -304,6 +304,17 @@ export function emit<In extends Inputs, A extends AttrsOf<A>, Out extends Output
   return node.outputs;
 }
 
+/**
+ * The node with its op's own types, where `op` made it, else undefined: the op's identity proves
+ * the attributes' and tensors' types that the tape forgot (a lowering reads a Conv's attributes so).
+ */
+export function nodeOf<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs>(
+  node: Node,
+  op: OpDef<In, A, Out>,
+): Node<In, A, Out> | undefined {
+  return Object.is(node.op, op) ? (node as Node<In, A, Out>) : undefined;
+}
+
 /** Shape-rule helper: the message every shape rule throws. */
 export function shapeError(op: string, detail: string, ...tensors: (Tensor | undefined)[]): ShapeError {
   const list = tensors

@@ -17,8 +17,8 @@
  * autodiff and every file a run writes keep the standard Conv.
  */
 import type onnxProto from 'onnx-proto';
-import type { Node, Tensor } from './builder.js';
-import type { ConvAttrs } from './ops/conv.js';
+import { type Node, nodeOf, type Tensor } from './builder.js';
+import { Conv } from './ops/conv.js';
 import { attributeProto, type Lowering, type LoweredNode, onnx } from './serialize.js';
 import { isStatic } from './shape.js';
 
@@ -58,13 +58,14 @@ function filterSource(w: Tensor): { source: Tensor; swapped: boolean } {
 
 /** How a conv maps onto the NCHWc kernels, or undefined where it stays a plain Conv. */
 function plan(node: Node, block: number, constants: ReadonlySet<string>) {
-  const attrs = node.attrs as unknown as ConvAttrs;
+  const convNode = nodeOf(node, Conv);
+  if (!convNode) return undefined;
+  const { attrs, inputs } = convNode;
   // Grouped and dilated convs stay plain: the lowering writes only kernel, pads and strides.
-  if (node.op.type !== 'Conv' || (attrs.group ?? 1) !== 1 || (attrs.dilations ?? []).some((d) => d !== 1))
-    return undefined;
-  const [x, w] = node.inputs;
+  if ((attrs.group ?? 1) !== 1 || (attrs.dilations ?? []).some((d) => d !== 1)) return undefined;
+  const [x, w] = inputs;
   // The batch may be symbolic (the evaluation graph); the filter may not.
-  if (!x || !w || x.rank !== 4 || w.rank !== 4 || !isStatic(w.shape) || constants.has(w.name)) return undefined;
+  if (x.rank !== 4 || w.rank !== 4 || !isStatic(w.shape) || constants.has(w.name)) return undefined;
   const ws = w.shape;
   const [cout, cin] = ws;
   const whole = (c: number) => Math.ceil(c / block) * block;
@@ -72,7 +73,7 @@ function plan(node: Node, block: number, constants: ReadonlySet<string>) {
   // padded with zero channels to whole blocks (measured faster than the NCHW algorithm for 12
   // channels). Otherwise, below one block: the NCHW algorithm, which reads the input as it is,
   // taken only where no output channel is padding (conv1's 1 -> 12 was slower lowered).
-  const conv = { x, b: node.inputs[2], cin, cout, kernel: [ws[2], ws[3]], attrs, ...filterSource(w) };
+  const conv = { x, b: inputs[2], cin, cout, kernel: [ws[2], ws[3]], attrs, ...filterSource(w) };
   if (cin % 4 === 0) return { ...conv, nchwInput: false, paddedIn: whole(cin), paddedOut: whole(cout) };
   if (cin < block && cout % block === 0) return { ...conv, nchwInput: true, paddedIn: cin, paddedOut: cout };
   return undefined;

@@ -34,7 +34,8 @@ function outSize(size: Dim, k: number, before: number, after: number, stride: nu
 
 const ones = (n: number) => new Array<number>(n).fill(1);
 
-const Conv = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvAttrs>({
+/** ONNX's Conv (exported for the NCHWc lowering, which recognises its nodes by it). */
+export const Conv = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvAttrs>({
   type: 'Conv',
   since: 1,
   attrs: { kernel_shape: 'ints', pads: 'ints', strides: 'ints', dilations: 'ints', group: 'int' },

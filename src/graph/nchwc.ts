@@ -9,7 +9,8 @@
  * step (a few thousand values), and the activations go through ORT's own ReorderInput /
  * ReorderOutput kernels. The layouts are MLAS's:
  *  - OIHWBiBo, for inputs in NCHWc blocks: filter [O/B][I/B][kh][kw][Bi][Bo];
- *  - OIHWBo, for inputs of fewer channels than a block, read as NCHW: [O/B][I][kh][kw][Bo].
+ *  - OIHWBo, for inputs of fewer channels than a block, read as NCHW: [O/B][I][kh][kw][Bo]; and
+ *    for depthwise convs (I = 1, group = channels), on NCHWc inputs.
  * Output channels are padded with zero filters to a whole block (ReorderOutput drops them),
  * and input channels with zeros (ReorderInput writes them; the filter gets zero rows).
  *
@@ -61,21 +62,29 @@ function plan(node: Node, block: number, constants: ReadonlySet<string>) {
   const convNode = nodeOf(node, Conv);
   if (!convNode) return undefined;
   const { attrs, inputs } = convNode;
-  // Grouped and dilated convs stay plain: the lowering writes only kernel, pads and strides.
-  if ((attrs.group ?? 1) !== 1 || (attrs.dilations ?? []).some((d) => d !== 1)) return undefined;
+  const group = attrs.group ?? 1;
+  // Dilated convs stay plain (the lowering writes only kernel, pads, strides and group).
+  if ((attrs.dilations ?? []).some((d) => d !== 1)) return undefined;
   const [x, w] = inputs;
   // The batch may be symbolic (the evaluation graph); the filter may not.
   if (x.rank !== 4 || w.rank !== 4 || !isStatic(w.shape) || constants.has(w.name)) return undefined;
   const ws = w.shape;
   const [cout, cin] = ws;
   const whole = (c: number) => Math.ceil(c / block) * block;
+  const conv = { x, b: inputs[2], cin, cout, kernel: [ws[2], ws[3]], attrs, group, ...filterSource(w) };
+  // Depthwise (one channel per group, whole blocks of them, as ORT's own rewrite takes it): MLAS's
+  // depthwise kernel, the filter [C, 1, kh, kw] in OIHWBo. Other grouped convs stay plain.
+  if (group !== 1) {
+    const depthwise = cin === 1 && cout === group && cout % block === 0 && !conv.swapped;
+    return depthwise ? { ...conv, nchwInput: false, oihwBo: true, paddedIn: 1, paddedOut: cout } : undefined;
+  }
   // Input channels a multiple of 4 (ReorderInput's limit): the NCHWc algorithm, the input
   // padded with zero channels to whole blocks (measured faster than the NCHW algorithm for 12
   // channels). Otherwise, below one block: the NCHW algorithm, which reads the input as it is,
   // taken only where no output channel is padding (conv1's 1 -> 12 was slower lowered).
-  const conv = { x, b: inputs[2], cin, cout, kernel: [ws[2], ws[3]], attrs, ...filterSource(w) };
-  if (cin % 4 === 0) return { ...conv, nchwInput: false, paddedIn: whole(cin), paddedOut: whole(cout) };
-  if (cin < block && cout % block === 0) return { ...conv, nchwInput: true, paddedIn: cin, paddedOut: cout };
+  if (cin % 4 === 0) return { ...conv, nchwInput: false, oihwBo: false, paddedIn: whole(cin), paddedOut: whole(cout) };
+  if (cin < block && cout % block === 0)
+    return { ...conv, nchwInput: true, oihwBo: true, paddedIn: cin, paddedOut: cout };
   return undefined;
 }
 
@@ -121,7 +130,7 @@ function reorderedFilter(e: Emitter, p: Plan, block: number): string {
   let filter = p.source.name;
   if (outPad > 0 || inPad > 0)
     filter = e.node('pad_filter', 'Pad', [filter, e.constant('filter_pads', [0, 0, 0, 0, ...padAxes, 0, 0])]);
-  const [outBlocks, inBlocks, inBlock] = p.nchwInput
+  const [outBlocks, inBlocks, inBlock] = p.oihwBo
     ? [p.paddedOut / block, p.paddedIn, 1]
     : [p.paddedOut / block, p.paddedIn / block, block];
   if (p.swapped) {
@@ -131,9 +140,9 @@ function reorderedFilter(e: Emitter, p: Plan, block: number): string {
     filter = e.move('reorder_filter2', filter, [outBlocks, k, inBlocks, inBlock * block], [0, 2, 1, 3]);
   } else {
     // From [O, I, kh, kw]: Bo to the end, [O/B, Bo, I*k] -> [O/B, I*k, Bo] (OIHWBo); then, for
-    // NCHWc input, Bi after kh, kw: [O/B * I/B, Bi, k, Bo] -> [O/B * I/B, k, Bi, Bo] (OIHWBiBo).
+    // NCHWc input to a dense conv, Bi after kh, kw: [O/B * I/B, Bi, k, Bo] -> [O/B * I/B, k, Bi, Bo] (OIHWBiBo).
     filter = e.move('reorder_filter0', filter, [outBlocks, block, p.paddedIn * k], [0, 2, 1]);
-    if (!p.nchwInput) filter = e.move('reorder_filter1', filter, [outBlocks * inBlocks, block, k, block], [0, 2, 1, 3]);
+    if (!p.oihwBo) filter = e.move('reorder_filter1', filter, [outBlocks * inBlocks, block, k, block], [0, 2, 1, 3]);
   }
   return e.node('filter', 'Reshape', [filter, e.constant('filter_shape', [p.paddedOut, p.paddedIn, kh, kw])]);
 }
@@ -162,6 +171,7 @@ export function nchwcLowering(block: number): Lowering | undefined {
       const input = p.nchwInput ? p.x.name : e.node('reorder_input', 'ReorderInput', [p.x.name], [], NCHWC_DOMAIN);
       const { kernel_shape, pads, strides } = p.attrs;
       const attributes = [ints('kernel_shape', kernel_shape), ints('pads', pads), ints('strides', strides)];
+      if (p.group !== 1) attributes.push(int('group', p.group));
       const output = e.node('conv', 'Conv', [input, filter, ...(bias ? [bias] : [])], attributes, NCHWC_DOMAIN);
       e.nodes.push({
         name: e.id('reorder_output'),

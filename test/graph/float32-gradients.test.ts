@@ -76,6 +76,25 @@ describe.each([false, true])('Conv gradient (dX, dW, dB) vs float64 reference, p
       group: 3,
     },
     { label: 'depthwise with channel multiplier 2', x: [1, 2, 5, 5], w: [4, 1, 3, 3], pads: [1, 1, 1, 1], group: 2 },
+    // Depthwise, stride 1: dX is itself depthwise; dW one grouped conv of the input by dY (the columns in portable graphs).
+    { label: 'depthwise, stride 1', x: [3, 4, 5, 6], w: [4, 1, 3, 3], pads: [1, 1, 1, 1], group: 4 },
+    { label: 'depthwise 5x5, asymmetric pads', x: [2, 3, 6, 6], w: [3, 1, 5, 5], pads: [2, 1, 2, 3], group: 3 },
+    {
+      label: 'depthwise, dilation 2',
+      x: [2, 2, 7, 7],
+      w: [2, 1, 3, 3],
+      pads: [2, 2, 2, 2],
+      dilations: [2, 2],
+      group: 2,
+    },
+    {
+      label: 'depthwise with channel multiplier 3, stride 2',
+      x: [2, 2, 7, 6],
+      w: [6, 1, 3, 3],
+      pads: [1, 1, 1, 1],
+      strides: [2, 2],
+      group: 2,
+    },
     // More filter than image: dW contracts over the batch (a conv of the input by dY; the columns in portable graphs and for groups).
     { label: 'small image, more filter than image', x: [3, 8, 2, 2], w: [8, 8, 3, 3], pads: [1, 1, 1, 1] },
     { label: 'small image, stride 2, pad 1', x: [2, 6, 4, 4], w: [6, 6, 3, 3], pads: [1, 1, 1, 1], strides: [2, 2] },

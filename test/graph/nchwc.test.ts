@@ -149,6 +149,44 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
       lowered: false,
     },
     {
+      name: 'depthwise, whole blocks',
+      cin: 2 * block,
+      cout: 2 * block,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      group: 2 * block,
+      lowered: true,
+    },
+    {
+      name: 'depthwise 5x5, stride 2, with bias',
+      cin: block,
+      cout: block,
+      k: 5,
+      pads: [2, 1, 2, 2],
+      strides: [2, 2],
+      group: block,
+      bias: true,
+      lowered: true,
+    },
+    {
+      name: 'depthwise, not whole blocks: left as built',
+      cin: block + 4,
+      cout: block + 4,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      group: block + 4,
+      lowered: false,
+    },
+    {
+      name: 'two groups: left as built',
+      cin: 2 * block,
+      cout: 2 * block,
+      k: 3,
+      pads: [1, 1, 1, 1],
+      group: 2,
+      lowered: false,
+    },
+    {
       name: 'input above one block, not a multiple of 4: left as built',
       cin: block + 2,
       cout: block,
@@ -157,16 +195,16 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
       lowered: false,
     },
   ];
-  test.each(cases)('$name', async ({ cin, cout, k, pads, strides, bias, lowered }) => {
+  test.each(cases)('$name', async ({ cin, cout, k, pads, strides, group = 1, bias, lowered }) => {
     const rng = new Rng(7);
     const g = new Graph('conv');
     const x = g.input('x', 'float32', [3, cin, 9, 11]);
-    const w = g.input('w', 'float32', [cout, cin, k, k]);
+    const w = g.input('w', 'float32', [cout, cin / group, k, k]);
     const b = bias ? g.input('b', 'float32', [cout]) : undefined;
-    g.output(op.conv(x, w, b, { pads, strides }), 'y');
+    g.output(op.conv(x, w, b, { pads, strides, group }), 'y');
     const feeds: Record<string, ort.Tensor> = {
       x: new ort.Tensor('float32', random(3 * cin * 99, rng), [3, cin, 9, 11]),
-      w: new ort.Tensor('float32', random(cout * cin * k * k, rng), [cout, cin, k, k]),
+      w: new ort.Tensor('float32', random((cout * cin * k * k) / group, rng), [cout, cin / group, k, k]),
       ...(b ? { b: new ort.Tensor('float32', random(cout, rng), [cout]) } : {}),
     };
     const out = await runBoth(g, feeds);
@@ -175,7 +213,7 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
     expect(maxAbsDiff(out.plain.y, out.lowered.y)).toBeLessThan(1e-5 * cin * k * k);
   });
 
-  test('constant weights and grouped convs are left to ORT', async () => {
+  test('constant weights are left to ORT', async () => {
     const g = new Graph('left-alone');
     const x = g.input('x', 'float32', [2, block, 6, 6]);
     const w = g.constant('float32', [block, block, 3, 3], random(block * block * 9, new Rng(1)));
@@ -247,6 +285,39 @@ describe.skipIf(block === 1)(`convs lowered to NCHWc (block ${block}) give the c
     const out = await runBoth(g, feeds);
     expect(out.nchwcConvs).toBeGreaterThanOrEqual(4); // both forwards, dX of each (conv2's as the phase conv)
     for (const name of ['dx', 'dw1', 'dw2']) {
+      const scale = Math.max(...(out.plain[name].data as Float32Array).map(Math.abs));
+      expect(maxAbsDiff(out.plain[name], out.lowered[name]) / scale, name).toBeLessThan(1e-5);
+    }
+  });
+
+  test("a depthwise block's gradients, lowered (forward and dX on the depthwise kernel), equal the built ones", async () => {
+    const g = new Graph('depthwise-grad');
+    const c = 2 * block;
+    const x = g.input('x', 'float32', [4, c, 7, 7]);
+    const dw = g.input('dw', 'float32', [c, 1, 3, 3]);
+    const pw = g.input('pw', 'float32', [c, c, 1, 1]);
+    const h = op.relu(op.conv(x, dw, undefined, { pads: [1, 1, 1, 1], group: c }));
+    const y = op.conv(h, pw);
+    const loss = op.reduceSum(op.mul(y, y), [0, 1, 2, 3]);
+    const [dx, ddw, dpw] = gradients(loss, [x, dw, pw]);
+    g.output(must(dx, 'dx'), 'dx');
+    g.output(must(ddw, 'ddw'), 'ddw');
+    g.output(must(dpw, 'dpw'), 'dpw');
+    const rng = new Rng(9);
+    const feed = (t: typeof x) => {
+      const shape = t.shape as number[];
+      return new ort.Tensor(
+        'float32',
+        random(
+          shape.reduce((a, d) => a * d, 1),
+          rng,
+        ),
+        shape,
+      );
+    };
+    const out = await runBoth(g, { x: feed(x), dw: feed(dw), pw: feed(pw) });
+    expect(out.nchwcConvs).toBeGreaterThanOrEqual(4); // both forwards, both input gradients
+    for (const name of ['dx', 'ddw', 'dpw']) {
       const scale = Math.max(...(out.plain[name].data as Float32Array).map(Math.abs));
       expect(maxAbsDiff(out.plain[name], out.lowered[name]) / scale, name).toBeLessThan(1e-5);
     }

@@ -65,7 +65,22 @@ describe('graph builder', () => {
     op.exp(x); // unused
     g.output(op.neg(x), 'y');
     const model = parseModel(serializeModel(g, { opset: OPSET }));
-    expect(model.graph?.node?.map((n) => n.opType)).toEqual(['Neg', 'Identity']);
+    expect(model.graph?.node?.map((n) => n.opType)).toEqual(['Neg']);
+  });
+
+  test('an output that renames a result names the result itself; one that renames an input keeps its Identity', () => {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [2]);
+    const n = op.neg(x);
+    g.output(n, 'n.next'); // read below too, as the training step's momentum buffer is
+    g.output(op.exp(n), 'y');
+    g.output(x, 'x.copy');
+    const nodes = parseModel(serializeModel(g, { opset: OPSET })).graph?.node ?? [];
+    expect(nodes.map((p) => [p.opType, p.input, p.output])).toEqual([
+      ['Neg', ['x'], ['n.next']],
+      ['Exp', ['n.next'], ['y']],
+      ['Identity', ['x'], ['x.copy']],
+    ]);
   });
 
   test('names are unique: a second input with the same name is refused', () => {

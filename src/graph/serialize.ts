@@ -136,7 +136,7 @@ function lowered(
 /**
  * Drops the Identity nodes that only rename a node's result to a graph output, renaming the result instead.
  * The training step's `<p>.momentum_buffer.next` is the buffer the weight update also reads: ORT keeps such an
- * Identity as a copy (7% of resnet18's step), since the value is both an output and consumed.
+ * Identity as a copy, since the value is both an output and consumed (62 copies, 3.4 ms of resnet18's step).
  */
 function withoutRenames(
   protos: onnxProto.onnx.INodeProto[],
@@ -147,9 +147,10 @@ function withoutRenames(
   const kept = protos.filter((n) => {
     const [from] = n.input ?? [];
     const [to] = n.output ?? [];
-    const elide = n.opType === 'Identity' && produced.has(from) && !outputs.has(from) && !rename.has(from);
-    if (elide && outputs.has(to)) rename.set(from, to);
-    return !(elide && outputs.has(to));
+    const elide =
+      n.opType === 'Identity' && outputs.has(to) && produced.has(from) && !outputs.has(from) && !rename.has(from);
+    if (elide) rename.set(from, to);
+    return !elide;
   });
   const renamed = (names: string[] | null | undefined) => (names ?? []).map((t) => rename.get(t) ?? t);
   return kept.map((n) => ({ ...n, input: renamed(n.input), output: renamed(n.output) }));

@@ -13,15 +13,19 @@ import {
   Dropout,
   Flatten,
   GroupNorm,
+  GRU,
   LayerNorm,
   LeakyReLU,
   Linear,
   LogSoftmax,
+  LSTM,
   type Module,
+  MultiheadAttention,
   Residual,
   Sequential,
   Sigmoid,
   Tanh,
+  TransformerEncoderLayer,
 } from '../../src/index.js';
 import { Network } from '../../src/model/network.js';
 import { gradCheck, type InputSpec } from '../helpers/gradcheck.js';
@@ -48,6 +52,14 @@ const CASES: [string, () => Module, number[], ((n: number) => number[])?][] = [
     [3, 6],
   ],
   ['Dropout (a fed mask)', () => new Dropout(0.25), [2, 8]],
+  ['LSTM (bidirectional, batch first)', () => new LSTM(3, 2, { batchFirst: true, bidirectional: true }), [2, 3, 3]],
+  ['GRU (2 layers)', () => new GRU(3, 2, { numLayers: 2 }), [3, 2, 3]],
+  ['MultiheadAttention (2 heads)', () => new MultiheadAttention(4, 2), [3, 2, 4]],
+  [
+    'TransformerEncoderLayer (norm first)',
+    () => new TransformerEncoderLayer(4, 2, { dimFeedforward: 6, dropout: 0, batchFirst: true, normFirst: true }),
+    [2, 3, 4],
+  ],
 ];
 
 describe.each(CASES)('%s', (_label, make, shape, data) => {

@@ -23,20 +23,24 @@ import {
   Flatten,
   GELU,
   GroupNorm,
+  GRU,
   Hardsigmoid,
   Hardswish,
   LayerNorm,
   LeakyReLU,
   Linear,
   LogSoftmax,
+  LSTM,
   MaxPool2d,
   type Module,
+  MultiheadAttention,
   ReLU,
   Residual,
   Sequential,
   Sigmoid,
   SiLU,
   Tanh,
+  TransformerEncoderLayer,
 } from '../../src/index.js';
 import { Network } from '../../src/model/network.js';
 import { OPSET } from '../../src/train/core/opset.js';
@@ -107,6 +111,24 @@ const CASES: Record<string, () => Module> = {
       new Conv2d(4, 4, 3, { bias: false }),
       new BatchNorm2d(4),
     ),
+  lstm: () => new LSTM(5, 4),
+  lstm_bidirectional_batch_first: () => new LSTM(5, 4, { batchFirst: true, bidirectional: true }),
+  lstm_2layers_bidirectional_nobias: () => new LSTM(5, 3, { numLayers: 2, bidirectional: true, bias: false }),
+  gru: () => new GRU(5, 4),
+  gru_bidirectional_batch_first: () => new GRU(5, 4, { batchFirst: true, bidirectional: true }),
+  gru_2layers_batch_first: () => new GRU(5, 3, { numLayers: 2, batchFirst: true }),
+  mha: () => new MultiheadAttention(8, 2, { batchFirst: true }),
+  mha_seq_first_nobias: () => new MultiheadAttention(8, 4, { bias: false }),
+  encoder_layer: () => new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, batchFirst: true }),
+  encoder_layer_norm_first_gelu: () =>
+    new TransformerEncoderLayer(8, 2, {
+      dimFeedforward: 16,
+      dropout: 0,
+      activation: 'gelu',
+      batchFirst: true,
+      normFirst: true,
+    }),
+  encoder_layer_seq_first: () => new TransformerEncoderLayer(8, 4, { dimFeedforward: 12, dropout: 0 }),
 };
 
 const get = (name: string): FixtureTensor => {

@@ -53,6 +53,8 @@ describe.each([
   'vit-17',
   'lstm-rows',
   'gru-rows',
+  'bilstm-rows',
+  'bigru-rows',
 ])('%s.onnx, exported by PyTorch in training mode', (name) => {
   test('imports with its state_dict names and takes the SGD step PyTorch takes', async () => {
     const { net } = importOnnx(onnxFile(name), name);

@@ -47,13 +47,13 @@ export const hardSigmoid = (x: Tensor, alpha = 1 / 6, beta = 0.5): Tensor =>
 export const hardSwish = (x: Tensor): Tensor => op.mul(x, hardSigmoid(x));
 
 /** x sigmoid(x) (Swish), EfficientNet's activation. */
-export const silu = (x: Tensor): Tensor => op.mul(x, op.sigmoid(x));
+const silu = (x: Tensor): Tensor => op.mul(x, op.sigmoid(x));
 
 /**
  * GELU: x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, or PyTorch's approximate='tanh',
  * x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
  */
-export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   const inner =
     approximate === 'tanh'
       ? op.tanh(op.mul(op.add(x, op.mul(op.mul(op.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI)))

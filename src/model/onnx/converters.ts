@@ -11,7 +11,7 @@ import { hardSigmoid, hardSwish } from '../layers/activation.js';
 import { standardize } from '../layers/sample-norm.js';
 import { constantValue, foldBinary, foldElementwise, foldSlice, unsqueezedShape } from './folding.js';
 import { type AttributeSpecs, type Attributes, float, int, ints, parseAttributes, string } from './attributes.js';
-import { gru, lstm } from './recurrent.js';
+import { type Direction, gru, lstm } from './recurrent.js';
 import { castTarget, ImportError, type Known, type NodeP, numbers, type Value } from './values.js';
 
 /** A node's inputs as a converter reads them. */
@@ -69,8 +69,11 @@ function reshapedShape(a: Known, target: number[], where: string): number[] {
   return dims;
 }
 
+const isDirection = (d: string): d is Direction => d === 'forward' || d === 'reverse' || d === 'bidirectional';
+
 /**
- * LSTM or GRU: the forms nn.LSTM and nn.GRU export (one direction, default activations, no clip or sequence lengths).
+ * LSTM or GRU: the forms nn.LSTM and nn.GRU export (either direction or both, default activations, no clip or
+ * sequence lengths).
  */
 function recurrentConverter(unroll: typeof lstm): Converter {
   return convert(
@@ -85,7 +88,7 @@ function recurrentConverter(unroll: typeof lstm): Converter {
     {
       emit: ({ t, has, where, attrs, node }) => {
         const unsupported = [
-          attrs.direction !== 'forward' && `direction ${attrs.direction}`,
+          !isDirection(attrs.direction) && `direction ${attrs.direction}`,
           attrs.clip !== 0 && 'clip',
           attrs.layout !== 0 && 'layout 1',
           attrs.input_forget === 1 && 'input_forget',
@@ -96,7 +99,8 @@ function recurrentConverter(unroll: typeof lstm): Converter {
         if (unsupported.length) throw new ImportError(`${where}: ${unsupported.join(', ')} not supported`);
         const given = (i: number) => (has(i) ? t(i) : undefined);
         const [h, c] = node.opType === 'LSTM' ? [given(5), given(6)] : [given(5), undefined];
-        return unroll(t(0), { w: t(1), r: t(2), b: given(3) }, attrs.hidden_size, { h, c });
+        const direction = isDirection(attrs.direction) ? attrs.direction : 'forward';
+        return unroll(t(0), { w: t(1), r: t(2), b: given(3) }, attrs.hidden_size, { h, c }, direction);
       },
     },
   );
@@ -272,7 +276,7 @@ export const CONVERTERS: Readonly<Record<string, Converter>> = {
       },
     },
   ),
-  // nn.LSTM and nn.GRU (one layer and direction, as exported),
+  // nn.LSTM and nn.GRU (one layer, one direction or both, as exported),
   // unrolled over the sequence; the initial state zeros or given.
   LSTM: recurrentConverter(lstm),
   GRU: recurrentConverter(gru),

@@ -1,101 +1,106 @@
 /**
- * ONNX's LSTM and GRU (one direction, the default activations), unrolled over the sequence into
- * ops that have gradients: one MatMul of the whole input by W, then per step a MatMul of the
- * hidden state by R and the gate arithmetic. nn.LSTM and nn.GRU export so: a training-mode
- * export keeps `weight_ih_l0` and the others under their names and reorders PyTorch's gates into
- * ONNX's with Slices and Concats that are part of the graph, so the weights train and save under
- * PyTorch's names.
- *
- * LSTM (gates i, o, f, c):  i, o, f = sigmoid(x W' + h R' + b)   c~ = tanh(x Wc' + h Rc' + bc)
- *                           C = f C + i c~   H = o tanh(C)
- * GRU (gates z, r, h; PyTorch's linear_before_reset):  z, r = sigmoid(x W' + h R' + b)
- *                           h~ = tanh(x Wh' + Wbh + r (h Rh' + Rbh))   H = (1 - z) h~ + z H
+ * ONNX's LSTM and GRU (forward, reverse or bidirectional; the default activations), unrolled over
+ * the sequence by the layers' cell arithmetic (layers/recurrent.ts) into ops that have gradients.
+ * nn.LSTM and nn.GRU export so: a training-mode export keeps `weight_ih_l0` (and `_reverse`) and
+ * the others under their names and reorders PyTorch's gates into ONNX's with Slices and Concats
+ * that are part of the graph, so the weights train and save under PyTorch's names.
  */
 import type { Tensor } from '../../graph/builder.js';
 import * as op from '../../graph/ops/index.js';
+import type { Dim } from '../../graph/shape.js';
+import {
+  type CellState,
+  type CellWeights,
+  gruCells,
+  lstmCells,
+  ONNX_GRU,
+  ONNX_LSTM,
+  stackSteps,
+  type Unrolled,
+} from '../layers/recurrent.js';
 
 export interface RecurrentWeights {
-  /** [1, G*H, I]: G gates (LSTM 4, GRU 3) in ONNX's order. */
+  /** [D, G*H, I]: D directions, G gates (LSTM 4, GRU 3) in ONNX's order. */
   w: Tensor;
-  /** [1, G*H, H]. */
+  /** [D, G*H, H]. */
   r: Tensor;
-  /** [1, 2*G*H]: W's biases, then R's; absent means zeros. */
+  /** [D, 2*G*H]: W's biases, then R's; absent means zeros. */
   b?: Tensor;
 }
 
 export interface RecurrentState {
-  /** [1, N, H]; absent means zeros (nn.LSTM / nn.GRU without a given state). */
+  /** [D, N, H]; absent means zeros (nn.LSTM / nn.GRU without a given state). */
   h?: Tensor;
-  /** The LSTM's cell state, [1, N, H]. */
+  /** The LSTM's cell state, [D, N, H]. */
   c?: Tensor;
 }
 
-/** The parts every step reads: the input's part of the gates [T, N, G*H] (W's bias in it), R' and R's bias. */
-function unrollParts(x: Tensor, { w, r, b }: RecurrentWeights, hidden: number, gateCount: number) {
-  const gates = gateCount * hidden;
-  const biases = b && op.reshape(b, [2 * gates]);
-  const wBias = biases && op.slice(biases, [0], [gates], [0]);
-  const rBias = biases && op.slice(biases, [gates], [2 * gates], [0]);
-  const product = op.matmul(x, op.transpose(op.reshape(w, [gates, -1]), [1, 0]));
-  const inputPart = wBias ? op.add(product, wBias) : product; // once for the whole sequence, sliced per step
-  const steps = x.shape[0];
-  if (typeof steps !== 'number') throw new Error('the sequence length must be fixed');
-  const [, batch] = x.shape;
-  return {
-    steps,
-    fromInput: (t: number) => op.reshape(op.slice(inputPart, [t], [t + 1], [0]), [batch, gates]),
-    recurrent: op.transpose(op.reshape(r, [gates, hidden]), [1, 0]),
-    rBias,
-    gate: (all: Tensor, k: number) => op.slice(all, [k * hidden], [(k + 1) * hidden], [1]),
-    initial: (s: Tensor | undefined) => s && op.reshape(s, [batch, hidden]),
+export type Direction = 'forward' | 'reverse' | 'bidirectional';
+
+/** Row d of a [D, ...] tensor, reshaped. */
+const row = (t: Tensor, d: number, shape: Dim[]) => op.reshape(op.slice(t, [d], [d + 1], [0]), shape);
+
+/** Direction d's weights and initial state, as the cell arithmetic takes them. */
+function directionInputs(
+  { w, r, b }: RecurrentWeights,
+  { h, c }: RecurrentState,
+  d: number,
+  hidden: number,
+  batch: Dim,
+): [CellWeights, CellState] {
+  const gates = w.shape[1];
+  if (typeof gates !== 'number') throw new Error('the weights must have a fixed shape');
+  const biases = b && row(b, d, [2 * gates]);
+  const weights = {
+    w: row(w, d, [gates, -1]),
+    r: row(r, d, [gates, hidden]),
+    wBias: biases && op.slice(biases, [0], [gates], [0]),
+    rBias: biases && op.slice(biases, [gates], [2 * gates], [0]),
   };
+  const state = (s: Tensor | undefined) => s && row(s, d, [batch, hidden]);
+  return [weights, { h: state(h), c: state(c) }];
 }
 
-/** Y [T, 1, N, H] from each step's H [N, H]; Y_h (and Y_c) [1, N, H]. */
-const outputs = (hs: Tensor[], ...last: Tensor[]): Tensor[] => [
-  op.concat(
-    hs.map((h) => op.unsqueeze(h, [0, 1])),
-    0,
-  ),
-  ...last.map((s) => op.unsqueeze(s, [0])),
-];
-
-/** Y, Y_h, Y_c of ONNX's LSTM on x [T, N, I]. */
-export function lstm(x: Tensor, weights: RecurrentWeights, hidden: number, initial: RecurrentState): Tensor[] {
-  const { steps, fromInput, recurrent, rBias, gate, initial: start } = unrollParts(x, weights, hidden, 4);
-  let h = start(initial.h);
-  let c = start(initial.c);
-  const hs: Tensor[] = [];
-  for (let t = 0; t < steps; t++) {
-    const withBias = rBias ? op.add(fromInput(t), rBias) : fromInput(t);
-    const all = h ? op.add(withBias, op.matmul(h, recurrent)) : withBias;
-    const [i, o, f] = [0, 1, 2].map((k) => op.sigmoid(gate(all, k)));
-    const candidate = op.mul(i, op.tanh(gate(all, 3)));
-    c = c ? op.add(op.mul(f, c), candidate) : candidate;
-    h = op.mul(o, op.tanh(c));
-    hs.push(h);
-  }
-  if (!h || !c) throw new Error('LSTM: an empty sequence');
-  return outputs(hs, h, c);
+/** Y [T, D, N, H], Y_h [D, N, H] (and the LSTM's Y_c) from each direction's unrolled steps. */
+function outputs(runs: Unrolled[], lstm: boolean): Tensor[] {
+  const last = (s: (u: Unrolled) => Tensor | undefined) =>
+    op.concat(
+      runs.map((u) => {
+        const t = s(u);
+        if (!t) throw new Error('LSTM: no cell state');
+        return op.unsqueeze(t, [0]);
+      }),
+      0,
+    );
+  const y = op.concat(
+    runs.map((u) => op.unsqueeze(stackSteps(u.hs), [1])),
+    1,
+  );
+  return lstm ? [y, last((u) => u.h), last((u) => u.c)] : [y, last((u) => u.h)];
 }
 
-/** Y, Y_h of ONNX's GRU (linear_before_reset, as PyTorch's) on x [T, N, I]. */
-export function gru(x: Tensor, weights: RecurrentWeights, hidden: number, initial: RecurrentState): Tensor[] {
-  const { steps, fromInput, recurrent, rBias, gate, initial: start } = unrollParts(x, weights, hidden, 3);
-  let h = start(initial.h);
-  const hs: Tensor[] = [];
-  for (let t = 0; t < steps; t++) {
-    const inputGates = fromInput(t);
-    const fromHidden = h && op.matmul(h, recurrent);
-    const hiddenGates = fromHidden && rBias ? op.add(fromHidden, rBias) : (fromHidden ?? rBias);
-    const sum = hiddenGates ? op.add(inputGates, hiddenGates) : inputGates;
-    const [z, r] = [0, 1].map((k) => op.sigmoid(gate(sum, k)));
-    const reset = hiddenGates ? op.mul(r, gate(hiddenGates, 2)) : undefined;
-    const candidate = op.tanh(reset ? op.add(gate(inputGates, 2), reset) : gate(inputGates, 2));
-    // H = (1 - z) h~ + z H = h~ + z (H - h~)
-    h = op.add(candidate, op.mul(z, h ? op.sub(h, candidate) : op.neg(candidate)));
-    hs.push(h);
-  }
-  if (!h) throw new Error('GRU: an empty sequence');
-  return outputs(hs, h);
+/** Y, Y_h (and Y_c) of ONNX's LSTM or GRU on x [T, N, I]. */
+function unrollAll(
+  kind: 'LSTM' | 'GRU',
+  x: Tensor,
+  weights: RecurrentWeights,
+  hidden: number,
+  initial: RecurrentState,
+  direction: Direction,
+): Tensor[] {
+  const reverses = direction === 'bidirectional' ? [false, true] : [direction === 'reverse'];
+  const batch = x.shape[1];
+  const runs = reverses.map((reverse, d) => {
+    const [w, s] = directionInputs(weights, initial, d, hidden, batch);
+    return kind === 'LSTM'
+      ? lstmCells(x, w, hidden, ONNX_LSTM, s, reverse)
+      : gruCells(x, w, hidden, ONNX_GRU, s, reverse);
+  });
+  return outputs(runs, kind === 'LSTM');
 }
+
+export const lstm = (x: Tensor, w: RecurrentWeights, hidden: number, initial: RecurrentState, direction: Direction) =>
+  unrollAll('LSTM', x, w, hidden, initial, direction);
+
+export const gru = (x: Tensor, w: RecurrentWeights, hidden: number, initial: RecurrentState, direction: Direction) =>
+  unrollAll('GRU', x, w, hidden, initial, direction);

@@ -8,7 +8,7 @@ import type { Node, Tensor } from './builder.js';
 import { isFloat } from './dtype.js';
 import * as ops from './ops/index.js';
 
-export class GradientError extends Error {
+class GradientError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'GradientError';
@@ -57,8 +57,8 @@ export function gradients(y: Tensor, wrt: readonly Tensor[], dy?: Tensor): (Tens
     const node = path[i];
     const dys = node.outputs.map(total);
     if (dys.every((d) => d === undefined)) continue;
-    if (!node.op.gradient) throw new GradientError(`no gradient rule for ${node.op.type} (node '${node.name}')`);
-    const dxs = node.op.gradient(node, dys, ops);
+    if (!node.gradient) throw new GradientError(`no gradient rule for ${node.op.type} (node '${node.name}')`);
+    const dxs = node.gradient(dys, ops);
     node.inputs.forEach((x, k) => {
       const dx = dxs[k];
       if (!x || !dx || !isFloat(x.dtype)) return;

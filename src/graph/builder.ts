@@ -52,17 +52,39 @@ export interface OutputSpec {
   shape: Shape;
 }
 
-/** One emitted node. Autodiff and serialisation see it with its op's types forgotten (the defaults). */
-export interface Node<
-  In extends Inputs = Inputs,
-  A extends AttrsOf<A> = AnyAttrs,
-  Out extends Outputs = readonly Tensor[],
-> {
+/** One emitted node with its op's own types: what a gradient rule receives, and `nodeOf` gives back. */
+export interface OpNode<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs> {
   readonly op: OpDef<In, A, Out>;
   readonly name: string;
   readonly inputs: In;
   readonly outputs: Out;
   readonly attrs: A;
+}
+
+/** What every op tells whatever its types: its name, its opset, its attributes' ONNX types. */
+export interface OpInfo {
+  readonly type: string;
+  /** The opset from which the op has the form emitted here (inputs, attributes, semantics). */
+  readonly since: number;
+  readonly attrs: Readonly<Record<string, AttrType>>;
+}
+
+/**
+ * One node on the tape, its op's types forgotten: what autodiff, serialisation and lowerings read.
+ * The op's gradient rule comes bound to the node's own typed values, so nothing is called with
+ * values of another op's types.
+ */
+export interface Node {
+  readonly op: OpInfo;
+  readonly name: string;
+  readonly inputs: Inputs;
+  readonly outputs: readonly Tensor[];
+  readonly attrs: AnyAttrs;
+  /**
+   * The op's gradient rule for this node, given one gradient (or undefined) per output;
+   * undefined where the op has none.
+   */
+  readonly gradient: ((dys: readonly (Tensor | undefined)[], op: Ops) => InputGradients<Inputs>) | undefined;
 }
 
 /**
@@ -71,7 +93,7 @@ export interface Node<
  * its own functions here, next to them (`declare module '../builder.js' { interface Ops ... }`),
  * and the type checker holds autodiff's namespace to every declaration.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: the op files fill it in by declaration merging, which only an interface allows
+// biome-ignore lint/suspicious/noEmptyInterface: op files fill it in by declaration merging, which needs an interface
 export interface Ops {}
 
 /**
@@ -79,23 +101,21 @@ export interface Ops {}
  * built with the ops autodiff passes in.
  */
 export type GradientRule<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs> = (
-  node: Node<In, A, Out>,
+  node: OpNode<In, A, Out>,
   dys: OutputGradients<Out>,
   op: Ops,
 ) => InputGradients<In>;
 
 /** Everything about one ONNX op: its inputs, attributes and outputs, its shape rule, its gradient rule. */
-export interface OpDef<
-  In extends Inputs = Inputs,
-  A extends AttrsOf<A> = AnyAttrs,
-  Out extends Outputs = readonly Tensor[],
-> {
-  readonly type: string;
-  /** The opset from which the op has the form emitted here (inputs, attributes, semantics). */
-  readonly since: number;
+export interface OpSpec<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs> extends OpInfo {
   readonly attrs: AttrSchema<A>;
   readonly infer: (inputs: In, attrs: A) => OutputSpecs<Out>;
   readonly gradient?: GradientRule<In, A, Out>;
+}
+
+/** An op as `defineOp` made it: its spec, and the nodes emitted of it with their types (`nodeOf` reads them). */
+export interface OpDef<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs> extends OpSpec<In, A, Out> {
+  readonly nodes: WeakMap<Node, OpNode<In, A, Out>>;
 }
 
 /**
@@ -103,9 +123,9 @@ export interface OpDef<
  * `defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvAttrs>({ ... })`; one output unless `Out` says otherwise.
  */
 export function defineOp<In extends Inputs, A extends AttrsOf<A> = NoAttrs, Out extends Outputs = readonly [y: Tensor]>(
-  def: OpDef<In, A, Out>,
+  spec: OpSpec<In, A, Out>,
 ): OpDef<In, A, Out> {
-  return def;
+  return { ...spec, nodes: new WeakMap() };
 }
 
 /** A handle to a value in a graph: a name, an element type and a static shape. */
@@ -146,7 +166,10 @@ export interface GraphOptions {
   portable?: boolean;
 }
 
-/** Two values of one graph would have the same name (a model's state entry named like the training graph's own inputs, say). */
+/**
+ * Two values of one graph would have the same name (a model's state entry named like the
+ * training graph's own inputs, say).
+ */
 export class NameTakenError extends Error {
   constructor(
     readonly valueName: string,
@@ -297,22 +320,28 @@ export function emit<In extends Inputs, A extends AttrsOf<A>, Out extends Output
     const given = options.outputNames?.[i];
     return new Tensor(graph, given ? graph.reserve(given) : graph.uniqueName(`${name}:${i}`), s.dtype, s.shape);
   });
-  // One output per spec the rule returned, so `outputs` has the shape `Out` describes; the
-  // tape forgets the op's types (its rules are only ever called with this node's own values).
-  const node: Node<In, A, Out> = { op, name, inputs, outputs: outputs as readonly Tensor[] as Out, attrs };
-  graph.nodes.push(node as unknown as Node);
+  // One output per spec the rule returned, so `outputs` has the shape `Out` describes.
+  const node: OpNode<In, A, Out> = { op, name, inputs, outputs: outputs as readonly Tensor[] as Out, attrs };
+  const rule = op.gradient;
+  // Autodiff passes one gradient per output, and asks a rule only when some gradient flows: for
+  // a single output, that one (the case where `OutputGradients` promises a defined `dy`).
+  const gradient =
+    rule && ((dys: readonly (Tensor | undefined)[], ops: Ops) => rule(node, dys as OutputGradients<Out>, ops));
+  const taped: Node = { op, name, inputs, outputs, attrs, gradient };
+  graph.nodes.push(taped);
+  op.nodes.set(taped, node);
   return node.outputs;
 }
 
 /**
- * The node with its op's own types, where `op` made it, else undefined: the op's identity proves
- * the attributes' and tensors' types that the tape forgot (a lowering reads a Conv's attributes so).
+ * The node with its op's own types, where `op` made it, else undefined: the attributes' and
+ * tensors' types that the tape forgot, as `op` kept them (a lowering reads a Conv's attributes so).
  */
 export function nodeOf<In extends Inputs, A extends AttrsOf<A>, Out extends Outputs>(
   node: Node,
   op: OpDef<In, A, Out>,
-): Node<In, A, Out> | undefined {
-  return Object.is(node.op, op) ? (node as Node<In, A, Out>) : undefined;
+): OpNode<In, A, Out> | undefined {
+  return op.nodes.get(node);
 }
 
 /** Shape-rule helper: the message every shape rule throws. */

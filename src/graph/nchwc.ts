@@ -20,6 +20,7 @@
 import type onnxProto from 'onnx-proto';
 import { type Node, nodeOf, type Tensor } from './builder.js';
 import { Conv } from './ops/conv.js';
+import { Transpose } from './ops/movement.js';
 import { attributeProto, type Lowering, type LoweredNode, onnx } from './serialize.js';
 import { isStatic } from './shape.js';
 
@@ -50,10 +51,9 @@ function int64Initializer(name: string, values: readonly number[]) {
  */
 function filterSource(w: Tensor): { source: Tensor; swapped: boolean } {
   const producer = w.graph.producer(w);
-  const perm = producer?.op.type === 'Transpose' ? (producer.attrs as { perm?: readonly number[] }).perm : undefined;
-  const v = producer?.inputs[0];
-  return v && perm?.join() === '1,0,2,3' && isStatic(v.shape)
-    ? { source: v, swapped: true }
+  const transpose = producer && nodeOf(producer, Transpose);
+  return transpose?.attrs.perm.join() === '1,0,2,3' && isStatic(transpose.inputs[0].shape)
+    ? { source: transpose.inputs[0], swapped: true }
     : { source: w, swapped: false };
 }
 

@@ -35,7 +35,7 @@ export interface Lowering {
  * The lowest IR version that can carry `opset` (ONNX's versioning table), so that older
  * runtimes and tools load the file. onnx-proto 8.0.1's enum stops at IR 8 (opset 18).
  */
-export function irVersionFor(opset: number): number {
+function irVersionFor(opset: number): number {
   if (opset <= 15) return 7;
   if (opset <= 18) return 8;
   throw new Error(`opset ${opset} needs IR version 9 or later, beyond what this builder writes`);
@@ -156,7 +156,7 @@ function withoutRenames(
   return kept.map((n) => ({ ...n, input: renamed(n.input), output: renamed(n.output) }));
 }
 
-export function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
+function toModelProto(graph: Graph, options: ModelOptions): onnxProto.onnx.IModelProto {
   const nodes = liveNodes(graph);
   const late = nodes.find((n) => n.op.since > options.opset);
   if (late)

@@ -273,13 +273,20 @@ function buildTrainStepGraph(
     updatedModel.push([name, value]);
     carried.push({ name, shape: shapeOf(name), role: 'buffer' });
   }
-  if (average) {
-    const keep = op.sub(1, graph.input(AVERAGE_DECAY, 'float32', []));
-    for (const [name, value] of updatedModel) {
-      const avg = graph.input(averageName(name), 'float32', shapeOf(name));
-      graph.output(op.add(avg, op.mul(op.sub(value, avg), keep)), next(avg.name));
-      carried.push({ name: avg.name, shape: shapeOf(name), role: 'average', of: name });
-    }
-  }
+  if (average) carried.push(...averageOutputs(graph, updatedModel, shapeOf));
   return { graph, batch, masks: binding.masks, carried, target, counts: logProbs !== undefined };
+}
+
+/** The running average of each updated model value: an input, and its next value as an output. */
+function averageOutputs(
+  graph: Graph,
+  updatedModel: readonly [string, Tensor][],
+  shapeOf: (name: string) => readonly number[],
+): CarriedEntry[] {
+  const keep = op.sub(1, graph.input(AVERAGE_DECAY, 'float32', []));
+  return updatedModel.map(([name, value]) => {
+    const avg = graph.input(averageName(name), 'float32', shapeOf(name));
+    graph.output(op.add(avg, op.mul(op.sub(value, avg), keep)), next(avg.name));
+    return { name: avg.name, shape: shapeOf(name), role: 'average', of: name };
+  });
 }

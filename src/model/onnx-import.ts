@@ -91,11 +91,11 @@ function attributeProblem(node: NodeP, initializers: ReadonlyMap<string, TensorV
   return undefined;
 }
 
-/**
- * An ONNX model's bytes as a Network named `name`, its state initialised from the file's
- * initializers. Throws an ImportError (one line, without the file name) for what cannot be imported.
- */
-export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: string): ImportedModel {
+/** The model in `bytes`, with a graph, of an opset the importer reads. */
+function parsedModel(bytes: Uint8Array | onnxProto.onnx.ModelProto): {
+  graph: onnxProto.onnx.IGraphProto;
+  opset: number;
+} {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = bytes instanceof Uint8Array ? parseModel(bytes) : bytes;
@@ -110,11 +110,11 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
       `opset ${opset}: ` +
         `models of opsets ${OPSETS.min} to ${OPSETS.max} can be imported (torch.onnx.export(..., opset_version=17))`,
     );
-  const nodes = graph.node ?? [];
-  const unsupported = nodes.filter(
-    (n) => !SUPPORTED_OPS.includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'),
-  );
-  if (unsupported.length > 0) throw new ImportError(unsupportedMessage(unsupported));
+  return { graph, opset };
+}
+
+/** The graph's initializers by name: each name once, each tensor readable. */
+function initializersOf(graph: onnxProto.onnx.IGraphProto): Map<string, TensorValues> {
   const initializers = new Map<string, TensorValues>();
   for (const t of graph.initializer ?? []) {
     if (initializers.has(t.name ?? ''))
@@ -125,6 +125,14 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
       throw e instanceof TensorDataError ? new ImportError(e.message.replace(/^tensor/, 'initializer')) : e;
     }
   }
+  return initializers;
+}
+
+/** The classifier's one input (not an initializer) and one output. */
+function classifierEnds(
+  graph: onnxProto.onnx.IGraphProto,
+  initializers: ReadonlyMap<string, TensorValues>,
+): { input: onnxProto.onnx.IValueInfoProto; output: onnxProto.onnx.IValueInfoProto } {
   const inputs = (graph.input ?? []).filter((i) => !initializers.has(i.name ?? ''));
   if (inputs.length !== 1)
     throw new ImportError(
@@ -133,19 +141,24 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
   const outputs = graph.output ?? [];
   if (outputs.length !== 1)
     throw new ImportError(`it has ${outputs.length} outputs; an image classifier has one, [N, classes]`);
-  const inputShape = inputShapeOf(inputs[0]);
+  return { input: inputs[0], output: outputs[0] };
+}
+
+/** Refuses float64 initializers and nodes whose attributes are not valid ONNX. */
+function checkValues(nodes: readonly NodeP[], initializers: ReadonlyMap<string, TensorValues>): void {
   for (const [n, v] of initializers)
     if (v.dtype === 'float64') throw new ImportError(`initializer '${n}' is float64; export the model in float32`);
   for (const node of nodes) {
     const problem = attributeProblem(node, initializers);
     if (problem) throw new ImportError(`${node.opType} node '${node.name}': ${problem}`);
   }
-  const untied = untieAliases(nodes, initializers);
-  const root = new OnnxGraphModule(untied.nodes, untied.initializers, inputs[0].name ?? '', outputs[0].name ?? '');
-  const net = new Network(name, root, inputShape);
+}
+
+/** The network's state from the initializers: each state entry's, float32 and finite. */
+function initialState(net: Network, initializers: ReadonlyMap<string, TensorValues>): StateDict {
   const initial: StateDict = new Map();
   for (const spec of net.stateSpecs) {
-    const v = untied.initializers.get(spec.name);
+    const v = initializers.get(spec.name);
     if (!v) throw new ImportError(`the state entry '${spec.name}' has no initializer`);
     if (v.dtype !== 'float32')
       throw new ImportError(`initializer '${spec.name}' is ${v.dtype}; a layer's state must be float32`);
@@ -157,6 +170,28 @@ export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: 
       );
     initial.set(spec.name, { shape: spec.shape, data });
   }
+  return initial;
+}
+
+/**
+ * An ONNX model's bytes as a Network named `name`, its state initialised from the file's
+ * initializers. Throws an ImportError (one line, without the file name) for what cannot be imported.
+ */
+export function importOnnx(bytes: Uint8Array | onnxProto.onnx.ModelProto, name: string): ImportedModel {
+  const { graph, opset } = parsedModel(bytes);
+  const nodes = graph.node ?? [];
+  const unsupported = nodes.filter(
+    (n) => !SUPPORTED_OPS.includes(n.opType ?? '') || (n.domain && n.domain !== 'ai.onnx'),
+  );
+  if (unsupported.length > 0) throw new ImportError(unsupportedMessage(unsupported));
+  const initializers = initializersOf(graph);
+  const { input, output } = classifierEnds(graph, initializers);
+  const inputShape = inputShapeOf(input);
+  checkValues(nodes, initializers);
+  const untied = untieAliases(nodes, initializers);
+  const root = new OnnxGraphModule(untied.nodes, untied.initializers, input.name ?? '', output.name ?? '');
+  const net = new Network(name, root, inputShape);
+  const initial = initialState(net, untied.initializers);
   if (net.parameterCount === 0)
     throw new ImportError('it has no trainable initializer (weights, biases or norm scales)');
   return { net: net.withInitialState(initial), opset };

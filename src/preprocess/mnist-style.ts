@@ -38,7 +38,7 @@ export class BlankImageError extends ExpectedError {
 }
 
 /** Luminance in [0,1] per pixel, transparent pixels counting as white. */
-export function grey({ width, height, data }: RgbaImage): Float32Array {
+function grey({ width, height, data }: RgbaImage): Float32Array {
   const out = new Float32Array(width * height);
   for (let i = 0; i < out.length; i++) {
     const a = data[4 * i + 3] / 255;

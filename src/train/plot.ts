@@ -37,9 +37,8 @@ function panel(x0: number, title: string, epochs: number[], series: Series[], fo
     const points = known.map(([i, v]) => `${px(epochs[i])},${py(v)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points}"/>`);
     for (const [i, v] of known) parts.push(`<circle cx="${px(epochs[i])}" cy="${py(v)}" r="2.5" fill="${s.color}"/>`);
-    parts.push(
-      `<text x="${x0 + W - PAD.right - 4}" y="${PAD.top + 14 + 14 * k}" text-anchor="end" font-size="11" fill="${s.color}">${s.label}</text>`,
-    );
+    const at = `x="${x0 + W - PAD.right - 4}" y="${PAD.top + 14 + 14 * k}"`;
+    parts.push(`<text ${at} text-anchor="end" font-size="11" fill="${s.color}">${s.label}</text>`);
   });
   return parts.join('\n');
 }

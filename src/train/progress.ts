@@ -29,7 +29,8 @@ export function consoleProgress(epochs: number, stream: NodeJS.WriteStream = pro
         {
           stream,
           format:
-            'loss={loss} batch_id={value}: {percentage}%|{bar}| {value}/{total} [{duration_formatted}<{eta_formatted}, {rate}it/s]',
+            'loss={loss} batch_id={value}: {percentage}%|{bar}| {value}/{total} ' +
+            '[{duration_formatted}<{eta_formatted}, {rate}it/s]',
           barCompleteChar: '\u2588',
           barIncompleteChar: ' ',
           hideCursor: true,

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DataError } from '../../src/data/idx-format.js';
 import { bundledMnistDir, loadDataset, loadSplit } from '../../src/data/mnist.node.js';
+import { messageOf } from '../../src/util/errors.js';
 import { idx } from '../faults/export-fixtures.js';
 
 // Published MNIST class counts.
@@ -48,7 +49,7 @@ describe('corrupted copies each give a one-line error naming the file', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(DataError);
-    const message = (error as Error).message;
+    const message = messageOf(error);
     expect(message.startsWith(`${file}: `)).toBe(true);
     expect(message).toMatch(pattern);
     expect(message).not.toContain('\n');

@@ -13,6 +13,7 @@ import { latestCheckpointDir, loadCheckpoint } from '../../src/train/checkpoint.
 import type { EpochMetrics, TrainConfig } from '../../src/train/core/config.js';
 import { DivergedError, type TrainCheckpoint, TrainingRun } from '../../src/train/training-run.js';
 import { readSafetensors } from '../../src/util/safetensors.node.js';
+import { messageOf } from '../../src/util/errors.js';
 import { quickConfig } from '../helpers/train.js';
 import { must } from '../helpers/must.js';
 
@@ -125,7 +126,7 @@ describe('training on real MNIST', () => {
     const checkpoint = loadCheckpoint(good, net);
     const error = await train({ ...config, lr: 1e12 }, dir, checkpoint).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DivergedError);
-    expect((error as Error).message).toMatch(
+    expect(messageOf(error)).toMatch(
       /^loss became (NaN|Infinity|-Infinity) at epoch 2, batch \d+, step \d+ \(lr 500000000000\); the last good checkpoint is .*epoch-001\. Try a lower --lr\.$/,
     );
     expect(latestCheckpointDir(dir)).toBe(good);

@@ -74,7 +74,10 @@ interface ConvTransposeAttrs {
   group?: number;
 }
 
-/** ConvTranspose, the adjoint of Conv: emitted only by gradients (Conv's dX, AveragePool's), so it has no gradient rule. */
+/**
+ * ConvTranspose, the adjoint of Conv: emitted only by gradients (Conv's dX, AveragePool's), so it
+ * has no gradient rule.
+ */
 const ConvTranspose = defineOp<[X: Tensor, W: Tensor, B?: Tensor], ConvTransposeAttrs>({
   type: 'ConvTranspose',
   since: 11,
@@ -358,7 +361,10 @@ function weightGradByConv(op: Ops, dy: Tensor, x: Tensor, attrs: ConvAttrs, dept
   return depthwise ? op.reshape(trimmed, [cout, 1, kh, kw]) : op.transpose(trimmed, [1, 0, 2, 3]);
 }
 
-/** One input channel per group, every channel its own group (a channel multiplier allowed): MobileNet's and EfficientNet's 3x3s. */
+/**
+ * One input channel per group, every channel its own group (a channel multiplier allowed):
+ * MobileNet's and EfficientNet's 3x3s.
+ */
 const isDepthwise = (x: Tensor, { group = 1 }: ConvAttrs) => group > 1 && staticDim(x, 1, 'Conv gradient') === group;
 
 /**
@@ -412,7 +418,10 @@ export interface ConvOptions {
   group?: number;
 }
 
-/** y = conv2d(x, w) + b; x [N,C,H,W], w [O,C/group,kh,kw], b [O]. Attributes at their defaults are left out of the node. */
+/**
+ * y = conv2d(x, w) + b; x [N,C,H,W], w [O,C/group,kh,kw], b [O]. Attributes at their defaults are
+ * left out of the node.
+ */
 export function conv(x: Tensor, w: Tensor, b?: Tensor, opts: ConvOptions = {}): Tensor {
   const attrs: ConvAttrs = {
     kernel_shape: [staticDim(w, 2, 'Conv'), staticDim(w, 3, 'Conv')],

@@ -150,7 +150,7 @@ export interface PoolOptions {
  * ceil((size + pads - k) / s) + 1 of them, less one that would start in the bottom padding
  * (torch's pooling_output_shape).
  */
-export function ceilModePads(
+function ceilModePads(
   sizes: readonly number[],
   kernel: readonly number[],
   strides: readonly number[],

@@ -12,7 +12,7 @@ export function identity(x: Tensor, name?: string): Tensor {
 }
 
 /** Reshape with ONNX semantics: 0 copies the input dim, one -1 is inferred. */
-export function reshapeDims(x: Tensor, target: readonly number[]): Shape {
+function reshapeDims(x: Tensor, target: readonly number[]): Shape {
   const dims: Dim[] = target.map((d, i) => (d === 0 ? x.shape[i] : d));
   const free = dims.indexOf(-1);
   if (free >= 0) {
@@ -77,7 +77,7 @@ export function flatten(x: Tensor, axis = 1): Tensor {
   return emit(Flatten, [x], { axis })[0];
 }
 
-const Transpose = defineOp<[data: Tensor], { perm: readonly number[] }>({
+export const Transpose = defineOp<[data: Tensor], { perm: readonly number[] }>({
   type: 'Transpose',
   since: 1,
   attrs: { perm: 'ints' },

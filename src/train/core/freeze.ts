@@ -31,7 +31,7 @@ function patternRegExp(pattern: string): RegExp {
 }
 
 /** Whether `pattern` selects parameter `name`. */
-export const selects = (pattern: string, name: string): boolean => patternRegExp(pattern).test(name);
+const selects = (pattern: string, name: string): boolean => patternRegExp(pattern).test(name);
 
 const isControl = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f;
 

@@ -131,7 +131,7 @@ function fullRecipe(changes: Recipe = {}): TrainConfig {
 }
 
 /** The network a model source stands for. */
-export function networkOf(model: ModelSource, setup: TrainerSetup = {}): Network {
+function networkOf(model: ModelSource, setup: TrainerSetup = {}): Network {
   if (model instanceof Network) return model;
   if (model instanceof Uint8Array) return importOnnx(model, setup.name ?? 'model').net;
   if (!Module.is(model)) throw new RecipeError('the model must be a Module, a Network, or the bytes of an .onnx file');

@@ -16,7 +16,7 @@ import type { BatchSource } from './batch-source.js';
 import type { EpochMetrics, Position, TrainConfig } from './config.js';
 import type { EvalResult, Evaluator } from './evaluator.js';
 import { scheduledLr } from './schedule.js';
-import type { Stepper } from './stepper.js';
+import type { Stepper, StepResult } from './stepper.js';
 
 /** One optimizer step, as `onStep` sees it. */
 export interface StepInfo {
@@ -97,6 +97,16 @@ interface EpochProgress {
   seconds: number;
 }
 
+/** Adds one step's loss and correct answers, over `size` examples, to the epoch's sums. */
+function tally(p: EpochProgress, r: StepResult, size: number): void {
+  p.lossSum += r.loss * size;
+  if (r.correct !== undefined) {
+    p.correct += r.correct;
+    p.counted = true;
+  }
+  p.seen += size;
+}
+
 export class TrainingLoop {
   private stopped = false;
 
@@ -169,23 +179,8 @@ export class TrainingLoop {
       const lr = this.lrAt(position.step);
       p.lr = lr;
       const r = await this.stepper.step(batch, lr, position.step);
-      if (!Number.isFinite(r.loss)) {
-        // A step's loss is computed before its update: at the first step no learning rate has acted yet.
-        const where = `loss became ${r.loss} at epoch ${epoch + 1}, batch ${p.next}, step ${position.step} (lr ${lr})`;
-        if (position.step === 0) {
-          throw new BrokenModelError(
-            `${where}: the model gives non-finite outputs from its initial weights, before any update; ` +
-              `${this.keepNote()}`,
-          );
-        }
-        throw new DivergedError(`${where}; ${this.keepNote()}. Try a lower --lr.`);
-      }
-      p.lossSum += r.loss * batch.size;
-      if (r.correct !== undefined) {
-        p.correct += r.correct;
-        p.counted = true;
-      }
-      p.seen += batch.size;
+      if (!Number.isFinite(r.loss)) throw this.lossError(r.loss, p, lr);
+      tally(p, r, batch.size);
       position.step++;
       const info: StepInfo = {
         epoch,
@@ -203,6 +198,19 @@ export class TrainingLoop {
     }
     p.seconds = (performance.now() - started) / 1000;
     return p;
+  }
+
+  /** Why the run stops at a step whose loss is not finite. */
+  private lossError(loss: number, p: EpochProgress, lr: number): DivergedError {
+    const { step } = this.progress.position;
+    // A step's loss is computed before its update: at the first step no learning rate has acted yet.
+    const where = `loss became ${loss} at epoch ${p.epoch + 1}, batch ${p.next}, step ${step} (lr ${lr})`;
+    if (step === 0) {
+      return new BrokenModelError(
+        `${where}: the model gives non-finite outputs from its initial weights, before any update; ${this.keepNote()}`,
+      );
+    }
+    return new DivergedError(`${where}; ${this.keepNote()}. Try a lower --lr.`);
   }
 
   /** Evaluation, metrics, the new position, and a saved snapshot (never one with a non-finite value). */

@@ -5,12 +5,11 @@
  * of scope. EXIF orientation is applied, so a phone photo reads as it is seen.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join, sep } from 'node:path';
 import sharp from 'sharp';
 import { MAX_IMAGE_PIXELS, type RgbaImage } from '../preprocess/mnist-style.js';
 import { FileError, systemErrorReason, messageOf } from '../util/errors.js';
-import { readFileOr } from '../util/read-file.node.js';
+import { type FilePath, readFileOr } from '../util/read-file.node.js';
 
 /** A picture predict cannot use; `problem` is the message without the file name. */
 export class ImageError extends FileError {
@@ -63,9 +62,12 @@ function sniff(bytes: Uint8Array): { format: RasterFormat } | { problem: string 
   return { problem: kind ? `${kind} is not accepted: predict reads raster images (${ACCEPTED})` : NOT_AN_IMAGE };
 }
 
-/** Decodes an image file to upright RGBA pixels, or throws an ImageError with a one-line reason. */
-export async function readImage(file: string): Promise<RgbaImage> {
-  const bytes = readFileOr(file, (problem) => new ImageError(file, problem));
+/**
+ * Decodes an image file to upright RGBA pixels, or throws an ImageError with a one-line reason
+ * naming `file`; `path` is what is opened (the bytes of a name that is not UTF-8).
+ */
+export async function readImage(file: string, path: FilePath = file): Promise<RgbaImage> {
+  const bytes = readFileOr(path, (problem) => new ImageError(file, problem));
   const sniffed = sniff(bytes);
   if ('problem' in sniffed) throw new ImageError(file, sniffed.problem);
   // Only the header is read here: the size is checked before anything
@@ -92,14 +94,27 @@ export async function readImage(file: string): Promise<RgbaImage> {
   }
 }
 
-/** One image predict was asked for: a path, or where a folder held none, that folder and why. */
-export type ImageArgument = { file: string; problem?: string };
+/**
+ * One image predict was asked for: a path, or where a folder held none, that folder and why.
+ * `file` is the name as text (a byte that is not UTF-8 shown as U+FFFD); `path`, where they
+ * differ, the bytes that open it.
+ */
+export type ImageArgument = PathText & { problem?: string };
 
-/** File names predict takes from a folder: the extensions of the accepted formats. */
-const IMAGE_NAME = /^[^.].*\.(png|jpe?g|webp|gif|tiff?)$/i;
+/** A path as text, and as the bytes that open it where they differ. */
+type PathText = { file: string; path?: Buffer };
+
+/** File names predict takes from a folder: the accepted formats' extensions (the rest any characters, newlines too). */
+const IMAGE_NAME = /^[^.].*\.(png|jpe?g|webp|gif|tiff?)$/is;
+
+/** A path's text, and its bytes where the text cannot stand for them (a Latin-1 name, read from a folder or stdin). */
+function pathOf(bytes: Buffer): PathText {
+  const file = bytes.toString('utf8');
+  return Buffer.from(file, 'utf8').equals(bytes) ? { file } : { file, path: bytes };
+}
 
 /** Whether `path` is a folder; anything unreadable counts as a file, so that reading it reports why. */
-function isFolder(path: string): boolean {
+function isFolder(path: FilePath): boolean {
   try {
     return statSync(path).isDirectory();
   } catch {
@@ -107,29 +122,59 @@ function isFolder(path: string): boolean {
   }
 }
 
-/** The image files of a folder, in name order (not its subfolders, not hidden files). */
-function folderImages(dir: string): ImageArgument[] {
-  let names: string[];
+/** The image files of a folder, in name order (not its subfolders, not hidden files), names read as bytes. */
+function folderImages(dir: PathText): ImageArgument[] {
+  let names: Buffer[];
   try {
-    names = readdirSync(dir);
+    names = readdirSync(dir.path ?? dir.file, { encoding: 'buffer' });
   } catch (e) {
-    return [{ file: dir, problem: `cannot list the folder: ${systemErrorReason(e)}` }];
+    return [{ file: dir.file, problem: `cannot list the folder: ${systemErrorReason(e)}` }];
   }
+  const base = dir.path ?? Buffer.from(dir.file, 'utf8');
+  const prefix = base.at(-1) === sep.charCodeAt(0) ? base : Buffer.concat([base, Buffer.from(sep)]);
   const files = names
-    .filter((n) => IMAGE_NAME.test(n))
-    .sort()
-    .map((n) => join(dir, n))
-    .filter((f) => !isFolder(f));
+    .map((bytes) => ({ name: bytes.toString('utf8'), bytes }))
+    .filter(({ name }) => IMAGE_NAME.test(name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.bytes, b.bytes)))
+    .map(({ name, bytes }) => ({ ...pathOf(Buffer.concat([prefix, bytes])), file: join(dir.file, name) }))
+    .filter((f) => !isFolder(f.path ?? f.file));
   return files.length
-    ? files.map((file) => ({ file }))
-    : [{ file: dir, problem: 'a folder with no image files (.png, .jpg, .jpeg, .webp, .gif, .tif, .tiff)' }];
+    ? files
+    : [{ file: dir.file, problem: 'a folder with no image files (.png, .jpg, .jpeg, .webp, .gif, .tif, .tiff)' }];
 }
 
-/** Non-empty lines of a stream: the paths piped to `predict -`. */
-async function pathLines(input: NodeJS.ReadableStream): Promise<string[]> {
-  const paths: string[] = [];
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim() !== '') paths.push(line);
+/** Non-empty lines of a stream, as bytes (a path need not be UTF-8): the paths piped to `predict -`. */
+async function pathLines(input: NodeJS.ReadableStream): Promise<PathText[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  const all = Buffer.concat(chunks);
+  const paths: PathText[] = [];
+  let start = 0;
+  while (start < all.length) {
+    let end = all.indexOf(0x0a, start);
+    if (end < 0) end = all.length;
+    const line = all.subarray(start, end > start && all[end - 1] === 0x0d ? end - 1 : end);
+    if (line.toString('utf8').trim() !== '') paths.push(pathOf(Buffer.from(line)));
+    start = end + 1;
+  }
   return paths;
+}
+
+/**
+ * A name from the command line that is not found and holds U+FFFD: Node decodes arguments as
+ * UTF-8, so a Latin-1 name (`caf\xe9.png`) cannot be opened by it; say so, not "file not found".
+ */
+function argumentProblem(file: string): string | undefined {
+  if (!file.includes('\uFFFD') || isFolder(file)) return undefined;
+  try {
+    statSync(file);
+    return undefined;
+  } catch {
+    return (
+      'file not found: its name is not UTF-8, which a command-line argument cannot pass on here; ' +
+      "give its folder, or its path on stdin with '-'"
+    );
+  }
 }
 
 /**
@@ -142,11 +187,15 @@ export async function expandImageArguments(
   stdin: NodeJS.ReadableStream,
 ): Promise<ImageArgument[]> {
   const out: ImageArgument[] = [];
-  let piped: string[] | undefined;
+  let piped: PathText[] | undefined;
   for (const arg of args) {
     if (arg === '-') piped ??= await pathLines(stdin);
-    const paths = arg === '-' ? (piped ?? []) : [arg];
-    for (const path of paths) out.push(...(isFolder(path) ? folderImages(path) : [{ file: path }]));
+    const paths = arg === '-' ? (piped ?? []) : [{ file: arg }];
+    for (const path of paths) {
+      const problem = arg === '-' ? undefined : argumentProblem(path.file);
+      if (problem) out.push({ file: path.file, problem });
+      else out.push(...(isFolder(path.path ?? path.file) ? folderImages(path) : [path]));
+    }
   }
   return out;
 }

@@ -21,18 +21,63 @@ import {
 } from '../export/classifier.node.js';
 import { BlankImageError, mnistInput } from '../preprocess/mnist-style.js';
 import { runCommand, UsageError } from './errors.js';
-import { expandImageArguments, ImageError, readImage } from './image-file.js';
+import { expandImageArguments, type ImageArgument, ImageError, readImage } from './image-file.js';
+import { readFileOr } from '../util/read-file.node.js';
 import { nonEmptyPath, parseCommand } from './parse.js';
 
 type Outcome = { file: string; prediction: Prediction } | { file: string; error: string };
 
 /** The model input for one file; an unusable file throws an ImageError or a BlankImageError. */
-async function readInput(file: string, classifier: Classifier): Promise<Float32Array> {
-  const image = await readImage(file); // checks the file, with its errors, whatever the model
+async function readInput({ file, path }: ImageArgument, classifier: Classifier): Promise<Float32Array> {
+  const image = await readImage(file, path); // checks the file, with its errors, whatever the model
   if (classifier.preprocess === 'digit') return mnistInput(image);
-  const pixels = await decodeImage(file, classifier.inputShape);
+  const bytes = readFileOr(path ?? file, (problem) => new ImageError(file, problem));
+  const pixels = await decodeImage(bytes, classifier.inputShape);
   if (!pixels) throw new ImageError(file, "the image would not decode at the model's input size");
   return Float32Array.from(pixels, (v) => v / 255);
+}
+
+/** Files read and classified together: 12,000 pictures are never all held at once. */
+const ROUND = 256;
+
+/** Each file's answer or error, in order; the files are read and classified ROUND at a time. */
+async function outcomesOf(files: readonly ImageArgument[], classifier: Classifier, model: string): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (let start = 0; start < files.length; start += ROUND) {
+    const ready: { file: string; input: Float32Array }[] = [];
+    const round: (Outcome | undefined)[] = [];
+    for (const argument of files.slice(start, start + ROUND)) {
+      const { file, problem } = argument;
+      if (problem) round.push({ file, error: problem });
+      else round.push(await inputOf(argument, classifier, ready));
+    }
+    const predictions = await classifier.classify(ready.map((r) => r.input));
+    const answers = ready.map(({ file }, i): Outcome => {
+      // A broken model can give NaN, or numbers that are not probabilities; never print them as an answer.
+      const problem = answerProblem(predictions[i].probabilities);
+      return problem ? { file, error: `${problem}; ${model} is broken` } : { file, prediction: predictions[i] };
+    });
+    let answered = 0;
+    for (const o of round) outcomes.push(o ?? answers[answered++]);
+  }
+  return outcomes;
+}
+
+/** Reads one file into `ready` (undefined: its answer comes from the model), or its error. */
+async function inputOf(
+  argument: ImageArgument,
+  classifier: Classifier,
+  ready: { file: string; input: Float32Array }[],
+): Promise<Outcome | undefined> {
+  const { file } = argument;
+  try {
+    ready.push({ file, input: await readInput(argument, classifier) });
+    return undefined;
+  } catch (e) {
+    if (e instanceof ImageError) return { file, error: e.problem };
+    if (e instanceof BlankImageError) return { file, error: e.message };
+    throw e;
+  }
 }
 
 const pct = (p: number) => `${(100 * p).toFixed(2)}%`;
@@ -64,32 +109,7 @@ runCommand(async () => {
       'it was trained on float values, not pictures: predict cannot make its input from an image',
     );
   }
-  // One slot per file, in argument order; the readable ones are
-  // classified together (in chunks if the model fixes its batch size).
-  const outcomes: Outcome[] = [];
-  const ready: { slot: number; input: Float32Array }[] = [];
-  for (const [slot, { file, problem }] of files.entries()) {
-    if (problem) {
-      outcomes[slot] = { file, error: problem };
-      continue;
-    }
-    try {
-      ready.push({ slot, input: await readInput(file, classifier) });
-    } catch (e) {
-      if (e instanceof ImageError) outcomes[slot] = { file, error: e.problem };
-      else if (e instanceof BlankImageError) outcomes[slot] = { file, error: e.message };
-      else throw e;
-    }
-  }
-  const predictions = await classifier.classify(ready.map((r) => r.input));
-  ready.forEach((r, i) => {
-    const { file } = files[r.slot];
-    // A broken model can give NaN, or numbers that are not probabilities; never print them as an answer.
-    const problem = answerProblem(predictions[i].probabilities);
-    outcomes[r.slot] = problem
-      ? { file, error: `${problem}; ${o.model} is broken` }
-      : { file, prediction: predictions[i] };
-  });
+  const outcomes = await outcomesOf(files, classifier, o.model);
   await classifier.release();
 
   if (o.json) console.log(JSON.stringify(outcomes, null, 2));

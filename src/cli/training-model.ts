@@ -23,7 +23,7 @@ import type { Network } from '../model/network.js';
 import { seedCnn } from '../model/seed-cnn.js';
 import type { BuiltinShape, ModelRecord } from '../train/core/config.js';
 import { decodeModelState } from '../train/core/state-file.js';
-import { readFileOr } from '../util/read-file.node.js';
+import { readFileOr, readRangeOr } from '../util/read-file.node.js';
 import { ExpectedError, FileError, messageOf } from '../util/errors.js';
 import { sha256Hex } from '../util/sha256.node.js';
 import { localImports } from '../util/module-graph.node.js';
@@ -108,18 +108,14 @@ function withExternalData(file: string, bytes: Uint8Array): Uint8Array | onnxPro
   for (const t of model.graph?.initializer ?? []) {
     if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
     const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value;
-    const data = readFileOr(
+    const length = entry('length');
+    // Only the tensor's bytes are read, not the whole file (which may hold every tensor, or be huge).
+    t.rawData = readRangeOr(
       join(dirname(file), entry('location') ?? ''),
+      Number(entry('offset') ?? 0),
+      length === undefined ? undefined : Number(length),
       (problem) => new FileError(file, `external data of '${t.name}': ${problem}`),
     );
-    const offset = Number(entry('offset') ?? 0);
-    const length = entry('length') === undefined ? data.length - offset : Number(entry('length'));
-    if (!(offset >= 0 && length >= 0 && offset + length <= data.length))
-      throw new FileError(
-        file,
-        `external data of '${t.name}': offset ${offset} and length ${length} do not fit its file`,
-      );
-    t.rawData = data.subarray(offset, offset + length);
     t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
     t.externalData = [];
   }
@@ -234,11 +230,12 @@ export async function recordedModel(
   try {
     bytes = readFileSync(record.file);
   } catch {
-    // Restored where it was, the copy finds what it imports (the package, its helpers) as the original did.
+    // Restored where it was, the copy finds what it imports (the package, its helpers) as the original did; given as
+    // --model where it is, a run folder outside the repository, it finds neither (no advice to do that).
     throw new FileError(
       record.file,
-      `the run's model file is gone; ` +
-        `the run keeps a copy: restore it (cp ${copy} ${record.file}), or pass --model ${copy}`,
+      `the run's model file is gone; the run keeps a copy: restore it where it was (cp ${copy} ${record.file}), ` +
+        'where it finds what it imports',
     );
   }
   const now = sha256Hex(bytes);

@@ -37,6 +37,33 @@ export interface Prediction extends ClassAnswer {
 /** Images per run for a model whose batch size is free: the memory of one run stays bounded. */
 const CHUNK = 256;
 
+/** The most one run's input may take: a fixed batch of 2^28 images asked for an array of 840 GB (a stack trace). */
+const MAX_RUN_BYTES = 2 ** 30;
+
+/** Why a model's fixed batch is too large to feed, or undefined. */
+function fixedBatchProblem(batch: unknown, example: readonly unknown[]): string | undefined {
+  if (typeof batch !== 'number') return undefined;
+  const bytes = 4 * batch * example.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
+  if (bytes <= MAX_RUN_BYTES) return undefined;
+  return (
+    `its input fixes the batch at ${batch} images (${(bytes / 1e9).toPrecision(3)} GB a run), more than ` +
+    `predict feeds at once (${MAX_RUN_BYTES / 2 ** 30} GiB): export it with a free batch dimension`
+  );
+}
+
+/** An onnxruntime session of the model (its path where it has external data), or a one-line error. */
+async function openSession(file: string, model: string | Uint8Array): Promise<ort.InferenceSession> {
+  try {
+    // Fatal messages only: the reason goes into our one-line error, not onto stderr too.
+    const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4 };
+    return await (typeof model === 'string'
+      ? ort.InferenceSession.create(model, options)
+      : ort.InferenceSession.create(model, options));
+  } catch (e) {
+    throw new OnnxFileError(file, `not a loadable ONNX model (${messageOf(e).split('\n')[0]})`);
+  }
+}
+
 export class Classifier {
   private constructor(
     private readonly file: string,
@@ -73,16 +100,7 @@ export class Classifier {
     const fromCard = cardClasses(card);
     if ('problem' in fromCard) throw new OnnxFileError(file, fromCard.problem);
     const { classes } = fromCard;
-    let session: ort.InferenceSession;
-    try {
-      // Fatal messages only: the reason goes into our one-line error, not onto stderr too.
-      const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4 };
-      session = await (external
-        ? ort.InferenceSession.create(file, options)
-        : ort.InferenceSession.create(bytes, options));
-    } catch (e) {
-      throw new OnnxFileError(file, `not a loadable ONNX model (${messageOf(e).split('\n')[0]})`);
-    }
+    const session = await openSession(file, external ? file : bytes);
     const input = session.inputMetadata.find((m) => m.name === INPUT) ?? session.inputMetadata[0];
     const shape = input && 'shape' in input ? input.shape : [];
     const batch = shape[0];
@@ -100,6 +118,8 @@ export class Classifier {
           `expected ${INPUT} [N,C,H,W] with C 1 or 3`,
       );
     }
+    const tooLarge = fixedBatchProblem(batch, example);
+    if (tooLarge) throw new OnnxFileError(file, tooLarge);
     if (session.inputNames.length > 1) {
       throw new OnnxFileError(
         file,

@@ -182,8 +182,19 @@ export class Network {
     return loss === undefined ? this : this.derived({ loss });
   }
 
-  /** The same network, starting new runs from `state` instead of drawing one (an imported model's weights). */
+  /**
+   * The same network, starting new runs from `state` instead of drawing one (an imported model's
+   * weights); each entry must hold as many values as its shape (a Conv bias of 5 for 6 channels
+   * was a stack trace when the step's state was made).
+   */
   withInitialState(state: StateDict): Network {
+    for (const spec of this.stateSpecs) {
+      const held = state.get(spec.name)?.data.length;
+      if (held !== undefined && held !== numel(spec.shape))
+        throw new NetworkError(
+          `'${spec.name}' holds ${held} values where its layer wants [${spec.shape}]: not a valid model`,
+        );
+    }
     return this.derived({ initial: state });
   }
 

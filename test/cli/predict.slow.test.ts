@@ -95,6 +95,28 @@ test('a file name with control characters is written escaped: it cannot clear th
   ]);
 });
 
+test('names from a folder or stdin, as bytes: a newline (was skipped) and Latin-1 (was "not found") answered', () => {
+  const names = mkdtempSync(join(tmpdir(), 'predict-names-'));
+  const seven = readFileSync(join(ROOT, 'examples/digits/7.png'));
+  writeFileSync(join(names, 'a\nb.png'), seven);
+  const latin1 = Buffer.concat([Buffer.from(`${names}/caf`), Buffer.from([0xe9]), Buffer.from('.png')]);
+  writeFileSync(latin1, seven);
+  const answer = ': 7 (99.95%), runner-up 9 (0.02%)';
+  const shown = join(names, 'caf\uFFFD.png');
+  const r = runCli('predict', [names]);
+  expect(r.stderr).toBe('');
+  expect(lines(r.stdout)).toEqual([`${join(names, 'a\\nb.png')}${answer}`, `${shown}${answer}`]);
+  const piped = runCli('predict', ['-'], { input: Buffer.concat([latin1, Buffer.from('\n')]) });
+  expect(piped.stderr).toBe('');
+  expect(lines(piped.stdout)).toEqual([`${shown}${answer}`]);
+  // Node reads its arguments as UTF-8: the name cannot arrive whole; the error says so, and what to do.
+  const argument = runCli('predict', [shown]);
+  expect(lines(argument.stderr)).toEqual([
+    `error: ${shown}: file not found: its name is not UTF-8, which a command-line argument cannot pass on here; ` +
+      "give its folder, or its path on stdin with '-'",
+  ]);
+});
+
 describe('bad input: a one-line error naming the file; the others still answered; exit code 1', () => {
   test('missing file, non-image, blank image', async () => {
     const text = join(dir, 'notes.png');

@@ -2,7 +2,7 @@
  * `--model x.onnx` that cannot be trained: one line naming the file and the problem, exit 1,
  * no run folder. Each bad model is a PyTorch export (test/fixtures/onnx) edited here.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type onnxProto from 'onnx-proto';
@@ -65,6 +65,38 @@ const cases: [string, (file: string) => string, () => string][] = [
           nodeOf(m, 'Conv').attribute?.find((a) => a.name === 'kernel_shape'),
           'kernel_shape',
         ).ints = [3, 3];
+      }),
+  ],
+  [
+    'a MaxPool of strides 0 (accepted before 07cd68c)',
+    (f) => `error: ${f}: MaxPool node '/MaxPool': strides [0,0] must be positive`,
+    () =>
+      edited('pool-stride0', 'seed-cnn', (m) => {
+        must(
+          nodeOf(m, 'MaxPool').attribute?.find((a) => a.name === 'strides'),
+          'strides',
+        ).ints = [0, 0];
+      }),
+  ],
+  [
+    'an initial weight of Infinity (told to try a lower --lr before 07cd68c)',
+    (f) => `error: ${f}: initializer '0.weight' holds Infinity (element 3): the model cannot start from it`,
+    () =>
+      edited('inf-init', 'lenet5', (m) => {
+        const w = initializerOf(m, '0.weight');
+        const values = new Float32Array(Uint8Array.from(must(w.rawData, '0.weight data')).buffer);
+        values[3] = Number.POSITIVE_INFINITY;
+        w.rawData = new Uint8Array(values.buffer);
+      }),
+  ],
+  [
+    'an initializer of the wrong size: a Conv bias of 5 for 6 channels (a stack trace)',
+    (f) => `error: ${f}: '0.bias' holds 5 values where its layer wants [6]: not a valid model`,
+    () =>
+      edited('bias-size', 'lenet5', (m) => {
+        const b = initializerOf(m, '0.bias');
+        b.dims = [5];
+        b.rawData = new Uint8Array(5 * 4);
       }),
   ],
   [
@@ -195,6 +227,52 @@ describe('.onnx models that cannot be trained are refused in one line, with no r
       expect(existsSync(out)).toBe(false);
     });
   });
+});
+
+test('external data is read at its offset and length only: a small tensor in a 3 GiB file (read whole before)', () => {
+  const folder = join(dir, 'external-large');
+  mkdirSync(folder);
+  const weights = must(initializerOf(fixture('lenet5'), '7.weight').rawData, '7.weight data');
+  const data = join(folder, 'weights.bin');
+  writeFileSync(data, Buffer.concat([Buffer.alloc(16), Buffer.from(weights)]));
+  truncateSync(data, 3 * 2 ** 30); // sparse: no disk is used; reading it whole fails (over 2 GiB)
+  const file = edited(
+    'lenet5-large',
+    'lenet5',
+    (m) => {
+      const t = initializerOf(m, '7.weight');
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [
+        { key: 'location', value: 'weights.bin' },
+        { key: 'offset', value: '16' },
+        { key: 'length', value: String(weights.length) },
+      ];
+    },
+    folder,
+  );
+  const r = runCli('summary', ['--model', file]);
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toBe(runCli('summary', ['--model', join(ROOT, 'test/fixtures/onnx/lenet5.onnx')]).stdout);
+  const beyond = edited(
+    'lenet5-beyond',
+    'lenet5',
+    (m) => {
+      const t = initializerOf(m, '7.weight');
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [
+        { key: 'location', value: 'weights.bin' },
+        { key: 'offset', value: String(3 * 2 ** 30 - 8) },
+        { key: 'length', value: '16' },
+      ];
+    },
+    folder,
+  );
+  expect(lines(runCli('summary', ['--model', beyond]).stderr)).toEqual([
+    `error: ${beyond}: external data of '7.weight': ` +
+      'offset 3221225464 and length 16 do not fit its file (3221225472 bytes)',
+  ]);
 });
 
 test('external data in a plain file beside the model is read, at its offset', () => {

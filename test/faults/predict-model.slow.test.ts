@@ -100,6 +100,17 @@ describe('a model with a fixed batch size', () => {
       });
     });
   }
+
+  test('a fixed batch of 2^28 images is refused in one line, before anything runs (a stack trace before)', () => {
+    const model = join(dir, 'batch-2e28.onnx');
+    writeFileSync(model, encodeModel(fixBatch(shippedModel(), 2 ** 28)));
+    const r = runCli('predict', [images[0], '--model', model]);
+    expect(lines(r.stderr)).toEqual([
+      `error: ${model}: its input fixes the batch at 268435456 images (842 GB a run), ` +
+        'more than predict feeds at once (1 GiB): export it with a free batch dimension',
+    ]);
+    expect(r.status).toBe(1);
+  });
 });
 
 describe('a model whose input is not float32', () => {

@@ -119,6 +119,48 @@ export default new Net();`,
       `two parameters or buffers named 'fc.weight' (a property name with a dot?): rename one`,
   ],
   [
+    "a parameter named as the step graph names its optimizer slot: 'fc.weight.momentum_buffer'",
+    `class Net extends nn.Module {
+  readonly fc = new nn.Linear(784, 10);
+  readonly 'fc.weight.momentum_buffer' = new nn.Parameter([10], () => new Float32Array(10));
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor {
+    return nn.op.add(this.fc.call(new nn.Flatten().call(x, ctx), ctx), ctx.value(this['fc.weight.momentum_buffer']));
+  }
+}
+export default new Net();`,
+    (f) =>
+      `error: ${f}: the model has a parameter or buffer named 'fc.weight.momentum_buffer', a name the training ` +
+      'graph gives one of its own values (input, target, log_probs, output, lr, step, loss, correct, average_decay, ' +
+      '<name>.next, <name>.<optimizer slot>, <name>.average, <layer>.mask): rename it',
+  ],
+  [
+    'a parameter whose name holds a control character',
+    `class Net extends nn.Module {
+  readonly fc = new nn.Linear(784, 10);
+  readonly 'bias\\nfake' = new nn.Parameter([10], () => new Float32Array(10));
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor {
+    return nn.op.add(this.fc.call(new nn.Flatten().call(x, ctx), ctx), ctx.value(this['bias\\nfake']));
+  }
+}
+export default new Net();`,
+    (f) =>
+      `error: ${f}: the model (Net): a parameter or buffer named "bias\\nfake", with a control character: rename it`,
+  ],
+  [
+    'a parameter initialised to NaN: the model is blamed, not the learning rate',
+    `class Net extends nn.Module {
+  readonly fc = new nn.Linear(784, 10);
+  readonly shift = new nn.Parameter([10], () => new Float32Array(10).fill(Number.NaN));
+  forward(x: nn.Tensor, ctx: nn.Context): nn.Tensor {
+    return nn.op.add(this.fc.call(new nn.Flatten().call(x, ctx), ctx), ctx.value(this.shift));
+  }
+}
+export default new Net();`,
+    (f) =>
+      `error: ${f}: loss became NaN at epoch 1, batch 0, step 0 (lr 0.05): ` +
+      `the model gives non-finite outputs from its initial weights, before any update; no checkpoint was written yet`,
+  ],
+  [
     'a parameter the forward never uses (a stack trace, and a run folder that blocked the same --out)',
     `class Net extends nn.Module {
   readonly fc = new nn.Linear(784, 10);
@@ -267,7 +309,7 @@ test('a helper the model file imports, edited before --resume or export, is refu
   expect(lines(exported.stderr)[0]).toMatch(message);
 });
 
-test('a model file gone before --resume: the advice restores the run’s copy where the file was, and the run resumes', () => {
+test('a model file gone before --resume: restore the run’s copy where it was (no --model advice); it resumes', () => {
   const sub = mkdtempSync(join(dir, 'gone-'));
   const file = join(sub, 'net.mts');
   writeFileSync(
@@ -280,9 +322,10 @@ test('a model file gone before --resume: the advice restores the run’s copy wh
   rmSync(file);
   const refused = runCli('train', ['--out', out, '--resume', '--epochs', '2']);
   const copy = join(out, 'model.mts');
+  // No advice to pass --model <run>/model.mts: outside the repository the copy cannot import the package.
   expect(lines(refused.stderr)).toEqual([
-    `error: ${file}: the run's model file is gone; ` +
-      `the run keeps a copy: restore it (cp ${copy} ${file}), or pass --model ${copy}`,
+    `error: ${file}: the run's model file is gone; the run keeps a copy: restore it where it was ` +
+      `(cp ${copy} ${file}), where it finds what it imports`,
   ]);
   copyFileSync(copy, file);
   const resumed = runCli('train', ['--out', out, '--resume', '--epochs', '2']);

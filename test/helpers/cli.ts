@@ -19,7 +19,7 @@ export interface CliOptions {
   /** Variables added to (or, as undefined, removed from) this process's environment. */
   env?: Record<string, string | undefined>;
   /** Written to the command's stdin (runCli only). */
-  input?: string;
+  input?: string | Uint8Array;
 }
 
 /** node + tsx by absolute paths, so that the command works from any working folder. */

@@ -49,3 +49,33 @@ export function plannedSteps(config: TrainConfig, stepsPerEpoch: number): number
   const all = config.epochs * stepsPerEpoch;
   return config.maxSteps === undefined ? all : Math.min(all, config.maxSteps);
 }
+
+/**
+ * A run's divergence (the core's DivergedError) in the page's words: the page keeps no
+ * checkpoints and has no --lr, so the CLI's note and advice are left out; a loss that was never
+ * finite (`broken`: the model's initial weights or its forward) gets no learning-rate advice at all.
+ */
+export function divergedInPage(message: string, broken: boolean): string {
+  const cause = message.replace(/; no checkpoint was written yet(\. Try a lower --lr\.)?$/, '');
+  if (broken) return cause;
+  const lower = ONECYCLE.kind === 'onecycle' ? ONECYCLE.divFactor : 1;
+  return (
+    `${cause}: the run diverged at the page's learning rate (${DEFAULT_RECIPE.lr}, which it does not change); ` +
+    `try the OneCycle schedule, which starts ${lower} times lower and warms up`
+  );
+}
+
+/**
+ * A run the core refuses as too large for the tab (its memory estimate), in the page's words:
+ * the page has no allowLargeModel to pass; a smaller batch, where there is one, needs less. Other
+ * messages are returned as they are.
+ */
+export function tooLargeInPage(message: string, batchSize: number): string {
+  const advice = '; pass allowLargeModel: true to go ahead';
+  if (!message.endsWith(advice)) return message; // another recipe problem
+  const cause = message.slice(0, -advice.length);
+  const smaller = BATCH_SIZES.filter((b) => b < batchSize);
+  return smaller.length
+    ? `${cause}: choose a batch of ${smaller.at(-1)}, or a smaller model`
+    : `${cause}: choose a smaller model`;
+}

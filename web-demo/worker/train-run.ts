@@ -4,20 +4,22 @@
  * (run-control.ts), and the downloads made from the trainer: its verified export and its state.
  */
 import { Trainer } from '../../src/api/trainer.js';
+import { RecipeError } from '../../src/train/core/trainer.js';
 import { MNIST_CLASSES, type Split } from '../../src/data/dataset.js';
 import type { Verification } from '../../src/export/verify-core.js';
 import { ModelExportsError, networkFromExports } from '../../src/model/model-exports.js';
-import type { Network } from '../../src/model/network.js';
+import { type Network, NetworkError } from '../../src/model/network.js';
 import { ImportError, importOnnx } from '../../src/model/onnx-import.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import { dataDefaults } from '../../src/train/core/data-recipe.js';
 import { dataMismatch } from '../../src/train/core/model-fit.js';
 import { DEFAULT_RECIPE } from '../../src/train/core/recipe.js';
+import { BrokenModelError, DivergedError } from '../../src/train/core/training-loop.js';
 import { ExpectedError } from '../../src/util/errors.js';
 import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
 import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
-import { plannedSteps, trainConfig } from '../shared/recipe.js';
+import { divergedInPage, plannedSteps, tooLargeInPage, trainConfig } from '../shared/recipe.js';
 import { decodeFolder, folderInputShape } from './image-folder.js';
 import { fetchSplit } from './mnist.js';
 import { post } from './post.js';
@@ -76,7 +78,8 @@ async function networkOf(id: string, onnx: OnnxUpload | undefined): Promise<{ ne
     try {
       return { net: importOnnx(onnx.bytes, onnx.name.replace(/\.onnx$/i, '')).net, where: onnx.name };
     } catch (e) {
-      throw e instanceof ImportError ? new ExpectedError(`${onnx.name}: ${e.message}`) : e;
+      // An ImportError, or a NetworkError of its weights (an initializer its layer does not fit): named by the file.
+      throw e instanceof ImportError || e instanceof NetworkError ? new ExpectedError(`${onnx.name}: ${e.message}`) : e;
     }
   }
   const where = `examples/${id}.ts`;
@@ -164,7 +167,9 @@ export async function train(start: StartMessage): Promise<void> {
   });
   const { net, train, test, config } = await prepareRun(start, threads);
   post({ type: 'phase', text: 'building the training graph…' });
-  const trainer = await Trainer.create(net, config, runtime);
+  const trainer = await Trainer.create(net, config, runtime).catch((e: unknown) => {
+    throw e instanceof RecipeError ? new ExpectedError(tooLargeInPage(e.message, config.batchSize)) : e;
+  });
   carried = trainer.carriedNames;
   trained = { trainer, test };
   if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained
@@ -176,7 +181,9 @@ export async function train(start: StartMessage): Promise<void> {
     epochs: config.epochs,
     threads,
   });
-  const { stopped, testAccuracy } = await runFit(trainer, train, test);
+  const { stopped, testAccuracy } = await runFit(trainer, train, test).catch((e: unknown) => {
+    throw e instanceof DivergedError ? new ExpectedError(divergedInPage(e.message, e instanceof BrokenModelError)) : e;
+  });
   finish(stopped, testAccuracy);
 }
 

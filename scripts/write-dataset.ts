@@ -2,7 +2,8 @@
  * `npx tsx scripts/write-dataset.ts --as <layout> --out <dir> [--data <idx dir>] [--seed N]`:
  * writes an IDX data set (the bundled MNIST by default, or Fashion-MNIST's folder) in another
  * layout `--data` reads, to check that each reader gives what the IDX reader gives:
- *   png-tree    train/<class>/<index>.png and test/<class>/<index>.png, grayscale, lossless
+ *   png-tree    train/<class>/<index>.png and test/<class>/<index>.png, grayscale, lossless, and
+ *               classes.txt (the classes in the data's label order)
  *   kaggle-csv  train.csv and test.csv, `label,pixel0,...,pixel783` (Kaggle's digit-recognizer
  *               layout; its own test.csv has no labels, this one keeps them so it can test)
  *   rgb-tree    as png-tree, each digit in a random colour on a random background colour
@@ -77,6 +78,7 @@ async function writeTree(split: ByteSplit, part: string, rgb: boolean): Promise<
   const size = height * width;
   const names = (split.classNames ?? []).map((n) => n.replaceAll('/', '-'));
   for (const name of names) mkdirSync(join(out, part, name), { recursive: true });
+  writeFileSync(join(out, 'classes.txt'), `${names.join('\n')}\n`); // the data's label order, not the sorted one
   const rng = new Rng(seed, part === 'train' ? 1 : 2);
   const digits = String(split.count).length;
   const PARALLEL = 16;

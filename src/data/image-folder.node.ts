@@ -11,7 +11,7 @@ import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { DataError } from './idx-format.js';
-import { byName, classFoldersProblem, EMPTY_CLASS, isImageName } from './image-tree.js';
+import { byName, classFoldersProblem, classOrder, EMPTY_CLASS, inFileNameOrder, isImageName } from './image-tree.js';
 import { isSystemError, messageOf } from '../util/errors.js';
 
 /** One image file of the tree, with its class and what identifies its content for the cache. */
@@ -46,36 +46,49 @@ function filesUnder(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-/** The class folders of a tree (its subfolders, sorted; `exclude` left out), each with its files. */
+/**
+ * The class folders of a tree (its subfolders, sorted or in `classList`'s order; `exclude` left
+ * out) and its images in file-name order.
+ */
 export function scanTree(
   root: string,
   exclude: readonly string[] = [],
+  classList?: { names: readonly string[]; file: string },
 ): { classNames: string[]; files: ImageEntry[]; ignored: string[] } {
-  const classes = entries(root).filter((e) => e.isDirectory() && !exclude.includes(e.name) && !e.name.startsWith('.'));
-  const problem = classFoldersProblem(classes.map((c) => c.name));
+  const folders = entries(root).filter((e) => e.isDirectory() && !exclude.includes(e.name) && !e.name.startsWith('.'));
+  const problem = classFoldersProblem(folders.map((c) => c.name));
   if (problem) throw new DataError(root, problem);
+  const classNames = classOrder(
+    folders.map((c) => c.name),
+    classList?.names,
+    classList?.file ?? '',
+  );
   const files: ImageEntry[] = [];
   const ignored: string[] = [];
-  classes.forEach((c, label) => {
-    const all = filesUnder(join(root, c.name));
+  classNames.forEach((name, label) => {
+    const all = filesUnder(join(root, name));
     const images = all.filter(isImageName);
     ignored.push(...all.filter((f) => !isImageName(f)));
-    if (images.length === 0) throw new DataError(join(root, c.name), EMPTY_CLASS);
+    if (images.length === 0) throw new DataError(join(root, name), EMPTY_CLASS);
     for (const path of images) {
       const { size, mtimeMs } = statSync(path);
       files.push({ path, label, size, mtimeMs });
     }
   });
-  return { classNames: classes.map((c) => c.name), files, ignored: ignored.map((f) => relative(root, f)) };
+  return {
+    classNames,
+    files: inFileNameOrder(files, (f) => f.path),
+    ignored: ignored.map((f) => relative(root, f)),
+  };
 }
 
 /**
  * One image as bytes [C, H, W] at `shape` (its EXIF orientation applied, stretched to the
  * shape, alpha dropped as PIL's convert('RGB') drops it), or undefined when sharp cannot decode
- * it. `predict` reads a picture for a model of such data the same way.
+ * it. `predict` reads a picture for a model of such data the same way (from its bytes).
  */
 export async function decodeImage(
-  path: string,
+  path: string | Uint8Array,
   [channels, height, width]: readonly number[],
 ): Promise<Uint8Array | undefined> {
   try {

@@ -84,6 +84,42 @@ export function decodedSizeProblem(
   );
 }
 
+/** The names a class list (`classes.txt`) gives: one per line, blank lines and surrounding spaces ignored. */
+export const classList = (text: string): string[] =>
+  text
+    .split(/\r?\n/)
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+
+/**
+ * The classes of a tree in label order: its folders sorted (ImageFolder's order), or as a
+ * `classes.txt` at the tree's root lists them (Keras's `class_names`: the order is the user's
+ * choice), which must name each class folder once. `where` names the list in an error.
+ */
+export function classOrder(folders: readonly string[], listed: readonly string[] | undefined, where: string): string[] {
+  const sorted = [...folders].sort(byName);
+  if (!listed) return sorted;
+  const same = listed.length === sorted.length && [...listed].sort(byName).every((n, i) => n === sorted[i]);
+  if (!same) throw new DataError(where, `lists ${listed.join(', ')}; the class folders are ${sorted.join(', ')}`);
+  return [...listed];
+}
+
+/** A path's last part, whichever separator it uses. */
+const fileName = (path: string): string => path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+
+/**
+ * The examples of a tree in file-name order across its classes (ties keep class order). Training
+ * shuffles, so any order would do; this one lets a tree written from a numbered data set
+ * (scripts/write-dataset.ts names each file by its index) keep that set's order, so one seed draws
+ * the same batches from either. Node's reader and the page's both list by it.
+ */
+export function inFileNameOrder<T>(items: readonly T[], pathOf: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, name: fileName(pathOf(item)) }))
+    .sort((a, b) => byName(a.name, b.name))
+    .map(({ item }) => item);
+}
+
 /** One image of a listed tree: its index among the paths given, and its class. */
 export interface TreeImage {
   index: number;
@@ -127,20 +163,20 @@ function labelled(
     for (const index of kept) images.push({ index, label });
     for (const index of files) if (!isImageName(paths[index])) ignored.push(paths[index]);
   });
-  return images;
+  return inFileNameOrder(images, (image) => paths[image.index]);
 }
 
 /**
  * The tree whose files are `paths` ('/'-separated, relative to the folder `root` names):
  * `class/image`, or `train/class/image` with `test/class/image` (or `val/`).
  */
-export function listImageTree(root: string, paths: readonly string[]): ImageTreeListing {
+export function listImageTree(root: string, paths: readonly string[], listed?: readonly string[]): ImageTreeListing {
   const top = new Set(paths.filter((p) => p.includes('/')).map((p) => p.split('/')[0]));
   const testName = ['test', 'val'].find((n) => top.has(n));
   const trainPrefix = top.has('train') ? 'train/' : '';
   const trainRoot = trainPrefix ? `${root}/train` : root;
   const classes = classesUnder(paths, trainPrefix, trainPrefix ? [] : testName ? [testName] : []);
-  const classNames = [...classes.keys()].sort(byName);
+  const classNames = classOrder([...classes.keys()], listed, `${root}/classes.txt`);
   const problem = classFoldersProblem(classNames);
   if (problem) throw new DataError(trainRoot, problem);
   const ignored: string[] = [];
@@ -148,7 +184,7 @@ export function listImageTree(root: string, paths: readonly string[]): ImageTree
   if (!testName) return { classNames, train, ignored };
   const testClasses = classesUnder(paths, `${testName}/`, []);
   const testNames = [...testClasses.keys()].sort(byName);
-  if (testNames.join('\n') !== classNames.join('\n'))
+  if (testNames.join('\n') !== [...classNames].sort(byName).join('\n'))
     throw new DataError(
       `${root}/${testName}`,
       `its class folders (${testNames.join(', ')}) are not the training folders' (${classNames.join(', ')})`,

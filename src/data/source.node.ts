@@ -18,7 +18,7 @@ import { splitFromCsv } from './csv-format.js';
 import type { ByteSplit, Dataset, Split } from './dataset.js';
 import { holdOut } from './hold-out.js';
 import { decodeImage, decodeImages, type ImageEntry, scanTree } from './image-folder.node.js';
-import { decodedSizeProblem, sampledInputShape, treeInputShape } from './image-tree.js';
+import { classList, decodedSizeProblem, sampledInputShape, treeInputShape } from './image-tree.js';
 import { DataError } from './idx-format.js';
 import { readCache, writeCache } from './decode-cache.node.js';
 import { MNIST_FILES } from './mnist-format.js';
@@ -91,12 +91,7 @@ const KNOWN_IDX_CLASSES: Record<string, readonly string[]> = {
  */
 function withIdxClassNames(data: Dataset<ByteSplit>): Dataset<ByteSplit> {
   const file = join(data.dir, 'classes.txt');
-  const listed = existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split(/\r?\n/)
-        .map((n) => n.trim())
-        .filter((n) => n !== '')
-    : undefined;
+  const listed = existsSync(file) ? classList(readFileSync(file, 'utf8')) : undefined;
   const names = listed ?? KNOWN_IDX_CLASSES[createHash('sha256').update(data.train.labels).digest('hex')];
   return names
     ? { ...data, train: { ...data.train, classNames: names }, test: { ...data.test, classNames: names } }
@@ -200,7 +195,11 @@ async function loadImageFolder(
   notes: string[],
 ): Promise<{ train: ByteSplit; test: ByteSplit }> {
   const { trainRoot, testName, exclude } = treeRoots(path);
-  const scanned = scanTree(trainRoot, exclude);
+  const listFile = join(path, 'classes.txt');
+  const listed = existsSync(listFile)
+    ? { names: classList(readFileSync(listFile, 'utf8')), file: listFile }
+    : undefined;
+  const scanned = scanTree(trainRoot, exclude, listed);
   if (scanned.ignored.length > 0) {
     const { length } = scanned.ignored;
     const what = length === 1 ? '1 file that is not an image' : `${length} files that are not images`;
@@ -209,7 +208,7 @@ async function loadImageFolder(
   const train = await decodeTree(trainRoot, scanned.classNames, scanned.files, options, notes);
   if (!testName) return withHeldOut(train, options, notes);
   const testRoot = join(path, testName);
-  const test = scanTree(testRoot);
+  const test = scanTree(testRoot, [], listed && { ...listed, names: scanned.classNames });
   if (test.classNames.join('\n') !== scanned.classNames.join('\n')) {
     throw new DataError(
       testRoot,

@@ -17,13 +17,40 @@ describe('listImageTree', () => {
     const listing = listImageTree('pets', paths);
     expect(listing.classNames).toEqual(['Cat', 'cat', 'dog']);
     expect(listing.train).toEqual([
-      { index: 1, label: 0 },
-      { index: 2, label: 1 },
-      { index: 0, label: 2 },
-      { index: 6, label: 2 },
+      { index: 0, label: 2 }, // 1.png
+      { index: 6, label: 2 }, // 2.gif
+      { index: 1, label: 0 }, // a.JPG
+      { index: 2, label: 1 }, // b.webp
     ]);
     expect(listing.ignored).toEqual(['dog/notes.txt']);
     expect(listing.test).toBeUndefined();
+  });
+
+  test('images in file-name order across classes (ties in class order): a numbered set keeps its order', () => {
+    const paths = ['b/3.png', 'a/4.png', 'b/0.png', 'a/1.png', 'a/2.png', 'b/x/2.png'];
+    expect(listImageTree('d', paths).train).toEqual([
+      { index: 2, label: 1 }, // 0
+      { index: 3, label: 0 }, // 1
+      { index: 4, label: 0 }, // 2 in a
+      { index: 5, label: 1 }, // 2 in b
+      { index: 0, label: 1 }, // 3
+      { index: 1, label: 0 }, // 4
+    ]);
+  });
+
+  test("a classes.txt's order labels the classes (Keras's class_names); it must name each folder once", () => {
+    const paths = ['b/1.png', 'a/2.png', 'classes.txt'];
+    const listing = listImageTree('d', paths, ['b', 'a']);
+    expect(listing.classNames).toEqual(['b', 'a']);
+    expect(listing.train).toEqual([
+      { index: 0, label: 0 },
+      { index: 1, label: 1 },
+    ]);
+    expect(listing.ignored).toEqual([]);
+    expect(() => listImageTree('d', paths, ['a', 'c'])).toThrow(
+      'd/classes.txt: lists a, c; the class folders are a, b',
+    );
+    expect(() => listImageTree('d', paths, ['a', 'b', 'a'])).toThrow('d/classes.txt: lists a, b, a;');
   });
 
   test('train/ with test/ (or val/) gives both splits; a test/ beside class folders is not a class', () => {

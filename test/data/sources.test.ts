@@ -200,6 +200,41 @@ describe('a folder of images per class', () => {
     expect(third.train.count + third.test.count).toBe(7);
   });
 
+  test('a tree written from a numbered set reads back in that order, pixels and labels, as IDX reads the set', async () => {
+    const numbered = join(tmp, 'numbered');
+    const labels = [1, 0, 1, 1, 0, 0, 1, 0];
+    for (const part of ['train', 'test'])
+      for (const [i, label] of labels.entries()) {
+        mkdirSync(join(numbered, part, `c${label}`), { recursive: true });
+        writeFileSync(join(numbered, part, `c${label}`, `${i}.png`), await png(2, 2, 1, 10 * i));
+      }
+    const data = await loadData(numbered, { shape: [1, 2, 2] });
+    for (const split of [data.train, data.test]) {
+      expect(Array.from(split.labels)).toEqual(labels);
+      expect(Array.from(split.images)).toEqual(labels.flatMap((_, i) => [10 * i, 10 * i, 10 * i, 10 * i]));
+    }
+  });
+
+  test('a classes.txt at the root orders the classes of both splits; one that disagrees is refused', async () => {
+    const listed = join(tmp, 'listed');
+    for (const part of ['train', 'test'])
+      for (const [name, value] of [
+        ['x', 10],
+        ['y', 20],
+      ] as const) {
+        mkdirSync(join(listed, part, name), { recursive: true });
+        writeFileSync(join(listed, part, name, `${value}.png`), await png(2, 2, 1, value));
+      }
+    writeFileSync(join(listed, 'classes.txt'), 'y\nx\n');
+    const data = await loadData(listed, { shape: [1, 2, 2] });
+    expect(data.train.classNames).toEqual(['y', 'x']);
+    for (const split of [data.train, data.test]) expect(Array.from(split.labels)).toEqual([1, 0]); // 10.png is x
+    writeFileSync(join(listed, 'classes.txt'), 'y\nz\n');
+    await expect(loadData(listed, { shape: [1, 2, 2] })).rejects.toThrow(
+      `${join(listed, 'classes.txt')}: lists y, z; the class folders are x, y`,
+    );
+  });
+
   test('train/ and test/ trees: the test tree is the test split, and must have the same classes', async () => {
     const split = join(tmp, 'split');
     for (const part of ['train', 'test'])

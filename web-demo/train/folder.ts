@@ -1,9 +1,9 @@
 /**
  * The user's images on the training page: a folder of one subfolder per class, chosen with the
- * directory picker or dropped on the page, listed by the same rules as `--data`
+ * directory picker or dropped on the page, listed by the same rules as `--data` (a `classes.txt` included)
  * (src/data/image-tree.ts) into what the worker decodes, with a line saying what it holds.
  */
-import { listImageTree } from '../../src/data/image-tree.js';
+import { classList, listImageTree } from '../../src/data/image-tree.js';
 import type { ImageFolderUpload, LabelledFiles } from '../shared/protocol.js';
 
 /** A file of the folder, by its path inside it ('/'-separated). */
@@ -50,13 +50,15 @@ export async function droppedFolder(root: FileSystemDirectoryEntry): Promise<{ n
 /**
  * The folder as the worker takes it (throws a DataError naming what is wrong with it), and a line saying what it holds.
  */
-export function folderUpload({ name, files }: { name: string; files: FolderFile[] }): {
+export async function folderUpload({ name, files }: { name: string; files: FolderFile[] }): Promise<{
   upload: ImageFolderUpload;
   summary: string;
-} {
+}> {
+  const list = files.find((f) => f.path === 'classes.txt');
   const listing = listImageTree(
     name,
     files.map((f) => f.path),
+    list && classList(await list.file.text()),
   );
   const part = (images: { index: number; label: number }[]): LabelledFiles => ({
     files: images.map((i) => files[i.index].file),

@@ -80,11 +80,11 @@ ui.modelFile.addEventListener('change', () => {
 });
 /** The folder of images the user gave the page (chosen or dropped), offered and chosen in the data list. */
 let folder: ImageFolderUpload | undefined;
-function useFolder(given: Parameters<typeof folderUpload>[0]): void {
+async function useFolder(given: Parameters<typeof folderUpload>[0]): Promise<void> {
   if (state !== 'idle') return;
-  let listed: ReturnType<typeof folderUpload>;
+  let listed: Awaited<ReturnType<typeof folderUpload>>;
   try {
-    listed = folderUpload(given);
+    listed = await folderUpload(given);
   } catch (e) {
     return setStatus(`error: ${messageOf(e)}`, true);
   }
@@ -96,7 +96,7 @@ function useFolder(given: Parameters<typeof folderUpload>[0]): void {
   setStatus(`${folder.name} chosen: Start trains on it`);
 }
 ui.dataFolder.addEventListener('change', () => {
-  if (ui.dataFolder.files && ui.dataFolder.files.length > 0) useFolder(pickedFolder(ui.dataFolder.files));
+  if (ui.dataFolder.files && ui.dataFolder.files.length > 0) void useFolder(pickedFolder(ui.dataFolder.files));
 });
 ui.data.addEventListener('change', () => (ui.dataSummary.hidden = ui.data.value !== FOLDER));
 document.addEventListener('dragover', (e) => e.preventDefault());

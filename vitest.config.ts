@@ -22,6 +22,8 @@ export default defineConfig({
     ],
   },
   test: {
+    // Temporary files under one folder per run, removed at its end (test/helpers/scratch-tmpdir.ts).
+    globalSetup: ['test/helpers/scratch-tmpdir.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // ORT sessions use native threads; one test file at a time keeps 2-core machines responsive.

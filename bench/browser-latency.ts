@@ -7,7 +7,9 @@
  * - Training: the training page's step (making the batch in its worker and running the
  *   training-step graph, on as many WebAssembly threads as the page gets) at batch 64 and 128,
  *   from scratch: the median over the steps after the first `--warmup` (the first steps allocate,
- *   and on WebGPU compile shaders and are checked against WebAssembly).
+ *   and on WebGPU compile shaders and are checked against WebAssembly). Beside WebAssembly's,
+ *   onnxruntime-node's step of the same recipe, batch and thread count, timed the same way (the
+ *   training loop's own `ms`: making the batch and running the graph), and the ratio of the two.
  *
  * Flags: `--backend wasm|webgpu|both` (default both), `--steps N` timed steps per batch size,
  * `--warmup N`. Without flags a software WebGPU adapter (SwiftShader, a CPU implementation:
@@ -15,8 +17,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { bundledMnistDir, loadSplit } from '../src/data/mnist.node.js';
+import { bundledMnistDir, loadDataset, loadSplit } from '../src/data/mnist.node.js';
 import { serveDemo } from '../test/helpers/demo-site.js';
+import { benchRecipe, withTrainer } from './trainer-steps.js';
 
 const { values: args } = parseArgs({
   options: { backend: { type: 'string', default: 'both' }, steps: { type: 'string' }, warmup: { type: 'string' } },
@@ -119,6 +122,20 @@ async function trainingSteps(
   return { ms: stepMs.slice(warmup, warmup + steps), threads: threads ?? 0 };
 }
 
+/** onnxruntime-node's steps of the page's recipe at `batch` on `threads`, timed as the page times its own. */
+async function nodeSteps(batch: number, threads: number, warmup: number, steps: number): Promise<number[]> {
+  const ms: number[] = [];
+  const config = { ...benchRecipe, batchSize: batch, threads, maxSteps: warmup + steps, testLimit: 100 };
+  await withTrainer(config, loadDataset(), (run) =>
+    run.run({
+      onStep: (info) => {
+        if (info.step > warmup) ms.push(info.ms);
+      },
+    }),
+  );
+  return ms;
+}
+
 async function training(browser: Browser, url: string, backend: Backend, adapter: string | null): Promise<void> {
   // A software adapter is a correctness check, not a speed one: a few steps say what there is to say.
   const software = backend === 'webgpu' && /swiftshader/i.test(adapter ?? '');
@@ -135,6 +152,10 @@ async function training(browser: Browser, url: string, backend: Backend, adapter
     result.threads = threads;
     result[`train_step_ms_median_batch${batch}`] = round(median(ms), 1);
     result[`train_step_ms_min_batch${batch}`] = round(Math.min(...ms), 1);
+    if (backend !== 'wasm') continue;
+    const node = median(await nodeSteps(batch, threads, warmup, steps));
+    result[`node_step_ms_median_batch${batch}`] = round(node, 1);
+    result[`wasm_over_node_batch${batch}`] = round(median(ms) / node, 2);
   }
   result.steps_timed = steps;
   result.warmup_steps = warmup;

@@ -27,6 +27,25 @@ function edited(name: string, from: string, edit: (m: onnxProto.onnx.ModelProto)
 }
 const dims = (m: onnxProto.onnx.ModelProto, which: 'input' | 'output') => dimsOf(graphOf(m)[which][0]);
 
+/** lenet5 with its '7.weight' moved to external data: `location`, and `offset`/`length` when given. */
+function withExternalWeight(name: string, location: string, folder = dir, offset?: number, length?: number): string {
+  return edited(
+    name,
+    'lenet5',
+    (m) => {
+      const t = initializerOf(m, '7.weight');
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [
+        { key: 'location', value: location },
+        ...(offset === undefined ? [] : [{ key: 'offset', value: String(offset) }]),
+        ...(length === undefined ? [] : [{ key: 'length', value: String(length) }]),
+      ];
+    },
+    folder,
+  );
+}
+
 const cases: [string, (file: string) => string, () => string][] = [
   [
     'an op it cannot train',
@@ -197,13 +216,7 @@ const cases: [string, (file: string) => string, () => string][] = [
     (f) =>
       `error: ${f}: refused external data location '../weights.bin': ` +
       `only a plain file name beside the model is accepted`,
-    () =>
-      edited('outside', 'lenet5', (m) => {
-        const t = initializerOf(m, '7.weight');
-        t.rawData = new Uint8Array(0);
-        t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-        t.externalData = [{ key: 'location', value: '../weights.bin' }];
-      }),
+    () => withExternalWeight('outside', '../weights.bin'),
   ],
   [
     'a file that is not an ONNX model',
@@ -236,39 +249,11 @@ test('external data is read at its offset and length only: a small tensor in a 3
   const data = join(folder, 'weights.bin');
   writeFileSync(data, Buffer.concat([Buffer.alloc(16), Buffer.from(weights)]));
   truncateSync(data, 3 * 2 ** 30); // sparse: no disk is used; reading it whole fails (over 2 GiB)
-  const file = edited(
-    'lenet5-large',
-    'lenet5',
-    (m) => {
-      const t = initializerOf(m, '7.weight');
-      t.rawData = new Uint8Array(0);
-      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [
-        { key: 'location', value: 'weights.bin' },
-        { key: 'offset', value: '16' },
-        { key: 'length', value: String(weights.length) },
-      ];
-    },
-    folder,
-  );
+  const file = withExternalWeight('lenet5-large', 'weights.bin', folder, 16, weights.length);
   const r = runCli('summary', ['--model', file]);
   expect(r.stderr).toBe('');
   expect(r.stdout).toBe(runCli('summary', ['--model', join(ROOT, 'test/fixtures/onnx/lenet5.onnx')]).stdout);
-  const beyond = edited(
-    'lenet5-beyond',
-    'lenet5',
-    (m) => {
-      const t = initializerOf(m, '7.weight');
-      t.rawData = new Uint8Array(0);
-      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [
-        { key: 'location', value: 'weights.bin' },
-        { key: 'offset', value: String(3 * 2 ** 30 - 8) },
-        { key: 'length', value: '16' },
-      ];
-    },
-    folder,
-  );
+  const beyond = withExternalWeight('lenet5-beyond', 'weights.bin', folder, 3 * 2 ** 30 - 8, 16);
   expect(lines(runCli('summary', ['--model', beyond]).stderr)).toEqual([
     `error: ${beyond}: external data of '7.weight': ` +
       'offset 3221225464 and length 16 do not fit its file (3221225472 bytes)',
@@ -280,21 +265,7 @@ test('external data in a plain file beside the model is read, at its offset', ()
   mkdirSync(folder);
   const weights = must(initializerOf(fixture('lenet5'), '7.weight').rawData, '7.weight data');
   writeFileSync(join(folder, 'weights.bin'), Buffer.concat([Buffer.alloc(16), Buffer.from(weights)]));
-  const file = edited(
-    'lenet5-external',
-    'lenet5',
-    (m) => {
-      const t = initializerOf(m, '7.weight');
-      t.rawData = new Uint8Array(0);
-      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [
-        { key: 'location', value: 'weights.bin' },
-        { key: 'offset', value: '16' },
-        { key: 'length', value: String(weights.length) },
-      ];
-    },
-    folder,
-  );
+  const file = withExternalWeight('lenet5-external', 'weights.bin', folder, 16, weights.length);
   const inline = runCli('summary', ['--model', join(ROOT, 'test/fixtures/onnx/lenet5.onnx')]);
   const external = runCli('summary', ['--model', file]);
   expect(external.stderr).toBe('');
@@ -303,17 +274,7 @@ test('external data in a plain file beside the model is read, at its offset', ()
   const linked = join(dir, 'linked');
   mkdirSync(linked);
   symlinkSync(join(folder, 'weights.bin'), join(linked, 'weights.bin'));
-  const viaLink = edited(
-    'lenet5-link',
-    'lenet5',
-    (m) => {
-      const t = initializerOf(m, '7.weight');
-      t.rawData = new Uint8Array(0);
-      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [{ key: 'location', value: 'weights.bin' }];
-    },
-    linked,
-  );
+  const viaLink = withExternalWeight('lenet5-link', 'weights.bin', linked);
   expect(lines(runCli('summary', ['--model', viaLink]).stderr)).toEqual([
     `error: ${viaLink}: refused external data location 'weights.bin': it leads out of the model's folder`,
   ]);

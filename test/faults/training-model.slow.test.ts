@@ -267,7 +267,7 @@ export default new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 10), new N
   const r = runCli('train', ['--model', file, ...quick, '--out', out]);
   expect(r.status).toBe(1);
   expect(lines(r.stderr)).toEqual([
-    'error: the validation loss became NaN after epoch 1, step 2: the evaluated model gives non-finite outputs; ' +
+    `error: ${file}: the validation loss became NaN after epoch 1, step 2: the evaluated model gives non-finite outputs; ` +
       'no checkpoint was written yet',
   ]);
   expect(existsSync(join(out, 'checkpoints')) ? readdirSync(join(out, 'checkpoints')) : []).toEqual([]);

@@ -47,7 +47,10 @@ export interface TrainEvents {
 /** The loss or the state stopped being finite; the last good snapshot is kept. */
 export class DivergedError extends ExpectedError {}
 
-/** The loss was not finite at a run's first step, before any update: the model itself is broken, not the training. */
+/**
+ * The model itself is broken, not the training: its loss was not finite at the first step, before
+ * any update, or its evaluation was not finite where training's loss was.
+ */
 export class BrokenModelError extends DivergedError {}
 
 /** A run's whole state at an epoch's end, as handed to `save`. */
@@ -223,7 +226,8 @@ export class TrainingLoop {
       validation &&
       (await validation.evaluator.evaluate(this.stepper.modelState(), validation.split, { limit: validation.limit }));
     if (test && !Number.isFinite(test.loss)) {
-      throw new DivergedError(
+      // The training loss was finite: what fails is the model's own evaluation form (the CLI names its file).
+      throw new BrokenModelError(
         `the validation loss became ${test.loss} after epoch ${p.epoch + 1}, step ${position.step}: ` +
           `the evaluated model gives non-finite outputs; ${this.keepNote()}`,
       );

@@ -1,10 +1,5 @@
-/** `--profile`: ORT's trace of a few training steps, summarised by op type. */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { summarizeTrace } from '../../src/train/profile.js';
-import { runCli } from '../helpers/cli.js';
 
 test('the summary counts only kernels inside the steps after the warm-up, by op type', () => {
   const run = (ts: number, dur: number) => ({ cat: 'Session', name: 'model_run', ts, dur });
@@ -57,34 +52,4 @@ test("convs on ORT's NCHWc kernels are counted apart from the plain ones", () =>
     ['Conv', 0.2],
     ['ReorderOutput', 0.1],
   ]);
-});
-
-test('npm run train -- --profile writes a trace into the run folder and prints the table', () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'profile-')), 'run');
-  const r = runCli('train', [
-    '--profile',
-    '3',
-    '--max-steps',
-    '12',
-    '--train-limit',
-    '512',
-    '--test-limit',
-    '100',
-    '--batch-size',
-    '64',
-    '--threads',
-    '1',
-    '--out',
-    out,
-  ]);
-  expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(
-    new RegExp(
-      `profile of 3 training steps after 5 warm-up steps, median step \\d+\\.\\d ms \\(trace: ${out}/profile\\.json`,
-    ),
-  );
-  expect(r.stdout).toMatch(/^Conv +\d+\.\d\d +\d+\.\d%/m);
-  const trace = JSON.parse(readFileSync(join(out, 'profile.json'), 'utf8')) as { cat?: string; name?: string }[];
-  expect(trace.filter((e) => e.name === 'model_run')).toHaveLength(8); // profiling ended after the 8th step
-  expect(existsSync(join(out, 'checkpoints'))).toBe(true);
 });

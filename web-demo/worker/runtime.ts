@@ -17,16 +17,18 @@ export type RuntimeHooks = Omit<WebRuntimeOptions, 'backend'>;
 
 /**
  * onnxruntime-web on `requested`: WebGPU when this worker gets an adapter, else WebAssembly. The
- * page hears which runs, and again if WebGPU is dropped because it disagreed with WebAssembly.
+ * page hears which runs, and again if WebGPU is dropped because it disagreed with WebAssembly;
+ * `fallback` is why WebAssembly was requested after WebGPU (the page shows it).
  */
 export async function loadRuntime(
   requested: Backend,
   hooks: RuntimeHooks = {},
+  fallback?: string,
 ): Promise<{ runtime: Runtime; threads: number }> {
   const adapter = requested === 'webgpu' ? await webgpuAdapter() : null;
   const backend: Backend = adapter ? 'webgpu' : 'wasm';
   const note =
-    requested === 'webgpu' && !adapter ? 'this browser gives no WebGPU adapter: running on WebAssembly' : undefined;
+    requested === 'webgpu' && !adapter ? 'this browser gives no WebGPU adapter: running on WebAssembly' : fallback;
   post({ type: 'backend', backend, adapter, note });
   const ort = await loadOrt(backend, threadCount());
   const runtime = webRuntime(ort, {

@@ -12,11 +12,12 @@ import { type Network, NetworkError } from '../../src/model/network.js';
 import { ImportError, importOnnx } from '../../src/model/onnx-import.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
+import type { Runtime } from '../../src/train/core/runtime.js';
 import { dataDefaults } from '../../src/train/core/data-recipe.js';
 import { dataMismatch } from '../../src/train/core/model-fit.js';
 import { DEFAULT_RECIPE } from '../../src/train/core/recipe.js';
 import { BrokenModelError, DivergedError } from '../../src/train/core/training-loop.js';
-import { ExpectedError } from '../../src/util/errors.js';
+import { ExpectedError, messageOf } from '../../src/util/errors.js';
 import { BUILTIN, exampleExports, isFileModel } from '../shared/example-models.js';
 import type { DownloadCheck, FromWorker, OnnxUpload, ToWorker } from '../shared/protocol.js';
 import { divergedInPage, plannedSteps, tooLargeInPage, trainConfig } from '../shared/recipe.js';
@@ -152,6 +153,31 @@ async function prepareRun(
 
 type StartMessage = Extract<ToWorker, { type: 'start' }>;
 
+/**
+ * The run's trainer on `runtime`. On WebGPU (portable graphs: only the ops its provider runs), a
+ * network whose training graph cannot be built portably (MaxPool windows that overlap, as in
+ * SqueezeNet, ShuffleNet and DenseNet stems: their gradient needs MaxPool's Indices, which WebGPU
+ * lacks) trains on WebAssembly instead (`onWasm` loads it, the page told why), as a network
+ * WebGPU computes wrong does (src/web/checked-session.ts). A recipe the trainer refuses is
+ * refused on either backend.
+ */
+async function createTrainer(
+  net: Network,
+  config: TrainConfig,
+  runtime: Runtime,
+  onWasm: (note: string) => Promise<{ runtime: Runtime }>,
+): Promise<Trainer> {
+  try {
+    return await Trainer.create(net, config, runtime);
+  } catch (e) {
+    if (!runtime.portable || e instanceof RecipeError) throw e;
+    const wasm = await onWasm(
+      `WebGPU cannot run this network's training step (${messageOf(e)}): running on WebAssembly`,
+    );
+    return Trainer.create(net, config, wasm.runtime);
+  }
+}
+
 export async function train(start: StartMessage): Promise<void> {
   const { traceSteps, checkSteps, backend } = start;
   const started = performance.now();
@@ -161,15 +187,15 @@ export async function train(start: StartMessage): Promise<void> {
   trained = undefined;
   post({ type: 'phase', text: 'loading onnxruntime-web…' });
   let carried: readonly string[] = [];
-  const { runtime, threads } = await loadRuntime(backend, {
-    ...stateTracer(traceSteps, () => carried),
-    ...stepChecker(checkSteps),
-  });
+  const hooks = { ...stateTracer(traceSteps, () => carried), ...stepChecker(checkSteps) };
+  const { runtime, threads } = await loadRuntime(backend, hooks);
   const { net, train, test, config } = await prepareRun(start, threads);
   post({ type: 'phase', text: 'building the training graph…' });
-  const trainer = await Trainer.create(net, config, runtime).catch((e: unknown) => {
-    throw e instanceof RecipeError ? new ExpectedError(tooLargeInPage(e.message, config.batchSize)) : e;
-  });
+  const trainer = await createTrainer(net, config, runtime, (note) => loadRuntime('wasm', hooks, note)).catch(
+    (e: unknown) => {
+      throw e instanceof RecipeError ? new ExpectedError(tooLargeInPage(e.message, config.batchSize)) : e;
+    },
+  );
   carried = trainer.carriedNames;
   trained = { trainer, test };
   if (control.stopped) return finish(true, null); // stopped while loading: nothing was trained

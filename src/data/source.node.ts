@@ -18,7 +18,7 @@ import { splitFromCsv } from './csv-format.js';
 import type { ByteSplit, Dataset, Split } from './dataset.js';
 import { holdOut } from './hold-out.js';
 import { decodeImage, decodeImages, type ImageEntry, scanTree } from './image-folder.node.js';
-import { classList, decodedSizeProblem, sampledInputShape, treeInputShape } from './image-tree.js';
+import { byName, classList, decodedSizeProblem, sampledInputShape, treeInputShape } from './image-tree.js';
 import { DataError } from './idx-format.js';
 import { readCache, writeCache } from './decode-cache.node.js';
 import { MNIST_FILES } from './mnist-format.js';
@@ -208,15 +208,18 @@ async function loadImageFolder(
   const train = await decodeTree(trainRoot, scanned.classNames, scanned.files, options, notes);
   if (!testName) return withHeldOut(train, options, notes);
   const testRoot = join(path, testName);
-  const test = scanTree(testRoot, [], listed && { ...listed, names: scanned.classNames });
-  if (test.classNames.join('\n') !== scanned.classNames.join('\n')) {
+  // Its folders sorted, then labelled in the training classes' order (a classes.txt's, where there is one).
+  const test = scanTree(testRoot);
+  if (test.classNames.join('\n') !== [...scanned.classNames].sort(byName).join('\n')) {
     throw new DataError(
       testRoot,
       `its class folders (${test.classNames.join(', ')}) ` +
         `are not the training folders' (${scanned.classNames.join(', ')})`,
     );
   }
-  return { train, test: await decodeTree(testRoot, scanned.classNames, test.files, options, notes) };
+  const labelOf = test.classNames.map((name) => scanned.classNames.indexOf(name));
+  const files = test.files.map((f) => ({ ...f, label: labelOf[f.label] }));
+  return { train, test: await decodeTree(testRoot, scanned.classNames, files, options, notes) };
 }
 
 /** The data at `path` (absent: the bundled MNIST), split into training and test examples. */

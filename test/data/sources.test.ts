@@ -229,6 +229,11 @@ describe('a folder of images per class', () => {
     const data = await loadData(listed, { shape: [1, 2, 2] });
     expect(data.train.classNames).toEqual(['y', 'x']);
     for (const split of [data.train, data.test]) expect(Array.from(split.labels)).toEqual([1, 0]); // 10.png is x
+    mkdirSync(join(listed, 'test', 'z'));
+    writeFileSync(join(listed, 'test', 'z', '1.png'), await png(2, 2, 1, 1));
+    await expect(loadData(listed, { shape: [1, 2, 2] })).rejects.toThrow(
+      `${join(listed, 'test')}: its class folders (x, y, z) are not the training folders' (y, x)`,
+    );
     writeFileSync(join(listed, 'classes.txt'), 'y\nz\n');
     await expect(loadData(listed, { shape: [1, 2, 2] })).rejects.toThrow(
       `${join(listed, 'classes.txt')}: lists y, z; the class folders are x, y`,

@@ -4,6 +4,7 @@
  */
 import { type AnyTypedArray, type DType, typedArray } from './dtype.js';
 import { formatShape, isStatic, normalizeAxis, numel, type Shape, ShapeError } from './shape.js';
+import { ExpectedError } from '../util/errors.js';
 
 export type AttrType = 'int' | 'ints' | 'float' | 'floats' | 'string';
 export type AttrValue = number | readonly number[] | string;
@@ -165,6 +166,9 @@ export interface GraphOptions {
    */
   portable?: boolean;
 }
+
+/** What a portable graph (`GraphOptions.portable`) cannot express, where the standard graph can. */
+export class NotPortableError extends ExpectedError {}
 
 /**
  * Two values of one graph would have the same name (a model's state entry named like the

@@ -13,6 +13,7 @@ import { ImportError, importOnnx } from '../../src/model/onnx-import.js';
 import { seedCnn } from '../../src/model/seed-cnn.js';
 import type { TrainConfig } from '../../src/train/core/config.js';
 import type { Runtime } from '../../src/train/core/runtime.js';
+import { NotPortableError } from '../../src/graph/builder.js';
 import { dataDefaults } from '../../src/train/core/data-recipe.js';
 import { dataMismatch } from '../../src/train/core/model-fit.js';
 import { DEFAULT_RECIPE } from '../../src/train/core/recipe.js';
@@ -158,8 +159,7 @@ type StartMessage = Extract<ToWorker, { type: 'start' }>;
  * network whose training graph cannot be built portably (MaxPool windows that overlap, as in
  * SqueezeNet, ShuffleNet and DenseNet stems: their gradient needs MaxPool's Indices, which WebGPU
  * lacks) trains on WebAssembly instead (`onWasm` loads it, the page told why), as a network
- * WebGPU computes wrong does (src/web/checked-session.ts). A recipe the trainer refuses is
- * refused on either backend.
+ * WebGPU computes wrong does (src/web/checked-session.ts). Any other refusal stands.
  */
 async function createTrainer(
   net: Network,
@@ -170,7 +170,7 @@ async function createTrainer(
   try {
     return await Trainer.create(net, config, runtime);
   } catch (e) {
-    if (!runtime.portable || e instanceof RecipeError) throw e;
+    if (!(e instanceof NotPortableError)) throw e;
     const wasm = await onWasm(
       `WebGPU cannot run this network's training step (${messageOf(e)}): running on WebAssembly`,
     );

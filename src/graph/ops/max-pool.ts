@@ -9,7 +9,7 @@
  * (x == upsampled max) would be cheaper but is wrong on MNIST, whose flat background makes
  * exact ties common (measured: up to 120% error); Indices pick the first maximum, as PyTorch does.
  */
-import { defineOp, emit, type Ops, shapeError, staticShape, type Tensor } from '../builder.js';
+import { defineOp, emit, NotPortableError, type Ops, shapeError, staticShape, type Tensor } from '../builder.js';
 import { isStatic, numel } from '../shape.js';
 import { constValues, int64s } from './helpers.js';
 
@@ -195,7 +195,7 @@ export function maxPoolWithIndices(
   const a = attrs(x, kernel, options);
   if (!x.graph.options.portable) return emit(MaxPool, [x], a)[0];
   if (!tiles(a))
-    throw new Error(
+    throw new NotPortableError(
       `MaxPool [${a.kernel_shape}] stride [${a.strides}]: ` +
         `a portable graph differentiates only windows that tile the input (stride = kernel, no padding)`,
     );
